@@ -1,0 +1,1 @@
+"""Database plumbing: types, declarative base, engines, sessions and dialect differences."""

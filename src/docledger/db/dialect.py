@@ -1,0 +1,170 @@
+"""Every difference between SQLite and PostgreSQL that repositories need, in one module.
+
+Repositories call these functions and never look at the dialect name themselves. Optional
+features (FTS5, sqlite-vec, pgvector) are detected once per database and cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session
+
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+#: Rows per INSERT statement on the multi-row VALUES path. SQLite's default host-parameter limit
+#: is 32766, PostgreSQL's 65535; chunking keeps every statement well under both.
+MAX_PARAMS_PER_STATEMENT = 30_000
+
+
+def _table(target: type[DeclarativeBase] | Table) -> Table:
+    if isinstance(target, Table):
+        return target
+    table = target.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def dialect_insert(session: Session | Connection, target: type[DeclarativeBase] | Table) -> Any:
+    """The dialect's INSERT construct (both support ON CONFLICT and RETURNING)."""
+    name = session.get_bind().dialect.name
+    return _INSERTS[name](_table(target))
+
+
+def chunks(rows: Sequence[Mapping[str, Any]], columns: int) -> Iterable[Sequence[Mapping[str, Any]]]:
+    size = max(1, MAX_PARAMS_PER_STATEMENT // max(1, columns))
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def insert_ignore(
+    session: Session,
+    target: type[DeclarativeBase] | Table,
+    rows: Sequence[Mapping[str, Any]],
+    conflict: Sequence[str] | None = None,
+) -> int:
+    """Insert rows, skipping any that collide with an existing unique key. Returns rows written.
+
+    ``ON CONFLICT DO NOTHING`` makes a re-run of the same input a no-op on both dialects, which
+    is what idempotent ingest and enqueue are built on.
+    """
+    if not rows:
+        return 0
+    written = 0
+    for part in chunks(rows, len(rows[0])):
+        stmt = dialect_insert(session, target).values(list(part))
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict) if conflict else None)
+        result = session.execute(stmt)
+        written += max(0, result.rowcount or 0)  # type: ignore[attr-defined]
+    return written
+
+
+def upsert(
+    session: Session,
+    target: type[DeclarativeBase] | Table,
+    rows: Sequence[Mapping[str, Any]],
+    conflict: Sequence[str],
+    update: Sequence[str],
+    returning: Sequence[str] = (),
+) -> list[Any]:
+    """Insert rows or update ``update`` columns of the existing ones, in set-based statements."""
+    if not rows:
+        return []
+    table = _table(target)
+    out: list[Any] = []
+    for part in chunks(rows, len(rows[0])):
+        stmt = dialect_insert(session, table).values(list(part))
+        if update:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(conflict),
+                set_={name: stmt.excluded[name] for name in update},
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+        if returning:
+            stmt = stmt.returning(*(table.c[name] for name in returning))
+            out.extend(session.execute(stmt).all())
+        else:
+            session.execute(stmt)
+    return out
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    dialect: str
+    server_version: str
+    fts5: bool
+    sqlite_vec: bool
+    pgvector_available: bool
+    pgvector_installed: bool
+    json_functions: bool
+
+
+_capabilities: dict[str, Capabilities] = {}
+
+
+def capabilities(engine: Engine) -> Capabilities:
+    """Detect optional features once per database URL."""
+    key = engine.url.render_as_string(hide_password=False)
+    cached = _capabilities.get(key)
+    if cached is not None:
+        return cached
+    with engine.connect() as conn:
+        caps = _detect_sqlite(conn) if engine.dialect.name == "sqlite" else _detect_postgres(conn)
+        conn.rollback()
+    _capabilities[key] = caps
+    return caps
+
+
+def forget_capabilities() -> None:
+    """Forget detected features (after installing an extension, say)."""
+    _capabilities.clear()
+
+
+def _detect_sqlite(conn: Connection) -> Capabilities:
+    version = str(conn.exec_driver_sql("select sqlite_version()").scalar())
+    options = {str(row[0]) for row in conn.exec_driver_sql("PRAGMA compile_options")}
+    fts5 = "ENABLE_FTS5" in options
+    json_ok = True
+    try:
+        conn.exec_driver_sql("select json('{}')")
+    except Exception:  # noqa: BLE001 - any failure means the feature is absent
+        json_ok = False
+    raw = conn.connection.dbapi_connection
+    sqlite_vec = False
+    try:
+        import sqlite_vec as _sqlite_vec  # type: ignore[import-not-found]  # noqa: PLC0415
+
+        raw.enable_load_extension(True)  # type: ignore[union-attr]
+        _sqlite_vec.load(raw)
+        sqlite_vec = True
+    except Exception:  # noqa: BLE001 - stdlib sqlite3 builds often cannot load extensions
+        sqlite_vec = False
+    return Capabilities("sqlite", version, fts5, sqlite_vec, False, False, json_ok)
+
+
+def _detect_postgres(conn: Connection) -> Capabilities:
+    version = str(conn.execute(text("show server_version")).scalar())
+    available = bool(
+        conn.execute(text("select count(*) from pg_available_extensions where name = 'vector'"))
+        .scalar()
+    )
+    installed = bool(
+        conn.execute(text("select count(*) from pg_extension where extname = 'vector'")).scalar()
+    )
+    return Capabilities("postgresql", version, True, False, available, installed, True)
+
+
+def table_row_counts(conn: Connection, tables: Iterable[str]) -> dict[str, int]:
+    """Exact row count per table in one round trip."""
+    names = list(tables)
+    if not names:
+        return {}
+    union = " UNION ALL ".join(
+        f"SELECT '{name}' AS t, count(*) AS n FROM {name}" for name in names
+    )
+    return {str(t): int(n) for t, n in conn.exec_driver_sql(union)}

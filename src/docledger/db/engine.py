@@ -1,0 +1,127 @@
+"""Sync and async engines built from one Settings object.
+
+SQLite: every connection gets the PRAGMAs (WAL, busy_timeout, foreign_keys, synchronous), and
+docledger issues BEGIN itself instead of letting the driver do it lazily. Write transactions use
+``BEGIN IMMEDIATE``: taking the write lock up front makes a competing writer wait for
+``busy_timeout`` rather than fail at once with "database is locked" when it upgrades a read
+transaction. Read-only scopes use a plain deferred ``BEGIN`` so readers never queue behind writers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from docledger.config import Settings
+from docledger.errors import ConfigurationError, MissingDependency
+
+SQLITE_BEGIN_OPTION = "docledger_sqlite_begin"
+
+
+def _sqlite_pragmas(settings: Settings) -> list[tuple[str, str]]:
+    pragmas = [
+        ("journal_mode", settings.sqlite_journal_mode),
+        ("busy_timeout", str(settings.sqlite_busy_timeout_ms)),
+        ("foreign_keys", "ON"),
+        ("synchronous", settings.sqlite_synchronous),
+        ("cache_size", str(-settings.sqlite_cache_size_kib)),
+        ("temp_store", "MEMORY"),
+    ]
+    pragmas.extend(settings.sqlite_pragmas.items())
+    return pragmas
+
+
+def _ensure_sqlite_dir(url: URL) -> None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    parent = Path(database).expanduser().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"DOCLEDGER_DB_URL: cannot create the folder {parent} for the SQLite database: {exc}"
+        ) from exc
+
+
+def _install_sqlite_hooks(engine: Engine, settings: Settings) -> None:
+    pragmas = _sqlite_pragmas(settings)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so BEGIN is ours (see module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for name, value in pragmas:
+                cursor.execute(f"PRAGMA {name}={value}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if mode == "DEFERRED" else f"BEGIN {mode}")
+
+
+def _pg_connect_args(settings: Settings) -> dict[str, Any]:
+    options = [f"-c lock_timeout={settings.lock_timeout_ms}"]
+    if settings.statement_timeout_ms:
+        options.append(f"-c statement_timeout={settings.statement_timeout_ms}")
+    return {
+        "connect_timeout": settings.connect_timeout_s,
+        "options": " ".join(options),
+        "application_name": "docledger",
+    }
+
+
+def _engine_kwargs(settings: Settings) -> dict[str, Any]:
+    if settings.dialect_name == "sqlite":
+        # One connection per checkout: SQLite connections are cheap, and NullPool avoids sharing
+        # a connection (and its transaction state) across threads.
+        return {"poolclass": NullPool, "echo": settings.echo_sql}
+    return {
+        "echo": settings.echo_sql,
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.pool_max_overflow,
+        "pool_pre_ping": settings.pool_pre_ping,
+        "pool_recycle": settings.pool_recycle_s,
+        "pool_timeout": settings.pool_timeout_s,
+        "connect_args": _pg_connect_args(settings),
+    }
+
+
+def create_sync_engine(settings: Settings) -> Engine:
+    url = settings.sync_url
+    if settings.dialect_name == "sqlite":
+        _ensure_sqlite_dir(url)
+    try:
+        engine = create_engine(url, **_engine_kwargs(settings))
+    except ImportError as exc:
+        raise MissingDependency(
+            f"the driver for {url.drivername} is not installed: pip install 'docledger[postgres]'"
+        ) from exc
+    if settings.dialect_name == "sqlite":
+        _install_sqlite_hooks(engine, settings)
+    return engine
+
+
+def create_async_engine_from(settings: Settings) -> AsyncEngine:
+    url = settings.async_url
+    if settings.dialect_name == "sqlite":
+        _ensure_sqlite_dir(url)
+    try:
+        engine = create_async_engine(url, **_engine_kwargs(settings))
+    except ImportError as exc:
+        raise MissingDependency(
+            f"the async driver for {url.drivername} is not installed: "
+            "pip install 'docledger[postgres]'"
+        ) from exc
+    if settings.dialect_name == "sqlite":
+        _install_sqlite_hooks(engine.sync_engine, settings)
+    return engine

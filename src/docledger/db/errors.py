@@ -1,0 +1,82 @@
+"""The one place that turns driver errors into docledger errors.
+
+PostgreSQL is classified by SQLSTATE and reports the violated constraint's name; SQLite is
+classified by its extended result code (``sqlite_errorname``), with the constraint named in the
+message. Message text is only ever used to *name* the constraint, never to classify the error.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import exc as sa_exc
+
+from docledger import errors
+
+_PG_STATES: dict[str, type[errors.DocledgerError]] = {
+    "23505": errors.Conflict,
+    "23503": errors.ForeignKeyViolation,
+    "23514": errors.CheckViolation,
+    "23502": errors.NotNullViolation,
+    "23P01": errors.Conflict,  # exclusion violation
+    "55P03": errors.LockTimeout,  # lock_not_available (lock_timeout)
+    "57014": errors.LockTimeout,  # query_canceled (statement_timeout)
+    "40P01": errors.Conflict,  # deadlock: the loser may retry
+    "40001": errors.Conflict,  # serialization failure: the loser may retry
+}
+
+_SQLITE_CODES: dict[str, type[errors.DocledgerError]] = {
+    "SQLITE_CONSTRAINT_UNIQUE": errors.Conflict,
+    "SQLITE_CONSTRAINT_PRIMARYKEY": errors.Conflict,
+    "SQLITE_CONSTRAINT_FOREIGNKEY": errors.ForeignKeyViolation,
+    "SQLITE_CONSTRAINT_CHECK": errors.CheckViolation,
+    "SQLITE_CONSTRAINT_NOTNULL": errors.NotNullViolation,
+    "SQLITE_BUSY": errors.LockTimeout,
+    "SQLITE_BUSY_SNAPSHOT": errors.Conflict,
+    "SQLITE_LOCKED": errors.LockTimeout,
+    "SQLITE_CANTOPEN": errors.DatabaseUnavailable,
+    "SQLITE_READONLY": errors.DatabaseUnavailable,
+}
+
+_SQLITE_CONSTRAINT = re.compile(r"constraint failed: (.+)$")
+
+
+def _pg_info(orig: BaseException) -> tuple[str | None, str | None]:
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    diag = getattr(orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) if diag is not None else None
+    if constraint is None:
+        constraint = getattr(orig, "constraint_name", None)  # asyncpg
+    return state, constraint
+
+
+def translate(exc: sa_exc.DBAPIError) -> errors.DocledgerError | None:
+    """The docledger error for a driver error, or None when it is not one we classify."""
+    orig = exc.orig
+    if orig is None:
+        return None
+    state, constraint = _pg_info(orig)
+    cls: type[errors.DocledgerError] | None = None
+    if state is not None:
+        cls = _PG_STATES.get(str(state))
+        if cls is None and str(state).startswith("08"):
+            cls = errors.DatabaseUnavailable
+    else:
+        code = getattr(orig, "sqlite_errorname", None)
+        if code is not None:
+            cls = _SQLITE_CODES.get(str(code))
+            match = _SQLITE_CONSTRAINT.search(str(orig).strip())
+            if match:
+                constraint = match.group(1)
+        elif isinstance(exc, sa_exc.OperationalError):
+            cls = errors.DatabaseUnavailable  # e.g. psycopg could not connect: no SQLSTATE
+    if cls is None:
+        if isinstance(exc, sa_exc.IntegrityError):
+            cls = errors.IntegrityViolation
+        else:
+            return None
+    detail = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    message = f"{(cls.__doc__ or '').strip()} ({detail})"
+    if issubclass(cls, errors.IntegrityViolation):
+        return cls(message, constraint=constraint)
+    return cls(message)

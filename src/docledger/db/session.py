@@ -1,0 +1,70 @@
+"""Transaction scopes: commit on success, roll back on any error, translate driver errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
+
+from docledger.db.engine import SQLITE_BEGIN_OPTION
+from docledger.db.errors import translate
+from docledger.errors import DatabaseUnavailable
+
+
+def _bind(engine: Engine, readonly: bool) -> Engine:
+    if readonly and engine.dialect.name == "sqlite":
+        return engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
+    return engine
+
+
+def _reraise(exc: sa_exc.DBAPIError) -> None:
+    translated = translate(exc)
+    if translated is not None:
+        raise translated from exc
+    if isinstance(exc, sa_exc.OperationalError) and exc.connection_invalidated:
+        raise DatabaseUnavailable(f"lost the database connection: {exc.orig}") from exc
+
+
+@contextmanager
+def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session]:
+    """One transaction. Nothing is left half-written: any exception rolls everything back."""
+    session = Session(bind=_bind(engine, readonly), expire_on_commit=False, autoflush=True)
+    try:
+        yield session
+        session.commit()
+    except sa_exc.DBAPIError as exc:
+        session.rollback()
+        _reraise(exc)
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@asynccontextmanager
+async def async_session_scope(
+    engine: AsyncEngine, *, readonly: bool = False
+) -> AsyncIterator[AsyncSession]:
+    """The async twin of :func:`session_scope`; operations inside run through ``run_sync``."""
+    bind = engine
+    if readonly and engine.dialect.name == "sqlite":
+        bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
+    session = AsyncSession(bind=bind, expire_on_commit=False, autoflush=True)
+    try:
+        yield session
+        await session.commit()
+    except sa_exc.DBAPIError as exc:
+        await session.rollback()
+        _reraise(exc)
+        raise
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        await session.close()

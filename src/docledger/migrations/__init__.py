@@ -1,0 +1,1 @@
+"""Alembic environment, shipped inside the package so migrations run from an installed wheel."""

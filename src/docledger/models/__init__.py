@@ -1,0 +1,46 @@
+"""ORM models, one module per aggregate. Importing this package registers every table."""
+
+from docledger.models.annotation import Annotation, AnnotationEvent
+from docledger.models.blob import Blob
+from docledger.models.conversation import Conversation, Message, Retrieval
+from docledger.models.dataset import Dataset, DatasetItem
+from docledger.models.document import Document, DocumentVersion
+from docledger.models.embedding import Embedding, EmbeddingSpace
+from docledger.models.export import Export, ExportFile
+from docledger.models.extraction import Extraction, Segment
+from docledger.models.finding import Finding, FindingLink
+from docledger.models.job import Job, JobEvent
+from docledger.models.model_version import ModelVersion
+from docledger.models.run import LineageEdge, Metric, Run, RunEvent
+from docledger.models.user import User
+from docledger.models.workspace import Membership, Workspace
+
+__all__ = [
+    "Annotation",
+    "AnnotationEvent",
+    "Blob",
+    "Conversation",
+    "Dataset",
+    "DatasetItem",
+    "Document",
+    "DocumentVersion",
+    "Embedding",
+    "EmbeddingSpace",
+    "Export",
+    "ExportFile",
+    "Extraction",
+    "Finding",
+    "FindingLink",
+    "Job",
+    "JobEvent",
+    "LineageEdge",
+    "Message",
+    "Metric",
+    "ModelVersion",
+    "Retrieval",
+    "Run",
+    "RunEvent",
+    "Segment",
+    "User",
+    "Workspace",
+]

@@ -1,0 +1,99 @@
+"""Runs (pipeline, training, evaluation, comparison sessions), their events, metrics and lineage."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from docledger.db.base import Base, CreatedMixin, IdMixin
+from docledger.db.checks import one_of
+from docledger.db.types import BigIntPK, json_default_dict, json_default_list, utcnow
+from docledger.vocab import EntityType, LineageDirection, LogLevel, RunKind, RunStatus
+
+
+class Run(IdMixin, CreatedMixin, Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        one_of("kind", RunKind),
+        one_of("status", RunStatus),
+        Index("ix_runs_workspace_id_kind_created_at", "workspace_id", "kind", "created_at"),
+        Index("ix_runs_status", "status"),
+        Index(
+            "ix_runs_parent_run_id",
+            "parent_run_id",
+            sqlite_where=text("parent_run_id IS NOT NULL"),
+            postgresql_where=text("parent_run_id IS NOT NULL"),
+        ),
+    )
+
+    workspace_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    params: Mapped[dict[str, Any]] = mapped_column(default=json_default_dict)
+    tags: Mapped[list[Any]] = mapped_column(default=json_default_list)
+    parent_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class RunEvent(IdMixin, Base):
+    __tablename__ = "run_events"
+    __table_args__ = (
+        one_of("level", LogLevel),
+        Index("ix_run_events_run_id_at", "run_id", "at"),
+    )
+
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(8), default="info")
+    event: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=json_default_dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Metric(Base):
+    """One point of a metric series.
+
+    An integer key (SQLite's rowid) and a single composite index keep the hot bulk path lean: the
+    (run, key, step) index answers series, latest and best queries.
+    """
+
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_run_id_key_step", "run_id", "key", "step"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(250))
+    step: Mapped[int] = mapped_column(default=0)
+    value: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LineageEdge(IdMixin, CreatedMixin, Base):
+    """What a run consumed (``in``) and produced (``out``).
+
+    ``entity_id`` is text because blobs are keyed by SHA-256, everything else by UUID.
+    """
+
+    __tablename__ = "lineage_edges"
+    __table_args__ = (
+        UniqueConstraint("run_id", "direction", "entity_type", "entity_id"),
+        one_of("direction", LineageDirection),
+        one_of("entity_type", EntityType),
+        Index("ix_lineage_edges_entity_type_entity_id", "entity_type", "entity_id"),
+    )
+
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))
+    entity_type: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""Operations that span aggregates: schema management, ingest, search, lineage, maintenance."""
