@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
 from sqlalchemy import exc as sa_exc
 
 from docledger import errors
@@ -50,6 +51,26 @@ def _pg_info(orig: BaseException) -> tuple[str | None, str | None]:
     return state, constraint
 
 
+def _sqlite_constraint_name(detail: str) -> str:
+    """Name a SQLite UNIQUE violation ("t.a, t.b") by its constraint, as PostgreSQL would."""
+    from docledger.db.base import Base  # noqa: PLC0415 - avoid importing models at module load
+
+    parts = [p.strip() for p in detail.split(",")]
+    if not parts or any("." not in p for p in parts):
+        return detail
+    table_name = parts[0].split(".", 1)[0]
+    columns = [p.split(".", 1)[1] for p in parts]
+    table = Base.metadata.tables.get(table_name)
+    if table is not None:
+        candidates = [
+            c for c in table.constraints if isinstance(c, UniqueConstraint | PrimaryKeyConstraint)
+        ] + [i for i in table.indexes if i.unique]
+        for constraint in candidates:
+            if [c.name for c in constraint.columns] == columns and constraint.name:
+                return str(constraint.name)
+    return detail
+
+
 def translate(exc: sa_exc.DBAPIError) -> errors.DocledgerError | None:
     """The docledger error for a driver error, or None when it is not one we classify."""
     orig = exc.orig
@@ -67,7 +88,7 @@ def translate(exc: sa_exc.DBAPIError) -> errors.DocledgerError | None:
             cls = _SQLITE_CODES.get(str(code))
             match = _SQLITE_CONSTRAINT.search(str(orig).strip())
             if match:
-                constraint = match.group(1)
+                constraint = _sqlite_constraint_name(match.group(1))
         elif isinstance(exc, sa_exc.OperationalError):
             cls = errors.DatabaseUnavailable  # e.g. psycopg could not connect: no SQLSTATE
     if cls is None:

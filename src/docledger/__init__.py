@@ -1,0 +1,51 @@
+"""docledger: the persistence layer for document-AI pipelines."""
+
+from docledger.config import Settings, load_settings
+from docledger.errors import (
+    BlobStoreError,
+    CheckViolation,
+    ConfigurationError,
+    Conflict,
+    DatabaseUnavailable,
+    DocledgerError,
+    ForeignKeyViolation,
+    IntegrityViolation,
+    InvalidInput,
+    InvalidTransition,
+    LockTimeout,
+    MigrationRequired,
+    MissingDependency,
+    NotFound,
+    NotNullViolation,
+)
+from docledger.ledger import AsyncLedger, Ledger, Tx
+from docledger.schemas import Membership, User, Workspace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncLedger",
+    "BlobStoreError",
+    "CheckViolation",
+    "ConfigurationError",
+    "Conflict",
+    "DatabaseUnavailable",
+    "DocledgerError",
+    "ForeignKeyViolation",
+    "IntegrityViolation",
+    "InvalidInput",
+    "InvalidTransition",
+    "Ledger",
+    "LockTimeout",
+    "Membership",
+    "MigrationRequired",
+    "MissingDependency",
+    "NotFound",
+    "NotNullViolation",
+    "Settings",
+    "Tx",
+    "User",
+    "Workspace",
+    "__version__",
+    "load_settings",
+]

@@ -1,0 +1,1 @@
+"""The ``docledger`` command line (Typer + Rich)."""

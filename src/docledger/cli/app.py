@@ -1,0 +1,53 @@
+"""Root of the ``docledger`` command: global options, sub-apps and error reporting."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from docledger.cli import db as db_cli
+from docledger.cli import inspect as inspect_cli
+from docledger.cli import people as people_cli
+from docledger.cli.context import err_console, state
+from docledger.errors import DocledgerError
+
+app = typer.Typer(
+    name="docledger",
+    help="The persistence layer for document-AI pipelines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (default: DOCLEDGER_DB_URL or the SQLite file)."),
+    ] = None,
+) -> None:
+    """docledger: documents, versions, extractions, annotations, jobs and runs in one store."""
+    state.db_url = db
+    state._settings = None  # noqa: SLF001 - reset between invocations in one process (tests)
+
+
+app.add_typer(db_cli.app, name="db")
+app.add_typer(people_cli.workspaces, name="workspaces")
+app.add_typer(people_cli.users, name="users")
+inspect_cli.register(app)
+
+
+def main() -> None:
+    """Console-script entry point: DocledgerErrors become one red line and exit code 1."""
+    try:
+        app()
+    except DocledgerError as exc:
+        err_console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""Repositories, one per aggregate. ``REPOSITORIES`` is what a ledger exposes by attribute name."""
+
+from docledger.repositories.base import Repository
+from docledger.repositories.membership import MembershipRepository
+from docledger.repositories.user import UserRepository
+from docledger.repositories.workspace import WorkspaceRepository
+
+REPOSITORIES: dict[str, type[Repository]] = {
+    "workspaces": WorkspaceRepository,
+    "users": UserRepository,
+    "memberships": MembershipRepository,
+}
+
+__all__ = [
+    "REPOSITORIES",
+    "MembershipRepository",
+    "Repository",
+    "UserRepository",
+    "WorkspaceRepository",
+]

@@ -1,0 +1,45 @@
+"""What every repository shares: a session, and the marker for read-only operations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from docledger.errors import InvalidInput
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+READONLY_ATTR = "__docledger_readonly__"
+
+
+def readonly(fn: F) -> F:
+    """Mark an operation as read-only, so an auto-commit call can use a deferred SQLite BEGIN."""
+    setattr(fn, READONLY_ATTR, True)
+    return fn
+
+
+def as_uuid(value: uuid.UUID | str) -> uuid.UUID | None:
+    """The UUID a reference spells, or None when it is not a UUID (a slug, an email...)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def require_uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
+    parsed = as_uuid(value)
+    if parsed is None:
+        raise InvalidInput(f"{what}: {value!r} is not a UUID")
+    return parsed
+
+
+class Repository:
+    """Operations on one aggregate, inside the caller's transaction (never commits itself)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session

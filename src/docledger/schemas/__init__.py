@@ -1,0 +1,16 @@
+"""Pydantic DTOs at the API boundary: ``XCreate`` in, ``X`` out. Never live ORM objects."""
+
+from docledger.schemas.common import validate
+from docledger.schemas.membership import Membership, MembershipCreate
+from docledger.schemas.user import User, UserCreate
+from docledger.schemas.workspace import Workspace, WorkspaceCreate
+
+__all__ = [
+    "Membership",
+    "MembershipCreate",
+    "User",
+    "UserCreate",
+    "Workspace",
+    "WorkspaceCreate",
+    "validate",
+]
