@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from docledger.db.engine import SQLITE_BEGIN_OPTION
 from docledger.db.errors import translate
-from docledger.errors import DatabaseUnavailable
+from docledger.errors import DatabaseUnavailable, DocledgerError
 
 
 def _bind(engine: Engine, readonly: bool) -> Engine:
@@ -21,7 +21,11 @@ def _bind(engine: Engine, readonly: bool) -> Engine:
     return engine
 
 
-def _reraise(exc: sa_exc.DBAPIError) -> None:
+def _reraise(exc: sa_exc.StatementError) -> None:
+    if isinstance(exc.orig, DocledgerError):  # raised by one of our types while binding
+        raise exc.orig from exc
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return
     translated = translate(exc)
     if translated is not None:
         raise translated from exc
@@ -36,7 +40,7 @@ def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session
     try:
         yield session
         session.commit()
-    except sa_exc.DBAPIError as exc:
+    except sa_exc.StatementError as exc:
         session.rollback()
         _reraise(exc)
         raise
@@ -59,7 +63,7 @@ async def async_session_scope(
     try:
         yield session
         await session.commit()
-    except sa_exc.DBAPIError as exc:
+    except sa_exc.StatementError as exc:
         await session.rollback()
         _reraise(exc)
         raise

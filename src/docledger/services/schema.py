@@ -37,6 +37,7 @@ def _script_location() -> str:
 def alembic_config(*, stdout: io.StringIO | None = None) -> Config:
     cfg = Config(stdout=stdout) if stdout is not None else Config()
     cfg.set_main_option("script_location", _script_location())
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", str(Path(_script_location()) / "versions"))
     return cfg
 

@@ -1,0 +1,145 @@
+"""Shared fixtures: one ``db_url`` fixture parametrized over a real SQLite file and a real
+PostgreSQL database. Each test gets a fresh database copied from a template migrated once per
+session (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL).
+
+PostgreSQL comes from ``DOCLEDGER_TEST_PG_URL``. Without it the PostgreSQL cases are skipped,
+except under CI (``CI=true``), where a skipped PostgreSQL test is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from docledger.config import load_settings
+from docledger.db.engine import create_sync_engine
+from docledger.ledger import Ledger
+from docledger.services import schema
+
+PG_ENV = "DOCLEDGER_TEST_PG_URL"
+DIALECTS = ["sqlite", "postgresql"]
+
+
+def pg_admin_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        message = f"{PG_ENV} is not set: PostgreSQL tests cannot run"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message + " (CI requires them)")
+        pytest.skip(message)
+    return url
+
+
+def _pg_url(base: str, database: str) -> str:
+    return make_url(base).set(database=database).render_as_string(hide_password=False)
+
+
+class PgDatabases:
+    """Creates and drops throw-away databases on the test server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.engine = create_engine(
+            make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+        )
+        self.prefix = f"dl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.created: list[str] = []
+        self.template: str | None = None
+
+    def create(self, template: str | None = None) -> str:
+        name = f"{self.prefix}_{len(self.created)}"
+        with self.engine.connect() as conn:
+            clause = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        self.created.append(name)
+        return _pg_url(self.admin_url, name)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database
+        with self.engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if name in self.created:
+            self.created.remove(name)
+
+    def template_url(self) -> str:
+        if self.template is None:
+            url = self.create()
+            engine = create_sync_engine(load_settings(db_url=url))
+            schema.upgrade(engine)
+            engine.dispose()
+            self.template = make_url(url).database
+        return _pg_url(self.admin_url, self.template)
+
+    def close(self) -> None:
+        for name in list(self.created):
+            with self.engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[PgDatabases]:
+    dbs = PgDatabases(pg_admin_url())
+    yield dbs
+    dbs.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_sync_engine(load_settings(db_url=f"sqlite:///{path}"))
+    schema.upgrade(engine)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the main file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+def _fresh_sqlite(tmp_path: Path, template: Path | None) -> str:
+    path = tmp_path / "docledger.db"
+    if template is not None:
+        shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=DIALECTS)
+def dialect(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        request.applymarker(pytest.mark.postgres)
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the newest schema."""
+    if dialect == "sqlite":
+        yield _fresh_sqlite(tmp_path, request.getfixturevalue("sqlite_template"))
+        return
+    dbs: PgDatabases = request.getfixturevalue("pg_databases")
+    url = dbs.create(template=make_url(dbs.template_url()).database)
+    yield url
+    dbs.drop(url)
+
+
+@pytest.fixture
+def empty_db_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database (no tables at all)."""
+    if dialect == "sqlite":
+        yield _fresh_sqlite(tmp_path, None)
+        return
+    dbs: PgDatabases = request.getfixturevalue("pg_databases")
+    url = dbs.create()
+    yield url
+    dbs.drop(url)
+
+
+@pytest.fixture
+def ledger(db_url: str) -> Iterator[Ledger]:
+    with Ledger.open(db_url) as opened:
+        yield opened
