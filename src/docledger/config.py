@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = DEFAULT_DATA_DIR
     blob_root: str | None = Field(
-        default=None, description="Folder (or s3://bucket/prefix) for blobs; default <data_dir>/blobs"
+        default=None,
+        description="Folder (or s3://bucket/prefix) for blobs; default <data_dir>/blobs",
     )
     echo_sql: bool = False
 
@@ -81,9 +82,10 @@ class Settings(BaseSettings):
     @classmethod
     def _check_pragmas(cls, value: dict[str, str]) -> dict[str, str]:
         for name, pragma_value in value.items():
-            if not name.replace("_", "").isalnum() or not str(pragma_value).replace("_", "").replace(
-                "-", ""
-            ).isalnum():
+            if (
+                not name.replace("_", "").isalnum()
+                or not str(pragma_value).replace("_", "").replace("-", "").isalnum()
+            ):
                 raise ValueError(f"PRAGMA {name}={pragma_value!r} is not a plain name and value")
         return value
 

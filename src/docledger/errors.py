@@ -20,7 +20,7 @@ class ConfigurationError(DocledgerError):
 
 
 class MigrationRequired(ConfigurationError):
-    """The database schema is not at the version this docledger needs; run `docledger db upgrade`."""
+    """The database schema is older than this docledger needs; run `docledger db upgrade`."""
 
 
 class MissingDependency(DocledgerError, ImportError):

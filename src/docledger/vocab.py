@@ -13,8 +13,18 @@ UserRole = Literal["admin", "member", "service"]
 DocumentStatus = Literal["uploaded", "processing", "completed", "failed", "archived"]
 ExtractionStatus = Literal["pending", "running", "succeeded", "failed"]
 SegmentKind = Literal[
-    "page", "block", "line", "word", "zone", "chunk", "evidence", "table", "figure", "section",
-    "record", "other",
+    "page",
+    "block",
+    "line",
+    "word",
+    "zone",
+    "chunk",
+    "evidence",
+    "table",
+    "figure",
+    "section",
+    "record",
+    "other",
 ]
 BBoxUnit = Literal["pt", "px", "fraction", "percent"]
 EmbeddingMetric = Literal["cosine", "l2", "ip"]
@@ -30,8 +40,20 @@ RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 LineageDirection = Literal["in", "out"]
 EntityType = Literal[
-    "blob", "document", "version", "extraction", "segment", "embedding_space", "annotation",
-    "dataset", "run", "model_version", "export", "finding", "conversation", "message",
+    "blob",
+    "document",
+    "version",
+    "extraction",
+    "segment",
+    "embedding_space",
+    "annotation",
+    "dataset",
+    "run",
+    "model_version",
+    "export",
+    "finding",
+    "conversation",
+    "message",
 ]
 ModelStage = Literal["none", "staging", "production", "archived"]
 ExportStatus = Literal["pending", "running", "completed", "failed"]

@@ -37,20 +37,31 @@ def build_chain(ledger: Ledger, key: str = "a.pdf", content: bytes = b"%PDF-1.4"
         s.add(doc)
         s.flush()
         ver = m.DocumentVersion(
-            workspace_id=ws.id, document_id=doc.id, version_number=1, sha256=digest,
+            workspace_id=ws.id,
+            document_id=doc.id,
+            version_number=1,
+            sha256=digest,
             size_bytes=len(content),
         )
         s.add(ver)
         s.flush()
         ext = m.Extraction(
-            workspace_id=ws.id, version_id=ver.id, extractor="t", extractor_version="1",
+            workspace_id=ws.id,
+            version_id=ver.id,
+            extractor="t",
+            extractor_version="1",
             params_hash="0" * 64,
         )
         s.add(ext)
         s.flush()
         seg = m.Segment(
-            workspace_id=ws.id, extraction_id=ext.id, version_id=ver.id, ordinal=0, kind="page",
-            page_number=1, confidence=0.5,
+            workspace_id=ws.id,
+            extraction_id=ext.id,
+            version_id=ver.id,
+            ordinal=0,
+            kind="page",
+            page_number=1,
+            confidence=0.5,
         )
         s.add(seg)
         s.flush()

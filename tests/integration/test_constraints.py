@@ -33,76 +33,185 @@ def _count(ledger: Ledger, model: Any) -> int:
 
 def segment(chain: Chain, **overrides: Any) -> m.Segment:
     values: dict[str, Any] = {
-        "workspace_id": chain.workspace_id, "extraction_id": chain.extraction_id,
-        "version_id": chain.version_id, "ordinal": 1, "kind": "zone",
+        "workspace_id": chain.workspace_id,
+        "extraction_id": chain.extraction_id,
+        "version_id": chain.version_id,
+        "ordinal": 1,
+        "kind": "zone",
     }
     values.update(overrides)
     return m.Segment(**values)
 
 
 CASES: list[tuple[str, Callable[[Chain], Any], type[DocledgerError], str]] = [
-    ("confidence above 1", lambda c: segment(c, confidence=1.5), CheckViolation,
-     "ck_segments_confidence_0_1"),
-    ("confidence below 0", lambda c: segment(c, confidence=-0.1), CheckViolation,
-     "ck_segments_confidence_0_1"),
-    ("unknown segment kind", lambda c: segment(c, kind="blob"), CheckViolation,
-     "ck_segments_kind_valid"),
-    ("page number 0", lambda c: segment(c, page_number=0), CheckViolation,
-     "ck_segments_page_number_min"),
-    ("duplicate ordinal", lambda c: segment(c, ordinal=0), Conflict,
-     "uq_segments_extraction_id_ordinal"),
-    ("segment of a missing extraction", lambda c: segment(c, extraction_id=uuid.uuid4()),
-     ForeignKeyViolation, ""),
-    ("duplicate (document, sha256)", lambda c: m.DocumentVersion(
-        workspace_id=c.workspace_id, document_id=c.document_id, version_number=2,
-        sha256=c.sha256, size_bytes=8), Conflict, "uq_document_versions_document_id_sha256"),
-    ("duplicate (document, version number)", lambda c: [
-        m.Blob(sha256="e" * 64, size_bytes=1, storage_uri="x"),
-        m.DocumentVersion(
-            workspace_id=c.workspace_id, document_id=c.document_id, version_number=1,
-            sha256="e" * 64, size_bytes=1)], Conflict,
-     "uq_document_versions_document_id_version_number"),
-    ("version of a missing blob", lambda c: m.DocumentVersion(
-        workspace_id=c.workspace_id, document_id=c.document_id, version_number=2,
-        sha256="f" * 64, size_bytes=8), ForeignKeyViolation, ""),
-    ("document status", lambda c: m.Document(
-        workspace_id=c.workspace_id, external_key="x", status="lost"), CheckViolation,
-     "ck_documents_status_valid"),
-    ("duplicate external key", lambda c: m.Document(
-        workspace_id=c.workspace_id, external_key="a.pdf"), Conflict,
-     "uq_documents_workspace_id_external_key"),
-    ("blob hash length", lambda c: m.Blob(sha256="abc", size_bytes=1, storage_uri="x"),
-     CheckViolation, "ck_blobs_sha256_hex"),
-    ("job priority", lambda c: m.Job(task="t", priority=5000), CheckViolation,
-     "ck_jobs_priority_range"),
-    ("job status", lambda c: m.Job(task="t", status="sleeping"), CheckViolation,
-     "ck_jobs_status_valid"),
-    ("job max attempts", lambda c: m.Job(task="t", max_attempts=0), CheckViolation,
-     "ck_jobs_max_attempts_min"),
-    ("finding confidence", lambda c: m.Finding(
-        workspace_id=c.workspace_id, kind="feature", title="t", confidence=2.0), CheckViolation,
-     "ck_findings_confidence_0_1"),
-    ("link strength", lambda c: m.FindingLink(
-        finding_id=uuid.uuid4(), target_type="segment", target_id="x", strength=-1),
-     CheckViolation, "ck_finding_links_strength_0_1"),
-    ("annotation target", lambda c: m.Annotation(
-        workspace_id=c.workspace_id, target_type="segment", document_id=c.document_id,
-        kind="label", value={}), CheckViolation, "ck_annotations_target_matches_type"),
-    ("message role", lambda c: m.Message(
-        conversation_id=uuid.uuid4(), role="robot", content="hi"), CheckViolation,
-     "ck_messages_role_valid"),
-    ("embedding without vector", lambda c: m.Embedding(
-        workspace_id=c.workspace_id, space_id=uuid.uuid4(), segment_id=c.segment_id),
-     CheckViolation, "ck_embeddings_has_vector_or_ref"),
-    ("missing title", lambda c: m.Finding(
-        workspace_id=c.workspace_id, kind="feature", title=None), NotNullViolation, ""),
+    (
+        "confidence above 1",
+        lambda c: segment(c, confidence=1.5),
+        CheckViolation,
+        "ck_segments_confidence_0_1",
+    ),
+    (
+        "confidence below 0",
+        lambda c: segment(c, confidence=-0.1),
+        CheckViolation,
+        "ck_segments_confidence_0_1",
+    ),
+    (
+        "unknown segment kind",
+        lambda c: segment(c, kind="blob"),
+        CheckViolation,
+        "ck_segments_kind_valid",
+    ),
+    (
+        "page number 0",
+        lambda c: segment(c, page_number=0),
+        CheckViolation,
+        "ck_segments_page_number_min",
+    ),
+    (
+        "duplicate ordinal",
+        lambda c: segment(c, ordinal=0),
+        Conflict,
+        "uq_segments_extraction_id_ordinal",
+    ),
+    (
+        "segment of a missing extraction",
+        lambda c: segment(c, extraction_id=uuid.uuid4()),
+        ForeignKeyViolation,
+        "",
+    ),
+    (
+        "duplicate (document, sha256)",
+        lambda c: m.DocumentVersion(
+            workspace_id=c.workspace_id,
+            document_id=c.document_id,
+            version_number=2,
+            sha256=c.sha256,
+            size_bytes=8,
+        ),
+        Conflict,
+        "uq_document_versions_document_id_sha256",
+    ),
+    (
+        "duplicate (document, version number)",
+        lambda c: [
+            m.Blob(sha256="e" * 64, size_bytes=1, storage_uri="x"),
+            m.DocumentVersion(
+                workspace_id=c.workspace_id,
+                document_id=c.document_id,
+                version_number=1,
+                sha256="e" * 64,
+                size_bytes=1,
+            ),
+        ],
+        Conflict,
+        "uq_document_versions_document_id_version_number",
+    ),
+    (
+        "version of a missing blob",
+        lambda c: m.DocumentVersion(
+            workspace_id=c.workspace_id,
+            document_id=c.document_id,
+            version_number=2,
+            sha256="f" * 64,
+            size_bytes=8,
+        ),
+        ForeignKeyViolation,
+        "",
+    ),
+    (
+        "document status",
+        lambda c: m.Document(workspace_id=c.workspace_id, external_key="x", status="lost"),
+        CheckViolation,
+        "ck_documents_status_valid",
+    ),
+    (
+        "duplicate external key",
+        lambda c: m.Document(workspace_id=c.workspace_id, external_key="a.pdf"),
+        Conflict,
+        "uq_documents_workspace_id_external_key",
+    ),
+    (
+        "blob hash length",
+        lambda c: m.Blob(sha256="abc", size_bytes=1, storage_uri="x"),
+        CheckViolation,
+        "ck_blobs_sha256_hex",
+    ),
+    (
+        "job priority",
+        lambda c: m.Job(task="t", priority=5000),
+        CheckViolation,
+        "ck_jobs_priority_range",
+    ),
+    (
+        "job status",
+        lambda c: m.Job(task="t", status="sleeping"),
+        CheckViolation,
+        "ck_jobs_status_valid",
+    ),
+    (
+        "job max attempts",
+        lambda c: m.Job(task="t", max_attempts=0),
+        CheckViolation,
+        "ck_jobs_max_attempts_min",
+    ),
+    (
+        "finding confidence",
+        lambda c: m.Finding(workspace_id=c.workspace_id, kind="feature", title="t", confidence=2.0),
+        CheckViolation,
+        "ck_findings_confidence_0_1",
+    ),
+    (
+        "link strength",
+        lambda c: m.FindingLink(
+            finding_id=uuid.uuid4(), target_type="segment", target_id="x", strength=-1
+        ),
+        CheckViolation,
+        "ck_finding_links_strength_0_1",
+    ),
+    (
+        "annotation target",
+        lambda c: m.Annotation(
+            workspace_id=c.workspace_id,
+            target_type="segment",
+            document_id=c.document_id,
+            kind="label",
+            value={},
+        ),
+        CheckViolation,
+        "ck_annotations_target_matches_type",
+    ),
+    (
+        "message role",
+        lambda c: m.Message(conversation_id=uuid.uuid4(), role="robot", content="hi"),
+        CheckViolation,
+        "ck_messages_role_valid",
+    ),
+    (
+        "embedding without vector",
+        lambda c: m.Embedding(
+            workspace_id=c.workspace_id, space_id=uuid.uuid4(), segment_id=c.segment_id
+        ),
+        CheckViolation,
+        "ck_embeddings_has_vector_or_ref",
+    ),
+    (
+        "missing title",
+        lambda c: m.Finding(workspace_id=c.workspace_id, kind="feature", title=None),
+        NotNullViolation,
+        "",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("label", "make", "error", "constraint"), CASES, ids=[c[0] for c in CASES])
 def test_constraint_rejects(
-    ledger: Ledger, chain: Chain, label: str, make: Callable[[Chain], Any],
-    error: type[DocledgerError], constraint: str,
+    ledger: Ledger,
+    chain: Chain,
+    label: str,
+    make: Callable[[Chain], Any],
+    error: type[DocledgerError],
+    constraint: str,
 ) -> None:
     before = _count(ledger, m.Segment), _count(ledger, m.DocumentVersion), _count(ledger, m.Job)
     with pytest.raises(error) as info, session_scope(ledger.engine) as s:
@@ -122,11 +231,13 @@ def test_constraint_rejects(
 
 def test_one_production_model_per_name(ledger: Ledger) -> None:
     with session_scope(ledger.engine) as s:
-        s.add_all([
-            m.ModelVersion(name="clf", version=1, stage="production"),
-            m.ModelVersion(name="clf", version=2, stage="staging"),
-            m.ModelVersion(name="other", version=1, stage="production"),
-        ])
+        s.add_all(
+            [
+                m.ModelVersion(name="clf", version=1, stage="production"),
+                m.ModelVersion(name="clf", version=2, stage="staging"),
+                m.ModelVersion(name="other", version=1, stage="production"),
+            ]
+        )
     with pytest.raises(Conflict) as info, session_scope(ledger.engine) as s:
         s.execute(text("UPDATE model_versions SET stage = 'production' WHERE version = 2"))
     assert info.value.constraint == "ux_model_versions_production"
@@ -138,23 +249,35 @@ def test_deleting_a_document_cascades_to_what_was_derived(ledger: Ledger) -> Non
     with session_scope(ledger.engine) as s:
         child = segment(chain, ordinal=1, parent_id=chain.segment_id)
         s.add(child)
-        s.add(m.Annotation(
-            workspace_id=chain.workspace_id, target_type="segment", document_id=chain.document_id,
-            segment_id=chain.segment_id, kind="label", value={"label": "x"},
-        ))
+        s.add(
+            m.Annotation(
+                workspace_id=chain.workspace_id,
+                target_type="segment",
+                document_id=chain.document_id,
+                segment_id=chain.segment_id,
+                kind="label",
+                value={"label": "x"},
+            )
+        )
         space = m.EmbeddingSpace(name="s", model="m", dimensions=2)
         s.add(space)
         s.flush()
-        s.add(m.Embedding(
-            workspace_id=chain.workspace_id, space_id=space.id, segment_id=chain.segment_id,
-            vector=b"\0" * 8,
-        ))
+        s.add(
+            m.Embedding(
+                workspace_id=chain.workspace_id,
+                space_id=space.id,
+                segment_id=chain.segment_id,
+                vector=b"\0" * 8,
+            )
+        )
         s.add(m.Job(task="extract", document_id=chain.document_id))
     with session_scope(ledger.engine) as s:
         s.delete(s.get(m.Document, chain.document_id))
     with session_scope(ledger.engine, readonly=True) as s:
+
         def ids(model: Any, column: Any) -> list[Any]:
             return list(s.scalars(select(column)))
+
         assert ids(m.DocumentVersion, m.DocumentVersion.id) == [other.version_id]
         assert ids(m.Extraction, m.Extraction.id) == [other.extraction_id]
         assert ids(m.Segment, m.Segment.id) == [other.segment_id]

@@ -31,7 +31,7 @@ def root(
 ) -> None:
     """docledger: documents, versions, extractions, annotations, jobs and runs in one store."""
     state.db_url = db
-    state._settings = None  # noqa: SLF001 - reset between invocations in one process (tests)
+    state._settings = None
 
 
 app.add_typer(db_cli.app, name="db")

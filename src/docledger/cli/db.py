@@ -6,15 +6,18 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from docledger.cli.context import console, state
 from docledger.db.engine import create_sync_engine
 from docledger.services import schema
 
-app = typer.Typer(help="Database schema: migrate, inspect and check for drift.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database schema: migrate, inspect and check for drift.", no_args_is_help=True
+)
 
 
-def _engine():  # type: ignore[no-untyped-def]  # Engine; kept local to keep imports light
+def _engine() -> Engine:
     return create_sync_engine(state.settings())
 
 

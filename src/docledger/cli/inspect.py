@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 from docledger.cli.context import console, state
 from docledger.db.dialect import capabilities, table_row_counts
 from docledger.db.engine import create_sync_engine
+from docledger.db.session import translated_errors
 from docledger.errors import DocledgerError
 from docledger.services import schema
 
@@ -29,7 +30,7 @@ def tables() -> None:
     """List every table with its row count."""
     engine = create_sync_engine(state.settings())
     try:
-        with engine.connect() as conn:
+        with translated_errors(), engine.connect() as conn:
             names = sorted(inspect(conn).get_table_names())
             counts = table_row_counts(conn, names)
             conn.rollback()
@@ -81,8 +82,11 @@ def doctor() -> None:
         else:
             info.add_row(
                 "pgvector",
-                "installed" if caps.pgvector_installed
-                else "available" if caps.pgvector_available else "no (exact search is used)",
+                "installed"
+                if caps.pgvector_installed
+                else "available"
+                if caps.pgvector_available
+                else "no (exact search is used)",
             )
     except DocledgerError as exc:
         info.add_row("connection", f"[red]{type(exc).__name__}: {exc}[/red]")

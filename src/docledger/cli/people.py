@@ -69,7 +69,7 @@ def users_create(
 def users_prefs(
     user: Annotated[str, typer.Argument(help="Email or id")],
     set_json: Annotated[
-        str | None, typer.Option("--set", help='JSON object merged into the preferences')
+        str | None, typer.Option("--set", help="JSON object merged into the preferences")
     ] = None,
 ) -> None:
     """Show a user's preferences, or merge new ones in with --set."""

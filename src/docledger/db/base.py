@@ -25,7 +25,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+    type_annotation_map = {
         uuid.UUID: Uuid(),
         datetime: UTCDateTime(),
         dict[str, Any]: JSONType,

@@ -17,7 +17,9 @@ def one_of(column: str, vocabulary: object, *, nullable: bool = False) -> CheckC
 
 def unit_interval(column: str) -> CheckConstraint:
     """0..1 scores (confidence, strength); NULL means unknown."""
-    return CheckConstraint(f"{column} IS NULL OR ({column} >= 0 AND {column} <= 1)", name=f"{column}_0_1")
+    return CheckConstraint(
+        f"{column} IS NULL OR ({column} >= 0 AND {column} <= 1)", name=f"{column}_0_1"
+    )
 
 
 def at_least(column: str, minimum: int, *, nullable: bool = False) -> CheckConstraint:

@@ -31,11 +31,13 @@ def _table(target: type[DeclarativeBase] | Table) -> Table:
 
 def dialect_insert(session: Session | Connection, target: type[DeclarativeBase] | Table) -> Any:
     """The dialect's INSERT construct (both support ON CONFLICT and RETURNING)."""
-    name = session.get_bind().dialect.name
-    return _INSERTS[name](_table(target))
+    bind = session.get_bind() if isinstance(session, Session) else session
+    return _INSERTS[bind.dialect.name](_table(target))
 
 
-def chunks(rows: Sequence[Mapping[str, Any]], columns: int) -> Iterable[Sequence[Mapping[str, Any]]]:
+def chunks(
+    rows: Sequence[Mapping[str, Any]], columns: int
+) -> Iterable[Sequence[Mapping[str, Any]]]:
     size = max(1, MAX_PARAMS_PER_STATEMENT // max(1, columns))
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
@@ -113,7 +115,9 @@ def capabilities(engine: Engine) -> Capabilities:
     cached = _capabilities.get(key)
     if cached is not None:
         return cached
-    with engine.connect() as conn:
+    from docledger.db.session import translated_errors  # noqa: PLC0415 - session imports us
+
+    with translated_errors(), engine.connect() as conn:
         caps = _detect_sqlite(conn) if engine.dialect.name == "sqlite" else _detect_postgres(conn)
         conn.rollback()
     _capabilities[key] = caps
@@ -132,7 +136,7 @@ def _detect_sqlite(conn: Connection) -> Capabilities:
     json_ok = True
     try:
         conn.exec_driver_sql("select json('{}')")
-    except Exception:  # noqa: BLE001 - any failure means the feature is absent
+    except Exception:
         json_ok = False
     raw = conn.connection.dbapi_connection
     sqlite_vec = False
@@ -142,7 +146,7 @@ def _detect_sqlite(conn: Connection) -> Capabilities:
         raw.enable_load_extension(True)  # type: ignore[union-attr]
         _sqlite_vec.load(raw)
         sqlite_vec = True
-    except Exception:  # noqa: BLE001 - stdlib sqlite3 builds often cannot load extensions
+    except Exception:
         sqlite_vec = False
     return Capabilities("sqlite", version, fts5, sqlite_vec, False, False, json_ok)
 
@@ -150,8 +154,9 @@ def _detect_sqlite(conn: Connection) -> Capabilities:
 def _detect_postgres(conn: Connection) -> Capabilities:
     version = str(conn.execute(text("show server_version")).scalar())
     available = bool(
-        conn.execute(text("select count(*) from pg_available_extensions where name = 'vector'"))
-        .scalar()
+        conn.execute(
+            text("select count(*) from pg_available_extensions where name = 'vector'")
+        ).scalar()
     )
     installed = bool(
         conn.execute(text("select count(*) from pg_extension where extname = 'vector'")).scalar()
@@ -164,7 +169,5 @@ def table_row_counts(conn: Connection, tables: Iterable[str]) -> dict[str, int]:
     names = list(tables)
     if not names:
         return {}
-    union = " UNION ALL ".join(
-        f"SELECT '{name}' AS t, count(*) AS n FROM {name}" for name in names
-    )
+    union = " UNION ALL ".join(f"SELECT '{name}' AS t, count(*) AS n FROM {name}" for name in names)
     return {str(t): int(n) for t, n in conn.exec_driver_sql(union)}

@@ -34,6 +34,16 @@ def _reraise(exc: sa_exc.StatementError) -> None:
 
 
 @contextmanager
+def translated_errors() -> Iterator[None]:
+    """Raise driver errors met inside the block as DocledgerError subclasses."""
+    try:
+        yield
+    except sa_exc.StatementError as exc:
+        _reraise(exc)
+        raise
+
+
+@contextmanager
 def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session]:
     """One transaction. Nothing is left half-written: any exception rolls everything back."""
     session = Session(bind=_bind(engine, readonly), expire_on_commit=False, autoflush=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import JSON, Connection, create_engine
@@ -17,13 +17,15 @@ target_metadata = Base.metadata
 UNMANAGED_PREFIXES = ("fts_", "vec_")
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     if type_ == "table" and reflected and compare_to is None and name:
         return not name.startswith(UNMANAGED_PREFIXES) and not name.startswith("sqlite_")
     return True
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render docledger's portable types by name, so migrations use the same definitions."""
     if type_ == "type" and isinstance(obj, JSON) and getattr(obj, "_variant_mapping", None):
         return "docledger.db.types.JSONType"

@@ -34,6 +34,7 @@ __all__ = [
     "Job",
     "JobEvent",
     "LineageEdge",
+    "Membership",
     "Message",
     "Metric",
     "ModelVersion",

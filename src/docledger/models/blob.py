@@ -9,7 +9,7 @@ from docledger.db.base import Base, CreatedMixin
 
 
 class Blob(CreatedMixin, Base):
-    """A row exists only once the bytes are durable in the blob store (write, fsync, rename, insert).
+    """A row exists only once the bytes are durable in the store (write, fsync, rename, insert).
 
     Blobs are shared by content, so deleting a document never deletes one; ``gc`` frees blobs that
     no row references any more.

@@ -9,8 +9,9 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from docledger.db.base import Base, CreatedMixin, IdMixin
-from docledger.db.checks import at_least
+from docledger.db.checks import at_least, one_of
 from docledger.db.types import json_default_dict
+from docledger.vocab import AnnotationKind, AnnotationTarget
 
 
 class Dataset(IdMixin, CreatedMixin, Base):
@@ -44,7 +45,11 @@ class DatasetItem(Base):
     """
 
     __tablename__ = "dataset_items"
-    __table_args__ = (at_least("annotation_revision", 1),)
+    __table_args__ = (
+        at_least("annotation_revision", 1),
+        one_of("kind", AnnotationKind),
+        one_of("target_type", AnnotationTarget),
+    )
 
     dataset_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True

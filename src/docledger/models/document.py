@@ -19,7 +19,9 @@ class Document(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_key"),
         one_of("status", DocumentStatus),
-        Index("ix_documents_workspace_id_status_created_at", "workspace_id", "status", "created_at"),
+        Index(
+            "ix_documents_workspace_id_status_created_at", "workspace_id", "status", "created_at"
+        ),
         Index("ix_documents_created_at", "created_at"),
     )
 

@@ -27,8 +27,13 @@ class MembershipRepository(Repository):
             "role": data.role,
             "created_at": utcnow(),
         }
-        upsert(self.session, MembershipRow, [row], conflict=["workspace_id", "user_id"],
-               update=["role"])
+        upsert(
+            self.session,
+            MembershipRow,
+            [row],
+            conflict=["workspace_id", "user_id"],
+            update=["role"],
+        )
         return self._get(ws.id, usr.id)
 
     def _get(self, workspace_id: object, user_id: object) -> Membership:

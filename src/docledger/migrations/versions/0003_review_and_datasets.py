@@ -194,6 +194,14 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "annotation_revision >= 1", name=op.f("ck_dataset_items_annotation_revision_min")
         ),
+        sa.CheckConstraint(
+            "kind IN ('label', 'correction', 'bbox', 'span', 'classification', 'review')",
+            name=op.f("ck_dataset_items_kind_valid"),
+        ),
+        sa.CheckConstraint(
+            "target_type IN ('document', 'version', 'segment')",
+            name=op.f("ck_dataset_items_target_type_valid"),
+        ),
         sa.ForeignKeyConstraint(
             ["annotation_id"],
             ["annotations.id"],

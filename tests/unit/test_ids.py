@@ -1,0 +1,23 @@
+"""UUIDv7 ids: the right version and variant bits, the clock, and strict order in a process."""
+
+from __future__ import annotations
+
+import time
+
+from docledger.ids import uuid7, uuid7_time_ms
+
+
+def test_version_variant_and_time() -> None:
+    before = time.time_ns() // 1_000_000
+    value = uuid7()
+    after = time.time_ns() // 1_000_000
+    assert value.version == 7
+    assert value.variant == "specified in RFC 4122"
+    assert before <= uuid7_time_ms(value) <= after + 1
+
+
+def test_ids_are_strictly_increasing() -> None:
+    ids = [uuid7() for _ in range(50_000)]  # many share a millisecond: the counter orders them
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert [str(i) for i in ids] == sorted(str(i) for i in ids)  # text order too (SQLite, logs)
