@@ -25,8 +25,16 @@ from docledger.repositories import REPOSITORIES, Repository
 from docledger.repositories.base import READONLY_ATTR
 from docledger.services import schema
 
+from docledger.services.ingest import DocumentService
+from docledger.storage import BlobStore, open_blob_store
+
 if TYPE_CHECKING:
-    from docledger.repositories import MembershipRepository, UserRepository, WorkspaceRepository
+    from docledger.repositories import (
+        DocumentRepository,
+        MembershipRepository,
+        UserRepository,
+        WorkspaceRepository,
+    )
 
 R = TypeVar("R", bound=Repository)
 T = TypeVar("T")
@@ -52,6 +60,7 @@ class Tx:
         workspaces: WorkspaceRepository
         users: UserRepository
         memberships: MembershipRepository
+        documents: DocumentRepository
 
 
 def _is_readonly(cls: type[Repository], method: str) -> bool:
@@ -105,22 +114,27 @@ class _AsyncAutoCommit(Generic[R]):
 class Ledger:
     """A docledger store: a database (SQLite file or PostgreSQL) and, later, its blob store."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine, blobs: BlobStore | None = None) -> None:
         self.settings = settings
         self.engine = engine
+        self.blobs = blobs if blobs is not None else open_blob_store(settings)
+        self.documents = DocumentService(
+            engine, self.blobs, _AutoCommit(engine, REPOSITORIES["documents"])
+        )
 
     @classmethod
     def open(cls, url: str | None = None, *, settings: Settings | None = None) -> Ledger:
         """Open a store. A brand-new database is created at the current schema; an older one
         raises MigrationRequired (run ``docledger db upgrade``)."""
         settings = settings or load_settings(db_url=url)
+        blobs = open_blob_store(settings)
         engine = create_sync_engine(settings)
         try:
             schema.ensure_ready(engine)
         except BaseException:
             engine.dispose()
             raise
-        return cls(settings, engine)
+        return cls(settings, engine, blobs)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, text
+from sqlalchemy import Connection, Engine, Table, exists, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -93,6 +93,14 @@ def upsert(
         else:
             session.execute(stmt)
     return out
+
+
+def json_array_contains(session: Session, column: Any, value: str) -> Any:
+    """SQL for "the JSON list in ``column`` contains ``value``" (JSONB ``@>`` / ``json_each``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column.op("@>")(func.jsonb_build_array(value))
+    each = func.json_each(column).table_valued("value").alias("each")
+    return exists(select(literal(1)).select_from(each).where(each.c.value == value))
 
 
 @dataclass(frozen=True)

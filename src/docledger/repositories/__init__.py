@@ -1,6 +1,7 @@
 """Repositories, one per aggregate. ``REPOSITORIES`` is what a ledger exposes by attribute name."""
 
 from docledger.repositories.base import Repository
+from docledger.repositories.document import DocumentRepository
 from docledger.repositories.membership import MembershipRepository
 from docledger.repositories.user import UserRepository
 from docledger.repositories.workspace import WorkspaceRepository
@@ -9,10 +10,12 @@ REPOSITORIES: dict[str, type[Repository]] = {
     "workspaces": WorkspaceRepository,
     "users": UserRepository,
     "memberships": MembershipRepository,
+    "documents": DocumentRepository,
 }
 
 __all__ = [
     "REPOSITORIES",
+    "DocumentRepository",
     "MembershipRepository",
     "Repository",
     "UserRepository",

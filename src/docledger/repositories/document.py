@@ -1,0 +1,200 @@
+"""Documents and their versions: look-ups, keyset listing, status, metadata and tags."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+
+from docledger.db.dialect import json_array_contains
+from docledger.db.types import utcnow
+from docledger.errors import InvalidInput, InvalidTransition, NotFound
+from docledger.models import Document as DocumentRow
+from docledger.models import DocumentVersion as VersionRow
+from docledger.repositories.base import Repository, as_uuid, readonly
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.schemas import Document, DocumentDetail, DocumentPage, DocumentVersion
+from docledger.vocab import DocumentStatus, values
+
+DocumentRef = uuid.UUID | str
+
+#: The document lifecycle. The CHECK constraint guards the values; this table guards the moves,
+#: applied with a compare-and-set UPDATE so two concurrent moves cannot both succeed.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "uploaded": frozenset({"processing", "failed", "archived"}),
+    "processing": frozenset({"completed", "failed", "uploaded"}),
+    "completed": frozenset({"processing", "archived"}),
+    "failed": frozenset({"processing", "uploaded", "archived"}),
+    "archived": frozenset({"uploaded"}),
+}
+
+
+def encode_cursor(created_at: datetime, doc_id: uuid.UUID) -> str:
+    raw = f"{created_at.isoformat()}|{doc_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, key = raw.partition("|")
+        return datetime.fromisoformat(at), uuid.UUID(key)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"invalid cursor {cursor!r}") from exc
+
+
+class DocumentRepository(Repository):
+    def _row(self, ref: DocumentRef, workspace: WorkspaceRef | None = None) -> DocumentRow:
+        key = as_uuid(ref)
+        if key is not None:
+            row = self.session.get(DocumentRow, key)
+        else:
+            ws = WorkspaceRepository(self.session).get(workspace)
+            row = self.session.scalars(
+                select(DocumentRow).where(
+                    DocumentRow.workspace_id == ws.id, DocumentRow.external_key == str(ref)
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound(f"no document {ref!s}")
+        return row
+
+    @readonly
+    def get(self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None) -> Document:
+        """A document by id, or by external key within a workspace (default: ``default``)."""
+        return Document.model_validate(self._row(ref, workspace))
+
+    @readonly
+    def detail(self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None) -> DocumentDetail:
+        row = self._row(ref, workspace)
+        doc = Document.model_validate(row)
+        return DocumentDetail(**doc.model_dump(), versions=self.versions(row.id))
+
+    @readonly
+    def versions(self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None) -> list[DocumentVersion]:
+        row = self._row(ref, workspace)
+        stmt = (
+            select(VersionRow)
+            .where(VersionRow.document_id == row.id)
+            .order_by(VersionRow.version_number)
+        )
+        return [DocumentVersion.model_validate(v) for v in self.session.scalars(stmt)]
+
+    @readonly
+    def version(
+        self, ref: DocumentRef, number: int | None = None, *, workspace: WorkspaceRef | None = None
+    ) -> DocumentVersion:
+        """One version (default: the newest)."""
+        row = self._row(ref, workspace)
+        stmt = select(VersionRow).where(VersionRow.document_id == row.id)
+        if number is None:
+            stmt = stmt.order_by(VersionRow.version_number.desc()).limit(1)
+        else:
+            stmt = stmt.where(VersionRow.version_number == number)
+        version = self.session.scalars(stmt).first()
+        if version is None:
+            raise NotFound(f"document {ref!s} has no version {number or ''}".rstrip())
+        return DocumentVersion.model_validate(version)
+
+    @readonly
+    def get_version(self, version_id: uuid.UUID | str) -> DocumentVersion:
+        key = as_uuid(version_id)
+        row = self.session.get(VersionRow, key) if key is not None else None
+        if row is None:
+            raise NotFound(f"no document version {version_id!s}")
+        return DocumentVersion.model_validate(row)
+
+    @readonly
+    def list(
+        self,
+        *,
+        workspace: WorkspaceRef | None = None,
+        status: str | None = None,
+        tag: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> DocumentPage:
+        """Newest first, keyset-paginated on (created_at, id): stable under concurrent inserts."""
+        if not 1 <= limit <= 10_000:
+            raise InvalidInput("limit must be between 1 and 10000")
+        if status is not None and status not in values(DocumentStatus):
+            raise InvalidInput(f"unknown status {status!r}")
+        ws = WorkspaceRepository(self.session).get(workspace)
+        stmt = select(DocumentRow).where(DocumentRow.workspace_id == ws.id)
+        if status is not None:
+            stmt = stmt.where(DocumentRow.status == status)
+        if cursor is not None:
+            at, last_id = decode_cursor(cursor)
+            stmt = stmt.where(
+                or_(
+                    DocumentRow.created_at < at,
+                    and_(DocumentRow.created_at == at, DocumentRow.id < last_id),
+                )
+            )
+        if tag is not None:
+            stmt = stmt.where(json_array_contains(self.session, DocumentRow.tags, tag))
+        stmt = stmt.order_by(DocumentRow.created_at.desc(), DocumentRow.id.desc())
+        rows = list(self.session.scalars(stmt.limit(limit + 1)))
+        items = [Document.model_validate(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
+        return DocumentPage(items=items, next_cursor=next_cursor)
+
+    def set_status(
+        self, ref: DocumentRef, status: str, *, workspace: WorkspaceRef | None = None
+    ) -> Document:
+        """Move a document along its lifecycle (see TRANSITIONS); anything else is refused."""
+        if status not in TRANSITIONS:
+            raise InvalidInput(f"unknown status {status!r}")
+        row = self._row(ref, workspace)
+        current = row.status
+        if status not in TRANSITIONS[current]:
+            raise InvalidTransition(f"document {row.id}: {current} -> {status} is not allowed")
+        result = self.session.execute(
+            update(DocumentRow)
+            .where(DocumentRow.id == row.id, DocumentRow.status == current)
+            .values(status=status, updated_at=utcnow())
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise InvalidTransition(f"document {row.id} changed status concurrently")
+        self.session.expire(row)
+        return Document.model_validate(self._row(row.id))
+
+    def update(
+        self,
+        ref: DocumentRef,
+        *,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        merge: bool = True,
+        add_tags: list[str] | None = None,
+        remove_tags: list[str] | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Document:
+        """Soft updates: title, metadata (merged unless merge=False) and tags."""
+        row = self._row(ref, workspace)
+        values_: dict[str, Any] = {"updated_at": utcnow()}
+        if title is not None:
+            values_["title"] = title
+        if metadata is not None:
+            values_["meta"] = {**row.meta, **metadata} if merge else dict(metadata)
+        if add_tags or remove_tags:
+            for tag_ in (*(add_tags or []), *(remove_tags or [])):
+                if not isinstance(tag_, str) or not tag_.strip():
+                    raise InvalidInput(f"invalid tag {tag_!r}")
+            tags = [t for t in row.tags if t not in set(remove_tags or [])]
+            tags += [t for t in (add_tags or []) if t not in tags]
+            values_["tags"] = tags
+        self.session.execute(update(DocumentRow).where(DocumentRow.id == row.id).values(values_))
+        self.session.expire(row)
+        return Document.model_validate(self._row(row.id))
+
+    def delete(self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None) -> Document:
+        """Delete a document and everything derived from it. Its blobs stay until ``gc``."""
+        row = self._row(ref, workspace)
+        doc = Document.model_validate(row)
+        self.session.execute(delete(DocumentRow).where(DocumentRow.id == row.id))
+        return doc

@@ -1,0 +1,78 @@
+"""Document, version and blob DTOs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from docledger.schemas.common import OutputModel
+from docledger.vocab import DocumentStatus
+
+
+class Blob(OutputModel):
+    sha256: str
+    size_bytes: int
+    media_type: str
+    storage_uri: str
+    created_at: datetime
+
+
+class DocumentVersion(OutputModel):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    document_id: uuid.UUID
+    version_number: int
+    sha256: str
+    size_bytes: int
+    media_type: str | None
+    original_filename: str | None
+    page_count: int | None
+    meta: dict[str, Any]
+    created_at: datetime
+
+
+class Document(OutputModel):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    external_key: str
+    title: str | None
+    media_type: str | None
+    status: DocumentStatus
+    tags: list[str]
+    meta: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentDetail(Document):
+    versions: list[DocumentVersion]
+
+
+IngestOutcome = Literal["added", "new_version", "unchanged", "failed"]
+
+
+class IngestResult(OutputModel):
+    """What happened to one source in an ingest."""
+
+    outcome: IngestOutcome
+    external_key: str | None
+    source: str
+    document_id: uuid.UUID | None = None
+    version_id: uuid.UUID | None = None
+    version_number: int | None = None
+    sha256: str | None = None
+    size_bytes: int | None = None
+    media_type: str | None = None
+    page_count: int | None = None
+    error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class DocumentPage(OutputModel):
+    """One page of a keyset-paginated listing; pass ``next_cursor`` to get the next page."""
+
+    items: list[Document]
+    next_cursor: str | None

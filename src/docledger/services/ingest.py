@@ -1,0 +1,471 @@
+"""Ingest: bytes become durable blobs, then documents and versions, in set-based transactions.
+
+Per chunk of sources: (1) hash and store every source's bytes (durable before any row names
+them; content already stored is not rewritten), (2) in ONE transaction, insert the blob rows,
+look up every document and version of the chunk with set-based queries, and insert the new
+documents and versions with executemany. The same content under the same key again is
+"unchanged" and writes nothing. A chunk that loses a race with a concurrent ingest (unique
+key) is simply recorded again.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import os
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import Engine, bindparam, insert, select, update
+
+from docledger.db.dialect import insert_ignore
+from docledger.db.session import session_scope
+from docledger.db.types import utcnow
+from docledger.errors import BlobStoreError, Conflict, DocledgerError, InvalidInput
+from docledger.ids import new_id
+from docledger.models import Blob as BlobRow
+from docledger.models import Document as DocumentRow
+from docledger.models import DocumentVersion as VersionRow
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.schemas import IngestResult
+from docledger.services.media import SNIFF_BYTES, pdf_page_count, sniff
+from docledger.storage.base import BlobStore, StoredBlob
+
+#: Files up to this size are read into memory once (hash, then write only if new); larger ones
+#: stream through the store in one constant-memory pass.
+SMALL_FILE = 8 * 1024 * 1024
+DEFAULT_CHUNK = 500
+MAX_KEY = 1024
+_IN_LIST = 500  # ids per IN (...) list
+_RETRIES = 3
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def normalize_key(key: str) -> str:
+    """A safe external key: relative, '/'-separated, no '..', no NUL, valid UTF-8."""
+    if not isinstance(key, str):
+        raise InvalidInput(f"external key must be text, got {type(key).__name__}")
+    if "\x00" in key:
+        raise InvalidInput("external key contains a NUL byte")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            f"name {key.encode('utf-8', 'surrogateescape')!r} is not valid UTF-8"
+        ) from exc
+    posix = key.replace("\\", "/")
+    if posix.startswith("/") or _WINDOWS_DRIVE.match(posix):
+        raise InvalidInput(f"external key {key!r} is an absolute path")
+    parts = [p for p in posix.split("/") if p not in {"", "."}]
+    if ".." in parts:
+        raise InvalidInput(f"external key {key!r} escapes its root with '..'")
+    clean = "/".join(parts)
+    if not clean:
+        raise InvalidInput("external key is empty")
+    if len(clean) > MAX_KEY:
+        raise InvalidInput(f"external key is longer than {MAX_KEY} characters")
+    return clean
+
+
+@dataclass
+class Source:
+    """One thing to ingest: a path, bytes or a binary stream, and the key to file it under."""
+
+    display: str
+    key: str | None
+    filename: str | None = None
+    path: Path | None = None
+    data: bytes | None = None
+    stream: BinaryIO | None = None
+    title: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def make_source(
+    source: str | os.PathLike[str] | bytes | BinaryIO,
+    *,
+    external_key: str | None = None,
+    title: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    filename: str | None = None,
+) -> Source:
+    meta = dict(metadata or {})
+    if isinstance(source, bytes | bytearray | memoryview):
+        return Source("<bytes>", external_key, filename, data=bytes(source), title=title,
+                      metadata=meta)
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not os.path.lexists(path):
+            raise InvalidInput(f"no such file or directory: {path}")
+        if path.is_dir():
+            raise InvalidInput(f"{path} is a directory: use add_paths (or `docledger add`)")
+        return Source(str(path), external_key if external_key is not None else path.name,
+                      filename or path.name, path=path, title=title, metadata=meta)
+    if hasattr(source, "read"):
+        name = filename or getattr(source, "name", None)
+        name = os.path.basename(name) if isinstance(name, str) else None
+        return Source("<stream>", external_key, name, stream=source, title=title, metadata=meta)
+    raise InvalidInput(f"cannot ingest a {type(source).__name__}: pass a path, bytes or a stream")
+
+
+def expand_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    recursive: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> list[Source]:
+    """Turn command-line paths into sources. Keys are paths relative to the given folder.
+
+    Every path is checked before anything is written, so a typo never leaves half an ingest.
+    Symlinked folders are not followed (no loops); symlinked files are read through.
+    """
+    if not paths:
+        raise InvalidInput("no paths given")
+    for raw in paths:
+        if not os.path.lexists(raw):
+            raise InvalidInput(f"no such file or directory: {os.fsdecode(raw)}")
+    sources: list[Source] = []
+    for raw in paths:
+        root = Path(raw)
+        if root.is_dir():
+            walker = os.walk(root) if recursive else [(str(root), [], _files_in(root))]
+            for folder, dirs, files in walker:
+                dirs.sort()
+                for name in sorted(files):
+                    full = Path(folder) / name
+                    rel = full.relative_to(root).as_posix()
+                    sources.append(Source(str(full), rel, name, path=full))
+        else:
+            sources.append(Source(str(root), root.name, root.name, path=root))
+    selected = [
+        s for s in sources
+        if (not include or any(fnmatch.fnmatch(s.key or "", g) for g in include))
+        and not any(fnmatch.fnmatch(s.key or "", g) for g in exclude)
+    ]
+    if not selected:
+        where = ", ".join(os.fsdecode(p) for p in paths)
+        raise InvalidInput(f"nothing to add in {where}")
+    return selected
+
+
+def _files_in(folder: Path) -> list[str]:
+    return [entry.name for entry in os.scandir(folder) if not entry.is_dir(follow_symlinks=False)]
+
+
+@dataclass
+class _Staged:
+    source: Source
+    key: str
+    blob: StoredBlob
+    media_type: str
+    page_count: int | None
+    warnings: list[str]
+
+
+class _HeadThenRest(io.RawIOBase):
+    """A stream that replays already-read leading bytes, then continues the original."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _stage(store: BlobStore, src: Source) -> _Staged:
+    """Make the source's bytes durable in the store and describe them. Raises per-source errors
+    as InvalidInput/OSError (the source fails) and BlobStoreError (the whole ingest stops)."""
+    data = src.data
+    complete = True
+    if src.path is not None:
+        st = src.path.stat()  # follows symlinks; a loop raises ELOOP
+        if not os.path.isfile(src.path):
+            raise InvalidInput(f"{src.display} is not a regular file")
+        if st.st_size <= SMALL_FILE:
+            data = src.path.read_bytes()
+    key = normalize_key(src.key) if src.key is not None else None
+    if data is not None:
+        blob = store.put_bytes(data)
+        head = data[:SNIFF_BYTES]
+        complete = len(data) <= SNIFF_BYTES
+    else:
+        handle: BinaryIO
+        if src.path is not None:
+            handle = src.path.open("rb")
+        else:
+            assert src.stream is not None
+            handle = src.stream
+        try:
+            head = handle.read(SNIFF_BYTES)
+            if not isinstance(head, bytes):
+                raise InvalidInput(f"{src.display} is not a binary stream")
+            complete = False
+            blob = store.put_stream(io.BufferedReader(_HeadThenRest(head, handle)))
+        finally:
+            if src.path is not None:
+                handle.close()
+    media_type = sniff(head, src.filename, complete=complete)
+    warnings: list[str] = []
+    pages = None
+    if media_type == "application/pdf":
+        if data is not None:
+            pages = pdf_page_count(data)
+        else:
+            with store.open(blob.sha256) as stored:
+                pages = pdf_page_count(stored)
+        if pages is None:
+            warnings.append("PDF could not be parsed: stored, page count unknown")
+    return _Staged(src, key or f"sha256/{blob.sha256}", blob, media_type, pages, warnings)
+
+
+def _failed(src: Source, exc: BaseException) -> IngestResult:
+    if isinstance(exc, OSError):
+        reason = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    else:
+        reason = str(exc)
+    key = src.key
+    if key is not None:
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            key = key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    display = src.display.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return IngestResult(outcome="failed", external_key=key, source=display, error=reason)
+
+
+def _chunks(ids: Sequence[Any], size: int = _IN_LIST) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _record(engine: Engine, workspace: WorkspaceRef | None, staged: list[_Staged]) -> list[IngestResult]:
+    """Write the rows for one chunk in one transaction; returns one result per staged source."""
+    with session_scope(engine) as session:
+        ws_id = WorkspaceRepository(session).get(workspace).id
+        now = utcnow()
+        blob_rows = {
+            s.blob.sha256: {
+                "sha256": s.blob.sha256, "size_bytes": s.blob.size_bytes,
+                "media_type": s.media_type, "storage_uri": s.blob.storage_uri, "created_at": now,
+            }
+            for s in staged
+        }
+        insert_ignore(session, BlobRow, list(blob_rows.values()), conflict=["sha256"])
+
+        keys = sorted({s.key for s in staged})
+        docs: dict[str, uuid.UUID] = {}
+        for part in _chunks(keys):
+            found = session.execute(
+                select(DocumentRow.external_key, DocumentRow.id).where(
+                    DocumentRow.workspace_id == ws_id, DocumentRow.external_key.in_(part)
+                )
+            )
+            docs.update({key: doc_id for key, doc_id in found.tuples()})
+        known: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, int]] = {}
+        latest: dict[uuid.UUID, int] = {}
+        for part in _chunks(list(docs.values())):
+            for doc_id, sha, vid, num in session.execute(
+                select(
+                    VersionRow.document_id, VersionRow.sha256, VersionRow.id,
+                    VersionRow.version_number,
+                ).where(VersionRow.document_id.in_(part))
+            ).tuples():
+                known[(doc_id, sha)] = (vid, num)
+                latest[doc_id] = max(latest.get(doc_id, 0), num)
+
+        new_docs: list[dict[str, Any]] = []
+        new_versions: list[dict[str, Any]] = []
+        touched: dict[uuid.UUID, str] = {}
+        results: list[IngestResult] = []
+        created_here: set[uuid.UUID] = set()
+        for s in staged:
+            doc_id = docs.get(s.key)
+            if doc_id is None:
+                doc_id = new_id()
+                docs[s.key] = doc_id
+                created_here.add(doc_id)
+                new_docs.append({
+                    "id": doc_id, "workspace_id": ws_id, "external_key": s.key,
+                    "title": s.source.title or s.source.filename, "media_type": s.media_type,
+                    "status": "uploaded", "tags": [], "meta": s.source.metadata,
+                    "created_at": now, "updated_at": now,
+                })
+                outcome = "added"
+            elif (doc_id, s.blob.sha256) in known:
+                vid, num = known[(doc_id, s.blob.sha256)]
+                results.append(_result("unchanged", s, doc_id, vid, num))
+                continue
+            else:
+                outcome = "new_version" if doc_id not in created_here or latest.get(doc_id) else "added"
+            num = latest.get(doc_id, 0) + 1
+            vid = new_id()
+            latest[doc_id] = num
+            known[(doc_id, s.blob.sha256)] = (vid, num)
+            touched[doc_id] = s.media_type
+            new_versions.append({
+                "id": vid, "workspace_id": ws_id, "document_id": doc_id, "version_number": num,
+                "sha256": s.blob.sha256, "size_bytes": s.blob.size_bytes,
+                "media_type": s.media_type, "original_filename": s.source.filename,
+                "page_count": s.page_count, "meta": {}, "created_at": now,
+            })
+            results.append(_result(outcome, s, doc_id, vid, num))
+        if new_docs:
+            session.execute(insert(DocumentRow), new_docs)
+        if new_versions:
+            session.execute(insert(VersionRow), new_versions)
+        existing = [d for d in touched if d not in created_here]
+        if existing:
+            session.execute(
+                update(DocumentRow.__table__)
+                .where(DocumentRow.__table__.c.id == bindparam("doc_id"))
+                .values(updated_at=now, media_type=bindparam("mt")),
+                [{"doc_id": d, "mt": touched[d]} for d in existing],
+            )
+    return results
+
+
+def _result(outcome: str, s: _Staged, doc_id: uuid.UUID, vid: uuid.UUID, num: int) -> IngestResult:
+    return IngestResult(
+        outcome=outcome,  # type: ignore[arg-type]
+        external_key=s.key, source=s.source.display, document_id=doc_id, version_id=vid,
+        version_number=num, sha256=s.blob.sha256, size_bytes=s.blob.size_bytes,
+        media_type=s.media_type, page_count=s.page_count, warnings=s.warnings,
+    )
+
+
+def ingest(
+    engine: Engine,
+    store: BlobStore,
+    sources: Iterable[Source],
+    *,
+    workspace: WorkspaceRef | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> Iterator[IngestResult]:
+    """Ingest sources chunk by chunk, yielding one result per source as each chunk commits.
+
+    A source that cannot be read fails alone (outcome ``failed``); a blob store that cannot be
+    written (read-only, full) raises BlobStoreError and stops the ingest: earlier chunks are
+    committed, the current one writes no rows.
+    """
+    if chunk_size < 1:
+        raise InvalidInput("chunk_size must be at least 1")
+    with session_scope(engine, readonly=True) as session:
+        WorkspaceRepository(session).get(workspace)  # unknown workspace: fail before any write
+    batch: list[Source] = []
+    for src in sources:
+        batch.append(src)
+        if len(batch) >= chunk_size:
+            yield from _ingest_chunk(engine, store, batch, workspace)
+            batch = []
+    if batch:
+        yield from _ingest_chunk(engine, store, batch, workspace)
+
+
+def _ingest_chunk(
+    engine: Engine, store: BlobStore, batch: list[Source], workspace: WorkspaceRef | None
+) -> list[IngestResult]:
+    staged: list[_Staged] = []
+    failed: dict[int, IngestResult] = {}
+    for index, src in enumerate(batch):
+        try:
+            staged.append(_stage(store, src))
+        except BlobStoreError:
+            raise
+        except (OSError, DocledgerError) as exc:
+            failed[index] = _failed(src, exc)
+    for attempt in range(_RETRIES):
+        try:
+            recorded = iter(_record(engine, workspace, staged))
+            break
+        except Conflict:
+            if attempt == _RETRIES - 1:
+                raise
+    out: list[IngestResult] = []
+    for index in range(len(batch)):
+        out.append(failed[index] if index in failed else next(recorded))
+    return out
+
+
+class DocumentService:
+    """``ledger.documents``: ingest, reading bytes back, and every DocumentRepository method
+    (each in its own transaction)."""
+
+    def __init__(self, engine: Engine, store: BlobStore, repository: Any) -> None:
+        self._engine = engine
+        self._store = store
+        self._repository = repository
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._repository, name)
+
+    def add(
+        self,
+        source: str | os.PathLike[str] | bytes | BinaryIO,
+        *,
+        workspace: WorkspaceRef | None = None,
+        external_key: str | None = None,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        filename: str | None = None,
+    ) -> IngestResult:
+        """Ingest one path, bytes or stream. Same key + same content returns the existing
+        version (outcome ``unchanged``); same key + new content adds a version. A source that
+        cannot be read raises instead of returning a failed result."""
+        src = make_source(
+            source, external_key=external_key, title=title, metadata=metadata, filename=filename
+        )
+        (result,) = list(ingest(self._engine, self._store, [src], workspace=workspace))
+        if result.outcome == "failed":
+            raise InvalidInput(f"cannot ingest {result.source}: {result.error}")
+        return result
+
+    def add_many(
+        self,
+        sources: Iterable[Source | str | os.PathLike[str] | bytes | BinaryIO],
+        *,
+        workspace: WorkspaceRef | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+    ) -> Iterator[IngestResult]:
+        """Ingest many sources lazily; each chunk commits as one transaction."""
+        prepared = (s if isinstance(s, Source) else make_source(s) for s in sources)
+        return ingest(self._engine, self._store, prepared, workspace=workspace,
+                      chunk_size=chunk_size)
+
+    def add_paths(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        workspace: WorkspaceRef | None = None,
+        recursive: bool = False,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        chunk_size: int = DEFAULT_CHUNK,
+    ) -> Iterator[IngestResult]:
+        """Files and folders as the CLI takes them; keys are paths relative to each folder."""
+        sources = expand_paths(paths, recursive=recursive, include=include, exclude=exclude)
+        return ingest(self._engine, self._store, sources, workspace=workspace,
+                      chunk_size=chunk_size)
+
+    def open(
+        self, ref: uuid.UUID | str, version: int | None = None, *,
+        workspace: WorkspaceRef | None = None,
+    ) -> BinaryIO:
+        """The bytes of a document version (default: newest), as a binary file object."""
+        found = self._repository.version(ref, version, workspace=workspace)
+        return self._store.open(found.sha256)

@@ -1,0 +1,114 @@
+"""Media type from content (magic bytes first, the file name only as a hint), and PDF pages.
+
+No libmagic: the formats document pipelines meet are few, and their signatures are fixed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import warnings
+from pathlib import PurePath
+from typing import BinaryIO
+
+log = logging.getLogger(__name__)
+
+#: How many leading bytes the sniffer needs.
+SNIFF_BYTES = 4096
+
+_SIGNATURES: list[tuple[bytes, int, str]] = [
+    (b"%PDF-", 0, "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"II*\x00", 0, "image/tiff"),
+    (b"MM\x00*", 0, "image/tiff"),
+    (b"BM", 0, "image/bmp"),
+    (b"\x1f\x8b", 0, "application/gzip"),
+    (b"PK\x03\x04", 0, "application/zip"),
+]
+
+_ZIP_BY_EXTENSION = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+
+_TEXT_BY_EXTENSION = {
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".csv": "text/csv",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".xml": "application/xml",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".jsonl": "application/x-ndjson",
+    ".yaml": "application/yaml",
+    ".yml": "application/yaml",
+}
+
+
+def sniff(head: bytes, filename: str | None = None, *, complete: bool = False) -> str:
+    """The media type of content starting with ``head``.
+
+    ``complete`` says ``head`` is the whole content, which lets JSON be confirmed by parsing.
+    """
+    suffix = PurePath(filename).suffix.lower() if filename else ""
+    for signature, offset, media_type in _SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            if media_type == "application/zip":
+                return _ZIP_BY_EXTENSION.get(suffix, media_type)
+            return media_type
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if not _looks_textual(head):
+        return "application/octet-stream"
+    stripped = head.lstrip()
+    if suffix in {".json", ""} and stripped[:1] in {b"{", b"["}:
+        if not complete or _parses_as_json(head):
+            return "application/json"
+    if suffix in _TEXT_BY_EXTENSION:
+        return _TEXT_BY_EXTENSION[suffix]
+    if stripped[:5].lower() in {b"<!doc", b"<html"}:
+        return "text/html"
+    return "text/plain"
+
+
+def _looks_textual(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sniffed window is still text.
+        if exc.start < len(head) - 4:
+            return False
+    return True
+
+
+def _parses_as_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+def pdf_page_count(stream: BinaryIO | bytes) -> int | None:
+    """Pages of a PDF, or None when it cannot be parsed (the file is still stored)."""
+    try:
+        from pypdf import PdfReader  # noqa: PLC0415 - only PDFs pay for the import
+    except ImportError:  # pragma: no cover - pypdf is a dependency
+        return None
+    source = io.BytesIO(stream) if isinstance(stream, bytes) else stream
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            logging.getLogger("pypdf").setLevel(logging.ERROR)
+            return len(PdfReader(source, strict=False).pages)
+    except Exception as exc:  # noqa: BLE001 - any parser failure means "unknown page count"
+        log.info("could not count the pages of a PDF: %s", exc)
+        return None
