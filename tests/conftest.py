@@ -108,6 +108,12 @@ def _fresh_sqlite(tmp_path: Path, template: Path | None) -> str:
     return f"sqlite:///{path}"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes into the working tree's ./data."""
+    monkeypatch.setenv("DOCLEDGER_DATA_DIR", str(tmp_path / "data"))
+
+
 @pytest.fixture(params=DIALECTS)
 def dialect(request: pytest.FixtureRequest) -> str:
     if request.param == "postgresql":
@@ -140,6 +146,60 @@ def empty_db_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
-def ledger(db_url: str) -> Iterator[Ledger]:
-    with Ledger.open(db_url) as opened:
+def blob_root(tmp_path: Path) -> Path:
+    return tmp_path / "blobs"
+
+
+@pytest.fixture
+def ledger(db_url: str, blob_root: Path) -> Iterator[Ledger]:
+    with Ledger.open(settings=load_settings(db_url=db_url, blob_root=str(blob_root))) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3-compatible server (moto's standalone server) on 127.0.0.1."""
+    import socket  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import time  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path_factory.mktemp("s3") / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        pytest.fail("the local S3 server did not start")
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "docledger-test",
+        "AWS_SECRET_ACCESS_KEY": "docledger-test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(name, value)
+    yield url
+    server.terminate()
+    server.wait(10)
+    log.close()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> str:
+    import boto3  # noqa: PLC0415
+
+    name = f"dl-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return name

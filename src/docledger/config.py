@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     )
     echo_sql: bool = False
 
+    # S3-compatible object storage (when blob_root is s3://bucket/prefix). Credentials come from
+    # the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables or the AWS config files.
+    s3_endpoint_url: str | None = Field(default=None, description="e.g. http://127.0.0.1:9000")
+    s3_region: str = "us-east-1"
+
     # SQLite only. Applied on every new connection.
     sqlite_journal_mode: Literal["WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY"] = "WAL"
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
@@ -77,6 +82,17 @@ class Settings(BaseSettings):
             return None
         parse_db_url(value)
         return value.strip()
+
+    @field_validator("blob_root")
+    @classmethod
+    def _check_blob_root(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith("s3://"):
+            bucket = value[5:].split("/", 1)[0]
+            if not bucket:
+                raise ValueError("an s3:// blob root needs a bucket: s3://bucket/prefix")
+        elif value is not None and "://" in value:
+            raise ValueError("use a folder path or s3://bucket/prefix")
+        return value
 
     @field_validator("sqlite_pragmas")
     @classmethod

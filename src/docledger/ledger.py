@@ -24,7 +24,6 @@ from docledger.db.session import async_session_scope, session_scope
 from docledger.repositories import REPOSITORIES, Repository
 from docledger.repositories.base import READONLY_ATTR
 from docledger.services import schema
-
 from docledger.services.ingest import DocumentService
 from docledger.storage import BlobStore, open_blob_store
 

@@ -103,7 +103,9 @@ def test_bad_database_urls_fail_clearly(url: str, needle: str) -> None:
 
 
 def test_readme_main_job_runs(tmp_path: Path) -> None:
-    """The docledger part of the README's first command, in a fresh folder."""
+    """The docledger part of the README's first command, in a fresh copy of the repo's
+    examples (so the sample folder path in the README is exercised as written)."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
     readme = (ROOT / "README.md").read_text()
     first_block = re.search(r"```sh\n(.+?)\n```", readme, re.S)
     assert first_block
@@ -114,3 +116,6 @@ def test_readme_main_job_runs(tmp_path: Path) -> None:
         result = run(*args, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "docledger.db").exists()
+    listed = run("ls", cwd=tmp_path)
+    for key in ["invoice-and-plan.pdf", "thumbnail.png", "notes/inspection.md", "features.json"]:
+        assert key in listed.stdout

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from docledger.cli import db as db_cli
+from docledger.cli import documents as documents_cli
 from docledger.cli import inspect as inspect_cli
+from docledger.cli import maintenance as maintenance_cli
 from docledger.cli import people as people_cli
 from docledger.cli.context import err_console, state
 from docledger.errors import DocledgerError
@@ -38,6 +40,8 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(people_cli.workspaces, name="workspaces")
 app.add_typer(people_cli.users, name="users")
 inspect_cli.register(app)
+documents_cli.register(app)
+maintenance_cli.register(app)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ class Document(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_key"),
         one_of("status", DocumentStatus),
+        at_least("current_version", 1, nullable=True),
         Index(
             "ix_documents_workspace_id_status_created_at", "workspace_id", "status", "created_at"
         ),
@@ -30,6 +31,10 @@ class Document(IdMixin, TimestampMixin, Base):
     title: Mapped[str | None] = mapped_column(String(1024))
     media_type: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="uploaded")
+    #: The version whose content the document has now. Usually the newest, but re-ingesting the
+    #: bytes of an older version makes that one current again (versions are unique by content,
+    #: so a revert cannot add a row).
+    current_version: Mapped[int | None]
     tags: Mapped[list[Any]] = mapped_column(default=json_default_list)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=json_default_dict)
     created_by: Mapped[uuid.UUID | None] = mapped_column(

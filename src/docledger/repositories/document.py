@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -74,7 +75,9 @@ class DocumentRepository(Repository):
         return DocumentDetail(**doc.model_dump(), versions=self.versions(row.id))
 
     @readonly
-    def versions(self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None) -> list[DocumentVersion]:
+    def versions(
+        self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None
+    ) -> list[DocumentVersion]:
         row = self._row(ref, workspace)
         stmt = (
             select(VersionRow)
@@ -87,13 +90,13 @@ class DocumentRepository(Repository):
     def version(
         self, ref: DocumentRef, number: int | None = None, *, workspace: WorkspaceRef | None = None
     ) -> DocumentVersion:
-        """One version (default: the newest)."""
+        """One version (default: the current one, see ``Document.current_version``)."""
         row = self._row(ref, workspace)
         stmt = select(VersionRow).where(VersionRow.document_id == row.id)
-        if number is None:
+        if number is None and row.current_version is None:
             stmt = stmt.order_by(VersionRow.version_number.desc()).limit(1)
         else:
-            stmt = stmt.where(VersionRow.version_number == number)
+            stmt = stmt.where(VersionRow.version_number == (number or row.current_version))
         version = self.session.scalars(stmt).first()
         if version is None:
             raise NotFound(f"document {ref!s} has no version {number or ''}".rstrip())
@@ -140,7 +143,9 @@ class DocumentRepository(Repository):
         rows = list(self.session.scalars(stmt.limit(limit + 1)))
         items = [Document.model_validate(r) for r in rows[:limit]]
         more = len(rows) > limit
-        next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
+        next_cursor = (
+            encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
+        )
         return DocumentPage(items=items, next_cursor=next_cursor)
 
     def set_status(
@@ -170,8 +175,8 @@ class DocumentRepository(Repository):
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
         merge: bool = True,
-        add_tags: list[str] | None = None,
-        remove_tags: list[str] | None = None,
+        add_tags: Sequence[str] | None = None,
+        remove_tags: Sequence[str] | None = None,
         workspace: WorkspaceRef | None = None,
     ) -> Document:
         """Soft updates: title, metadata (merged unless merge=False) and tags."""
@@ -182,12 +187,13 @@ class DocumentRepository(Repository):
         if metadata is not None:
             values_["meta"] = {**row.meta, **metadata} if merge else dict(metadata)
         if add_tags or remove_tags:
-            for tag_ in (*(add_tags or []), *(remove_tags or [])):
+            adding: list[str] = list(add_tags or [])
+            removing: set[str] = set(remove_tags or [])
+            for tag_ in (*adding, *removing):
                 if not isinstance(tag_, str) or not tag_.strip():
                     raise InvalidInput(f"invalid tag {tag_!r}")
-            tags = [t for t in row.tags if t not in set(remove_tags or [])]
-            tags += [t for t in (add_tags or []) if t not in tags]
-            values_["tags"] = tags
+            kept: list[str] = [t for t in row.tags if t not in removing]
+            values_["tags"] = kept + [t for t in adding if t not in kept]
         self.session.execute(update(DocumentRow).where(DocumentRow.id == row.id).values(values_))
         self.session.expire(row)
         return Document.model_validate(self._row(row.id))

@@ -41,6 +41,7 @@ class Document(OutputModel):
     title: str | None
     media_type: str | None
     status: DocumentStatus
+    current_version: int | None
     tags: list[str]
     meta: dict[str, Any]
     created_at: datetime
@@ -51,7 +52,10 @@ class DocumentDetail(Document):
     versions: list[DocumentVersion]
 
 
-IngestOutcome = Literal["added", "new_version", "unchanged", "failed"]
+#: added: a new document; new_version: new content for a known key; unchanged: the content is
+#: already the current version; reverted: the content equals an older version, which becomes
+#: current again; failed: the source could not be read (see ``error``).
+IngestOutcome = Literal["added", "new_version", "unchanged", "reverted", "failed"]
 
 
 class IngestResult(OutputModel):

@@ -15,12 +15,14 @@ import io
 import os
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
 from docledger.db.dialect import insert_ignore
 from docledger.db.session import session_scope
@@ -32,6 +34,7 @@ from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas import IngestResult
+from docledger.schemas.document import IngestOutcome
 from docledger.services.media import SNIFF_BYTES, pdf_page_count, sniff
 from docledger.storage.base import BlobStore, StoredBlob
 
@@ -95,16 +98,23 @@ def make_source(
 ) -> Source:
     meta = dict(metadata or {})
     if isinstance(source, bytes | bytearray | memoryview):
-        return Source("<bytes>", external_key, filename, data=bytes(source), title=title,
-                      metadata=meta)
+        return Source(
+            "<bytes>", external_key, filename, data=bytes(source), title=title, metadata=meta
+        )
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if not os.path.lexists(path):
             raise InvalidInput(f"no such file or directory: {path}")
         if path.is_dir():
             raise InvalidInput(f"{path} is a directory: use add_paths (or `docledger add`)")
-        return Source(str(path), external_key if external_key is not None else path.name,
-                      filename or path.name, path=path, title=title, metadata=meta)
+        return Source(
+            str(path),
+            external_key if external_key is not None else path.name,
+            filename or path.name,
+            path=path,
+            title=title,
+            metadata=meta,
+        )
     if hasattr(source, "read"):
         name = filename or getattr(source, "name", None)
         name = os.path.basename(name) if isinstance(name, str) else None
@@ -143,7 +153,8 @@ def expand_paths(
         else:
             sources.append(Source(str(root), root.name, root.name, path=root))
     selected = [
-        s for s in sources
+        s
+        for s in sources
         if (not include or any(fnmatch.fnmatch(s.key or "", g) for g in include))
         and not any(fnmatch.fnmatch(s.key or "", g) for g in exclude)
     ]
@@ -188,47 +199,46 @@ class _HeadThenRest(io.RawIOBase):
         return len(data)
 
 
+def _store(store: BlobStore, src: Source, data: bytes | None) -> tuple[StoredBlob, bytes, bool]:
+    """Put the source's bytes; returns the blob, its leading bytes, and whether they are all."""
+    if data is not None:
+        return store.put_bytes(data), data[:SNIFF_BYTES], len(data) <= SNIFF_BYTES
+    handle = src.path.open("rb") if src.path is not None else src.stream
+    assert handle is not None
+    try:
+        head = handle.read(SNIFF_BYTES)
+        if not isinstance(head, bytes):
+            raise InvalidInput(f"{src.display} is not a binary stream")
+        return store.put_stream(io.BufferedReader(_HeadThenRest(head, handle))), head, False
+    finally:
+        if src.path is not None:
+            handle.close()
+
+
+def _pdf_pages(store: BlobStore, blob: StoredBlob, data: bytes | None) -> int | None:
+    if data is not None:
+        return pdf_page_count(data)
+    with store.open(blob.sha256) as stored:
+        return pdf_page_count(stored)
+
+
 def _stage(store: BlobStore, src: Source) -> _Staged:
     """Make the source's bytes durable in the store and describe them. Raises per-source errors
     as InvalidInput/OSError (the source fails) and BlobStoreError (the whole ingest stops)."""
     data = src.data
-    complete = True
     if src.path is not None:
-        st = src.path.stat()  # follows symlinks; a loop raises ELOOP
+        size = src.path.stat().st_size  # follows symlinks; a loop raises ELOOP
         if not os.path.isfile(src.path):
             raise InvalidInput(f"{src.display} is not a regular file")
-        if st.st_size <= SMALL_FILE:
+        if size <= SMALL_FILE:
             data = src.path.read_bytes()
-    key = normalize_key(src.key) if src.key is not None else None
-    if data is not None:
-        blob = store.put_bytes(data)
-        head = data[:SNIFF_BYTES]
-        complete = len(data) <= SNIFF_BYTES
-    else:
-        handle: BinaryIO
-        if src.path is not None:
-            handle = src.path.open("rb")
-        else:
-            assert src.stream is not None
-            handle = src.stream
-        try:
-            head = handle.read(SNIFF_BYTES)
-            if not isinstance(head, bytes):
-                raise InvalidInput(f"{src.display} is not a binary stream")
-            complete = False
-            blob = store.put_stream(io.BufferedReader(_HeadThenRest(head, handle)))
-        finally:
-            if src.path is not None:
-                handle.close()
+    key = normalize_key(src.key) if src.key is not None else None  # before any byte is stored
+    blob, head, complete = _store(store, src, data)
     media_type = sniff(head, src.filename, complete=complete)
     warnings: list[str] = []
     pages = None
     if media_type == "application/pdf":
-        if data is not None:
-            pages = pdf_page_count(data)
-        else:
-            with store.open(blob.sha256) as stored:
-                pages = pdf_page_count(stored)
+        pages = _pdf_pages(store, blob, data)
         if pages is None:
             warnings.append("PDF could not be parsed: stored, page count unknown")
     return _Staged(src, key or f"sha256/{blob.sha256}", blob, media_type, pages, warnings)
@@ -254,98 +264,156 @@ def _chunks(ids: Sequence[Any], size: int = _IN_LIST) -> Iterator[Sequence[Any]]
         yield ids[start : start + size]
 
 
-def _record(engine: Engine, workspace: WorkspaceRef | None, staged: list[_Staged]) -> list[IngestResult]:
+@dataclass
+class _Existing:
+    """What the database already holds for one chunk's keys."""
+
+    docs: dict[str, uuid.UUID] = field(default_factory=dict)
+    current: dict[uuid.UUID, int] = field(default_factory=dict)
+    known: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, int]] = field(default_factory=dict)
+    latest: dict[uuid.UUID, int] = field(default_factory=dict)
+
+
+def _lookup(session: Session, ws_id: uuid.UUID, keys: list[str]) -> _Existing:
+    """Every document and version for the keys, in a few set-based queries (never one a key)."""
+    found = _Existing()
+    for part in _chunks(keys):
+        rows = session.execute(
+            select(DocumentRow.external_key, DocumentRow.id, DocumentRow.current_version).where(
+                DocumentRow.workspace_id == ws_id, DocumentRow.external_key.in_(part)
+            )
+        )
+        for key, doc_id, cur in rows:
+            found.docs[key] = doc_id
+            found.current[doc_id] = cur or 0
+    for part in _chunks(list(found.docs.values())):
+        versions = session.execute(
+            select(
+                VersionRow.document_id, VersionRow.sha256, VersionRow.id, VersionRow.version_number
+            ).where(VersionRow.document_id.in_(part))
+        )
+        for doc_id, sha, vid, num in versions:
+            found.known[(doc_id, sha)] = (vid, num)
+            found.latest[doc_id] = max(found.latest.get(doc_id, 0), num)
+    return found
+
+
+def _record(
+    engine: Engine, workspace: WorkspaceRef | None, staged: list[_Staged]
+) -> list[IngestResult]:
     """Write the rows for one chunk in one transaction; returns one result per staged source."""
     with session_scope(engine) as session:
         ws_id = WorkspaceRepository(session).get(workspace).id
         now = utcnow()
         blob_rows = {
             s.blob.sha256: {
-                "sha256": s.blob.sha256, "size_bytes": s.blob.size_bytes,
-                "media_type": s.media_type, "storage_uri": s.blob.storage_uri, "created_at": now,
+                "sha256": s.blob.sha256,
+                "size_bytes": s.blob.size_bytes,
+                "media_type": s.media_type,
+                "storage_uri": s.blob.storage_uri,
+                "created_at": now,
             }
             for s in staged
         }
         insert_ignore(session, BlobRow, list(blob_rows.values()), conflict=["sha256"])
-
-        keys = sorted({s.key for s in staged})
-        docs: dict[str, uuid.UUID] = {}
-        for part in _chunks(keys):
-            found = session.execute(
-                select(DocumentRow.external_key, DocumentRow.id).where(
-                    DocumentRow.workspace_id == ws_id, DocumentRow.external_key.in_(part)
-                )
-            )
-            docs.update({key: doc_id for key, doc_id in found.tuples()})
-        known: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, int]] = {}
-        latest: dict[uuid.UUID, int] = {}
-        for part in _chunks(list(docs.values())):
-            for doc_id, sha, vid, num in session.execute(
-                select(
-                    VersionRow.document_id, VersionRow.sha256, VersionRow.id,
-                    VersionRow.version_number,
-                ).where(VersionRow.document_id.in_(part))
-            ).tuples():
-                known[(doc_id, sha)] = (vid, num)
-                latest[doc_id] = max(latest.get(doc_id, 0), num)
-
-        new_docs: list[dict[str, Any]] = []
+        have = _lookup(session, ws_id, sorted({s.key for s in staged}))
+        new_docs: dict[uuid.UUID, dict[str, Any]] = {}
         new_versions: list[dict[str, Any]] = []
-        touched: dict[uuid.UUID, str] = {}
+        moved: dict[uuid.UUID, dict[str, Any]] = {}  # existing documents whose current moved
         results: list[IngestResult] = []
-        created_here: set[uuid.UUID] = set()
         for s in staged:
-            doc_id = docs.get(s.key)
+            doc_id = have.docs.get(s.key)
             if doc_id is None:
-                doc_id = new_id()
-                docs[s.key] = doc_id
-                created_here.add(doc_id)
-                new_docs.append({
-                    "id": doc_id, "workspace_id": ws_id, "external_key": s.key,
-                    "title": s.source.title or s.source.filename, "media_type": s.media_type,
-                    "status": "uploaded", "tags": [], "meta": s.source.metadata,
-                    "created_at": now, "updated_at": now,
-                })
-                outcome = "added"
-            elif (doc_id, s.blob.sha256) in known:
-                vid, num = known[(doc_id, s.blob.sha256)]
-                results.append(_result("unchanged", s, doc_id, vid, num))
+                doc_id = have.docs[s.key] = new_id()
+                new_docs[doc_id] = {
+                    "id": doc_id,
+                    "workspace_id": ws_id,
+                    "external_key": s.key,
+                    "title": s.source.title or s.source.filename,
+                    "media_type": s.media_type,
+                    "status": "uploaded",
+                    "current_version": None,
+                    "tags": [],
+                    "meta": s.source.metadata,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            seen = have.known.get((doc_id, s.blob.sha256))
+            if seen is not None and have.current.get(doc_id) == seen[1]:
+                results.append(_result("unchanged", s, doc_id, *seen))
                 continue
+            outcome: IngestOutcome
+            if seen is not None:
+                outcome, (vid, num) = "reverted", seen
             else:
-                outcome = "new_version" if doc_id not in created_here or latest.get(doc_id) else "added"
-            num = latest.get(doc_id, 0) + 1
-            vid = new_id()
-            latest[doc_id] = num
-            known[(doc_id, s.blob.sha256)] = (vid, num)
-            touched[doc_id] = s.media_type
-            new_versions.append({
-                "id": vid, "workspace_id": ws_id, "document_id": doc_id, "version_number": num,
-                "sha256": s.blob.sha256, "size_bytes": s.blob.size_bytes,
-                "media_type": s.media_type, "original_filename": s.source.filename,
-                "page_count": s.page_count, "meta": {}, "created_at": now,
-            })
+                fresh = doc_id in new_docs and not have.latest.get(doc_id)
+                outcome = "added" if fresh else "new_version"
+                vid, num = new_id(), have.latest.get(doc_id, 0) + 1
+                have.latest[doc_id] = num
+                have.known[(doc_id, s.blob.sha256)] = (vid, num)
+                new_versions.append(
+                    {
+                        "id": vid,
+                        "workspace_id": ws_id,
+                        "document_id": doc_id,
+                        "version_number": num,
+                        "sha256": s.blob.sha256,
+                        "size_bytes": s.blob.size_bytes,
+                        "media_type": s.media_type,
+                        "original_filename": s.source.filename,
+                        "page_count": s.page_count,
+                        "meta": {},
+                        "created_at": now,
+                    }
+                )
+            have.current[doc_id] = num
+            if doc_id in new_docs:
+                new_docs[doc_id].update(current_version=num, media_type=s.media_type)
+            else:
+                moved[doc_id] = {"doc_id": doc_id, "cur": num, "mt": s.media_type}
             results.append(_result(outcome, s, doc_id, vid, num))
-        if new_docs:
-            session.execute(insert(DocumentRow), new_docs)
-        if new_versions:
-            session.execute(insert(VersionRow), new_versions)
-        existing = [d for d in touched if d not in created_here]
-        if existing:
-            session.execute(
-                update(DocumentRow.__table__)
-                .where(DocumentRow.__table__.c.id == bindparam("doc_id"))
-                .values(updated_at=now, media_type=bindparam("mt")),
-                [{"doc_id": d, "mt": touched[d]} for d in existing],
-            )
+        _write(session, list(new_docs.values()), new_versions, list(moved.values()), now)
     return results
 
 
-def _result(outcome: str, s: _Staged, doc_id: uuid.UUID, vid: uuid.UUID, num: int) -> IngestResult:
+def _write(
+    session: Session,
+    new_docs: list[dict[str, Any]],
+    new_versions: list[dict[str, Any]],
+    moved: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Three set-based statements (executemany), whatever the chunk size."""
+    if new_docs:
+        session.execute(insert(DocumentRow), new_docs)
+    if new_versions:
+        session.execute(insert(VersionRow), new_versions)
+    if moved:
+        table = DocumentRow.__table__
+        assert isinstance(table, Table)
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("doc_id"))
+            .values(updated_at=now, current_version=bindparam("cur"), media_type=bindparam("mt")),
+            moved,
+        )
+
+
+def _result(
+    outcome: IngestOutcome, s: _Staged, doc_id: uuid.UUID, vid: uuid.UUID, num: int
+) -> IngestResult:
     return IngestResult(
-        outcome=outcome,  # type: ignore[arg-type]
-        external_key=s.key, source=s.source.display, document_id=doc_id, version_id=vid,
-        version_number=num, sha256=s.blob.sha256, size_bytes=s.blob.size_bytes,
-        media_type=s.media_type, page_count=s.page_count, warnings=s.warnings,
+        outcome=outcome,
+        external_key=s.key,
+        source=s.source.display,
+        document_id=doc_id,
+        version_id=vid,
+        version_number=num,
+        sha256=s.blob.sha256,
+        size_bytes=s.blob.size_bytes,
+        media_type=s.media_type,
+        page_count=s.page_count,
+        warnings=s.warnings,
     )
 
 
@@ -396,9 +464,17 @@ def _ingest_chunk(
         except Conflict:
             if attempt == _RETRIES - 1:
                 raise
-    out: list[IngestResult] = []
-    for index in range(len(batch)):
-        out.append(failed[index] if index in failed else next(recorded))
+    return [failed[index] if index in failed else next(recorded) for index in range(len(batch))]
+
+
+def _collect(
+    results: Iterator[IngestResult], on_result: Callable[[IngestResult], None] | None
+) -> list[IngestResult]:
+    out = []
+    for result in results:
+        out.append(result)
+        if on_result is not None:
+            on_result(result)
     return out
 
 
@@ -441,11 +517,15 @@ class DocumentService:
         *,
         workspace: WorkspaceRef | None = None,
         chunk_size: int = DEFAULT_CHUNK,
-    ) -> Iterator[IngestResult]:
-        """Ingest many sources lazily; each chunk commits as one transaction."""
-        prepared = (s if isinstance(s, Source) else make_source(s) for s in sources)
-        return ingest(self._engine, self._store, prepared, workspace=workspace,
-                      chunk_size=chunk_size)
+        on_result: Callable[[IngestResult], None] | None = None,
+    ) -> list[IngestResult]:
+        """Ingest many sources; each chunk of ``chunk_size`` commits as one transaction.
+        ``on_result`` is called as each source's result is committed (progress bars)."""
+        prepared = [s if isinstance(s, Source) else make_source(s) for s in sources]
+        return _collect(
+            ingest(self._engine, self._store, prepared, workspace=workspace, chunk_size=chunk_size),
+            on_result,
+        )
 
     def add_paths(
         self,
@@ -456,14 +536,20 @@ class DocumentService:
         include: Sequence[str] = (),
         exclude: Sequence[str] = (),
         chunk_size: int = DEFAULT_CHUNK,
-    ) -> Iterator[IngestResult]:
+        on_result: Callable[[IngestResult], None] | None = None,
+    ) -> list[IngestResult]:
         """Files and folders as the CLI takes them; keys are paths relative to each folder."""
         sources = expand_paths(paths, recursive=recursive, include=include, exclude=exclude)
-        return ingest(self._engine, self._store, sources, workspace=workspace,
-                      chunk_size=chunk_size)
+        return _collect(
+            ingest(self._engine, self._store, sources, workspace=workspace, chunk_size=chunk_size),
+            on_result,
+        )
 
     def open(
-        self, ref: uuid.UUID | str, version: int | None = None, *,
+        self,
+        ref: uuid.UUID | str,
+        version: int | None = None,
+        *,
         workspace: WorkspaceRef | None = None,
     ) -> BinaryIO:
         """The bytes of a document version (default: newest), as a binary file object."""

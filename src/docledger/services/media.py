@@ -51,7 +51,9 @@ _TEXT_BY_EXTENSION = {
 }
 
 
-def sniff(head: bytes, filename: str | None = None, *, complete: bool = False) -> str:
+def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
+    head: bytes, filename: str | None = None, *, complete: bool = False
+) -> str:
     """The media type of content starting with ``head``.
 
     ``complete`` says ``head`` is the whole content, which lets JSON be confirmed by parsing.
@@ -67,9 +69,9 @@ def sniff(head: bytes, filename: str | None = None, *, complete: bool = False) -
     if not _looks_textual(head):
         return "application/octet-stream"
     stripped = head.lstrip()
-    if suffix in {".json", ""} and stripped[:1] in {b"{", b"["}:
-        if not complete or _parses_as_json(head):
-            return "application/json"
+    looks_json = suffix in {".json", ""} and stripped[:1] in {b"{", b"["}
+    if looks_json and (not complete or _parses_as_json(head)):
+        return "application/json"
     if suffix in _TEXT_BY_EXTENSION:
         return _TEXT_BY_EXTENSION[suffix]
     if stripped[:5].lower() in {b"<!doc", b"<html"}:
@@ -109,6 +111,6 @@ def pdf_page_count(stream: BinaryIO | bytes) -> int | None:
             warnings.simplefilter("ignore")
             logging.getLogger("pypdf").setLevel(logging.ERROR)
             return len(PdfReader(source, strict=False).pages)
-    except Exception as exc:  # noqa: BLE001 - any parser failure means "unknown page count"
+    except Exception as exc:
         log.info("could not count the pages of a PDF: %s", exc)
         return None

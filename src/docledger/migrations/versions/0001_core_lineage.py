@@ -66,12 +66,17 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=1024), nullable=True),
         sa.Column("media_type", sa.String(length=255), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("current_version", sa.Integer(), nullable=True),
         sa.Column("tags", docledger.db.types.JSONType, nullable=False),
         sa.Column("metadata", docledger.db.types.JSONType, nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("updated_at", docledger.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_at", docledger.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "current_version IS NULL OR current_version >= 1",
+            name=op.f("ck_documents_current_version_min"),
+        ),
         sa.CheckConstraint(
             "status IN ('uploaded', 'processing', 'completed', 'failed', 'archived')",
             name=op.f("ck_documents_status_valid"),

@@ -1,0 +1,153 @@
+"""``docledger add / ls / show / cat / rm``: documents in and out of the store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from docledger.cli.context import console, err_console, state
+from docledger.schemas import IngestResult
+from docledger.services.ingest import expand_paths, ingest
+
+OUTCOMES = ("added", "new_version", "unchanged", "reverted", "failed")
+
+
+def add(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to ingest")],
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w", help="Slug or id")] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Descend into folders")
+    ] = False,
+    include: Annotated[list[str] | None, typer.Option(help="Only keys matching this glob")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Skip keys matching this glob")] = None,
+) -> None:
+    """Ingest files: new documents, new versions of changed ones, nothing for unchanged ones.
+
+    Keys are paths relative to each folder given (a file given directly is keyed by its name).
+    Exits 1 when any file failed; the others are still stored.
+    """
+    sources = expand_paths(paths, recursive=recursive, include=include or (), exclude=exclude or ())
+    results: list[IngestResult] = []
+    with state.ledger() as ledger:
+        ledger.workspaces.get(workspace)
+        columns = (
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("ingesting", total=len(sources))
+            for result in ingest(ledger.engine, ledger.blobs, sources, workspace=workspace):
+                results.append(result)
+                bar.advance(task)
+    counts: Counter[str] = Counter(r.outcome for r in results)
+    summary = Table(*OUTCOMES, title=f"{len(results)} files")
+    summary.add_row(*(str(counts.get(o, 0)) for o in OUTCOMES))
+    console.print(summary)
+    for r in results:
+        for warning in r.warnings:
+            err_console.print(
+                f"[yellow]warning:[/yellow] {r.external_key}: {warning}", highlight=False
+            )
+    failed = [r for r in results if r.outcome == "failed"]
+    for r in failed:
+        err_console.print(f"[red]failed:[/red] {r.source}: {r.error}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def ls(
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
+    status: Annotated[str | None, typer.Option(help="uploaded, processing, ...")] = None,
+    tag: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="From a previous page's footer")] = None,
+) -> None:
+    """List documents, newest first."""
+    with state.ledger() as ledger:
+        page = ledger.documents.list(
+            workspace=workspace, status=status, tag=tag, limit=limit, cursor=cursor
+        )
+    table = Table("id", "key", "type", "status", "updated")
+    for doc in page.items:
+        table.add_row(
+            str(doc.id),
+            doc.external_key,
+            doc.media_type or "",
+            doc.status,
+            doc.updated_at.isoformat(timespec="seconds"),
+        )
+    console.print(table)
+    if page.next_cursor:
+        console.print(f"more: --cursor {page.next_cursor}")
+
+
+def show(
+    document: Annotated[str, typer.Argument(help="Document id or external key")],
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Show a document and its versions."""
+    with state.ledger() as ledger:
+        detail = ledger.documents.detail(document, workspace=workspace)
+    if as_json:
+        console.print_json(detail.model_dump_json())
+        return
+    console.print(f"[bold]{detail.external_key}[/bold]  {detail.id}")
+    console.print(
+        f"status {detail.status}  type {detail.media_type}  tags {json.dumps(detail.tags)}"
+    )
+    table = Table("version", "sha256", "bytes", "pages", "filename", "created")
+    for v in detail.versions:
+        table.add_row(
+            str(v.version_number),
+            v.sha256[:16],
+            f"{v.size_bytes:,}",
+            "" if v.page_count is None else str(v.page_count),
+            v.original_filename or "",
+            v.created_at.isoformat(timespec="seconds"),
+        )
+    console.print(table)
+
+
+def cat(
+    document: Annotated[str, typer.Argument(help="Document id or external key")],
+    version: Annotated[int | None, typer.Option(help="Version number (default: newest)")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file")] = None,
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
+) -> None:
+    """Write a document version's bytes to stdout or a file."""
+    with (
+        state.ledger() as ledger,
+        ledger.documents.open(document, version, workspace=workspace) as src,
+    ):
+        if output is None:
+            shutil.copyfileobj(src, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            with output.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+
+
+def rm(
+    document: Annotated[str, typer.Argument(help="Document id or external key")],
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
+) -> None:
+    """Delete a document with its versions and everything derived (blobs are freed by gc)."""
+    with state.ledger() as ledger:
+        doc = ledger.documents.delete(document, workspace=workspace)
+    console.print(f"deleted {doc.external_key} ({doc.id}); run `docledger gc` to free its blobs")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (add, ls, show, cat, rm):
+        app.command()(command)
