@@ -48,21 +48,19 @@ def insert_ignore(
     target: type[DeclarativeBase] | Table,
     rows: Sequence[Mapping[str, Any]],
     conflict: Sequence[str] | None = None,
-) -> int:
-    """Insert rows, skipping any that collide with an existing unique key. Returns rows written.
+) -> None:
+    """Insert rows, skipping any that collide with an existing unique key.
 
     ``ON CONFLICT DO NOTHING`` makes a re-run of the same input a no-op on both dialects, which
-    is what idempotent ingest and enqueue are built on.
+    is what idempotent ingest and enqueue are built on. The rows go as one executemany, which
+    SQLAlchemy batches into multi-row INSERTs ("insertmanyvalues") with one cached compile.
     """
     if not rows:
-        return 0
-    written = 0
-    for part in chunks(rows, len(rows[0])):
-        stmt = dialect_insert(session, target).values(list(part))
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict) if conflict else None)
-        result = session.execute(stmt)
-        written += max(0, result.rowcount or 0)  # type: ignore[attr-defined]
-    return written
+        return
+    stmt = dialect_insert(session, target).on_conflict_do_nothing(
+        index_elements=list(conflict) if conflict else None
+    )
+    session.execute(stmt, list(rows))
 
 
 def upsert(

@@ -209,6 +209,9 @@ def _store(store: BlobStore, src: Source, data: bytes | None) -> tuple[StoredBlo
         head = handle.read(SNIFF_BYTES)
         if not isinstance(head, bytes):
             raise InvalidInput(f"{src.display} is not a binary stream")
+        if handle.seekable():
+            handle.seek(-len(head), io.SEEK_CUR)
+            return store.put_stream(handle), head, False
         return store.put_stream(io.BufferedReader(_HeadThenRest(head, handle))), head, False
     finally:
         if src.path is not None:
@@ -298,6 +301,22 @@ def _lookup(session: Session, ws_id: uuid.UUID, keys: list[str]) -> _Existing:
     return found
 
 
+def _record_blobs(session: Session, staged: list[_Staged], now: datetime) -> None:
+    """Insert the chunk's missing blob rows (a re-run finds them all and writes nothing)."""
+    rows = {
+        s.blob.sha256: {
+            "sha256": s.blob.sha256, "size_bytes": s.blob.size_bytes,
+            "media_type": s.media_type, "storage_uri": s.blob.storage_uri, "created_at": now,
+        }
+        for s in staged
+    }
+    present: set[str] = set()
+    for part in _chunks(list(rows)):
+        present.update(session.scalars(select(BlobRow.sha256).where(BlobRow.sha256.in_(part))))
+    missing = [row for sha, row in rows.items() if sha not in present]
+    insert_ignore(session, BlobRow, missing, conflict=["sha256"])
+
+
 def _record(
     engine: Engine, workspace: WorkspaceRef | None, staged: list[_Staged]
 ) -> list[IngestResult]:
@@ -305,17 +324,7 @@ def _record(
     with session_scope(engine) as session:
         ws_id = WorkspaceRepository(session).get(workspace).id
         now = utcnow()
-        blob_rows = {
-            s.blob.sha256: {
-                "sha256": s.blob.sha256,
-                "size_bytes": s.blob.size_bytes,
-                "media_type": s.media_type,
-                "storage_uri": s.blob.storage_uri,
-                "created_at": now,
-            }
-            for s in staged
-        }
-        insert_ignore(session, BlobRow, list(blob_rows.values()), conflict=["sha256"])
+        _record_blobs(session, staged, now)
         have = _lookup(session, ws_id, sorted({s.key for s in staged}))
         new_docs: dict[uuid.UUID, dict[str, Any]] = {}
         new_versions: list[dict[str, Any]] = []
@@ -402,7 +411,8 @@ def _write(
 def _result(
     outcome: IngestOutcome, s: _Staged, doc_id: uuid.UUID, vid: uuid.UUID, num: int
 ) -> IngestResult:
-    return IngestResult(
+    # Built from trusted, already-validated values: skip pydantic validation on the hot path.
+    return IngestResult.model_construct(
         outcome=outcome,
         external_key=s.key,
         source=s.source.display,

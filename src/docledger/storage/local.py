@@ -28,6 +28,11 @@ from docledger.storage.base import CHUNK, SHA256_RE, StoredBlob, blob_key, check
 
 _TEMP_PREFIX = ".put-"
 
+#: A re-put refreshes a blob's mtime (gc's grace clock) only when it is older than this, so a
+#: re-run right after an ingest does not rewrite thousands of inodes. gc graces shorter than
+#: this can therefore see a just re-put blob as up to this much older.
+TOUCH_AFTER_S = 60.0
+
 
 class LocalBlobStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -64,6 +69,18 @@ class LocalBlobStore:
         return f"local:{blob_key(sha256)}"
 
     @staticmethod
+    def _refresh(final: Path) -> bool:
+        """True when the blob exists; then make sure its mtime is recent (see TOUCH_AFTER_S).
+        Called under the shared lock, so gc cannot unlink it in between."""
+        try:
+            mtime = final.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        if time.time() - mtime > TOUCH_AFTER_S:
+            os.utime(final)
+        return True
+
+    @staticmethod
     def _fsync_dir(path: Path) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -83,9 +100,8 @@ class LocalBlobStore:
         """Move a complete, fsynced temp file into place (or drop it when already stored)."""
         final = self.path(sha256)
         with self._locked(exclusive=False):
-            if final.exists():
+            if self._refresh(final):
                 temp.unlink(missing_ok=True)
-                os.utime(final)  # a fresh mtime protects it from a concurrent gc
                 return StoredBlob(sha256, size, self.uri(sha256), created=False)
             created_dirs = []
             parent = final.parent
@@ -114,10 +130,16 @@ class LocalBlobStore:
         self._prepare()
         sha256 = hashlib.sha256(data).hexdigest()
         final = self.path(sha256)
-        if final.exists():
+        try:
+            age = time.time() - final.stat().st_mtime
+        except FileNotFoundError:
+            age = None
+        if age is not None and age <= TOUCH_AFTER_S:
+            # Stored and recently put: no gc with a grace >= TOUCH_AFTER_S can take it now.
+            return StoredBlob(sha256, len(data), self.uri(sha256), created=False)
+        if age is not None:
             with self._locked(exclusive=False):
-                if final.exists():
-                    os.utime(final)
+                if self._refresh(final):
                     return StoredBlob(sha256, len(data), self.uri(sha256), created=False)
         temp, fd = self._temp_file()
         try:
