@@ -19,6 +19,7 @@ from docledger.errors import (
     NotNullViolation,
 )
 from docledger.ledger import AsyncLedger, Ledger, Tx
+from docledger.queue import TaskContext, task
 from docledger.schemas import Membership, User, Workspace
 
 __version__ = "0.1.0"
@@ -43,9 +44,11 @@ __all__ = [
     "NotFound",
     "NotNullViolation",
     "Settings",
+    "TaskContext",
     "Tx",
     "User",
     "Workspace",
     "__version__",
     "load_settings",
+    "task",
 ]

@@ -55,6 +55,10 @@ class Conflict(IntegrityViolation):
     """The entity already exists or was changed concurrently."""
 
 
+class LeaseLost(Conflict):
+    """This worker no longer holds the job's lease (it expired and the job moved on)."""
+
+
 class ForeignKeyViolation(IntegrityViolation):
     """The change refers to a row that does not exist, or removes one still referred to."""
 
@@ -86,6 +90,7 @@ __all__ = [
     "IntegrityViolation",
     "InvalidInput",
     "InvalidTransition",
+    "LeaseLost",
     "LockTimeout",
     "MigrationRequired",
     "MissingDependency",

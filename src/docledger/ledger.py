@@ -30,6 +30,7 @@ from docledger.storage import BlobStore, open_blob_store
 if TYPE_CHECKING:
     from docledger.repositories import (
         DocumentRepository,
+        JobRepository,
         MembershipRepository,
         UserRepository,
         WorkspaceRepository,
@@ -60,6 +61,7 @@ class Tx:
         users: UserRepository
         memberships: MembershipRepository
         documents: DocumentRepository
+        jobs: JobRepository
 
 
 def _is_readonly(cls: type[Repository], method: str) -> bool:
@@ -165,6 +167,7 @@ class Ledger:
         workspaces: WorkspaceRepository
         users: UserRepository
         memberships: MembershipRepository
+        jobs: JobRepository
 
 
 class AsyncLedger:

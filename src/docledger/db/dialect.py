@@ -101,6 +101,19 @@ def json_array_contains(session: Session, column: Any, value: str) -> Any:
     return exists(select(literal(1)).select_from(each).where(each.c.value == value))
 
 
+#: PostgreSQL channel workers LISTEN on; the payload is the queue name.
+JOBS_CHANNEL = "docledger_jobs"
+
+
+def notify_jobs(session: Session, queues: Iterable[str]) -> None:
+    """Wake idle workers: NOTIFY on PostgreSQL (delivered at commit, so never before the jobs
+    are visible); nothing on SQLite, whose workers poll adaptively."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for queue in sorted(set(queues)):
+        session.execute(select(func.pg_notify(JOBS_CHANNEL, queue)))
+
+
 @dataclass(frozen=True)
 class Capabilities:
     dialect: str

@@ -30,8 +30,8 @@ PRIORITY_MAX = 1000
 class Job(IdMixin, TimestampMixin, Base):
     """One unit of queued work.
 
-    The claim index is partial on ``status = 'queued'`` so it holds only waiting jobs, however
-    many finished ones the table keeps; the lease index likewise holds only running jobs.
+    The claim index (below the class) holds only queued jobs and the lease index only running
+    ones, so both stay small however many finished jobs the table keeps.
     """
 
     __tablename__ = "jobs"
@@ -44,14 +44,6 @@ class Job(IdMixin, TimestampMixin, Base):
         CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
         at_least("attempts", 0),
         at_least("max_attempts", 1),
-        Index(
-            "ix_jobs_claim",
-            "queue",
-            "priority",
-            "run_after",
-            sqlite_where=text("status = 'queued'"),
-            postgresql_where=text("status = 'queued'"),
-        ),
         Index(
             "ix_jobs_lease",
             "lease_expires_at",
@@ -95,6 +87,20 @@ class Job(IdMixin, TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+#: The claim index, in exactly the claim's order: highest priority first, then oldest (UUIDv7
+#: ids grow with time). run_after rides along so due-ness is checked inside the index. Partial
+#: on 'queued', so it holds only waiting jobs however many finished ones the table keeps.
+Index(
+    "ix_jobs_claim",
+    Job.queue,
+    Job.priority.desc(),
+    Job.id,
+    Job.run_after,
+    sqlite_where=text("status = 'queued'"),
+    postgresql_where=text("status = 'queued'"),
+)
 
 
 class JobEvent(IdMixin, Base):

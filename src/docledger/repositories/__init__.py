@@ -2,6 +2,7 @@
 
 from docledger.repositories.base import Repository
 from docledger.repositories.document import DocumentRepository
+from docledger.repositories.job import JobRepository
 from docledger.repositories.membership import MembershipRepository
 from docledger.repositories.user import UserRepository
 from docledger.repositories.workspace import WorkspaceRepository
@@ -11,11 +12,13 @@ REPOSITORIES: dict[str, type[Repository]] = {
     "users": UserRepository,
     "memberships": MembershipRepository,
     "documents": DocumentRepository,
+    "jobs": JobRepository,
 }
 
 __all__ = [
     "REPOSITORIES",
     "DocumentRepository",
+    "JobRepository",
     "MembershipRepository",
     "Repository",
     "UserRepository",

@@ -124,7 +124,7 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.create_index(
             "ix_jobs_claim",
-            ["queue", "priority", "run_after"],
+            ["queue", sa.literal_column("priority DESC"), "id", "run_after"],
             unique=False,
             sqlite_where=sa.text("status = 'queued'"),
             postgresql_where=sa.text("status = 'queued'"),

@@ -1,0 +1,85 @@
+"""Task registration: ``@docledger.task("extract")`` puts a function in the registry that every
+worker of this process consults."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from docledger.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from docledger.ledger import Tx
+
+TaskFn = Callable[["TaskContext"], Any]
+
+_REGISTRY: dict[str, TaskFn] = {}
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: uuid.UUID
+    task: str
+    queue: str
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    document_id: uuid.UUID | None
+    workspace_id: uuid.UUID | None
+
+
+@dataclass
+class TaskContext:
+    """What a task receives. ``session`` (and ``tx``, the repositories bound to it) is the
+    transaction that also records the job's completion: whatever the task writes through it
+    commits exactly once, together with the job, or not at all."""
+
+    job: JobInfo
+    session: Session
+    tx: Tx
+    worker_id: str
+    _progress: dict[uuid.UUID, int] = field(default_factory=dict, repr=False)
+
+    def progress(self, percent: int) -> None:
+        """Report progress (0..100); the worker's heartbeat records it."""
+        if not 0 <= percent <= 100:
+            raise InvalidInput("progress must be between 0 and 100")
+        self._progress[self.job.id] = int(percent)
+
+
+def task(name: str) -> Callable[[TaskFn], TaskFn]:
+    """Register a sync or async function as the task ``name``."""
+    if not name or not isinstance(name, str):
+        raise InvalidInput("a task needs a name")
+
+    def register(fn: TaskFn) -> TaskFn:
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing is not fn:
+            raise InvalidInput(f"task {name!r} is already registered by {existing.__module__}")
+        _REGISTRY[name] = fn
+        return fn
+
+    return register
+
+
+def get_task(name: str) -> TaskFn | None:
+    return _REGISTRY.get(name)
+
+
+def registered() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+@task("docledger.noop")
+def _noop(ctx: TaskContext) -> None:
+    """Does nothing: health checks and queue benchmarks."""
+
+
+@task("docledger.echo")
+def _echo(ctx: TaskContext) -> dict[str, Any]:
+    """Returns its payload as the job's result."""
+    return dict(ctx.job.payload)

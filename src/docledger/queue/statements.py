@@ -1,0 +1,108 @@
+"""The queue's non-trivial statements, named, each with why it is safe.
+
+Both dialects run the same statements: SQLAlchemy drops ``FOR UPDATE SKIP LOCKED`` on SQLite,
+where docledger opens every write transaction with ``BEGIN IMMEDIATE`` instead, so only one
+writer (one claimer) runs at a time across all processes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, case, select, update
+
+from docledger.models import Job
+
+JOBS: Table = Job.__table__  # type: ignore[assignment]
+c = JOBS.c
+
+#: What claim and recovery return: everything a worker needs to run the job.
+RETURNED = (c.id, c.queue, c.task, c.payload, c.attempts, c.max_attempts, c.workspace_id,
+            c.document_id, c.started_at)
+
+
+def claim(queue: str, worker: str, now: datetime, expires: datetime, limit: int) -> Any:
+    """CLAIM: take up to ``limit`` due jobs, highest priority first, then oldest.
+
+    Safe because: on PostgreSQL the inner SELECT locks the rows it picks and SKIPs rows another
+    claimer has locked, so concurrent claimers never pick the same job, and the outer UPDATE
+    re-checks ``status = 'queued'`` on the locked rows. On SQLite the whole transaction holds
+    the database's single write lock (BEGIN IMMEDIATE). ``attempts`` counts claims, so a job
+    whose worker dies still uses up an attempt when its lease is recovered.
+    """
+    picked = (
+        select(c.id)
+        .where(c.status == "queued", c.queue == queue, c.run_after <= now)
+        .order_by(c.priority.desc(), c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(JOBS)
+        .where(c.id.in_(picked.scalar_subquery()), c.status == "queued")
+        .values(
+            status="running", attempts=c.attempts + 1, lease_owner=worker,
+            lease_expires_at=expires, started_at=now, updated_at=now, progress=0,
+        )
+        .returning(*RETURNED)
+    )
+
+
+def recover_expired(queue: str, now: datetime, limit: int = 500) -> Any:
+    """RECOVER: running jobs whose lease ran out go back to 'queued' (or 'dead' once they have
+    used all their attempts).
+
+    Safe because: the lease is the only proof of ownership. A worker that is merely slow and
+    comes back later finds ``lease_owner`` changed and its completion refused (see complete),
+    so its transaction, and the task's writes in it, roll back. SKIP LOCKED keeps two
+    recoverers (or a recoverer and a completing owner) from blocking each other; the outer
+    WHERE re-checks the expiry on the locked row.
+    """
+    expired = (
+        select(c.id)
+        .where(c.status == "running", c.queue == queue, c.lease_expires_at < now)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    exhausted = c.attempts >= c.max_attempts
+    return (
+        update(JOBS)
+        .where(c.id.in_(expired.scalar_subquery()), c.status == "running",
+               c.lease_expires_at < now)
+        .values(
+            status=case((exhausted, "dead"), else_="queued"),
+            lease_owner=None, lease_expires_at=None, run_after=now, updated_at=now,
+            last_error="lease expired: the worker stopped heart-beating",
+            finished_at=case((exhausted, now), else_=None),
+        )
+        .returning(c.id, c.status, c.attempts)
+    )
+
+
+def finish(job_ids: list[Any], worker: str, now: datetime, values: dict[str, Any]) -> Any:
+    """FINISH: leave 'running' (succeeded, failed, retry, release) only if this worker still
+    holds the lease.
+
+    Safe because: the WHERE clause is a compare-and-set on (status, lease_owner). If the lease
+    was recovered and the job claimed by someone else, zero rows change, the caller raises
+    LeaseLost, and its transaction (with the task's own writes) rolls back. On PostgreSQL a
+    concurrent claimer's row lock makes this wait and then re-evaluate against the committed
+    row.
+    """
+    return (
+        update(JOBS)
+        .where(c.id.in_(job_ids), c.status == "running", c.lease_owner == worker)
+        .values(updated_at=now, lease_owner=None, lease_expires_at=None, **values)
+        .returning(c.id, c.attempts, c.started_at)
+    )
+
+
+def heartbeat(job_ids: list[Any], worker: str, expires: datetime, now: datetime) -> Any:
+    """HEARTBEAT: extend the lease of jobs this worker still owns (others are left alone)."""
+    return (
+        update(JOBS)
+        .where(c.id.in_(job_ids), c.status == "running", c.lease_owner == worker)
+        .values(lease_expires_at=expires, updated_at=now)
+        .returning(c.id)
+    )

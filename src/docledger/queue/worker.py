@@ -1,0 +1,263 @@
+"""The worker: claims jobs, runs their tasks, and records the outcome.
+
+Exactly-once effects: a batch of claimed jobs runs inside ONE database transaction, each job in
+its own SAVEPOINT. A task's writes (through ``ctx.session`` / ``ctx.tx``) and the job's
+completion are released together; a task that raises rolls back to its savepoint (its writes
+vanish) and the job is failed with a backoff. If the worker dies, the transaction never
+commits: nothing the batch did is visible, and the jobs come back when their leases expire.
+If a lease was lost (the job was recovered and claimed elsewhere), the completion is refused
+and that job's writes roll back. So each job's effects commit exactly once.
+
+Wake-up: on PostgreSQL a LISTEN connection wakes idle threads as soon as a job is enqueued
+(NOTIFY is sent at commit); on SQLite threads poll, starting every ``poll_min_s`` and backing
+off to ``poll_max_s`` while the queue stays empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from docledger.db.dialect import JOBS_CHANNEL
+from docledger.db.session import session_scope
+from docledger.errors import DocledgerError, LeaseLost
+from docledger.ledger import Ledger, Tx
+from docledger.queue.registry import JobInfo, TaskContext, get_task
+from docledger.repositories.job import BACKOFF_BASE_S, JobRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerStats:
+    succeeded: int = 0
+    failed: int = 0
+    lost: int = 0
+    released: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self.lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        queues: Sequence[str] = ("default",),
+        concurrency: int = 1,
+        lease_s: float = 30.0,
+        batch_size: int = 10,
+        poll_min_s: float = 0.05,
+        poll_max_s: float = 1.0,
+        backoff_base_s: float = BACKOFF_BASE_S,
+        worker_id: str | None = None,
+    ) -> None:
+        if concurrency < 1 or batch_size < 1 or lease_s <= 0:
+            raise DocledgerError("concurrency, batch_size and lease_s must be positive")
+        self.ledger = ledger
+        self.queues = list(queues)
+        self.concurrency = concurrency
+        self.lease_s = lease_s
+        self.batch_size = batch_size
+        self.poll_min_s = poll_min_s
+        self.poll_max_s = poll_max_s
+        self.backoff_base_s = backoff_base_s
+        self.worker_id = worker_id or default_worker_id()
+        self.stats = WorkerStats()
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._in_flight: set[uuid.UUID] = set()
+        self._progress: dict[uuid.UUID, int] = {}
+        self._lock = threading.Lock()
+        self._postgres = ledger.engine.dialect.name == "postgresql"
+
+    # -- control ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop claiming; in-flight tasks finish, claimed-but-unstarted jobs are released."""
+        self._stopping.set()
+        self._wake.set()
+
+    def run(self, *, burst: bool = False) -> WorkerStats:
+        """Run until stop() (or, with ``burst``, until every queue is empty)."""
+        threads = [
+            threading.Thread(target=self._loop, args=(burst,), name=f"docledger-worker-{i}",
+                             daemon=True)
+            for i in range(self.concurrency)
+        ]
+        helpers = [threading.Thread(target=self._heartbeat_loop, daemon=True)]
+        if self._postgres:
+            helpers.append(threading.Thread(target=self._listen_loop, daemon=True))
+        for thread in (*helpers, *threads):
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self._stopping.set()
+        return self.stats
+
+    # -- the claim / run loop ---------------------------------------------------------------
+    def _loop(self, burst: bool) -> None:
+        delay = self.poll_min_s
+        while not self._stopping.is_set():
+            worked = False
+            for queue in self.queues:
+                if self._stopping.is_set():
+                    break
+                try:
+                    worked |= self._one_batch(queue)
+                except DocledgerError as exc:  # database hiccup: back off, keep running
+                    log.warning("worker %s: %s", self.worker_id, exc)
+                    time.sleep(delay)
+            if worked:
+                delay = self.poll_min_s
+                continue
+            if burst:
+                return
+            self._wake.wait(delay if not self._postgres else max(delay, self.poll_max_s))
+            self._wake.clear()
+            delay = min(self.poll_max_s, delay * 2)
+
+    def _one_batch(self, queue: str) -> bool:
+        with session_scope(self.ledger.engine) as session:
+            claimed = JobRepository(session).claim(
+                queue, self.worker_id, lease_s=self.lease_s, limit=self.batch_size
+            )
+        if not claimed:
+            return False
+        jobs = [JobInfo(id=j["id"], task=j["task"], queue=j["queue"], payload=j["payload"],
+                        attempt=j["attempts"], max_attempts=j["max_attempts"],
+                        document_id=j["document_id"], workspace_id=j["workspace_id"])
+                for j in claimed]
+        with self._lock:
+            self._in_flight.update(j.id for j in jobs)
+        try:
+            self._run_batch(jobs)
+        finally:
+            with self._lock:
+                self._in_flight.difference_update(j.id for j in jobs)
+        return True
+
+    def _run_batch(self, jobs: list[JobInfo]) -> None:
+        failures: list[tuple[JobInfo, str]] = []
+        unstarted: list[JobInfo] = []
+        done = lost = 0
+        try:
+            with session_scope(self.ledger.engine) as session:
+                tx = Tx(session)
+                repo = JobRepository(session)
+                for index, job in enumerate(jobs):
+                    if self._stopping.is_set():
+                        unstarted = jobs[index:]
+                        break
+                    savepoint = session.begin_nested()
+                    try:
+                        result = self._call(job, session, tx)
+                        repo.complete(job.id, self.worker_id, _as_result(result))
+                        savepoint.commit()
+                        done += 1
+                    except LeaseLost:
+                        savepoint.rollback()
+                        lost += 1
+                    except Exception as exc:  # noqa: BLE001 - a task may raise anything
+                        savepoint.rollback()
+                        failures.append((job, _describe(exc)))
+        except DocledgerError as exc:
+            # The batch did not commit: none of its effects exist. Fail every job that had
+            # run (its attempt is spent) so it retries with a backoff.
+            log.warning("batch commit failed: %s", exc)
+            started = [j for j in jobs if j not in unstarted]
+            failures = [(j, f"batch commit failed: {exc}") for j in started]
+            done = lost = 0
+        self.stats.add(succeeded=done, lost=lost)
+        if failures or unstarted:
+            with session_scope(self.ledger.engine) as session:
+                repo = JobRepository(session)
+                for job, error in failures:
+                    try:
+                        repo.fail(job.id, self.worker_id, error, backoff_base_s=self.backoff_base_s)
+                    except LeaseLost:
+                        self.stats.add(lost=1)
+                repo.release([j.id for j in unstarted], self.worker_id)
+            self.stats.add(failed=len(failures), released=len(unstarted))
+
+    def _call(self, job: JobInfo, session: Any, tx: Tx) -> Any:
+        fn = get_task(job.task)
+        if fn is None:
+            raise LookupError(f"no task named {job.task!r} is registered in this worker")
+        ctx = TaskContext(job=job, session=session, tx=tx, worker_id=self.worker_id,
+                          _progress=self._progress)
+        result = fn(ctx)
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+        return result
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _heartbeat_loop(self) -> None:
+        interval = max(0.05, self.lease_s / 3)
+        while not self._stopping.wait(interval):
+            with self._lock:
+                ids = list(self._in_flight)
+                progress = {k: v for k, v in self._progress.items() if k in self._in_flight}
+                self._progress.clear()
+            if not ids:
+                continue
+            try:
+                with session_scope(self.ledger.engine) as session:
+                    repo = JobRepository(session)
+                    owned = repo.heartbeat(ids, self.worker_id, lease_s=self.lease_s)
+                    for job_id, pct in progress.items():
+                        repo.heartbeat([job_id], self.worker_id, lease_s=self.lease_s,
+                                       progress=pct)
+                if len(owned) < len(ids):
+                    log.warning("worker %s lost %d leases", self.worker_id, len(ids) - len(owned))
+            except DocledgerError as exc:
+                log.warning("heartbeat failed: %s", exc)
+
+    def _listen_loop(self) -> None:
+        """PostgreSQL: block on LISTEN and wake the claim loops on every NOTIFY."""
+        import psycopg  # noqa: PLC0415 - PostgreSQL only
+
+        url = self.ledger.engine.url.set(drivername="postgresql")
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(url.render_as_string(hide_password=False),
+                                     autocommit=True) as conn:
+                    conn.execute(f"LISTEN {JOBS_CHANNEL}")
+                    while not self._stopping.is_set():
+                        for _note in conn.notifies(timeout=1.0, stop_after=1):
+                            self._wake.set()
+            except psycopg.Error as exc:
+                log.warning("LISTEN connection failed (%s); polling meanwhile", exc)
+                self._stopping.wait(1.0)
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _as_result(value: Any) -> dict[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return value
+    return {"value": value}
+
+
+def _describe(exc: BaseException) -> str:
+    lines = traceback.format_exception_only(type(exc), exc)
+    return "".join(lines).strip()[:4000]

@@ -1,0 +1,337 @@
+"""The durable job queue: enqueue, claim, heartbeat, finish, cancel, retry, purge, inspect.
+
+Every status change appends a ``job_events`` row in the same transaction, so the history (the
+seeds' processing_history) can never disagree with the job.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from docledger.db.dialect import dialect_insert, notify_jobs
+from docledger.db.types import utcnow
+from docledger.errors import InvalidInput, InvalidTransition, LeaseLost, NotFound
+from docledger.ids import new_id
+from docledger.models import Job as JobRow
+from docledger.models import JobEvent as JobEventRow
+from docledger.queue import statements as sql
+from docledger.repositories.base import Repository, readonly, require_uuid
+from docledger.schemas.common import validate
+from docledger.schemas.job import Job, JobCreate, JobDetail, JobEvent, QueueStats
+from docledger.vocab import JobStatus, values
+
+FINISHED = ("succeeded", "failed", "dead", "cancelled")
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 600.0
+
+
+def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
+    """Exponential backoff with full jitter on [0.5, 1.5): retries of many jobs that failed
+    together (a dead dependency) spread out instead of stampeding back at once."""
+    delay = min(cap, base * 2 ** max(0, attempt - 1))
+    return delay * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
+
+
+class JobRepository(Repository):
+    # -- writing -------------------------------------------------------------------------
+    def _events(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        batch = [{"id": new_id(), "details": {}, **row} for row in rows]
+        if batch:
+            self.session.execute(insert(JobEventRow), batch)
+
+    def enqueue_many(self, items: Iterable[JobCreate | Mapping[str, Any]]) -> list[Job]:
+        """Enqueue in one statement. A job whose (queue, idempotency_key) already exists is not
+        added again: the existing job is returned in its place."""
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        for item in items:
+            data = validate(JobCreate, item)
+            rows.append({
+                "id": new_id(), "workspace_id": data.workspace_id, "queue": data.queue,
+                "task": data.task, "payload": data.payload, "status": "queued",
+                "priority": data.priority, "attempts": 0, "max_attempts": data.max_attempts,
+                "run_after": data.run_after or now, "idempotency_key": data.idempotency_key,
+                "document_id": data.document_id, "progress": 0, "created_at": now,
+                "updated_at": now,
+            })
+        if not rows:
+            return []
+        stmt = (
+            dialect_insert(self.session, JobRow)
+            .on_conflict_do_nothing(index_elements=["queue", "idempotency_key"])
+            .returning(sql.c.id)
+        )
+        inserted = set(self.session.scalars(stmt, rows, execution_options={"sort_by_parameter_order": True}))
+        self._events(
+            {"job_id": r["id"], "event": "enqueued", "to_status": "queued", "attempt": 0, "at": now}
+            for r in rows if r["id"] in inserted
+        )
+        notify_jobs(self.session, {r["queue"] for r in rows if r["id"] in inserted})
+        keyed = [(r["queue"], r["idempotency_key"]) for r in rows if r["id"] not in inserted]
+        existing: dict[tuple[str, str], JobRow] = {}
+        for queue, key in keyed:
+            found = self.session.scalars(
+                select(JobRow).where(JobRow.queue == queue, JobRow.idempotency_key == key)
+            ).one()
+            existing[(queue, key)] = found
+        out = []
+        for r in rows:
+            if r["id"] in inserted:
+                out.append(Job.model_validate({**r, "lease_owner": None, "lease_expires_at": None,
+                                               "result": None, "last_error": None,
+                                               "started_at": None, "finished_at": None}))
+            else:
+                out.append(Job.model_validate(existing[(r["queue"], r["idempotency_key"])]))
+        return out
+
+    def enqueue(
+        self,
+        task: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        queue: str = "default",
+        priority: int = 0,
+        run_after: datetime | None = None,
+        max_attempts: int = 3,
+        idempotency_key: str | None = None,
+        document_id: uuid.UUID | None = None,
+        workspace_id: uuid.UUID | None = None,
+    ) -> Job:
+        item = {
+            "task": task, "payload": {} if payload is None else payload, "queue": queue,
+            "priority": priority, "run_after": run_after, "max_attempts": max_attempts,
+            "idempotency_key": idempotency_key, "document_id": document_id,
+            "workspace_id": workspace_id,
+        }
+        return self.enqueue_many([item])[0]
+
+    def claim(
+        self, queue: str, worker_id: str, *, lease_s: float = 30.0, limit: int = 1
+    ) -> list[dict[str, Any]]:
+        """Take up to ``limit`` due jobs and lease them to ``worker_id`` for ``lease_s`` seconds.
+        Expired leases in the queue are recovered first (their jobs are claimable again)."""
+        if limit < 1 or lease_s <= 0:
+            raise InvalidInput("claim needs limit >= 1 and lease_s > 0")
+        now = utcnow()
+        recovered = self.session.execute(sql.recover_expired(queue, now)).all()
+        self._events(
+            {"job_id": jid, "event": "lease_expired", "from_status": "running",
+             "to_status": status, "attempt": attempts, "at": now}
+            for jid, status, attempts in recovered
+        )
+        expires = now + timedelta(seconds=lease_s)
+        claimed = [
+            dict(row._mapping)
+            for row in self.session.execute(sql.claim(queue, worker_id, now, expires, limit))
+        ]
+        self._events(
+            {"job_id": j["id"], "event": "claimed", "from_status": "queued",
+             "to_status": "running", "attempt": j["attempts"], "worker": worker_id, "at": now}
+            for j in claimed
+        )
+        return claimed
+
+    def heartbeat(
+        self, job_ids: Sequence[uuid.UUID], worker_id: str, *, lease_s: float = 30.0,
+        progress: int | None = None,
+    ) -> set[uuid.UUID]:
+        """Extend the leases; returns the ids still owned (a missing one was lost)."""
+        if progress is not None and not 0 <= progress <= 100:
+            raise InvalidInput("progress must be between 0 and 100")
+        if not job_ids:
+            return set()
+        now = utcnow()
+        owned = set(self.session.scalars(
+            sql.heartbeat(list(job_ids), worker_id, now + timedelta(seconds=lease_s), now)
+        ))
+        if progress is not None and owned:
+            self.session.execute(
+                update(JobRow).where(JobRow.id.in_(owned)).values(progress=progress)
+            )
+        return owned
+
+    def _finish(
+        self, job_ids: list[uuid.UUID], worker_id: str, values_: dict[str, Any],
+        event: str, to_status: str, error: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> list[tuple[uuid.UUID, int]]:
+        now = utcnow()
+        done = self.session.execute(sql.finish(job_ids, worker_id, now, values_)).all()
+        if len(done) != len(job_ids):
+            self._explain_refusal(set(job_ids) - {row[0] for row in done}, worker_id, to_status)
+        self._events(
+            {"job_id": jid, "event": event, "from_status": "running", "to_status": to_status,
+             "attempt": attempts, "worker": worker_id, "error": error, "at": now,
+             "details": details or {},
+             "duration_ms": int((now - started).total_seconds() * 1000) if started else None}
+            for jid, attempts, started in done
+        )
+        return [(jid, attempts) for jid, attempts, _ in done]
+
+    def _explain_refusal(self, missing: set[uuid.UUID], worker_id: str, to_status: str) -> None:
+        row = self.session.scalars(select(JobRow).where(JobRow.id.in_(missing))).first()
+        if row is None:
+            raise NotFound(f"no job {next(iter(missing))}")
+        if row.status != "running":
+            raise InvalidTransition(f"job {row.id} is {row.status}, cannot become {to_status}")
+        raise LeaseLost(f"job {row.id} is leased to {row.lease_owner!r}, not {worker_id!r}")
+
+    def complete(
+        self, job_id: uuid.UUID, worker_id: str, result: dict[str, Any] | None = None
+    ) -> None:
+        """Mark a running job succeeded. Call it in the transaction that holds the task's own
+        writes: if the lease was lost, LeaseLost rolls both back (exactly-once effects)."""
+        self._finish([job_id], worker_id, {
+            "status": "succeeded", "result": result, "progress": 100, "finished_at": utcnow(),
+        }, "succeeded", "succeeded")
+
+    def fail(
+        self, job_id: uuid.UUID, worker_id: str, error: str, *, retry: bool = True,
+        backoff_base_s: float = BACKOFF_BASE_S,
+    ) -> JobStatus:
+        """Record a failure: back to 'queued' after a backoff while attempts remain (and
+        ``retry``), else 'dead' (attempts used up) or 'failed' (retry=False)."""
+        row = self.session.get(JobRow, job_id)
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        now = utcnow()
+        if retry and row.attempts < row.max_attempts:
+            delay = backoff_seconds(row.attempts, backoff_base_s)
+            status: JobStatus = "queued"
+            values_: dict[str, Any] = {"status": status, "last_error": error,
+                                       "run_after": now + timedelta(seconds=delay)}
+            details = {"retry_in_s": round(delay, 3)}
+        else:
+            status = "dead" if retry else "failed"
+            values_ = {"status": status, "last_error": error, "finished_at": now}
+            details = {}
+        self._finish([job_id], worker_id, values_, "failed" if status == "queued" else status,
+                     status, error=error, details=details)
+        return status
+
+    def release(self, job_ids: Sequence[uuid.UUID], worker_id: str) -> None:
+        """Give jobs back without counting the attempt (graceful shutdown)."""
+        if job_ids:
+            self._finish(list(job_ids), worker_id, {
+                "status": "queued", "attempts": sql.c.attempts - 1, "run_after": utcnow(),
+            }, "released", "queued")
+
+    def cancel(self, job_id: uuid.UUID | str) -> Job:
+        """Cancel a queued or running job (a running job's completion is then refused, so
+        whatever it wrote rolls back)."""
+        return self._move(job_id, ("queued", "running"), "cancelled", "cancelled",
+                          {"finished_at": utcnow(), "lease_owner": None, "lease_expires_at": None})
+
+    def retry(self, job_id: uuid.UUID | str) -> Job:
+        """Re-queue a dead, failed or cancelled job with a fresh set of attempts."""
+        return self._move(job_id, ("dead", "failed", "cancelled"), "queued", "retried",
+                          {"attempts": 0, "run_after": utcnow(), "finished_at": None,
+                           "progress": 0})
+
+    def _move(self, job_id: uuid.UUID | str, allowed: Sequence[str], to_status: str, event: str,
+              extra: dict[str, Any]) -> Job:
+        key = require_uuid(job_id, "job id")
+        row = self.session.get(JobRow, key)
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        current = row.status
+        if current not in allowed:
+            raise InvalidTransition(f"job {key} is {current}, cannot become {to_status}")
+        now = utcnow()
+        result = self.session.execute(
+            update(JobRow).where(JobRow.id == key, JobRow.status == current)
+            .values(status=to_status, updated_at=now, **extra)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise InvalidTransition(f"job {key} changed status concurrently")
+        self._events([{"job_id": key, "event": event, "from_status": current,
+                       "to_status": to_status, "attempt": row.attempts, "at": now}])
+        if to_status == "queued":
+            notify_jobs(self.session, {row.queue})
+        self.session.expire(row)
+        return Job.model_validate(self.session.get(JobRow, key))
+
+    def purge(self, *, older_than_days: float, statuses: Sequence[str] = FINISHED) -> int:
+        """Delete finished jobs (and their events) that finished more than N days ago. The
+        only way history is ever removed; the caller logs the count."""
+        bad = set(statuses) - set(FINISHED)
+        if bad:
+            raise InvalidInput(f"only finished jobs can be purged, not {sorted(bad)}")
+        if older_than_days < 0:
+            raise InvalidInput("older_than_days must be >= 0")
+        cutoff = utcnow() - timedelta(days=older_than_days)
+        result = self.session.execute(
+            delete(JobRow).where(JobRow.status.in_(list(statuses)), JobRow.finished_at < cutoff)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # -- reading -------------------------------------------------------------------------
+    @readonly
+    def get(self, job_id: uuid.UUID | str) -> JobDetail:
+        key = require_uuid(job_id, "job id")
+        row = self.session.get(JobRow, key)
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        events = self.session.scalars(
+            select(JobEventRow).where(JobEventRow.job_id == key)
+            .order_by(JobEventRow.at, JobEventRow.id)
+        )
+        return JobDetail(**Job.model_validate(row).model_dump(),
+                         events=[JobEvent.model_validate(e) for e in events])
+
+    @readonly
+    def list(
+        self, *, status: str | None = None, queue: str | None = None, task: str | None = None,
+        limit: int = 50,
+    ) -> list[Job]:
+        if status is not None and status not in values(JobStatus):
+            raise InvalidInput(f"unknown job status {status!r}")
+        stmt = select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit)
+        if status is not None:
+            stmt = stmt.where(JobRow.status == status)
+        if queue is not None:
+            stmt = stmt.where(JobRow.queue == queue)
+        if task is not None:
+            stmt = stmt.where(JobRow.task == task)
+        return [Job.model_validate(r) for r in self.session.scalars(stmt)]
+
+    @readonly
+    def stats(self) -> list[QueueStats]:
+        """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
+        now = utcnow()
+        counts: dict[str, dict[str, int]] = {}
+        for queue, status, n in self.session.execute(
+            select(JobRow.queue, JobRow.status, func.count()).group_by(JobRow.queue, JobRow.status)
+        ):
+            counts.setdefault(queue, {})[status] = int(n)
+        oldest = dict(self.session.execute(
+            select(JobRow.queue, func.min(JobRow.created_at)).where(JobRow.status == "queued")
+            .group_by(JobRow.queue)
+        ).all())
+        recent = dict(self.session.execute(
+            select(JobRow.queue, func.count()).where(
+                JobRow.status == "succeeded", JobRow.finished_at >= now - timedelta(minutes=1)
+            ).group_by(JobRow.queue)
+        ).all())
+        out = []
+        for queue in sorted(counts):
+            first = oldest.get(queue)
+            age = (now - _aware(first)).total_seconds() if first is not None else None
+            out.append(QueueStats(queue=queue, counts=counts[queue], oldest_queued_age_s=age,
+                                  succeeded_last_minute=int(recent.get(queue, 0))))
+        return out
+
+
+def _aware(value: Any) -> datetime:
+    """Aggregates (min) bypass the column type on SQLite and come back as naive text/datetime."""
+    from datetime import UTC  # noqa: PLC0415
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
