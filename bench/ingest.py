@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fresh_pg_database, median, timed, write  # noqa: E402
+from common import fresh_pg_database, median, timed, write
 
 
 def baseline_put(root: Path, data: bytes) -> bool:
@@ -139,7 +139,9 @@ def main() -> None:
             droot, url = work / f"d{r}", db_url(args.dialect, work, f"r{r}")
             fresh["docledger"].append(timed(lambda: docledger_ingest(url, droot, [src])))
             outcomes: list[str] = []
-            dup["docledger"].append(timed(lambda: outcomes.extend(docledger_ingest(url, droot, [src]))))
+            dup["docledger"].append(
+                timed(lambda: outcomes.extend(docledger_ingest(url, droot, [src])))
+            )
             assert set(outcomes) == {"unchanged"}, set(outcomes)
             shutil.rmtree(broot)
             shutil.rmtree(droot)
@@ -183,8 +185,12 @@ def main() -> None:
             "big_ratio": round(
                 big_results["docledger"]["mb_per_s"] / big_results["baseline"]["mb_per_s"], 3
             ),
-            "targets": {"fresh_ratio": 0.5, "duplicate_ratio": 0.3, "big_ratio": 0.8,
-                        "big_peak_rss_mib": 100},
+            "targets": {
+                "fresh_ratio": 0.5,
+                "duplicate_ratio": 0.3,
+                "big_ratio": 0.8,
+                "big_peak_rss_mib": 100,
+            },
         }
         write(f"ingest-{args.dialect}", payload)
     finally:

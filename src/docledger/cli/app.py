@@ -10,6 +10,7 @@ import typer
 from docledger.cli import db as db_cli
 from docledger.cli import documents as documents_cli
 from docledger.cli import inspect as inspect_cli
+from docledger.cli import jobs as jobs_cli
 from docledger.cli import maintenance as maintenance_cli
 from docledger.cli import people as people_cli
 from docledger.cli.context import err_console, state
@@ -42,6 +43,7 @@ app.add_typer(people_cli.users, name="users")
 inspect_cli.register(app)
 documents_cli.register(app)
 maintenance_cli.register(app)
+jobs_cli.register(app)
 
 
 def main() -> None:

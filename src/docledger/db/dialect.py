@@ -101,6 +101,29 @@ def json_array_contains(session: Session, column: Any, value: str) -> Any:
     return exists(select(literal(1)).select_from(each).where(each.c.value == value))
 
 
+#: Rows a bulk write must add before it refreshes planner statistics itself.
+ANALYZE_AFTER_ROWS = 1000
+
+
+def refresh_statistics(engine: Engine, tables: Sequence[str]) -> None:
+    """Refresh planner statistics after a bulk write.
+
+    PostgreSQL plans from statistics that autovacuum refreshes only about a minute later: right
+    after a bulk load into a young table it believes the table is nearly empty and picks
+    sequential scans for the next batch's set-based look-ups (measured: a re-ingest of 10,000
+    files ran 3.5x slower). ANALYZE of the touched tables costs milliseconds. SQLite gets
+    ``PRAGMA optimize``, which analyses only what needs it.
+    """
+    from docledger.db.session import translated_errors  # noqa: PLC0415 - session imports us
+
+    with translated_errors(), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            for table in tables:
+                conn.exec_driver_sql(f"ANALYZE {table}")
+        else:
+            conn.exec_driver_sql("PRAGMA optimize")
+
+
 #: PostgreSQL channel workers LISTEN on; the payload is the queue name.
 JOBS_CHANNEL = "docledger_jobs"
 

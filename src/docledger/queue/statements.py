@@ -18,12 +18,27 @@ JOBS: Table = Job.__table__  # type: ignore[assignment]
 c = JOBS.c
 
 #: What claim and recovery return: everything a worker needs to run the job.
-RETURNED = (c.id, c.queue, c.task, c.payload, c.attempts, c.max_attempts, c.workspace_id,
-            c.document_id, c.started_at)
+#: (RETURNING has no order: the caller sorts by priority, then id, as the claim picked them.)
+RETURNED = (
+    c.id,
+    c.queue,
+    c.task,
+    c.payload,
+    c.priority,
+    c.attempts,
+    c.max_attempts,
+    c.workspace_id,
+    c.document_id,
+    c.started_at,
+)
 
 
 def claim(queue: str, worker: str, now: datetime, expires: datetime, limit: int) -> Any:
     """CLAIM: take up to ``limit`` due jobs, highest priority first, then oldest.
+
+    The candidates are picked in a MATERIALIZED CTE, not an ``IN (SELECT ... LIMIT)``
+    subquery: PostgreSQL may run such a subquery more than once per statement and so claim
+    more than ``limit`` rows (seen here: two rows for LIMIT 1).
 
     Safe because: on PostgreSQL the inner SELECT locks the rows it picks and SKIPs rows another
     claimer has locked, so concurrent claimers never pick the same job, and the outer UPDATE
@@ -37,13 +52,20 @@ def claim(queue: str, worker: str, now: datetime, expires: datetime, limit: int)
         .order_by(c.priority.desc(), c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("picked")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     return (
         update(JOBS)
-        .where(c.id.in_(picked.scalar_subquery()), c.status == "queued")
+        .where(c.id == picked.c.id, c.status == "queued")
         .values(
-            status="running", attempts=c.attempts + 1, lease_owner=worker,
-            lease_expires_at=expires, started_at=now, updated_at=now, progress=0,
+            status="running",
+            attempts=c.attempts + 1,
+            lease_owner=worker,
+            lease_expires_at=expires,
+            started_at=now,
+            updated_at=now,
+            progress=0,
         )
         .returning(*RETURNED)
     )
@@ -68,11 +90,13 @@ def recover_expired(queue: str, now: datetime, limit: int = 500) -> Any:
     exhausted = c.attempts >= c.max_attempts
     return (
         update(JOBS)
-        .where(c.id.in_(expired.scalar_subquery()), c.status == "running",
-               c.lease_expires_at < now)
+        .where(c.id.in_(expired.scalar_subquery()), c.status == "running", c.lease_expires_at < now)
         .values(
             status=case((exhausted, "dead"), else_="queued"),
-            lease_owner=None, lease_expires_at=None, run_after=now, updated_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+            run_after=now,
+            updated_at=now,
             last_error="lease expired: the worker stopped heart-beating",
             finished_at=case((exhausted, now), else_=None),
         )

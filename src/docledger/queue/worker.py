@@ -98,8 +98,9 @@ class Worker:
     def run(self, *, burst: bool = False) -> WorkerStats:
         """Run until stop() (or, with ``burst``, until every queue is empty)."""
         threads = [
-            threading.Thread(target=self._loop, args=(burst,), name=f"docledger-worker-{i}",
-                             daemon=True)
+            threading.Thread(
+                target=self._loop, args=(burst,), name=f"docledger-worker-{i}", daemon=True
+            )
             for i in range(self.concurrency)
         ]
         helpers = [threading.Thread(target=self._heartbeat_loop, daemon=True)]
@@ -141,10 +142,19 @@ class Worker:
             )
         if not claimed:
             return False
-        jobs = [JobInfo(id=j["id"], task=j["task"], queue=j["queue"], payload=j["payload"],
-                        attempt=j["attempts"], max_attempts=j["max_attempts"],
-                        document_id=j["document_id"], workspace_id=j["workspace_id"])
-                for j in claimed]
+        jobs = [
+            JobInfo(
+                id=j["id"],
+                task=j["task"],
+                queue=j["queue"],
+                payload=j["payload"],
+                attempt=j["attempts"],
+                max_attempts=j["max_attempts"],
+                document_id=j["document_id"],
+                workspace_id=j["workspace_id"],
+            )
+            for j in claimed
+        ]
         with self._lock:
             self._in_flight.update(j.id for j in jobs)
         try:
@@ -175,9 +185,14 @@ class Worker:
                     except LeaseLost:
                         savepoint.rollback()
                         lost += 1
-                    except Exception as exc:  # noqa: BLE001 - a task may raise anything
+                    except Exception as exc:
                         savepoint.rollback()
                         failures.append((job, _describe(exc)))
+                    finally:
+                        # Finished jobs leave the heartbeat: their rows are now locked by this
+                        # transaction until it commits, and need no more lease.
+                        with self._lock:
+                            self._in_flight.discard(job.id)
         except DocledgerError as exc:
             # The batch did not commit: none of its effects exist. Fail every job that had
             # run (its attempt is spent) so it retries with a backoff.
@@ -201,8 +216,9 @@ class Worker:
         fn = get_task(job.task)
         if fn is None:
             raise LookupError(f"no task named {job.task!r} is registered in this worker")
-        ctx = TaskContext(job=job, session=session, tx=tx, worker_id=self.worker_id,
-                          _progress=self._progress)
+        ctx = TaskContext(
+            job=job, session=session, tx=tx, worker_id=self.worker_id, _progress=self._progress
+        )
         result = fn(ctx)
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))
@@ -223,10 +239,11 @@ class Worker:
                     repo = JobRepository(session)
                     owned = repo.heartbeat(ids, self.worker_id, lease_s=self.lease_s)
                     for job_id, pct in progress.items():
-                        repo.heartbeat([job_id], self.worker_id, lease_s=self.lease_s,
-                                       progress=pct)
-                if len(owned) < len(ids):
-                    log.warning("worker %s lost %d leases", self.worker_id, len(ids) - len(owned))
+                        repo.heartbeat([job_id], self.worker_id, lease_s=self.lease_s, progress=pct)
+                with self._lock:  # jobs that finished meanwhile were not lost
+                    lost = [i for i in ids if i not in owned and i in self._in_flight]
+                if lost:
+                    log.warning("worker %s lost %d leases", self.worker_id, len(lost))
             except DocledgerError as exc:
                 log.warning("heartbeat failed: %s", exc)
 
@@ -237,8 +254,9 @@ class Worker:
         url = self.ledger.engine.url.set(drivername="postgresql")
         while not self._stopping.is_set():
             try:
-                with psycopg.connect(url.render_as_string(hide_password=False),
-                                     autocommit=True) as conn:
+                with psycopg.connect(
+                    url.render_as_string(hide_password=False), autocommit=True
+                ) as conn:
                     conn.execute(f"LISTEN {JOBS_CHANNEL}")
                     while not self._stopping.is_set():
                         for _note in conn.notifies(timeout=1.0, stop_after=1):

@@ -31,11 +31,13 @@ BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
 
 
-def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
+def backoff_seconds(
+    attempt: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S
+) -> float:
     """Exponential backoff with full jitter on [0.5, 1.5): retries of many jobs that failed
     together (a dead dependency) spread out instead of stampeding back at once."""
     delay = min(cap, base * 2 ** max(0, attempt - 1))
-    return delay * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
+    return float(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
 
 
 class JobRepository(Repository):
@@ -52,14 +54,25 @@ class JobRepository(Repository):
         rows: list[dict[str, Any]] = []
         for item in items:
             data = validate(JobCreate, item)
-            rows.append({
-                "id": new_id(), "workspace_id": data.workspace_id, "queue": data.queue,
-                "task": data.task, "payload": data.payload, "status": "queued",
-                "priority": data.priority, "attempts": 0, "max_attempts": data.max_attempts,
-                "run_after": data.run_after or now, "idempotency_key": data.idempotency_key,
-                "document_id": data.document_id, "progress": 0, "created_at": now,
-                "updated_at": now,
-            })
+            rows.append(
+                {
+                    "id": new_id(),
+                    "workspace_id": data.workspace_id,
+                    "queue": data.queue,
+                    "task": data.task,
+                    "payload": data.payload,
+                    "status": "queued",
+                    "priority": data.priority,
+                    "attempts": 0,
+                    "max_attempts": data.max_attempts,
+                    "run_after": data.run_after or now,
+                    "idempotency_key": data.idempotency_key,
+                    "document_id": data.document_id,
+                    "progress": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         if not rows:
             return []
         stmt = (
@@ -67,10 +80,13 @@ class JobRepository(Repository):
             .on_conflict_do_nothing(index_elements=["queue", "idempotency_key"])
             .returning(sql.c.id)
         )
-        inserted = set(self.session.scalars(stmt, rows, execution_options={"sort_by_parameter_order": True}))
+        inserted = set(
+            self.session.scalars(stmt, rows, execution_options={"sort_by_parameter_order": True})
+        )
         self._events(
             {"job_id": r["id"], "event": "enqueued", "to_status": "queued", "attempt": 0, "at": now}
-            for r in rows if r["id"] in inserted
+            for r in rows
+            if r["id"] in inserted
         )
         notify_jobs(self.session, {r["queue"] for r in rows if r["id"] in inserted})
         keyed = [(r["queue"], r["idempotency_key"]) for r in rows if r["id"] not in inserted]
@@ -83,9 +99,19 @@ class JobRepository(Repository):
         out = []
         for r in rows:
             if r["id"] in inserted:
-                out.append(Job.model_validate({**r, "lease_owner": None, "lease_expires_at": None,
-                                               "result": None, "last_error": None,
-                                               "started_at": None, "finished_at": None}))
+                out.append(
+                    Job.model_validate(
+                        {
+                            **r,
+                            "lease_owner": None,
+                            "lease_expires_at": None,
+                            "result": None,
+                            "last_error": None,
+                            "started_at": None,
+                            "finished_at": None,
+                        }
+                    )
+                )
             else:
                 out.append(Job.model_validate(existing[(r["queue"], r["idempotency_key"])]))
         return out
@@ -104,9 +130,14 @@ class JobRepository(Repository):
         workspace_id: uuid.UUID | None = None,
     ) -> Job:
         item = {
-            "task": task, "payload": {} if payload is None else payload, "queue": queue,
-            "priority": priority, "run_after": run_after, "max_attempts": max_attempts,
-            "idempotency_key": idempotency_key, "document_id": document_id,
+            "task": task,
+            "payload": {} if payload is None else payload,
+            "queue": queue,
+            "priority": priority,
+            "run_after": run_after,
+            "max_attempts": max_attempts,
+            "idempotency_key": idempotency_key,
+            "document_id": document_id,
             "workspace_id": workspace_id,
         }
         return self.enqueue_many([item])[0]
@@ -121,24 +152,44 @@ class JobRepository(Repository):
         now = utcnow()
         recovered = self.session.execute(sql.recover_expired(queue, now)).all()
         self._events(
-            {"job_id": jid, "event": "lease_expired", "from_status": "running",
-             "to_status": status, "attempt": attempts, "at": now}
+            {
+                "job_id": jid,
+                "event": "lease_expired",
+                "from_status": "running",
+                "to_status": status,
+                "attempt": attempts,
+                "at": now,
+            }
             for jid, status, attempts in recovered
         )
         expires = now + timedelta(seconds=lease_s)
-        claimed = [
-            dict(row._mapping)
-            for row in self.session.execute(sql.claim(queue, worker_id, now, expires, limit))
-        ]
+        claimed = sorted(
+            (
+                dict(row._mapping)
+                for row in self.session.execute(sql.claim(queue, worker_id, now, expires, limit))
+            ),
+            key=lambda job: (-job["priority"], job["id"]),
+        )
         self._events(
-            {"job_id": j["id"], "event": "claimed", "from_status": "queued",
-             "to_status": "running", "attempt": j["attempts"], "worker": worker_id, "at": now}
+            {
+                "job_id": j["id"],
+                "event": "claimed",
+                "from_status": "queued",
+                "to_status": "running",
+                "attempt": j["attempts"],
+                "worker": worker_id,
+                "at": now,
+            }
             for j in claimed
         )
         return claimed
 
     def heartbeat(
-        self, job_ids: Sequence[uuid.UUID], worker_id: str, *, lease_s: float = 30.0,
+        self,
+        job_ids: Sequence[uuid.UUID],
+        worker_id: str,
+        *,
+        lease_s: float = 30.0,
         progress: int | None = None,
     ) -> set[uuid.UUID]:
         """Extend the leases; returns the ids still owned (a missing one was lost)."""
@@ -147,9 +198,11 @@ class JobRepository(Repository):
         if not job_ids:
             return set()
         now = utcnow()
-        owned = set(self.session.scalars(
-            sql.heartbeat(list(job_ids), worker_id, now + timedelta(seconds=lease_s), now)
-        ))
+        owned = set(
+            self.session.scalars(
+                sql.heartbeat(list(job_ids), worker_id, now + timedelta(seconds=lease_s), now)
+            )
+        )
         if progress is not None and owned:
             self.session.execute(
                 update(JobRow).where(JobRow.id.in_(owned)).values(progress=progress)
@@ -157,8 +210,13 @@ class JobRepository(Repository):
         return owned
 
     def _finish(
-        self, job_ids: list[uuid.UUID], worker_id: str, values_: dict[str, Any],
-        event: str, to_status: str, error: str | None = None,
+        self,
+        job_ids: list[uuid.UUID],
+        worker_id: str,
+        values_: dict[str, Any],
+        event: str,
+        to_status: str,
+        error: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> list[tuple[uuid.UUID, int]]:
         now = utcnow()
@@ -166,10 +224,18 @@ class JobRepository(Repository):
         if len(done) != len(job_ids):
             self._explain_refusal(set(job_ids) - {row[0] for row in done}, worker_id, to_status)
         self._events(
-            {"job_id": jid, "event": event, "from_status": "running", "to_status": to_status,
-             "attempt": attempts, "worker": worker_id, "error": error, "at": now,
-             "details": details or {},
-             "duration_ms": int((now - started).total_seconds() * 1000) if started else None}
+            {
+                "job_id": jid,
+                "event": event,
+                "from_status": "running",
+                "to_status": to_status,
+                "attempt": attempts,
+                "worker": worker_id,
+                "error": error,
+                "at": now,
+                "details": details or {},
+                "duration_ms": int((now - started).total_seconds() * 1000) if started else None,
+            }
             for jid, attempts, started in done
         )
         return [(jid, attempts) for jid, attempts, _ in done]
@@ -187,12 +253,26 @@ class JobRepository(Repository):
     ) -> None:
         """Mark a running job succeeded. Call it in the transaction that holds the task's own
         writes: if the lease was lost, LeaseLost rolls both back (exactly-once effects)."""
-        self._finish([job_id], worker_id, {
-            "status": "succeeded", "result": result, "progress": 100, "finished_at": utcnow(),
-        }, "succeeded", "succeeded")
+        self._finish(
+            [job_id],
+            worker_id,
+            {
+                "status": "succeeded",
+                "result": result,
+                "progress": 100,
+                "finished_at": utcnow(),
+            },
+            "succeeded",
+            "succeeded",
+        )
 
     def fail(
-        self, job_id: uuid.UUID, worker_id: str, error: str, *, retry: bool = True,
+        self,
+        job_id: uuid.UUID,
+        worker_id: str,
+        error: str,
+        *,
+        retry: bool = True,
         backoff_base_s: float = BACKOFF_BASE_S,
     ) -> JobStatus:
         """Record a failure: back to 'queued' after a backoff while attempts remain (and
@@ -204,38 +284,71 @@ class JobRepository(Repository):
         if retry and row.attempts < row.max_attempts:
             delay = backoff_seconds(row.attempts, backoff_base_s)
             status: JobStatus = "queued"
-            values_: dict[str, Any] = {"status": status, "last_error": error,
-                                       "run_after": now + timedelta(seconds=delay)}
+            values_: dict[str, Any] = {
+                "status": status,
+                "last_error": error,
+                "run_after": now + timedelta(seconds=delay),
+            }
             details = {"retry_in_s": round(delay, 3)}
         else:
             status = "dead" if retry else "failed"
             values_ = {"status": status, "last_error": error, "finished_at": now}
             details = {}
-        self._finish([job_id], worker_id, values_, "failed" if status == "queued" else status,
-                     status, error=error, details=details)
+        self._finish(
+            [job_id],
+            worker_id,
+            values_,
+            "failed" if status == "queued" else status,
+            status,
+            error=error,
+            details=details,
+        )
         return status
 
     def release(self, job_ids: Sequence[uuid.UUID], worker_id: str) -> None:
         """Give jobs back without counting the attempt (graceful shutdown)."""
         if job_ids:
-            self._finish(list(job_ids), worker_id, {
-                "status": "queued", "attempts": sql.c.attempts - 1, "run_after": utcnow(),
-            }, "released", "queued")
+            self._finish(
+                list(job_ids),
+                worker_id,
+                {
+                    "status": "queued",
+                    "attempts": sql.c.attempts - 1,
+                    "run_after": utcnow(),
+                },
+                "released",
+                "queued",
+            )
 
     def cancel(self, job_id: uuid.UUID | str) -> Job:
         """Cancel a queued or running job (a running job's completion is then refused, so
         whatever it wrote rolls back)."""
-        return self._move(job_id, ("queued", "running"), "cancelled", "cancelled",
-                          {"finished_at": utcnow(), "lease_owner": None, "lease_expires_at": None})
+        return self._move(
+            job_id,
+            ("queued", "running"),
+            "cancelled",
+            "cancelled",
+            {"finished_at": utcnow(), "lease_owner": None, "lease_expires_at": None},
+        )
 
     def retry(self, job_id: uuid.UUID | str) -> Job:
         """Re-queue a dead, failed or cancelled job with a fresh set of attempts."""
-        return self._move(job_id, ("dead", "failed", "cancelled"), "queued", "retried",
-                          {"attempts": 0, "run_after": utcnow(), "finished_at": None,
-                           "progress": 0})
+        return self._move(
+            job_id,
+            ("dead", "failed", "cancelled"),
+            "queued",
+            "retried",
+            {"attempts": 0, "run_after": utcnow(), "finished_at": None, "progress": 0},
+        )
 
-    def _move(self, job_id: uuid.UUID | str, allowed: Sequence[str], to_status: str, event: str,
-              extra: dict[str, Any]) -> Job:
+    def _move(
+        self,
+        job_id: uuid.UUID | str,
+        allowed: Sequence[str],
+        to_status: str,
+        event: str,
+        extra: dict[str, Any],
+    ) -> Job:
         key = require_uuid(job_id, "job id")
         row = self.session.get(JobRow, key)
         if row is None:
@@ -245,13 +358,24 @@ class JobRepository(Repository):
             raise InvalidTransition(f"job {key} is {current}, cannot become {to_status}")
         now = utcnow()
         result = self.session.execute(
-            update(JobRow).where(JobRow.id == key, JobRow.status == current)
+            update(JobRow)
+            .where(JobRow.id == key, JobRow.status == current)
             .values(status=to_status, updated_at=now, **extra)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise InvalidTransition(f"job {key} changed status concurrently")
-        self._events([{"job_id": key, "event": event, "from_status": current,
-                       "to_status": to_status, "attempt": row.attempts, "at": now}])
+        self._events(
+            [
+                {
+                    "job_id": key,
+                    "event": event,
+                    "from_status": current,
+                    "to_status": to_status,
+                    "attempt": row.attempts,
+                    "at": now,
+                }
+            ]
+        )
         if to_status == "queued":
             notify_jobs(self.session, {row.queue})
         self.session.expire(row)
@@ -279,15 +403,61 @@ class JobRepository(Repository):
         if row is None:
             raise NotFound(f"no job {job_id}")
         events = self.session.scalars(
-            select(JobEventRow).where(JobEventRow.job_id == key)
+            select(JobEventRow)
+            .where(JobEventRow.job_id == key)
             .order_by(JobEventRow.at, JobEventRow.id)
         )
-        return JobDetail(**Job.model_validate(row).model_dump(),
-                         events=[JobEvent.model_validate(e) for e in events])
+        return JobDetail(
+            **Job.model_validate(row).model_dump(),
+            events=[JobEvent.model_validate(e) for e in events],
+        )
+
+    @readonly
+    def stats(self) -> list[QueueStats]:
+        """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
+        now = utcnow()
+        counts: dict[str, dict[str, int]] = {}
+        for queue, status, n in self.session.execute(
+            select(JobRow.queue, JobRow.status, func.count()).group_by(JobRow.queue, JobRow.status)
+        ):
+            counts.setdefault(queue, {})[status] = int(n)
+        oldest = dict(
+            self.session.execute(
+                select(JobRow.queue, func.min(JobRow.created_at))
+                .where(JobRow.status == "queued")
+                .group_by(JobRow.queue)
+            ).all()
+        )
+        recent = dict(
+            self.session.execute(
+                select(JobRow.queue, func.count())
+                .where(
+                    JobRow.status == "succeeded", JobRow.finished_at >= now - timedelta(minutes=1)
+                )
+                .group_by(JobRow.queue)
+            ).all()
+        )
+        out = []
+        for queue in sorted(counts):
+            first = oldest.get(queue)
+            age = (now - _aware(first)).total_seconds() if first is not None else None
+            out.append(
+                QueueStats(
+                    queue=queue,
+                    counts=counts[queue],
+                    oldest_queued_age_s=age,
+                    succeeded_last_minute=int(recent.get(queue, 0)),
+                )
+            )
+        return out
 
     @readonly
     def list(
-        self, *, status: str | None = None, queue: str | None = None, task: str | None = None,
+        self,
+        *,
+        status: str | None = None,
+        queue: str | None = None,
+        task: str | None = None,
         limit: int = 50,
     ) -> list[Job]:
         if status is not None and status not in values(JobStatus):
@@ -301,37 +471,10 @@ class JobRepository(Repository):
             stmt = stmt.where(JobRow.task == task)
         return [Job.model_validate(r) for r in self.session.scalars(stmt)]
 
-    @readonly
-    def stats(self) -> list[QueueStats]:
-        """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
-        now = utcnow()
-        counts: dict[str, dict[str, int]] = {}
-        for queue, status, n in self.session.execute(
-            select(JobRow.queue, JobRow.status, func.count()).group_by(JobRow.queue, JobRow.status)
-        ):
-            counts.setdefault(queue, {})[status] = int(n)
-        oldest = dict(self.session.execute(
-            select(JobRow.queue, func.min(JobRow.created_at)).where(JobRow.status == "queued")
-            .group_by(JobRow.queue)
-        ).all())
-        recent = dict(self.session.execute(
-            select(JobRow.queue, func.count()).where(
-                JobRow.status == "succeeded", JobRow.finished_at >= now - timedelta(minutes=1)
-            ).group_by(JobRow.queue)
-        ).all())
-        out = []
-        for queue in sorted(counts):
-            first = oldest.get(queue)
-            age = (now - _aware(first)).total_seconds() if first is not None else None
-            out.append(QueueStats(queue=queue, counts=counts[queue], oldest_queued_age_s=age,
-                                  succeeded_last_minute=int(recent.get(queue, 0))))
-        return out
-
 
 def _aware(value: Any) -> datetime:
     """Aggregates (min) bypass the column type on SQLite and come back as naive text/datetime."""
     from datetime import UTC  # noqa: PLC0415
 
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

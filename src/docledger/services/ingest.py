@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import Engine, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from docledger.db.dialect import insert_ignore
+from docledger.db.dialect import ANALYZE_AFTER_ROWS, insert_ignore, refresh_statistics
 from docledger.db.session import session_scope
 from docledger.db.types import utcnow
 from docledger.errors import BlobStoreError, Conflict, DocledgerError, InvalidInput
@@ -305,8 +305,11 @@ def _record_blobs(session: Session, staged: list[_Staged], now: datetime) -> Non
     """Insert the chunk's missing blob rows (a re-run finds them all and writes nothing)."""
     rows = {
         s.blob.sha256: {
-            "sha256": s.blob.sha256, "size_bytes": s.blob.size_bytes,
-            "media_type": s.media_type, "storage_uri": s.blob.storage_uri, "created_at": now,
+            "sha256": s.blob.sha256,
+            "size_bytes": s.blob.size_bytes,
+            "media_type": s.media_type,
+            "storage_uri": s.blob.storage_uri,
+            "created_at": now,
         }
         for s in staged
     }
@@ -446,13 +449,20 @@ def ingest(
     with session_scope(engine, readonly=True) as session:
         WorkspaceRepository(session).get(workspace)  # unknown workspace: fail before any write
     batch: list[Source] = []
+    written = 0
     for src in sources:
         batch.append(src)
         if len(batch) >= chunk_size:
-            yield from _ingest_chunk(engine, store, batch, workspace)
+            for result in _ingest_chunk(engine, store, batch, workspace):
+                written += result.outcome in {"added", "new_version"}
+                yield result
             batch = []
     if batch:
-        yield from _ingest_chunk(engine, store, batch, workspace)
+        for result in _ingest_chunk(engine, store, batch, workspace):
+            written += result.outcome in {"added", "new_version"}
+            yield result
+    if written >= ANALYZE_AFTER_ROWS:
+        refresh_statistics(engine, ["blobs", "documents", "document_versions"])
 
 
 def _ingest_chunk(

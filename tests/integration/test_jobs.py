@@ -1,0 +1,287 @@
+"""The job queue's API and guarantees, on both dialects."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+import tests.queue_tasks  # noqa: F401 - registers the test tasks
+from docledger import (
+    InvalidInput,
+    InvalidTransition,
+    Ledger,
+    NotFound,
+)
+from docledger import models as m
+from docledger.db.session import session_scope
+from docledger.db.types import utcnow
+from docledger.errors import LeaseLost
+from docledger.queue.worker import Worker
+
+
+def job_count(ledger: Ledger) -> int:
+    with session_scope(ledger.engine, readonly=True) as s:
+        return int(s.scalar(select(func.count()).select_from(m.Job)) or 0)
+
+
+def claim(ledger: Ledger, worker: str = "w1", **kw: Any) -> list[dict[str, Any]]:
+    with ledger.transaction() as tx:
+        return tx.jobs.claim(kw.pop("queue", "default"), worker, **kw)
+
+
+@pytest.fixture
+def effects(ledger: Ledger) -> Ledger:
+    with ledger.transaction() as tx:
+        tx.session.execute(text("CREATE TABLE effects (job_id VARCHAR(64) PRIMARY KEY)"))
+    return ledger
+
+
+def effect_ids(ledger: Ledger) -> list[str]:
+    with ledger.transaction(readonly=True) as tx:
+        return list(tx.session.scalars(text("SELECT job_id FROM effects")))
+
+
+def test_enqueue_is_idempotent_per_queue_and_key(ledger: Ledger) -> None:
+    a = ledger.jobs.enqueue("t", {"n": 1}, idempotency_key="k")
+    b = ledger.jobs.enqueue("t", {"n": 2}, idempotency_key="k")
+    c = ledger.jobs.enqueue("t", {"n": 3}, idempotency_key="k", queue="other")
+    assert a.id == b.id
+    assert b.payload == {"n": 1}
+    assert c.id != a.id
+    many = ledger.jobs.enqueue_many(
+        [
+            {"task": "t", "idempotency_key": "k"},
+            {"task": "t"},
+            {"task": "t", "idempotency_key": "z"},
+        ]
+    )
+    assert many[0].id == a.id
+    assert len({j.id for j in many}) == 3
+    assert job_count(ledger) == 4
+    assert [e.event for e in ledger.jobs.get(a.id).events] == ["enqueued"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"task": "t", "priority": 1001},
+        {"task": "t", "priority": -5000},
+        {"task": "t", "payload": {"x": {1, 2}}},
+        {"task": "t", "payload": {"x": float("nan")}},
+        {"task": "t", "payload": [1, 2]},
+        {"task": "t", "max_attempts": 0},
+        {"task": ""},
+        {"task": "t", "run_after": utcnow().replace(tzinfo=None)},
+        {"task": "t", "unknown_field": 1},
+    ],
+)
+def test_bad_jobs_are_refused_and_nothing_is_written(ledger: Ledger, bad: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput):
+        ledger.jobs.enqueue_many([{"task": "fine"}, bad])
+    assert job_count(ledger) == 0
+
+
+def test_claim_order_delay_and_no_double_claim(ledger: Ledger) -> None:
+    low = ledger.jobs.enqueue("t", priority=-1)
+    first = ledger.jobs.enqueue("t")
+    second = ledger.jobs.enqueue("t")
+    urgent = ledger.jobs.enqueue("t", priority=10)
+    later = ledger.jobs.enqueue("t", priority=100, run_after=utcnow() + timedelta(hours=1))
+    got = [j["id"] for j in claim(ledger, limit=10)]
+    assert got == [urgent.id, first.id, second.id, low.id]
+    assert claim(ledger, "w2", limit=10) == []
+    assert ledger.jobs.get(later.id).status == "queued"
+    assert ledger.jobs.get(first.id).attempts == 1
+
+
+def test_transitions(ledger: Ledger) -> None:
+    job = ledger.jobs.enqueue("t", max_attempts=2)
+    claim(ledger)
+    with pytest.raises(LeaseLost), ledger.transaction() as tx:
+        tx.jobs.complete(job.id, "someone-else")
+    with ledger.transaction() as tx:
+        assert tx.jobs.fail(job.id, "w1", "flaky", backoff_base_s=0) == "queued"
+    assert ledger.jobs.get(job.id).last_error == "flaky"
+    claim(ledger)
+    with ledger.transaction() as tx:
+        assert tx.jobs.fail(job.id, "w1", "still flaky") == "dead"
+    with pytest.raises(InvalidTransition), ledger.transaction() as tx:
+        tx.jobs.complete(job.id, "w1")
+    with pytest.raises(InvalidTransition):
+        ledger.jobs.cancel(job.id)
+    assert ledger.jobs.retry(job.id).status == "queued"
+    assert ledger.jobs.get(job.id).attempts == 0
+    claim(ledger)
+    with ledger.transaction() as tx:
+        tx.jobs.complete(job.id, "w1", {"answer": 42})
+    done = ledger.jobs.get(job.id)
+    assert (done.status, done.result, done.progress) == ("succeeded", {"answer": 42}, 100)
+    with pytest.raises(InvalidTransition):
+        ledger.jobs.retry(job.id)
+    events = [(e.event, e.from_status, e.to_status) for e in done.events]
+    assert events == [
+        ("enqueued", None, "queued"),
+        ("claimed", "queued", "running"),
+        ("failed", "running", "queued"),
+        ("claimed", "queued", "running"),
+        ("dead", "running", "dead"),
+        ("retried", "dead", "queued"),
+        ("claimed", "queued", "running"),
+        ("succeeded", "running", "succeeded"),
+    ]
+    assert done.events[-1].duration_ms is not None
+    never = ledger.jobs.enqueue("t")
+    with ledger.transaction() as tx:
+        claim_rows = tx.jobs.claim("default", "w1")
+        assert tx.jobs.fail(claim_rows[0]["id"], "w1", "fatal", retry=False) == "failed"
+    assert ledger.jobs.get(never.id).status == "failed"
+    with pytest.raises(NotFound):
+        ledger.jobs.get(uuid.uuid4())
+    with pytest.raises(InvalidInput):
+        ledger.jobs.get("not-a-uuid")
+
+
+def test_backoff_delays_the_retry(ledger: Ledger) -> None:
+    job = ledger.jobs.enqueue("t")
+    claim(ledger)
+    with ledger.transaction() as tx:
+        tx.jobs.fail(job.id, "w1", "later", backoff_base_s=60)
+    assert ledger.jobs.get(job.id).run_after > utcnow() + timedelta(seconds=25)
+    assert claim(ledger) == []
+
+
+def test_expired_lease_is_recovered_and_the_slow_worker_loses(ledger: Ledger) -> None:
+    job = ledger.jobs.enqueue("t", max_attempts=2)
+    claim(ledger, "slow", lease_s=0.2)
+    time.sleep(0.3)
+    again = claim(ledger, "fast", lease_s=30)
+    assert [j["id"] for j in again] == [job.id]
+    assert again[0]["attempts"] == 2
+    with pytest.raises(LeaseLost), ledger.transaction() as tx:
+        tx.jobs.complete(job.id, "slow")
+    with ledger.transaction() as tx:
+        assert tx.jobs.heartbeat([job.id], "fast", lease_s=0.2, progress=40) == {job.id}
+        assert tx.jobs.heartbeat([job.id], "slow") == set()
+    assert ledger.jobs.get(job.id).progress == 40
+    time.sleep(0.3)
+    assert claim(ledger, "third") == []  # attempts used up: the recovery makes it dead
+    final = ledger.jobs.get(job.id)
+    assert final.status == "dead"
+    assert "lease expired" in (final.last_error or "")
+    assert [e.event for e in final.events].count("lease_expired") == 2
+
+
+def test_cancel_and_purge(ledger: Ledger) -> None:
+    queued = ledger.jobs.enqueue("t")
+    assert ledger.jobs.cancel(queued.id).status == "cancelled"
+    done = ledger.jobs.enqueue("t")
+    claim(ledger)
+    with ledger.transaction() as tx:
+        tx.jobs.complete(done.id, "w1")
+    keep = ledger.jobs.enqueue("t")
+    assert ledger.jobs.purge(older_than_days=1) == 0
+    assert ledger.jobs.purge(older_than_days=0) == 2
+    assert [j.id for j in ledger.jobs.list()] == [keep.id]
+    with pytest.raises(InvalidInput):
+        ledger.jobs.purge(older_than_days=0, statuses=["queued"])
+    with session_scope(ledger.engine, readonly=True) as s:
+        assert s.scalar(select(func.count()).select_from(m.JobEvent)) == 1
+
+
+def test_stats(ledger: Ledger) -> None:
+    ledger.jobs.enqueue_many([{"task": "t"}, {"task": "t"}, {"task": "t", "queue": "b"}])
+    ids = [j["id"] for j in claim(ledger)]
+    with ledger.transaction() as tx:
+        tx.jobs.complete(ids[0], "w1")
+    stats = {q.queue: q for q in ledger.jobs.stats()}
+    assert stats["default"].counts == {"queued": 1, "succeeded": 1}
+    assert stats["default"].succeeded_last_minute == 1
+    assert stats["b"].oldest_queued_age_s is not None
+    assert stats["b"].oldest_queued_age_s >= 0
+
+
+def test_concurrent_claims_never_share_a_job(ledger: Ledger) -> None:
+    total = 400
+    ledger.jobs.enqueue_many([{"task": "t"} for _ in range(total)])
+    seen: list[uuid.UUID] = []
+    lock = threading.Lock()
+
+    def grab(name: str) -> None:
+        while True:
+            got = claim(ledger, name, limit=7)
+            assert len(got) <= 7
+            if not got:
+                return
+            with lock:
+                seen.extend(j["id"] for j in got)
+
+    threads = [threading.Thread(target=grab, args=(f"w{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == total
+    assert len(set(seen)) == total
+
+
+def test_concurrent_idempotent_enqueue(ledger: Ledger) -> None:
+    ids: list[uuid.UUID] = []
+    errors: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            ids.append(ledger.jobs.enqueue("t", idempotency_key="same").id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=produce) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(ids)) == 1
+    assert job_count(ledger) == 1
+
+
+def test_worker_commits_task_writes_exactly_with_completion(effects: Ledger) -> None:
+    ledger = effects
+    good = ledger.jobs.enqueue_many([{"task": "tests.effect"} for _ in range(30)])
+    bad = ledger.jobs.enqueue("tests.effect", {"fail": True}, max_attempts=2)
+    asy = ledger.jobs.enqueue("tests.async_effect")
+    unknown = ledger.jobs.enqueue("tests.nope", max_attempts=1)
+    stats = Worker(ledger, concurrency=2, batch_size=4, backoff_base_s=0.0).run(burst=True)
+    time.sleep(0.05)
+    Worker(ledger, backoff_base_s=0.0).run(burst=True)
+    assert stats.succeeded == 31
+    assert sorted(effect_ids(ledger)) == sorted(str(j.id) for j in [*good, asy])
+    assert ledger.jobs.get(bad.id).status == "dead"
+    assert "always fails" in (ledger.jobs.get(bad.id).last_error or "")
+    assert ledger.jobs.get(unknown.id).status == "dead"
+    assert ledger.jobs.get(good[0].id).result == {"ok": "yes"}
+
+
+def test_graceful_stop_releases_unstarted_jobs(effects: Ledger) -> None:
+    ledger = effects
+    jobs = ledger.jobs.enqueue_many(
+        [{"task": "tests.effect", "payload": {"sleep": 0.2}} for _ in range(5)]
+    )
+    worker = Worker(ledger, batch_size=5)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    time.sleep(0.3)
+    worker.stop()
+    thread.join(10)
+    statuses = {ledger.jobs.get(j.id).status for j in jobs}
+    assert "running" not in statuses
+    assert worker.stats.released >= 1
+    done = [j for j in jobs if ledger.jobs.get(j.id).status == "succeeded"]
+    assert sorted(effect_ids(ledger)) == sorted(str(j.id) for j in done)
+    released = [j for j in jobs if ledger.jobs.get(j.id).status == "queued"]
+    assert all(ledger.jobs.get(j.id).attempts == 0 for j in released)
