@@ -124,6 +124,19 @@ def refresh_statistics(engine: Engine, tables: Sequence[str]) -> None:
             conn.exec_driver_sql("PRAGMA optimize")
 
 
+def skip_commit_flush(session: Session) -> None:
+    """Let this transaction's commit return before its WAL is flushed (PostgreSQL
+    ``synchronous_commit = off`` for this transaction only).
+
+    Only for writes whose loss in a server crash is harmless: a lost claim leaves its jobs
+    queued. WAL is sequential, so a later durable commit (a task's completion) flushes every
+    earlier record with it. SQLite needs nothing: in WAL mode with ``synchronous=NORMAL`` its
+    commits do not wait for fsync anyway.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
 #: PostgreSQL channel workers LISTEN on; the payload is the queue name.
 JOBS_CHANNEL = "docledger_jobs"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from docledger.errors import InvalidInput
 
@@ -32,23 +32,50 @@ class JobInfo:
     workspace_id: uuid.UUID | None
 
 
-@dataclass
 class TaskContext:
-    """What a task receives. ``session`` (and ``tx``, the repositories bound to it) is the
-    transaction that also records the job's completion: whatever the task writes through it
-    commits exactly once, together with the job, or not at all."""
+    """What a task receives.
 
-    job: JobInfo
-    session: Session
-    tx: Tx
-    worker_id: str
-    _progress: dict[uuid.UUID, int] = field(default_factory=dict, repr=False)
+    ``session`` (and ``tx``, the repositories bound to it) is the transaction that also records
+    the job's completion: whatever the task writes through it commits exactly once, together
+    with the job, or not at all. The first use of either opens a SAVEPOINT for this job, so a
+    task that raises loses only its own writes; tasks that never touch the database cost no
+    database round trip at all.
+    """
+
+    def __init__(
+        self, job: JobInfo, session: Session, worker_id: str,
+        progress_sink: dict[uuid.UUID, int] | None = None,
+    ) -> None:
+        self.job = job
+        self.worker_id = worker_id
+        self._session = session
+        self._savepoint: SessionTransaction | None = None
+        self._progress = progress_sink if progress_sink is not None else {}
+
+    @property
+    def session(self) -> Session:
+        if self._savepoint is None:
+            self._savepoint = self._session.begin_nested()
+        return self._session
+
+    @property
+    def tx(self) -> Tx:
+        from docledger.ledger import Tx  # noqa: PLC0415 - the ledger imports the queue
+
+        return Tx(self.session)
 
     def progress(self, percent: int) -> None:
         """Report progress (0..100); the worker's heartbeat records it."""
         if not 0 <= percent <= 100:
             raise InvalidInput("progress must be between 0 and 100")
         self._progress[self.job.id] = int(percent)
+
+    def _finish(self, ok: bool) -> None:
+        if self._savepoint is not None:
+            if ok:
+                self._savepoint.commit()
+            else:
+                self._savepoint.rollback()
 
 
 def task(name: str) -> Callable[[TaskFn], TaskFn]:

@@ -31,7 +31,7 @@ from typing import Any
 from docledger.db.dialect import JOBS_CHANNEL
 from docledger.db.session import session_scope
 from docledger.errors import DocledgerError, LeaseLost
-from docledger.ledger import Ledger, Tx
+from docledger.ledger import Ledger
 from docledger.queue.registry import JobInfo, TaskContext, get_task
 from docledger.repositories.job import BACKOFF_BASE_S, JobRepository
 
@@ -88,6 +88,9 @@ class Worker:
         self._progress: dict[uuid.UUID, int] = {}
         self._lock = threading.Lock()
         self._postgres = ledger.engine.dialect.name == "postgresql"
+        self._last_recovery: dict[str, float] = {}
+        # Expired leases are recovered by the next claim at most this often per queue.
+        self._recover_every_s = max(0.2, min(5.0, lease_s / 2))
 
     # -- control ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -136,25 +139,21 @@ class Worker:
             delay = min(self.poll_max_s, delay * 2)
 
     def _one_batch(self, queue: str) -> bool:
+        now = time.monotonic()
+        recover = now - self._last_recovery.get(queue, 0.0) >= self._recover_every_s
         with session_scope(self.ledger.engine) as session:
             claimed = JobRepository(session).claim(
-                queue, self.worker_id, lease_s=self.lease_s, limit=self.batch_size
+                queue, self.worker_id, lease_s=self.lease_s, limit=self.batch_size,
+                recover=recover,
             )
+        if recover:
+            self._last_recovery[queue] = now
         if not claimed:
             return False
-        jobs = [
-            JobInfo(
-                id=j["id"],
-                task=j["task"],
-                queue=j["queue"],
-                payload=j["payload"],
-                attempt=j["attempts"],
-                max_attempts=j["max_attempts"],
-                document_id=j["document_id"],
-                workspace_id=j["workspace_id"],
-            )
-            for j in claimed
-        ]
+        jobs = [JobInfo(id=j["id"], task=j["task"], queue=j["queue"], payload=j["payload"],
+                        attempt=j["attempts"], max_attempts=j["max_attempts"],
+                        document_id=j["document_id"], workspace_id=j["workspace_id"])
+                for j in claimed]
         with self._lock:
             self._in_flight.update(j.id for j in jobs)
         try:
@@ -165,60 +164,71 @@ class Worker:
         return True
 
     def _run_batch(self, jobs: list[JobInfo]) -> None:
+        """Run a claimed batch in one transaction; see the module docstring."""
+        succeeded: dict[uuid.UUID, dict[str, Any] | None] = {}
         failures: list[tuple[JobInfo, str]] = []
         unstarted: list[JobInfo] = []
-        done = lost = 0
+        lost = released = 0
         try:
             with session_scope(self.ledger.engine) as session:
-                tx = Tx(session)
-                repo = JobRepository(session)
                 for index, job in enumerate(jobs):
                     if self._stopping.is_set():
                         unstarted = jobs[index:]
                         break
-                    savepoint = session.begin_nested()
+                    ctx = TaskContext(job, session, self.worker_id, self._progress)
                     try:
-                        result = self._call(job, session, tx)
-                        repo.complete(job.id, self.worker_id, _as_result(result))
-                        savepoint.commit()
-                        done += 1
-                    except LeaseLost:
-                        savepoint.rollback()
-                        lost += 1
+                        result = self._call(job, ctx)
+                        ctx._finish(ok=True)  # noqa: SLF001 - the worker owns the savepoint
+                        succeeded[job.id] = _as_result(result)
                     except Exception as exc:
-                        savepoint.rollback()
+                        ctx._finish(ok=False)  # noqa: SLF001
                         failures.append((job, _describe(exc)))
                     finally:
-                        # Finished jobs leave the heartbeat: their rows are now locked by this
-                        # transaction until it commits, and need no more lease.
+                        # A finished job leaves the heartbeat: its row is locked by this
+                        # transaction from its completion on, and needs no more lease.
                         with self._lock:
                             self._in_flight.discard(job.id)
-        except DocledgerError as exc:
-            # The batch did not commit: none of its effects exist. Fail every job that had
-            # run (its attempt is spent) so it retries with a backoff.
-            log.warning("batch commit failed: %s", exc)
-            started = [j for j in jobs if j not in unstarted]
-            failures = [(j, f"batch commit failed: {exc}") for j in started]
-            done = lost = 0
-        self.stats.add(succeeded=done, lost=lost)
-        if failures or unstarted:
-            with session_scope(self.ledger.engine) as session:
                 repo = JobRepository(session)
+                repo.complete_many(succeeded, self.worker_id)  # LeaseLost: all rolls back
                 for job, error in failures:
                     try:
-                        repo.fail(job.id, self.worker_id, error, backoff_base_s=self.backoff_base_s)
+                        repo.fail(job.id, self.worker_id, error,
+                                  backoff_base_s=self.backoff_base_s)
                     except LeaseLost:
-                        self.stats.add(lost=1)
-                repo.release([j.id for j in unstarted], self.worker_id)
-            self.stats.add(failed=len(failures), released=len(unstarted))
+                        lost += 1
+                released = repo.release([j.id for j in unstarted], self.worker_id)
+        except LeaseLost:
+            # Some lease ran out mid-batch: nothing of the batch committed. Hand back the jobs
+            # still ours (uncounted); they run again, the lost ones run elsewhere.
+            with session_scope(self.ledger.engine) as session:
+                released = JobRepository(session).release([j.id for j in jobs], self.worker_id)
+            self.stats.add(lost=len(jobs) - released, released=released)
+            return
+        except DocledgerError as exc:
+            # The batch could not commit: none of its effects exist. Fail the jobs that ran
+            # (their attempt is spent, so a poison batch cannot loop forever).
+            log.warning("batch commit failed: %s", exc)
+            self._fail_all([j for j in jobs if j not in unstarted], f"batch failed: {exc}")
+            with session_scope(self.ledger.engine) as session:
+                JobRepository(session).release([j.id for j in unstarted], self.worker_id)
+            return
+        self.stats.add(succeeded=len(succeeded), failed=len(failures) - lost, lost=lost,
+                       released=released)
 
-    def _call(self, job: JobInfo, session: Any, tx: Tx) -> Any:
+    def _fail_all(self, jobs: list[JobInfo], error: str) -> None:
+        for job in jobs:
+            try:
+                with session_scope(self.ledger.engine) as session:
+                    JobRepository(session).fail(job.id, self.worker_id, error,
+                                                backoff_base_s=self.backoff_base_s)
+                self.stats.add(failed=1)
+            except LeaseLost:
+                self.stats.add(lost=1)
+
+    def _call(self, job: JobInfo, ctx: TaskContext) -> Any:
         fn = get_task(job.task)
         if fn is None:
             raise LookupError(f"no task named {job.task!r} is registered in this worker")
-        ctx = TaskContext(
-            job=job, session=session, tx=tx, worker_id=self.worker_id, _progress=self._progress
-        )
         result = fn(ctx)
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))

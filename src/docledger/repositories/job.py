@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
-from docledger.db.dialect import dialect_insert, notify_jobs
+from docledger.db.dialect import dialect_insert, notify_jobs, skip_commit_flush
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, InvalidTransition, LeaseLost, NotFound
 from docledger.ids import new_id
@@ -143,14 +143,17 @@ class JobRepository(Repository):
         return self.enqueue_many([item])[0]
 
     def claim(
-        self, queue: str, worker_id: str, *, lease_s: float = 30.0, limit: int = 1
+        self, queue: str, worker_id: str, *, lease_s: float = 30.0, limit: int = 1,
+        recover: bool = True,
     ) -> list[dict[str, Any]]:
         """Take up to ``limit`` due jobs and lease them to ``worker_id`` for ``lease_s`` seconds.
-        Expired leases in the queue are recovered first (their jobs are claimable again)."""
+        Unless ``recover`` is False, expired leases in the queue are recovered first (their jobs
+        become claimable again); workers do that every few seconds, not on every claim."""
         if limit < 1 or lease_s <= 0:
             raise InvalidInput("claim needs limit >= 1 and lease_s > 0")
+        skip_commit_flush(self.session)  # a claim lost in a crash leaves its jobs queued: harmless
         now = utcnow()
-        recovered = self.session.execute(sql.recover_expired(queue, now)).all()
+        recovered = self.session.execute(sql.recover_expired(queue, now)).all() if recover else []
         self._events(
             {
                 "job_id": jid,
@@ -253,18 +256,25 @@ class JobRepository(Repository):
     ) -> None:
         """Mark a running job succeeded. Call it in the transaction that holds the task's own
         writes: if the lease was lost, LeaseLost rolls both back (exactly-once effects)."""
-        self._finish(
-            [job_id],
-            worker_id,
-            {
-                "status": "succeeded",
-                "result": result,
-                "progress": 100,
-                "finished_at": utcnow(),
-            },
-            "succeeded",
-            "succeeded",
-        )
+        self.complete_many({job_id: result}, worker_id)
+
+    def complete_many(
+        self, results: Mapping[uuid.UUID, dict[str, Any] | None], worker_id: str
+    ) -> None:
+        """Mark several running jobs succeeded in a few set-based statements. All or nothing:
+        if any lease was lost, LeaseLost is raised and the caller must roll back."""
+        if not results:
+            return
+        self._finish(list(results), worker_id, {
+            "status": "succeeded", "progress": 100, "finished_at": utcnow(),
+        }, "succeeded", "succeeded")
+        with_result = [{"jid": k, "res": v} for k, v in results.items() if v is not None]
+        if with_result:
+            self.session.execute(
+                update(sql.JOBS).where(sql.c.id == bindparam("jid"))
+                .values(result=bindparam("res", type_=sql.c.result.type)),
+                with_result,
+            )
 
     def fail(
         self,
@@ -305,20 +315,21 @@ class JobRepository(Repository):
         )
         return status
 
-    def release(self, job_ids: Sequence[uuid.UUID], worker_id: str) -> None:
-        """Give jobs back without counting the attempt (graceful shutdown)."""
-        if job_ids:
-            self._finish(
-                list(job_ids),
-                worker_id,
-                {
-                    "status": "queued",
-                    "attempts": sql.c.attempts - 1,
-                    "run_after": utcnow(),
-                },
-                "released",
-                "queued",
-            )
+    def release(self, job_ids: Sequence[uuid.UUID], worker_id: str) -> int:
+        """Give back the listed jobs this worker still owns, without counting the attempt
+        (graceful shutdown, or a batch that could not commit). Returns how many."""
+        if not job_ids:
+            return 0
+        now = utcnow()
+        done = self.session.execute(sql.finish(list(job_ids), worker_id, now, {
+            "status": "queued", "attempts": sql.c.attempts - 1, "run_after": now,
+        })).all()
+        self._events(
+            {"job_id": jid, "event": "released", "from_status": "running",
+             "to_status": "queued", "attempt": attempts - 1, "worker": worker_id, "at": now}
+            for jid, attempts, _started in done
+        )
+        return len(done)
 
     def cancel(self, job_id: uuid.UUID | str) -> Job:
         """Cancel a queued or running job (a running job's completion is then refused, so
