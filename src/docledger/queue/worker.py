@@ -138,36 +138,45 @@ class Worker:
             self._wake.clear()
             delay = min(self.poll_max_s, delay * 2)
 
-    def _one_batch(self, queue: str) -> bool:
+    def _claim(self, session: Any, queue: str, *, standalone: bool) -> list[JobInfo]:
         now = time.monotonic()
         recover = now - self._last_recovery.get(queue, 0.0) >= self._recover_every_s
-        with session_scope(self.ledger.engine) as session:
-            claimed = JobRepository(session).claim(
-                queue, self.worker_id, lease_s=self.lease_s, limit=self.batch_size,
-                recover=recover,
-            )
+        claimed = JobRepository(session).claim(
+            queue, self.worker_id, lease_s=self.lease_s, limit=self.batch_size, recover=recover,
+            standalone=standalone,
+        )
         if recover:
             self._last_recovery[queue] = now
-        if not claimed:
-            return False
-        jobs = [JobInfo(id=j["id"], task=j["task"], queue=j["queue"], payload=j["payload"],
+        return [JobInfo(id=j["id"], task=j["task"], queue=j["queue"], payload=j["payload"],
                         attempt=j["attempts"], max_attempts=j["max_attempts"],
                         document_id=j["document_id"], workspace_id=j["workspace_id"])
                 for j in claimed]
-        with self._lock:
-            self._in_flight.update(j.id for j in jobs)
-        try:
-            self._run_batch(jobs)
-        finally:
+
+    def _one_batch(self, queue: str) -> bool:
+        """Claim a batch and run it; while work keeps coming, the next batch is claimed in the
+        same transaction that commits the current one (one commit per batch, not two)."""
+        with session_scope(self.ledger.engine) as session:
+            jobs = self._claim(session, queue, standalone=True)
+        if not jobs:
+            return False
+        while jobs:
+            current = jobs
             with self._lock:
-                self._in_flight.difference_update(j.id for j in jobs)
+                self._in_flight.update(j.id for j in current)
+            try:
+                jobs = self._run_batch(current, queue)
+            finally:
+                with self._lock:
+                    self._in_flight.difference_update(j.id for j in current)
         return True
 
-    def _run_batch(self, jobs: list[JobInfo]) -> None:
-        """Run a claimed batch in one transaction; see the module docstring."""
+    def _run_batch(self, jobs: list[JobInfo], queue: str) -> list[JobInfo]:
+        """Run a claimed batch in one transaction (see the module docstring); returns the next
+        batch, claimed in that same transaction, or [] when stopping or after a failure."""
         succeeded: dict[uuid.UUID, dict[str, Any] | None] = {}
         failures: list[tuple[JobInfo, str]] = []
         unstarted: list[JobInfo] = []
+        following: list[JobInfo] = []
         lost = released = 0
         try:
             with session_scope(self.ledger.engine) as session:
@@ -197,13 +206,15 @@ class Worker:
                     except LeaseLost:
                         lost += 1
                 released = repo.release([j.id for j in unstarted], self.worker_id)
+                if not self._stopping.is_set() and not failures:
+                    following = self._claim(session, queue, standalone=False)
         except LeaseLost:
             # Some lease ran out mid-batch: nothing of the batch committed. Hand back the jobs
             # still ours (uncounted); they run again, the lost ones run elsewhere.
             with session_scope(self.ledger.engine) as session:
                 released = JobRepository(session).release([j.id for j in jobs], self.worker_id)
             self.stats.add(lost=len(jobs) - released, released=released)
-            return
+            return []
         except DocledgerError as exc:
             # The batch could not commit: none of its effects exist. Fail the jobs that ran
             # (their attempt is spent, so a poison batch cannot loop forever).
@@ -211,9 +222,10 @@ class Worker:
             self._fail_all([j for j in jobs if j not in unstarted], f"batch failed: {exc}")
             with session_scope(self.ledger.engine) as session:
                 JobRepository(session).release([j.id for j in unstarted], self.worker_id)
-            return
+            return []
         self.stats.add(succeeded=len(succeeded), failed=len(failures) - lost, lost=lost,
                        released=released)
+        return following
 
     def _fail_all(self, jobs: list[JobInfo], error: str) -> None:
         for job in jobs:

@@ -144,14 +144,17 @@ class JobRepository(Repository):
 
     def claim(
         self, queue: str, worker_id: str, *, lease_s: float = 30.0, limit: int = 1,
-        recover: bool = True,
+        recover: bool = True, standalone: bool = True,
     ) -> list[dict[str, Any]]:
         """Take up to ``limit`` due jobs and lease them to ``worker_id`` for ``lease_s`` seconds.
         Unless ``recover`` is False, expired leases in the queue are recovered first (their jobs
-        become claimable again); workers do that every few seconds, not on every claim."""
+        become claimable again); workers do that every few seconds, not on every claim.
+        ``standalone`` says the transaction does nothing but claim, so its commit need not wait
+        for the WAL flush; a claim riding in a transaction that completes jobs passes False."""
         if limit < 1 or lease_s <= 0:
             raise InvalidInput("claim needs limit >= 1 and lease_s > 0")
-        skip_commit_flush(self.session)  # a claim lost in a crash leaves its jobs queued: harmless
+        if standalone:
+            skip_commit_flush(self.session)  # a claim lost in a crash leaves its jobs queued
         now = utcnow()
         recovered = self.session.execute(sql.recover_expired(queue, now)).all() if recover else []
         self._events(
