@@ -241,18 +241,26 @@ def main() -> None:
         f"sqlite:///{work / 'queue.db'}", args.jobs, args.workers, args.batch)
     pg = fresh_pg_database("bench_queue_docledger").replace("+psycopg", "")
     results["docledger_postgresql"] = run_docledger(pg, args.jobs, args.workers, args.batch)
+    pg50 = fresh_pg_database("bench_queue_docledger50").replace("+psycopg", "")
+    results["docledger_postgresql_batch50"] = run_docledger(pg50, args.jobs, args.workers, 50)
     if not args.skip_peers:
         url = fresh_pg_database("bench_queue_pgqueuer").replace("postgresql+psycopg", "postgresql")
         results["pgqueuer"] = run_pgqueuer(url, args.jobs, args.workers, args.batch)
         results["pgqueuer_batch1"] = run_pgqueuer(
             fresh_pg_database("bench_queue_pgq1").replace("+psycopg", ""), args.jobs,
             args.workers, 1)
+        results["pgqueuer_batch50"] = run_pgqueuer(
+            fresh_pg_database("bench_queue_pgq50").replace("+psycopg", ""), args.jobs,
+            args.workers, 50)
         url = fresh_pg_database("bench_queue_procrastinate").replace("+psycopg", "")
         results["procrastinate"] = run_procrastinate(url, args.jobs, args.workers, args.batch)
         mine = results["docledger_postgresql"]["drain_jobs_per_s"]
         best_pgq = max(results["pgqueuer"]["drain_jobs_per_s"],
                        results["pgqueuer_batch1"]["drain_jobs_per_s"])
         results["ratio_vs_pgqueuer_best"] = round(mine / best_pgq, 3)
+        results["ratio_batch50_vs_pgqueuer_batch50"] = round(
+            results["docledger_postgresql_batch50"]["drain_jobs_per_s"]
+            / results["pgqueuer_batch50"]["drain_jobs_per_s"], 3)
         results["ratio_vs_procrastinate"] = round(
             mine / results["procrastinate"]["drain_jobs_per_s"], 3)
     results["targets"] = {"ratio_vs_pgqueuer_best": 1.0, "ratio_vs_procrastinate": 5.0,

@@ -8,9 +8,10 @@ writer (one claimer) runs at a time across all processes.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, case, select, update
+from sqlalchemy import Integer, Table, bindparam, case, select, update
 
 from docledger.models import Job
 
@@ -33,7 +34,34 @@ RETURNED = (
 )
 
 
-def claim(queue: str, worker: str, now: datetime, expires: datetime, limit: int) -> Any:
+@cache
+def _claim_statement() -> Any:
+    picked = (
+        select(c.id)
+        .where(c.status == "queued", c.queue == bindparam("p_queue"),
+               c.run_after <= bindparam("p_now", type_=c.run_after.type))
+        .order_by(c.priority.desc(), c.id)
+        .limit(bindparam("p_limit", type_=Integer()))
+        .with_for_update(skip_locked=True)
+        .cte("picked")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    return (
+        update(JOBS)
+        .where(c.id == picked.c.id, c.status == "queued")
+        .values(
+            status="running", attempts=c.attempts + 1, lease_owner=bindparam("p_worker"),
+            lease_expires_at=bindparam("p_expires", type_=c.lease_expires_at.type),
+            started_at=bindparam("p_started", type_=c.started_at.type),
+            updated_at=bindparam("p_updated", type_=c.updated_at.type), progress=0,
+        )
+        .returning(*RETURNED)
+    )
+
+
+def claim(
+    queue: str, worker: str, now: datetime, expires: datetime, limit: int
+) -> tuple[Any, dict[str, Any]]:
     """CLAIM: take up to ``limit`` due jobs, highest priority first, then oldest.
 
     The candidates are picked in a MATERIALIZED CTE, not an ``IN (SELECT ... LIMIT)``
@@ -45,30 +73,14 @@ def claim(queue: str, worker: str, now: datetime, expires: datetime, limit: int)
     re-checks ``status = 'queued'`` on the locked rows. On SQLite the whole transaction holds
     the database's single write lock (BEGIN IMMEDIATE). ``attempts`` counts claims, so a job
     whose worker dies still uses up an attempt when its lease is recovered.
+
+    The statement is built once with bind parameters (it runs for every batch); this returns
+    it with the parameters to execute it with.
     """
-    picked = (
-        select(c.id)
-        .where(c.status == "queued", c.queue == queue, c.run_after <= now)
-        .order_by(c.priority.desc(), c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("picked")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    return (
-        update(JOBS)
-        .where(c.id == picked.c.id, c.status == "queued")
-        .values(
-            status="running",
-            attempts=c.attempts + 1,
-            lease_owner=worker,
-            lease_expires_at=expires,
-            started_at=now,
-            updated_at=now,
-            progress=0,
-        )
-        .returning(*RETURNED)
-    )
+    return _claim_statement(), {
+        "p_queue": queue, "p_now": now, "p_limit": limit, "p_worker": worker,
+        "p_expires": expires, "p_started": now, "p_updated": now,
+    }
 
 
 def recover_expired(queue: str, now: datetime, limit: int = 500) -> Any:
