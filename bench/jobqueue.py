@@ -69,8 +69,11 @@ def child_procrastinate(url: str, batch: int) -> None:
         app.run_worker(wait=False, concurrency=batch, install_signal_handlers=False)
 
 
-CHILDREN = {"docledger": child_docledger, "pgqueuer": child_pgqueuer,
-            "procrastinate": child_procrastinate}
+CHILDREN = {
+    "docledger": child_docledger,
+    "pgqueuer": child_pgqueuer,
+    "procrastinate": child_procrastinate,
+}
 
 
 def drain(kind: str, url: str, workers: int, batch: int, remaining: Any) -> float:
@@ -125,10 +128,14 @@ def run_docledger(url: str, jobs: int, workers: int, batch: int) -> dict[str, An
 
         def remaining() -> int:
             with session_scope(ledger.engine, readonly=True) as s:
-                return int(s.scalar(
-                    select(func.count()).select_from(Job)
-                    .where(Job.queue == "default", Job.status.in_(["queued", "running"]))
-                ) or 0)
+                return int(
+                    s.scalar(
+                        select(func.count())
+                        .select_from(Job)
+                        .where(Job.queue == "default", Job.status.in_(["queued", "running"]))
+                    )
+                    or 0
+                )
 
         seconds = drain("docledger", url, workers, batch, remaining)
         out["drain_jobs_per_s"] = round(jobs / seconds, 1)
@@ -156,8 +163,7 @@ def claim_latency(ledger: Any, url: str, samples: int = 100) -> dict[str, float]
     finally:
         proc.terminate()
         proc.wait(30)
-    return {"p50": round(median(lat), 2), "p99": round(percentile(lat, 99), 2),
-            "samples": len(lat)}
+    return {"p50": round(median(lat), 2), "p99": round(percentile(lat, 99), 2), "samples": len(lat)}
 
 
 def child_forever(url: str) -> None:
@@ -191,10 +197,13 @@ def run_pgqueuer(url: str, jobs: int, workers: int, batch: int) -> dict[str, Any
         return elapsed
 
     enqueue_s = asyncio.run(setup())
-    seconds = drain("pgqueuer", url, workers, batch,
-                    lambda: pg_scalar(url, "SELECT count(*) FROM pgqueuer"))
-    return {"enqueue_batched_per_s": round(jobs / enqueue_s, 1),
-            "drain_jobs_per_s": round(jobs / seconds, 1)}
+    seconds = drain(
+        "pgqueuer", url, workers, batch, lambda: pg_scalar(url, "SELECT count(*) FROM pgqueuer")
+    )
+    return {
+        "enqueue_batched_per_s": round(jobs / enqueue_s, 1),
+        "drain_jobs_per_s": round(jobs / seconds, 1),
+    }
 
 
 def run_procrastinate(url: str, jobs: int, workers: int, batch: int) -> dict[str, Any]:
@@ -212,10 +221,19 @@ def run_procrastinate(url: str, jobs: int, workers: int, batch: int) -> dict[str
         for start in range(0, jobs, 1000):
             noop.batch_defer(*({} for _ in range(min(1000, jobs - start))))
         enqueue_s = time.perf_counter() - t0
-    seconds = drain("procrastinate", url, workers, batch, lambda: pg_scalar(
-        url, "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"))
-    return {"enqueue_batched_per_s": round(jobs / enqueue_s, 1),
-            "drain_jobs_per_s": round(jobs / seconds, 1)}
+    seconds = drain(
+        "procrastinate",
+        url,
+        workers,
+        batch,
+        lambda: pg_scalar(
+            url, "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
+        ),
+    )
+    return {
+        "enqueue_batched_per_s": round(jobs / enqueue_s, 1),
+        "drain_jobs_per_s": round(jobs / seconds, 1),
+    }
 
 
 def main() -> None:
@@ -238,7 +256,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="dl-qbench-"))
     results: dict[str, Any] = {"jobs": args.jobs, "workers": args.workers, "batch": args.batch}
     results["docledger_sqlite"] = run_docledger(
-        f"sqlite:///{work / 'queue.db'}", args.jobs, args.workers, args.batch)
+        f"sqlite:///{work / 'queue.db'}", args.jobs, args.workers, args.batch
+    )
     pg = fresh_pg_database("bench_queue_docledger").replace("+psycopg", "")
     results["docledger_postgresql"] = run_docledger(pg, args.jobs, args.workers, args.batch)
     pg50 = fresh_pg_database("bench_queue_docledger50").replace("+psycopg", "")
@@ -247,24 +266,37 @@ def main() -> None:
         url = fresh_pg_database("bench_queue_pgqueuer").replace("postgresql+psycopg", "postgresql")
         results["pgqueuer"] = run_pgqueuer(url, args.jobs, args.workers, args.batch)
         results["pgqueuer_batch1"] = run_pgqueuer(
-            fresh_pg_database("bench_queue_pgq1").replace("+psycopg", ""), args.jobs,
-            args.workers, 1)
+            fresh_pg_database("bench_queue_pgq1").replace("+psycopg", ""),
+            args.jobs,
+            args.workers,
+            1,
+        )
         results["pgqueuer_batch50"] = run_pgqueuer(
-            fresh_pg_database("bench_queue_pgq50").replace("+psycopg", ""), args.jobs,
-            args.workers, 50)
+            fresh_pg_database("bench_queue_pgq50").replace("+psycopg", ""),
+            args.jobs,
+            args.workers,
+            50,
+        )
         url = fresh_pg_database("bench_queue_procrastinate").replace("+psycopg", "")
         results["procrastinate"] = run_procrastinate(url, args.jobs, args.workers, args.batch)
         mine = results["docledger_postgresql"]["drain_jobs_per_s"]
-        best_pgq = max(results["pgqueuer"]["drain_jobs_per_s"],
-                       results["pgqueuer_batch1"]["drain_jobs_per_s"])
+        best_pgq = max(
+            results["pgqueuer"]["drain_jobs_per_s"], results["pgqueuer_batch1"]["drain_jobs_per_s"]
+        )
         results["ratio_vs_pgqueuer_best"] = round(mine / best_pgq, 3)
         results["ratio_batch50_vs_pgqueuer_batch50"] = round(
             results["docledger_postgresql_batch50"]["drain_jobs_per_s"]
-            / results["pgqueuer_batch50"]["drain_jobs_per_s"], 3)
+            / results["pgqueuer_batch50"]["drain_jobs_per_s"],
+            3,
+        )
         results["ratio_vs_procrastinate"] = round(
-            mine / results["procrastinate"]["drain_jobs_per_s"], 3)
-    results["targets"] = {"ratio_vs_pgqueuer_best": 1.0, "ratio_vs_procrastinate": 5.0,
-                          "sqlite_drain_jobs_per_s": 1000}
+            mine / results["procrastinate"]["drain_jobs_per_s"], 3
+        )
+    results["targets"] = {
+        "ratio_vs_pgqueuer_best": 1.0,
+        "ratio_vs_procrastinate": 5.0,
+        "sqlite_drain_jobs_per_s": 1000,
+    }
     write("queue", results)
     os.environ.pop("DOCLEDGER_DB_URL", None)
 

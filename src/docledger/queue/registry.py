@@ -43,7 +43,10 @@ class TaskContext:
     """
 
     def __init__(
-        self, job: JobInfo, session: Session, worker_id: str,
+        self,
+        job: JobInfo,
+        session: Session,
+        worker_id: str,
         progress_sink: dict[uuid.UUID, int] | None = None,
     ) -> None:
         self.job = job

@@ -38,8 +38,11 @@ RETURNED = (
 def _claim_statement() -> Any:
     picked = (
         select(c.id)
-        .where(c.status == "queued", c.queue == bindparam("p_queue"),
-               c.run_after <= bindparam("p_now", type_=c.run_after.type))
+        .where(
+            c.status == "queued",
+            c.queue == bindparam("p_queue"),
+            c.run_after <= bindparam("p_now", type_=c.run_after.type),
+        )
         .order_by(c.priority.desc(), c.id)
         .limit(bindparam("p_limit", type_=Integer()))
         .with_for_update(skip_locked=True)
@@ -50,10 +53,13 @@ def _claim_statement() -> Any:
         update(JOBS)
         .where(c.id == picked.c.id, c.status == "queued")
         .values(
-            status="running", attempts=c.attempts + 1, lease_owner=bindparam("p_worker"),
+            status="running",
+            attempts=c.attempts + 1,
+            lease_owner=bindparam("p_worker"),
             lease_expires_at=bindparam("p_expires", type_=c.lease_expires_at.type),
             started_at=bindparam("p_started", type_=c.started_at.type),
-            updated_at=bindparam("p_updated", type_=c.updated_at.type), progress=0,
+            updated_at=bindparam("p_updated", type_=c.updated_at.type),
+            progress=0,
         )
         .returning(*RETURNED)
     )
@@ -78,8 +84,13 @@ def claim(
     it with the parameters to execute it with.
     """
     return _claim_statement(), {
-        "p_queue": queue, "p_now": now, "p_limit": limit, "p_worker": worker,
-        "p_expires": expires, "p_started": now, "p_updated": now,
+        "p_queue": queue,
+        "p_now": now,
+        "p_limit": limit,
+        "p_worker": worker,
+        "p_expires": expires,
+        "p_started": now,
+        "p_updated": now,
     }
 
 

@@ -142,15 +142,28 @@ class Worker:
         now = time.monotonic()
         recover = now - self._last_recovery.get(queue, 0.0) >= self._recover_every_s
         claimed = JobRepository(session).claim(
-            queue, self.worker_id, lease_s=self.lease_s, limit=self.batch_size, recover=recover,
+            queue,
+            self.worker_id,
+            lease_s=self.lease_s,
+            limit=self.batch_size,
+            recover=recover,
             standalone=standalone,
         )
         if recover:
             self._last_recovery[queue] = now
-        return [JobInfo(id=j["id"], task=j["task"], queue=j["queue"], payload=j["payload"],
-                        attempt=j["attempts"], max_attempts=j["max_attempts"],
-                        document_id=j["document_id"], workspace_id=j["workspace_id"])
-                for j in claimed]
+        return [
+            JobInfo(
+                id=j["id"],
+                task=j["task"],
+                queue=j["queue"],
+                payload=j["payload"],
+                attempt=j["attempts"],
+                max_attempts=j["max_attempts"],
+                document_id=j["document_id"],
+                workspace_id=j["workspace_id"],
+            )
+            for j in claimed
+        ]
 
     def _one_batch(self, queue: str) -> bool:
         """Claim a batch and run it; while work keeps coming, the next batch is claimed in the
@@ -187,10 +200,10 @@ class Worker:
                     ctx = TaskContext(job, session, self.worker_id, self._progress)
                     try:
                         result = self._call(job, ctx)
-                        ctx._finish(ok=True)  # noqa: SLF001 - the worker owns the savepoint
+                        ctx._finish(ok=True)
                         succeeded[job.id] = _as_result(result)
                     except Exception as exc:
-                        ctx._finish(ok=False)  # noqa: SLF001
+                        ctx._finish(ok=False)
                         failures.append((job, _describe(exc)))
                     finally:
                         # A finished job leaves the heartbeat: its row is locked by this
@@ -201,8 +214,7 @@ class Worker:
                 repo.complete_many(succeeded, self.worker_id)  # LeaseLost: all rolls back
                 for job, error in failures:
                     try:
-                        repo.fail(job.id, self.worker_id, error,
-                                  backoff_base_s=self.backoff_base_s)
+                        repo.fail(job.id, self.worker_id, error, backoff_base_s=self.backoff_base_s)
                     except LeaseLost:
                         lost += 1
                 released = repo.release([j.id for j in unstarted], self.worker_id)
@@ -223,16 +235,18 @@ class Worker:
             with session_scope(self.ledger.engine) as session:
                 JobRepository(session).release([j.id for j in unstarted], self.worker_id)
             return []
-        self.stats.add(succeeded=len(succeeded), failed=len(failures) - lost, lost=lost,
-                       released=released)
+        self.stats.add(
+            succeeded=len(succeeded), failed=len(failures) - lost, lost=lost, released=released
+        )
         return following
 
     def _fail_all(self, jobs: list[JobInfo], error: str) -> None:
         for job in jobs:
             try:
                 with session_scope(self.ledger.engine) as session:
-                    JobRepository(session).fail(job.id, self.worker_id, error,
-                                                backoff_base_s=self.backoff_base_s)
+                    JobRepository(session).fail(
+                        job.id, self.worker_id, error, backoff_base_s=self.backoff_base_s
+                    )
                 self.stats.add(failed=1)
             except LeaseLost:
                 self.stats.add(lost=1)

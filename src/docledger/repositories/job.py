@@ -144,8 +144,14 @@ class JobRepository(Repository):
         return self.enqueue_many([item])[0]
 
     def claim(
-        self, queue: str, worker_id: str, *, lease_s: float = 30.0, limit: int = 1,
-        recover: bool = True, standalone: bool = True,
+        self,
+        queue: str,
+        worker_id: str,
+        *,
+        lease_s: float = 30.0,
+        limit: int = 1,
+        recover: bool = True,
+        standalone: bool = True,
     ) -> list[dict[str, Any]]:
         """Take up to ``limit`` due jobs and lease them to ``worker_id`` for ``lease_s`` seconds.
         Unless ``recover`` is False, expired leases in the queue are recovered first (their jobs
@@ -269,13 +275,22 @@ class JobRepository(Repository):
         if any lease was lost, LeaseLost is raised and the caller must roll back."""
         if not results:
             return
-        self._finish(list(results), worker_id, {
-            "status": "succeeded", "progress": 100, "finished_at": utcnow(),
-        }, "succeeded", "succeeded")
+        self._finish(
+            list(results),
+            worker_id,
+            {
+                "status": "succeeded",
+                "progress": 100,
+                "finished_at": utcnow(),
+            },
+            "succeeded",
+            "succeeded",
+        )
         with_result = [{"jid": k, "res": v} for k, v in results.items() if v is not None]
         if with_result:
             self.session.execute(
-                update(sql.JOBS).where(sql.c.id == bindparam("jid"))
+                update(sql.JOBS)
+                .where(sql.c.id == bindparam("jid"))
                 .values(result=bindparam("res", type_=sql.c.result.type)),
                 with_result,
             )
@@ -325,12 +340,28 @@ class JobRepository(Repository):
         if not job_ids:
             return 0
         now = utcnow()
-        done = self.session.execute(sql.finish(list(job_ids), worker_id, now, {
-            "status": "queued", "attempts": sql.c.attempts - 1, "run_after": now,
-        })).all()
+        done = self.session.execute(
+            sql.finish(
+                list(job_ids),
+                worker_id,
+                now,
+                {
+                    "status": "queued",
+                    "attempts": sql.c.attempts - 1,
+                    "run_after": now,
+                },
+            )
+        ).all()
         self._events(
-            {"job_id": jid, "event": "released", "from_status": "running",
-             "to_status": "queued", "attempt": attempts - 1, "worker": worker_id, "at": now}
+            {
+                "job_id": jid,
+                "event": "released",
+                "from_status": "running",
+                "to_status": "queued",
+                "attempt": attempts - 1,
+                "worker": worker_id,
+                "at": now,
+            }
             for jid, attempts, _started in done
         )
         return len(done)

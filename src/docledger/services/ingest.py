@@ -14,11 +14,11 @@ import fnmatch
 import io
 import os
 import re
+import stat
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import Engine, Table, bindparam, insert, select, update
@@ -81,7 +81,7 @@ class Source:
     display: str
     key: str | None
     filename: str | None = None
-    path: Path | None = None
+    path: str | None = None
     data: bytes | None = None
     stream: BinaryIO | None = None
     title: str | None = None
@@ -102,15 +102,15 @@ def make_source(
             "<bytes>", external_key, filename, data=bytes(source), title=title, metadata=meta
         )
     if isinstance(source, str | os.PathLike):
-        path = Path(source)
+        path = os.fspath(source)
         if not os.path.lexists(path):
             raise InvalidInput(f"no such file or directory: {path}")
-        if path.is_dir():
+        if os.path.isdir(path):
             raise InvalidInput(f"{path} is a directory: use add_paths (or `docledger add`)")
         return Source(
-            str(path),
-            external_key if external_key is not None else path.name,
-            filename or path.name,
+            path,
+            external_key if external_key is not None else os.path.basename(path),
+            filename or os.path.basename(path),
             path=path,
             title=title,
             metadata=meta,
@@ -141,17 +141,21 @@ def expand_paths(
             raise InvalidInput(f"no such file or directory: {os.fsdecode(raw)}")
     sources: list[Source] = []
     for raw in paths:
-        root = Path(raw)
-        if root.is_dir():
-            walker = os.walk(root) if recursive else [(str(root), [], _files_in(root))]
+        root = os.fspath(raw)
+        if os.path.isdir(root):
+            # Plain strings, not pathlib: this loop runs once per file of a large ingest.
+            walker = os.walk(root) if recursive else [(root, [], _files_in(root))]
+            prefix = len(os.path.join(root, ""))
             for folder, dirs, files in walker:
                 dirs.sort()
+                sub = folder[prefix:].replace(os.sep, "/")
                 for name in sorted(files):
-                    full = Path(folder) / name
-                    rel = full.relative_to(root).as_posix()
-                    sources.append(Source(str(full), rel, name, path=full))
+                    full = os.path.join(folder, name)
+                    rel = f"{sub}/{name}" if sub else name
+                    sources.append(Source(full, rel, name, path=full))
         else:
-            sources.append(Source(str(root), root.name, root.name, path=root))
+            name = os.path.basename(root)
+            sources.append(Source(root, name, name, path=root))
     selected = [
         s
         for s in sources
@@ -164,7 +168,7 @@ def expand_paths(
     return selected
 
 
-def _files_in(folder: Path) -> list[str]:
+def _files_in(folder: str) -> list[str]:
     return [entry.name for entry in os.scandir(folder) if not entry.is_dir(follow_symlinks=False)]
 
 
@@ -203,7 +207,7 @@ def _store(store: BlobStore, src: Source, data: bytes | None) -> tuple[StoredBlo
     """Put the source's bytes; returns the blob, its leading bytes, and whether they are all."""
     if data is not None:
         return store.put_bytes(data), data[:SNIFF_BYTES], len(data) <= SNIFF_BYTES
-    handle = src.path.open("rb") if src.path is not None else src.stream
+    handle = open(src.path, "rb") if src.path is not None else src.stream  # noqa: SIM115
     assert handle is not None
     try:
         head = handle.read(SNIFF_BYTES)
@@ -230,11 +234,12 @@ def _stage(store: BlobStore, src: Source) -> _Staged:
     as InvalidInput/OSError (the source fails) and BlobStoreError (the whole ingest stops)."""
     data = src.data
     if src.path is not None:
-        size = src.path.stat().st_size  # follows symlinks; a loop raises ELOOP
-        if not os.path.isfile(src.path):
+        st = os.stat(src.path)  # follows symlinks; a loop raises ELOOP
+        if not stat.S_ISREG(st.st_mode):
             raise InvalidInput(f"{src.display} is not a regular file")
-        if size <= SMALL_FILE:
-            data = src.path.read_bytes()
+        if st.st_size <= SMALL_FILE:
+            with open(src.path, "rb") as handle:
+                data = handle.read()
     key = normalize_key(src.key) if src.key is not None else None  # before any byte is stored
     blob, head, complete = _store(store, src, data)
     media_type = sniff(head, src.filename, complete=complete)
@@ -427,6 +432,7 @@ def _result(
         media_type=s.media_type,
         page_count=s.page_count,
         warnings=s.warnings,
+        error=None,
     )
 
 
