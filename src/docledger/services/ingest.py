@@ -24,7 +24,12 @@ from typing import Any, BinaryIO
 from sqlalchemy import Engine, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from docledger.db.dialect import ANALYZE_AFTER_ROWS, insert_ignore, refresh_statistics
+from docledger.db.dialect import (
+    ANALYZE_AFTER_ROWS,
+    in_values,
+    insert_ignore,
+    refresh_statistics,
+)
 from docledger.db.session import session_scope
 from docledger.db.types import utcnow
 from docledger.errors import BlobStoreError, Conflict, DocledgerError, InvalidInput
@@ -288,7 +293,8 @@ def _lookup(session: Session, ws_id: uuid.UUID, keys: list[str]) -> _Existing:
     for part in _chunks(keys):
         rows = session.execute(
             select(DocumentRow.external_key, DocumentRow.id, DocumentRow.current_version).where(
-                DocumentRow.workspace_id == ws_id, DocumentRow.external_key.in_(part)
+                DocumentRow.workspace_id == ws_id,
+                in_values(session, DocumentRow.external_key, part),
             )
         )
         for key, doc_id, cur in rows:
@@ -298,7 +304,7 @@ def _lookup(session: Session, ws_id: uuid.UUID, keys: list[str]) -> _Existing:
         versions = session.execute(
             select(
                 VersionRow.document_id, VersionRow.sha256, VersionRow.id, VersionRow.version_number
-            ).where(VersionRow.document_id.in_(part))
+            ).where(in_values(session, VersionRow.document_id, part))
         )
         for doc_id, sha, vid, num in versions:
             found.known[(doc_id, sha)] = (vid, num)
@@ -320,7 +326,9 @@ def _record_blobs(session: Session, staged: list[_Staged], now: datetime) -> Non
     }
     present: set[str] = set()
     for part in _chunks(list(rows)):
-        present.update(session.scalars(select(BlobRow.sha256).where(BlobRow.sha256.in_(part))))
+        present.update(
+            session.scalars(select(BlobRow.sha256).where(in_values(session, BlobRow.sha256, part)))
+        )
     missing = [row for sha, row in rows.items() if sha not in present]
     insert_ignore(session, BlobRow, missing, conflict=["sha256"])
 
