@@ -25,10 +25,13 @@ from docledger.repositories import REPOSITORIES, Repository
 from docledger.repositories.base import READONLY_ATTR
 from docledger.services import schema
 from docledger.services.ingest import DocumentService
+from docledger.services.tracking import LineageService, ModelService, RunService
 from docledger.storage import BlobStore, open_blob_store
 
 if TYPE_CHECKING:
     from docledger.repositories import (
+        AnnotationRepository,
+        DatasetRepository,
         DocumentRepository,
         JobRepository,
         MembershipRepository,
@@ -62,6 +65,8 @@ class Tx:
         memberships: MembershipRepository
         documents: DocumentRepository
         jobs: JobRepository
+        annotations: AnnotationRepository
+        datasets: DatasetRepository
 
 
 def _is_readonly(cls: type[Repository], method: str) -> bool:
@@ -122,6 +127,9 @@ class Ledger:
         self.documents = DocumentService(
             engine, self.blobs, _AutoCommit(engine, REPOSITORIES["documents"])
         )
+        self.runs = RunService(engine, _AutoCommit(engine, REPOSITORIES["runs"]))
+        self.models = ModelService(engine, self.blobs, _AutoCommit(engine, REPOSITORIES["models"]))
+        self.lineage = LineageService(_AutoCommit(engine, REPOSITORIES["runs"]))
 
     @classmethod
     def open(cls, url: str | None = None, *, settings: Settings | None = None) -> Ledger:
@@ -168,6 +176,8 @@ class Ledger:
         users: UserRepository
         memberships: MembershipRepository
         jobs: JobRepository
+        annotations: AnnotationRepository
+        datasets: DatasetRepository
 
 
 class AsyncLedger:

@@ -13,6 +13,7 @@ from docledger.cli import inspect as inspect_cli
 from docledger.cli import jobs as jobs_cli
 from docledger.cli import maintenance as maintenance_cli
 from docledger.cli import people as people_cli
+from docledger.cli import tracking as tracking_cli
 from docledger.cli.context import err_console, state
 from docledger.errors import DocledgerError
 
@@ -44,6 +45,7 @@ inspect_cli.register(app)
 documents_cli.register(app)
 maintenance_cli.register(app)
 jobs_cli.register(app)
+tracking_cli.register(app)
 
 
 def main() -> None:

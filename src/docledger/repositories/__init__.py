@@ -1,9 +1,13 @@
 """Repositories, one per aggregate. ``REPOSITORIES`` is what a ledger exposes by attribute name."""
 
+from docledger.repositories.annotation import AnnotationRepository
 from docledger.repositories.base import Repository
+from docledger.repositories.dataset import DatasetRepository
 from docledger.repositories.document import DocumentRepository
 from docledger.repositories.job import JobRepository
 from docledger.repositories.membership import MembershipRepository
+from docledger.repositories.model_version import ModelRepository
+from docledger.repositories.run import RunRepository
 from docledger.repositories.user import UserRepository
 from docledger.repositories.workspace import WorkspaceRepository
 
@@ -13,14 +17,22 @@ REPOSITORIES: dict[str, type[Repository]] = {
     "memberships": MembershipRepository,
     "documents": DocumentRepository,
     "jobs": JobRepository,
+    "annotations": AnnotationRepository,
+    "datasets": DatasetRepository,
+    "runs": RunRepository,
+    "models": ModelRepository,
 }
 
 __all__ = [
     "REPOSITORIES",
+    "AnnotationRepository",
+    "DatasetRepository",
     "DocumentRepository",
     "JobRepository",
     "MembershipRepository",
+    "ModelRepository",
     "Repository",
+    "RunRepository",
     "UserRepository",
     "WorkspaceRepository",
 ]

@@ -1,0 +1,334 @@
+"""Runs, their events and metrics, and the lineage edges between runs and entities."""
+
+from __future__ import annotations
+
+import builtins
+import math
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, func, insert, literal, select, update
+
+from docledger.db.dialect import insert_ignore
+from docledger.db.types import utcnow
+from docledger.errors import InvalidInput, InvalidTransition, NotFound
+from docledger.ids import new_id
+from docledger.models import LineageEdge as EdgeRow
+from docledger.models import Metric as MetricRow
+from docledger.models import Run as RunRow
+from docledger.models import RunEvent as RunEventRow
+from docledger.repositories.base import Repository, readonly, require_uuid
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.schemas.run import LineageEdge, LineageNode, MetricPoint, Run, RunEvent
+from docledger.vocab import EntityType, LogLevel, RunKind, values
+
+METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
+FINAL = ("succeeded", "failed", "cancelled")
+MAX_DEPTH = 50
+
+#: (key, value, step) triples, or (key, value) with step 0.
+MetricTriple = tuple[str, float, int] | tuple[str, float]
+
+
+class RunRepository(Repository):
+    def create(
+        self,
+        name: str,
+        kind: str = "pipeline",
+        *,
+        params: dict[str, Any] | None = None,
+        tags: Sequence[str] = (),
+        parent: uuid.UUID | str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Run:
+        if kind not in values(RunKind):
+            raise InvalidInput(f"unknown run kind {kind!r}; one of {values(RunKind)}")
+        if not name:
+            raise InvalidInput("a run needs a name")
+        parent_id = require_uuid(parent, "parent run id") if parent is not None else None
+        if parent_id is not None and self.session.get(RunRow, parent_id) is None:
+            raise NotFound(f"no run {parent_id}")
+        ws = WorkspaceRepository(self.session).get(workspace)
+        now = utcnow()
+        row = {
+            "id": new_id(),
+            "workspace_id": ws.id,
+            "kind": kind,
+            "name": name,
+            "status": "running",
+            "params": dict(params or {}),
+            "tags": list(tags),
+            "parent_run_id": parent_id,
+            "error": None,
+            "started_at": now,
+            "finished_at": None,
+            "created_at": now,
+        }
+        self.session.execute(insert(RunRow), [row])
+        return Run.model_validate(row)
+
+    def finish(
+        self, run_id: uuid.UUID | str, status: str = "succeeded", error: str | None = None
+    ) -> Run:
+        """Close a running run (succeeded, failed or cancelled) and record its end time."""
+        if status not in FINAL:
+            raise InvalidInput(f"a run finishes as one of {FINAL}")
+        key = require_uuid(run_id, "run id")
+        result = self.session.execute(
+            update(RunRow)
+            .where(RunRow.id == key, RunRow.status == "running")
+            .values(status=status, error=error, finished_at=utcnow())
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            current = self.get(key)
+            raise InvalidTransition(f"run {key} is {current.status}, cannot become {status}")
+        return self.get(key)
+
+    @readonly
+    def get(self, run_id: uuid.UUID | str) -> Run:
+        row = self.session.get(RunRow, require_uuid(run_id, "run id"))
+        if row is None:
+            raise NotFound(f"no run {run_id}")
+        return Run.model_validate(row)
+
+    @readonly
+    def list(
+        self,
+        *,
+        kind: str | None = None,
+        status: str | None = None,
+        parent: uuid.UUID | str | None = None,
+        limit: int = 100,
+    ) -> Sequence[Run]:
+        stmt = select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id.desc()).limit(limit)
+        if kind is not None:
+            stmt = stmt.where(RunRow.kind == kind)
+        if status is not None:
+            stmt = stmt.where(RunRow.status == status)
+        if parent is not None:
+            stmt = stmt.where(RunRow.parent_run_id == require_uuid(parent, "parent run id"))
+        return [Run.model_validate(r) for r in self.session.scalars(stmt)]
+
+    # -- events and metrics --------------------------------------------------------------
+    def log(
+        self,
+        run_id: uuid.UUID | str,
+        event: str,
+        *,
+        level: str = "info",
+        message: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        if level not in values(LogLevel):
+            raise InvalidInput(f"unknown level {level!r}")
+        self.session.execute(
+            insert(RunEventRow),
+            [
+                {
+                    "id": new_id(),
+                    "run_id": require_uuid(run_id, "run id"),
+                    "level": level,
+                    "event": event,
+                    "message": message,
+                    "data": dict(data or {}),
+                    "at": utcnow(),
+                }
+            ],
+        )
+
+    @readonly
+    def events(self, run_id: uuid.UUID | str) -> builtins.list[RunEvent]:
+        stmt = select(RunEventRow).where(RunEventRow.run_id == require_uuid(run_id, "run id"))
+        return [
+            RunEvent.model_validate(e)
+            for e in self.session.scalars(stmt.order_by(RunEventRow.at, RunEventRow.id))
+        ]
+
+    def log_metrics_batch(self, run_id: uuid.UUID | str, points: Iterable[MetricTriple]) -> int:
+        """Append metric points in one set-based statement (Core executemany). NaN and
+        infinities are refused: they poison every later aggregate."""
+        key = require_uuid(run_id, "run id")
+        now = utcnow()
+        rows = []
+        for point in points:
+            name, value = point[0], point[1]
+            step = point[2] if len(point) > 2 else 0
+            if not isinstance(name, str) or not name or len(name) > 250:
+                raise InvalidInput(f"invalid metric key {name!r}")
+            number = float(value)
+            if not math.isfinite(number):
+                raise InvalidInput(f"metric {name} at step {step} is not finite: {value}")
+            rows.append({"run_id": key, "key": name, "step": int(step), "value": number, "at": now})
+        if rows:
+            self.session.execute(insert(METRICS), rows)
+        return len(rows)
+
+    def log_metrics(
+        self, run_id: uuid.UUID | str, metrics: Mapping[str, float], step: int = 0
+    ) -> int:
+        return self.log_metrics_batch(run_id, [(k, v, step) for k, v in metrics.items()])
+
+    @readonly
+    def metric_series(self, run_id: uuid.UUID | str, key: str) -> builtins.list[MetricPoint]:
+        stmt = (
+            select(MetricRow)
+            .where(MetricRow.run_id == require_uuid(run_id, "run id"), MetricRow.key == key)
+            .order_by(MetricRow.step, MetricRow.id)
+        )
+        return [MetricPoint.model_validate(m) for m in self.session.scalars(stmt)]
+
+    @readonly
+    def latest_metrics(self, run_id: uuid.UUID | str) -> dict[str, float]:
+        """The value at the highest step, per key."""
+        key = require_uuid(run_id, "run id")
+        top = (
+            select(MetricRow.key, func.max(MetricRow.step).label("step"))
+            .where(MetricRow.run_id == key)
+            .group_by(MetricRow.key)
+            .subquery()
+        )
+        stmt = (
+            select(MetricRow.key, MetricRow.value, MetricRow.id)
+            .join(top, (MetricRow.key == top.c.key) & (MetricRow.step == top.c.step))
+            .where(MetricRow.run_id == key)
+            .order_by(MetricRow.id)
+        )
+        return {k: v for k, v, _ in self.session.execute(stmt)}
+
+    @readonly
+    def best(
+        self, key: str, *, mode: str = "min", kind: str | None = None, limit: int = 10
+    ) -> builtins.list[tuple[uuid.UUID, float]]:
+        """Runs ranked by their best value of ``key`` (min for losses, max for scores)."""
+        if mode not in {"min", "max"}:
+            raise InvalidInput("mode is 'min' or 'max'")
+        agg = func.min(MetricRow.value) if mode == "min" else func.max(MetricRow.value)
+        stmt = select(MetricRow.run_id, agg.label("best")).where(MetricRow.key == key)
+        if kind is not None:
+            stmt = stmt.join(RunRow, RunRow.id == MetricRow.run_id).where(RunRow.kind == kind)
+        stmt = stmt.group_by(MetricRow.run_id)
+        stmt = stmt.order_by(agg.asc() if mode == "min" else agg.desc()).limit(limit)
+        return [(run, float(value)) for run, value in self.session.execute(stmt)]
+
+    @readonly
+    def compare(self, run_ids: Sequence[uuid.UUID | str]) -> dict[uuid.UUID, dict[str, float]]:
+        """Latest metrics of several runs side by side."""
+        return {require_uuid(r, "run id"): self.latest_metrics(r) for r in run_ids}
+
+    # -- lineage ---------------------------------------------------------------------------
+    def link(
+        self,
+        run_id: uuid.UUID | str,
+        direction: str,
+        entities: Iterable[tuple[str, str | uuid.UUID]],
+    ) -> int:
+        """Record that a run consumed (``in``) or produced (``out``) entities. Idempotent."""
+        if direction not in {"in", "out"}:
+            raise InvalidInput("direction is 'in' or 'out'")
+        key = require_uuid(run_id, "run id")
+        now = utcnow()
+        rows = []
+        for entity_type, entity_id in entities:
+            if entity_type not in values(EntityType):
+                raise InvalidInput(f"unknown entity type {entity_type!r}")
+            rows.append(
+                {
+                    "id": new_id(),
+                    "run_id": key,
+                    "direction": direction,
+                    "entity_type": entity_type,
+                    "entity_id": str(entity_id),
+                    "created_at": now,
+                }
+            )
+        insert_ignore(
+            self.session,
+            EdgeRow,
+            rows,
+            conflict=["run_id", "direction", "entity_type", "entity_id"],
+        )
+        return len(rows)
+
+    @readonly
+    def edges(self, run_id: uuid.UUID | str) -> builtins.list[LineageEdge]:
+        stmt = select(EdgeRow).where(EdgeRow.run_id == require_uuid(run_id, "run id"))
+        return [
+            LineageEdge.model_validate(e)
+            for e in self.session.scalars(stmt.order_by(EdgeRow.direction, EdgeRow.entity_type))
+        ]
+
+    @readonly
+    def upstream(
+        self, entity_type: str, entity_id: str | uuid.UUID, max_depth: int = MAX_DEPTH
+    ) -> builtins.list[LineageNode]:
+        """Everything the entity was made from: the inputs of the runs that produced it, then
+        the inputs of the runs that produced those, ... (one recursive query)."""
+        return self._walk(
+            entity_type, str(entity_id), produced_by="out", consumed="in", max_depth=max_depth
+        )
+
+    @readonly
+    def downstream(
+        self, entity_type: str, entity_id: str | uuid.UUID, max_depth: int = MAX_DEPTH
+    ) -> builtins.list[LineageNode]:
+        """Everything made from the entity: what must be rebuilt if it changes."""
+        return self._walk(
+            entity_type, str(entity_id), produced_by="in", consumed="out", max_depth=max_depth
+        )
+
+    def _walk(
+        self, entity_type: str, entity_id: str, *, produced_by: str, consumed: str, max_depth: int
+    ) -> builtins.list[LineageNode]:
+        if entity_type not in values(EntityType):
+            raise InvalidInput(f"unknown entity type {entity_type!r}")
+        start = EdgeRow.__table__.alias("start")
+        hop = EdgeRow.__table__.alias("hop")
+        seed = (
+            select(hop.c.entity_type, hop.c.entity_id, hop.c.run_id, literal(1).label("depth"))
+            .select_from(start.join(hop, hop.c.run_id == start.c.run_id))
+            .where(
+                start.c.direction == produced_by,
+                start.c.entity_type == entity_type,
+                start.c.entity_id == entity_id,
+                hop.c.direction == consumed,
+            )
+        )
+        walk = seed.cte("walk", recursive=True)
+        nxt_start = EdgeRow.__table__.alias("nxt_start")
+        nxt_hop = EdgeRow.__table__.alias("nxt_hop")
+        step = (
+            select(
+                nxt_hop.c.entity_type,
+                nxt_hop.c.entity_id,
+                nxt_hop.c.run_id,
+                (walk.c.depth + 1).label("depth"),
+            )
+            .select_from(
+                walk.join(
+                    nxt_start,
+                    (nxt_start.c.entity_type == walk.c.entity_type)
+                    & (nxt_start.c.entity_id == walk.c.entity_id)
+                    & (nxt_start.c.direction == produced_by),
+                ).join(
+                    nxt_hop,
+                    (nxt_hop.c.run_id == nxt_start.c.run_id) & (nxt_hop.c.direction == consumed),
+                )
+            )
+            .where(walk.c.depth < max_depth)
+        )
+        walk = walk.union(step)  # UNION (not ALL): a cycle or diamond cannot loop forever
+        stmt = (
+            select(
+                walk.c.entity_type,
+                walk.c.entity_id,
+                walk.c.run_id,
+                func.min(walk.c.depth).label("depth"),
+            )
+            .group_by(walk.c.entity_type, walk.c.entity_id, walk.c.run_id)
+            .order_by("depth", walk.c.entity_type, walk.c.entity_id)
+        )
+        return [
+            LineageNode(entity_type=t, entity_id=i, via_run_id=r, depth=d)
+            for t, i, r, d in self.session.execute(stmt)
+        ]
