@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fresh_pg_database, median, percentile, write  # noqa: E402
+from common import fresh_pg_database, median, percentile, write
 
 HERE = Path(__file__).resolve()
 

@@ -165,7 +165,8 @@ def test_one_production_model_per_name(ledger: Ledger, tmp_path: Path) -> None:
         v1 = ledger.models.register("clf", run, artifact=weights, metrics={"f1": 0.8})
         v2 = ledger.models.register("clf", run, artifact=b"other weights")
     assert (v1.version, v2.version) == (1, 2)
-    assert v1.artifact_sha256 and ledger.blobs.exists(v1.artifact_sha256)
+    assert v1.artifact_sha256
+    assert ledger.blobs.exists(v1.artifact_sha256)
     ledger.models.promote("clf", 1, "production")
     ledger.models.promote("clf", 2, "production")
     assert ledger.models.get("clf", stage="production").version == 2
@@ -175,7 +176,7 @@ def test_one_production_model_per_name(ledger: Ledger, tmp_path: Path) -> None:
     def promote(version: int) -> None:
         try:
             ledger.models.promote("clf", version, "production")
-        except BaseException as exc:  # noqa: BLE001 - collected below
+        except BaseException as exc:
             errors.append(exc)
 
     v3 = ledger.models.register("clf")
