@@ -105,6 +105,73 @@ def upsert(
     return out
 
 
+def bulk_insert(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
+    columns: Sequence[str] | None = None,
+) -> int:
+    """Append many rows at the driver's own speed, inside the session's transaction.
+
+    PostgreSQL gets ``COPY ... FROM STDIN``; SQLite gets ``sqlite3``'s C-level executemany.
+    ``rows`` are mappings, or tuples in the order of ``columns``. Values first go through each
+    column's own bind processor, so they are stored exactly as an ORM or Core insert would
+    store them (UTC timestamps, UUIDs, JSON); a value repeated from the previous row (a run id,
+    one timestamp for a whole batch) is converted once. For append-only tables with no
+    conflicts to resolve (metrics, segments, events): a duplicate key fails the transaction.
+    """
+    if not rows:
+        return 0
+    conn = session.connection()
+    dialect = conn.dialect
+    if columns is None:
+        first = rows[0]
+        assert isinstance(first, Mapping)
+        names = list(first.keys())
+        mappings: Sequence[Mapping[str, Any]] = rows  # type: ignore[assignment]
+        tuples: Sequence[Sequence[Any]] = [[row[name] for name in names] for row in mappings]
+    else:
+        names = list(columns)
+        tuples = rows  # type: ignore[assignment]
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    converted = _convert(tuples, processors)
+    raw: Any = conn.connection.driver_connection
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    target = dialect.identifier_preparer.format_table(table)
+    if dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
+            for row in converted:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" for _ in names)
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO {target} ({quoted}) VALUES ({marks})", converted)
+        finally:
+            cursor.close()
+    return len(rows)
+
+
+def _convert(rows: Sequence[Sequence[Any]], processors: list[Any]) -> list[tuple[Any, ...]]:
+    """Apply the bind processors column by column, converting a value once while it repeats."""
+    columns: list[list[Any]] = []
+    for index, proc in enumerate(processors):
+        values_ = [row[index] for row in rows]
+        if proc is not None:
+            out: list[Any] = []
+            last: Any = object()
+            last_out: Any = None
+            for value in values_:
+                if value is not last:
+                    last, last_out = value, proc(value)
+                out.append(last_out)
+            values_ = out
+        columns.append(values_)
+    return list(zip(*columns, strict=True))
+
+
 def in_values(session: Session, column: Any, values: Sequence[Any]) -> Any:
     """``column IN (values)`` for look-ups by many keys.
 
