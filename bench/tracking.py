@@ -59,7 +59,7 @@ def bench_metrics(url: str, keys: int, steps: int, batch: int) -> dict[str, floa
         with ledger.runs.start("bench-docledger", "training") as run:
             t0 = time.perf_counter()
             for start in range(0, len(points), batch):
-                run.log_metrics_batch(points[start:start + batch])
+                run.log_metrics_batch(points[start : start + batch])
             ours = len(points) / (time.perf_counter() - t0)
         with ledger.runs.start("bench-raw", "training") as raw_run:
             raw_id = raw_run.id
@@ -71,10 +71,11 @@ def bench_metrics(url: str, keys: int, steps: int, batch: int) -> dict[str, floa
             if engine.dialect.name == "postgresql":
                 for start in range(0, len(points), batch):
                     now = utcnow()
-                    with driver.cursor() as cur, cur.copy(
-                        "COPY metrics (run_id, key, step, value, at) FROM STDIN"
-                    ) as copy:
-                        for key, value, step in points[start:start + batch]:
+                    with (
+                        driver.cursor() as cur,
+                        cur.copy("COPY metrics (run_id, key, step, value, at) FROM STDIN") as copy,
+                    ):
+                        for key, value, step in points[start : start + batch]:
                             copy.write_row((raw_id, key, step, value, now))
                     driver.commit()
             else:
@@ -85,20 +86,27 @@ def bench_metrics(url: str, keys: int, steps: int, batch: int) -> dict[str, floa
                     cur.execute("BEGIN IMMEDIATE")
                     cur.executemany(
                         "INSERT INTO metrics (run_id, key, step, value, at) VALUES (?,?,?,?,?)",
-                        [(run_hex, k, s, v, now) for k, v, s in points[start:start + batch]],
+                        [(run_hex, k, s, v, now) for k, v, s in points[start : start + batch]],
                     )
                     cur.execute("COMMIT")
             theirs = len(points) / (time.perf_counter() - t0)
         finally:
             raw.close()
-    return {"docledger_points_per_s": round(ours), "raw_driver_points_per_s": round(theirs),
-            "ratio_vs_raw": round(ours / theirs, 3)}
+    return {
+        "docledger_points_per_s": round(ours),
+        "raw_driver_points_per_s": round(theirs),
+        "ratio_vs_raw": round(ours / theirs, 3),
+    }
 
 
 def bench_mlflow(python: str, url: str, work: Path, keys: int, steps: int) -> float:
     artifacts = work / "mlflow-artifacts"
-    out = subprocess.run([python, "-c", MLFLOW_CHILD, url, str(artifacts), str(keys), str(steps)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [python, "-c", MLFLOW_CHILD, url, str(artifacts), str(keys), str(steps)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -122,11 +130,29 @@ def bench_lineage(url: str, docs: int, samples: int) -> dict[str, Any]:
 
     def add_run(kind: str, ins: list[tuple[str, str]], outs: list[tuple[str, str]]) -> None:
         rid = new_id()
-        runs.append({"id": rid, "kind": kind, "name": kind, "status": "succeeded",
-                     "params": {}, "tags": [], "created_at": now})
+        runs.append(
+            {
+                "id": rid,
+                "kind": kind,
+                "name": kind,
+                "status": "succeeded",
+                "params": {},
+                "tags": [],
+                "created_at": now,
+            }
+        )
         for direction, group in (("in", ins), ("out", outs)):
-            edges.extend({"id": new_id(), "run_id": rid, "direction": direction,
-                          "entity_type": t, "entity_id": i, "created_at": now} for t, i in group)
+            edges.extend(
+                {
+                    "id": new_id(),
+                    "run_id": rid,
+                    "direction": direction,
+                    "entity_type": t,
+                    "entity_id": i,
+                    "created_at": now,
+                }
+                for t, i in group
+            )
 
     extractions = []
     for _ in range(docs):
@@ -138,7 +164,7 @@ def bench_lineage(url: str, docs: int, samples: int) -> dict[str, Any]:
         entities += [doc, ext, *segs]
     annotations = []
     for start in range(0, len(extractions), 100):
-        group = extractions[start:start + 100]
+        group = extractions[start : start + 100]
         notes = [("annotation", str(uuid.uuid4())) for _ in group]
         add_run("pipeline", group, notes)
         annotations += notes
@@ -146,7 +172,7 @@ def bench_lineage(url: str, docs: int, samples: int) -> dict[str, Any]:
     models = []
     for start in range(0, len(annotations), 2000):
         dataset = ("dataset", str(uuid.uuid4()))
-        add_run("pipeline", annotations[start:start + 2000], [dataset])
+        add_run("pipeline", annotations[start : start + 2000], [dataset])
         model = ("model_version", str(uuid.uuid4()))
         add_run("training", [dataset], [model])
         models.append(model)
@@ -154,9 +180,9 @@ def bench_lineage(url: str, docs: int, samples: int) -> dict[str, Any]:
     with Ledger.open(settings=load_settings(db_url=url)) as ledger:
         with session_scope(ledger.engine) as session:
             for start in range(0, len(runs), 5000):
-                session.execute(insert(Run.__table__), runs[start:start + 5000])
+                session.execute(insert(Run.__table__), runs[start : start + 5000])
             for start in range(0, len(edges), 20000):
-                session.execute(insert(LineageEdge.__table__), edges[start:start + 20000])
+                session.execute(insert(LineageEdge.__table__), edges[start : start + 20000])
         from docledger.db.dialect import refresh_statistics  # noqa: PLC0415
 
         refresh_statistics(ledger.engine, ["lineage_edges", "runs"])
@@ -173,12 +199,20 @@ def bench_lineage(url: str, docs: int, samples: int) -> dict[str, Any]:
             t0 = time.perf_counter()
             sizes.append(len(ledger.runs.upstream(*model)))
             model_times.append((time.perf_counter() - t0) * 1000)
-    return {"entities": len(entities), "edges": len(edges), "runs": len(runs),
-            "random_entity_ms": {"p50": round(median(times), 2),
-                                 "p99": round(percentile(times, 99), 2)},
-            "model_upstream_ms": {"p50": round(median(model_times), 2),
-                                  "max": round(max(model_times), 2),
-                                  "nodes": sizes[0]}}
+    return {
+        "entities": len(entities),
+        "edges": len(edges),
+        "runs": len(runs),
+        "random_entity_ms": {
+            "p50": round(median(times), 2),
+            "p99": round(percentile(times, 99), 2),
+        },
+        "model_upstream_ms": {
+            "p50": round(median(model_times), 2),
+            "max": round(max(model_times), 2),
+            "nodes": sizes[0],
+        },
+    }
 
 
 def main() -> None:
@@ -199,8 +233,11 @@ def main() -> None:
         base = fresh_pg_database(f"bench_tracking_{tag}")
         return base.replace("postgresql+psycopg", driver or "postgresql")
 
-    results: dict[str, Any] = {"dialect": args.dialect, "points": args.keys * args.steps,
-                               "batch": args.batch}
+    results: dict[str, Any] = {
+        "dialect": args.dialect,
+        "points": args.keys * args.steps,
+        "batch": args.batch,
+    }
     results["metrics"] = bench_metrics(url("metrics"), args.keys, args.steps, args.batch)
     if args.mlflow_python:
         mlflow_steps = max(1, args.steps // 10)

@@ -47,6 +47,10 @@ def test_tracking_commands(db_url: str, tmp_path: Path) -> None:
     assert run_id[:8] in out
     code, out, _ = dl("runs", "metrics", run_id)
     assert "0.25" in out
+    png = tmp_path / "curves.png"
+    code, out, err = dl("runs", "metrics", run_id, "--plot", str(png))
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     code, out, _ = dl("runs", "show", run_id)
     assert " in document" in out
     weights = tmp_path / "w.bin"

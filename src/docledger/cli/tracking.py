@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +11,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from docledger.cli.context import console, state
-from docledger.errors import InvalidInput
+from docledger.errors import InvalidInput, MissingDependency
 
 datasets = typer.Typer(help="Frozen training-set snapshots.", no_args_is_help=True)
 runs = typer.Typer(help="Pipeline, training and evaluation runs.", no_args_is_help=True)
@@ -149,16 +150,40 @@ def runs_show(run_id: Annotated[str, typer.Argument()]) -> None:
 def runs_metrics(
     run_id: Annotated[str, typer.Argument()],
     key: Annotated[list[str] | None, typer.Option(help="Only these keys (repeat)")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Draw the curves into this PNG file")] = None,
 ) -> None:
-    """Metric series of a run (step, value per key)."""
+    """Metric series of a run (step, value per key), as tables or drawn with --plot."""
     with state.ledger() as ledger:
         keys = key or sorted(ledger.runs.latest_metrics(run_id))
         series = {k: ledger.runs.metric_series(run_id, k) for k in keys}
+    if plot is not None:
+        _plot(series, plot, run_id)
+        console.print(f"wrote {plot}")
+        return
     for k, points in series.items():
         table = Table("step", "value", title=k)
         for p in points:
             table.add_row(str(p.step), f"{p.value:.6g}")
         console.print(table)
+
+
+def _plot(series: dict[str, Any], path: Path, title: str) -> None:
+    try:
+        import matplotlib  # noqa: PLC0415 - optional extra
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot  # noqa: PLC0415
+    except ImportError as exc:
+        raise MissingDependency("--plot needs matplotlib: pip install 'docledger[plot]'") from exc
+    figure, axes = pyplot.subplots(figsize=(8, 4.5))
+    for k, points in series.items():
+        axes.plot([p.step for p in points], [p.value for p in points], label=k)
+    axes.set_xlabel("step")
+    axes.set_title(f"run {title}")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
 
 
 @models.command("ls")

@@ -23,6 +23,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -140,17 +141,26 @@ def bulk_insert(
     raw: Any = conn.connection.driver_connection
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     target = dialect.identifier_preparer.format_table(table)
-    if dialect.name == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
-            for row in converted:
-                copy.write_row(row)
-    else:
-        marks = ", ".join("?" for _ in names)
-        cursor = raw.cursor()
-        try:
-            cursor.executemany(f"INSERT INTO {target} ({quoted}) VALUES ({marks})", converted)
-        finally:
-            cursor.close()
+    driver_error = dialect.loaded_dbapi.Error
+    try:
+        if dialect.name == "postgresql":
+            statement = f"COPY {target} ({quoted}) FROM STDIN"
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in converted:
+                    copy.write_row(row)  # psycopg's C encoder: faster than text built here
+        else:
+            marks = ", ".join("?" for _ in names)
+            statement = f"INSERT INTO {target} ({quoted}) VALUES ({marks})"
+            cursor = raw.cursor()
+            try:
+                cursor.executemany(statement, converted)
+            finally:
+                cursor.close()
+    except driver_error as exc:
+        # Wrapped like any SQLAlchemy statement error, so session scopes translate it.
+        raise sa_exc.DBAPIError.instance(
+            statement, None, exc, driver_error, hide_parameters=True, dialect=dialect
+        ) from exc
     return len(rows)
 
 
