@@ -24,6 +24,7 @@ from docledger.db.session import async_session_scope, session_scope
 from docledger.repositories import REPOSITORIES, Repository
 from docledger.repositories.base import READONLY_ATTR
 from docledger.services import schema
+from docledger.services.extraction import ExtractionService
 from docledger.services.ingest import DocumentService
 from docledger.services.tracking import LineageService, ModelService, RunService
 from docledger.storage import BlobStore, open_blob_store
@@ -33,8 +34,10 @@ if TYPE_CHECKING:
         AnnotationRepository,
         DatasetRepository,
         DocumentRepository,
+        ExtractionRepository,
         JobRepository,
         MembershipRepository,
+        SegmentRepository,
         UserRepository,
         WorkspaceRepository,
     )
@@ -67,6 +70,8 @@ class Tx:
         jobs: JobRepository
         annotations: AnnotationRepository
         datasets: DatasetRepository
+        extractions: ExtractionRepository
+        segments: SegmentRepository
 
 
 def _is_readonly(cls: type[Repository], method: str) -> bool:
@@ -130,6 +135,9 @@ class Ledger:
         self.runs = RunService(engine, _AutoCommit(engine, REPOSITORIES["runs"]))
         self.models = ModelService(engine, self.blobs, _AutoCommit(engine, REPOSITORIES["models"]))
         self.lineage = LineageService(_AutoCommit(engine, REPOSITORIES["runs"]))
+        self.extractions = ExtractionService(
+            engine, self.blobs, _AutoCommit(engine, REPOSITORIES["extractions"])
+        )
 
     @classmethod
     def open(cls, url: str | None = None, *, settings: Settings | None = None) -> Ledger:
@@ -178,6 +186,7 @@ class Ledger:
         jobs: JobRepository
         annotations: AnnotationRepository
         datasets: DatasetRepository
+        segments: SegmentRepository
 
 
 class AsyncLedger:

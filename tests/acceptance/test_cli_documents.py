@@ -83,3 +83,24 @@ def test_add_bad_input(db_url: str, tmp_path: Path) -> None:
     code, out, _ = dl("ls")
     assert "ok.txt" in out
     assert "Traceback" not in err
+
+
+def test_extract_command(db_url: str, tmp_path: Path) -> None:
+    def dl(*more: str) -> tuple[int, str, str]:
+        result = run("--db", db_url, *more, cwd=tmp_path)
+        return result.returncode, result.stdout, result.stderr
+
+    assert dl("add", str(EXAMPLES), "-r")[0] == 0
+    code, out, err = dl("extract", "--all")
+    assert code == 0, err
+    assert "skipped" in out
+    assert "image/png" in out
+    assert "invoice-and-plan.pdf" in out
+    code, out, _ = dl("extract", "--all")
+    assert "yes" not in out  # nothing new on a re-run
+    code, _, err = dl("extract")
+    assert code == 1
+    assert "--all" in err
+    code, _, err = dl("extract", "features.json", "--extractor", "nope")
+    assert code == 1
+    assert "no extractor" in err

@@ -7,13 +7,14 @@ import shutil
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from docledger.cli.context import console, err_console, state
+from docledger.errors import InvalidInput
 from docledger.schemas import IngestResult
 from docledger.services.ingest import expand_paths, ingest
 
@@ -148,6 +149,52 @@ def rm(
     console.print(f"deleted {doc.external_key} ({doc.id}); run `docledger gc` to free its blobs")
 
 
+def extract(
+    documents: Annotated[list[str] | None, typer.Argument(help="Document ids or keys")] = None,
+    all_documents: Annotated[bool, typer.Option("--all", help="Every document")] = False,
+    extractor: Annotated[
+        str | None, typer.Option(help="text, json, pdf or a plugin's name; default: by media type")
+    ] = None,
+    params: Annotated[str, typer.Option(help="JSON params, e.g. chunk_size")] = "{}",
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
+) -> None:
+    """Extract segments from documents' current versions (a re-run records nothing new)."""
+    if not documents and not all_documents:
+        raise InvalidInput("name documents to extract, or pass --all")
+    try:
+        options = json.loads(params)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"--params is not JSON: {exc}") from exc
+    with state.ledger() as ledger:
+        refs: list[Any] = (
+            list(ledger.extractions.document_ids(workspace=workspace))
+            if all_documents
+            else list(documents or [])
+        )
+        columns = (TextColumn("extracting"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("extract", total=len(refs))
+            outcomes = ledger.extractions.run(
+                refs,
+                extractor=extractor,
+                params=options,
+                workspace=workspace,
+                on_result=lambda _o: bar.advance(task),
+            )
+    table = Table("document", "extractor", "segments", "new", "problem")
+    for o in outcomes:
+        table.add_row(
+            o.document,
+            o.extractor or "",
+            str(o.segments),
+            "yes" if o.created else "no",
+            o.error or (f"skipped: {o.skipped}" if o.skipped else ""),
+        )
+    console.print(table)
+    if any(o.error for o in outcomes):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
-    for command in (add, ls, show, cat, rm):
+    for command in (add, ls, show, cat, rm, extract):
         app.command()(command)

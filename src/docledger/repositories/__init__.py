@@ -4,6 +4,7 @@ from docledger.repositories.annotation import AnnotationRepository
 from docledger.repositories.base import Repository
 from docledger.repositories.dataset import DatasetRepository
 from docledger.repositories.document import DocumentRepository
+from docledger.repositories.extraction import ExtractionRepository, SegmentRepository
 from docledger.repositories.job import JobRepository
 from docledger.repositories.membership import MembershipRepository
 from docledger.repositories.model_version import ModelRepository
@@ -21,6 +22,8 @@ REPOSITORIES: dict[str, type[Repository]] = {
     "datasets": DatasetRepository,
     "runs": RunRepository,
     "models": ModelRepository,
+    "extractions": ExtractionRepository,
+    "segments": SegmentRepository,
 }
 
 __all__ = [
@@ -28,11 +31,13 @@ __all__ = [
     "AnnotationRepository",
     "DatasetRepository",
     "DocumentRepository",
+    "ExtractionRepository",
     "JobRepository",
     "MembershipRepository",
     "ModelRepository",
     "Repository",
     "RunRepository",
+    "SegmentRepository",
     "UserRepository",
     "WorkspaceRepository",
 ]

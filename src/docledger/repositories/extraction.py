@@ -1,0 +1,355 @@
+"""Extractions (snapshots of one extractor over one version) and their segments.
+
+Recording is idempotent on (version, extractor, extractor_version, params hash): the same run
+again writes nothing; new params make a new snapshot and the old one stays. Each new segment is
+linked to the segment it replaces in the document's previous extraction by the same extractor
+(same content hash, else same kind and page with overlapping boxes), which is what lets
+annotations be carried forward instead of orphaned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, insert, select
+
+from docledger.db.dialect import bulk_insert
+from docledger.db.types import utcnow
+from docledger.errors import InvalidInput, NotFound
+from docledger.ids import new_id
+from docledger.models import Annotation as AnnotationRow
+from docledger.models import AnnotationEvent as EventRow
+from docledger.models import DocumentVersion as VersionRow
+from docledger.models import Extraction as ExtractionRow
+from docledger.models import Segment as SegmentRow
+from docledger.repositories.base import Repository, readonly, require_uuid
+from docledger.schemas.common import validate
+from docledger.schemas.extraction import Extraction, RecordResult, Segment, SegmentIn
+
+SEGMENTS: Table = SegmentRow.__table__  # type: ignore[assignment]
+SEGMENT_COLUMNS = (
+    "id",
+    "workspace_id",
+    "extraction_id",
+    "version_id",
+    "ordinal",
+    "kind",
+    "label",
+    "page_number",
+    "bbox",
+    "text",
+    "content_hash",
+    "confidence",
+    "parent_id",
+    "predecessor_id",
+    "metadata",
+    "created_at",
+)
+#: Boxes overlapping at least this much (intersection over union) are "the same zone".
+IOU_MATCH = 0.5
+
+
+def params_hash(params: Mapping[str, Any]) -> str:
+    try:
+        canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"extraction params must be JSON: {exc}") from exc
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def iou(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
+    if a.get("unit") != b.get("unit"):
+        return 0.0
+    ix = max(0.0, min(a["x1"], b["x1"]) - max(a["x0"], b["x0"]))
+    iy = max(0.0, min(a["y1"], b["y1"]) - max(a["y0"], b["y0"]))
+    inter = ix * iy
+    union = (
+        (a["x1"] - a["x0"]) * (a["y1"] - a["y0"])
+        + (b["x1"] - b["x0"]) * (b["y1"] - b["y0"])
+        - inter
+    )
+    return inter / union if union > 0 else 0.0
+
+
+class ExtractionRepository(Repository):
+    def record(
+        self,
+        version_id: uuid.UUID | str,
+        extractor: str,
+        extractor_version: str,
+        params: Mapping[str, Any] | None = None,
+        segments: Iterable[SegmentIn | Mapping[str, Any]] = (),
+        *,
+        stats: Mapping[str, Any] | None = None,
+    ) -> RecordResult:
+        """Record one extraction run and its segments (bulk, in this transaction)."""
+        if not extractor or not extractor_version:
+            raise InvalidInput("an extraction names its extractor and extractor version")
+        version = self.session.get(VersionRow, require_uuid(version_id, "version id"))
+        if version is None:
+            raise NotFound(f"no document version {version_id}")
+        digest = params_hash(dict(params or {}))
+        existing = self.session.scalars(
+            select(ExtractionRow).where(
+                ExtractionRow.version_id == version.id,
+                ExtractionRow.extractor == extractor,
+                ExtractionRow.extractor_version == extractor_version,
+                ExtractionRow.params_hash == digest,
+            )
+        ).one_or_none()
+        if existing is not None:
+            count = len(
+                self.session.scalars(
+                    select(SegmentRow.id).where(SegmentRow.extraction_id == existing.id)
+                ).all()
+            )
+            return RecordResult(
+                extraction=Extraction.model_validate(existing),
+                created=False,
+                segments=count,
+                linked_to_predecessors=0,
+            )
+        items = [validate(SegmentIn, s) for s in segments]
+        for index, item in enumerate(items):
+            if item.parent is not None and item.parent >= index:
+                raise InvalidInput(f"segment {index}: its parent must come before it")
+        now = utcnow()
+        extraction_id = new_id()
+        row = {
+            "id": extraction_id,
+            "workspace_id": version.workspace_id,
+            "version_id": version.id,
+            "extractor": extractor,
+            "extractor_version": extractor_version,
+            "params": dict(params or {}),
+            "params_hash": digest,
+            "status": "succeeded",
+            "stats": {"segments": len(items), **dict(stats or {})},
+            "error": None,
+            "started_at": now,
+            "finished_at": now,
+            "created_at": now,
+        }
+        ids = [new_id() for _ in items]
+        predecessors = self._predecessors(version, extractor, items)
+        rows = [
+            (
+                ids[i],
+                version.workspace_id,
+                extraction_id,
+                version.id,
+                i,
+                s.kind,
+                s.label,
+                s.page_number,
+                s.bbox.model_dump() if s.bbox else None,
+                s.text,
+                s.digest(),
+                s.confidence,
+                ids[s.parent] if s.parent is not None else None,
+                predecessors.get(i),
+                s.metadata,
+                now,
+            )
+            for i, s in enumerate(items)
+        ]
+        self.session.execute(insert(ExtractionRow), [row])
+        bulk_insert(self.session, SEGMENTS, rows, SEGMENT_COLUMNS)
+        return RecordResult(
+            extraction=Extraction.model_validate(row),
+            created=True,
+            segments=len(rows),
+            linked_to_predecessors=len(predecessors),
+        )
+
+    def _predecessors(
+        self, version: VersionRow, extractor: str, items: Sequence[SegmentIn]
+    ) -> dict[int, uuid.UUID]:
+        previous = self.session.scalars(
+            select(ExtractionRow.id)
+            .join(VersionRow, VersionRow.id == ExtractionRow.version_id)
+            .where(
+                VersionRow.document_id == version.document_id, ExtractionRow.extractor == extractor
+            )
+            .order_by(ExtractionRow.created_at.desc(), ExtractionRow.id.desc())
+            .limit(1)
+        ).first()
+        if previous is None:
+            return {}
+        old = self.session.execute(
+            select(
+                SegmentRow.id,
+                SegmentRow.content_hash,
+                SegmentRow.kind,
+                SegmentRow.page_number,
+                SegmentRow.bbox,
+            )
+            .where(SegmentRow.extraction_id == previous)
+            .order_by(SegmentRow.ordinal)
+        ).all()
+        by_hash: dict[tuple[str, str], list[uuid.UUID]] = {}
+        for sid, digest, kind, _page, _bbox in old:
+            if digest:
+                by_hash.setdefault((kind, digest), []).append(sid)
+        used: set[uuid.UUID] = set()
+        found: dict[int, uuid.UUID] = {}
+        for index, item in enumerate(items):
+            digest = item.digest()
+            for sid in by_hash.get((item.kind, digest or ""), []):
+                if sid not in used:
+                    found[index] = sid
+                    used.add(sid)
+                    break
+        for index, item in enumerate(items):
+            if index in found or item.bbox is None:
+                continue
+            box = item.bbox.model_dump()
+            best, best_iou = None, IOU_MATCH
+            for sid, _digest, kind, page, bbox in old:
+                if sid in used or kind != item.kind or page != item.page_number or not bbox:
+                    continue
+                score = iou(box, bbox)
+                if score >= best_iou:
+                    best, best_iou = sid, score
+            if best is not None:
+                found[index] = best
+                used.add(best)
+        return found
+
+    @readonly
+    def get(self, extraction_id: uuid.UUID | str) -> Extraction:
+        row = self.session.get(ExtractionRow, require_uuid(extraction_id, "extraction id"))
+        if row is None:
+            raise NotFound(f"no extraction {extraction_id}")
+        return Extraction.model_validate(row)
+
+    @readonly
+    def of_version(self, version_id: uuid.UUID | str) -> list[Extraction]:
+        stmt = (
+            select(ExtractionRow)
+            .where(ExtractionRow.version_id == require_uuid(version_id, "version id"))
+            .order_by(ExtractionRow.created_at, ExtractionRow.id)
+        )
+        return [Extraction.model_validate(e) for e in self.session.scalars(stmt)]
+
+
+class SegmentRepository(Repository):
+    @readonly
+    def get(self, segment_id: uuid.UUID | str) -> Segment:
+        row = self.session.get(SegmentRow, require_uuid(segment_id, "segment id"))
+        if row is None:
+            raise NotFound(f"no segment {segment_id}")
+        return Segment.model_validate(row)
+
+    @readonly
+    def of_extraction(
+        self,
+        extraction_id: uuid.UUID | str,
+        *,
+        page: int | None = None,
+        kind: str | None = None,
+        label: str | None = None,
+    ) -> list[Segment]:
+        """Segments in reading order (their ordinal), optionally one page / kind / label."""
+        stmt = select(SegmentRow).where(
+            SegmentRow.extraction_id == require_uuid(extraction_id, "extraction id")
+        )
+        if page is not None:
+            stmt = stmt.where(SegmentRow.page_number == page)
+        if kind is not None:
+            stmt = stmt.where(SegmentRow.kind == kind)
+        if label is not None:
+            stmt = stmt.where(SegmentRow.label == label)
+        return [
+            Segment.model_validate(s)
+            for s in self.session.scalars(stmt.order_by(SegmentRow.ordinal))
+        ]
+
+    @readonly
+    def low_confidence(
+        self, threshold: float, *, extraction: uuid.UUID | str | None = None, limit: int = 100
+    ) -> list[Segment]:
+        """The OCR review queue: segments below ``threshold``, worst first."""
+        if not 0 <= threshold <= 1:
+            raise InvalidInput("threshold is between 0 and 1")
+        stmt = select(SegmentRow).where(SegmentRow.confidence < threshold)
+        if extraction is not None:
+            stmt = stmt.where(SegmentRow.extraction_id == require_uuid(extraction, "extraction"))
+        stmt = stmt.order_by(SegmentRow.confidence, SegmentRow.id).limit(limit)
+        return [Segment.model_validate(s) for s in self.session.scalars(stmt)]
+
+    def carry_forward(
+        self, old_extraction: uuid.UUID | str, new_extraction: uuid.UUID | str
+    ) -> int:
+        """Copy the annotations on the old extraction's segments to the new segments that
+        replace them (their predecessors). Each copy starts its own history with a ``create``
+        event that names the annotation it came from. Returns how many were carried."""
+        old_id = require_uuid(old_extraction, "old extraction id")
+        new_id_ = require_uuid(new_extraction, "new extraction id")
+        successors = dict(
+            self.session.execute(
+                select(SegmentRow.predecessor_id, SegmentRow.id).where(
+                    SegmentRow.extraction_id == new_id_, SegmentRow.predecessor_id.is_not(None)
+                )
+            ).all()
+        )
+        if not successors:
+            return 0
+        notes = self.session.scalars(
+            select(AnnotationRow)
+            .join(SegmentRow, SegmentRow.id == AnnotationRow.segment_id)
+            .where(SegmentRow.extraction_id == old_id)
+            .order_by(AnnotationRow.id)
+        ).all()
+        new_version = self.session.get(ExtractionRow, new_id_)
+        assert new_version is not None
+        now = utcnow()
+        copies, events = [], []
+        for note in notes:
+            target = successors.get(note.segment_id)
+            if target is None:
+                continue
+            copy_id = new_id()
+            copies.append(
+                {
+                    "id": copy_id,
+                    "workspace_id": note.workspace_id,
+                    "target_type": "segment",
+                    "document_id": note.document_id,
+                    "version_id": new_version.version_id,
+                    "segment_id": target,
+                    "kind": note.kind,
+                    "value": note.value,
+                    "status": note.status,
+                    "author_id": note.author_id,
+                    "revision": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            events.append(
+                {
+                    "id": new_id(),
+                    "annotation_id": copy_id,
+                    "action": "create",
+                    "revision": 1,
+                    "actor_id": None,
+                    "actor": "docledger carry_forward",
+                    "before": None,
+                    "after": {
+                        "status": note.status,
+                        "value": note.value,
+                        "revision": 1,
+                        "carried_from": str(note.id),
+                    },
+                    "at": now,
+                }
+            )
+        if copies:
+            self.session.execute(insert(AnnotationRow), copies)
+            self.session.execute(insert(EventRow), events)
+        return len(copies)

@@ -1,0 +1,96 @@
+"""Extraction and segment DTOs, with the one bbox convention."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from docledger.schemas.common import InputModel, OutputModel
+from docledger.vocab import BBoxUnit, ExtractionStatus, SegmentKind
+
+
+class BBox(InputModel):
+    """docledger's one box convention: page-relative, origin at the TOP-LEFT corner, y growing
+    downwards, in the stated unit (``pt`` = 1/72 inch, ``px``, ``fraction`` or ``percent`` of
+    the page). Converters to and from other tools' conventions live in ``docledger.bbox``."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    unit: BBoxUnit = "pt"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BBox:
+        if self.x0 > self.x1 or self.y0 > self.y1:
+            raise ValueError("bbox needs x0 <= x1 and y0 <= y1")
+        outside = min(self.x0, self.y0) < 0 or max(self.x1, self.y1) > 1
+        if self.unit == "fraction" and outside:
+            raise ValueError("a fraction bbox lies within 0..1")
+        return self
+
+
+class SegmentIn(InputModel):
+    """One segment to record. ``parent`` is the index (in the same list) of its parent."""
+
+    kind: SegmentKind
+    label: str | None = Field(default=None, max_length=200)
+    page_number: int | None = Field(default=None, ge=1)
+    bbox: BBox | None = None
+    text: str | None = None
+    content_hash: str | None = Field(default=None, min_length=64, max_length=64)
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    parent: int | None = Field(default=None, ge=0)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def digest(self) -> str | None:
+        """The given content hash, or the SHA-256 of the text (None without either)."""
+        if self.content_hash is not None:
+            return self.content_hash
+        if self.text is None:
+            return None
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+class Extraction(OutputModel):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    version_id: uuid.UUID
+    extractor: str
+    extractor_version: str
+    params: dict[str, Any]
+    params_hash: str
+    status: ExtractionStatus
+    stats: dict[str, Any]
+    created_at: datetime
+
+
+class Segment(OutputModel):
+    id: uuid.UUID
+    extraction_id: uuid.UUID
+    version_id: uuid.UUID
+    ordinal: int
+    kind: SegmentKind
+    label: str | None
+    page_number: int | None
+    bbox: dict[str, Any] | None
+    text: str | None
+    content_hash: str | None
+    confidence: float | None
+    parent_id: uuid.UUID | None
+    predecessor_id: uuid.UUID | None
+    meta: dict[str, Any]
+
+
+class RecordResult(OutputModel):
+    """What ``extractions.record`` did: ``created`` is False when the same run was recorded
+    before (nothing was written)."""
+
+    extraction: Extraction
+    created: bool
+    segments: int
+    linked_to_predecessors: int

@@ -1,0 +1,129 @@
+"""Extractions and segments: idempotent recording, snapshots per params, validation, queries,
+stable identity across re-extractions and carried-forward annotations; built-in extractors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from docledger import InvalidInput, Ledger, NotFound
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
+
+
+def zones(texts: list[str], conf: float = 0.9) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"kind": "page", "page_number": 1, "bbox": {"x0": 0, "y0": 0, "x1": 600, "y1": 800}}
+    ]
+    for n, text in enumerate(texts):
+        out.append(
+            {
+                "kind": "zone",
+                "page_number": 1,
+                "text": text,
+                "parent": 0,
+                "confidence": conf - n * 0.1,
+                "label": "field",
+                "bbox": {"x0": 10, "y0": 10 + 50 * n, "x1": 300, "y1": 50 + 50 * n},
+            }
+        )
+    return out
+
+
+def test_record_is_idempotent_and_params_make_snapshots(ledger: Ledger) -> None:
+    version = ledger.documents.add(b"scan", external_key="scan.pdf").version_id
+    first = ledger.extractions.record(version, "ocr", "2.1", {"lang": "eng"}, zones(["a", "b"]))
+    assert (first.created, first.segments) == (True, 3)
+    again = ledger.extractions.record(version, "ocr", "2.1", {"lang": "eng"}, zones(["x"]))
+    assert (again.created, again.extraction.id, again.segments) == (False, first.extraction.id, 3)
+    other = ledger.extractions.record(version, "ocr", "2.1", {"lang": "por"}, zones(["a"]))
+    assert other.created
+    assert len(ledger.extractions.of_version(version)) == 2
+    segs = ledger.segments.of_extraction(first.extraction.id)
+    assert [s.ordinal for s in segs] == [0, 1, 2]
+    assert segs[1].parent_id == segs[0].id
+    assert segs[1].content_hash is not None
+    assert [s.text for s in ledger.segments.of_extraction(first.extraction.id, kind="zone")] == [
+        "a",
+        "b",
+    ]
+    worst = ledger.segments.low_confidence(0.85, extraction=first.extraction.id)
+    assert [s.text for s in worst] == ["b", "a"][: len(worst)]
+    assert worst[0].confidence == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kind": "zone", "confidence": 1.5},
+        {"kind": "zone", "bbox": {"x0": 5, "y0": 0, "x1": 1, "y1": 1}},
+        {"kind": "zone", "bbox": {"x0": 0, "y0": 0, "x1": 2, "y1": 1, "unit": "fraction"}},
+        {"kind": "blob"},
+        {"kind": "zone", "page_number": 0},
+        {"kind": "zone", "parent": 5},
+    ],
+)
+def test_bad_segments_write_nothing(ledger: Ledger, bad: dict[str, Any]) -> None:
+    version = ledger.documents.add(b"scan", external_key="scan.pdf").version_id
+    with pytest.raises(InvalidInput):
+        ledger.extractions.record(version, "ocr", "1", {}, [{"kind": "page"}, bad])
+    assert ledger.extractions.of_version(version) == []
+    with pytest.raises(NotFound):
+        ledger.extractions.record("01a20000-0000-7000-8000-000000000000", "ocr", "1", {}, [])
+
+
+def test_stable_identity_and_carry_forward(ledger: Ledger) -> None:
+    v1 = ledger.documents.add(b"scan v1", external_key="scan.pdf").version_id
+    old = ledger.extractions.record(v1, "ocr", "1", {}, zones(["Total: 41", "Date: 1 May"]))
+    old_segs = ledger.segments.of_extraction(old.extraction.id)
+    note = ledger.annotations.create(
+        "segment", old_segs[1].id, "correction", {"corrected": "Total: 42"}
+    )
+    ledger.annotations.create("segment", old_segs[2].id, "label", {"label": "date"})
+    v2 = ledger.documents.add(b"scan v2", external_key="scan.pdf").version_id
+    texts = ["Total: 41", "Date: 2 May"]  # first zone identical, second re-read differently
+    new = ledger.extractions.record(v2, "ocr", "2", {}, zones(texts))
+    assert new.linked_to_predecessors == 3  # page by box, zone 1 by hash, zone 2 by box
+    new_segs = ledger.segments.of_extraction(new.extraction.id)
+    assert [s.predecessor_id for s in new_segs] == [s.id for s in old_segs]
+    assert ledger.segments.carry_forward(old.extraction.id, new.extraction.id) == 2
+    carried = ledger.annotations.list(segment=new_segs[1].id)
+    assert [c.value["corrected"] for c in carried] == ["Total: 42"]
+    assert carried[0].version_id == v2
+    history = ledger.annotations.history(carried[0].id)
+    assert history[0].after is not None
+    assert history[0].after["carried_from"] == str(note.id)
+    assert ledger.annotations.list(segment=old_segs[1].id)[0].id == note.id  # old ones stay
+
+
+def test_builtin_extractors_on_the_samples(ledger: Ledger) -> None:
+    ledger.documents.add_paths([EXAMPLES], recursive=True)
+    ids = ledger.extractions.document_ids()
+    outcomes = {o.document: o for o in ledger.extractions.run(ids)}
+    assert outcomes["thumbnail.png"].skipped
+    assert outcomes["features.json"].segments == 3
+    pdf = outcomes["invoice-and-plan.pdf"]
+    assert (pdf.extractor, pdf.error) == ("pdf", None)
+    pages = ledger.segments.of_extraction(pdf.extraction_id, kind="page")
+    assert [p.page_number for p in pages] == [1, 2]
+    assert "Invoice 2026-0042" in (pages[0].text or "")
+    lines = ledger.segments.of_extraction(pdf.extraction_id, kind="line", page=1)
+    assert any("Total due" in (line.text or "") for line in lines)
+    box = lines[0].bbox or {}
+    assert box["unit"] == "pt"
+    assert 0 <= box["y0"] <= box["y1"] <= 842  # top-left origin, inside the A4 page
+    assert lines[0].meta["bbox_estimated"] is True
+    md = ledger.segments.of_extraction(outcomes["notes/inspection.md"].extraction_id)
+    assert {s.kind for s in md} == {"section", "chunk"}
+    assert any(s.label == "Findings" for s in md)
+    rerun = ledger.extractions.run(ids)
+    assert not any(o.created for o in rerun)
+    small = ledger.extractions.run(
+        ["notes/inspection.md"], extractor="text", params={"chunk_size": 80, "chunk_overlap": 10}
+    )
+    assert small[0].created
+    assert small[0].segments > md.__len__()
+    with pytest.raises(InvalidInput):
+        ledger.extractions.run(ids, extractor="nope")
