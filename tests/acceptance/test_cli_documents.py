@@ -104,3 +104,28 @@ def test_extract_command(db_url: str, tmp_path: Path) -> None:
     code, _, err = dl("extract", "features.json", "--extractor", "nope")
     assert code == 1
     assert "no extractor" in err
+
+
+def test_import_elements_command(db_url: str, tmp_path: Path) -> None:
+    elements = tmp_path / "elements.json"
+    elements.write_text(
+        json.dumps(
+            [
+                {"type": "NarrativeText", "text": "Total due", "metadata": {"page_number": 1}},
+            ]
+        )
+    )
+
+    def dl(*more: str) -> tuple[int, str, str]:
+        result = run("--db", db_url, *more, cwd=tmp_path)
+        return result.returncode, result.stdout, result.stderr
+
+    assert dl("add", str(EXAMPLES / "invoice-and-plan.pdf"))[0] == 0
+    code, out, err = dl("import", "elements", str(elements), "--document", "invoice-and-plan.pdf")
+    assert code == 0, err
+    assert "1 segments from unstructured (recorded" in out
+    code, out, _ = dl("import", "elements", str(elements), "--document", "invoice-and-plan.pdf")
+    assert "already recorded" in out
+    code, _, err = dl("import", "elements", str(tmp_path / "nope.json"), "--document", "x")
+    assert code == 1
+    assert "no such file" in err

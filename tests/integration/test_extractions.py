@@ -127,3 +127,68 @@ def test_builtin_extractors_on_the_samples(ledger: Ledger) -> None:
     assert small[0].segments > md.__len__()
     with pytest.raises(InvalidInput):
         ledger.extractions.run(ids, extractor="nope")
+
+
+UNSTRUCTURED = [
+    {
+        "type": "Title",
+        "element_id": "e1",
+        "text": "Invoice 2026-0042",
+        "metadata": {
+            "page_number": 1,
+            "coordinates": {
+                "points": [[200, 100], [200, 160], [1200, 160], [1200, 100]],
+                "system": "PixelSpace",
+                "layout_width": 1654,
+                "layout_height": 2339,
+            },
+        },
+    },
+    {"type": "Table", "element_id": "e2", "text": "Total 1,250.00", "metadata": {"page_number": 1}},
+]
+
+DOCLING = {
+    "version": "1.3.0",
+    "pages": {"1": {"size": {"width": 595.0, "height": 842.0}, "page_no": 1}},
+    "texts": [
+        {
+            "self_ref": "#/texts/0",
+            "label": "section_header",
+            "text": "Site plan",
+            "prov": [
+                {
+                    "page_no": 1,
+                    "bbox": {
+                        "l": 72.0,
+                        "t": 770.0,
+                        "r": 300.0,
+                        "b": 750.0,
+                        "coord_origin": "BOTTOMLEFT",
+                    },
+                }
+            ],
+        }
+    ],
+    "tables": [{"self_ref": "#/tables/0", "label": "table", "prov": [{"page_no": 1}]}],
+}
+
+
+def test_import_unstructured_and_docling_elements(ledger: Ledger) -> None:
+    import json  # noqa: PLC0415
+
+    ledger.documents.add(b"%PDF-1.4 x", external_key="a.pdf")
+    first = ledger.extractions.import_elements("a.pdf", json.dumps(UNSTRUCTURED).encode())
+    assert (first.extractor, first.created, first.segments) == ("unstructured", True, 2)
+    segs = ledger.segments.of_extraction(first.extraction_id)
+    assert (segs[0].kind, segs[0].label, segs[1].kind) == ("section", "Title", "table")
+    assert segs[0].bbox == {"x0": 200, "y0": 100, "x1": 1200, "y1": 160, "unit": "px"}
+    again = ledger.extractions.import_elements("a.pdf", json.dumps(UNSTRUCTURED).encode())
+    assert not again.created
+    docling = ledger.extractions.import_elements("a.pdf", json.dumps(DOCLING).encode())
+    assert docling.extractor == "docling"
+    header = ledger.segments.of_extraction(docling.extraction_id)[0]
+    assert header.bbox == {"x0": 72.0, "y0": 72.0, "x1": 300.0, "y1": 92.0, "unit": "pt"}
+    with pytest.raises(InvalidInput):
+        ledger.extractions.import_elements("a.pdf", b'{"neither": 1}')
+    with pytest.raises(InvalidInput):
+        ledger.extractions.import_elements("a.pdf", b"not json")

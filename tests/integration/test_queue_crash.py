@@ -54,7 +54,7 @@ def spawn(url: str, log: Path) -> subprocess.Popen[bytes]:
 
 @pytest.mark.slow
 def test_sigkill_workers_lose_nothing_and_complete_once(db_url: str, tmp_path: Path) -> None:
-    rng = random.Random(7)  # noqa: S311 - reproducible test schedule
+    rng = random.Random(7)
     settings = load_settings(db_url=db_url, blob_root=str(tmp_path / "blobs"))
     with Ledger.open(settings=settings) as ledger:
         with ledger.transaction() as tx:

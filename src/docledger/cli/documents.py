@@ -195,6 +195,31 @@ def extract(
         raise typer.Exit(1)
 
 
+importer = typer.Typer(help="Import other tools' output.", no_args_is_help=True)
+
+
+@importer.command("elements")
+def import_elements(
+    file: Annotated[Path, typer.Argument(help="Unstructured or Docling JSON")],
+    document: Annotated[str, typer.Option(help="Document id or key it belongs to")],
+    fmt: Annotated[str, typer.Option("--format", help="auto, unstructured or docling")] = "auto",
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
+) -> None:
+    """Record a tool's elements of a document's current version as an extraction."""
+    if not file.is_file():
+        raise InvalidInput(f"no such file: {file}")
+    with state.ledger() as ledger:
+        outcome = ledger.extractions.import_elements(
+            document, file.read_bytes(), fmt=fmt, workspace=workspace
+        )
+    state_text = "recorded" if outcome.created else "already recorded"
+    console.print(
+        f"{outcome.document}: {outcome.segments} segments from {outcome.extractor} "
+        f"({state_text}, extraction {outcome.extraction_id})"
+    )
+
+
 def register(app: typer.Typer) -> None:
     for command in (add, ls, show, cat, rm, extract):
         app.command()(command)
+    app.add_typer(importer, name="import")

@@ -76,6 +76,30 @@ class ExtractionService:
                 on_result(outcome)
         return outcomes
 
+    def import_elements(
+        self,
+        document: uuid.UUID | str,
+        data: bytes,
+        *,
+        fmt: str = "auto",
+        workspace: WorkspaceRef | None = None,
+    ) -> ExtractOutcome:
+        """Record an Unstructured or Docling JSON output of a document's current version as an
+        extraction (importing the same file again records nothing)."""
+        from docledger.services.elements import parse  # noqa: PLC0415
+
+        name, version_tag, segments = parse(data, fmt)
+        with session_scope(self._engine) as session:
+            docs = DocumentRepository(session)
+            doc = docs.get(document, workspace=workspace)
+            version = docs.version(doc.id)
+            result = ExtractionRepository(session).record(
+                version.id, name, version_tag, {}, segments
+            )
+        return ExtractOutcome(
+            doc.external_key, name, result.extraction.id, result.created, result.segments
+        )
+
     def _one(
         self,
         ref: uuid.UUID | str,
