@@ -26,6 +26,7 @@ from docledger.repositories.base import READONLY_ATTR
 from docledger.services import schema
 from docledger.services.extraction import ExtractionService
 from docledger.services.ingest import DocumentService
+from docledger.services.search import SearchService
 from docledger.services.tracking import LineageService, ModelService, RunService
 from docledger.storage import BlobStore, open_blob_store
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         AnnotationRepository,
         DatasetRepository,
         DocumentRepository,
+        EmbeddingRepository,
         ExtractionRepository,
         JobRepository,
         MembershipRepository,
@@ -72,6 +74,7 @@ class Tx:
         datasets: DatasetRepository
         extractions: ExtractionRepository
         segments: SegmentRepository
+        embeddings: EmbeddingRepository
 
 
 def _is_readonly(cls: type[Repository], method: str) -> bool:
@@ -135,6 +138,7 @@ class Ledger:
         self.runs = RunService(engine, _AutoCommit(engine, REPOSITORIES["runs"]))
         self.models = ModelService(engine, self.blobs, _AutoCommit(engine, REPOSITORIES["models"]))
         self.lineage = LineageService(_AutoCommit(engine, REPOSITORIES["runs"]))
+        self.search = SearchService(engine)
         self.extractions = ExtractionService(
             engine, self.blobs, _AutoCommit(engine, REPOSITORIES["extractions"])
         )
@@ -187,6 +191,7 @@ class Ledger:
         annotations: AnnotationRepository
         datasets: DatasetRepository
         segments: SegmentRepository
+        embeddings: EmbeddingRepository
 
 
 class AsyncLedger:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -110,7 +111,7 @@ def test_readme_main_job_runs(tmp_path: Path) -> None:
     first_block = re.search(r"```sh\n(.+?)\n```", readme, re.S)
     assert first_block
     steps = [s.strip() for s in first_block.group(1).split("&&")]
-    commands = [s.split()[1:] for s in steps if s.startswith(".venv/bin/docledger")]
+    commands = [shlex.split(s)[1:] for s in steps if s.startswith(".venv/bin/docledger")]
     assert commands, "the README's first command must run docledger"
     for args in commands:
         result = run(*args, cwd=tmp_path)
@@ -119,3 +120,6 @@ def test_readme_main_job_runs(tmp_path: Path) -> None:
     listed = run("ls", cwd=tmp_path)
     for key in ["invoice-and-plan.pdf", "thumbnail.png", "notes/inspection.md", "features.json"]:
         assert key in listed.stdout
+    last = run(*commands[-1], cwd=tmp_path)
+    assert commands[-1][0] == "search"
+    assert "notes/inspection.md" in last.stdout.split("\n")[3]  # the best hit

@@ -219,7 +219,45 @@ def import_elements(
     )
 
 
+def embed(
+    space: Annotated[str, typer.Option(help="Embedding space (built-in: hash-256)")] = "hash-256",
+) -> None:
+    """Embed every extracted text segment the space lacks (built-in offline embedder)."""
+    with state.ledger() as ledger:
+        columns = (TextColumn("embedding"), BarColumn(), TextColumn("{task.completed} segments"))
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("embed", total=None)
+            done = ledger.search.embed_missing(space, progress=lambda n: bar.advance(task, n))
+    console.print(f"embedded {done} segments into {space}")
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for")],
+    k: Annotated[int, typer.Option("--k", min=1, max=1000)] = 10,
+    mode: Annotated[str, typer.Option(help="vector (text and hybrid: not yet)")] = "vector",
+    space: Annotated[str, typer.Option(help="Embedding space")] = "hash-256",
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="Only these segment kinds")] = None,
+) -> None:
+    """Exact vector search over the embedded segments: score, document, page, snippet."""
+    if mode != "vector":
+        raise InvalidInput(f"--mode {mode} is not implemented yet; use --mode vector")
+    with state.ledger() as ledger:
+        hits = ledger.search.vector(query, k=k, space=space, workspace=workspace, kinds=kind)
+    table = Table("score", "document", "page", "kind", "snippet")
+    for hit in hits:
+        snippet = " ".join((hit.text or "").split())[:90]
+        table.add_row(
+            f"{hit.score:.3f}",
+            hit.external_key,
+            "" if hit.page_number is None else str(hit.page_number),
+            hit.kind,
+            snippet,
+        )
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
-    for command in (add, ls, show, cat, rm, extract):
+    for command in (add, ls, show, cat, rm, extract, embed, search):
         app.command()(command)
     app.add_typer(importer, name="import")

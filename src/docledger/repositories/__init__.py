@@ -4,6 +4,7 @@ from docledger.repositories.annotation import AnnotationRepository
 from docledger.repositories.base import Repository
 from docledger.repositories.dataset import DatasetRepository
 from docledger.repositories.document import DocumentRepository
+from docledger.repositories.embedding import EmbeddingRepository
 from docledger.repositories.extraction import ExtractionRepository, SegmentRepository
 from docledger.repositories.job import JobRepository
 from docledger.repositories.membership import MembershipRepository
@@ -24,6 +25,7 @@ REPOSITORIES: dict[str, type[Repository]] = {
     "models": ModelRepository,
     "extractions": ExtractionRepository,
     "segments": SegmentRepository,
+    "embeddings": EmbeddingRepository,
 }
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "AnnotationRepository",
     "DatasetRepository",
     "DocumentRepository",
+    "EmbeddingRepository",
     "ExtractionRepository",
     "JobRepository",
     "MembershipRepository",

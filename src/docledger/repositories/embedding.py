@@ -1,0 +1,141 @@
+"""Embedding spaces and vectors. Vectors are float32 little-endian bytes on both dialects;
+a space's ``change_counter`` moves on every write so in-process caches know when to reload."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, update
+
+from docledger.db.dialect import upsert
+from docledger.db.types import utcnow
+from docledger.errors import InvalidInput, NotFound
+from docledger.ids import new_id
+from docledger.models import Embedding as EmbeddingRow
+from docledger.models import EmbeddingSpace as SpaceRow
+from docledger.models import Segment as SegmentRow
+from docledger.repositories.base import Repository, as_uuid, readonly, require_uuid
+from docledger.schemas.embedding import EmbeddingSpace
+from docledger.vocab import EmbeddingMetric, values
+
+
+def to_vector(value: Any, dimensions: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+    try:
+        vector = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"not a numeric vector: {exc}") from exc
+    if vector.ndim != 1 or vector.shape[0] != dimensions:
+        raise InvalidInput(f"vector has shape {vector.shape}, the space needs ({dimensions},)")
+    if not np.isfinite(vector).all():
+        raise InvalidInput("vector contains NaN or infinity")
+    return vector
+
+
+class EmbeddingRepository(Repository):
+    def create_space(
+        self, name: str, model: str, dimensions: int, metric: str = "cosine"
+    ) -> EmbeddingSpace:
+        """A new space (one model, dimension and metric); an existing name is returned when it
+        matches, and refused when it does not (re-embedding with a new model = a new space)."""
+        if metric not in values(EmbeddingMetric):
+            raise InvalidInput(f"unknown metric {metric!r}")
+        if not 1 <= dimensions <= 16000:
+            raise InvalidInput("dimensions must be between 1 and 16000")
+        existing = self.session.scalars(select(SpaceRow).where(SpaceRow.name == name)).first()
+        if existing is not None:
+            if (existing.model, existing.dimensions, existing.metric) != (
+                model,
+                dimensions,
+                metric,
+            ):
+                raise InvalidInput(
+                    f"space {name!r} exists with model {existing.model}, "
+                    f"{existing.dimensions} dims, {existing.metric}"
+                )
+            return EmbeddingSpace.model_validate(existing)
+        row = {
+            "id": new_id(),
+            "name": name,
+            "model": model,
+            "dimensions": dimensions,
+            "metric": metric,
+            "change_counter": 0,
+            "meta": {},
+            "created_at": utcnow(),
+        }
+        self.session.add(SpaceRow(**row))
+        self.session.flush()
+        return EmbeddingSpace.model_validate(row)
+
+    def _space(self, space: str | uuid.UUID) -> SpaceRow:
+        key = as_uuid(space)
+        stmt = select(SpaceRow).where(SpaceRow.id == key if key else SpaceRow.name == str(space))
+        row = self.session.scalars(stmt).first()
+        if row is None:
+            raise NotFound(f"no embedding space {space}")
+        return row
+
+    @readonly
+    def space(self, space: str | uuid.UUID) -> EmbeddingSpace:
+        return EmbeddingSpace.model_validate(self._space(space))
+
+    def upsert(self, space: str | uuid.UUID, vectors: Mapping[uuid.UUID | str, Any]) -> int:
+        """Store one vector per segment in the space (replacing an older one), in bulk."""
+        sp = self._space(space)
+        ids = [require_uuid(k, "segment id") for k in vectors]
+        found = dict(
+            self.session.execute(
+                select(SegmentRow.id, SegmentRow.workspace_id).where(SegmentRow.id.in_(ids))
+            ).all()
+        )
+        missing = [str(i) for i in ids if i not in found]
+        if missing:
+            raise NotFound(
+                f"no segment {missing[0]}" + (f" (+{len(missing) - 1})" if len(missing) > 1 else "")
+            )
+        now = utcnow()
+        rows = [
+            {
+                "id": new_id(),
+                "workspace_id": found[sid],
+                "space_id": sp.id,
+                "segment_id": sid,
+                "external_ref": None,
+                "created_at": now,
+                "vector": to_vector(vec, sp.dimensions).astype("<f4").tobytes(),
+            }
+            for sid, vec in zip(ids, vectors.values(), strict=True)
+        ]
+        upsert(
+            self.session,
+            EmbeddingRow,
+            rows,
+            conflict=["segment_id", "space_id"],
+            update=["vector", "external_ref"],
+        )
+        self.session.execute(
+            update(SpaceRow)
+            .where(SpaceRow.id == sp.id)
+            .values(change_counter=SpaceRow.change_counter + 1)
+        )
+        return len(rows)
+
+    @readonly
+    def missing_segments(
+        self, space: str | uuid.UUID, kinds: list[str], limit: int = 10_000
+    ) -> list[tuple[uuid.UUID, str]]:
+        """(segment id, text) of segments of these kinds with text and no vector in the space."""
+        sp = self._space(space)
+        have = select(EmbeddingRow.segment_id).where(EmbeddingRow.space_id == sp.id)
+        stmt = (
+            select(SegmentRow.id, SegmentRow.text)
+            .where(
+                SegmentRow.kind.in_(kinds), SegmentRow.text.is_not(None), SegmentRow.id.not_in(have)
+            )
+            .order_by(SegmentRow.id)
+            .limit(limit)
+        )
+        return [(i, t or "") for i, t in self.session.execute(stmt)]

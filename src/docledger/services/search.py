@@ -1,0 +1,194 @@
+"""Vector search: exact, filter-first, over an in-process matrix per embedding space.
+
+Filter first, then scan: the filter (workspace, documents, kinds, labels, pages) selects the
+candidate segments in SQL, and only their vectors are scored, so a filtered query returns k
+results whenever k segments match (post-filtering ANN indexes return fewer). The matrix is
+loaded once per space and reloaded only when the space's ``change_counter`` has moved.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, select
+
+from docledger.db.session import session_scope
+from docledger.errors import InvalidInput
+from docledger.models import Document as DocumentRow
+from docledger.models import DocumentVersion as VersionRow
+from docledger.models import Embedding as EmbeddingRow
+from docledger.models import Segment as SegmentRow
+from docledger.repositories.embedding import EmbeddingRepository, to_vector
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.schemas.embedding import SearchHit
+from docledger.services.embedders import HashingEmbedder
+
+DEFAULT_SPACE = "hash-256"
+EMBED_KINDS = ["chunk", "section", "page", "line", "record", "block", "zone", "evidence"]
+
+
+@dataclass
+class _Matrix:
+    counter: int
+    ids: np.ndarray[Any, np.dtype[Any]]
+    index: dict[uuid.UUID, int]
+    vectors: np.ndarray[Any, np.dtype[np.float32]]
+
+
+class SearchService:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._matrices: dict[uuid.UUID, _Matrix] = {}
+        self._lock = threading.Lock()
+        self.embedder = HashingEmbedder()
+
+    def ensure_default_space(self) -> Any:
+        with session_scope(self._engine) as session:
+            return EmbeddingRepository(session).create_space(
+                DEFAULT_SPACE, self.embedder.model, self.embedder.dimensions, "cosine"
+            )
+
+    def embed_missing(
+        self, space: str = DEFAULT_SPACE, batch: int = 1000, progress: Any = None
+    ) -> int:
+        """Embed (with the built-in embedder) every text segment the space lacks."""
+        if space == DEFAULT_SPACE:
+            self.ensure_default_space()
+        done = 0
+        while True:
+            with session_scope(self._engine, readonly=True) as session:
+                todo = EmbeddingRepository(session).missing_segments(space, EMBED_KINDS, batch)
+            if not todo:
+                return done
+            vectors = self.embedder.embed([text for _, text in todo])
+            with session_scope(self._engine) as session:
+                EmbeddingRepository(session).upsert(
+                    space, {sid: vectors[n] for n, (sid, _) in enumerate(todo)}
+                )
+            done += len(todo)
+            if progress is not None:
+                progress(len(todo))
+
+    def _matrix(self, session: Any, space_id: uuid.UUID, counter: int) -> _Matrix:
+        with self._lock:
+            cached = self._matrices.get(space_id)
+            if cached is not None and cached.counter == counter:
+                return cached
+        rows = session.execute(
+            select(EmbeddingRow.segment_id, EmbeddingRow.vector).where(
+                EmbeddingRow.space_id == space_id, EmbeddingRow.vector.is_not(None)
+            )
+        ).all()
+        ids = np.array([r[0] for r in rows], dtype=object)
+        vectors = (
+            np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+            if rows
+            else np.zeros((0, 1), dtype=np.float32)
+        )
+        built = _Matrix(counter, ids, {sid: n for n, sid in enumerate(ids)}, vectors)
+        with self._lock:
+            self._matrices[space_id] = built
+        return built
+
+    def vector(
+        self,
+        query: str | Sequence[float],
+        *,
+        k: int = 10,
+        space: str = DEFAULT_SPACE,
+        workspace: WorkspaceRef | None = None,
+        documents: Sequence[uuid.UUID] | None = None,
+        kinds: Sequence[str] | None = None,
+        labels: Sequence[str] | None = None,
+        pages: tuple[int, int] | None = None,
+    ) -> list[SearchHit]:
+        """Top-k segments by similarity to a text (built-in embedder) or a vector."""
+        if k < 1:
+            raise InvalidInput("k must be at least 1")
+        with session_scope(self._engine, readonly=True) as session:
+            repo = EmbeddingRepository(session)
+            sp = repo.space(space)
+            q = (
+                self.embedder.embed([query])[0]
+                if isinstance(query, str)
+                else to_vector(query, sp.dimensions)
+            )
+            q = to_vector(q, sp.dimensions)
+            matrix = self._matrix(session, sp.id, sp.change_counter)
+            ws = WorkspaceRepository(session).get(workspace)
+            stmt = (
+                select(SegmentRow.id)
+                .join(
+                    EmbeddingRow,
+                    (EmbeddingRow.segment_id == SegmentRow.id) & (EmbeddingRow.space_id == sp.id),
+                )
+                .where(SegmentRow.workspace_id == ws.id)
+            )
+            if documents:
+                stmt = stmt.join(VersionRow, VersionRow.id == SegmentRow.version_id).where(
+                    VersionRow.document_id.in_(list(documents))
+                )
+            if kinds:
+                stmt = stmt.where(SegmentRow.kind.in_(list(kinds)))
+            if labels:
+                stmt = stmt.where(SegmentRow.label.in_(list(labels)))
+            if pages:
+                stmt = stmt.where(SegmentRow.page_number.between(pages[0], pages[1]))
+            candidates = [matrix.index[s] for s in session.scalars(stmt) if s in matrix.index]
+            if not candidates:
+                return []
+            rows = np.array(sorted(candidates))
+            sub = matrix.vectors[rows]
+            if sp.metric == "cosine":
+                norms = np.linalg.norm(sub, axis=1) * (float(np.linalg.norm(q)) or 1.0)
+                scores = (sub @ q) / np.where(norms > 0, norms, 1.0)
+            elif sp.metric == "ip":
+                scores = sub @ q
+            else:
+                scores = -np.linalg.norm(sub - q, axis=1)
+            top = min(k, len(rows))
+            best = np.argpartition(-scores, top - 1)[:top]
+            best = best[np.argsort(-scores[best], kind="stable")]
+            chosen = [(matrix.ids[rows[i]], float(scores[i])) for i in best]
+            return self._hits(session, chosen)
+
+    def _hits(self, session: Any, chosen: list[tuple[uuid.UUID, float]]) -> list[SearchHit]:
+        ids = [sid for sid, _ in chosen]
+        details = {
+            r[0]: r
+            for r in session.execute(
+                select(
+                    SegmentRow.id,
+                    VersionRow.document_id,
+                    DocumentRow.external_key,
+                    SegmentRow.version_id,
+                    SegmentRow.page_number,
+                    SegmentRow.kind,
+                    SegmentRow.label,
+                    SegmentRow.text,
+                )
+                .join(VersionRow, VersionRow.id == SegmentRow.version_id)
+                .join(DocumentRow, DocumentRow.id == VersionRow.document_id)
+                .where(SegmentRow.id.in_(ids))
+            )
+        }
+        return [
+            SearchHit(
+                segment_id=sid,
+                score=score,
+                document_id=details[sid][1],
+                external_key=details[sid][2],
+                version_id=details[sid][3],
+                page_number=details[sid][4],
+                kind=details[sid][5],
+                label=details[sid][6],
+                text=details[sid][7],
+            )
+            for sid, score in chosen
+            if sid in details
+        ]

@@ -1,0 +1,103 @@
+"""Embeddings and exact vector search: equal to a brute-force numpy reference, filters first
+(k results whenever k match), no cross-workspace leaks, validation of vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from docledger import InvalidInput, Ledger, NotFound
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
+
+
+def seeded(
+    ledger: Ledger, n: int = 60, dims: int = 8, workspace: str | None = None, key: str = "doc"
+) -> tuple[list, np.ndarray]:
+    version = ledger.documents.add(
+        f"{key}".encode(), external_key=key, workspace=workspace
+    ).version_id
+    rec = ledger.extractions.record(
+        version,
+        "x",
+        "1",
+        {},
+        [
+            {
+                "kind": "chunk" if i % 2 else "zone",
+                "page_number": 1 + i % 5,
+                "text": f"t{i}",
+                "label": "odd" if i % 2 else "even",
+            }
+            for i in range(n)
+        ],
+    )
+    segs = ledger.segments.of_extraction(rec.extraction.id)
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(n, dims)).astype(np.float32)
+    ledger.embeddings.create_space("s8", "test", dims, "cosine")
+    ledger.embeddings.upsert("s8", {s.id: vectors[i] for i, s in enumerate(segs)})
+    return segs, vectors
+
+
+def test_exact_knn_matches_numpy(ledger: Ledger) -> None:
+    segs, vectors = seeded(ledger)
+    q = np.random.default_rng(9).normal(size=8).astype(np.float32)
+    hits = ledger.search.vector(list(map(float, q)), k=10, space="s8")
+    normed = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    expected = np.argsort(-(normed @ (q / np.linalg.norm(q))), kind="stable")[:10]
+    assert [h.segment_id for h in hits] == [segs[i].id for i in expected]
+    assert hits[0].score >= hits[-1].score
+
+
+def test_filters_come_first_and_return_k(ledger: Ledger) -> None:
+    _segs, vectors = seeded(ledger)
+    q = vectors[0]
+    odd = ledger.search.vector(list(map(float, q)), k=10, space="s8", labels=["odd"])
+    assert len(odd) == 10
+    assert {h.label for h in odd} == {"odd"}
+    few = ledger.search.vector(list(map(float, q)), k=10, space="s8", pages=(2, 2), kinds=["chunk"])
+    assert {(h.page_number, h.kind) for h in few} == {(2, "chunk")}
+    assert len(few) == 6  # exactly the matching segments, not fewer
+
+
+def test_no_leaks_across_workspaces_and_updates_are_seen(ledger: Ledger) -> None:
+    ledger.workspaces.create("other")
+    segs, vectors = seeded(ledger, n=10)
+    version = ledger.documents.add(b"o", external_key="o", workspace="other").version_id
+    rec = ledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk", "text": "x"}])
+    other_seg = ledger.segments.of_extraction(rec.extraction.id)[0]
+    ledger.embeddings.upsert("s8", {other_seg.id: vectors[0]})
+    default_hits = ledger.search.vector(list(map(float, vectors[0])), k=50, space="s8")
+    assert other_seg.id not in {h.segment_id for h in default_hits}
+    other_hits = ledger.search.vector(
+        list(map(float, vectors[0])), k=50, space="s8", workspace="other"
+    )
+    assert [h.segment_id for h in other_hits] == [other_seg.id]
+    ledger.embeddings.upsert("s8", {segs[3].id: vectors[7]})  # replace: cache must reload
+    again = ledger.search.vector(list(map(float, vectors[7])), k=2, space="s8")
+    assert {h.segment_id for h in again} == {segs[3].id, segs[7].id}
+
+
+def test_vector_validation(ledger: Ledger) -> None:
+    segs, _ = seeded(ledger, n=2)
+    for bad in ([1.0] * 7, [float("nan")] * 8, [float("inf")] + [0.0] * 7, "not a vector"):
+        with pytest.raises(InvalidInput):
+            ledger.embeddings.upsert("s8", {segs[0].id: bad})
+    with pytest.raises(InvalidInput):
+        ledger.embeddings.create_space("s8", "other-model", 8, "cosine")
+    with pytest.raises(NotFound):
+        ledger.search.vector("x", space="nope")
+
+
+def test_builtin_embedder_finds_the_sample_text(ledger: Ledger) -> None:
+    ledger.documents.add_paths([EXAMPLES], recursive=True)
+    ledger.extractions.run(ledger.extractions.document_ids())
+    assert ledger.search.embed_missing() > 0
+    assert ledger.search.embed_missing() == 0
+    hits = ledger.search.vector("fire doors that do not close", k=3)
+    assert hits[0].external_key == "notes/inspection.md"
+    total = ledger.search.vector("Total due payment", k=3)
+    assert total[0].external_key == "invoice-and-plan.pdf"
