@@ -135,7 +135,7 @@ class Ledger:
         self.documents = DocumentService(
             engine, self.blobs, _AutoCommit(engine, REPOSITORIES["documents"])
         )
-        self.runs = RunService(engine, _AutoCommit(engine, REPOSITORIES["runs"]))
+        self.runs = RunService(engine, None, _AutoCommit(engine, REPOSITORIES["runs"]))
         self.models = ModelService(engine, self.blobs, _AutoCommit(engine, REPOSITORIES["models"]))
         self.lineage = LineageService(_AutoCommit(engine, REPOSITORIES["runs"]))
         self.search = SearchService(engine)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from docledger.db.session import session_scope
 from docledger.errors import DocledgerError, InvalidInput
@@ -17,7 +17,7 @@ from docledger.repositories.document import DocumentRepository
 from docledger.repositories.extraction import ExtractionRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.services.extractors import available, for_media_type
-from docledger.storage.base import BlobStore
+from docledger.services.facade import Facade
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,9 @@ class ExtractOutcome:
     skipped: str | None = None
 
 
-class ExtractionService:
-    def __init__(self, engine: Engine, store: BlobStore, repository: Any) -> None:
-        self._engine = engine
-        self._store = store
-        self._repository = repository
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._repository, name)
+class ExtractionService(Facade):
+    """``ledger.extractions``: run extractors over documents, import other tools' elements,
+    and every ExtractionRepository method."""
 
     def document_ids(self, *, workspace: WorkspaceRef | None = None) -> list[uuid.UUID]:
         with session_scope(self._engine, readonly=True) as session:

@@ -40,6 +40,7 @@ from docledger.models import DocumentVersion as VersionRow
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas import IngestResult
 from docledger.schemas.document import IngestOutcome
+from docledger.services.facade import Facade
 from docledger.services.media import SNIFF_BYTES, pdf_page_count, sniff
 from docledger.storage.base import BlobStore, StoredBlob
 
@@ -512,17 +513,9 @@ def _collect(
     return out
 
 
-class DocumentService:
+class DocumentService(Facade):
     """``ledger.documents``: ingest, reading bytes back, and every DocumentRepository method
     (each in its own transaction)."""
-
-    def __init__(self, engine: Engine, store: BlobStore, repository: Any) -> None:
-        self._engine = engine
-        self._store = store
-        self._repository = repository
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._repository, name)
 
     def add(
         self,

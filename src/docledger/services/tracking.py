@@ -26,7 +26,7 @@ from docledger.repositories.run import MetricTriple, RunRepository
 from docledger.schemas import Document, DocumentVersion
 from docledger.schemas.annotation import Annotation, Dataset
 from docledger.schemas.run import LineageNode, ModelVersion, Run
-from docledger.storage.base import BlobStore
+from docledger.services.facade import Facade
 
 #: How DTOs name themselves in lineage edges.
 ENTITY_TYPES: dict[type, str] = {
@@ -85,13 +85,8 @@ class RunHandle:
         self._repo_call("link", self.id, "out", [entity_key(e) for e in entities])
 
 
-class RunService:
-    def __init__(self, engine: Engine, repository: Any) -> None:
-        self._engine = engine
-        self._repository = repository
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._repository, name)
+class RunService(Facade):
+    """``ledger.runs``: ``start`` plus every RunRepository method."""
 
     @contextmanager
     def start(
@@ -121,14 +116,9 @@ class RunService:
             RunRepository(session).finish(run.id, "succeeded")
 
 
-class ModelService:
-    def __init__(self, engine: Engine, store: BlobStore, repository: Any) -> None:
-        self._engine = engine
-        self._store = store
-        self._repository = repository
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._repository, name)
+class ModelService(Facade):
+    """``ledger.models``: ``register`` (storing the artifact) plus every ModelRepository
+    method."""
 
     def register(
         self,
