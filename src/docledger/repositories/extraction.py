@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 
 from docledger.db.dialect import bulk_insert
 from docledger.db.types import utcnow
@@ -102,10 +102,13 @@ class ExtractionRepository(Repository):
             )
         ).one_or_none()
         if existing is not None:
-            count = len(
-                self.session.scalars(
-                    select(SegmentRow.id).where(SegmentRow.extraction_id == existing.id)
-                ).all()
+            count = int(
+                self.session.scalar(
+                    select(func.count())
+                    .select_from(SegmentRow)
+                    .where(SegmentRow.extraction_id == existing.id)
+                )
+                or 0
             )
             return RecordResult(
                 extraction=Extraction.model_validate(existing),

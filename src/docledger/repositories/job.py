@@ -92,11 +92,17 @@ class JobRepository(Repository):
         notify_jobs(self.session, {r["queue"] for r in rows if r["id"] in inserted})
         keyed = [(r["queue"], r["idempotency_key"]) for r in rows if r["id"] not in inserted]
         existing: dict[tuple[str, str], JobRow] = {}
-        for queue, key in keyed:
-            found = self.session.scalars(
-                select(JobRow).where(JobRow.queue == queue, JobRow.idempotency_key == key)
-            ).one()
-            existing[(queue, key)] = found
+        if keyed:  # one look-up for every duplicate, not one each
+            wanted = set(keyed)
+            candidates = self.session.scalars(
+                select(JobRow).where(
+                    JobRow.idempotency_key.in_(sorted({k for _, k in keyed})),
+                    JobRow.queue.in_(sorted({q for q, _ in keyed})),
+                )
+            )
+            for job in candidates:
+                if (job.queue, job.idempotency_key) in wanted:
+                    existing[(job.queue, str(job.idempotency_key))] = job
         out = []
         for r in rows:
             if r["id"] in inserted:
