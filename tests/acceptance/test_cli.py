@@ -54,7 +54,7 @@ def test_init_tables_check_doctor(empty_db_url: str) -> None:
     assert "no drift" in check.stdout
     doctor = run("doctor", url=empty_db_url)
     assert doctor.returncode == 0, doctor.stderr
-    assert "0005 (head 0005)" in doctor.stdout
+    assert "0006 (head 0006)" in doctor.stdout
     current = run("db", "current", url=empty_db_url)
     assert "(head)" in current.stdout
 

@@ -101,3 +101,33 @@ def test_builtin_embedder_finds_the_sample_text(ledger: Ledger) -> None:
     assert hits[0].external_key == "notes/inspection.md"
     total = ledger.search.vector("Total due payment", k=3)
     assert total[0].external_key == "invoice-and-plan.pdf"
+
+
+def test_full_text_and_hybrid_on_the_samples(ledger: Ledger) -> None:
+    ledger.documents.add_paths([EXAMPLES], recursive=True)
+    ledger.extractions.run(ledger.extractions.document_ids())
+    ledger.search.embed_missing()
+    hits = ledger.search.text("emergency lighting", k=5)
+    assert hits
+    assert hits[0].external_key == "notes/inspection.md"
+    assert "lighting" in (hits[0].text or "").lower()
+    assert ledger.search.text("zzzzqqq nothing") == []
+    assert ledger.search.text("!!! ()") == []  # no words: no FTS syntax error
+    pdf = ledger.search.text("Grid lines moved", k=3, kinds=["line"])
+    assert pdf[0].external_key == "invoice-and-plan.pdf"
+    assert pdf[0].page_number == 2
+    fused = ledger.search.hybrid("fire doors close", k=5)
+    assert fused[0].external_key == "notes/inspection.md"
+    assert fused == sorted(fused, key=lambda h: -h.score)
+
+
+def test_full_text_respects_workspaces_and_deletes(ledger: Ledger) -> None:
+    ledger.workspaces.create("other")
+    for ws in (None, "other"):
+        v = ledger.documents.add(b"x", external_key="k", workspace=ws).version_id
+        ledger.extractions.record(v, "x", "1", {}, [{"kind": "chunk", "text": "quarterly audit"}])
+    assert len(ledger.search.text("audit")) == 1
+    assert len(ledger.search.text("audit", workspace="other")) == 1
+    ledger.documents.delete("k")
+    assert ledger.search.text("audit") == []
+    assert len(ledger.search.text("audit", workspace="other")) == 1

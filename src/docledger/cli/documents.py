@@ -234,16 +234,23 @@ def embed(
 def search(
     query: Annotated[str, typer.Argument(help="What to look for")],
     k: Annotated[int, typer.Option("--k", min=1, max=1000)] = 10,
-    mode: Annotated[str, typer.Option(help="vector (text and hybrid: not yet)")] = "vector",
+    mode: Annotated[
+        str, typer.Option(help="vector, text (full-text) or hybrid (both, fused)")
+    ] = "hybrid",
     space: Annotated[str, typer.Option(help="Embedding space")] = "hash-256",
     workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these segment kinds")] = None,
 ) -> None:
-    """Exact vector search over the embedded segments: score, document, page, snippet."""
-    if mode != "vector":
-        raise InvalidInput(f"--mode {mode} is not implemented yet; use --mode vector")
+    """Search the segments: score, document, page, snippet."""
+    if mode not in {"vector", "text", "hybrid"}:
+        raise InvalidInput(f"--mode is vector, text or hybrid, not {mode!r}")
     with state.ledger() as ledger:
-        hits = ledger.search.vector(query, k=k, space=space, workspace=workspace, kinds=kind)
+        if mode == "text":
+            hits = ledger.search.text(query, k=k, workspace=workspace, kinds=kind)
+        elif mode == "vector":
+            hits = ledger.search.vector(query, k=k, space=space, workspace=workspace, kinds=kind)
+        else:
+            hits = ledger.search.hybrid(query, k=k, space=space, workspace=workspace, kinds=kind)
     table = Table("score", "document", "page", "kind", "snippet")
     for hit in hits:
         snippet = " ".join((hit.text or "").split())[:90]

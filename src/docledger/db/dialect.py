@@ -6,6 +6,7 @@ features (FTS5, sqlite-vec, pgvector) are detected once per database and cached.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -192,6 +193,34 @@ def in_values(session: Session, column: Any, values: Sequence[Any]) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def full_text_ranked(session: Session, query: str, limit: int) -> Any:
+    """A statement yielding (segment_id, score) for segments matching ``query``, best first.
+
+    Any word may match (OR), ranked by relevance: BM25 from FTS5 on SQLite, ts_rank over the
+    GIN-indexed tsvector on PostgreSQL (``simple`` configuration). The query is reduced to its
+    words, so user input can never be parsed as FTS syntax.
+    """
+    words = [w.lower() for w in _TOKEN.findall(query)][:32]
+    if not words:
+        return None
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = " | ".join(words)
+        return text(
+            "SELECT f.segment_id, ts_rank(f.tsv, q) AS score "
+            "FROM fts_segments f, to_tsquery('simple', :q) q WHERE f.tsv @@ q "
+            "ORDER BY score DESC, f.segment_id LIMIT :n"
+        ).bindparams(q=tsquery, n=limit)
+    match = " OR ".join(f'"{w}"' for w in words)
+    return text(
+        "SELECT s.id, -bm25(fts_segments) AS score FROM fts_segments "
+        "JOIN segments s ON s.rowid = fts_segments.rowid "
+        "WHERE fts_segments MATCH :q ORDER BY score DESC, s.id LIMIT :n"
+    ).bindparams(q=match, n=limit)
 
 
 def json_array_contains(session: Session, column: Any, value: str) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, select
 
+from docledger.db.dialect import full_text_ranked
 from docledger.db.session import session_scope
 from docledger.errors import InvalidInput
 from docledger.models import Document as DocumentRow
@@ -29,6 +30,7 @@ from docledger.schemas.embedding import SearchHit
 from docledger.services.embedders import HashingEmbedder
 
 DEFAULT_SPACE = "hash-256"
+RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 EMBED_KINDS = ["chunk", "section", "page", "line", "record", "block", "zone", "evidence"]
 
 
@@ -157,6 +159,64 @@ class SearchService:
             chosen = [(matrix.ids[rows[i]], float(scores[i])) for i in best]
             return self._hits(session, chosen)
 
+    def text(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        workspace: WorkspaceRef | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> list[SearchHit]:
+        """Full-text search over segment text (any word; BM25 / ts_rank), best first."""
+        if k < 1:
+            raise InvalidInput("k must be at least 1")
+        with session_scope(self._engine, readonly=True) as session:
+            ws = WorkspaceRepository(session).get(workspace)
+            stmt = full_text_ranked(session, query, max(k * 20, 200))
+            if stmt is None:
+                return []
+            ranked = [(_as_uuid(sid), float(score)) for sid, score in session.execute(stmt)]
+            allowed = (
+                set(
+                    session.scalars(
+                        select(SegmentRow.id).where(
+                            SegmentRow.id.in_([sid for sid, _ in ranked]),
+                            SegmentRow.workspace_id == ws.id,
+                            *([SegmentRow.kind.in_(list(kinds))] if kinds else []),
+                        )
+                    )
+                )
+                if ranked
+                else set()
+            )
+            chosen = [(sid, score) for sid, score in ranked if sid in allowed][:k]
+            return self._hits(session, chosen)
+
+    def hybrid(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        space: str = DEFAULT_SPACE,
+        workspace: WorkspaceRef | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> list[SearchHit]:
+        """Vector and full-text results fused by reciprocal rank (score = sum 1/(60 + rank)),
+        which needs no score calibration between the two."""
+        depth = max(k * 5, 50)
+        lists = [
+            self.vector(query, k=depth, space=space, workspace=workspace, kinds=kinds),
+            self.text(query, k=depth, workspace=workspace, kinds=kinds),
+        ]
+        fused: dict[uuid.UUID, float] = {}
+        first: dict[uuid.UUID, SearchHit] = {}
+        for hits in lists:
+            for rank, hit in enumerate(hits, start=1):
+                fused[hit.segment_id] = fused.get(hit.segment_id, 0.0) + 1.0 / (RRF_K + rank)
+                first.setdefault(hit.segment_id, hit)
+        order = sorted(fused, key=lambda sid: (-fused[sid], str(sid)))[:k]
+        return [first[sid].model_copy(update={"score": fused[sid]}) for sid in order]
+
     def _hits(self, session: Any, chosen: list[tuple[uuid.UUID, float]]) -> list[SearchHit]:
         ids = [sid for sid, _ in chosen]
         details = {
@@ -192,3 +252,8 @@ class SearchService:
             for sid, score in chosen
             if sid in details
         ]
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    """Raw SQL hands back ids as text on SQLite (32 hex digits) and as UUID on PostgreSQL."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
