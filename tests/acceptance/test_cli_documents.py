@@ -90,14 +90,15 @@ def test_extract_command(db_url: str, tmp_path: Path) -> None:
         result = run("--db", db_url, *more, cwd=tmp_path)
         return result.returncode, result.stdout, result.stderr
 
-    assert dl("add", str(EXAMPLES), "-r")[0] == 0
+    code, out, err = dl("add", str(EXAMPLES), "-r", "--extract")
+    assert code == 0, err
+    assert "extracted 3 documents" in out  # the PNG has no extractor
     code, out, err = dl("extract", "--all")
     assert code == 0, err
     assert "skipped" in out
     assert "image/png" in out
     assert "invoice-and-plan.pdf" in out
-    code, out, _ = dl("extract", "--all")
-    assert "yes" not in out  # nothing new on a re-run
+    assert "yes" not in out  # --extract already recorded them: nothing new
     code, _, err = dl("extract")
     assert code == 1
     assert "--all" in err

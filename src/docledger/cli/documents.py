@@ -29,6 +29,9 @@ def add(
     ] = False,
     include: Annotated[list[str] | None, typer.Option(help="Only keys matching this glob")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Skip keys matching this glob")] = None,
+    then_extract: Annotated[
+        bool, typer.Option("--extract", help="Then extract the new and changed documents")
+    ] = False,
 ) -> None:
     """Ingest files: new documents, new versions of changed ones, nothing for unchanged ones.
 
@@ -62,6 +65,23 @@ def add(
     failed = [r for r in results if r.outcome == "failed"]
     for r in failed:
         err_console.print(f"[red]failed:[/red] {r.source}: {r.error}", highlight=False)
+    if then_extract:
+        changed = [
+            r.document_id
+            for r in results
+            if r.outcome in {"added", "new_version", "reverted"} and r.document_id
+        ]
+        with state.ledger() as ledger:
+            outcomes = ledger.extractions.run(changed, workspace=workspace)
+        extracted = [o for o in outcomes if o.created]
+        console.print(
+            f"extracted {len(extracted)} documents ({sum(o.segments for o in extracted)} segments)"
+        )
+        for o in outcomes:
+            if o.error:
+                err_console.print(f"[red]extract failed:[/red] {o.document}: {o.error}")
+        if any(o.error for o in outcomes):
+            raise typer.Exit(1)
     if failed:
         raise typer.Exit(1)
 
