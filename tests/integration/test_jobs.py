@@ -285,3 +285,18 @@ def test_graceful_stop_releases_unstarted_jobs(effects: Ledger) -> None:
     assert sorted(effect_ids(ledger)) == sorted(str(j.id) for j in done)
     released = [j for j in jobs if ledger.jobs.get(j.id).status == "queued"]
     assert all(ledger.jobs.get(j.id).attempts == 0 for j in released)
+
+
+def test_builtin_extract_and_embed_tasks(ledger: Ledger) -> None:
+    doc = ledger.documents.add(b"# Title\n\nSome words to find.", external_key="n.md")
+    ledger.jobs.enqueue("docledger.extract", {"document": str(doc.document_id)})
+    bad = ledger.jobs.enqueue("docledger.extract", {}, max_attempts=1)
+    Worker(ledger, batch_size=1).run(burst=True)
+    ledger.jobs.enqueue("docledger.embed", {})
+    Worker(ledger, batch_size=1).run(burst=True)
+    done = ledger.jobs.list(status="succeeded")
+    results = {j.task: j.result for j in done}
+    assert results["docledger.extract"]["created"] is True  # type: ignore[index]
+    assert results["docledger.embed"]["embedded"] > 0  # type: ignore[index]
+    assert ledger.jobs.get(bad.id).status == "dead"
+    assert ledger.search.vector("words to find", k=1)[0].external_key == "n.md"

@@ -48,8 +48,13 @@ class TaskContext:
         session: Session,
         worker_id: str,
         progress_sink: dict[uuid.UUID, int] | None = None,
+        ledger: Any = None,
     ) -> None:
         self.job = job
+        #: The worker's Ledger, for services that manage their own transactions (blob I/O,
+        #: extraction). Their writes are not part of the job's transaction: use them for
+        #: idempotent work, as the built-in tasks do.
+        self.ledger = ledger
         self.worker_id = worker_id
         self._session = session
         self._savepoint: SessionTransaction | None = None
@@ -107,6 +112,34 @@ def registered() -> list[str]:
 @task("docledger.noop")
 def _noop(ctx: TaskContext) -> None:
     """Does nothing: health checks and queue benchmarks."""
+
+
+@task("docledger.extract")
+def _extract(ctx: TaskContext) -> dict[str, Any]:
+    """Extract one document (payload: document, optional extractor and params). Recording is
+    idempotent, so a retry after a crash records nothing twice."""
+    payload = ctx.job.payload
+    if "document" not in payload:
+        raise InvalidInput("docledger.extract needs a 'document' in its payload")
+    (outcome,) = ctx.ledger.extractions.run(
+        [payload["document"]],
+        extractor=payload.get("extractor"),
+        params=payload.get("params") or {},
+    )
+    if outcome.error:
+        raise InvalidInput(f"extraction failed: {outcome.error}")
+    return {
+        "extraction": str(outcome.extraction_id) if outcome.extraction_id else None,
+        "created": outcome.created,
+        "segments": outcome.segments,
+        "skipped": outcome.skipped,
+    }
+
+
+@task("docledger.embed")
+def _embed(ctx: TaskContext) -> dict[str, Any]:
+    """Embed every text segment a space lacks (payload: optional space)."""
+    return {"embedded": ctx.ledger.search.embed_missing(ctx.job.payload.get("space", "hash-256"))}
 
 
 @task("docledger.echo")

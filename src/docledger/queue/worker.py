@@ -197,7 +197,7 @@ class Worker:
                     if self._stopping.is_set():
                         unstarted = jobs[index:]
                         break
-                    ctx = TaskContext(job, session, self.worker_id, self._progress)
+                    ctx = TaskContext(job, session, self.worker_id, self._progress, self.ledger)
                     try:
                         result = self._call(job, ctx)
                         ctx._finish(ok=True)
