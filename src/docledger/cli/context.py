@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from sqlalchemy import Engine
 
 from docledger.config import Settings, load_settings
+from docledger.db.engine import create_sync_engine
 from docledger.ledger import Ledger
 
 console = Console()
@@ -25,6 +29,15 @@ class CliState:
 
     def ledger(self) -> Ledger:
         return Ledger.open(settings=self.settings())
+
+    @contextmanager
+    def engine(self) -> Iterator[Engine]:
+        """A bare engine (no schema check) for the commands that manage the schema itself."""
+        engine = create_sync_engine(self.settings())
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 state = CliState()

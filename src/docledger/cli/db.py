@@ -6,10 +6,8 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
 
 from docledger.cli.context import console, state
-from docledger.db.engine import create_sync_engine
 from docledger.services import schema
 
 app = typer.Typer(
@@ -17,42 +15,29 @@ app = typer.Typer(
 )
 
 
-def _engine() -> Engine:
-    return create_sync_engine(state.settings())
-
-
 @app.command()
 def upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
     """Migrate the database up to REVISION (default: the newest)."""
-    engine = _engine()
-    try:
+    with state.engine() as engine:
         schema.upgrade(engine, revision)
         console.print(f"database at {schema.schema_state(engine).current}")
-    finally:
-        engine.dispose()
 
 
 @app.command()
 def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, or base")]) -> None:
     """Migrate the database down to REVISION ('base' removes every table)."""
-    engine = _engine()
-    try:
+    with state.engine() as engine:
         schema.downgrade(engine, revision)
         console.print(f"database at {schema.schema_state(engine).current or 'base'}")
-    finally:
-        engine.dispose()
 
 
 @app.command()
 def current() -> None:
     """Show the database's revision and the newest one this docledger knows."""
-    engine = _engine()
-    try:
+    with state.engine() as engine:
         st = schema.schema_state(engine)
         mark = "(head)" if st.at_head else f"(head is {st.head}: run `docledger db upgrade`)"
         console.print(f"{st.current or 'base'} {mark}")
-    finally:
-        engine.dispose()
 
 
 @app.command()
@@ -67,11 +52,8 @@ def history() -> None:
 @app.command()
 def check() -> None:
     """Fail (exit 1) when the models and the migrated database differ."""
-    engine = _engine()
-    try:
+    with state.engine() as engine:
         diffs = schema.check(engine)
-    finally:
-        engine.dispose()
     if diffs:
         for line in diffs:
             console.print(line, highlight=False)
@@ -85,8 +67,5 @@ def revision(
     autogenerate: Annotated[bool, typer.Option(help="Compare models to the database")] = True,
 ) -> None:
     """For contributors: write a new migration into the package (database must be at head)."""
-    engine = _engine()
-    try:
+    with state.engine() as engine:
         schema.revision(engine, message, autogenerate=autogenerate)
-    finally:
-        engine.dispose()

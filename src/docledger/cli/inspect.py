@@ -8,7 +8,6 @@ from sqlalchemy import inspect
 
 from docledger.cli.context import console, state
 from docledger.db.dialect import capabilities, table_row_counts
-from docledger.db.engine import create_sync_engine
 from docledger.db.session import translated_errors
 from docledger.errors import DocledgerError
 from docledger.services import schema
@@ -16,26 +15,18 @@ from docledger.services import schema
 
 def init() -> None:
     """Create the database (if needed) and migrate it to the newest schema."""
-    settings = state.settings()
-    engine = create_sync_engine(settings)
-    try:
+    with state.engine() as engine:
         schema.upgrade(engine)
         st = schema.schema_state(engine)
-    finally:
-        engine.dispose()
-    console.print(f"docledger store ready: {settings.masked_url()} (schema {st.current})")
+    console.print(f"docledger store ready: {state.settings().masked_url()} (schema {st.current})")
 
 
 def tables() -> None:
     """List every table with its row count."""
-    engine = create_sync_engine(state.settings())
-    try:
-        with translated_errors(), engine.connect() as conn:
-            names = sorted(inspect(conn).get_table_names())
-            counts = table_row_counts(conn, names)
-            conn.rollback()
-    finally:
-        engine.dispose()
+    with state.engine() as engine, translated_errors(), engine.connect() as conn:
+        names = sorted(inspect(conn).get_table_names())
+        counts = table_row_counts(conn, names)
+        conn.rollback()
     if not names:
         console.print("no tables: run `docledger init`")
         raise typer.Exit(1)
@@ -65,34 +56,32 @@ def doctor() -> None:
             f"size={settings.pool_size} overflow={settings.pool_max_overflow} "
             f"pre_ping={settings.pool_pre_ping} recycle={settings.pool_recycle_s}s",
         )
-    engine = create_sync_engine(settings)
     healthy = True
-    try:
-        caps = capabilities(engine)
-        st = schema.schema_state(engine)
-        info.add_row("server version", caps.server_version)
-        state_text = f"{st.current or 'empty'} (head {st.head})"
-        if not st.at_head:
-            state_text += " - run `docledger db upgrade`"
+    with state.engine() as engine:
+        try:
+            caps = capabilities(engine)
+            st = schema.schema_state(engine)
+            info.add_row("server version", caps.server_version)
+            state_text = f"{st.current or 'empty'} (head {st.head})"
+            if not st.at_head:
+                state_text += " - run `docledger db upgrade`"
+                healthy = False
+            info.add_row("schema", state_text)
+            info.add_row("FTS5" if caps.dialect == "sqlite" else "full-text", _yes(caps.fts5))
+            if caps.dialect == "sqlite":
+                info.add_row("sqlite-vec", _yes(caps.sqlite_vec))
+            else:
+                info.add_row(
+                    "pgvector",
+                    "installed"
+                    if caps.pgvector_installed
+                    else "available"
+                    if caps.pgvector_available
+                    else "no (exact search is used)",
+                )
+        except DocledgerError as exc:
+            info.add_row("connection", f"[red]{type(exc).__name__}: {exc}[/red]")
             healthy = False
-        info.add_row("schema", state_text)
-        info.add_row("FTS5" if caps.dialect == "sqlite" else "full-text", _yes(caps.fts5))
-        if caps.dialect == "sqlite":
-            info.add_row("sqlite-vec", _yes(caps.sqlite_vec))
-        else:
-            info.add_row(
-                "pgvector",
-                "installed"
-                if caps.pgvector_installed
-                else "available"
-                if caps.pgvector_available
-                else "no (exact search is used)",
-            )
-    except DocledgerError as exc:
-        info.add_row("connection", f"[red]{type(exc).__name__}: {exc}[/red]")
-        healthy = False
-    finally:
-        engine.dispose()
     console.print(info)
     if not healthy:
         raise typer.Exit(1)

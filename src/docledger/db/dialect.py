@@ -309,11 +309,6 @@ def capabilities(engine: Engine) -> Capabilities:
     return caps
 
 
-def forget_capabilities() -> None:
-    """Forget detected features (after installing an extension, say)."""
-    _capabilities.clear()
-
-
 def _detect_sqlite(conn: Connection) -> Capabilities:
     version = str(conn.exec_driver_sql("select sqlite_version()").scalar())
     options = {str(row[0]) for row in conn.exec_driver_sql("PRAGMA compile_options")}

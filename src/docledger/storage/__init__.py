@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from docledger.config import Settings
-from docledger.storage.base import BlobStore, StoredBlob, blob_key, sha256_of
+from docledger.storage.base import BlobStore, StoredBlob, blob_key
 from docledger.storage.local import LocalBlobStore
 
 
@@ -17,4 +17,4 @@ def open_blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(root)
 
 
-__all__ = ["BlobStore", "LocalBlobStore", "StoredBlob", "blob_key", "open_blob_store", "sha256_of"]
+__all__ = ["BlobStore", "LocalBlobStore", "StoredBlob", "blob_key", "open_blob_store"]

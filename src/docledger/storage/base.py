@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,12 +36,6 @@ class StoredBlob:
     created: bool  # False when the content was already stored
 
 
-@dataclass(frozen=True)
-class GcReport:
-    temp_files: int
-    orphan_files: int
-
-
 @runtime_checkable
 class BlobStore(Protocol):
     """Where bytes live. Implementations must make ``put`` durable before returning."""
@@ -74,13 +67,3 @@ class BlobStore(Protocol):
     def clean_temp(self, *, older_than_s: float) -> int:
         """Remove leftovers of interrupted puts; returns how many."""
         ...
-
-
-def sha256_of(stream: BinaryIO) -> tuple[str, int]:
-    """Hash a stream in constant memory."""
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := stream.read(CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
