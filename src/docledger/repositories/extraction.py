@@ -75,6 +75,31 @@ def iou(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _match_by_box(
+    items: Sequence[SegmentIn],
+    by_place: dict[tuple[str, int | None], list[tuple[uuid.UUID, dict[str, Any]]]],
+    found: dict[int, uuid.UUID],
+    used: set[uuid.UUID],
+) -> None:
+    """Second pass: an unmatched segment takes the unused old segment of the same kind on the
+    same page whose box overlaps it most (IoU >= IOU_MATCH)."""
+    for index, item in enumerate(items):
+        if index in found or item.bbox is None:
+            continue
+        box = item.bbox.model_dump()
+        best, best_iou = None, IOU_MATCH
+        # Only boxes of the same kind on the same page are compared (not every pair).
+        for sid, bbox in by_place.get((item.kind, item.page_number), []):
+            if sid in used:
+                continue
+            score = iou(box, bbox)
+            if score >= best_iou:
+                best, best_iou = sid, score
+        if best is not None:
+            found[index] = best
+            used.add(best)
+
+
 class ExtractionRepository(Repository):
     def record(
         self,
@@ -195,9 +220,12 @@ class ExtractionRepository(Repository):
             .order_by(SegmentRow.ordinal)
         ).all()
         by_hash: dict[tuple[str, str], list[uuid.UUID]] = {}
-        for sid, digest, kind, _page, _bbox in old:
+        by_place: dict[tuple[str, int | None], list[tuple[uuid.UUID, dict[str, Any]]]] = {}
+        for sid, digest, kind, page, bbox in old:
             if digest:
                 by_hash.setdefault((kind, digest), []).append(sid)
+            if bbox:
+                by_place.setdefault((kind, page), []).append((sid, bbox))
         used: set[uuid.UUID] = set()
         found: dict[int, uuid.UUID] = {}
         for index, item in enumerate(items):
@@ -207,20 +235,7 @@ class ExtractionRepository(Repository):
                     found[index] = sid
                     used.add(sid)
                     break
-        for index, item in enumerate(items):
-            if index in found or item.bbox is None:
-                continue
-            box = item.bbox.model_dump()
-            best, best_iou = None, IOU_MATCH
-            for sid, _digest, kind, page, bbox in old:
-                if sid in used or kind != item.kind or page != item.page_number or not bbox:
-                    continue
-                score = iou(box, bbox)
-                if score >= best_iou:
-                    best, best_iou = sid, score
-            if best is not None:
-                found[index] = best
-                used.add(best)
+        _match_by_box(items, by_place, found, used)
         return found
 
     @readonly
