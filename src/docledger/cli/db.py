@@ -6,8 +6,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import text
 
 from docledger.cli.context import console, state
+from docledger.db import vector_index
+from docledger.db.session import translated_errors
 from docledger.services import schema
 
 app = typer.Typer(
@@ -47,6 +50,27 @@ def history() -> None:
     for rev, down, doc in schema.history():
         table.add_row(rev, down or "-", doc)
     console.print(table)
+
+
+@app.command()
+def pgvector() -> None:
+    """Install pgvector copies and an HNSW index per space (PostgreSQL with the extension).
+
+    Migrations do this when the extension is there at upgrade time; run this after a server
+    gains pgvector later. Idempotent; fails (exit 1) when the extension is missing.
+    """
+    with state.engine() as engine:
+        schema.ensure_ready(engine)
+        if engine.dialect.name != "postgresql":
+            console.print("pgvector is PostgreSQL only; SQLite searches on the exact path")
+            raise typer.Exit(1)
+        with translated_errors(), engine.begin() as conn:
+            enabled = vector_index.enable(conn)
+            copies = conn.execute(text(f"SELECT count(*) FROM {vector_index.TABLE}")).scalar()
+        if not enabled:
+            console.print("the server has no usable pgvector extension; exact search stays on")
+            raise typer.Exit(1)
+    console.print(f"pgvector enabled: {copies} vectors indexed")
 
 
 @app.command()

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select, update
 
+from docledger.db import vector_index
 from docledger.db.dialect import upsert
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
@@ -56,8 +57,9 @@ class EmbeddingRepository(Repository):
                     f"{existing.dimensions} dims, {existing.metric}"
                 )
             return EmbeddingSpace.model_validate(existing)
+        space_id = new_id()
         row = {
-            "id": new_id(),
+            "id": space_id,
             "name": name,
             "model": model,
             "dimensions": dimensions,
@@ -68,6 +70,9 @@ class EmbeddingRepository(Repository):
         }
         self.session.add(SpaceRow(**row))
         self.session.flush()
+        conn = self.session.connection()
+        if vector_index.present(conn):
+            vector_index.create_space_index(conn, space_id, dimensions, metric)
         return EmbeddingSpace.model_validate(row)
 
     def _space(self, space: str | uuid.UUID) -> SpaceRow:
@@ -82,10 +87,8 @@ class EmbeddingRepository(Repository):
     def space(self, space: str | uuid.UUID) -> EmbeddingSpace:
         return EmbeddingSpace.model_validate(self._space(space))
 
-    def upsert(self, space: str | uuid.UUID, vectors: Mapping[uuid.UUID | str, Any]) -> int:
-        """Store one vector per segment in the space (replacing an older one), in bulk."""
-        sp = self._space(space)
-        ids = [require_uuid(k, "segment id") for k in vectors]
+    def _segments(self, keys: list[uuid.UUID | str]) -> tuple[list[uuid.UUID], dict[Any, Any]]:
+        ids = [require_uuid(k, "segment id") for k in keys]
         found = dict(
             self.session.execute(
                 select(SegmentRow.id, SegmentRow.workspace_id).where(SegmentRow.id.in_(ids))
@@ -96,6 +99,12 @@ class EmbeddingRepository(Repository):
             raise NotFound(
                 f"no segment {missing[0]}" + (f" (+{len(missing) - 1})" if len(missing) > 1 else "")
             )
+        return ids, found
+
+    def _store(
+        self, sp: SpaceRow, ids: list[uuid.UUID], found: dict[Any, Any], values: list[Any]
+    ) -> None:
+        """``values`` are float32 vectors, or pointer strings in ``external_ref`` mode."""
         now = utcnow()
         rows = [
             {
@@ -103,11 +112,11 @@ class EmbeddingRepository(Repository):
                 "workspace_id": found[sid],
                 "space_id": sp.id,
                 "segment_id": sid,
-                "external_ref": None,
+                "external_ref": value if isinstance(value, str) else None,
                 "created_at": now,
-                "vector": to_vector(vec, sp.dimensions).astype("<f4").tobytes(),
+                "vector": None if isinstance(value, str) else value.astype("<f4").tobytes(),
             }
-            for sid, vec in zip(ids, vectors.values(), strict=True)
+            for sid, value in zip(ids, values, strict=True)
         ]
         upsert(
             self.session,
@@ -116,12 +125,40 @@ class EmbeddingRepository(Repository):
             conflict=["segment_id", "space_id"],
             update=["vector", "external_ref"],
         )
+        conn = self.session.connection()
+        if vector_index.present(conn):
+            pairs = [(i, v) for i, v in zip(ids, values, strict=True) if not isinstance(v, str)]
+            stale = [i for i, v in zip(ids, values, strict=True) if isinstance(v, str)]
+            vector_index.write(conn, sp.id, [i for i, _ in pairs], [v for _, v in pairs])
+            vector_index.remove(conn, sp.id, stale)
         self.session.execute(
             update(SpaceRow)
             .where(SpaceRow.id == sp.id)
             .values(change_counter=SpaceRow.change_counter + 1)
         )
-        return len(rows)
+
+    def upsert(self, space: str | uuid.UUID, vectors: Mapping[uuid.UUID | str, Any]) -> int:
+        """Store one vector per segment in the space (replacing an older one), in bulk.
+
+        Every vector is checked (dimension, NaN, infinity) before anything is written.
+        """
+        sp = self._space(space)
+        ids, found = self._segments(list(vectors))
+        values = [to_vector(vec, sp.dimensions) for vec in vectors.values()]
+        self._store(sp, ids, found, values)
+        return len(ids)
+
+    def upsert_refs(self, space: str | uuid.UUID, refs: Mapping[uuid.UUID | str, str]) -> int:
+        """``external_ref`` mode: record only where each vector lives (a Qdrant point id, a
+        FAISS row) for teams that keep vectors in another store; such rows are not searchable
+        here."""
+        sp = self._space(space)
+        for ref in refs.values():
+            if not isinstance(ref, str) or not ref.strip() or len(ref) > 300:
+                raise InvalidInput("an external reference is a non-empty string of <= 300 chars")
+        ids, found = self._segments(list(refs))
+        self._store(sp, ids, found, list(refs.values()))
+        return len(ids)
 
     @readonly
     def missing_segments(

@@ -1,9 +1,15 @@
-"""Vector search: exact, filter-first, over an in-process matrix per embedding space.
+"""Vector search: exact over an in-process matrix, or through pgvector's HNSW index.
 
-Filter first, then scan: the filter (workspace, documents, kinds, labels, pages) selects the
-candidate segments in SQL, and only their vectors are scored, so a filtered query returns k
-results whenever k segments match (post-filtering ANN indexes return fewer). The matrix is
-loaded once per space and reloaded only when the space's ``change_counter`` has moved.
+Exact path (SQLite, PostgreSQL without pgvector, ``exact=True``), filter first, then scan:
+the filter (workspace, documents, kinds, labels, pages) selects the candidate segments in SQL,
+and only their vectors are scored, so a filtered query returns k results whenever k segments
+match (post-filtering ANN indexes return fewer). The matrix is loaded once per space and
+reloaded only when the space's ``change_counter`` has moved.
+
+Index path (PostgreSQL with pgvector, see ``docledger.db.vector_index``): the space's HNSW
+index with the filter in the same query and an iterative scan. An approximate index can still
+come back with fewer than k rows under a very selective filter; then the exact path answers,
+so a filtered query returns k rows whenever k rows match, on every path.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
+from docledger.db import vector_index
 from docledger.db.dialect import full_text_ranked
 from docledger.db.session import session_scope
 from docledger.errors import InvalidInput
@@ -31,6 +38,8 @@ from docledger.services.embedders import HashingEmbedder
 
 DEFAULT_SPACE = "hash-256"
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
+#: HNSW candidate list per query (pgvector's default is 40); measured recall@10 in bench/knn.py
+EF_SEARCH = 100
 EMBED_KINDS = ["chunk", "section", "page", "line", "record", "block", "zone", "evidence"]
 
 
@@ -48,6 +57,7 @@ class SearchService:
         self._matrices: dict[uuid.UUID, _Matrix] = {}
         self._lock = threading.Lock()
         self.embedder = HashingEmbedder()
+        self._pgvector: str | bool | None = False  # False: not asked yet; None: not there
 
     def ensure_default_space(self) -> Any:
         with session_scope(self._engine) as session:
@@ -108,10 +118,17 @@ class SearchService:
         kinds: Sequence[str] | None = None,
         labels: Sequence[str] | None = None,
         pages: tuple[int, int] | None = None,
+        exact: bool = False,
+        ef_search: int = EF_SEARCH,
     ) -> list[SearchHit]:
-        """Top-k segments by similarity to a text (built-in embedder) or a vector."""
+        """Top-k segments by similarity to a text (built-in embedder) or a vector.
+
+        ``exact=True`` skips the approximate index where there is one.
+        """
         if k < 1:
             raise InvalidInput("k must be at least 1")
+        if ef_search < 1:
+            raise InvalidInput("ef_search must be at least 1")
         with session_scope(self._engine, readonly=True) as session:
             repo = EmbeddingRepository(session)
             sp = repo.space(space)
@@ -121,8 +138,15 @@ class SearchService:
                 else to_vector(query, sp.dimensions)
             )
             q = to_vector(q, sp.dimensions)
-            matrix = self._matrix(session, sp.id, sp.change_counter)
             ws = WorkspaceRepository(session).get(workspace)
+            pgvector = None if exact else self._pgvector_version(session)
+            if pgvector is not None and vector_index.indexed(sp.dimensions):
+                found = self._indexed(
+                    session, sp, q, k, ef_search, pgvector, ws.id, documents, kinds, labels, pages
+                )
+                if len(found) == k:
+                    return self._hits(session, found)
+            matrix = self._matrix(session, sp.id, sp.change_counter)
             stmt = (
                 select(SegmentRow.id)
                 .join(
@@ -158,6 +182,48 @@ class SearchService:
             best = best[np.argsort(-scores[best], kind="stable")]
             chosen = [(matrix.ids[rows[i]], float(scores[i])) for i in best]
             return self._hits(session, chosen)
+
+    def _pgvector_version(self, session: Any) -> str | None:
+        """Asked once per service: enabling pgvector later needs a new ledger to be seen."""
+        if self._pgvector is False:
+            self._pgvector = vector_index.version(session.connection())
+        return self._pgvector if isinstance(self._pgvector, str) else None
+
+    def _indexed(
+        self,
+        session: Any,
+        sp: Any,
+        q: np.ndarray[Any, np.dtype[np.float32]],
+        k: int,
+        ef_search: int,
+        pgvector: str,
+        workspace_id: uuid.UUID,
+        documents: Sequence[uuid.UUID] | None,
+        kinds: Sequence[str] | None,
+        labels: Sequence[str] | None,
+        pages: tuple[int, int] | None,
+    ) -> list[tuple[uuid.UUID, float]]:
+        filters = ["AND s.workspace_id = :ws"]
+        params: dict[str, Any] = {"ws": workspace_id, "q": vector_index.literal(q)}
+        if documents:
+            filters.append("AND dv.document_id = ANY(:documents)")
+            params["documents"] = list(documents)
+        if kinds:
+            filters.append("AND s.kind = ANY(:kinds)")
+            params["kinds"] = list(kinds)
+        if labels:
+            filters.append("AND s.label = ANY(:labels)")
+            params["labels"] = list(labels)
+        if pages:
+            filters.append("AND s.page_number BETWEEN :page_from AND :page_to")
+            params["page_from"], params["page_to"] = pages
+        for setting in vector_index.session_settings(pgvector, max(ef_search, k)):
+            session.execute(text(setting))
+        sql = vector_index.search_sql(sp.id, sp.dimensions, sp.metric, " ".join(filters), k)
+        return [
+            (_as_uuid(sid), vector_index.similarity(sp.metric, float(distance)))
+            for sid, distance in session.execute(text(sql), params)
+        ]
 
     def text(
         self,

