@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from docledger import InvalidInput, Ledger
 from docledger.config import load_settings
 from docledger.db import vector_index
+from docledger.services import schema
 from tests.conftest import PgDatabases
 
 DIMS = 48
@@ -169,3 +170,14 @@ def test_external_refs_are_recorded_not_searched(vledger: Ledger) -> None:
             vledger.embeddings.upsert_refs("c", {segs[1].id: bad})
     again = vledger.search.vector(list(map(float, vectors[1])), k=10, space="c")
     assert segs[1].id in {h.segment_id for h in again}  # refused refs changed nothing
+
+
+def test_migration_0007_goes_down_and_up_without_drift(pgv: Ledger) -> None:
+    load(pgv, clustered(30, DIMS, 3, seed=7))
+    schema.downgrade(pgv.engine, "0006")
+    with pgv.engine.connect() as conn:
+        assert not vector_index.present(conn)
+    schema.upgrade(pgv.engine)
+    with pgv.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM vec_embeddings")).scalar() == 30
+    assert schema.check(pgv.engine) == []

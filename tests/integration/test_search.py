@@ -11,11 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import text
 
 from docledger import InvalidInput, Ledger, NotFound
 from docledger.config import load_settings
-from docledger.db import vector_index
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 
@@ -72,7 +70,9 @@ def test_filters_come_first_and_return_k(vledger: Ledger) -> None:
     odd = vledger.search.vector(list(map(float, q)), k=10, space="s8", labels=["odd"])
     assert len(odd) == 10
     assert {h.label for h in odd} == {"odd"}
-    few = vledger.search.vector(list(map(float, q)), k=10, space="s8", pages=(2, 2), kinds=["chunk"])
+    few = vledger.search.vector(
+        list(map(float, q)), k=10, space="s8", pages=(2, 2), kinds=["chunk"]
+    )
     assert {(h.page_number, h.kind) for h in few} == {(2, "chunk")}
     assert len(few) == 6  # exactly the matching segments, not fewer
 

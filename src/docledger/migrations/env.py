@@ -17,6 +17,13 @@ target_metadata = Base.metadata
 UNMANAGED_PREFIXES = ("fts_", "vec_")
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Skip unmanaged tables before reflection (their pgvector columns have no SQLAlchemy type)."""
+    if type_ == "table" and name:
+        return not name.startswith(UNMANAGED_PREFIXES) and not name.startswith("sqlite_")
+    return True
+
+
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
@@ -39,6 +46,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=context.config.attributes.get("target_metadata", target_metadata),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
         include_object=include_object,
         render_item=render_item,
         transaction_per_migration=True,
