@@ -145,3 +145,18 @@ def test_full_text_respects_workspaces_and_deletes(ledger: Ledger) -> None:
     ledger.documents.delete("k")
     assert ledger.search.text("audit") == []
     assert len(ledger.search.text("audit", workspace="other")) == 1
+
+
+def test_deletes_reach_the_cached_matrix(vledger: Ledger) -> None:
+    seeded(vledger, n=10, key="a")
+    b_segs, vectors = seeded(vledger, n=10, key="b")
+    q = list(map(float, vectors[0]))
+    assert len(vledger.search.vector(q, k=20, space="s8", exact=True)) == 20  # matrix cached
+    doc_b = vledger.documents.get("b").id
+    only_b = vledger.search.vector(q, k=20, space="s8", documents=[doc_b])
+    assert {h.segment_id for h in only_b} == {s.id for s in b_segs}
+    vledger.documents.delete("a")  # cascades to segments and embeddings
+    for exact in (True, False):
+        # a and b hold the same vectors, so a stale matrix would spend half of k on ghosts
+        after = vledger.search.vector(q, k=10, space="s8", exact=exact)
+        assert {h.segment_id for h in after} == {s.id for s in b_segs}

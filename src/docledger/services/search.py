@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,12 +28,12 @@ from docledger.db.session import session_scope
 from docledger.errors import InvalidInput
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
-from docledger.models import Embedding as EmbeddingRow
 from docledger.models import Segment as SegmentRow
 from docledger.repositories.embedding import EmbeddingRepository, to_vector
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import SearchHit
 from docledger.services.embedders import HashingEmbedder
+from docledger.services.vector_matrix import VectorMatrix
 
 DEFAULT_SPACE = "hash-256"
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
@@ -43,18 +42,10 @@ EF_SEARCH = 100
 EMBED_KINDS = ["chunk", "section", "page", "line", "record", "block", "zone", "evidence"]
 
 
-@dataclass
-class _Matrix:
-    counter: int
-    ids: np.ndarray[Any, np.dtype[Any]]
-    index: dict[uuid.UUID, int]
-    vectors: np.ndarray[Any, np.dtype[np.float32]]
-
-
 class SearchService:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._matrices: dict[uuid.UUID, _Matrix] = {}
+        self._matrices: dict[uuid.UUID, VectorMatrix] = {}
         self._lock = threading.Lock()
         self.embedder = HashingEmbedder()
         self._pgvector: str | bool | None = False  # False: not asked yet; None: not there
@@ -86,25 +77,14 @@ class SearchService:
             if progress is not None:
                 progress(len(todo))
 
-    def _matrix(self, session: Any, space_id: uuid.UUID, counter: int) -> _Matrix:
+    def _matrix(self, session: Any, space: Any) -> VectorMatrix:
         with self._lock:
-            cached = self._matrices.get(space_id)
-            if cached is not None and cached.counter == counter:
-                return cached
-        rows = session.execute(
-            select(EmbeddingRow.segment_id, EmbeddingRow.vector).where(
-                EmbeddingRow.space_id == space_id, EmbeddingRow.vector.is_not(None)
-            )
-        ).all()
-        ids = np.array([r[0] for r in rows], dtype=object)
-        vectors = (
-            np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
-            if rows
-            else np.zeros((0, 1), dtype=np.float32)
-        )
-        built = _Matrix(counter, ids, {sid: n for n, sid in enumerate(ids)}, vectors)
+            cached = self._matrices.get(space.id)
+        if cached is not None and cached.counter == space.change_counter:
+            return cached
+        built = VectorMatrix.load(session, space.id, space.change_counter, space.metric)
         with self._lock:
-            self._matrices[space_id] = built
+            self._matrices[space.id] = built
         return built
 
     def vector(
@@ -146,42 +126,9 @@ class SearchService:
                 )
                 if len(found) == k:
                     return self._hits(session, found)
-            matrix = self._matrix(session, sp.id, sp.change_counter)
-            stmt = (
-                select(SegmentRow.id)
-                .join(
-                    EmbeddingRow,
-                    (EmbeddingRow.segment_id == SegmentRow.id) & (EmbeddingRow.space_id == sp.id),
-                )
-                .where(SegmentRow.workspace_id == ws.id)
-            )
-            if documents:
-                stmt = stmt.join(VersionRow, VersionRow.id == SegmentRow.version_id).where(
-                    VersionRow.document_id.in_(list(documents))
-                )
-            if kinds:
-                stmt = stmt.where(SegmentRow.kind.in_(list(kinds)))
-            if labels:
-                stmt = stmt.where(SegmentRow.label.in_(list(labels)))
-            if pages:
-                stmt = stmt.where(SegmentRow.page_number.between(pages[0], pages[1]))
-            candidates = [matrix.index[s] for s in session.scalars(stmt) if s in matrix.index]
-            if not candidates:
-                return []
-            rows = np.array(sorted(candidates))
-            sub = matrix.vectors[rows]
-            if sp.metric == "cosine":
-                norms = np.linalg.norm(sub, axis=1) * (float(np.linalg.norm(q)) or 1.0)
-                scores = (sub @ q) / np.where(norms > 0, norms, 1.0)
-            elif sp.metric == "ip":
-                scores = sub @ q
-            else:
-                scores = -np.linalg.norm(sub - q, axis=1)
-            top = min(k, len(rows))
-            best = np.argpartition(-scores, top - 1)[:top]
-            best = best[np.argsort(-scores[best], kind="stable")]
-            chosen = [(matrix.ids[rows[i]], float(scores[i])) for i in best]
-            return self._hits(session, chosen)
+            matrix = self._matrix(session, sp)
+            selected = matrix.mask(ws.id, documents, kinds, labels, pages)
+            return self._hits(session, matrix.top(q, k, selected))
 
     def _pgvector_version(self, session: Any) -> str | None:
         """Asked once per service: enabling pgvector later needs a new ledger to be seen."""

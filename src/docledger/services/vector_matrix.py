@@ -1,0 +1,150 @@
+"""The exact path's in-process matrix of one embedding space, with the filter columns beside it.
+
+Segments never change after they are recorded (kind, label, page and version are fixed), so
+the columns a search filters on are loaded once with the vectors and the filter becomes a numpy
+mask: no SQL round trip returning every candidate id, which at 100,000 vectors costs more than
+the scan itself. Anything that adds, replaces or removes a vector moves the space's
+``change_counter`` (upserts in the repository, deletes by trigger, migration 0008), and a
+matrix whose counter differs from the database's is rebuilt in the reading transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from docledger.models import DocumentVersion as VersionRow
+from docledger.models import Embedding as EmbeddingRow
+from docledger.models import Segment as SegmentRow
+
+F32 = np.dtype[np.float32]
+#: Above this share of matching rows, scoring everything and masking beats gathering rows.
+GATHER_BELOW = 0.3
+
+
+@dataclass
+class Codes:
+    """A column of hashable values as small integers (fast equality and ``isin``)."""
+
+    values: dict[Hashable, int] = field(default_factory=dict)
+
+    def encode(self, column: Sequence[Hashable]) -> np.ndarray[Any, np.dtype[np.int32]]:
+        return np.fromiter(
+            (self.values.setdefault(v, len(self.values)) for v in column),
+            dtype=np.int32,
+            count=len(column),
+        )
+
+    def lookup(self, wanted: Sequence[Hashable]) -> np.ndarray[Any, np.dtype[np.int32]]:
+        return np.array([self.values[v] for v in wanted if v in self.values], dtype=np.int32)
+
+
+@dataclass
+class VectorMatrix:
+    counter: int
+    metric: str
+    ids: list[uuid.UUID]
+    vectors: np.ndarray[Any, F32]  # unit rows for cosine; raw rows otherwise
+    sq_norms: np.ndarray[Any, F32]  # squared row norms (l2 only)
+    columns: dict[str, np.ndarray[Any, np.dtype[np.int32]]]
+    codes: dict[str, Codes]
+
+    @classmethod
+    def load(cls, session: Session, space_id: uuid.UUID, counter: int, metric: str) -> VectorMatrix:
+        rows = session.execute(
+            select(
+                EmbeddingRow.segment_id,
+                EmbeddingRow.vector,
+                SegmentRow.workspace_id,
+                VersionRow.document_id,
+                SegmentRow.kind,
+                SegmentRow.label,
+                SegmentRow.page_number,
+            )
+            .join(SegmentRow, SegmentRow.id == EmbeddingRow.segment_id)
+            .join(VersionRow, VersionRow.id == SegmentRow.version_id)
+            .where(EmbeddingRow.space_id == space_id, EmbeddingRow.vector.is_not(None))
+        ).all()
+        count = len(rows)
+        packed = b"".join(r[1] or b"" for r in rows)
+        vectors: np.ndarray[Any, F32] = (
+            np.frombuffer(packed, dtype="<f4").reshape(count, -1).copy()
+            if rows
+            else np.zeros((0, 1), dtype=np.float32)
+        )
+        sq_norms = np.einsum("ij,ij->i", vectors, vectors).astype(np.float32)
+        if metric == "cosine":
+            norms = np.sqrt(sq_norms)
+            vectors /= np.where(norms > 0, norms, 1.0)[:, None]
+        codes = {name: Codes() for name in ("workspace", "document", "kind", "label")}
+        columns = {
+            name: codes[name].encode([r[n] for r in rows])
+            for n, name in ((2, "workspace"), (3, "document"), (4, "kind"), (5, "label"))
+        }
+        columns["page"] = np.fromiter(
+            (-1 if r[6] is None else r[6] for r in rows), dtype=np.int32, count=count
+        )
+        return cls(counter, metric, [r[0] for r in rows], vectors, sq_norms, columns, codes)
+
+    def mask(
+        self,
+        workspace_id: uuid.UUID,
+        documents: Sequence[uuid.UUID] | None = None,
+        kinds: Sequence[str] | None = None,
+        labels: Sequence[str] | None = None,
+        pages: tuple[int, int] | None = None,
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        selected = np.isin(
+            self.columns["workspace"], self.codes["workspace"].lookup([workspace_id])
+        )
+        for name, wanted in (("document", documents), ("kind", kinds), ("label", labels)):
+            if wanted:
+                selected &= np.isin(self.columns[name], self.codes[name].lookup(list(wanted)))
+        if pages:
+            page = self.columns["page"]
+            selected &= (page >= pages[0]) & (page <= pages[1])
+        return selected
+
+    def _scores(self, rows: np.ndarray[Any, F32], sq: np.ndarray[Any, F32], q: Any) -> Any:
+        if self.metric == "cosine":
+            return rows @ q
+        if self.metric == "ip":
+            return rows @ q
+        # l2: rank by -(|x|^2 - 2 x.q), and report the true negative distance
+        return 2.0 * (rows @ q) - sq
+
+    def top(
+        self, query: np.ndarray[Any, F32], k: int, selected: np.ndarray[Any, np.dtype[np.bool_]]
+    ) -> list[tuple[uuid.UUID, float]]:
+        """The best k selected rows, best first, as (segment id, score)."""
+        matching = int(selected.sum())
+        if matching == 0:
+            return []
+        q = query.astype(np.float32)
+        if self.metric == "cosine":
+            q = q / (float(np.linalg.norm(q)) or 1.0)
+        if matching < GATHER_BELOW * len(self.ids):
+            rows = np.flatnonzero(selected)
+            scores = self._scores(self.vectors[rows], self.sq_norms[rows], q)
+        else:
+            rows = None
+            scores = self._scores(self.vectors, self.sq_norms, q)
+            scores = np.where(selected, scores, -np.inf)
+        top = min(k, matching)
+        best = np.argpartition(-scores, top - 1)[:top]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        chosen = best if rows is None else rows[best]
+        q_sq = float(q @ q)
+        out = []
+        for position, row in zip(best, chosen, strict=True):
+            score = float(scores[position])
+            if self.metric == "l2":
+                score = -float(np.sqrt(max(q_sq - score, 0.0)))
+            out.append((self.ids[int(row)], score))
+        return out
