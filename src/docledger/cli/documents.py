@@ -240,9 +240,11 @@ def import_elements(
 
 
 def embed(
-    space: Annotated[str, typer.Option(help="Embedding space (built-in: hash-256)")] = "hash-256",
+    space: Annotated[
+        str, typer.Option(help="Embedding space: hash-256 (built-in), minilm-384 (minilm extra)")
+    ] = "hash-256",
 ) -> None:
-    """Embed every extracted text segment the space lacks (built-in offline embedder)."""
+    """Embed every extracted text segment the space lacks, with the space's built-in model."""
     with state.ledger() as ledger:
         columns = (TextColumn("embedding"), BarColumn(), TextColumn("{task.completed} segments"))
         with Progress(*columns, console=err_console, transient=True) as bar:

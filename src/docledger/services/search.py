@@ -32,7 +32,7 @@ from docledger.models import Segment as SegmentRow
 from docledger.repositories.embedding import EmbeddingRepository, to_vector
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import SearchHit
-from docledger.services.embedders import HashingEmbedder
+from docledger.services.embedders import Embedders
 from docledger.services.vector_matrix import VectorMatrix
 
 DEFAULT_SPACE = "hash-256"
@@ -47,28 +47,39 @@ class SearchService:
         self._engine = engine
         self._matrices: dict[uuid.UUID, VectorMatrix] = {}
         self._lock = threading.Lock()
-        self.embedder = HashingEmbedder()
+        self.embedders = Embedders()
         self._pgvector: str | bool | None = False  # False: not asked yet; None: not there
 
-    def ensure_default_space(self) -> Any:
+    def ensure_space(self, space: str = DEFAULT_SPACE) -> Any:
+        """A built-in embedder's space, created on first use."""
+        embedder = self.embedders.for_space(space)
+        if embedder is None:
+            raise InvalidInput(
+                f"{space!r} is not a built-in space ({', '.join(self.embedders.spaces)})"
+            )
         with session_scope(self._engine) as session:
             return EmbeddingRepository(session).create_space(
-                DEFAULT_SPACE, self.embedder.model, self.embedder.dimensions, "cosine"
+                space, embedder.model, embedder.dimensions, "cosine"
             )
 
     def embed_missing(
         self, space: str = DEFAULT_SPACE, batch: int = 1000, progress: Any = None
     ) -> int:
-        """Embed (with the built-in embedder) every text segment the space lacks."""
-        if space == DEFAULT_SPACE:
-            self.ensure_default_space()
+        """Embed every text segment the space lacks, with the space's own (built-in) model;
+        built-in spaces are created on first use. Each batch commits on its own, so an
+        interrupted run resumes where it stopped."""
+        if self.embedders.for_space(space) is not None:
+            self.ensure_space(space)
+        with session_scope(self._engine, readonly=True) as session:
+            sp = EmbeddingRepository(session).space(space)
+        embedder = self.embedders.for_model(sp.model, sp.dimensions)
         done = 0
         while True:
             with session_scope(self._engine, readonly=True) as session:
                 todo = EmbeddingRepository(session).missing_segments(space, EMBED_KINDS, batch)
             if not todo:
                 return done
-            vectors = self.embedder.embed([text for _, text in todo])
+            vectors = embedder.embed([text for _, text in todo])
             with session_scope(self._engine) as session:
                 EmbeddingRepository(session).upsert(
                     space, {sid: vectors[n] for n, (sid, _) in enumerate(todo)}
@@ -101,7 +112,7 @@ class SearchService:
         exact: bool = False,
         ef_search: int = EF_SEARCH,
     ) -> list[SearchHit]:
-        """Top-k segments by similarity to a text (built-in embedder) or a vector.
+        """Top-k segments by similarity to a text (embedded by the space's model) or a vector.
 
         ``exact=True`` skips the approximate index where there is one.
         """
@@ -113,7 +124,7 @@ class SearchService:
             repo = EmbeddingRepository(session)
             sp = repo.space(space)
             q = (
-                self.embedder.embed([query])[0]
+                self.embedders.for_model(sp.model, sp.dimensions).embed([query])[0]
                 if isinstance(query, str)
                 else to_vector(query, sp.dimensions)
             )
