@@ -49,6 +49,12 @@ def test_record_is_idempotent_and_params_make_snapshots(ledger: Ledger) -> None:
         "a",
         "b",
     ]
+    newest = ledger.segments.of_version(version)  # the "por" snapshot came last
+    assert [s.extraction_id for s in newest] == [other.extraction.id] * 2
+    assert [s.text for s in ledger.segments.of_version(version, kind="zone")] == ["a"]
+    assert ledger.segments.of_version(version, extractor="nope") == []
+    bare = ledger.documents.add(b"bare", external_key="bare.pdf").version_id
+    assert ledger.segments.of_version(bare) == []
     worst = ledger.segments.low_confidence(0.85, extraction=first.extraction.id)
     assert [s.text for s in worst] == ["b", "a"][: len(worst)]
     assert worst[0].confidence == pytest.approx(0.8)

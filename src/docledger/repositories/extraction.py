@@ -288,6 +288,30 @@ class SegmentRepository(Repository):
         ]
 
     @readonly
+    def of_version(
+        self,
+        version_id: uuid.UUID | str,
+        *,
+        extractor: str | None = None,
+        page: int | None = None,
+        kind: str | None = None,
+        label: str | None = None,
+    ) -> list[Segment]:
+        """Segments of a version's newest extraction (by one extractor if named), in reading
+        order; empty when the version has no extraction."""
+        stmt = select(ExtractionRow.id).where(
+            ExtractionRow.version_id == require_uuid(version_id, "version id")
+        )
+        if extractor is not None:
+            stmt = stmt.where(ExtractionRow.extractor == extractor)
+        newest = self.session.scalars(
+            stmt.order_by(ExtractionRow.created_at.desc(), ExtractionRow.id.desc()).limit(1)
+        ).first()
+        if newest is None:
+            return []
+        return self.of_extraction(newest, page=page, kind=kind, label=label)
+
+    @readonly
     def low_confidence(
         self, threshold: float, *, extraction: uuid.UUID | str | None = None, limit: int = 100
     ) -> list[Segment]:
