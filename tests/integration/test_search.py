@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 from docledger import InvalidInput, Ledger, NotFound
 from docledger.config import load_settings
+from docledger.db.dialect import FTS_BACKLOG
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 
@@ -160,3 +162,47 @@ def test_deletes_reach_the_cached_matrix(vledger: Ledger) -> None:
         # a and b hold the same vectors, so a stale matrix would spend half of k on ghosts
         after = vledger.search.vector(q, k=10, space="s8", exact=exact)
         assert {h.segment_id for h in after} == {s.id for s in b_segs}
+
+
+def test_deferred_full_text_index_stays_exact(ledger: Ledger, dialect: str) -> None:
+    """SQLite indexes pending segments on the next text query; deleting or editing a pending
+    row must not corrupt FTS5 (integrity-check), and every row is found exactly once."""
+    versions = [
+        ledger.documents.add(f"d{n}".encode(), external_key=f"d{n}").version_id for n in range(3)
+    ]
+    for n, version in enumerate(versions):
+        ledger.extractions.record(
+            version,
+            "x",
+            "1",
+            {},
+            [{"kind": "chunk", "text": f"alpha beta{n} gamma{i}"} for i in range(5)],
+        )
+    assert len(ledger.search.text("alpha", k=100)) == 15  # caught up by the query
+    v3 = ledger.documents.add(b"d3", external_key="d3").version_id
+    ledger.extractions.record(v3, "x", "1", {}, [{"kind": "chunk", "text": "alpha delta"}])
+    ledger.documents.delete("d0")  # indexed rows go
+    ledger.documents.delete("d3")  # a pending row goes before it was ever indexed
+    with ledger.engine.begin() as conn:
+        if dialect == "sqlite":
+            conn.execute(
+                text("UPDATE segments SET text = 'omega' WHERE text = 'alpha beta1 gamma0'")
+            )
+    hits = ledger.search.text("alpha", k=100)
+    assert len(hits) == (9 if dialect == "sqlite" else 10)
+    assert len(ledger.search.text("delta")) == 0
+    if dialect == "sqlite":
+        assert len(ledger.search.text("omega")) == 1
+        with ledger.engine.begin() as conn:
+            conn.execute(text("INSERT INTO fts_segments(fts_segments) VALUES ('integrity-check')"))
+            assert conn.execute(text("SELECT count(*) FROM fts_pending")).scalar() == 0
+
+
+def test_full_text_backlog_is_bounded(ledger: Ledger, dialect: str) -> None:
+    version = ledger.documents.add(b"big", external_key="big").version_id
+    many = [{"kind": "line", "text": f"row {i}"} for i in range(FTS_BACKLOG + 10)]
+    ledger.extractions.record(version, "x", "1", {}, many)
+    if dialect == "sqlite":
+        with ledger.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM fts_pending")).scalar() == 0
+    assert len(ledger.search.text("row", k=5)) == 5

@@ -223,6 +223,31 @@ def full_text_ranked(session: Session, query: str, limit: int) -> Any:
     ).bindparams(q=match, n=limit)
 
 
+#: Pending rows above which a write catches the SQLite full-text index up on its own.
+FTS_BACKLOG = 20_000
+
+
+def full_text_catch_up(session: Session, *, backlog: int = 0) -> int:
+    """Index the segments still pending in SQLite's full-text index (migration 0009), in one
+    statement, when more than ``backlog`` are pending; PostgreSQL indexes on write (nothing to
+    do). Returns the number of rows indexed."""
+    if session.get_bind().dialect.name != "sqlite":
+        return 0
+    if backlog:
+        # rowids only grow (or reuse the largest), so the span bounds the backlog cheaply
+        span = session.execute(text("SELECT max(rowid) - min(rowid) FROM fts_pending")).scalar()
+        if span is None or span < backlog:
+            return 0
+    elif session.execute(text("SELECT 1 FROM fts_pending LIMIT 1")).first() is None:
+        return 0
+    indexed = session.connection().exec_driver_sql(
+        "INSERT INTO fts_segments (rowid, text) SELECT s.rowid, s.text FROM segments s "
+        "JOIN fts_pending p ON p.rowid = s.rowid"
+    ).rowcount
+    session.execute(text("DELETE FROM fts_pending"))
+    return int(indexed or 0)
+
+
 def json_array_contains(session: Session, column: Any, value: str) -> Any:
     """SQL for "the JSON list in ``column`` contains ``value``" (JSONB ``@>`` / ``json_each``)."""
     if session.get_bind().dialect.name == "postgresql":

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, insert, select
 
-from docledger.db.dialect import bulk_insert
+from docledger.db.dialect import FTS_BACKLOG, bulk_insert, full_text_catch_up
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
@@ -187,6 +187,7 @@ class ExtractionRepository(Repository):
         ]
         self.session.execute(insert(ExtractionRow), [row])
         bulk_insert(self.session, SEGMENTS, rows, SEGMENT_COLUMNS)
+        full_text_catch_up(self.session, backlog=FTS_BACKLOG)
         return RecordResult(
             extraction=Extraction.model_validate(row),
             created=True,

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from docledger.db.dialect import full_text_catch_up
 from docledger.db.session import session_scope
 from docledger.errors import DocledgerError, InvalidInput
 from docledger.models import Document as DocumentRow
@@ -69,6 +70,8 @@ class ExtractionService(Facade):
             outcomes.append(outcome)
             if on_result is not None:
                 on_result(outcome)
+        with session_scope(self._engine) as session:
+            full_text_catch_up(session)  # the run's segments become searchable by text now
         return outcomes
 
     def import_elements(

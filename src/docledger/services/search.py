@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Engine, select, text
 
 from docledger.db import vector_index
-from docledger.db.dialect import full_text_ranked
+from docledger.db.dialect import full_text_catch_up, full_text_ranked
 from docledger.db.session import session_scope
 from docledger.errors import InvalidInput
 from docledger.models import Document as DocumentRow
@@ -183,6 +183,17 @@ class SearchService:
             for sid, distance in session.execute(text(sql), params)
         ]
 
+    def catch_up(self) -> int:
+        """Index segments still pending in SQLite's full-text index (see migration 0009); a
+        read-only check first, so a query with nothing pending takes no write lock."""
+        if self._engine.dialect.name != "sqlite":
+            return 0
+        with session_scope(self._engine, readonly=True) as session:
+            if session.execute(text("SELECT 1 FROM fts_pending LIMIT 1")).first() is None:
+                return 0
+        with session_scope(self._engine) as session:
+            return full_text_catch_up(session)
+
     def text(
         self,
         query: str,
@@ -194,6 +205,7 @@ class SearchService:
         """Full-text search over segment text (any word; BM25 / ts_rank), best first."""
         if k < 1:
             raise InvalidInput("k must be at least 1")
+        self.catch_up()
         with session_scope(self._engine, readonly=True) as session:
             ws = WorkspaceRepository(session).get(workspace)
             stmt = full_text_ranked(session, query, max(k * 20, 200))
