@@ -114,7 +114,9 @@ class Naive:
 
     def version(self) -> str:
         doc, ver = str(uuid.uuid4()), str(uuid.uuid4())
-        self.conn.execute("INSERT INTO documents VALUES (%s, %s)".replace("%s", self.mark), (doc, doc))
+        self.conn.execute(
+            "INSERT INTO documents VALUES (%s, %s)".replace("%s", self.mark), (doc, doc)
+        )
         self.conn.execute(
             "INSERT INTO document_versions VALUES (%s, %s)".replace("%s", self.mark), (ver, doc)
         )
@@ -208,17 +210,47 @@ def bench_segments(dialect: str, rows: int) -> dict[str, Any]:
             with engine.begin() as conn:
                 conn.execute(
                     insert(Extraction),
-                    [{"id": extraction, "workspace_id": ws, "version_id": version, "extractor": "raw",
-                      "extractor_version": "1", "params": {}, "params_hash": extraction.hex,
-                      "status": "succeeded", "stats": {}, "created_at": now}],
+                    [
+                        {
+                            "id": extraction,
+                            "workspace_id": ws,
+                            "version_id": version,
+                            "extractor": "raw",
+                            "extractor_version": "1",
+                            "params": {},
+                            "params_hash": extraction.hex,
+                            "status": "succeeded",
+                            "stats": {},
+                            "created_at": now,
+                        }
+                    ],
                 )
                 dialect_ = conn.dialect
             tuples = [
-                (new_id(), ws, extraction, version, i, s["kind"], s["label"], s["page_number"],
-                 s["bbox"], s["text"], None, s["confidence"], None, None, {}, now)
+                (
+                    new_id(),
+                    ws,
+                    extraction,
+                    version,
+                    i,
+                    s["kind"],
+                    s["label"],
+                    s["page_number"],
+                    s["bbox"],
+                    s["text"],
+                    None,
+                    s["confidence"],
+                    None,
+                    None,
+                    {},
+                    now,
+                )
                 for i, s in enumerate(segs)
             ]
-            processors = [SEGMENTS.c[c].type.dialect_impl(dialect_).bind_processor(dialect_) for c in SEGMENT_COLUMNS]
+            processors = [
+                SEGMENTS.c[c].type.dialect_impl(dialect_).bind_processor(dialect_)
+                for c in SEGMENT_COLUMNS
+            ]
             return extraction, _convert(tuples, processors)
 
         def raw_write(converted: list[Any]) -> None:
@@ -226,16 +258,20 @@ def bench_segments(dialect: str, rows: int) -> dict[str, Any]:
             try:
                 driver = raw.driver_connection
                 cols = ", ".join(SEGMENT_COLUMNS)
+                marks = ", ".join("?" * len(SEGMENT_COLUMNS))
                 if dialect == "sqlite":
                     cur = driver.cursor()
                     cur.execute("BEGIN IMMEDIATE")
                     cur.executemany(
-                        f"INSERT INTO segments ({cols}) VALUES ({', '.join('?' * len(SEGMENT_COLUMNS))})",
+                        f"INSERT INTO segments ({cols}) VALUES ({marks})",
                         converted,
                     )
                     cur.execute("COMMIT")
                 else:
-                    with driver.cursor() as cur, cur.copy(f"COPY segments ({cols}) FROM STDIN") as copy:
+                    with (
+                        driver.cursor() as cur,
+                        cur.copy(f"COPY segments ({cols}) FROM STDIN") as copy,
+                    ):
                         for row in converted:
                             copy.write_row(row)
                     driver.commit()
@@ -333,8 +369,295 @@ def bench_segments(dialect: str, rows: int) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- knn
+
+
+def clustered_unit(n: int, dims: int, clusters: int, seed: int) -> np.ndarray:
+    """Normalised points around random centres: real embeddings cluster, and HNSW recall on
+    uniform noise says nothing about recall on real data."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, dims))
+    points = centres[rng.integers(0, clusters, size=n)] + 0.6 * rng.normal(size=(n, dims))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    return points.astype(np.float32)
+
+
+def numpy_top(matrix: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
+    scores = matrix @ q
+    best = np.argpartition(-scores, k - 1)[:k]
+    return best[np.argsort(-scores[best])]
+
+
+def latencies(fn: Any, queries: np.ndarray) -> tuple[list[float], list[Any]]:
+    times, results = [], []
+    for q in queries:
+        t = time.perf_counter()
+        results.append(fn(q))
+        times.append((time.perf_counter() - t) * 1000)
+    return times, results
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(median(times), 3), "p99_ms": round(percentile(times, 99), 3)}
+
+
+def load_vectors(lg: Any, vectors: np.ndarray, space: str = "bench-384") -> tuple[list, float]:
+    """n segments (pages 1..10, so one page is a 10% filter) and their vectors; returns the
+    segment ids in vector order and the upsert rate."""
+    n = len(vectors)
+    ids: list[uuid.UUID] = []
+    chunk = 10_000
+    for start in range(0, n, chunk):
+        count = min(chunk, n - start)
+        version = lg.documents.add(f"knn{start}".encode(), external_key=f"knn{start}").version_id
+        rec = lg.extractions.record(
+            version,
+            "bench",
+            "1",
+            {},
+            [{"kind": "chunk", "page_number": 1 + i % 10, "text": None} for i in range(count)],
+        )
+        ids.extend(sg.id for sg in lg.segments.of_extraction(rec.extraction.id))
+    lg.embeddings.create_space(space, "bench", vectors.shape[1], "cosine")
+    t = time.perf_counter()
+    for start in range(0, n, chunk):
+        lg.embeddings.upsert(
+            space,
+            dict(zip(ids[start : start + chunk], vectors[start : start + chunk], strict=True)),
+        )
+    return ids, n / (time.perf_counter() - t)
+
+
+def recall(got: list[list[uuid.UUID]], want: list[list[uuid.UUID]]) -> float:
+    hit = sum(len(set(g) & set(w)) for g, w in zip(got, want, strict=True))
+    return hit / sum(len(w) for w in want)
+
+
+def bench_knn(dialect: str, n: int, queries_n: int = 200) -> dict[str, Any]:
+    from docledger import Ledger, load_settings  # noqa: PLC0415
+
+    dims, k = 384, 10
+    data = clustered_unit(n + queries_n, dims, 200, seed=11)
+    vectors, queries = data[:n], data[n:]
+    pages = np.arange(n) % 10 + 1
+    page1 = np.flatnonzero(pages == 1)
+    out: dict[str, Any] = {
+        "dialect": dialect,
+        "vectors": n,
+        "dims": dims,
+        "k": k,
+        "queries": queries_n,
+    }
+
+    # numpy, the limit
+    np_times, np_results = latencies(lambda q: numpy_top(vectors, q, k), queries)
+    sub = vectors[page1]
+    npf_times, npf_results = latencies(lambda q: page1[numpy_top(sub, q, k)], queries)
+    out["numpy"] = summary(np_times)
+    out["numpy_filtered_10pct"] = summary(npf_times)
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-knn-"))
+    targets = [("docledger", docledger_url(dialect, workdir))]
+    server = None
+    if dialect == "postgresql":
+        from docledger.devserver import DevServer  # noqa: PLC0415
+
+        server = DevServer.create().start()
+        targets.append(("docledger_pgvector", server.url))
+    try:
+        for label, url in targets:
+            with Ledger.open(
+                settings=load_settings(db_url=url, blob_root=str(workdir / "b"))
+            ) as lg:
+                ids, rate = load_vectors(lg, vectors)
+                want = [[ids[i] for i in r] for r in np_results]
+                want_f = [[ids[i] for i in r] for r in npf_results]
+                t = time.perf_counter()
+                lg.search.vector(queries[0], k=k, space="bench-384")
+                first = (time.perf_counter() - t) * 1000
+                times, hits = latencies(
+                    lambda q: lg.search.vector(q, k=k, space="bench-384"), queries
+                )
+                f_times, f_hits = latencies(
+                    lambda q: lg.search.vector(q, k=k, space="bench-384", pages=(1, 1)), queries
+                )
+                entry = {
+                    "upsert_vectors_per_s": round(rate),
+                    "first_query_ms_incl_matrix_load": round(first, 1),
+                    **summary(times),
+                    "recall_at_10": round(
+                        recall([[h.segment_id for h in r] for r in hits], want), 4
+                    ),
+                    "filtered_10pct": {
+                        **summary(f_times),
+                        "always_k": all(len(r) == k for r in f_hits),
+                        "recall_at_10": round(
+                            recall([[h.segment_id for h in r] for r in f_hits], want_f), 4
+                        ),
+                    },
+                }
+                if label == "docledger_pgvector":
+                    e_times, _ = latencies(
+                        lambda q: lg.search.vector(q, k=k, space="bench-384", exact=True), queries
+                    )
+                    entry["exact_path_same_server"] = summary(e_times)
+                out[label] = entry
+                print(label, json.dumps(entry), file=sys.stderr)
+    finally:
+        if server is not None:
+            server.stop()
+    out["ratio_docledger_p50_vs_numpy"] = round(
+        out["docledger"]["p50_ms"] / out["numpy"]["p50_ms"], 2
+    )
+
+    if dialect == "sqlite":
+        out["sqlite_vec"] = bench_sqlite_vec(
+            workdir, vectors, pages, queries, k, np_results, npf_results
+        )
+        out["speedup_vs_sqlite_vec_p50"] = round(
+            out["sqlite_vec"]["p50_ms"] / out["docledger"]["p50_ms"], 2
+        )
+        out["speedup_vs_sqlite_vec_filtered_p50"] = round(
+            out["sqlite_vec"]["filtered_10pct"]["p50_ms"]
+            / out["docledger"]["filtered_10pct"]["p50_ms"],
+            2,
+        )
+    return out
+
+
+def bench_sqlite_vec(
+    workdir: Path,
+    vectors: np.ndarray,
+    pages: np.ndarray,
+    queries: np.ndarray,
+    k: int,
+    want: list[Any],
+    want_f: list[Any],
+) -> dict[str, Any]:
+    """The peer: sqlite-vec's vec0 (brute force), loaded through apsw."""
+    import apsw  # noqa: PLC0415
+    import sqlite_vec  # noqa: PLC0415
+
+    conn = apsw.Connection(str(workdir / "vec.db"))
+    conn.enable_load_extension(True)
+    conn.load_extension(sqlite_vec.loadable_path())
+    conn.execute(
+        f"CREATE VIRTUAL TABLE v USING vec0(embedding float[{vectors.shape[1]}] "
+        "distance_metric=cosine, page integer)"
+    )
+    with conn:
+        conn.executemany(
+            "INSERT INTO v (rowid, embedding, page) VALUES (?, ?, ?)",
+            ((i, vectors[i].tobytes(), int(pages[i])) for i in range(len(vectors))),
+        )
+
+    def query(q: np.ndarray, extra: str = "") -> list[int]:
+        return [
+            int(r[0])
+            for r in conn.execute(
+                f"SELECT rowid, distance FROM v WHERE embedding MATCH ? AND k = {k}{extra} "
+                "ORDER BY distance",
+                (q.tobytes(),),
+            )
+        ]
+
+    times, got = latencies(query, queries)
+    f_times, f_got = latencies(lambda q: query(q, " AND page = 1"), queries)
+    return {
+        **summary(times),
+        "recall_at_10": round(recall(got, [list(w) for w in want]), 4),
+        "filtered_10pct": {
+            **summary(f_times),
+            "always_k": all(len(r) == k for r in f_got),
+            "recall_at_10": round(recall(f_got, [list(w) for w in want_f]), 4),
+        },
+    }
+
+
+# --------------------------------------------------------------------------- rerecord
+
+
+def bench_rerecord(docs: int = 100, per_doc: int = 100, repeats: int = 5) -> dict[str, Any]:
+    """The RAG module's re-run over unchanged documents: every chunk is already stored."""
+    from langchain_classic.indexes import SQLRecordManager, index  # noqa: PLC0415
+    from langchain_core.documents import Document  # noqa: PLC0415
+    from langchain_core.embeddings import DeterministicFakeEmbedding  # noqa: PLC0415
+    from langchain_core.vectorstores import InMemoryVectorStore  # noqa: PLC0415
+
+    from docledger import Ledger, load_settings  # noqa: PLC0415
+
+    rng = np.random.default_rng(5)
+    words = vocabulary(rng)
+    chunks = [[" ".join(rng.choice(words, size=80)) for _ in range(per_doc)] for _ in range(docs)]
+    total = docs * per_doc
+    workdir = Path(tempfile.mkdtemp(prefix="bench-rerecord-"))
+
+    # LangChain: indexing API + SQL record manager on a SQLite file
+    manager = SQLRecordManager("bench", db_url=f"sqlite:///{workdir / 'records.db'}")
+    manager.create_schema()
+    store = InMemoryVectorStore(DeterministicFakeEmbedding(size=8))
+    lc_docs = [
+        Document(page_content=text, metadata={"source": f"doc{d}"})
+        for d, texts in enumerate(chunks)
+        for text in texts
+    ]
+    first = index(lc_docs, manager, store, cleanup="incremental", source_id_key="source")
+    assert first["num_added"] == total, first
+    lc_times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        again = index(lc_docs, manager, store, cleanup="incremental", source_id_key="source")
+        lc_times.append(time.perf_counter() - t)
+        assert again["num_skipped"] == total, again
+        assert again["num_added"] == 0, again
+
+    # docledger: one extraction per document, recorded again with the same chunker and params
+    settings = load_settings(
+        db_url=f"sqlite:///{workdir / 'docledger.db'}", blob_root=str(workdir / "b")
+    )
+    with Ledger.open(settings=settings) as lg:
+        versions = [
+            lg.documents.add(f"source doc{d}".encode(), external_key=f"doc{d}").version_id
+            for d in range(docs)
+        ]
+        params = {"size": 800, "overlap": 100}
+
+        def record_all() -> list[Any]:
+            return [
+                lg.extractions.record(
+                    version, "chunker", "1", params, [{"kind": "chunk", "text": t} for t in texts]
+                )
+                for version, texts in zip(versions, chunks, strict=True)
+            ]
+
+        assert all(r.created for r in record_all())
+        dl_times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            results = record_all()
+            dl_times.append(time.perf_counter() - t)
+            assert not any(r.created for r in results)
+            assert sum(r.segments for r in results) == total
+    lc_rate = total / median(lc_times)
+    dl_rate = total / median(dl_times)
+    return {
+        "documents": docs,
+        "chunks": total,
+        "repeats": repeats,
+        "chunks_per_s": {
+            "docledger": round(dl_rate),
+            "langchain_sql_record_manager": round(lc_rate),
+        },
+        "speedup": round(dl_rate / lc_rate, 1),
+        "note": "docledger skips a whole extraction by its (version, extractor, extractor "
+        "version, params hash) key; LangChain hashes and looks up every chunk",
+    }
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("part", choices=["segments", "knn", "rerecord"])
     parser.add_argument("--dialect", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -342,6 +665,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.part == "segments":
         write(f"content_segments_{args.dialect}", bench_segments(args.dialect, args.rows))
+    elif args.part == "knn":
+        write(f"content_knn_{args.dialect}", bench_knn(args.dialect, args.vectors))
+    else:
+        write("content_rerecord", bench_rerecord())
 
 
 if __name__ == "__main__":

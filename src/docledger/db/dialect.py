@@ -240,10 +240,14 @@ def full_text_catch_up(session: Session, *, backlog: int = 0) -> int:
             return 0
     elif session.execute(text("SELECT 1 FROM fts_pending LIMIT 1")).first() is None:
         return 0
-    indexed = session.connection().exec_driver_sql(
-        "INSERT INTO fts_segments (rowid, text) SELECT s.rowid, s.text FROM segments s "
-        "JOIN fts_pending p ON p.rowid = s.rowid"
-    ).rowcount
+    indexed = (
+        session.connection()
+        .exec_driver_sql(
+            "INSERT INTO fts_segments (rowid, text) SELECT s.rowid, s.text FROM segments s "
+            "JOIN fts_pending p ON p.rowid = s.rowid"
+        )
+        .rowcount
+    )
     session.execute(text("DELETE FROM fts_pending"))
     return int(indexed or 0)
 

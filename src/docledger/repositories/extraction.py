@@ -27,7 +27,7 @@ from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Extraction as ExtractionRow
 from docledger.models import Segment as SegmentRow
 from docledger.repositories.base import Repository, readonly, require_uuid
-from docledger.schemas.common import validate
+from docledger.schemas.common import validate_many
 from docledger.schemas.extraction import Extraction, RecordResult, Segment, SegmentIn
 
 SEGMENTS: Table = SegmentRow.__table__  # type: ignore[assignment]
@@ -141,7 +141,7 @@ class ExtractionRepository(Repository):
                 segments=count,
                 linked_to_predecessors=0,
             )
-        items = [validate(SegmentIn, s) for s in segments]
+        items = validate_many(SegmentIn, segments)
         for index, item in enumerate(items):
             if item.parent is not None and item.parent >= index:
                 raise InvalidInput(f"segment {index}: its parent must come before it")

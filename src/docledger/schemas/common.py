@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from docledger.errors import InvalidInput
 
@@ -25,6 +26,30 @@ class OutputModel(BaseModel):
 M = TypeVar("M", bound=BaseModel)
 
 
+@functools.cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def validate_many(model: type[M], items: Iterable[M | Mapping[str, Any]]) -> list[M]:
+    """Validate a whole batch in one pydantic-core call (a loop in Rust, not Python)."""
+    data = list(items)
+    if all(isinstance(item, model) for item in data):
+        return data  # type: ignore[return-value,unused-ignore]
+    try:
+        return _list_adapter(model).validate_python(data)
+    except ValidationError as exc:
+        raise InvalidInput(_describe(model, exc)) from exc
+
+
+def _describe(model: type[BaseModel], exc: ValidationError) -> str:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or model.__name__}: {err['msg']}"
+        for err in exc.errors()[:5]
+    )
+    return f"invalid {model.__name__}: {problems}"
+
+
 def validate(model: type[M], data: M | Mapping[str, Any]) -> M:
     """Build ``model`` from a mapping (or pass an instance through), raising InvalidInput."""
     if isinstance(data, model):
@@ -32,8 +57,4 @@ def validate(model: type[M], data: M | Mapping[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or model.__name__}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise InvalidInput(f"invalid {model.__name__}: {problems}") from exc
+        raise InvalidInput(_describe(model, exc)) from exc
