@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+import uuid
 
-from docledger.ids import uuid7, uuid7_time_ms
+from docledger.ids import uuid7, uuid7_many, uuid7_time_ms
 
 
 def test_version_variant_and_time() -> None:
@@ -21,3 +22,11 @@ def test_ids_are_strictly_increasing() -> None:
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
     assert [str(i) for i in ids] == sorted(str(i) for i in ids)  # text order too (SQLite, logs)
+
+
+def test_bulk_ids_are_valid_and_keep_increasing_with_single_ones() -> None:
+    ids = [uuid7(), *uuid7_many(10_000), uuid7(), *uuid7_many(5_000), uuid7()]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert {(i.version, i.variant) for i in ids} == {(7, uuid.RFC_4122)}
+    assert uuid7_many(0) == []

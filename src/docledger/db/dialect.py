@@ -7,7 +7,7 @@ features (FTS5, sqlite-vec, pgvector) are detected once per database and cached.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +112,8 @@ def bulk_insert(
     table: Table,
     rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
     columns: Sequence[str] | None = None,
+    *,
+    encoded: Collection[str] = (),
 ) -> int:
     """Append many rows at the driver's own speed, inside the session's transaction.
 
@@ -121,6 +123,7 @@ def bulk_insert(
     store them (UTC timestamps, UUIDs, JSON); a value repeated from the previous row (a run id,
     one timestamp for a whole batch) is converted once. For append-only tables with no
     conflicts to resolve (metrics, segments, events): a duplicate key fails the transaction.
+    ``encoded`` names JSON columns whose values the caller already serialised (text).
     """
     if not rows:
         return 0
@@ -136,7 +139,10 @@ def bulk_insert(
         names = list(columns)
         tuples = rows  # type: ignore[assignment]
     processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+        None
+        if name in encoded
+        else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for name in names
     ]
     converted = _convert(tuples, processors)
     raw: Any = conn.connection.driver_connection

@@ -135,10 +135,13 @@ class VectorMatrix:
         else:
             rows = None
             scores = self._scores(self.vectors, self.sq_norms, q)
-            scores = np.where(selected, scores, -np.inf)
+            if matching < len(self.ids):
+                scores[~selected] = -np.inf
         top = min(k, matching)
-        best = np.argpartition(-scores, top - 1)[:top]
-        best = best[np.argsort(-scores[best], kind="stable")]
+        np.negative(scores, out=scores)  # argpartition finds the smallest
+        best = np.argpartition(scores, top - 1)[:top] if top < len(scores) else np.arange(top)
+        best = best[np.argsort(scores[best], kind="stable")]
+        np.negative(scores, out=scores)
         chosen = best if rows is None else rows[best]
         q_sq = float(q @ q)
         out = []
