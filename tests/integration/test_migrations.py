@@ -42,7 +42,7 @@ def test_each_step_goes_up_and_down(empty_db_url: str) -> None:
     engine = create_sync_engine(load_settings(db_url=empty_db_url))
     try:
         revisions = [rev for rev, _down, _msg in schema.history()]
-        assert len(revisions) == 9
+        assert len(revisions) == 10
         seen: list[set[str]] = []
         for rev in revisions:
             schema.upgrade(engine, rev)
@@ -52,7 +52,7 @@ def test_each_step_goes_up_and_down(empty_db_url: str) -> None:
         # adds pgvector copies only where the server has pgvector (not this one); 0008 and 0009
         # add triggers and the fts_pending table
         assert all(a < b for a, b in itertools.pairwise(seen[:5])), "each phase adds tables"
-        assert seen[8] == seen[7] == seen[6] == seen[5] == seen[4]
+        assert seen[9] == seen[8] == seen[7] == seen[6] == seen[5] == seen[4]
         for rev, before in zip(reversed(revisions[:-1]), reversed(seen[:-1]), strict=True):
             schema.downgrade(engine, rev)
             assert _tables(engine) == before
