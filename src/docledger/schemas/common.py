@@ -42,6 +42,12 @@ def validate_many(model: type[M], items: Iterable[M | Mapping[str, Any]]) -> lis
         raise InvalidInput(_describe(model, exc)) from exc
 
 
+def output_list(model: type[M], rows: list[dict[str, Any]]) -> list[M]:
+    """DTOs for many rows in one pydantic-core call (rows come from the database, so a
+    validation error here is a bug, not bad input)."""
+    return _list_adapter(model).validate_python(rows)
+
+
 def _describe(model: type[BaseModel], exc: ValidationError) -> str:
     problems = "; ".join(
         f"{'.'.join(str(p) for p in err['loc']) or model.__name__}: {err['msg']}"
