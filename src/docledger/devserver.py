@@ -60,8 +60,7 @@ class DevServer:
 
     @classmethod
     def create(cls, port: int | None = None) -> DevServer:
-        base = Path(tempfile.mkdtemp(prefix="docledger-pg-"))
-        user = None
+        user, entry = None, None
         if os.geteuid() == 0:
             user = os.environ.get(USER_ENV, "postgres")
             try:
@@ -71,6 +70,8 @@ class DevServer:
                     f"PostgreSQL does not run as root and there is no system user {user!r} "
                     f"(set {USER_ENV})"
                 ) from exc
+        base = Path(tempfile.mkdtemp(prefix="docledger-pg-"))
+        if entry is not None:
             os.chown(base, entry.pw_uid, entry.pw_gid)
         return cls(base, port or free_port(), user)
 
