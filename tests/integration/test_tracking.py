@@ -147,8 +147,20 @@ def test_runs_metrics_and_failures(ledger: Ledger) -> None:
     assert ledger.runs.best("loss", mode="min")[0] == (run.id, 0.4)
     assert ledger.runs.compare([run.id, child.id])[child.id] == {"acc": 0.75}
     assert [e.event for e in ledger.runs.events(run.id)] == ["epoch"]
-    with pytest.raises(InvalidInput):
-        ledger.runs.log_metrics_batch(run.id, [("loss", float("nan"), 4)])
+    before = len(ledger.runs.metric_series(run.id, "loss"))
+    for bad_batch in (
+        [("loss", 0.3, 5), ("loss", float("nan"), 6)],  # the good point is not written either
+        [("loss", float("-inf"), 4)],
+        [("", 0.1, 1)],
+        [("k" * 251, 0.1, 1)],
+        [(None, 0.1, 1)],
+        [("loss", "not a number", 1)],
+        [("loss", 0.1, "x")],
+    ):
+        with pytest.raises(InvalidInput):
+            ledger.runs.log_metrics_batch(run.id, bad_batch)
+    assert len(ledger.runs.metric_series(run.id, "loss")) == before
+    assert ledger.runs.log_metrics_batch(run.id, []) == 0
     with pytest.raises(RuntimeError), ledger.runs.start("broken", "pipeline") as bad:
         raise RuntimeError("disk on fire")
     failed = ledger.runs.get(bad.id)

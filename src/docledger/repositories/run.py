@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import builtins
-import math
+import itertools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Table, func, insert, literal, select, update
 
 from docledger.db.dialect import bulk_insert, insert_ignore
@@ -30,6 +31,10 @@ MAX_DEPTH = 50
 
 #: (key, value, step) triples, or (key, value) with step 0.
 MetricTriple = tuple[str, float, int] | tuple[str, float]
+
+
+def _step(point: Sequence[Any]) -> Any:
+    return point[2] if len(point) > 2 else 0
 
 
 class RunRepository(Repository):
@@ -150,18 +155,41 @@ class RunRepository(Repository):
         """Append metric points at bulk speed (COPY on PostgreSQL, executemany on SQLite). NaN
         and infinities are refused: they poison every later aggregate."""
         key = require_uuid(run_id, "run id")
-        now = utcnow()
-        rows: list[tuple[uuid.UUID, str, int, float, Any]] = []
-        isfinite = math.isfinite
-        for point in points:
-            name, value = point[0], point[1]
-            step = point[2] if len(point) > 2 else 0
+        batch = points if isinstance(points, list) else list(points)
+        if not batch:
+            return 0
+        # One pass per column instead of per-point Python checks: names are checked once per
+        # distinct key, values and steps by numpy.
+        names = [point[0] for point in batch]
+        for name in set(names):
             if not isinstance(name, str) or not name or len(name) > 250:
                 raise InvalidInput(f"invalid metric key {name!r}")
-            number = float(value)
-            if not isfinite(number):
-                raise InvalidInput(f"metric {name} at step {step} is not finite: {value}")
-            rows.append((key, name, int(step), number, now))
+        try:
+            values = np.fromiter((point[1] for point in batch), dtype=np.float64, count=len(batch))
+            steps = np.fromiter(
+                (_step(point) for point in batch),
+                dtype=np.int64,
+                count=len(batch),
+            )
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidInput(f"metric values and steps must be numbers: {exc}") from exc
+        finite = np.isfinite(values)
+        if not finite.all():
+            bad = int(np.flatnonzero(~finite)[0])
+            raise InvalidInput(
+                f"metric {names[bad]} at step {int(steps[bad])} is not finite: {values[bad]}"
+            )
+        now = utcnow()
+        rows = list(
+            zip(
+                itertools.repeat(key),
+                names,
+                steps.tolist(),
+                values.tolist(),
+                itertools.repeat(now),
+                strict=False,
+            )
+        )
         return bulk_insert(self.session, METRICS, rows, METRIC_COLUMNS)
 
     def log_metrics(
