@@ -106,6 +106,8 @@ def test_vector_validation(vledger: Ledger) -> None:
         vledger.embeddings.create_space("s8", "other-model", 8, "cosine")
     with pytest.raises(NotFound):
         vledger.search.vector("x", space="nope")
+    with pytest.raises(NotFound, match="no workspace"):
+        vledger.search.vector([0.5] * 8, space="s8", workspace="nope")
 
 
 def test_builtin_embedder_finds_the_sample_text(vledger: Ledger) -> None:

@@ -17,25 +17,34 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, Table, select, text
 
 from docledger.db import vector_index
 from docledger.db.dialect import full_text_catch_up, full_text_ranked
 from docledger.db.session import session_scope
-from docledger.errors import InvalidInput
+from docledger.errors import InvalidInput, NotFound
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
+from docledger.models import EmbeddingSpace as SpaceRow
 from docledger.models import Segment as SegmentRow
+from docledger.models import Workspace as WorkspaceRow
+from docledger.repositories.base import as_uuid
 from docledger.repositories.embedding import EmbeddingRepository, to_vector
-from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import SearchHit
 from docledger.services.embedders import Embedders
 from docledger.services.vector_matrix import VectorMatrix
 
 DEFAULT_SPACE = "hash-256"
+SEGMENTS: Table = SegmentRow.__table__  # type: ignore[assignment]
+VERSIONS: Table = VersionRow.__table__  # type: ignore[assignment]
+DOCUMENTS: Table = DocumentRow.__table__  # type: ignore[assignment]
+SPACES: Table = SpaceRow.__table__  # type: ignore[assignment]
+WORKSPACES: Table = WorkspaceRow.__table__  # type: ignore[assignment]
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 #: HNSW candidate list per query (pgvector's default is 40); measured recall@10 in bench/knn.py
 EF_SEARCH = 100
@@ -121,24 +130,31 @@ class SearchService:
         if ef_search < 1:
             raise InvalidInput("ef_search must be at least 1")
         with session_scope(self._engine, readonly=True) as session:
-            repo = EmbeddingRepository(session)
-            sp = repo.space(space)
+            sp, workspace_id = _space_and_workspace(session, space, workspace)
             q = (
                 self.embedders.for_model(sp.model, sp.dimensions).embed([query])[0]
                 if isinstance(query, str)
                 else to_vector(query, sp.dimensions)
             )
-            q = to_vector(q, sp.dimensions)
-            ws = WorkspaceRepository(session).get(workspace)
             pgvector = None if exact else self._pgvector_version(session)
             if pgvector is not None and vector_index.indexed(sp.dimensions):
                 found = self._indexed(
-                    session, sp, q, k, ef_search, pgvector, ws.id, documents, kinds, labels, pages
+                    session,
+                    sp,
+                    q,
+                    k,
+                    ef_search,
+                    pgvector,
+                    workspace_id,
+                    documents,
+                    kinds,
+                    labels,
+                    pages,
                 )
                 if len(found) == k:
                     return self._hits(session, found)
             matrix = self._matrix(session, sp)
-            selected = matrix.mask(ws.id, documents, kinds, labels, pages)
+            selected = matrix.mask(workspace_id, documents, kinds, labels, pages)
             return self._hits(session, matrix.top(q, k, selected))
 
     def _pgvector_version(self, session: Any) -> str | None:
@@ -254,25 +270,28 @@ class SearchService:
         return [first[sid].model_copy(update={"score": fused[sid]}) for sid in order]
 
     def _hits(self, session: Any, chosen: list[tuple[uuid.UUID, float]]) -> list[SearchHit]:
-        ids = [sid for sid, _ in chosen]
-        details = {
-            r[0]: r
-            for r in session.execute(
-                select(
-                    SegmentRow.id,
-                    VersionRow.document_id,
-                    DocumentRow.external_key,
-                    SegmentRow.version_id,
-                    SegmentRow.page_number,
-                    SegmentRow.kind,
-                    SegmentRow.label,
-                    SegmentRow.text,
-                )
-                .join(VersionRow, VersionRow.id == SegmentRow.version_id)
-                .join(DocumentRow, DocumentRow.id == VersionRow.document_id)
-                .where(SegmentRow.id.in_(ids))
+        """Details of the chosen segments in one Core query (no ORM objects: at k=10 the ORM
+        machinery cost more than the query)."""
+        seg, ver, doc = SEGMENTS.c, VERSIONS.c, DOCUMENTS.c
+        stmt = (
+            select(
+                seg.id,
+                ver.document_id,
+                doc.external_key,
+                seg.version_id,
+                seg.page_number,
+                seg.kind,
+                seg.label,
+                seg.text,
             )
-        }
+            .select_from(
+                SEGMENTS.join(VERSIONS, ver.id == seg.version_id).join(
+                    DOCUMENTS, doc.id == ver.document_id
+                )
+            )
+            .where(seg.id.in_([sid for sid, _ in chosen]))
+        )
+        details = {r[0]: r for r in session.connection().execute(stmt)}
         return [
             SearchHit(
                 segment_id=sid,
@@ -288,6 +307,44 @@ class SearchService:
             for sid, score in chosen
             if sid in details
         ]
+
+
+@dataclass(frozen=True)
+class _Space:
+    id: uuid.UUID
+    model: str
+    dimensions: int
+    metric: str
+    change_counter: int
+
+
+def _space_and_workspace(
+    session: Any, space: str | uuid.UUID, workspace: WorkspaceRef | None
+) -> tuple[_Space, uuid.UUID]:
+    """The space and the workspace id in one Core round trip (a query runs this first)."""
+    sp, ws = SPACES.c, WORKSPACES.c
+    space_key = as_uuid(space)
+    ws_ref = DEFAULT_SLUG if workspace is None else workspace
+    ws_key = as_uuid(ws_ref)
+    ws_id = (
+        select(ws.id)
+        .where(ws.id == ws_key if ws_key is not None else ws.slug == str(ws_ref))
+        .scalar_subquery()
+    )
+    row = (
+        session.connection()
+        .execute(
+            select(sp.id, sp.model, sp.dimensions, sp.metric, sp.change_counter, ws_id).where(
+                sp.id == space_key if space_key is not None else sp.name == str(space)
+            )
+        )
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no embedding space {space}")
+    if row[5] is None:
+        raise NotFound(f"no workspace {ws_ref!s}")
+    return _Space(row[0], row[1], int(row[2]), row[3], int(row[4])), row[5]
 
 
 def _as_uuid(value: Any) -> uuid.UUID:
