@@ -664,17 +664,69 @@ def bench_rerecord(docs: int = 100, per_doc: int = 100, repeats: int = 5) -> dic
     }
 
 
+def bench_lookups(url: str, samples: int = 2000) -> dict[str, Any]:
+    """Look-ups on a grown segments table (e.g. the one ``segments`` leaves), in a fresh
+    process with a collected, frozen heap: a service's steady state, not the tail of a bulk
+    load whose millions of Python objects make the collector pause."""
+    import gc  # noqa: PLC0415
+
+    from sqlalchemy import func, select  # noqa: PLC0415
+
+    from docledger import Ledger, load_settings  # noqa: PLC0415
+    from docledger.models import Extraction, Segment  # noqa: PLC0415
+
+    rng = np.random.default_rng(3)
+    with Ledger.open(settings=load_settings(db_url=url)) as lg:
+        with lg.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(Segment)).scalar()
+            versions = list(
+                conn.execute(
+                    select(Extraction.version_id).where(Extraction.extractor == "ocr").limit(4000)
+                ).scalars()
+            )
+        picked = [versions[int(i)] for i in rng.integers(0, len(versions), size=samples // 4)]
+        ids = []
+        for v in picked[:40]:
+            ids.extend(s.id for s in lg.segments.of_version(v)[::5])
+        gc.collect()
+        gc.freeze()
+        point, whole, page = [], [], []
+        for sid in ids[:samples]:
+            t = time.perf_counter()
+            lg.segments.get(sid)
+            point.append((time.perf_counter() - t) * 1000)
+        for v in picked:
+            t = time.perf_counter()
+            got = lg.segments.of_version(v)
+            whole.append((time.perf_counter() - t) * 1000)
+            assert len(got) == PER_EXTRACTION
+            t = time.perf_counter()
+            got = lg.segments.of_version(v, page=3)
+            page.append((time.perf_counter() - t) * 1000)
+            assert len(got) == 50
+    return {
+        "segments_in_table": total,
+        "get_by_id": summary(point),
+        "of_version_250": summary(whole),
+        "of_version_one_page_50": summary(page),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("part", choices=["segments", "knn", "rerecord"])
+    parser.add_argument("part", choices=["segments", "lookups", "knn", "rerecord"])
+    parser.add_argument("--url", help="lookups: a database the segments part grew")
     parser.add_argument("--dialect", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--vectors", type=int, default=100_000)
     args = parser.parse_args()
     if args.part == "segments":
         write(f"content_segments_{args.dialect}", bench_segments(args.dialect, args.rows))
+    elif args.part == "lookups":
+        dialect = "sqlite" if args.url.startswith("sqlite") else "postgresql"
+        write(f"content_lookups_{dialect}", bench_lookups(args.url))
     elif args.part == "knn":
         write(f"content_knn_{args.dialect}", bench_knn(args.dialect, args.vectors))
     else:
