@@ -485,13 +485,20 @@ def bench_knn(dialect: str, n: int, queries_n: int = 200) -> dict[str, Any]:
                 t = time.perf_counter()
                 lg.search.vector(queries[0], k=k, space="bench-384")
                 first = (time.perf_counter() - t) * 1000
-                times, hits = latencies(
-                    lambda q: lg.search.vector(q, k=k, space="bench-384"), queries
-                )
+                # interleaved with numpy query by query, so machine noise hits both alike
+                times, hits, paired = [], [], []
+                for q in queries:
+                    t = time.perf_counter()
+                    numpy_top(vectors, q, k)
+                    paired.append((time.perf_counter() - t) * 1000)
+                    t = time.perf_counter()
+                    hits.append(lg.search.vector(q, k=k, space="bench-384"))
+                    times.append((time.perf_counter() - t) * 1000)
                 f_times, f_hits = latencies(
                     lambda q: lg.search.vector(q, k=k, space="bench-384", pages=(1, 1)), queries
                 )
                 entry = {
+                    "numpy_interleaved": summary(paired),
                     "upsert_vectors_per_s": round(rate),
                     "first_query_ms_incl_matrix_load": round(first, 1),
                     **summary(times),
@@ -517,7 +524,7 @@ def bench_knn(dialect: str, n: int, queries_n: int = 200) -> dict[str, Any]:
         if server is not None:
             server.stop()
     out["ratio_docledger_p50_vs_numpy"] = round(
-        out["docledger"]["p50_ms"] / out["numpy"]["p50_ms"], 2
+        out["docledger"]["p50_ms"] / out["docledger"]["numpy_interleaved"]["p50_ms"], 2
     )
 
     if dialect == "sqlite":
