@@ -123,7 +123,8 @@ def bulk_insert(
     store them (UTC timestamps, UUIDs, JSON); a value repeated from the previous row (a run id,
     one timestamp for a whole batch) is converted once. For append-only tables with no
     conflicts to resolve (metrics, segments, events): a duplicate key fails the transaction.
-    ``encoded`` names JSON columns whose values the caller already serialised (text).
+    ``encoded`` names columns whose values the caller already converted to the driver's form
+    (serialised JSON, or a constant converted once with ``driver_value``).
     """
     if not rows:
         return 0
@@ -144,7 +145,8 @@ def bulk_insert(
         else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         for name in names
     ]
-    converted = _convert(tuples, processors)
+    # values already in the driver's form (``encoded`` or plain types) go through untouched
+    converted = tuples if all(p is None for p in processors) else _convert(tuples, processors)
     raw: Any = conn.connection.driver_connection
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     target = dialect.identifier_preparer.format_table(table)
@@ -169,6 +171,13 @@ def bulk_insert(
             statement, None, exc, driver_error, hide_parameters=True, dialect=dialect
         ) from exc
     return len(rows)
+
+
+def driver_value(session: Session, table: Table, column: str, value: Any) -> Any:
+    """``value`` as the column's bind processor hands it to the driver (for ``encoded``)."""
+    dialect = session.get_bind().dialect
+    processor = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return value if processor is None else processor(value)
 
 
 def _convert(rows: Sequence[Sequence[Any]], processors: list[Any]) -> list[tuple[Any, ...]]:

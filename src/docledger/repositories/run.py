@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Table, func, insert, literal, select, update
 
-from docledger.db.dialect import bulk_insert, insert_ignore
+from docledger.db.dialect import bulk_insert, driver_value, insert_ignore
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, InvalidTransition, NotFound
 from docledger.ids import new_id
@@ -179,18 +179,23 @@ class RunRepository(Repository):
             raise InvalidInput(
                 f"metric {names[bad]} at step {int(steps[bad])} is not finite: {values[bad]}"
             )
-        now = utcnow()
+        # the run id and timestamp are the same on every row: converted once, not per point
+        run_value = driver_value(self.session, METRICS, "run_id", key)
+        at_value = driver_value(self.session, METRICS, "at", utcnow())
         rows = list(
             zip(
-                itertools.repeat(key),
+                itertools.repeat(run_value),
                 names,
                 steps.tolist(),
                 values.tolist(),
-                itertools.repeat(now),
+                itertools.repeat(at_value),
                 strict=False,
             )
         )
-        return bulk_insert(self.session, METRICS, rows, METRIC_COLUMNS)
+        # values are Python floats already (numpy tolist), what the Float processor would make
+        return bulk_insert(
+            self.session, METRICS, rows, METRIC_COLUMNS, encoded=("run_id", "at", "value")
+        )
 
     def log_metrics(
         self, run_id: uuid.UUID | str, metrics: Mapping[str, float], step: int = 0
