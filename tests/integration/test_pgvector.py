@@ -122,7 +122,7 @@ def test_copies_follow_every_write(pgv: Ledger) -> None:
 
 
 def test_enable_backfills_an_existing_database(pgv: Ledger) -> None:
-    vectors = clustered(120, DIMS, 6, seed=4)
+    vectors = clustered(vector_index.INDEX_MIN_ROWS + 200, DIMS, 6, seed=4)
     load(pgv, vectors)
     pgv.embeddings.create_space("wide", "test", 2500, "l2")  # above HNSW's limit: exact only
     with pgv.engine.begin() as conn:
@@ -131,7 +131,7 @@ def test_enable_backfills_an_existing_database(pgv: Ledger) -> None:
     with pgv.engine.begin() as conn:
         assert vector_index.enable(conn)
         assert vector_index.enable(conn)  # idempotent
-        assert conn.execute(text("SELECT count(*) FROM vec_embeddings")).scalar() == 120
+        assert conn.execute(text("SELECT count(*) FROM vec_embeddings")).scalar() == len(vectors)
         indexes = set(
             conn.execute(
                 text("SELECT indexname FROM pg_indexes WHERE tablename = 'vec_embeddings'")
@@ -141,6 +141,25 @@ def test_enable_backfills_an_existing_database(pgv: Ledger) -> None:
     wide = pgv.embeddings.space("wide")
     assert vector_index.index_name(space.id) in indexes
     assert vector_index.index_name(wide.id) not in indexes
+
+
+def test_the_index_is_built_once_a_space_is_big_enough(pgv: Ledger) -> None:
+    small = clustered(vector_index.INDEX_MIN_ROWS - 1, DIMS, 5, seed=8)
+    segs = load(pgv, small)
+    space = pgv.embeddings.space("c")
+    with pgv.engine.connect() as conn:
+        assert not vector_index.has_index(conn, space.id)
+    hits = pgv.search.vector(list(map(float, small[3])), k=5, space="c")  # exact meanwhile
+    assert hits[0].segment_id == segs[3].id
+    more = clustered(10, DIMS, 5, seed=9)
+    version = pgv.documents.add(b"more", external_key="more").version_id
+    rec = pgv.extractions.record(version, "x", "1", {}, [{"kind": "chunk"} for _ in more])
+    extra = pgv.segments.of_extraction(rec.extraction.id)
+    pgv.embeddings.upsert("c", {sg.id: more[i] for i, sg in enumerate(extra)})
+    with pgv.engine.connect() as conn:
+        assert vector_index.has_index(conn, space.id)
+    hits = pgv.search.vector(list(map(float, more[2])), k=5, space="c")
+    assert hits[0].segment_id == extra[2].id
 
 
 def test_filtered_queries_return_k_on_the_index_path(pgv: Ledger) -> None:

@@ -34,6 +34,10 @@ OPERATORS = {
     "l2": ("vector_l2_ops", "<->"),
 }
 BACKFILL_BATCH = 2000
+#: A space gets its HNSW index once it holds this many vectors (exact search below that).
+INDEX_MIN_ROWS = 1000
+#: maintenance_work_mem for an index build (pgvector builds in memory: 64 MB took 3.7x longer).
+BUILD_MEMORY = "512MB"
 
 _CREATE_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
@@ -94,7 +98,7 @@ def enable(conn: Connection) -> bool:
     backfill(conn)
     spaces = conn.execute(text("SELECT id, dimensions, metric FROM embedding_spaces")).all()
     for space_id, dims, metric in spaces:
-        create_space_index(conn, _uuid(space_id), int(dims), str(metric))
+        ensure_space_index(conn, _uuid(space_id), int(dims), str(metric))
     return True
 
 
@@ -126,8 +130,38 @@ def create_space_index(conn: Connection, space_id: uuid.UUID, dimensions: int, m
 
 
 def literal(vector: np.ndarray[Any, np.dtype[np.float32]]) -> str:
-    """pgvector's text form; Python's repr of each float32 value reads back bit-identical."""
-    return "[" + ",".join(map(repr, vector.tolist())) + "]"
+    """pgvector's text form. Nine significant digits read back bit-identical for float32, in
+    38% less text than Python's float repr and 2.3x faster (measured)."""
+    return "[" + ",".join(["%.9g" % value for value in vector.tolist()]) + "]"  # noqa: UP031
+
+
+def has_index(conn: Connection, space_id: uuid.UUID) -> bool:
+    found = conn.execute(text(f"SELECT to_regclass('{index_name(space_id)}') IS NOT NULL"))
+    return bool(found.scalar())
+
+
+def ensure_space_index(conn: Connection, space_id: uuid.UUID, dimensions: int, metric: str) -> bool:
+    """Build a space's HNSW index once it holds INDEX_MIN_ROWS vectors; returns whether the
+    space has one.
+
+    Built after a load, not maintained from the first row: inserting 100,000 x 384 vectors
+    into a live index ran at ~600 vectors/s here, while building it over the loaded rows took
+    16 s (with BUILD_MEMORY; 60 s with the default 64 MB). A space with fewer vectors is
+    searched exactly. The build takes a SHARE lock on ``vec_embeddings`` until commit:
+    searches go on, other vector writes wait.
+    """
+    if not indexed(dimensions):
+        return False
+    if has_index(conn, space_id):
+        return True
+    count = conn.execute(
+        text(f"SELECT count(*) FROM {TABLE} WHERE space_id = '{space_id}'")
+    ).scalar()
+    if int(count or 0) < INDEX_MIN_ROWS:
+        return False
+    conn.execute(text(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"))
+    create_space_index(conn, space_id, dimensions, metric)
+    return True
 
 
 def write(
@@ -135,8 +169,13 @@ def write(
     space_id: uuid.UUID,
     segment_ids: Sequence[uuid.UUID],
     vectors: Sequence[np.ndarray[Any, np.dtype[np.float32]]],
+    dimensions: int,
+    metric: str,
+    *,
+    build_index: bool = True,
 ) -> None:
-    """Replace the pgvector copies of these segments' vectors in one space (COPY)."""
+    """Replace the pgvector copies of these segments' vectors in one space (COPY), then build
+    the space's index if this load brought it to INDEX_MIN_ROWS."""
     if not segment_ids:
         return
     remove(conn, space_id, segment_ids)
@@ -147,6 +186,8 @@ def write(
     ):
         for segment_id, vector in zip(segment_ids, vectors, strict=True):
             copy.write_row((space_id, segment_id, literal(vector)))
+    if build_index:
+        ensure_space_index(conn, space_id, dimensions, metric)
 
 
 def backfill(conn: Connection) -> int:
@@ -155,7 +196,8 @@ def backfill(conn: Connection) -> int:
     while True:
         rows = conn.execute(
             text(
-                f"SELECT e.space_id, e.segment_id, e.vector FROM embeddings e "
+                f"SELECT e.space_id, e.segment_id, e.vector, sp.dimensions, sp.metric "
+                "FROM embeddings e JOIN embedding_spaces sp ON sp.id = e.space_id "
                 f"WHERE e.vector IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {TABLE} v "
                 "WHERE v.space_id = e.space_id AND v.segment_id = e.segment_id) "
                 f"LIMIT {BACKFILL_BATCH}"
@@ -164,12 +206,16 @@ def backfill(conn: Connection) -> int:
         if not rows:
             return done
         by_space: dict[uuid.UUID, tuple[list[uuid.UUID], list[Any]]] = {}
-        for space_id, segment_id, blob in rows:
-            ids, vecs = by_space.setdefault(_uuid(space_id), ([], []))
+        shape: dict[uuid.UUID, tuple[int, str]] = {}
+        for space_id, segment_id, blob, dims, metric in rows:
+            key = _uuid(space_id)
+            ids, vecs = by_space.setdefault(key, ([], []))
+            shape[key] = (int(dims), str(metric))
             ids.append(_uuid(segment_id))
             vecs.append(np.frombuffer(bytes(blob), dtype="<f4"))
         for space_id, (ids, vecs) in by_space.items():
-            write(conn, space_id, ids, vecs)
+            # indexes are built once at the end (enable), not after the first batch
+            write(conn, space_id, ids, vecs, *shape[space_id], build_index=False)
         done += len(rows)
 
 

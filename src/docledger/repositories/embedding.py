@@ -70,9 +70,6 @@ class EmbeddingRepository(Repository):
         }
         self.session.add(SpaceRow(**row))
         self.session.flush()
-        conn = self.session.connection()
-        if vector_index.present(conn):
-            vector_index.create_space_index(conn, space_id, dimensions, metric)
         return EmbeddingSpace.model_validate(row)
 
     def _space(self, space: str | uuid.UUID) -> SpaceRow:
@@ -129,7 +126,9 @@ class EmbeddingRepository(Repository):
         if vector_index.present(conn):
             pairs = [(i, v) for i, v in zip(ids, values, strict=True) if not isinstance(v, str)]
             stale = [i for i, v in zip(ids, values, strict=True) if isinstance(v, str)]
-            vector_index.write(conn, sp.id, [i for i, _ in pairs], [v for _, v in pairs])
+            vector_index.write(
+                conn, sp.id, [i for i, _ in pairs], [v for _, v in pairs], sp.dimensions, sp.metric
+            )
             vector_index.remove(conn, sp.id, stale)
         self.session.execute(
             update(SpaceRow)

@@ -58,6 +58,7 @@ class SearchService:
         self._lock = threading.Lock()
         self.embedders = Embedders()
         self._pgvector: str | bool | None = False  # False: not asked yet; None: not there
+        self._indexed_spaces: set[uuid.UUID] = set()
 
     def ensure_space(self, space: str = DEFAULT_SPACE) -> Any:
         """A built-in embedder's space, created on first use."""
@@ -137,7 +138,7 @@ class SearchService:
                 else to_vector(query, sp.dimensions)
             )
             pgvector = None if exact else self._pgvector_version(session)
-            if pgvector is not None and vector_index.indexed(sp.dimensions):
+            if pgvector is not None and self._has_index(session, sp.id):
                 found = self._indexed(
                     session,
                     sp,
@@ -156,6 +157,16 @@ class SearchService:
             matrix = self._matrix(session, sp)
             selected = matrix.mask(workspace_id, documents, kinds, labels, pages)
             return self._hits(session, matrix.top(q, k, selected))
+
+    def _has_index(self, session: Any, space_id: uuid.UUID) -> bool:
+        """Spaces get their HNSW index once they hold enough vectors; until then (and above
+        pgvector's dimension limit) the exact path serves them. Remembered once seen."""
+        if space_id in self._indexed_spaces:
+            return True
+        if vector_index.has_index(session.connection(), space_id):
+            self._indexed_spaces.add(space_id)
+            return True
+        return False
 
     def _pgvector_version(self, session: Any) -> str | None:
         """Asked once per service: enabling pgvector later needs a new ledger to be seen."""
