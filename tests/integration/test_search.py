@@ -208,3 +208,17 @@ def test_full_text_backlog_is_bounded(ledger: Ledger, dialect: str) -> None:
         with ledger.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM fts_pending")).scalar() == 0
     assert len(ledger.search.text("row", k=5)) == 5
+
+
+def test_one_upsert_of_more_vectors_than_drivers_take_parameters(vledger: Ledger) -> None:
+    """SQLite caps bind parameters at 32,766 and psycopg at 65,535: a bulk load of 70,000
+    vectors in one call must still work (and on pgvector builds the space's index)."""
+    n = 70_000
+    version = vledger.documents.add(b"many", external_key="many").version_id
+    rec = vledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk"}] * n)
+    segs = vledger.segments.of_extraction(rec.extraction.id)
+    vectors = np.random.default_rng(4).normal(size=(n, 2)).astype(np.float32)
+    vledger.embeddings.create_space("two", "test", 2, "l2")
+    assert vledger.embeddings.upsert("two", {s.id: vectors[i] for i, s in enumerate(segs)}) == n
+    hits = vledger.search.vector(list(map(float, vectors[123])), k=1, space="two", exact=True)
+    assert hits[0].segment_id == segs[123].id

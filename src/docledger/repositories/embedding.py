@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import select, update
 
 from docledger.db import vector_index
-from docledger.db.dialect import upsert
+from docledger.db.dialect import in_values, upsert
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
@@ -33,6 +33,10 @@ def to_vector(value: Any, dimensions: int) -> np.ndarray[Any, np.dtype[np.float3
     if not np.isfinite(vector).all():
         raise InvalidInput("vector contains NaN or infinity")
     return vector
+
+
+#: Segment ids looked up per statement.
+LOOKUP_CHUNK = 10_000
 
 
 class EmbeddingRepository(Repository):
@@ -86,11 +90,16 @@ class EmbeddingRepository(Repository):
 
     def _segments(self, keys: list[uuid.UUID | str]) -> tuple[list[uuid.UUID], dict[Any, Any]]:
         ids = [require_uuid(k, "segment id") for k in keys]
-        found = dict(
-            self.session.execute(
-                select(SegmentRow.id, SegmentRow.workspace_id).where(SegmentRow.id.in_(ids))
-            ).all()
-        )
+        found: dict[Any, Any] = {}
+        for start in range(0, len(ids), LOOKUP_CHUNK):  # drivers cap bind parameters
+            part = ids[start : start + LOOKUP_CHUNK]
+            found.update(
+                self.session.execute(
+                    select(SegmentRow.id, SegmentRow.workspace_id).where(
+                        in_values(self.session, SegmentRow.id, part)
+                    )
+                ).all()
+            )
         missing = [str(i) for i in ids if i not in found]
         if missing:
             raise NotFound(
