@@ -65,6 +65,12 @@ def test_enqueue_is_idempotent_per_queue_and_key(ledger: Ledger) -> None:
     assert len({j.id for j in many}) == 3
     assert job_count(ledger) == 4
     assert [e.event for e in ledger.jobs.get(a.id).events] == ["enqueued"]
+    # re-enqueueing 40,000 keyed jobs: the duplicate look-up runs in chunks of 10,000 keys
+    keyed = [{"task": "t", "idempotency_key": f"bulk-{n}"} for n in range(40_000)]
+    first = ledger.jobs.enqueue_many(keyed)
+    again = ledger.jobs.enqueue_many(keyed)
+    assert [j.id for j in again] == [j.id for j in first]
+    assert job_count(ledger) == 4 + 40_000
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 
-from docledger.db.dialect import dialect_insert, notify_jobs, skip_commit_flush
+from docledger.db.dialect import dialect_insert, in_values, notify_jobs, skip_commit_flush
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, InvalidTransition, LeaseLost, NotFound
 from docledger.ids import new_id
@@ -39,6 +39,10 @@ def backoff_seconds(
     together (a dead dependency) spread out instead of stampeding back at once."""
     delay = min(cap, base * 2 ** max(0, attempt - 1))
     return float(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
+
+
+#: Idempotency keys looked up per statement.
+KEY_LOOKUP_CHUNK = 10_000
 
 
 class JobRepository(Repository):
@@ -94,15 +98,22 @@ class JobRepository(Repository):
         existing: dict[tuple[str, str], JobRow] = {}
         if keyed:  # one look-up for every duplicate, not one each
             wanted = set(keyed)
-            candidates = self.session.scalars(
-                select(JobRow).where(
-                    JobRow.idempotency_key.in_(sorted({k for _, k in keyed})),
-                    JobRow.queue.in_(sorted({q for q, _ in keyed})),
+            keys = sorted({k for _, k in keyed})
+            queues = sorted({q for q, _ in keyed})
+            for start in range(0, len(keys), KEY_LOOKUP_CHUNK):  # drivers cap bind parameters
+                candidates = self.session.scalars(
+                    select(JobRow).where(
+                        in_values(
+                            self.session,
+                            JobRow.idempotency_key,
+                            keys[start : start + KEY_LOOKUP_CHUNK],
+                        ),
+                        JobRow.queue.in_(queues),
+                    )
                 )
-            )
-            for job in candidates:
-                if (job.queue, job.idempotency_key) in wanted:
-                    existing[(job.queue, str(job.idempotency_key))] = job
+                for job in candidates:
+                    if (job.queue, job.idempotency_key) in wanted:
+                        existing[(job.queue, str(job.idempotency_key))] = job
         out = []
         for r in rows:
             if r["id"] in inserted:
