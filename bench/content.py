@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fresh_pg_database, median, percentile, write
+from common import RESULTS, fresh_pg_database, median, percentile, write
 
 PER_EXTRACTION = 250
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "vo", "de", "pa", "gri", "ton", "el"]
@@ -327,34 +328,11 @@ def bench_segments(dialect: str, rows: int) -> dict[str, Any]:
             timings["naive_schema"] += time.perf_counter() - t
         rates = {k: batches * PER_EXTRACTION / v for k, v in timings.items()}
 
-        # Look-ups on the grown table.
-        from sqlalchemy import func, select  # noqa: PLC0415
-
-        from docledger.models import Segment  # noqa: PLC0415
-
-        with engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(Segment)).scalar()
-        ids = []
-        for _ in range(40):
-            segs_of = lg.segments.of_version(dl_versions[int(rng.integers(0, batches))])
-            ids.extend(s.id for s in rng.choice(np.array(segs_of, dtype=object), 50))
-        point = []
-        for sid in ids:
-            t = time.perf_counter()
-            lg.segments.get(sid)
-            point.append((time.perf_counter() - t) * 1000)
-        of_version = []
-        page = []
-        for _ in range(500):
-            v = dl_versions[int(rng.integers(0, batches))]
-            t = time.perf_counter()
-            got = lg.segments.of_version(v)
-            of_version.append((time.perf_counter() - t) * 1000)
-            assert len(got) == PER_EXTRACTION
-            t = time.perf_counter()
-            got = lg.segments.of_version(v, page=3)
-            page.append((time.perf_counter() - t) * 1000)
-            assert len(got) == 50
+    # Look-ups on the grown table, in a fresh process (see bench_lookups).
+    subprocess.run(
+        [sys.executable, __file__, "lookups", "--url", url], check=True, stdout=subprocess.DEVNULL
+    )
+    lookups = json.loads((RESULTS / f"content_lookups_{dialect}.json").read_text())
     return {
         "dialect": dialect,
         "rows_preloaded_each": rows,
@@ -364,17 +342,14 @@ def bench_segments(dialect: str, rows: int) -> dict[str, Any]:
         "rows_per_s": {k: round(v) for k, v in rates.items()},
         "ratio_vs_raw_same_table": round(rates["docledger"] / rates["raw_same_table"], 3),
         "ratio_vs_naive_schema": round(rates["docledger"] / rates["naive_schema"], 3),
-        "segments_in_table_at_lookup": total,
-        "lookup_ms": {
-            "get_by_id": {"p50": round(median(point), 3), "p99": round(percentile(point, 99), 3)},
-            "of_version_250": {
-                "p50": round(median(of_version), 3),
-                "p99": round(percentile(of_version, 99), 3),
-            },
-            "of_version_one_page_50": {
-                "p50": round(median(page), 3),
-                "p99": round(percentile(page, 99), 3),
-            },
+        "lookups_fresh_process": {
+            key: lookups[key]
+            for key in (
+                "segments_in_table",
+                "get_by_id",
+                "of_version_250",
+                "of_version_one_page_50",
+            )
         },
     }
 
