@@ -222,3 +222,19 @@ def test_one_upsert_of_more_vectors_than_drivers_take_parameters(vledger: Ledger
     assert vledger.embeddings.upsert("two", {s.id: vectors[i] for i, s in enumerate(segs)}) == n
     hits = vledger.search.vector(list(map(float, vectors[123])), k=1, space="two", exact=True)
     assert hits[0].segment_id == segs[123].id
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+def test_exact_knn_matches_numpy_for_every_metric(vledger: Ledger, metric: str) -> None:
+    version = vledger.documents.add(b"m", external_key="m").version_id
+    rec = vledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk"}] * 40)
+    segs = vledger.segments.of_extraction(rec.extraction.id)
+    vectors = np.random.default_rng(12).normal(size=(40, 6)).astype(np.float32)
+    vledger.embeddings.create_space(metric, "test", 6, metric)
+    vledger.embeddings.upsert(metric, {s.id: vectors[i] for i, s in enumerate(segs)})
+    q = np.random.default_rng(13).normal(size=6).astype(np.float32)
+    reference = vectors @ q if metric == "ip" else -np.linalg.norm(vectors - q, axis=1)
+    order = np.argsort(-reference, kind="stable")[:5]
+    hits = vledger.search.vector(list(map(float, q)), k=5, space=metric, exact=True)
+    assert [h.segment_id for h in hits] == [segs[i].id for i in order]
+    assert [h.score for h in hits] == pytest.approx([float(reference[i]) for i in order], rel=1e-4)

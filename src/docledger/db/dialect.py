@@ -242,6 +242,13 @@ def full_text_ranked(session: Session, query: str, limit: int) -> Any:
 FTS_BACKLOG = 20_000
 
 
+def full_text_pending(session: Session) -> bool:
+    """Whether SQLite's full-text index has rows to catch up (never on PostgreSQL)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    return session.execute(text("SELECT 1 FROM fts_pending LIMIT 1")).first() is not None
+
+
 def full_text_catch_up(session: Session, *, backlog: int = 0) -> int:
     """Index the segments still pending in SQLite's full-text index (migration 0009), in one
     statement, when more than ``backlog`` are pending; PostgreSQL indexes on write (nothing to
@@ -253,7 +260,7 @@ def full_text_catch_up(session: Session, *, backlog: int = 0) -> int:
         span = session.execute(text("SELECT max(rowid) - min(rowid) FROM fts_pending")).scalar()
         if span is None or span < backlog:
             return 0
-    elif session.execute(text("SELECT 1 FROM fts_pending LIMIT 1")).first() is None:
+    elif not full_text_pending(session):
         return 0
     indexed = (
         session.connection()

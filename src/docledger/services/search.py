@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import Engine, Table, select, text
 
 from docledger.db import vector_index
-from docledger.db.dialect import full_text_catch_up, full_text_ranked
+from docledger.db.dialect import full_text_catch_up, full_text_pending, full_text_ranked
 from docledger.db.session import session_scope
 from docledger.errors import InvalidInput, NotFound
 from docledger.models import Document as DocumentRow
@@ -214,9 +214,9 @@ class SearchService:
         """Index segments still pending in SQLite's full-text index (see migration 0009); a
         read-only check first, so a query with nothing pending takes no write lock."""
         if self._engine.dialect.name != "sqlite":
-            return 0
+            return 0  # PostgreSQL indexes on write
         with session_scope(self._engine, readonly=True) as session:
-            if session.execute(text("SELECT 1 FROM fts_pending LIMIT 1")).first() is None:
+            if not full_text_pending(session):
                 return 0
         with session_scope(self._engine) as session:
             return full_text_catch_up(session)

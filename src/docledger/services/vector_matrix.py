@@ -112,9 +112,7 @@ class VectorMatrix:
         return selected
 
     def _scores(self, rows: np.ndarray[Any, F32], sq: np.ndarray[Any, F32], q: Any) -> Any:
-        if self.metric == "cosine":
-            return rows @ q
-        if self.metric == "ip":
+        if self.metric in ("cosine", "ip"):  # cosine rows and query are unit length
             return rows @ q
         # l2: rank by -(|x|^2 - 2 x.q), and report the true negative distance
         return 2.0 * (rows @ q) - sq
