@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, Text, cast, func, insert, select
 
 from docledger.db.dialect import FTS_BACKLOG, bulk_insert, full_text_catch_up
 from docledger.db.types import utcnow
@@ -101,28 +101,34 @@ def _match_by_box(
 
 
 #: The columns a Segment DTO is built from, read as plain rows: no ORM objects, one validation
-#: call for the whole list (a 250-segment page was mostly object construction).
-SEGMENT_FIELDS = (
-    SegmentRow.id,
-    SegmentRow.extraction_id,
-    SegmentRow.version_id,
-    SegmentRow.ordinal,
-    SegmentRow.kind,
-    SegmentRow.label,
-    SegmentRow.page_number,
-    SegmentRow.bbox,
-    SegmentRow.text,
-    SegmentRow.content_hash,
-    SegmentRow.confidence,
-    SegmentRow.parent_id,
-    SegmentRow.predecessor_id,
-    SegmentRow.meta,
+#: call for the whole list. UUID and JSON columns are read as text and parsed by pydantic-core:
+#: the driver's and SQLAlchemy's per-value Python converters were most of a 250-segment page.
+_AS_TEXT = {"id", "extraction_id", "version_id", "bbox", "parent_id", "predecessor_id", "meta"}
+SEGMENT_FIELDS = tuple(
+    cast(column, Text).label(column.key) if column.key in _AS_TEXT else column
+    for column in (
+        SegmentRow.id,
+        SegmentRow.extraction_id,
+        SegmentRow.version_id,
+        SegmentRow.ordinal,
+        SegmentRow.kind,
+        SegmentRow.label,
+        SegmentRow.page_number,
+        SegmentRow.bbox,
+        SegmentRow.text,
+        SegmentRow.content_hash,
+        SegmentRow.confidence,
+        SegmentRow.parent_id,
+        SegmentRow.predecessor_id,
+        SegmentRow.meta,
+    )
 )
 _SEGMENT_NAMES = [c.key for c in SEGMENT_FIELDS]
 
 
 def _segments(session: Any, stmt: Any) -> list[Segment]:
-    rows = [dict(zip(_SEGMENT_NAMES, row, strict=True)) for row in session.execute(stmt)]
+    result = session.connection().execute(stmt)  # Core: no ORM result machinery for plain rows
+    rows = [dict(zip(_SEGMENT_NAMES, row, strict=True)) for row in result.all()]
     return output_list(Segment, rows)
 
 
@@ -287,10 +293,13 @@ class ExtractionRepository(Repository):
 class SegmentRepository(Repository):
     @readonly
     def get(self, segment_id: uuid.UUID | str) -> Segment:
-        row = self.session.get(SegmentRow, require_uuid(segment_id, "segment id"))
-        if row is None:
+        stmt = select(*SEGMENT_FIELDS).where(
+            SegmentRow.id == require_uuid(segment_id, "segment id")
+        )
+        found = _segments(self.session, stmt)
+        if not found:
             raise NotFound(f"no segment {segment_id}")
-        return Segment.model_validate(row)
+        return found[0]
 
     @readonly
     def of_extraction(
@@ -302,16 +311,9 @@ class SegmentRepository(Repository):
         label: str | None = None,
     ) -> list[Segment]:
         """Segments in reading order (their ordinal), optionally one page / kind / label."""
-        stmt = select(*SEGMENT_FIELDS).where(
-            SegmentRow.extraction_id == require_uuid(extraction_id, "extraction id")
+        return self._in_order(
+            require_uuid(extraction_id, "extraction id"), page=page, kind=kind, label=label
         )
-        if page is not None:
-            stmt = stmt.where(SegmentRow.page_number == page)
-        if kind is not None:
-            stmt = stmt.where(SegmentRow.kind == kind)
-        if label is not None:
-            stmt = stmt.where(SegmentRow.label == label)
-        return _segments(self.session, stmt.order_by(SegmentRow.ordinal))
 
     @readonly
     def of_version(
@@ -324,18 +326,27 @@ class SegmentRepository(Repository):
         label: str | None = None,
     ) -> list[Segment]:
         """Segments of a version's newest extraction (by one extractor if named), in reading
-        order; empty when the version has no extraction."""
-        stmt = select(ExtractionRow.id).where(
+        order; empty when the version has no extraction. One statement: the newest extraction
+        is a scalar subquery, not a round trip of its own."""
+        newest = select(ExtractionRow.id).where(
             ExtractionRow.version_id == require_uuid(version_id, "version id")
         )
         if extractor is not None:
-            stmt = stmt.where(ExtractionRow.extractor == extractor)
-        newest = self.session.scalars(
-            stmt.order_by(ExtractionRow.created_at.desc(), ExtractionRow.id.desc()).limit(1)
-        ).first()
-        if newest is None:
-            return []
-        return self.of_extraction(newest, page=page, kind=kind, label=label)
+            newest = newest.where(ExtractionRow.extractor == extractor)
+        newest = newest.order_by(ExtractionRow.created_at.desc(), ExtractionRow.id.desc())
+        return self._in_order(newest.limit(1).scalar_subquery(), page=page, kind=kind, label=label)
+
+    def _in_order(
+        self, extraction: Any, *, page: int | None, kind: str | None, label: str | None
+    ) -> list[Segment]:
+        stmt = select(*SEGMENT_FIELDS).where(SegmentRow.extraction_id == extraction)
+        if page is not None:
+            stmt = stmt.where(SegmentRow.page_number == page)
+        if kind is not None:
+            stmt = stmt.where(SegmentRow.kind == kind)
+        if label is not None:
+            stmt = stmt.where(SegmentRow.label == label)
+        return _segments(self.session, stmt.order_by(SegmentRow.ordinal))
 
     @readonly
     def low_confidence(
@@ -344,11 +355,11 @@ class SegmentRepository(Repository):
         """The OCR review queue: segments below ``threshold``, worst first."""
         if not 0 <= threshold <= 1:
             raise InvalidInput("threshold is between 0 and 1")
-        stmt = select(SegmentRow).where(SegmentRow.confidence < threshold)
+        stmt = select(*SEGMENT_FIELDS).where(SegmentRow.confidence < threshold)
         if extraction is not None:
             stmt = stmt.where(SegmentRow.extraction_id == require_uuid(extraction, "extraction"))
         stmt = stmt.order_by(SegmentRow.confidence, SegmentRow.id).limit(limit)
-        return [Segment.model_validate(s) for s in self.session.scalars(stmt)]
+        return _segments(self.session, stmt)
 
     def carry_forward(
         self, old_extraction: uuid.UUID | str, new_extraction: uuid.UUID | str

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from docledger.errors import InvalidInput
 
@@ -46,6 +47,14 @@ def output_list(model: type[M], rows: list[dict[str, Any]]) -> list[M]:
     """DTOs for many rows in one pydantic-core call (rows come from the database, so a
     validation error here is a bug, not bad input)."""
     return _list_adapter(model).validate_python(rows)
+
+
+def from_json_text(value: Any) -> Any:
+    """JSON read as text (a column selected as TEXT) parsed by pydantic-core, which is several
+    times faster than ``json.loads``; values that are already decoded pass through."""
+    if isinstance(value, str | bytes):
+        return from_json(value)
+    return value
 
 
 def _describe(model: type[BaseModel], exc: ValidationError) -> str:

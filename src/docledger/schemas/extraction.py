@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from docledger.schemas.common import InputModel, OutputModel
+from docledger.schemas.common import InputModel, OutputModel, from_json_text
 from docledger.vocab import BBoxUnit, ExtractionStatus, SegmentKind
 
 
@@ -77,13 +77,13 @@ class Segment(OutputModel):
     kind: SegmentKind
     label: str | None
     page_number: int | None
-    bbox: dict[str, Any] | None
+    bbox: Annotated[dict[str, Any] | None, BeforeValidator(from_json_text)]
     text: str | None
     content_hash: str | None
     confidence: float | None
     parent_id: uuid.UUID | None
     predecessor_id: uuid.UUID | None
-    meta: dict[str, Any]
+    meta: Annotated[dict[str, Any], BeforeValidator(from_json_text)]
 
 
 class RecordResult(OutputModel):
