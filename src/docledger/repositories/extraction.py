@@ -328,18 +328,33 @@ class SegmentRepository(Repository):
         """Segments of a version's newest extraction (by one extractor if named), in reading
         order; empty when the version has no extraction. One statement: the newest extraction
         is a scalar subquery, not a round trip of its own."""
-        newest = select(ExtractionRow.id).where(
-            ExtractionRow.version_id == require_uuid(version_id, "version id")
-        )
+        version = require_uuid(version_id, "version id")
+        newest = select(ExtractionRow.id).where(ExtractionRow.version_id == version)
         if extractor is not None:
             newest = newest.where(ExtractionRow.extractor == extractor)
         newest = newest.order_by(ExtractionRow.created_at.desc(), ExtractionRow.id.desc())
-        return self._in_order(newest.limit(1).scalar_subquery(), page=page, kind=kind, label=label)
+        return self._in_order(
+            newest.limit(1).scalar_subquery(),
+            page=page,
+            kind=kind,
+            label=label,
+            # redundant, but it tells the planner the rows are few: PostgreSQL cannot see
+            # the subquery's value and otherwise ANDs in a scan of every row on that page
+            version=version,
+        )
 
     def _in_order(
-        self, extraction: Any, *, page: int | None, kind: str | None, label: str | None
+        self,
+        extraction: Any,
+        *,
+        page: int | None,
+        kind: str | None,
+        label: str | None,
+        version: uuid.UUID | None = None,
     ) -> list[Segment]:
         stmt = select(*SEGMENT_FIELDS).where(SegmentRow.extraction_id == extraction)
+        if version is not None:
+            stmt = stmt.where(SegmentRow.version_id == version)
         if page is not None:
             stmt = stmt.where(SegmentRow.page_number == page)
         if kind is not None:
