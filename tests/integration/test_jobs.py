@@ -306,3 +306,14 @@ def test_builtin_extract_and_embed_tasks(ledger: Ledger) -> None:
     assert results["docledger.embed"]["embedded"] > 0  # type: ignore[index]
     assert ledger.jobs.get(bad.id).status == "dead"
     assert ledger.search.vector("words to find", k=1)[0].external_key == "n.md"
+
+
+def test_builtin_index_text_task(ledger: Ledger) -> None:
+    version = ledger.documents.add(b"bulk", external_key="bulk").version_id
+    rows = [{"kind": "line", "text": f"line {i} zeta"} for i in range(40)]
+    ledger.extractions.record(version, "x", "1", {}, rows)
+    job = ledger.jobs.enqueue("docledger.index_text", {})
+    Worker(ledger, batch_size=1).run(burst=True)
+    assert ledger.jobs.get(job.id).result == {"indexed": 40}
+    assert ledger.search.catch_up() == 0  # the task committed with its job
+    assert len(ledger.search.text("zeta", k=100)) == 40

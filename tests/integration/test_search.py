@@ -15,7 +15,6 @@ from sqlalchemy import text
 
 from docledger import InvalidInput, Ledger, NotFound
 from docledger.config import load_settings
-from docledger.db.dialect import FTS_BACKLOG
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 
@@ -166,9 +165,15 @@ def test_deletes_reach_the_cached_matrix(vledger: Ledger) -> None:
         assert {h.segment_id for h in after} == {s.id for s in b_segs}
 
 
+def _pending(ledger: Ledger) -> int:
+    with ledger.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM fts_pending")).scalar() or 0)
+
+
 def test_deferred_full_text_index_stays_exact(ledger: Ledger, dialect: str) -> None:
-    """SQLite indexes pending segments on the next text query; deleting or editing a pending
-    row must not corrupt FTS5 (integrity-check), and every row is found exactly once."""
+    """Writes leave full-text indexing to a catch-up that every text query runs first; deleting
+    or editing a still-pending row must not corrupt the index (FTS5 integrity-check on
+    SQLite), and every row is found exactly once, with its current text."""
     versions = [
         ledger.documents.add(f"d{n}".encode(), external_key=f"d{n}").version_id for n in range(3)
     ]
@@ -180,34 +185,42 @@ def test_deferred_full_text_index_stays_exact(ledger: Ledger, dialect: str) -> N
             {},
             [{"kind": "chunk", "text": f"alpha beta{n} gamma{i}"} for i in range(5)],
         )
+    assert _pending(ledger) == 3
     assert len(ledger.search.text("alpha", k=100)) == 15  # caught up by the query
+    assert _pending(ledger) == 0
     v3 = ledger.documents.add(b"d3", external_key="d3").version_id
     ledger.extractions.record(v3, "x", "1", {}, [{"kind": "chunk", "text": "alpha delta"}])
+    v4 = ledger.documents.add(b"d4", external_key="d4").version_id
+    ledger.extractions.record(v4, "x", "1", {}, [{"kind": "chunk", "text": "pending kappa"}])
     ledger.documents.delete("d0")  # indexed rows go
     ledger.documents.delete("d3")  # a pending row goes before it was ever indexed
     with ledger.engine.begin() as conn:
-        if dialect == "sqlite":
-            conn.execute(
-                text("UPDATE segments SET text = 'omega' WHERE text = 'alpha beta1 gamma0'")
-            )
-    hits = ledger.search.text("alpha", k=100)
-    assert len(hits) == (9 if dialect == "sqlite" else 10)
+        # an indexed row and a pending row change their text
+        conn.execute(text("UPDATE segments SET text = 'omega' WHERE text = 'alpha beta1 gamma0'"))
+        conn.execute(text("UPDATE segments SET text = 'pending lambda' WHERE text LIKE '%kappa'"))
+    assert len(ledger.search.text("alpha", k=100)) == 9
     assert len(ledger.search.text("delta")) == 0
+    assert len(ledger.search.text("omega")) == 1
+    assert len(ledger.search.text("kappa")) == 0
+    assert [h.text for h in ledger.search.text("lambda")] == ["pending lambda"]
+    assert _pending(ledger) == 0
     if dialect == "sqlite":
-        assert len(ledger.search.text("omega")) == 1
         with ledger.engine.begin() as conn:
             conn.execute(text("INSERT INTO fts_segments(fts_segments) VALUES ('integrity-check')"))
-            assert conn.execute(text("SELECT count(*) FROM fts_pending")).scalar() == 0
 
 
-def test_full_text_backlog_is_bounded(ledger: Ledger, dialect: str) -> None:
-    version = ledger.documents.add(b"big", external_key="big").version_id
-    many = [{"kind": "line", "text": f"row {i}"} for i in range(FTS_BACKLOG + 10)]
-    ledger.extractions.record(version, "x", "1", {}, many)
-    if dialect == "sqlite":
-        with ledger.engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM fts_pending")).scalar() == 0
-    assert len(ledger.search.text("row", k=5)) == 5
+def test_full_text_catch_up_on_demand(ledger: Ledger) -> None:
+    """A bulk load leaves its extractions pending; catch_up (or the docledger.index_text task)
+    indexes them all at once, and a second catch-up finds nothing to do."""
+    for n in range(4):
+        version = ledger.documents.add(f"bulk{n}".encode(), external_key=f"bulk{n}").version_id
+        rows = [{"kind": "line", "text": f"row {i} of bulk{n}"} for i in range(300)]
+        ledger.extractions.record(version, "x", "1", {}, rows)
+    assert _pending(ledger) == 4
+    assert ledger.search.catch_up() == 1200
+    assert _pending(ledger) == 0
+    assert ledger.search.catch_up() == 0
+    assert len(ledger.search.text("bulk2", k=500)) == 300
 
 
 def test_one_upsert_of_more_vectors_than_drivers_take_parameters(vledger: Ledger) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    Uuid,
     any_,
     bindparam,
     exists,
@@ -238,39 +239,44 @@ def full_text_ranked(session: Session, query: str, limit: int) -> Any:
     ).bindparams(q=match, n=limit)
 
 
-#: Pending rows above which a write catches the SQLite full-text index up on its own.
-FTS_BACKLOG = 20_000
+def full_text_defer(session: Session, extraction_id: Any) -> None:
+    """Note an extraction whose segments the full-text index does not hold yet (migration
+    0011): writes never index text themselves; ``full_text_catch_up`` does, in bulk."""
+    session.execute(
+        text("INSERT INTO fts_pending (extraction_id) VALUES (:e)").bindparams(
+            bindparam("e", extraction_id, type_=Uuid())
+        )
+    )
 
 
 def full_text_pending(session: Session) -> bool:
-    """Whether SQLite's full-text index has rows to catch up (never on PostgreSQL)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return False
+    """Whether the full-text index has extractions to catch up."""
     return session.execute(text("SELECT 1 FROM fts_pending LIMIT 1")).first() is not None
 
 
-def full_text_catch_up(session: Session, *, backlog: int = 0) -> int:
-    """Index the segments still pending in SQLite's full-text index (migration 0009), in one
-    statement, when more than ``backlog`` are pending; PostgreSQL indexes on write (nothing to
-    do). Returns the number of rows indexed."""
-    if session.get_bind().dialect.name != "sqlite":
+def full_text_catch_up(session: Session) -> int:
+    """Index the segments of every pending extraction in one statement; returns the rows
+    indexed. SQLite holds the database's write lock, so the pending set cannot change under
+    it. On PostgreSQL the pending rows are taken by ``DELETE ... RETURNING``: a concurrent
+    catch-up waits on their row locks and then finds them gone, and ``ON CONFLICT`` covers a
+    row the update trigger indexed first."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        indexed = conn.exec_driver_sql(
+            "WITH done AS (DELETE FROM fts_pending RETURNING extraction_id) "
+            "INSERT INTO fts_segments (segment_id, tsv) "
+            "SELECT s.id, to_tsvector('simple', coalesce(s.text, '')) "
+            "FROM segments s JOIN done d ON s.extraction_id = d.extraction_id "
+            "ON CONFLICT (segment_id) DO NOTHING"
+        ).rowcount
+        return int(indexed or 0)
+    if not full_text_pending(session):
         return 0
-    if backlog:
-        # rowids only grow (or reuse the largest), so the span bounds the backlog cheaply
-        span = session.execute(text("SELECT max(rowid) - min(rowid) FROM fts_pending")).scalar()
-        if span is None or span < backlog:
-            return 0
-    elif not full_text_pending(session):
-        return 0
-    indexed = (
-        session.connection()
-        .exec_driver_sql(
-            "INSERT INTO fts_segments (rowid, text) SELECT s.rowid, s.text FROM segments s "
-            "JOIN fts_pending p ON p.rowid = s.rowid"
-        )
-        .rowcount
-    )
-    session.execute(text("DELETE FROM fts_pending"))
+    indexed = conn.exec_driver_sql(
+        "INSERT INTO fts_segments (rowid, text) SELECT s.rowid, s.text "
+        "FROM fts_pending p JOIN segments s ON s.extraction_id = p.extraction_id"
+    ).rowcount
+    conn.exec_driver_sql("DELETE FROM fts_pending")
     return int(indexed or 0)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, SessionTransaction
 
+from docledger.db.dialect import full_text_catch_up
 from docledger.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -140,6 +141,13 @@ def _extract(ctx: TaskContext) -> dict[str, Any]:
 def _embed(ctx: TaskContext) -> dict[str, Any]:
     """Embed every text segment a space lacks (payload: optional space)."""
     return {"embedded": ctx.ledger.search.embed_missing(ctx.job.payload.get("space", "hash-256"))}
+
+
+@task("docledger.index_text")
+def _index_text(ctx: TaskContext) -> dict[str, Any]:
+    """Index the full text of every pending extraction (writes defer it), in the job's own
+    transaction: after a bulk load, so the first text query does not pay for it."""
+    return {"indexed": full_text_catch_up(ctx.session)}
 
 
 @task("docledger.echo")

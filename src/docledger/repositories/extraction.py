@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Table, Text, cast, func, insert, select
 
-from docledger.db.dialect import FTS_BACKLOG, bulk_insert, full_text_catch_up
+from docledger.db.dialect import bulk_insert, full_text_defer
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id, uuid7_many
@@ -221,7 +221,7 @@ class ExtractionRepository(Repository):
         ]
         self.session.execute(insert(ExtractionRow), [row])
         bulk_insert(self.session, SEGMENTS, rows, SEGMENT_COLUMNS, encoded=("bbox", "metadata"))
-        full_text_catch_up(self.session, backlog=FTS_BACKLOG)
+        full_text_defer(self.session, extraction_id)  # indexed in bulk later (0011)
         return RecordResult(
             extraction=Extraction.model_validate(row),
             created=True,

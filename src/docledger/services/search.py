@@ -211,10 +211,11 @@ class SearchService:
         ]
 
     def catch_up(self) -> int:
-        """Index segments still pending in SQLite's full-text index (see migration 0009); a
-        read-only check first, so a query with nothing pending takes no write lock."""
-        if self._engine.dialect.name != "sqlite":
-            return 0  # PostgreSQL indexes on write
+        """Index the segments still pending in the full-text index (writes defer it, see
+        migration 0011); returns the rows indexed. A read-only check first, so a query with
+        nothing pending takes no write lock. Text and hybrid queries call this first, so they
+        always see every committed segment; call it (or run the ``docledger.index_text``
+        task) after a bulk load to keep that cost off the first query."""
         with session_scope(self._engine, readonly=True) as session:
             if not full_text_pending(session):
                 return 0
