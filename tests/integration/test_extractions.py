@@ -69,6 +69,12 @@ def test_record_is_idempotent_and_params_make_snapshots(ledger: Ledger) -> None:
         {"kind": "blob"},
         {"kind": "zone", "page_number": 0},
         {"kind": "zone", "parent": 5},
+        {"kind": "zone", "bbox": {"x0": float("nan"), "y0": 0, "x1": 1, "y1": 1}},
+        {"kind": "zone", "bbox": {"x0": 0, "y0": 0, "x1": float("inf"), "y1": 1}},
+        {"kind": "zone", "bbox": {"x0": 0, "y0": 0, "x1": 1, "y1": 1, "page": 2}},
+        {"kind": "zone", "confidence": 0.5, "colour": "red"},
+        {"kind": "zone", "label": "x" * 201},
+        {"kind": "zone", "content_hash": "abc"},
     ],
 )
 def test_bad_segments_write_nothing(ledger: Ledger, bad: dict[str, Any]) -> None:

@@ -78,3 +78,12 @@ def test_fraction_and_errors() -> None:
         bbox.from_unstructured({"points": []})
     with pytest.raises(InvalidInput):
         bbox.from_label_studio({"x": 50, "y": 50, "width": -10, "height": 5})
+
+
+def test_segment_fields_mirror_the_models() -> None:
+    """record() validates plain dicts (SegmentFields) for speed; they must accept exactly the
+    fields SegmentIn and BBox declare."""
+    from docledger.schemas.extraction import BBox, BBoxFields, SegmentFields, SegmentIn
+
+    assert set(SegmentFields.__annotations__) == set(SegmentIn.model_fields)
+    assert set(BBoxFields.__annotations__) == set(BBox.model_fields)

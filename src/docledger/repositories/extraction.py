@@ -9,13 +9,15 @@ annotations be carried forward instead of orphaned.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, func, insert, select
+from sqlalchemy import Table, Text, bindparam, cast, func, insert, select
+from sqlalchemy.orm import aliased
 
 from docledger.db.dialect import bulk_insert, full_text_defer
 from docledger.db.types import utcnow
@@ -27,10 +29,19 @@ from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Extraction as ExtractionRow
 from docledger.models import Segment as SegmentRow
 from docledger.repositories.base import Repository, readonly, require_uuid
-from docledger.schemas.common import output_list, validate_many
-from docledger.schemas.extraction import Extraction, RecordResult, Segment, SegmentIn
+from docledger.schemas.common import output_list, validate_dicts
+from docledger.schemas.extraction import (
+    Extraction,
+    RecordResult,
+    Segment,
+    SegmentFields,
+    SegmentIn,
+    box_json,
+    check_boxes,
+)
 
 SEGMENTS: Table = SegmentRow.__table__  # type: ignore[assignment]
+EXTRACTIONS: Table = ExtractionRow.__table__  # type: ignore[assignment]
 SEGMENT_COLUMNS = (
     "id",
     "workspace_id",
@@ -76,7 +87,7 @@ def iou(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
 
 
 def _match_by_box(
-    items: Sequence[SegmentIn],
+    items: Sequence[SegmentFields],
     by_place: dict[tuple[str, int | None], list[tuple[uuid.UUID, dict[str, Any]]]],
     found: dict[int, uuid.UUID],
     used: set[uuid.UUID],
@@ -84,12 +95,12 @@ def _match_by_box(
     """Second pass: an unmatched segment takes the unused old segment of the same kind on the
     same page whose box overlaps it most (IoU >= IOU_MATCH)."""
     for index, item in enumerate(items):
-        if index in found or item.bbox is None:
+        box = item.get("bbox")
+        if index in found or box is None:
             continue
-        box = item.bbox.model_dump()
         best, best_iou = None, IOU_MATCH
         # Only boxes of the same kind on the same page are compared (not every pair).
-        for sid, bbox in by_place.get((item.kind, item.page_number), []):
+        for sid, bbox in by_place.get((item["kind"], item.get("page_number")), []):
             if sid in used:
                 continue
             score = iou(box, bbox)
@@ -132,6 +143,63 @@ def _segments(session: Any, stmt: Any) -> list[Segment]:
     return output_list(Segment, rows)
 
 
+def _digest(segment: SegmentFields) -> str | None:
+    """The given content hash, else the SHA-256 of the text (None without either)."""
+    given, text_ = segment.get("content_hash"), segment.get("text")
+    if given is not None:
+        return given
+    return None if text_ is None else hashlib.sha256(text_.encode()).hexdigest()
+
+
+@functools.cache
+def _lookup_statement() -> Any:
+    """record()'s one look-up: the version's tenant, the extraction already recorded under
+    the same (version, extractor, extractor version, params hash) key, and the newest
+    extraction of the same document by the same extractor (whose segments the new ones may
+    succeed)."""
+    same_run = (
+        select(ExtractionRow.id)
+        .where(
+            ExtractionRow.version_id == VersionRow.id,
+            ExtractionRow.extractor == bindparam("ex"),
+            ExtractionRow.extractor_version == bindparam("ev"),
+            ExtractionRow.params_hash == bindparam("ph"),
+        )
+        .scalar_subquery()
+    )
+    sibling = aliased(VersionRow)
+    previous = (
+        select(ExtractionRow.id)
+        .join(sibling, sibling.id == ExtractionRow.version_id)
+        .where(
+            sibling.document_id == VersionRow.document_id,
+            ExtractionRow.extractor == bindparam("ex"),
+        )
+        .order_by(ExtractionRow.created_at.desc(), ExtractionRow.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(
+        VersionRow.workspace_id, same_run.label("existing"), previous.label("previous")
+    ).where(VersionRow.id == bindparam("v", type_=VersionRow.id.type))
+
+
+def _validated(segments: Iterable[SegmentIn | Mapping[str, Any]]) -> list[SegmentFields]:
+    """Segments as validated plain dicts, in one pydantic-core pass; SegmentIn objects (what
+    the built-in extractors produce) are already valid and only become dicts."""
+    given = list(segments)
+    raw = [s.model_dump(exclude_unset=True) if isinstance(s, SegmentIn) else s for s in given]
+    items: list[SegmentFields] = validate_dicts(SegmentFields, raw, "segment")
+    check_boxes(items)
+    for index, item in enumerate(items):
+        parent, box = item.get("parent"), item.get("bbox")
+        if parent is not None and parent >= index:
+            raise InvalidInput(f"segment {index}: its parent must come before it")
+        if box is not None and "unit" not in box:
+            box["unit"] = "pt"  # stored spelled out, and compared by unit when matching
+    return items
+
+
 class ExtractionRepository(Repository):
     def record(
         self,
@@ -143,46 +211,32 @@ class ExtractionRepository(Repository):
         *,
         stats: Mapping[str, Any] | None = None,
     ) -> RecordResult:
-        """Record one extraction run and its segments (bulk, in this transaction)."""
+        """Record one extraction run and its segments (bulk, in this transaction).
+
+        Segments are ``SegmentIn`` objects or mappings with its fields; text is stored exactly
+        as given. One look-up statement finds the version, an earlier recording of the same
+        run and the extraction the new segments may succeed; the segments go in with the
+        driver's bulk path; full-text indexing is left to the next catch-up (migration 0011).
+        """
         if not extractor or not extractor_version:
             raise InvalidInput("an extraction names its extractor and extractor version")
-        version = self.session.get(VersionRow, require_uuid(version_id, "version id"))
+        vid = require_uuid(version_id, "version id")
+        digest = params_hash(dict(params or {}))
+        found = self.session.connection().execute(
+            _lookup_statement(), {"v": vid, "ex": extractor, "ev": extractor_version, "ph": digest}
+        )
+        version = found.first()
         if version is None:
             raise NotFound(f"no document version {version_id}")
-        digest = params_hash(dict(params or {}))
-        existing = self.session.scalars(
-            select(ExtractionRow).where(
-                ExtractionRow.version_id == version.id,
-                ExtractionRow.extractor == extractor,
-                ExtractionRow.extractor_version == extractor_version,
-                ExtractionRow.params_hash == digest,
-            )
-        ).one_or_none()
-        if existing is not None:
-            count = int(
-                self.session.scalar(
-                    select(func.count())
-                    .select_from(SegmentRow)
-                    .where(SegmentRow.extraction_id == existing.id)
-                )
-                or 0
-            )
-            return RecordResult(
-                extraction=Extraction.model_validate(existing),
-                created=False,
-                segments=count,
-                linked_to_predecessors=0,
-            )
-        items = validate_many(SegmentIn, segments)
-        for index, item in enumerate(items):
-            if item.parent is not None and item.parent >= index:
-                raise InvalidInput(f"segment {index}: its parent must come before it")
+        if version.existing is not None:
+            return self._recorded(version.existing)
+        items = _validated(segments)
         now = utcnow()
         extraction_id = new_id()
         row = {
             "id": extraction_id,
             "workspace_id": version.workspace_id,
-            "version_id": version.id,
+            "version_id": vid,
             "extractor": extractor,
             "extractor_version": extractor_version,
             "params": dict(params or {}),
@@ -195,31 +249,38 @@ class ExtractionRepository(Repository):
             "created_at": now,
         }
         ids = uuid7_many(len(items))
-        predecessors = self._predecessors(version, extractor, items)
-        # JSON serialised here in one pass (pydantic's encoder for boxes): the generic
-        # per-value path cost more than the insert itself on 250-segment batches.
-        rows = [
-            (
-                ids[i],
-                version.workspace_id,
-                extraction_id,
-                version.id,
-                i,
-                s.kind,
-                s.label,
-                s.page_number,
-                s.bbox.model_dump_json() if s.bbox else None,
-                s.text,
-                s.digest(),
-                s.confidence,
-                ids[s.parent] if s.parent is not None else None,
-                predecessors.get(i),
-                json.dumps(s.metadata) if s.metadata else "{}",
-                now,
+        digests = [_digest(s) for s in items]
+        predecessors = (
+            self._predecessors(version.previous, items, digests)
+            if version.previous is not None
+            else {}
+        )
+        # JSON serialised here in one pass: the generic per-value path cost more than the
+        # insert itself on 250-segment batches.
+        rows = []
+        for i, s in enumerate(items):
+            box, parent, meta = s.get("bbox"), s.get("parent"), s.get("metadata")
+            rows.append(
+                (
+                    ids[i],
+                    version.workspace_id,
+                    extraction_id,
+                    vid,
+                    i,
+                    s["kind"],
+                    s.get("label"),
+                    s.get("page_number"),
+                    None if box is None else box_json(box),
+                    s.get("text"),
+                    digests[i],
+                    s.get("confidence"),
+                    None if parent is None else ids[parent],
+                    predecessors.get(i),
+                    json.dumps(meta) if meta else "{}",
+                    now,
+                )
             )
-            for i, s in enumerate(items)
-        ]
-        self.session.execute(insert(ExtractionRow), [row])
+        self.session.connection().execute(insert(EXTRACTIONS), [row])
         bulk_insert(self.session, SEGMENTS, rows, SEGMENT_COLUMNS, encoded=("bbox", "metadata"))
         full_text_defer(self.session, extraction_id)  # indexed in bulk later (0011)
         return RecordResult(
@@ -229,20 +290,24 @@ class ExtractionRepository(Repository):
             linked_to_predecessors=len(predecessors),
         )
 
+    def _recorded(self, extraction_id: uuid.UUID) -> RecordResult:
+        """The result of re-recording a run recorded before: nothing written."""
+        existing = self.session.get(ExtractionRow, extraction_id)
+        count = self.session.scalar(
+            select(func.count())
+            .select_from(SegmentRow)
+            .where(SegmentRow.extraction_id == extraction_id)
+        )
+        return RecordResult(
+            extraction=Extraction.model_validate(existing),
+            created=False,
+            segments=int(count or 0),
+            linked_to_predecessors=0,
+        )
+
     def _predecessors(
-        self, version: VersionRow, extractor: str, items: Sequence[SegmentIn]
+        self, previous: uuid.UUID, items: Sequence[SegmentFields], digests: Sequence[str | None]
     ) -> dict[int, uuid.UUID]:
-        previous = self.session.scalars(
-            select(ExtractionRow.id)
-            .join(VersionRow, VersionRow.id == ExtractionRow.version_id)
-            .where(
-                VersionRow.document_id == version.document_id, ExtractionRow.extractor == extractor
-            )
-            .order_by(ExtractionRow.created_at.desc(), ExtractionRow.id.desc())
-            .limit(1)
-        ).first()
-        if previous is None:
-            return {}
         old = self.session.execute(
             select(
                 SegmentRow.id,
@@ -264,8 +329,7 @@ class ExtractionRepository(Repository):
         used: set[uuid.UUID] = set()
         found: dict[int, uuid.UUID] = {}
         for index, item in enumerate(items):
-            digest = item.digest()
-            for sid in by_hash.get((item.kind, digest or ""), []):
+            for sid in by_hash.get((item["kind"], digests[index] or ""), []):
                 if sid not in used:
                     found[index] = sid
                     used.add(sid)
