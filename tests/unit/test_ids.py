@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from docledger.ids import uuid7, uuid7_many, uuid7_time_ms
+from docledger.ids import uuid7, uuid7_hex_many, uuid7_many, uuid7_time_ms
 
 
 def test_version_variant_and_time() -> None:
@@ -30,3 +30,13 @@ def test_bulk_ids_are_valid_and_keep_increasing_with_single_ones() -> None:
     assert len(set(ids)) == len(ids)
     assert {(i.version, i.variant) for i in ids} == {(7, uuid.RFC_4122)}
     assert uuid7_many(0) == []
+
+
+def test_hex_bulk_ids_are_the_same_ids_spelled_as_stored() -> None:
+    """record() hands the drivers 32-hex-digit ids: SQLAlchemy's own spelling on SQLite."""
+    spelled = [*uuid7_hex_many(3_000), uuid7().hex, *uuid7_hex_many(2_000)]
+    ids = [uuid.UUID(h) for h in spelled]
+    assert [i.hex for i in ids] == spelled
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert {(i.version, i.variant) for i in ids} == {(7, uuid.RFC_4122)}
+    assert uuid7_hex_many(0) == []

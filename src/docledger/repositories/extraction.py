@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import Table, Text, bindparam, cast, func, insert, select
 from sqlalchemy.orm import aliased
 
-from docledger.db.dialect import bulk_insert, full_text_defer
+from docledger.db.dialect import bulk_insert, driver_value, full_text_defer
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
-from docledger.ids import new_id, uuid7_many
+from docledger.ids import new_id, uuid7_hex_many
 from docledger.models import Annotation as AnnotationRow
 from docledger.models import AnnotationEvent as EventRow
 from docledger.models import DocumentVersion as VersionRow
@@ -248,7 +248,17 @@ class ExtractionRepository(Repository):
             "finished_at": now,
             "created_at": now,
         }
-        ids = uuid7_many(len(items))
+        # Values in the drivers' own form, so bulk_insert converts nothing row by row.
+        ids = uuid7_hex_many(len(items))
+        workspace, extraction, version_, created = (
+            driver_value(self.session, SEGMENTS, column, value)
+            for column, value in (
+                ("workspace_id", version.workspace_id),
+                ("extraction_id", extraction_id),
+                ("version_id", vid),
+                ("created_at", now),
+            )
+        )
         digests = [_digest(s) for s in items]
         predecessors = (
             self._predecessors(version.previous, items, digests)
@@ -263,9 +273,9 @@ class ExtractionRepository(Repository):
             rows.append(
                 (
                     ids[i],
-                    version.workspace_id,
-                    extraction_id,
-                    vid,
+                    workspace,
+                    extraction,
+                    version_,
                     i,
                     s["kind"],
                     s.get("label"),
@@ -275,13 +285,13 @@ class ExtractionRepository(Repository):
                     digests[i],
                     s.get("confidence"),
                     None if parent is None else ids[parent],
-                    predecessors.get(i),
+                    None if (before := predecessors.get(i)) is None else before.hex,
                     json.dumps(meta) if meta else "{}",
-                    now,
+                    created,
                 )
             )
         self.session.connection().execute(insert(EXTRACTIONS), [row])
-        bulk_insert(self.session, SEGMENTS, rows, SEGMENT_COLUMNS, encoded=("bbox", "metadata"))
+        bulk_insert(self.session, SEGMENTS, rows, SEGMENT_COLUMNS, encoded=SEGMENT_COLUMNS)
         full_text_defer(self.session, extraction_id)  # indexed in bulk later (0011)
         return RecordResult(
             extraction=Extraction.model_validate(row),
