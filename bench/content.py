@@ -6,8 +6,10 @@ segments  1,000,000 segments recorded through ``ledger.extractions.record`` (250
           (sqlite3 executemany / psycopg COPY; rows prepared outside the timing) and (b) the
           raw driver writing them into the naive schema the seeds hand-write (UUID4 text keys,
           an index per foreign key, (version, page), UNIQUE(extraction, ordinal)), in its own
-          database holding 1,000,000 too. Then point look-ups by id and "segments of one
-          version" on the grown table, p50/p99.
+          database holding 1,000,000 too. Full text is indexed after the writes (docledger
+          defers it to a catch-up that text queries run first), so the catch-up is timed on
+          its own. Then point look-ups by id and "segments of one version" on the grown
+          table, p50/p99.
 knn       100,000 x 384 clustered, normalised vectors: docledger top-10 (exact path; on
           PostgreSQL also the pgvector HNSW path on a throw-away PostgreSQL with pgvector) vs
           numpy's brute force on the same matrix and sqlite-vec's vec0 (through apsw, since
