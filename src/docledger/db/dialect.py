@@ -324,6 +324,12 @@ def skip_commit_flush(session: Session) -> None:
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
+def writable_ctes(session: Session) -> bool:
+    """Whether one statement can both change rows and log them (data-modifying CTEs, as in
+    ``WITH done AS (UPDATE ... RETURNING) INSERT ...``): PostgreSQL, not SQLite."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 #: PostgreSQL channel workers LISTEN on; the payload is the queue name.
 JOBS_CHANNEL = "docledger_jobs"
 

@@ -14,7 +14,13 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 
-from docledger.db.dialect import dialect_insert, in_values, notify_jobs, skip_commit_flush
+from docledger.db.dialect import (
+    dialect_insert,
+    in_values,
+    notify_jobs,
+    skip_commit_flush,
+    writable_ctes,
+)
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, InvalidTransition, LeaseLost, NotFound
 from docledger.ids import new_id
@@ -193,6 +199,9 @@ class JobRepository(Repository):
             for jid, status, attempts in recovered
         )
         expires = now + timedelta(seconds=lease_s)
+        if writable_ctes(self.session):  # the claim and its events in one statement
+            stmt, params = sql.claim_logged(queue, worker_id, now, expires, limit)
+            return [dict(row._mapping) for row in self.session.execute(stmt, params)]
         claimed = sorted(
             (
                 dict(row._mapping)
@@ -292,17 +301,15 @@ class JobRepository(Repository):
         if any lease was lost, LeaseLost is raised and the caller must roll back."""
         if not results:
             return
-        self._finish(
-            list(results),
-            worker_id,
-            {
-                "status": "succeeded",
-                "progress": 100,
-                "finished_at": utcnow(),
-            },
-            "succeeded",
-            "succeeded",
-        )
+        if writable_ctes(self.session):  # the transition and its events in one statement
+            ids = list(results)
+            stmt, params = sql.succeeded_logged(ids, worker_id, utcnow())
+            done = set(self.session.execute(stmt, params).scalars())
+            if len(done) != len(ids):
+                self._explain_refusal(set(ids) - done, worker_id, "succeeded")
+        else:
+            values_ = {"status": "succeeded", "progress": 100, "finished_at": utcnow()}
+            self._finish(list(results), worker_id, values_, "succeeded", "succeeded")
         with_result = [{"jid": k, "res": v} for k, v in results.items() if v is not None]
         if with_result:
             self.session.execute(
