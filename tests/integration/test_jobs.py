@@ -317,3 +317,45 @@ def test_builtin_index_text_task(ledger: Ledger) -> None:
     assert ledger.jobs.get(job.id).result == {"indexed": 40}
     assert ledger.search.catch_up() == 0  # the task committed with its job
     assert len(ledger.search.text("zeta", k=100)) == 40
+
+
+def _lease_invariant_breaches(ledger: Ledger) -> int:
+    """Jobs whose lease owner disagrees with their status: PostgreSQL's completion checks the
+    owner alone (queue/statements.py), which is sound only while this is 0."""
+    with session_scope(ledger.engine, readonly=True) as s:
+        running = m.Job.status == "running"
+        owned = m.Job.lease_owner.is_not(None)
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(m.Job)
+                .where((running & ~owned) | (~running & owned))
+            )
+            or 0
+        )
+
+
+def test_lease_owner_is_set_exactly_while_running(ledger: Ledger) -> None:
+    jobs = [ledger.jobs.enqueue("t", max_attempts=2) for _ in range(6)]
+    steps = []
+    claim(ledger, limit=6)
+    steps.append(_lease_invariant_breaches(ledger))
+    with ledger.transaction() as tx:
+        tx.jobs.complete(jobs[0].id, "w1")
+        tx.jobs.fail(jobs[1].id, "w1", "again", backoff_base_s=0)  # back to queued
+        tx.jobs.fail(jobs[2].id, "w1", "fatal", retry=False)  # failed
+        tx.jobs.release([jobs[3].id], "w1")  # queued, attempt given back
+    steps.append(_lease_invariant_breaches(ledger))
+    ledger.jobs.cancel(jobs[4].id)  # a running job cancelled
+    steps.append(_lease_invariant_breaches(ledger))
+    with pytest.raises(InvalidTransition), ledger.transaction() as tx:
+        tx.jobs.complete(jobs[4].id, "w1")  # ... and its completion refused
+    claim(ledger, "short", lease_s=0.2, limit=6)
+    time.sleep(0.3)
+    claim(ledger, "next", limit=6)  # recovers the expired leases first, then claims again
+    steps.append(_lease_invariant_breaches(ledger))
+    ledger.jobs.retry(jobs[2].id)
+    steps.append(_lease_invariant_breaches(ledger))
+    assert steps == [0, 0, 0, 0, 0]
+    statuses = {ledger.jobs.get(j.id).status for j in jobs}
+    assert statuses >= {"succeeded", "cancelled", "running"}

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from docledger import InvalidInput, bbox
-from docledger.schemas.extraction import BBox
+from docledger.schemas.extraction import BBox, BBoxFields, SegmentFields, SegmentIn
 
 PAGE_W, PAGE_H = 595.0, 842.0
 
@@ -83,7 +83,5 @@ def test_fraction_and_errors() -> None:
 def test_segment_fields_mirror_the_models() -> None:
     """record() validates plain dicts (SegmentFields) for speed; they must accept exactly the
     fields SegmentIn and BBox declare."""
-    from docledger.schemas.extraction import BBox, BBoxFields, SegmentFields, SegmentIn
-
     assert set(SegmentFields.__annotations__) == set(SegmentIn.model_fields)
     assert set(BBoxFields.__annotations__) == set(BBox.model_fields)

@@ -37,6 +37,7 @@ def test_hex_bulk_ids_are_the_same_ids_spelled_as_stored() -> None:
     spelled = [*uuid7_hex_many(3_000), uuid7().hex, *uuid7_hex_many(2_000)]
     ids = [uuid.UUID(h) for h in spelled]
     assert [i.hex for i in ids] == spelled
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
     assert {(i.version, i.variant) for i in ids} == {(7, uuid.RFC_4122)}
     assert uuid7_hex_many(0) == []

@@ -162,6 +162,12 @@ def heartbeat(job_ids: list[Any], worker: str, expires: datetime, now: datetime)
 # inserts the events itself; on PostgreSQL these halve the round trips of a batch, and the
 # events are built by the server instead of as Python dicts. Event ids are UUIDv7s made by the
 # caller (PostgreSQL 15 has no uuidv7()), paired with the rows through WITH ORDINALITY.
+# Completion finds its jobs by joining the id array (a primary-key probe each) and checks the
+# lease owner only: ``lease_owner`` is set exactly while a job is running (the claim sets it,
+# every way out of 'running' clears it; a test checks the invariant after every transition),
+# so it is the same compare-and-set as ``finish``'s. Spelling out ``status = 'running'`` let the
+# planner pick the partial lease index, whose entries for long-finished jobs it then walked
+# (15,000 of them for 10 rows, measured: 1.3 ms instead of 0.2) until the next vacuum.
 
 _CLAIM_LOGGED = """
 WITH picked AS MATERIALIZED (
@@ -192,8 +198,9 @@ _SUCCEEDED_LOGGED = """
 WITH done AS (
     UPDATE jobs SET status = 'succeeded', progress = 100, finished_at = :now, updated_at = :now,
         lease_owner = NULL, lease_expires_at = NULL
-    WHERE id = ANY(:ids) AND status = 'running' AND lease_owner = :worker
-    RETURNING id, attempts, started_at
+    FROM unnest(:ids) AS given(id)
+    WHERE jobs.id = given.id AND jobs.lease_owner = :worker
+    RETURNING jobs.id, jobs.attempts, jobs.started_at
 ), numbered AS (
     SELECT id, attempts, started_at, row_number() OVER (ORDER BY id) AS n FROM done
 ), logged AS (
@@ -251,8 +258,8 @@ def _succeeded_logged() -> Any:
 
 
 def succeeded_logged(job_ids: list[Any], worker: str, now: datetime) -> tuple[Any, dict[str, Any]]:
-    """FINISH as 'succeeded' (see ``finish``: the same compare-and-set on status and lease
-    owner) with its events, in one statement (PostgreSQL); returns the ids that changed."""
+    """FINISH as 'succeeded' (see ``finish``: the same compare-and-set, on the lease owner,
+    see above) with its events, in one statement (PostgreSQL); returns the ids that changed."""
     return _succeeded_logged(), {
         "ids": job_ids,
         "worker": worker,
