@@ -179,7 +179,7 @@ WITH picked AS MATERIALIZED (
 ), claimed AS (
     UPDATE jobs SET status = 'running', attempts = jobs.attempts + 1, lease_owner = :worker,
         lease_expires_at = :expires, started_at = :now, updated_at = :now, progress = 0
-    FROM picked WHERE jobs.id = picked.id AND jobs.status = 'queued'
+    FROM picked WHERE jobs.id = picked.id
     RETURNING jobs.id, jobs.queue, jobs.task, jobs.payload, jobs.priority, jobs.attempts,
         jobs.max_attempts, jobs.workspace_id, jobs.document_id, jobs.started_at
 ), numbered AS (
@@ -234,8 +234,14 @@ def _claim_logged() -> Any:
 def claim_logged(
     queue: str, worker: str, now: datetime, expires: datetime, limit: int
 ) -> tuple[Any, dict[str, Any]]:
-    """CLAIM (see ``claim``, same safety argument) with its 'claimed' events, in one statement
-    (PostgreSQL); rows come back in claim order."""
+    """CLAIM (see ``claim``) with its 'claimed' events, in one statement (PostgreSQL); rows
+    come back in claim order.
+
+    The UPDATE joins the picked ids only, without re-checking ``status = 'queued'``: the rows
+    are already locked by the CTE's FOR UPDATE, which re-evaluated its WHERE on their newest
+    version, so nobody can have changed them. The re-check let the planner, misled by the
+    statistics of a queue filled since the last ANALYZE, walk every queued row for each
+    picked one (1,580 x 10 in a measured 4 ms claim; 0.4 ms without it)."""
     return _claim_logged(), {
         "queue": queue,
         "now": now,
