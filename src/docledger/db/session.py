@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from docledger.db.errors import translate
 from docledger.errors import DatabaseUnavailable, DocledgerError
 
 
-def _bind(engine: Engine, readonly: bool) -> Engine:
+def _bind(engine: Engine | Connection, readonly: bool) -> Engine | Connection:
     if readonly and engine.dialect.name == "sqlite":
         return engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
     return engine
@@ -44,8 +44,10 @@ def translated_errors() -> Iterator[None]:
 
 
 @contextmanager
-def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session]:
-    """One transaction. Nothing is left half-written: any exception rolls everything back."""
+def session_scope(engine: Engine | Connection, *, readonly: bool = False) -> Iterator[Session]:
+    """One transaction. Nothing is left half-written: any exception rolls everything back.
+    Bound to an engine, it checks a pooled connection out for the transaction; bound to a
+    connection the caller holds (a worker's claim loop), it runs on that connection."""
     session = Session(bind=_bind(engine, readonly), expire_on_commit=False, autoflush=True)
     try:
         yield session
