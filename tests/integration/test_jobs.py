@@ -359,3 +359,42 @@ def test_lease_owner_is_set_exactly_while_running(ledger: Ledger) -> None:
     assert steps == [0, 0, 0, 0, 0]
     statuses = {ledger.jobs.get(j.id).status for j in jobs}
     assert statuses >= {"succeeded", "cancelled", "running"}
+
+
+def test_complete_and_claim_in_one_step(ledger: Ledger, dialect: str) -> None:
+    """A busy worker's steady state: finish a batch and claim the next (one statement on
+    PostgreSQL; SQLite says it cannot and the worker takes the steps). A lost lease refuses
+    the whole step, the claim included."""
+    first = [ledger.jobs.enqueue("t") for _ in range(2)]
+    claim(ledger, limit=2)
+    rest = [ledger.jobs.enqueue("t") for _ in range(3)]
+    results = {first[0].id: {"pages": 3}, first[1].id: None}
+    with ledger.transaction() as tx:
+        claimed = tx.jobs.complete_and_claim(results, "w1", "default", lease_s=30, limit=2)
+    if dialect == "sqlite":
+        assert claimed is None
+        return
+    assert claimed is not None
+    assert [j["id"] for j in claimed] == [rest[0].id, rest[1].id]
+    done = ledger.jobs.get(first[0].id)
+    assert (done.status, done.result) == ("succeeded", {"pages": 3})
+    assert [e.event for e in done.events] == ["enqueued", "claimed", "succeeded"]
+    assert done.events[-1].duration_ms is not None
+    assert ledger.jobs.get(first[1].id).result is None
+    assert [e.event for e in ledger.jobs.get(rest[0].id).events] == ["enqueued", "claimed"]
+    # rest[0] is cancelled while "w1" runs it: the step is refused and nothing of it stays
+    ledger.jobs.cancel(rest[0].id)
+    with pytest.raises(InvalidTransition), ledger.transaction() as tx:
+        tx.jobs.complete_and_claim(
+            {rest[0].id: None, rest[1].id: None}, "w1", "default", lease_s=30, limit=5
+        )
+    assert ledger.jobs.get(rest[1].id).status == "running"
+    assert ledger.jobs.get(rest[2].id).status == "queued"
+    claim(ledger, "w2", limit=5)  # rest[2]
+    with pytest.raises(LeaseLost), ledger.transaction() as tx:
+        tx.jobs.complete_and_claim({rest[2].id: None}, "w1", "default", lease_s=30, limit=5)
+    assert ledger.jobs.get(rest[2].id).lease_owner == "w2"
+    with pytest.raises(InvalidInput), ledger.transaction() as tx:
+        tx.jobs.complete_and_claim(
+            {rest[1].id: {"x": {1, 2}}}, "w1", "default", lease_s=30, limit=1
+        )

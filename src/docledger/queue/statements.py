@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Table, Uuid, bindparam, case, select, text, update
+from sqlalchemy import Integer, Table, Uuid, bindparam, case, column, select, text, update
 from sqlalchemy.dialects import postgresql
 
 from docledger.ids import uuid7_many
@@ -271,4 +271,90 @@ def succeeded_logged(job_ids: list[Any], worker: str, now: datetime) -> tuple[An
         "worker": worker,
         "now": now,
         "event_ids": uuid7_many(len(job_ids)),
+    }
+
+
+_COMPLETE_AND_CLAIM = """
+WITH given AS (
+    SELECT * FROM unnest(:ids, CAST(:results AS text[])) AS g(id, result)
+), done AS (
+    UPDATE jobs SET status = 'succeeded', progress = 100, finished_at = :now, updated_at = :now,
+        lease_owner = NULL, lease_expires_at = NULL, result = given.result::jsonb
+    FROM given
+    WHERE jobs.id = given.id AND jobs.lease_owner = :worker
+    RETURNING jobs.id, jobs.attempts, jobs.started_at
+), done_numbered AS (
+    SELECT id, attempts, started_at, row_number() OVER (ORDER BY id) AS n FROM done
+), done_logged AS (
+    INSERT INTO job_events (id, job_id, event, from_status, to_status, attempt, worker,
+        details, at, duration_ms)
+    SELECT e.id, d.id, 'succeeded', 'running', 'succeeded', d.attempts, :worker, '{}'::jsonb,
+        :now, (extract(epoch FROM (:now - d.started_at)) * 1000)::int
+    FROM done_numbered d JOIN unnest(:done_event_ids) WITH ORDINALITY AS e(id, n) USING (n)
+), picked AS MATERIALIZED (
+    SELECT id FROM jobs
+    WHERE status = 'queued' AND queue = :queue AND run_after <= :now
+    ORDER BY priority DESC, id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE jobs SET status = 'running', attempts = jobs.attempts + 1, lease_owner = :worker,
+        lease_expires_at = :expires, started_at = :now, updated_at = :now, progress = 0
+    FROM picked WHERE jobs.id = picked.id
+    RETURNING jobs.id, jobs.queue, jobs.task, jobs.payload, jobs.priority, jobs.attempts,
+        jobs.max_attempts, jobs.workspace_id, jobs.document_id, jobs.started_at
+), claim_numbered AS (
+    SELECT id, attempts, row_number() OVER (ORDER BY id) AS n FROM claimed
+), claim_logged AS (
+    INSERT INTO job_events (id, job_id, event, from_status, to_status, attempt, worker,
+        details, at)
+    SELECT e.id, c.id, 'claimed', 'queued', 'running', c.attempts, :worker, '{}'::jsonb, :now
+    FROM claim_numbered c JOIN unnest(:claim_event_ids) WITH ORDINALITY AS e(id, n) USING (n)
+)
+SELECT finished.done, claimed.*
+FROM (SELECT array_agg(id) AS done FROM done) AS finished LEFT JOIN claimed ON true
+ORDER BY claimed.priority DESC, claimed.id
+"""
+
+
+@cache
+def _complete_and_claim() -> Any:
+    return (
+        text(_COMPLETE_AND_CLAIM)
+        .bindparams(
+            _uuid_array("ids"),
+            _uuid_array("done_event_ids"),
+            _uuid_array("claim_event_ids"),
+            bindparam("now", type_=c.updated_at.type),
+            bindparam("expires", type_=c.lease_expires_at.type),
+        )
+        .columns(column("done", postgresql.ARRAY(Uuid())), *RETURNED)
+    )
+
+
+def complete_and_claim(
+    results: dict[Any, str | None],
+    worker: str,
+    queue: str,
+    now: datetime,
+    expires: datetime,
+    limit: int,
+) -> tuple[Any, dict[str, Any]]:
+    """The steady state of a busy worker in ONE statement (PostgreSQL): FINISH a batch as
+    succeeded (``results`` maps job id to its result as JSON text, or None), CLAIM the next
+    one, and log both. The same compare-and-set and locking as ``succeeded_logged`` and
+    ``claim_logged`` (their docstrings say why they are safe); all CTEs share one snapshot,
+    in which the jobs being finished are 'running' and so can never be picked again. Every
+    row carries ``done``, the ids finished (fewer than given: a lease was lost); with nothing
+    to claim there is one row whose job columns are NULL."""
+    return _complete_and_claim(), {
+        "ids": list(results),
+        "results": list(results.values()),
+        "worker": worker,
+        "queue": queue,
+        "now": now,
+        "expires": expires,
+        "limit": limit,
+        "done_event_ids": uuid7_many(len(results)),
+        "claim_event_ids": uuid7_many(limit),
     }

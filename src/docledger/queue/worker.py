@@ -166,9 +166,11 @@ class Worker:
             self._wake.clear()
             delay = min(self.poll_max_s, delay * 2)
 
+    def _recovery_due(self, queue: str) -> bool:
+        return time.monotonic() - self._last_recovery.get(queue, 0.0) >= self._recover_every_s
+
     def _claim(self, session: Any, queue: str, *, standalone: bool) -> list[JobInfo]:
-        now = time.monotonic()
-        recover = now - self._last_recovery.get(queue, 0.0) >= self._recover_every_s
+        recover = self._recovery_due(queue)
         claimed = JobRepository(session).claim(
             queue,
             self.worker_id,
@@ -178,20 +180,27 @@ class Worker:
             standalone=standalone,
         )
         if recover:
-            self._last_recovery[queue] = now
-        return [
-            JobInfo(
-                id=j["id"],
-                task=j["task"],
-                queue=j["queue"],
-                payload=j["payload"],
-                attempt=j["attempts"],
-                max_attempts=j["max_attempts"],
-                document_id=j["document_id"],
-                workspace_id=j["workspace_id"],
+            self._last_recovery[queue] = time.monotonic()
+        return _infos(claimed)
+
+    def _finish_and_claim(
+        self,
+        session: Any,
+        queue: str,
+        succeeded: dict[uuid.UUID, dict[str, Any] | None],
+        chain: bool,
+    ) -> list[JobInfo]:
+        """Record the batch's successes and, when ``chain``, claim the next batch: in one
+        statement where the database can, else in steps. LeaseLost rolls all of it back."""
+        repo = JobRepository(session)
+        if chain and not self._recovery_due(queue):
+            claimed = repo.complete_and_claim(
+                succeeded, self.worker_id, queue, lease_s=self.lease_s, limit=self.batch_size
             )
-            for j in claimed
-        ]
+            if claimed is not None:
+                return _infos(claimed)
+        repo.complete_many(succeeded, self.worker_id)
+        return self._claim(session, queue, standalone=False) if chain else []
 
     def _one_batch(self, queue: str) -> bool:
         """Claim a batch and run it; while work keeps coming, the next batch is claimed in the
@@ -238,16 +247,16 @@ class Worker:
                         # transaction from its completion on, and needs no more lease.
                         with self._lock:
                             self._in_flight.discard(job.id)
+                chain = not self._stopping.is_set() and not failures and not unstarted
+                # LeaseLost from here on: all of it rolls back
+                following = self._finish_and_claim(session, queue, succeeded, chain)
                 repo = JobRepository(session)
-                repo.complete_many(succeeded, self.worker_id)  # LeaseLost: all rolls back
                 for job, error in failures:
                     try:
                         repo.fail(job.id, self.worker_id, error, backoff_base_s=self.backoff_base_s)
                     except LeaseLost:
                         lost += 1
                 released = repo.release([j.id for j in unstarted], self.worker_id)
-                if not self._stopping.is_set() and not failures:
-                    following = self._claim(session, queue, standalone=False)
         except LeaseLost:
             # Some lease ran out mid-batch: nothing of the batch committed. Hand back the jobs
             # still ours (uncounted); they run again, the lost ones run elsewhere.
@@ -328,6 +337,22 @@ class Worker:
             except psycopg.Error as exc:
                 log.warning("LISTEN connection failed (%s); polling meanwhile", exc)
                 self._stopping.wait(1.0)
+
+
+def _infos(claimed: list[dict[str, Any]]) -> list[JobInfo]:
+    return [
+        JobInfo(
+            id=j["id"],
+            task=j["task"],
+            queue=j["queue"],
+            payload=j["payload"],
+            attempt=j["attempts"],
+            max_attempts=j["max_attempts"],
+            document_id=j["document_id"],
+            workspace_id=j["workspace_id"],
+        )
+        for j in claimed
+    ]
 
 
 async def _await(awaitable: Any) -> Any:

@@ -6,6 +6,7 @@ seeds' processing_history) can never disagree with the job.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -318,6 +319,35 @@ class JobRepository(Repository):
                 .values(result=bindparam("res", type_=sql.c.result.type)),
                 with_result,
             )
+
+    def complete_and_claim(
+        self,
+        results: Mapping[uuid.UUID, dict[str, Any] | None],
+        worker_id: str,
+        queue: str,
+        *,
+        lease_s: float,
+        limit: int,
+    ) -> list[dict[str, Any]] | None:
+        """A busy worker's steady state: mark a batch succeeded and claim the next one, in
+        one statement where the database can (PostgreSQL; see ``statements``). Returns the
+        claimed jobs, or None where it cannot (SQLite: use ``complete_many`` then ``claim``).
+        All or nothing: if any lease was lost, LeaseLost is raised and the caller must roll
+        back (the claim goes with it)."""
+        if not writable_ctes(self.session):
+            return None
+        now = utcnow()
+        try:
+            encoded = {k: None if v is None else json.dumps(v) for k, v in results.items()}
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"a job result must be JSON: {exc}") from exc
+        expires = now + timedelta(seconds=lease_s)
+        stmt, params = sql.complete_and_claim(encoded, worker_id, queue, now, expires, limit)
+        rows = self.session.execute(stmt, params).all()
+        done = set(rows[0].done or ())
+        if len(done) != len(results):
+            self._explain_refusal(set(results) - done, worker_id, "succeeded")
+        return [dict(row._mapping) for row in rows if row.id is not None]
 
     def fail(
         self,
