@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 from sqlalchemy import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from docledger.config import Settings, load_settings
@@ -31,6 +30,8 @@ from docledger.services.tracking import LineageService, ModelService, RunService
 from docledger.storage import BlobStore, open_blob_store
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from docledger.repositories import (
         AnnotationRepository,
         DatasetRepository,

@@ -77,7 +77,13 @@ def test_open_refuses_a_database_below_head(empty_db_url: str) -> None:
     engine = create_sync_engine(load_settings(db_url=empty_db_url))
     schema.upgrade(engine, "0003")
     engine.dispose()
-    with pytest.raises(MigrationRequired, match="docledger db upgrade"):
+    with pytest.raises(MigrationRequired, match="at revision 0003, docledger needs"):
+        Ledger.open(empty_db_url)
+    engine = create_sync_engine(load_settings(db_url=empty_db_url))
+    with engine.begin() as conn:  # tables of docledger's but no version: refused, not upgraded
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    engine.dispose()
+    with pytest.raises(MigrationRequired, match="at revision none"):
         Ledger.open(empty_db_url)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint
 
 from docledger.db.base import Base
+from docledger.services import schema
 
 DESIGN_TABLES = {
     "workspaces",
@@ -59,3 +60,10 @@ def test_every_constraint_and_index_is_named() -> None:
     for table in Base.metadata.tables.values():
         for item in (*table.constraints, *table.indexes):
             assert item.name, f"{table.name}: unnamed {type(item).__name__}"
+
+
+def test_shipped_head_is_alembics_head() -> None:
+    """Ledger.open compares the stored revision with the newest migration file's number
+    (no Alembic import); that must be the revision Alembic itself calls head."""
+    assert schema.shipped_head() == schema.head_revision()
+    assert [rev for rev, _down, _msg in schema.history()][-1] == schema.shipped_head()

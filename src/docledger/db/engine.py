@@ -10,15 +10,17 @@ transaction. Read-only scopes use a plain deferred ``BEGIN`` so readers never qu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
 from docledger.config import Settings
 from docledger.errors import ConfigurationError, MissingDependency
+
+if TYPE_CHECKING:  # the async machinery is imported by the first async engine, not at startup
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 SQLITE_BEGIN_OPTION = "docledger_sqlite_begin"
 
@@ -123,6 +125,8 @@ def create_sync_engine(settings: Settings) -> Engine:
 
 
 def create_async_engine_from(settings: Settings) -> AsyncEngine:
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415 - see above
+
     url = settings.async_url
     if settings.dialect_name == "sqlite":
         _ensure_sqlite_dir(url)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from docledger.db.engine import SQLITE_BEGIN_OPTION
 from docledger.db.errors import translate
 from docledger.errors import DatabaseUnavailable, DocledgerError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 
 def _bind(engine: Engine | Connection, readonly: bool) -> Engine | Connection:
@@ -68,6 +71,8 @@ async def async_session_scope(
     engine: AsyncEngine, *, readonly: bool = False
 ) -> AsyncIterator[AsyncSession]:
     """The async twin of :func:`session_scope`; operations inside run through ``run_sync``."""
+    from sqlalchemy.ext.asyncio import AsyncSession  # noqa: PLC0415 - async only when used
+
     bind = engine
     if readonly and engine.dialect.name == "sqlite":
         bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
