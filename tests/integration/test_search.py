@@ -14,7 +14,9 @@ import pytest
 from sqlalchemy import text
 
 from docledger import InvalidInput, Ledger, NotFound
+from docledger import models as m
 from docledger.config import load_settings
+from docledger.db.session import session_scope
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 
@@ -204,6 +206,34 @@ def test_deferred_full_text_index_stays_exact(ledger: Ledger, dialect: str) -> N
     assert len(ledger.search.text("kappa")) == 0
     assert [h.text for h in ledger.search.text("lambda")] == ["pending lambda"]
     assert _pending(ledger) == 0
+    if dialect == "sqlite":
+        with ledger.engine.begin() as conn:
+            conn.execute(text("INSERT INTO fts_segments(fts_segments) VALUES ('integrity-check')"))
+
+
+def test_segments_written_outside_record_never_corrupt_the_index(
+    ledger: Ledger, dialect: str
+) -> None:
+    """A segment inserted by another path (here the ORM) into an extraction that is already
+    indexed is neither indexed nor pending; deleting it (and the indexed one, by cascade) must
+    only remove what the index holds: SQLite reads that from FTS5's own docsize table."""
+    version = ledger.documents.add(b"orm", external_key="orm").version_id
+    rec = ledger.extractions.record(version, "x", "1", {}, [{"kind": "line", "text": "sigma"}])
+    assert len(ledger.search.text("sigma")) == 1  # indexed now
+    with session_scope(ledger.engine) as s:
+        s.add(
+            m.Segment(
+                workspace_id=rec.extraction.workspace_id,
+                extraction_id=rec.extraction.id,
+                version_id=version,
+                ordinal=1,
+                kind="line",
+                text="sigma tau",
+            )
+        )
+    assert ledger.search.catch_up() == 0  # nothing marked it pending
+    ledger.documents.delete("orm")
+    assert ledger.search.text("sigma") == []
     if dialect == "sqlite":
         with ledger.engine.begin() as conn:
             conn.execute(text("INSERT INTO fts_segments(fts_segments) VALUES ('integrity-check')"))

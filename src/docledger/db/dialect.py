@@ -257,7 +257,8 @@ def full_text_pending(session: Session) -> bool:
 def full_text_catch_up(session: Session) -> int:
     """Index the segments of every pending extraction in one statement; returns the rows
     indexed. SQLite holds the database's write lock, so the pending set cannot change under
-    it. On PostgreSQL the pending rows are taken by ``DELETE ... RETURNING``: a concurrent
+    it, and rows FTS5 already holds are skipped (an edited row queues its extraction again).
+    On PostgreSQL the pending rows are taken by ``DELETE ... RETURNING``: a concurrent
     catch-up waits on their row locks and then finds them gone, and ``ON CONFLICT`` covers a
     row the update trigger indexed first."""
     conn = session.connection()
@@ -272,9 +273,10 @@ def full_text_catch_up(session: Session) -> int:
         return int(indexed or 0)
     if not full_text_pending(session):
         return 0
-    indexed = conn.exec_driver_sql(
+    indexed = conn.exec_driver_sql(  # rows FTS5 already holds (its docsize) are skipped
         "INSERT INTO fts_segments (rowid, text) SELECT s.rowid, s.text "
-        "FROM fts_pending p JOIN segments s ON s.extraction_id = p.extraction_id"
+        "FROM fts_pending p JOIN segments s ON s.extraction_id = p.extraction_id "
+        "WHERE NOT EXISTS (SELECT 1 FROM fts_segments_docsize d WHERE d.id = s.rowid)"
     ).rowcount
     conn.exec_driver_sql("DELETE FROM fts_pending")
     return int(indexed or 0)

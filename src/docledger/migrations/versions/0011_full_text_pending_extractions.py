@@ -12,9 +12,12 @@ extraction in ``fts_pending`` (one row per extraction, written by ``extractions.
 per-row trigger), and ``docledger.db.dialect.full_text_catch_up`` indexes every pending
 extraction in one statement: before every full-text query (so a query always sees every
 committed segment), at the end of an extraction run, and on demand. Updates of a segment's
-text are rare and stay row-level: an indexed row is re-indexed at once, a pending row is left
-to the catch-up. SQLite's delete trigger never names a pending row to FTS5 (an external-content
-delete of a row that was never indexed corrupts the index).
+text are rare and stay row-level. On SQLite, whether a row is in the FTS5 index is read from
+FTS5's own ``fts_segments_docsize`` (one row per indexed rowid), never inferred: the delete and
+update triggers remove only rows that are indexed (an external-content delete of a row that
+was never indexed corrupts the index), an edited row is queued again, and the catch-up skips
+rows already indexed. So segments written by any other path (raw SQL, the ORM) can never
+corrupt the index; they are indexed once their extraction is pending.
 """
 
 from collections.abc import Sequence
@@ -26,8 +29,7 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_PENDING_OLD = "EXISTS (SELECT 1 FROM fts_pending WHERE extraction_id = old.extraction_id)"
-_PENDING_NEW = "EXISTS (SELECT 1 FROM fts_pending WHERE extraction_id = new.extraction_id)"
+_INDEXED = "EXISTS (SELECT 1 FROM fts_segments_docsize WHERE id = old.rowid)"
 
 SQLITE_UP = [
     # index what 0009 left pending, then switch to pending extractions
@@ -40,16 +42,16 @@ SQLITE_UP = [
     "CREATE TABLE fts_pending (extraction_id CHAR(32) NOT NULL PRIMARY KEY) WITHOUT ROWID",
     "CREATE TRIGGER fts_segments_ad AFTER DELETE ON segments BEGIN "
     "INSERT INTO fts_segments (fts_segments, rowid, text) "
-    f"SELECT 'delete', old.rowid, old.text WHERE NOT {_PENDING_OLD}; END",
+    f"SELECT 'delete', old.rowid, old.text WHERE {_INDEXED}; END",
     "CREATE TRIGGER fts_segments_au AFTER UPDATE OF text ON segments BEGIN "
     "INSERT INTO fts_segments (fts_segments, rowid, text) "
-    f"SELECT 'delete', old.rowid, old.text WHERE NOT {_PENDING_OLD}; "
-    "INSERT INTO fts_segments (rowid, text) "
-    f"SELECT new.rowid, new.text WHERE NOT {_PENDING_NEW}; END",
+    f"SELECT 'delete', old.rowid, old.text WHERE {_INDEXED}; "
+    "INSERT OR IGNORE INTO fts_pending (extraction_id) VALUES (new.extraction_id); END",
 ]
 SQLITE_DOWN = [
     "INSERT INTO fts_segments (rowid, text) SELECT s.rowid, s.text FROM segments s "
-    "JOIN fts_pending p ON p.extraction_id = s.extraction_id",
+    "JOIN fts_pending p ON p.extraction_id = s.extraction_id "
+    "WHERE NOT EXISTS (SELECT 1 FROM fts_segments_docsize d WHERE d.id = s.rowid)",
     "DROP TRIGGER fts_segments_ad",
     "DROP TRIGGER fts_segments_au",
     "DROP TABLE fts_pending",
