@@ -169,113 +169,8 @@ def heartbeat(job_ids: list[Any], worker: str, expires: datetime, now: datetime)
 # planner pick the partial lease index, whose entries for long-finished jobs it then walked
 # (15,000 of them for 10 rows, measured: 1.3 ms instead of 0.2) until the next vacuum.
 
-_CLAIM_LOGGED = """
-WITH picked AS MATERIALIZED (
-    SELECT id FROM jobs
-    WHERE status = 'queued' AND queue = :queue AND run_after <= :now
-    ORDER BY priority DESC, id
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-), claimed AS (
-    UPDATE jobs SET status = 'running', attempts = jobs.attempts + 1, lease_owner = :worker,
-        lease_expires_at = :expires, started_at = :now, updated_at = :now, progress = 0
-    FROM picked WHERE jobs.id = picked.id
-    RETURNING jobs.id, jobs.queue, jobs.task, jobs.payload, jobs.priority, jobs.attempts,
-        jobs.max_attempts, jobs.workspace_id, jobs.document_id, jobs.started_at
-), numbered AS (
-    SELECT id, attempts, row_number() OVER (ORDER BY id) AS n FROM claimed
-), logged AS (
-    INSERT INTO job_events (id, job_id, event, from_status, to_status, attempt, worker,
-        details, at)
-    SELECT e.id, numbered.id, 'claimed', 'queued', 'running', numbered.attempts, :worker,
-        '{}'::jsonb, :now
-    FROM numbered JOIN unnest(:event_ids) WITH ORDINALITY AS e(id, n) USING (n)
-)
-SELECT * FROM claimed ORDER BY priority DESC, id
-"""
-
-_SUCCEEDED_LOGGED = """
-WITH done AS (
-    UPDATE jobs SET status = 'succeeded', progress = 100, finished_at = :now, updated_at = :now,
-        lease_owner = NULL, lease_expires_at = NULL
-    FROM unnest(:ids) AS given(id)
-    WHERE jobs.id = given.id AND jobs.lease_owner = :worker
-    RETURNING jobs.id, jobs.attempts, jobs.started_at
-), numbered AS (
-    SELECT id, attempts, started_at, row_number() OVER (ORDER BY id) AS n FROM done
-), logged AS (
-    INSERT INTO job_events (id, job_id, event, from_status, to_status, attempt, worker,
-        details, at, duration_ms)
-    SELECT e.id, d.id, 'succeeded', 'running', 'succeeded', d.attempts, :worker, '{}'::jsonb,
-        :now, (extract(epoch FROM (:now - d.started_at)) * 1000)::int
-    FROM numbered d JOIN unnest(:event_ids) WITH ORDINALITY AS e(id, n) USING (n)
-)
-SELECT id FROM done
-"""
-
-
-def _uuid_array(name: str) -> Any:
-    return bindparam(name, type_=postgresql.ARRAY(Uuid()))
-
-
-@cache
-def _claim_logged() -> Any:
-    return (
-        text(_CLAIM_LOGGED)
-        .bindparams(
-            _uuid_array("event_ids"),
-            bindparam("now", type_=c.run_after.type),
-            bindparam("expires", type_=c.lease_expires_at.type),
-        )
-        .columns(*RETURNED)
-    )
-
-
-def claim_logged(
-    queue: str, worker: str, now: datetime, expires: datetime, limit: int
-) -> tuple[Any, dict[str, Any]]:
-    """CLAIM (see ``claim``) with its 'claimed' events, in one statement (PostgreSQL); rows
-    come back in claim order.
-
-    The UPDATE joins the picked ids only, without re-checking ``status = 'queued'``: the rows
-    are already locked by the CTE's FOR UPDATE, which re-evaluated its WHERE on their newest
-    version, so nobody can have changed them. The re-check let the planner, misled by the
-    statistics of a queue filled since the last ANALYZE, walk every queued row for each
-    picked one (1,580 x 10 in a measured 4 ms claim; 0.4 ms without it)."""
-    return _claim_logged(), {
-        "queue": queue,
-        "now": now,
-        "limit": limit,
-        "worker": worker,
-        "expires": expires,
-        "event_ids": uuid7_many(limit),
-    }
-
-
-@cache
-def _succeeded_logged() -> Any:
-    return (
-        text(_SUCCEEDED_LOGGED)
-        .bindparams(
-            _uuid_array("ids"), _uuid_array("event_ids"), bindparam("now", type_=c.updated_at.type)
-        )
-        .columns(c.id)
-    )
-
-
-def succeeded_logged(job_ids: list[Any], worker: str, now: datetime) -> tuple[Any, dict[str, Any]]:
-    """FINISH as 'succeeded' (see ``finish``: the same compare-and-set, on the lease owner,
-    see above) with its events, in one statement (PostgreSQL); returns the ids that changed."""
-    return _succeeded_logged(), {
-        "ids": job_ids,
-        "worker": worker,
-        "now": now,
-        "event_ids": uuid7_many(len(job_ids)),
-    }
-
-
-_COMPLETE_AND_CLAIM = """
-WITH given AS (
+# The two halves, composed below into the three statements a worker needs.
+_FINISHED = """given AS (
     SELECT * FROM unnest(:ids, CAST(:results AS text[])) AS g(id, result)
 ), done AS (
     UPDATE jobs SET status = 'succeeded', progress = 100, finished_at = :now, updated_at = :now,
@@ -291,7 +186,9 @@ WITH given AS (
     SELECT e.id, d.id, 'succeeded', 'running', 'succeeded', d.attempts, :worker, '{}'::jsonb,
         :now, (extract(epoch FROM (:now - d.started_at)) * 1000)::int
     FROM done_numbered d JOIN unnest(:done_event_ids) WITH ORDINALITY AS e(id, n) USING (n)
-), picked AS MATERIALIZED (
+)"""
+
+_CLAIMED = """picked AS MATERIALIZED (
     SELECT id FROM jobs
     WHERE status = 'queued' AND queue = :queue AND run_after <= :now
     ORDER BY priority DESC, id
@@ -310,26 +207,89 @@ WITH given AS (
         details, at)
     SELECT e.id, c.id, 'claimed', 'queued', 'running', c.attempts, :worker, '{}'::jsonb, :now
     FROM claim_numbered c JOIN unnest(:claim_event_ids) WITH ORDINALITY AS e(id, n) USING (n)
-)
+)"""
+
+_CLAIM_LOGGED = f"WITH {_CLAIMED}\nSELECT * FROM claimed ORDER BY priority DESC, id"
+_SUCCEEDED_LOGGED = f"WITH {_FINISHED}\nSELECT id FROM done"
+_COMPLETE_AND_CLAIM = f"""WITH {_FINISHED},
+{_CLAIMED}
 SELECT finished.done, claimed.*
 FROM (SELECT array_agg(id) AS done FROM done) AS finished LEFT JOIN claimed ON true
-ORDER BY claimed.priority DESC, claimed.id
-"""
+ORDER BY claimed.priority DESC, claimed.id"""
+
+
+#: complete_and_claim's first column: the ids it finished (one module-level object, so the
+#: statement cache below keys on it).
+_DONE_IDS = column("done", postgresql.ARRAY(Uuid()))
+
+
+def _uuid_array(name: str) -> Any:
+    return bindparam(name, type_=postgresql.ARRAY(Uuid()))
 
 
 @cache
-def _complete_and_claim() -> Any:
+def _logged(sql: str, *columns: Any) -> Any:
     return (
-        text(_COMPLETE_AND_CLAIM)
+        text(sql)
         .bindparams(
-            _uuid_array("ids"),
-            _uuid_array("done_event_ids"),
-            _uuid_array("claim_event_ids"),
+            *(
+                _uuid_array(name)
+                for name in ("ids", "done_event_ids", "claim_event_ids")
+                if f":{name}" in sql
+            ),
             bindparam("now", type_=c.updated_at.type),
-            bindparam("expires", type_=c.lease_expires_at.type),
+            *([bindparam("expires", type_=c.lease_expires_at.type)] if ":expires" in sql else []),
         )
-        .columns(column("done", postgresql.ARRAY(Uuid())), *RETURNED)
+        .columns(*columns)
     )
+
+
+def _finished_params(results: dict[Any, str | None]) -> dict[str, Any]:
+    return {
+        "ids": list(results),
+        "results": list(results.values()),
+        "done_event_ids": uuid7_many(len(results)),
+    }
+
+
+def _claimed_params(queue: str, expires: datetime, limit: int) -> dict[str, Any]:
+    return {
+        "queue": queue,
+        "expires": expires,
+        "limit": limit,
+        "claim_event_ids": uuid7_many(limit),
+    }
+
+
+def claim_logged(
+    queue: str, worker: str, now: datetime, expires: datetime, limit: int
+) -> tuple[Any, dict[str, Any]]:
+    """CLAIM (see ``claim``) with its 'claimed' events, in one statement (PostgreSQL); rows
+    come back in claim order.
+
+    The UPDATE joins the picked ids only, without re-checking ``status = 'queued'``: the rows
+    are already locked by the CTE's FOR UPDATE, which re-evaluated its WHERE on their newest
+    version, so nobody can have changed them. The re-check let the planner, misled by the
+    statistics of a queue filled since the last ANALYZE, walk every queued row for each
+    picked one (1,580 x 10 in a measured 4 ms claim; 0.4 ms without it)."""
+    return _logged(_CLAIM_LOGGED, *RETURNED), {
+        "worker": worker,
+        "now": now,
+        **_claimed_params(queue, expires, limit),
+    }
+
+
+def succeeded_logged(
+    results: dict[Any, str | None], worker: str, now: datetime
+) -> tuple[Any, dict[str, Any]]:
+    """FINISH as 'succeeded' (see ``finish``: the same compare-and-set, on the lease owner,
+    see above) with results (JSON text or None) and events, in one statement (PostgreSQL);
+    returns the ids that changed."""
+    return _logged(_SUCCEEDED_LOGGED, c.id), {
+        "worker": worker,
+        "now": now,
+        **_finished_params(results),
+    }
 
 
 def complete_and_claim(
@@ -347,14 +307,9 @@ def complete_and_claim(
     in which the jobs being finished are 'running' and so can never be picked again. Every
     row carries ``done``, the ids finished (fewer than given: a lease was lost); with nothing
     to claim there is one row whose job columns are NULL."""
-    return _complete_and_claim(), {
-        "ids": list(results),
-        "results": list(results.values()),
+    return _logged(_COMPLETE_AND_CLAIM, _DONE_IDS, *RETURNED), {
         "worker": worker,
-        "queue": queue,
         "now": now,
-        "expires": expires,
-        "limit": limit,
-        "done_event_ids": uuid7_many(len(results)),
-        "claim_event_ids": uuid7_many(limit),
+        **_finished_params(results),
+        **_claimed_params(queue, expires, limit),
     }

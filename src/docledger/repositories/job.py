@@ -48,6 +48,14 @@ def backoff_seconds(
     return float(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
 
 
+def _json_results(results: Mapping[uuid.UUID, dict[str, Any] | None]) -> dict[Any, str | None]:
+    """Job results as JSON text for the one-statement paths (None stays NULL)."""
+    try:
+        return {k: None if v is None else json.dumps(v) for k, v in results.items()}
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"a job result must be JSON: {exc}") from exc
+
+
 #: Idempotency keys looked up per statement.
 KEY_LOOKUP_CHUNK = 10_000
 
@@ -302,15 +310,14 @@ class JobRepository(Repository):
         if any lease was lost, LeaseLost is raised and the caller must roll back."""
         if not results:
             return
-        if writable_ctes(self.session):  # the transition and its events in one statement
-            ids = list(results)
-            stmt, params = sql.succeeded_logged(ids, worker_id, utcnow())
+        if writable_ctes(self.session):  # results, transition and events in one statement
+            stmt, params = sql.succeeded_logged(_json_results(results), worker_id, utcnow())
             done = set(self.session.execute(stmt, params).scalars())
-            if len(done) != len(ids):
-                self._explain_refusal(set(ids) - done, worker_id, "succeeded")
-        else:
-            values_ = {"status": "succeeded", "progress": 100, "finished_at": utcnow()}
-            self._finish(list(results), worker_id, values_, "succeeded", "succeeded")
+            if len(done) != len(results):
+                self._explain_refusal(set(results) - done, worker_id, "succeeded")
+            return
+        values_ = {"status": "succeeded", "progress": 100, "finished_at": utcnow()}
+        self._finish(list(results), worker_id, values_, "succeeded", "succeeded")
         with_result = [{"jid": k, "res": v} for k, v in results.items() if v is not None]
         if with_result:
             self.session.execute(
@@ -337,11 +344,8 @@ class JobRepository(Repository):
         if not writable_ctes(self.session):
             return None
         now = utcnow()
-        try:
-            encoded = {k: None if v is None else json.dumps(v) for k, v in results.items()}
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"a job result must be JSON: {exc}") from exc
         expires = now + timedelta(seconds=lease_s)
+        encoded = _json_results(results)
         stmt, params = sql.complete_and_claim(encoded, worker_id, queue, now, expires, limit)
         rows = self.session.execute(stmt, params).all()
         done = set(rows[0].done or ())
