@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -30,17 +30,6 @@ M = TypeVar("M", bound=BaseModel)
 @functools.cache
 def _list_adapter(model: Any) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[model])
-
-
-def validate_many(model: type[M], items: Iterable[M | Mapping[str, Any]]) -> list[M]:
-    """Validate a whole batch in one pydantic-core call (a loop in Rust, not Python)."""
-    data = list(items)
-    if all(isinstance(item, model) for item in data):
-        return data  # type: ignore[return-value,unused-ignore]
-    try:
-        return _list_adapter(model).validate_python(data)
-    except ValidationError as exc:
-        raise InvalidInput(_describe(model, exc)) from exc
 
 
 def validate_dicts(kind: Any, items: list[Any], name: str) -> list[Any]:
