@@ -22,7 +22,7 @@ from docledger.models import Annotation as AnnotationRow
 from docledger.models import AnnotationEvent as EventRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Segment as SegmentRow
-from docledger.repositories.base import Repository, as_uuid, readonly, require_uuid
+from docledger.repositories.base import Repository, as_uuid, readonly, require_uuid, where_given
 from docledger.repositories.document import DocumentRepository
 from docledger.repositories.user import UserRepository
 from docledger.schemas.annotation import VALUE_SCHEMAS, Annotation, AnnotationEvent
@@ -265,8 +265,5 @@ class AnnotationRepository(Repository):
             stmt = stmt.where(AnnotationRow.document_id == doc_id)
         if segment is not None:
             stmt = stmt.where(AnnotationRow.segment_id == require_uuid(segment, "segment id"))
-        if kind is not None:
-            stmt = stmt.where(AnnotationRow.kind == kind)
-        if status is not None:
-            stmt = stmt.where(AnnotationRow.status == status)
+        stmt = where_given(stmt, (AnnotationRow.kind, kind), (AnnotationRow.status, status))
         return [Annotation.model_validate(r) for r in self.session.scalars(stmt.limit(limit))]

@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from docledger.errors import InvalidInput
 
 F = TypeVar("F", bound=Callable[..., Any])
+SelectT = TypeVar("SelectT", bound=Select[Any])
 
 READONLY_ATTR = "__docledger_readonly__"
 
@@ -36,6 +38,15 @@ def require_uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
     if parsed is None:
         raise InvalidInput(f"{what}: {value!r} is not a UUID")
     return parsed
+
+
+def where_given(stmt: SelectT, *filters: tuple[Any, Any]) -> SelectT:
+    """``stmt`` narrowed by ``column == value`` for each (column, value) whose value was given
+    (not None): the optional equality filters of list queries, written once."""
+    for column, value in filters:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
 
 
 class Repository:

@@ -28,7 +28,7 @@ from docledger.models import AnnotationEvent as EventRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Extraction as ExtractionRow
 from docledger.models import Segment as SegmentRow
-from docledger.repositories.base import Repository, readonly, require_uuid
+from docledger.repositories.base import Repository, readonly, require_uuid, where_given
 from docledger.schemas.common import output_list, validate_dicts
 from docledger.schemas.extraction import (
     Extraction,
@@ -426,15 +426,13 @@ class SegmentRepository(Repository):
         label: str | None,
         version: uuid.UUID | None = None,
     ) -> list[Segment]:
-        stmt = select(*SEGMENT_FIELDS).where(SegmentRow.extraction_id == extraction)
-        if version is not None:
-            stmt = stmt.where(SegmentRow.version_id == version)
-        if page is not None:
-            stmt = stmt.where(SegmentRow.page_number == page)
-        if kind is not None:
-            stmt = stmt.where(SegmentRow.kind == kind)
-        if label is not None:
-            stmt = stmt.where(SegmentRow.label == label)
+        stmt = where_given(
+            select(*SEGMENT_FIELDS).where(SegmentRow.extraction_id == extraction),
+            (SegmentRow.version_id, version),
+            (SegmentRow.page_number, page),
+            (SegmentRow.kind, kind),
+            (SegmentRow.label, label),
+        )
         return _segments(self.session, stmt.order_by(SegmentRow.ordinal))
 
     @readonly

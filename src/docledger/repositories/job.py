@@ -28,7 +28,7 @@ from docledger.ids import new_id
 from docledger.models import Job as JobRow
 from docledger.models import JobEvent as JobEventRow
 from docledger.queue import statements as sql
-from docledger.repositories.base import Repository, readonly, require_uuid
+from docledger.repositories.base import Repository, readonly, require_uuid, where_given
 from docledger.schemas.common import validate
 from docledger.schemas.job import Job, JobCreate, JobDetail, JobEvent, QueueStats
 from docledger.vocab import JobStatus, values
@@ -566,13 +566,12 @@ class JobRepository(Repository):
     ) -> list[Job]:
         if status is not None and status not in values(JobStatus):
             raise InvalidInput(f"unknown job status {status!r}")
-        stmt = select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit)
-        if status is not None:
-            stmt = stmt.where(JobRow.status == status)
-        if queue is not None:
-            stmt = stmt.where(JobRow.queue == queue)
-        if task is not None:
-            stmt = stmt.where(JobRow.task == task)
+        stmt = where_given(
+            select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit),
+            (JobRow.status, status),
+            (JobRow.queue, queue),
+            (JobRow.task, task),
+        )
         return [Job.model_validate(r) for r in self.session.scalars(stmt)]
 
 

@@ -12,7 +12,7 @@ from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
 from docledger.models import Blob as BlobRow
 from docledger.models import ModelVersion as ModelRow
-from docledger.repositories.base import Repository, readonly, require_uuid
+from docledger.repositories.base import Repository, readonly, require_uuid, where_given
 from docledger.repositories.run import RunRepository
 from docledger.schemas.run import ModelVersion
 from docledger.vocab import ModelStage, values
@@ -92,11 +92,11 @@ class ModelRepository(Repository):
         return ModelVersion.model_validate(self._row(name, version=version))
 
     def _row(self, name: str, *, version: int | None = None, stage: str | None = None) -> ModelRow:
-        stmt = select(ModelRow).where(ModelRow.name == name)
-        if version is not None:
-            stmt = stmt.where(ModelRow.version == version)
-        if stage is not None:
-            stmt = stmt.where(ModelRow.stage == stage)
+        stmt = where_given(
+            select(ModelRow).where(ModelRow.name == name),
+            (ModelRow.version, version),
+            (ModelRow.stage, stage),
+        )
         found = self.session.scalars(stmt.order_by(ModelRow.version.desc()).limit(1)).first()
         if found is None:
             what = f"{name} v{version}" if version else f"{name} ({stage or 'any stage'})"

@@ -19,7 +19,7 @@ from docledger.models import LineageEdge as EdgeRow
 from docledger.models import Metric as MetricRow
 from docledger.models import Run as RunRow
 from docledger.models import RunEvent as RunEventRow
-from docledger.repositories.base import Repository, readonly, require_uuid
+from docledger.repositories.base import Repository, readonly, require_uuid, where_given
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.run import LineageEdge, LineageNode, MetricPoint, Run, RunEvent
 from docledger.vocab import EntityType, LogLevel, RunKind, values
@@ -108,10 +108,7 @@ class RunRepository(Repository):
         limit: int = 100,
     ) -> Sequence[Run]:
         stmt = select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id.desc()).limit(limit)
-        if kind is not None:
-            stmt = stmt.where(RunRow.kind == kind)
-        if status is not None:
-            stmt = stmt.where(RunRow.status == status)
+        stmt = where_given(stmt, (RunRow.kind, kind), (RunRow.status, status))
         if parent is not None:
             stmt = stmt.where(RunRow.parent_run_id == require_uuid(parent, "parent run id"))
         return [Run.model_validate(r) for r in self.session.scalars(stmt)]
