@@ -2,7 +2,8 @@
 
 1. Metrics: 1,000,000 points (100 keys x 10,000 steps) in batches of 10,000 through
    ``run.log_metrics_batch``, against the raw driver writing the same rows into the same table
-   (sqlite3 executemany; psycopg COPY), in the same run. MLflow's own SQLAlchemy tracking store
+   (``metric_chunks``: one row per key and batch, grouped and JSON-encoded by hand; sqlite3
+   executemany, psycopg COPY), in the same run. MLflow's own SQLAlchemy tracking store
    (``log_batch``, 1,000 points per call, its maximum) is the peer: it runs in its own virtual
    environment (``--mlflow-python``; MLflow pins its own dependencies) on a database next to
    ours (same disk, same server) because its tables (``runs``, ``metrics``) would collide with
@@ -16,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import subprocess
@@ -46,6 +48,38 @@ print(len(points) / (time.perf_counter() - t0))
 """
 
 
+CHUNK_COLUMNS = (
+    "run_id, key, n_points, first_step, last_step, last_value, min_value, max_value, points, at"
+)
+
+
+def raw_chunks(points: list[tuple[str, float, int]]) -> list[tuple[Any, ...]]:
+    """What a hand-written writer of docledger's table does: one row per key of a batch, its
+    points as JSON [step, value] pairs, and the summary columns."""
+    by_key: dict[str, list[tuple[int, float]]] = {}
+    for key, value, step in points:
+        by_key.setdefault(key, []).append((step, value))
+    rows = []
+    for key, pairs in by_key.items():
+        steps = [s for s, _ in pairs]
+        values = [v for _, v in pairs]
+        top = max(steps)
+        last = max(i for i, s in enumerate(steps) if s == top)
+        rows.append(
+            (
+                key,
+                len(pairs),
+                min(steps),
+                top,
+                values[last],
+                min(values),
+                max(values),
+                json.dumps(pairs),
+            )
+        )
+    return rows
+
+
 def metric_points(keys: int, steps: int) -> list[tuple[str, float, int]]:
     return [(f"key{k}", float(s) / 3.0, s) for s in range(steps) for k in range(keys)]
 
@@ -68,25 +102,27 @@ def bench_metrics(url: str, keys: int, steps: int, batch: int) -> dict[str, floa
         try:
             driver: Any = raw.driver_connection
             t0 = time.perf_counter()
-            if engine.dialect.name == "postgresql":
-                for start in range(0, len(points), batch):
-                    now = utcnow()
+            postgres = engine.dialect.name == "postgresql"
+            run_value = raw_id if postgres else raw_id.hex
+            for start in range(0, len(points), batch):
+                now = utcnow() if postgres else utcnow().replace(tzinfo=None).isoformat(sep=" ")
+                rows = [
+                    (run_value, *chunk, now) for chunk in raw_chunks(points[start : start + batch])
+                ]
+                if postgres:
                     with (
                         driver.cursor() as cur,
-                        cur.copy("COPY metrics (run_id, key, step, value, at) FROM STDIN") as copy,
+                        cur.copy(f"COPY metric_chunks ({CHUNK_COLUMNS}) FROM STDIN") as copy,
                     ):
-                        for key, value, step in points[start : start + batch]:
-                            copy.write_row((raw_id, key, step, value, now))
+                        for row in rows:
+                            copy.write_row(row)
                     driver.commit()
-            else:
-                run_hex = raw_id.hex
-                for start in range(0, len(points), batch):
-                    now = utcnow().replace(tzinfo=None).isoformat(sep=" ")
+                else:
                     cur = driver.cursor()
                     cur.execute("BEGIN IMMEDIATE")
                     cur.executemany(
-                        "INSERT INTO metrics (run_id, key, step, value, at) VALUES (?,?,?,?,?)",
-                        [(run_hex, k, s, v, now) for k, v, s in points[start : start + batch]],
+                        f"INSERT INTO metric_chunks ({CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        rows,
                     )
                     cur.execute("COMMIT")
             theirs = len(points) / (time.perf_counter() - t0)

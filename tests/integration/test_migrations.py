@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import inspect
 
 from docledger.config import load_settings
@@ -42,7 +43,7 @@ def test_each_step_goes_up_and_down(empty_db_url: str) -> None:
     engine = create_sync_engine(load_settings(db_url=empty_db_url))
     try:
         revisions = [rev for rev, _down, _msg in schema.history()]
-        assert len(revisions) == 11
+        assert len(revisions) == 12
         seen: list[set[str]] = []
         for rev in revisions:
             schema.upgrade(engine, rev)
@@ -51,9 +52,11 @@ def test_each_step_goes_up_and_down(empty_db_url: str) -> None:
         # each schema phase adds tables; 0006 adds the full-text index (an fts_* table); 0007
         # adds pgvector copies only where the server has pgvector (not this one); 0008 and 0009
         # add triggers and the fts_pending table; 0010 and 0011 change triggers and the shape
-        # of fts_pending (fts_* tables are not counted here)
+        # of fts_pending (fts_* tables are not counted here); 0012 replaces the metrics table
+        # by metric_chunks and a view named metrics
         assert all(a < b for a, b in itertools.pairwise(seen[:5])), "each phase adds tables"
         assert seen[10] == seen[9] == seen[8] == seen[7] == seen[6] == seen[5] == seen[4]
+        assert seen[11] == seen[10] - {"metrics"} | {"metric_chunks"}
         for rev, before in zip(reversed(revisions[:-1]), reversed(seen[:-1]), strict=True):
             schema.downgrade(engine, rev)
             assert _tables(engine) == before
@@ -106,3 +109,88 @@ def test_migrated_check_constraints_match_the_models(db_url: str) -> None:
             assert actual == expected, name
     finally:
         engine.dispose()
+
+
+def test_0012_carries_metric_points_over_and_back(empty_db_url: str) -> None:
+    """Points logged before 0012 (one row each) come through as chunks and back, exactly,
+    per-point times included; one logging call (one timestamp) becomes one chunk."""
+    import uuid  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    engine = create_sync_engine(load_settings(db_url=empty_db_url))
+    run = uuid.uuid4()
+    first, second = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    points = [
+        ("loss", 3, 0.5, first),
+        ("loss", 1, 1 / 3, first),
+        ("acc", 1, 0.25, first),
+        ("loss", 3, 0.25, second),
+        ("loss", 2, 0.75, second),
+    ]
+    try:
+        schema.upgrade(engine, "0011")
+        runs, metrics = _tables_before_0012()
+        with engine.begin() as conn:
+            conn.execute(
+                runs.insert().values(
+                    id=run,
+                    kind="training",
+                    name="old",
+                    status="running",
+                    params={},
+                    tags=[],
+                    created_at=first,
+                )
+            )
+            conn.execute(
+                metrics.insert(),
+                [
+                    {"run_id": run, "key": k, "step": s, "value": v, "at": t}
+                    for k, s, v, t in points
+                ],
+            )
+        schema.upgrade(engine, "0012")
+        with Ledger.open(settings=load_settings(db_url=empty_db_url)) as ledger:
+            loss = ledger.runs.metric_series(run, "loss")
+            assert [(p.step, p.value, p.at) for p in loss] == [
+                (1, 1 / 3, first),
+                (2, 0.75, second),
+                (3, 0.5, first),
+                (3, 0.25, second),
+            ]
+            assert ledger.runs.latest_metrics(run) == {"loss": 0.25, "acc": 0.25}
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM metric_chunks").scalar() == 3
+        schema.downgrade(engine, "0011")
+        with engine.connect() as conn:
+            back = conn.exec_driver_sql(
+                "SELECT key, step, value FROM metrics ORDER BY key, id"
+            ).all()
+        # each key's points in logged order (the order across keys is not kept)
+        logged = sorted(points, key=lambda point: point[0])
+        assert [tuple(r) for r in back] == [(k, s, v) for k, s, v, _at in logged]
+    finally:
+        engine.dispose()
+
+
+def _tables_before_0012() -> tuple[sa.TableClause, sa.TableClause]:
+    """The runs and metrics tables as revision 0011 left them (the models have moved on)."""
+    from docledger.db.types import JSONType, UTCDateTime  # noqa: PLC0415
+
+    runs = sa.table(
+        "runs",
+        *(sa.column(name, sa.String()) for name in ("kind", "name", "status")),
+        sa.column("id", sa.Uuid()),
+        sa.column("params", JSONType),
+        sa.column("tags", JSONType),
+        sa.column("created_at", UTCDateTime(timezone=True)),
+    )
+    metrics = sa.table(
+        "metrics",
+        sa.column("run_id", sa.Uuid()),
+        sa.column("key", sa.String()),
+        sa.column("step", sa.Integer()),
+        sa.column("value", sa.Float()),
+        sa.column("at", UTCDateTime(timezone=True)),
+    )
+    return runs, metrics

@@ -247,3 +247,44 @@ def test_lineage_of_a_pdf_training_workflow(ledger: Ledger) -> None:
     depths = {n.entity_type: n.depth for n in ledger.lineage.upstream(model)}
     assert depths["dataset"] == 1
     assert depths["version"] == 4
+
+
+def test_metric_chunks_keep_every_point_and_the_metrics_view_reads_them(ledger: Ledger) -> None:
+    """Points are stored one chunk per key and call (migration 0012); what comes back must be
+    every point, exactly, in step order with repeated steps in logged order."""
+    third, big = 1 / 3, 2**40
+    with ledger.runs.start("chunks", "training") as run:
+        run.log_metrics_batch([("loss", 0.9, 5), ("acc", 0.1, 5), ("loss", 0.7, 2)])
+        run.log_metrics_batch([("loss", 0.6, 5), ("loss", third, big), ("loss", 0.8, 3)])
+        run.log_metrics_batch([("loss", 0.5, 4), ("acc", 0.2, 5)])  # acc repeats step 5
+    series = ledger.runs.metric_series(run.id, "loss")
+    assert [(p.step, p.value) for p in series] == [
+        (2, 0.7),
+        (3, 0.8),
+        (4, 0.5),
+        (5, 0.9),
+        (5, 0.6),
+        (big, third),
+    ]
+    assert {p.run_id for p in series} == {run.id}
+    # the highest step wins even when logged earlier; a repeated step takes the last value
+    assert ledger.runs.latest_metrics(run.id) == {"loss": third, "acc": 0.2}
+    assert ledger.runs.best("loss", mode="min") == [(run.id, third)]
+    assert ledger.runs.best("loss", mode="max") == [(run.id, 0.9)]
+    with pytest.raises(InvalidInput, match="within"):
+        run.log_metrics_batch([("loss", 0.1, 2**53 + 1)])
+    assert len(ledger.runs.metric_series(run.id, "loss")) == 6
+    with ledger.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT key, step, value FROM metrics ORDER BY chunk_id, position"
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("loss", 5, 0.9),
+        ("loss", 2, 0.7),
+        ("acc", 5, 0.1),
+        ("loss", 5, 0.6),
+        ("loss", big, third),
+        ("loss", 3, 0.8),
+        ("loss", 4, 0.5),
+        ("acc", 5, 0.2),
+    ]

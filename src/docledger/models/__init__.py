@@ -11,7 +11,7 @@ from docledger.models.extraction import Extraction, Segment
 from docledger.models.finding import Finding, FindingLink
 from docledger.models.job import Job, JobEvent
 from docledger.models.model_version import ModelVersion
-from docledger.models.run import LineageEdge, Metric, Run, RunEvent
+from docledger.models.run import LineageEdge, MetricChunk, Run, RunEvent
 from docledger.models.user import User
 from docledger.models.workspace import Membership, Workspace
 
@@ -36,7 +36,7 @@ __all__ = [
     "LineageEdge",
     "Membership",
     "Message",
-    "Metric",
+    "MetricChunk",
     "ModelVersion",
     "Retrieval",
     "Run",

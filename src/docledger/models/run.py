@@ -6,12 +6,28 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from docledger.db.base import Base, CreatedMixin, IdMixin
 from docledger.db.checks import one_of
-from docledger.db.types import BigIntPK, json_default_dict, json_default_list, utcnow
+from docledger.db.types import (
+    BigIntPK,
+    JSONType,
+    json_default_dict,
+    json_default_list,
+    utcnow,
+)
 from docledger.vocab import EntityType, LineageDirection, LogLevel, RunKind, RunStatus
 
 
@@ -61,21 +77,35 @@ class RunEvent(IdMixin, Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Metric(Base):
-    """One point of a metric series.
+class MetricChunk(Base):
+    """The points of one metric key that one call logged for one run, stored as one row.
 
-    An integer key (SQLite's rowid) and a single composite index keep the hot bulk path lean: the
-    (run, key, step) index answers series, latest and best queries.
+    A row per point cost more than the write itself on PostgreSQL (a serial key, an index entry
+    and a foreign-key check per point: a raw COPY of 1M points into that table ran at only 11-12x
+    MLflow's rate). Points are kept in logged order as a JSON array of ``[step, value]`` pairs, so
+    SQL can still read them (the ``metrics`` view unnests them into the design's point rows); the
+    summary columns answer latest, best and range queries without unpacking a chunk.
     """
 
-    __tablename__ = "metrics"
-    __table_args__ = (Index("ix_metrics_run_id_key_step", "run_id", "key", "step"),)
+    __tablename__ = "metric_chunks"
+    __table_args__ = (
+        Index("ix_metric_chunks_run_id_key", "run_id", "key"),
+        Index("ix_metric_chunks_key", "key"),
+        CheckConstraint("n_points > 0", name="n_points_positive"),
+        CheckConstraint("first_step <= last_step", name="step_range"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(250))
-    step: Mapped[int] = mapped_column(default=0)
-    value: Mapped[float] = mapped_column(Float)
+    n_points: Mapped[int]
+    first_step: Mapped[int] = mapped_column(BigInteger)
+    last_step: Mapped[int] = mapped_column(BigInteger)
+    #: the value logged last at ``last_step``: what "latest" means when a step repeats
+    last_value: Mapped[float] = mapped_column(Float)
+    min_value: Mapped[float] = mapped_column(Float)
+    max_value: Mapped[float] = mapped_column(Float)
+    points: Mapped[list[Any]] = mapped_column(JSONType)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

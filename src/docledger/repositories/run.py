@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-import itertools
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -16,7 +16,7 @@ from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, InvalidTransition, NotFound
 from docledger.ids import new_id
 from docledger.models import LineageEdge as EdgeRow
-from docledger.models import Metric as MetricRow
+from docledger.models import MetricChunk as ChunkRow
 from docledger.models import Run as RunRow
 from docledger.models import RunEvent as RunEventRow
 from docledger.repositories.base import Repository, readonly, require_uuid, where_given
@@ -24,10 +24,23 @@ from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.run import LineageEdge, LineageNode, MetricPoint, Run, RunEvent
 from docledger.vocab import EntityType, LogLevel, RunKind, values
 
-METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
-METRIC_COLUMNS = ("run_id", "key", "step", "value", "at")
+CHUNKS: Table = ChunkRow.__table__  # type: ignore[assignment]
+CHUNK_COLUMNS = (
+    "run_id",
+    "key",
+    "n_points",
+    "first_step",
+    "last_step",
+    "last_value",
+    "min_value",
+    "max_value",
+    "points",
+    "at",
+)
 FINAL = ("succeeded", "failed", "cancelled")
 MAX_DEPTH = 50
+#: steps are stored as 64-bit integers; JSON keeps them exact below 2**53
+MAX_STEP = 2**53
 
 #: (key, value, step) triples, or (key, value) with step 0.
 MetricTriple = tuple[str, float, int] | tuple[str, float]
@@ -35,6 +48,30 @@ MetricTriple = tuple[str, float, int] | tuple[str, float]
 
 def _step(point: Sequence[Any]) -> Any:
     return point[2] if len(point) > 2 else 0
+
+
+def _chunks(names: Sequence[str], steps: list[int], values_: list[float]) -> list[list[Any]]:
+    """One chunk row (without run id and time) per key, its points in logged order.
+
+    Plain Python over lists: most calls log one point per key, where numpy's per-call overhead
+    would cost more than the work.
+    """
+    groups: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        group = groups.get(name)
+        if group is None:
+            groups[name] = group = []
+        group.append(index)
+    rows = []
+    for name, group in groups.items():
+        ss = [steps[i] for i in group]
+        vs = [values_[i] for i in group]
+        last_step = max(ss)
+        # the latest value is the one logged last at the highest step
+        last = len(ss) - 1 - ss[::-1].index(last_step)
+        pairs = json.dumps(list(zip(ss, vs, strict=True)), separators=(",", ":"))
+        rows.append([name, len(ss), min(ss), last_step, vs[last], min(vs), max(vs), pairs])
+    return rows
 
 
 class RunRepository(Repository):
@@ -176,23 +213,18 @@ class RunRepository(Repository):
             raise InvalidInput(
                 f"metric {names[bad]} at step {int(steps[bad])} is not finite: {values[bad]}"
             )
-        # the run id and timestamp are the same on every row: converted once, not per point
-        run_value = driver_value(self.session, METRICS, "run_id", key)
-        at_value = driver_value(self.session, METRICS, "at", utcnow())
-        rows = list(
-            zip(
-                itertools.repeat(run_value),
-                names,
-                steps.tolist(),
-                values.tolist(),
-                itertools.repeat(at_value),
-                strict=False,
-            )
-        )
-        # values are Python floats already (numpy tolist), what the Float processor would make
-        return bulk_insert(
-            self.session, METRICS, rows, METRIC_COLUMNS, encoded=("run_id", "at", "value")
-        )
+        if int(np.abs(steps).max()) > MAX_STEP:
+            raise InvalidInput(f"metric steps must be within +-{MAX_STEP}")
+        # the run id and timestamp are the same on every row: converted once, not per chunk
+        run_value = driver_value(self.session, CHUNKS, "run_id", key)
+        at_value = driver_value(self.session, CHUNKS, "at", utcnow())
+        rows = _chunks(names, steps.tolist(), values.tolist())
+        for row in rows:
+            row[:0] = (run_value,)
+            row.append(at_value)
+        # points arrive as JSON text already; the numbers are Python ints and floats (tolist)
+        bulk_insert(self.session, CHUNKS, rows, CHUNK_COLUMNS, encoded=("run_id", "at", "points"))
+        return len(batch)
 
     def log_metrics(
         self, run_id: uuid.UUID | str, metrics: Mapping[str, float], step: int = 0
@@ -201,30 +233,35 @@ class RunRepository(Repository):
 
     @readonly
     def metric_series(self, run_id: uuid.UUID | str, key: str) -> builtins.list[MetricPoint]:
+        """Every point of one key, by step; points logged at the same step keep their order."""
+        run = require_uuid(run_id, "run id")
         stmt = (
-            select(MetricRow)
-            .where(MetricRow.run_id == require_uuid(run_id, "run id"), MetricRow.key == key)
-            .order_by(MetricRow.step, MetricRow.id)
+            select(ChunkRow.points, ChunkRow.at)
+            .where(ChunkRow.run_id == run, ChunkRow.key == key)
+            .order_by(ChunkRow.id)
         )
-        return [MetricPoint.model_validate(m) for m in self.session.scalars(stmt)]
+        logged = [
+            (step, value, at) for points, at in self.session.execute(stmt) for step, value in points
+        ]
+        logged.sort(key=lambda point: point[0])  # stable: logged order within a step
+        return [
+            MetricPoint(run_id=run, key=key, step=step, value=float(value), at=at)
+            for step, value, at in logged
+        ]
 
     @readonly
     def latest_metrics(self, run_id: uuid.UUID | str) -> dict[str, float]:
-        """The value at the highest step, per key."""
-        key = require_uuid(run_id, "run id")
-        top = (
-            select(MetricRow.key, func.max(MetricRow.step).label("step"))
-            .where(MetricRow.run_id == key)
-            .group_by(MetricRow.key)
+        """The value at the highest step, per key (the one logged last when a step repeats)."""
+        rank = func.row_number().over(
+            partition_by=ChunkRow.key, order_by=(ChunkRow.last_step.desc(), ChunkRow.id.desc())
+        )
+        ranked = (
+            select(ChunkRow.key, ChunkRow.last_value, rank.label("rank"))
+            .where(ChunkRow.run_id == require_uuid(run_id, "run id"))
             .subquery()
         )
-        stmt = (
-            select(MetricRow.key, MetricRow.value, MetricRow.id)
-            .join(top, (MetricRow.key == top.c.key) & (MetricRow.step == top.c.step))
-            .where(MetricRow.run_id == key)
-            .order_by(MetricRow.id)
-        )
-        return {k: v for k, v, _ in self.session.execute(stmt)}
+        stmt = select(ranked.c.key, ranked.c.last_value).where(ranked.c.rank == 1)
+        return {k: float(v) for k, v in self.session.execute(stmt.order_by(ranked.c.key))}
 
     @readonly
     def best(
@@ -233,11 +270,11 @@ class RunRepository(Repository):
         """Runs ranked by their best value of ``key`` (min for losses, max for scores)."""
         if mode not in {"min", "max"}:
             raise InvalidInput("mode is 'min' or 'max'")
-        agg = func.min(MetricRow.value) if mode == "min" else func.max(MetricRow.value)
-        stmt = select(MetricRow.run_id, agg.label("best")).where(MetricRow.key == key)
+        agg = func.min(ChunkRow.min_value) if mode == "min" else func.max(ChunkRow.max_value)
+        stmt = select(ChunkRow.run_id, agg.label("best")).where(ChunkRow.key == key)
         if kind is not None:
-            stmt = stmt.join(RunRow, RunRow.id == MetricRow.run_id).where(RunRow.kind == kind)
-        stmt = stmt.group_by(MetricRow.run_id)
+            stmt = stmt.join(RunRow, RunRow.id == ChunkRow.run_id).where(RunRow.kind == kind)
+        stmt = stmt.group_by(ChunkRow.run_id)
         stmt = stmt.order_by(agg.asc() if mode == "min" else agg.desc()).limit(limit)
         return [(run, float(value)) for run, value in self.session.execute(stmt)]
 
