@@ -8,7 +8,7 @@ import logging
 import signal
 from datetime import timedelta
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -27,6 +27,9 @@ def worker(
     ] = None,
     queue: Annotated[list[str] | None, typer.Option("--queue", "-q", help="Queue (repeat)")] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Threads claiming and running")] = 1,
+    processes: Annotated[
+        int, typer.Option(min=1, help="Worker processes, forked after one start-up (POSIX)")
+    ] = 1,
     lease: Annotated[float, typer.Option(min=0.1, help="Lease seconds (heartbeat every 1/3)")] = 30,
     batch: Annotated[int, typer.Option(min=1, help="Jobs claimed and committed together")] = 10,
     burst: Annotated[bool, typer.Option(help="Exit when the queues are empty")] = False,
@@ -43,15 +46,28 @@ def worker(
         except ImportError as exc:
             raise InvalidInput(f"--import {module}: {exc}") from exc
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    with state.ledger() as ledger:
-        runner = Worker(
-            ledger,
-            queues=queue or ["default"],
-            concurrency=concurrency,
-            lease_s=lease,
-            batch_size=batch,
-            backoff_base_s=backoff_base,
+    options: dict[str, Any] = {
+        "queues": queue or ["default"],
+        "concurrency": concurrency,
+        "lease_s": lease,
+        "batch_size": batch,
+        "backoff_base_s": backoff_base,
+    }
+    if processes > 1:
+        from docledger.queue.pool import run_pool  # noqa: PLC0415
+
+        err_console.print(
+            f"{processes} worker processes on {', '.join(options['queues'])}; tasks: "
+            + ", ".join(registered())
         )
+        pooled = run_pool(state.settings(), processes, burst=burst, **options)
+        console.print(
+            f"succeeded {pooled.succeeded}, failed {pooled.failed}, lost {pooled.lost}, "
+            f"released {pooled.released}, processes crashed {pooled.crashed}"
+        )
+        return
+    with state.ledger() as ledger:
+        runner = Worker(ledger, **options)
 
         def _stop(signum: int, _frame: FrameType | None) -> None:
             err_console.print(f"signal {signum}: finishing in-flight jobs, then exiting")

@@ -97,7 +97,10 @@ class JobRepository(Repository):
             return []
         stmt = (
             dialect_insert(self.session, JobRow)
-            .on_conflict_do_nothing(index_elements=["queue", "idempotency_key"])
+            .on_conflict_do_nothing(
+                index_elements=["queue", "idempotency_key"],
+                index_where=sql.c.idempotency_key.is_not(None),
+            )
             .returning(sql.c.id)
         )
         inserted = set(

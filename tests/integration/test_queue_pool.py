@@ -1,0 +1,127 @@
+"""``docledger worker --processes N``: one start-up, N forked workers, supervised.
+
+Run through the CLI in a subprocess (never forked from the test process): every job runs
+exactly once across the children, SIGTERM stops the pool cleanly, and a child killed with
+SIGKILL is replaced while the others keep working."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from docledger import InvalidInput, Ledger, load_settings
+from docledger.queue.pool import run_pool
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pool(url: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "docledger.cli.app",
+            "--db",
+            url,
+            "worker",
+            "--import",
+            "tests.queue_tasks",
+            "--lease",
+            "2",
+            *args,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def children(pid: int) -> list[int]:
+    """The pool's worker processes (Linux: /proc/PID/task/PID/children)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+@pytest.fixture
+def effects(db_url: str, tmp_path: Path) -> Ledger:
+    settings = load_settings(db_url=db_url, blob_root=str(tmp_path / "blobs"))
+    ledger = Ledger.open(settings=settings)
+    with ledger.transaction() as tx:
+        tx.session.execute(text("CREATE TABLE effects (job_id VARCHAR(64) PRIMARY KEY)"))
+    return ledger
+
+
+def effect_ids(ledger: Ledger) -> list[str]:
+    with ledger.transaction(readonly=True) as tx:
+        return list(tx.session.scalars(text("SELECT job_id FROM effects")))
+
+
+def wait_for(condition: object, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_pool_runs_every_job_once_across_processes(db_url: str, effects: Ledger) -> None:
+    ledger = effects
+    jobs = ledger.jobs.enqueue_many(
+        {"task": "tests.effect", "payload": {"sleep": 0.002}} for _ in range(300)
+    )
+    proc = pool(db_url, "--processes", "3", "--batch", "5", "--burst")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "succeeded 300, failed 0, lost 0, released 0, processes crashed 0" in out
+    assert sorted(effect_ids(ledger)) == sorted(str(j.id) for j in jobs)
+    workers = {ledger.jobs.get(j.id).lease_owner for j in jobs}
+    assert workers == {None}
+    with ledger.transaction(readonly=True) as tx:
+        claimers = tx.session.scalars(
+            text("SELECT DISTINCT worker FROM job_events WHERE event = 'claimed'")
+        ).all()
+    assert len(claimers) == 3  # the work was shared by three processes
+    ledger.close()
+
+
+def test_pool_stops_on_sigterm_and_replaces_a_killed_child(db_url: str, effects: Ledger) -> None:
+    ledger = effects
+    proc = pool(db_url, "--processes", "2", "--batch", "1")
+    try:
+        wait_for(lambda: len(children(proc.pid)) == 2)
+        first = children(proc.pid)
+        ledger.jobs.enqueue_many({"task": "tests.effect"} for _ in range(20))
+        wait_for(lambda: len(effect_ids(ledger)) == 20)
+        victim = first[0]
+        subprocess.run(["kill", "-9", str(victim)], check=True)
+        wait_for(lambda: len(children(proc.pid)) == 2 and victim not in children(proc.pid))
+        # the replacement works: new jobs are still done, by both children
+        more = ledger.jobs.enqueue_many(
+            {"task": "tests.effect", "payload": {"sleep": 0.05}} for _ in range(20)
+        )
+        wait_for(lambda: len(effect_ids(ledger)) == 40)
+        assert all(ledger.jobs.get(j.id).status == "succeeded" for j in more)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    # a killed child reports nothing, so the printed count is only the survivors' share
+    assert "processes crashed 1" in out
+    assert children(proc.pid) == []
+    with ledger.transaction(readonly=True) as tx:
+        running = tx.session.scalar(text("SELECT count(*) FROM jobs WHERE status = 'running'"))
+    assert running == 0
+    ledger.close()
+
+
+def test_pool_refuses_bad_sizes(db_url: str) -> None:
+    with pytest.raises(InvalidInput):
+        run_pool(load_settings(db_url=db_url), 0)
