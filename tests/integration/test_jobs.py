@@ -73,6 +73,43 @@ def test_enqueue_is_idempotent_per_queue_and_key(ledger: Ledger) -> None:
     assert job_count(ledger) == 4 + 40_000
 
 
+def test_enqueue_many_dedupes_within_a_batch_and_wakes_workers(
+    ledger: Ledger, dialect: str
+) -> None:
+    """One statement on PostgreSQL (jobs, events, NOTIFY): a key repeated inside the batch is
+    one job, logged once, and LISTENers hear each queue that got jobs, only after commit."""
+    listener = None
+    if dialect == "postgresql":
+        import psycopg  # noqa: PLC0415
+
+        url = ledger.engine.url.set(drivername="postgresql")
+        listener = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        listener.execute("LISTEN docledger_jobs")
+    try:
+        jobs = ledger.jobs.enqueue_many(
+            [
+                {"task": "t", "idempotency_key": "same", "payload": {"n": 1}},
+                {"task": "t", "idempotency_key": "same", "payload": {"n": 2}},
+                {"task": "t", "queue": "other"},
+            ]
+        )
+        assert jobs[0].id == jobs[1].id
+        assert jobs[1].payload == {"n": 1}
+        assert job_count(ledger) == 2
+        assert [e.event for e in ledger.jobs.get(jobs[0].id).events] == ["enqueued"]
+        assert ledger.jobs.enqueue_many([{"task": "t", "idempotency_key": "same"}])[0].id == (
+            jobs[0].id
+        )
+        if listener is not None:
+            heard = {n.payload for n in listener.notifies(timeout=2.0, stop_after=2)}
+            assert heard == {"default", "other"}
+            # the repeat inserted nothing, so it woke nobody
+            assert list(listener.notifies(timeout=0.3, stop_after=1)) == []
+    finally:
+        if listener is not None:
+            listener.close()
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -11,7 +11,18 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Table, Uuid, bindparam, case, column, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Table,
+    Uuid,
+    bindparam,
+    case,
+    column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 
 from docledger.ids import uuid7_many
@@ -312,4 +323,75 @@ def complete_and_claim(
         "now": now,
         **_finished_params(results),
         **_claimed_params(queue, expires, limit),
+    }
+
+
+# -- PostgreSQL: enqueue, its events and the wake-up in one statement ----------------------
+# The rows travel as one array per column (unnest), not as a multi-row VALUES list: a 1,000-row
+# VALUES statement cost more to build, split and parse (about 30 us a job, measured) than the
+# insert itself, and the events were a second statement per row.
+_ENQUEUE_LOGGED = """WITH given AS (
+    SELECT * FROM unnest(:ids, :workspace_ids, CAST(:queues AS text[]), CAST(:tasks AS text[]),
+        CAST(:payloads AS text[]), CAST(:priorities AS integer[]),
+        CAST(:max_attempts AS integer[]), :run_afters, CAST(:keys AS text[]), :document_ids,
+        :event_ids)
+        AS g(id, workspace_id, queue, task, payload, priority, max_attempts, run_after,
+            idempotency_key, document_id, event_id)
+), inserted AS (
+    INSERT INTO jobs (id, workspace_id, queue, task, payload, status, priority, attempts,
+        max_attempts, run_after, idempotency_key, document_id, progress, created_at,
+        updated_at)
+    SELECT id, workspace_id, queue, task, payload::jsonb, 'queued', priority, 0, max_attempts,
+        run_after, idempotency_key, document_id, 0, :now, :now
+    FROM given
+    ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id, queue
+), logged AS (
+    INSERT INTO job_events (id, job_id, event, to_status, attempt, details, at)
+    SELECT g.event_id, g.id, 'enqueued', 'queued', 0, '{}'::jsonb, :now
+    FROM given g JOIN inserted USING (id)
+)
+SELECT inserted.id,
+    (SELECT count(pg_notify(:channel, q.queue)) FROM (SELECT DISTINCT queue FROM inserted) q)
+        AS notified
+FROM inserted"""
+
+
+@cache
+def _enqueue_statement() -> Any:
+    stamp = DateTime(timezone=True)
+    return (
+        text(_ENQUEUE_LOGGED)
+        .bindparams(
+            *(_uuid_array(n) for n in ("ids", "workspace_ids", "document_ids", "event_ids")),
+            bindparam("run_afters", type_=postgresql.ARRAY(stamp)),
+            bindparam("now", type_=stamp),
+        )
+        .columns(c.id)
+    )
+
+
+def enqueue_logged(rows: list[dict[str, Any]], now: datetime, channel: str) -> tuple[Any, Any]:
+    """ENQUEUE (PostgreSQL): insert the jobs, skip those whose (queue, idempotency_key) exists,
+    log an 'enqueued' event for each one inserted and NOTIFY each queue that got jobs (sent at
+    commit, so a worker never wakes before the jobs are visible) -- one statement. Returns
+    the ids inserted. ``rows`` hold the job columns, ``payload`` as JSON text."""
+
+    def col(name: str) -> list[Any]:
+        return [r[name] for r in rows]
+
+    return _enqueue_statement(), {
+        "ids": col("id"),
+        "workspace_ids": col("workspace_id"),
+        "queues": col("queue"),
+        "tasks": col("task"),
+        "payloads": col("payload"),
+        "priorities": col("priority"),
+        "max_attempts": col("max_attempts"),
+        "run_afters": col("run_after"),
+        "keys": col("idempotency_key"),
+        "document_ids": col("document_id"),
+        "event_ids": uuid7_many(len(rows)),
+        "now": now,
+        "channel": channel,
     }

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 
 from docledger.db.dialect import (
+    JOBS_CHANNEL,
     dialect_insert,
     in_values,
     notify_jobs,
@@ -95,23 +96,35 @@ class JobRepository(Repository):
             )
         if not rows:
             return []
-        stmt = (
-            dialect_insert(self.session, JobRow)
-            .on_conflict_do_nothing(
-                index_elements=["queue", "idempotency_key"],
-                index_where=sql.c.idempotency_key.is_not(None),
+        if writable_ctes(self.session):  # jobs, events and NOTIFY in one statement
+            encoded = [{**r, "payload": json.dumps(r["payload"])} for r in rows]
+            stmt, params = sql.enqueue_logged(encoded, now, JOBS_CHANNEL)
+            inserted = set(self.session.scalars(stmt, params))
+        else:
+            stmt = (
+                dialect_insert(self.session, JobRow)
+                .on_conflict_do_nothing(
+                    index_elements=["queue", "idempotency_key"],
+                    index_where=sql.c.idempotency_key.is_not(None),
+                )
+                .returning(sql.c.id)
             )
-            .returning(sql.c.id)
-        )
-        inserted = set(
-            self.session.scalars(stmt, rows, execution_options={"sort_by_parameter_order": True})
-        )
-        self._events(
-            {"job_id": r["id"], "event": "enqueued", "to_status": "queued", "attempt": 0, "at": now}
-            for r in rows
-            if r["id"] in inserted
-        )
-        notify_jobs(self.session, {r["queue"] for r in rows if r["id"] in inserted})
+            inserted = set(
+                self.session.scalars(
+                    stmt, rows, execution_options={"sort_by_parameter_order": True}
+                )
+            )
+            self._events(
+                {
+                    "job_id": r["id"],
+                    "event": "enqueued",
+                    "to_status": "queued",
+                    "attempt": 0,
+                    "at": now,
+                }
+                for r in rows
+                if r["id"] in inserted
+            )
         keyed = [(r["queue"], r["idempotency_key"]) for r in rows if r["id"] not in inserted]
         existing: dict[tuple[str, str], JobRow] = {}
         if keyed:  # one look-up for every duplicate, not one each
