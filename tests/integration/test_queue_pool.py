@@ -75,7 +75,7 @@ def wait_for(condition: object, seconds: float = 60) -> None:
 def test_pool_runs_every_job_once_across_processes(db_url: str, effects: Ledger) -> None:
     ledger = effects
     jobs = ledger.jobs.enqueue_many(
-        {"task": "tests.effect", "payload": {"sleep": 0.002}} for _ in range(300)
+        {"task": "tests.effect", "payload": {"sleep": 0.005}} for _ in range(300)
     )
     proc = pool(db_url, "--processes", "3", "--batch", "5", "--burst")
     out, err = proc.communicate(timeout=120)
@@ -88,7 +88,9 @@ def test_pool_runs_every_job_once_across_processes(db_url: str, effects: Ledger)
         claimers = tx.session.scalars(
             text("SELECT DISTINCT worker FROM job_events WHERE event = 'claimed'")
         ).all()
-    assert len(claimers) == 3  # the work was shared by three processes
+    # the work was shared (how many of the three got some depends on timing: on SQLite one
+    # writer at a time holds the lock, so a late starter may find the queue empty)
+    assert 2 <= len(claimers) <= 3
     ledger.close()
 
 
