@@ -13,7 +13,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,16 +26,31 @@ PRIORITY_MIN = -1000
 PRIORITY_MAX = 1000
 
 
+#: the condition of the status index: finished jobs only
+FINISHED_ONLY = "status NOT IN ('queued', 'running')"
+
+
 class Job(IdMixin, TimestampMixin, Base):
     """One unit of queued work.
 
     The claim index (below the class) holds only queued jobs and the lease index only running
-    ones, so both stay small however many finished jobs the table keeps.
+    ones, so both stay small however many finished jobs the table keeps. Every transition
+    rewrites the row and adds an entry to each index whose condition it meets, so the other
+    indexes are partial too (migration 0013): the idempotency index holds only keyed jobs, and
+    the status index only finished ones (queued and running jobs are listed through the
+    claim and lease indexes).
     """
 
     __tablename__ = "jobs"
     __table_args__ = (
-        UniqueConstraint("queue", "idempotency_key"),
+        Index(
+            "uq_jobs_queue_idempotency_key",
+            "queue",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
         one_of("status", JobStatus),
         CheckConstraint(
             f"priority >= {PRIORITY_MIN} AND priority <= {PRIORITY_MAX}", name="priority_range"
@@ -50,7 +64,13 @@ class Job(IdMixin, TimestampMixin, Base):
             sqlite_where=text("status = 'running'"),
             postgresql_where=text("status = 'running'"),
         ),
-        Index("ix_jobs_status_created_at", "status", "created_at"),
+        Index(
+            "ix_jobs_status_created_at",
+            "status",
+            "created_at",
+            sqlite_where=text(FINISHED_ONLY),
+            postgresql_where=text(FINISHED_ONLY),
+        ),
         Index(
             "ix_jobs_document_id",
             "document_id",
