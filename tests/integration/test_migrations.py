@@ -195,3 +195,87 @@ def _tables_before_0012() -> tuple[sa.TableClause, sa.TableClause]:
         sa.column("at", UTCDateTime(timezone=True)),
     )
     return runs, metrics
+
+
+def test_0013_keeps_job_history_and_the_claim_order(empty_db_url: str) -> None:
+    """0013 rebuilds ``jobs`` on SQLite: with foreign keys on, that DROP cascaded into
+    ``job_events`` (every event was lost), and the rebuilt claim index lost ``priority DESC``.
+    Both checked up, down and up again, on both dialects."""
+    import uuid  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from docledger.db.types import JSONType, UTCDateTime  # noqa: PLC0415
+
+    engine = create_sync_engine(load_settings(db_url=empty_db_url))
+    stamp = UTCDateTime(timezone=True)
+    jobs = sa.table(
+        "jobs",
+        *(sa.column(n, sa.String()) for n in ("queue", "task", "status")),
+        *(sa.column(n, sa.Integer()) for n in ("priority", "attempts", "max_attempts", "progress")),
+        sa.column("id", sa.Uuid()),
+        sa.column("payload", JSONType),
+        *(sa.column(n, stamp) for n in ("run_after", "created_at", "updated_at")),
+    )
+    events = sa.table(
+        "job_events",
+        sa.column("id", sa.Uuid()),
+        sa.column("job_id", sa.Uuid()),
+        sa.column("event", sa.String()),
+        sa.column("to_status", sa.String()),
+        sa.column("attempt", sa.Integer()),
+        sa.column("details", JSONType),
+        sa.column("at", stamp),
+    )
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    job = uuid.uuid4()
+
+    def claim_index() -> str:
+        sql = (
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_jobs_claim'"
+            if engine.dialect.name == "sqlite"
+            else "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_jobs_claim'"
+        )
+        with engine.connect() as conn:
+            return str(conn.exec_driver_sql(sql).scalar())
+
+    def history() -> int:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT count(*) FROM job_events").scalar() or 0)
+
+    try:
+        schema.upgrade(engine, "0012")
+        with engine.begin() as conn:
+            conn.execute(
+                jobs.insert().values(
+                    id=job,
+                    queue="default",
+                    task="t",
+                    status="queued",
+                    priority=0,
+                    attempts=0,
+                    max_attempts=3,
+                    progress=0,
+                    payload={},
+                    run_after=when,
+                    created_at=when,
+                    updated_at=when,
+                )
+            )
+            conn.execute(
+                events.insert().values(
+                    id=uuid.uuid4(),
+                    job_id=job,
+                    event="enqueued",
+                    to_status="queued",
+                    attempt=0,
+                    details={},
+                    at=when,
+                )
+            )
+        for step in ("0013", "0012", "0013"):
+            (schema.upgrade if step == "0013" else schema.downgrade)(engine, step)
+            assert history() == 1, step
+            assert "priority DESC" in claim_index(), step
+        assert schema.check(engine) == []
+    finally:
+        engine.dispose()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, inspect, text
 
@@ -100,6 +100,35 @@ def schema_state(bind: Engine | Connection) -> SchemaState:
     return SchemaState(current=current, head=head_revision(), empty=not (tables & managed))
 
 
+@contextmanager
+def _migration_connection(bind: Engine | Connection) -> Iterator[Connection]:
+    """The connection migrations run on. SQLite: foreign keys are off while they run, and
+    checked before commit. A migration that changes a table's constraints rebuilds it (copy,
+    DROP, rename), and with foreign keys on, the DROP deletes every child row through ON DELETE
+    CASCADE: rebuilding ``jobs`` emptied ``job_events`` until this was added (a test keeps it
+    so). The PRAGMA only works outside a transaction, so it is set on the driver connection
+    before the migration's transaction begins, and set back before the connection is pooled
+    again."""
+    if isinstance(bind, Connection) or bind.dialect.name != "sqlite":
+        with _connection(bind) as conn:
+            yield conn
+        return
+    with bind.connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise ConfigurationError(
+                        f"migration left {len(broken)} rows whose foreign key points nowhere "
+                        f"(first: {tuple(broken[0])}); nothing was changed"
+                    )
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
+
+
 def _run(
     bind: Engine | Connection, fn: str, *args: object, stdout: io.StringIO | None = None
 ) -> None:
@@ -107,7 +136,7 @@ def _run(
     from alembic.util.exc import CommandError  # noqa: PLC0415
 
     cfg = alembic_config(stdout=stdout)
-    with translated_errors(), _connection(bind) as conn:
+    with translated_errors(), _migration_connection(bind) as conn:
         cfg.attributes["connection"] = conn
         try:
             getattr(command, fn)(cfg, *args)

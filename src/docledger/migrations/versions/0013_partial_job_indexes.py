@@ -13,6 +13,11 @@ finished jobs only cut two index entries per transition; drained through one wor
 found by index: the claim index holds the queued ones, the lease index the running ones.
 Enqueue names the condition in ``ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS
 NOT NULL`` so both dialects infer the partial index.
+
+On SQLite a unique constraint is part of the table, so the table is rebuilt (docledger runs
+migrations with foreign keys off there, so the rebuild does not cascade into job_events), and
+the rebuild's reflected copy of the claim index loses ``priority DESC``; the claim index is
+made again as 0004 made it.
 """
 
 from collections.abc import Sequence
@@ -26,7 +31,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 KEYED = "idempotency_key IS NOT NULL"
+QUEUED = "status = 'queued'"
 FINISHED_ONLY = "status NOT IN ('queued', 'running')"
+
+
+def _claim_index_again() -> None:
+    """SQLite's rebuilt table got the claim index back without its DESC; make it as 0004 did."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    op.drop_index("ix_jobs_claim", table_name="jobs")
+    op.create_index(
+        "ix_jobs_claim",
+        "jobs",
+        ["queue", sa.literal_column("priority DESC"), "id", "run_after"],
+        unique=False,
+        sqlite_where=sa.text(QUEUED),
+    )
 
 
 def upgrade() -> None:
@@ -48,6 +68,7 @@ def upgrade() -> None:
             sqlite_where=sa.text(FINISHED_ONLY),
             postgresql_where=sa.text(FINISHED_ONLY),
         )
+    _claim_index_again()
 
 
 def downgrade() -> None:
@@ -59,3 +80,4 @@ def downgrade() -> None:
         batch_op.create_unique_constraint(
             "uq_jobs_queue_idempotency_key", ["queue", "idempotency_key"]
         )
+    _claim_index_again()
