@@ -17,10 +17,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import Connection, text
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +194,8 @@ def write(
 
 def backfill(conn: Connection) -> int:
     """Copy every stored vector that has no pgvector copy yet."""
+    import numpy as np  # noqa: PLC0415 - numpy costs every process 50 ms to import
+
     done = 0
     while True:
         rows = conn.execute(

@@ -32,6 +32,7 @@ from typing import Any
 from docledger.config import Settings
 from docledger.errors import ConfigurationError, InvalidInput
 from docledger.ledger import Ledger
+from docledger.queue.worker import Worker  # imported once, before the fork
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +119,6 @@ def _child(settings: Settings, burst: bool, options: dict[str, Any], report: int
     running the parent's exit handlers."""
     code = 1
     try:
-        from docledger.queue.worker import Worker  # noqa: PLC0415 - imported by the parent
-
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_DFL)
         with Ledger.open(settings=settings) as ledger:

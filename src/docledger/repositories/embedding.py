@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import select, update
 
 from docledger.db import vector_index
@@ -22,8 +21,13 @@ from docledger.repositories.base import Repository, as_uuid, readonly, require_u
 from docledger.schemas.embedding import EmbeddingSpace
 from docledger.vocab import EmbeddingMetric, values
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def to_vector(value: Any, dimensions: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+    import numpy as np  # noqa: PLC0415 - numpy costs every process 50 ms to import
+
     try:
         vector = np.asarray(value, dtype=np.float32)
     except (TypeError, ValueError) as exc:

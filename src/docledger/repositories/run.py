@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Table, func, insert, literal, select, update
 
 from docledger.db.dialect import bulk_insert, driver_value, insert_ignore
@@ -192,6 +191,8 @@ class RunRepository(Repository):
         batch = points if isinstance(points, list) else list(points)
         if not batch:
             return 0
+        import numpy as np  # noqa: PLC0415 - numpy costs every process 50 ms to import
+
         # One pass per column instead of per-point Python checks: names are checked once per
         # distinct key, values and steps by numpy.
         names = [point[0] for point in batch]

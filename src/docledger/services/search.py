@@ -18,9 +18,8 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import Engine, Table, select, text
 
 from docledger.db import vector_index
@@ -36,8 +35,12 @@ from docledger.repositories.base import as_uuid
 from docledger.repositories.embedding import EmbeddingRepository, to_vector
 from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import SearchHit
-from docledger.services.embedders import Embedders
-from docledger.services.vector_matrix import VectorMatrix
+
+if TYPE_CHECKING:  # numpy costs every process 50 ms to import: loaded on first vector use
+    import numpy as np
+
+    from docledger.services.embedders import Embedders
+    from docledger.services.vector_matrix import VectorMatrix
 
 DEFAULT_SPACE = "hash-256"
 SEGMENTS: Table = SegmentRow.__table__  # type: ignore[assignment]
@@ -56,9 +59,17 @@ class SearchService:
         self._engine = engine
         self._matrices: dict[uuid.UUID, VectorMatrix] = {}
         self._lock = threading.Lock()
-        self.embedders = Embedders()
+        self._embedders: Embedders | None = None
         self._pgvector: str | bool | None = False  # False: not asked yet; None: not there
         self._indexed_spaces: set[uuid.UUID] = set()
+
+    @property
+    def embedders(self) -> Embedders:
+        if self._embedders is None:
+            from docledger.services.embedders import Embedders  # noqa: PLC0415
+
+            self._embedders = Embedders()
+        return self._embedders
 
     def ensure_space(self, space: str = DEFAULT_SPACE) -> Any:
         """A built-in embedder's space, created on first use."""
@@ -103,6 +114,8 @@ class SearchService:
             cached = self._matrices.get(space.id)
         if cached is not None and cached.counter == space.change_counter:
             return cached
+        from docledger.services.vector_matrix import VectorMatrix  # noqa: PLC0415
+
         built = VectorMatrix.load(session, space.id, space.change_counter, space.metric)
         with self._lock:
             self._matrices[space.id] = built
