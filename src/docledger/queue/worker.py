@@ -110,7 +110,7 @@ class Worker:
             for i in range(self.concurrency)
         ]
         helpers = [threading.Thread(target=self._heartbeat_loop, daemon=True)]
-        if self._postgres:
+        if self._postgres and not burst:  # a burst worker never waits for new jobs
             helpers.append(threading.Thread(target=self._listen_loop, daemon=True))
         for thread in (*helpers, *threads):
             thread.start()
