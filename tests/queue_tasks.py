@@ -1,12 +1,18 @@
-"""Tasks the queue tests run in worker subprocesses (``--import tests.queue_tasks``)."""
+"""Tasks the queue tests run in worker subprocesses (``--import tests.queue_tasks``), and the
+helpers those tests share: the side-effect table and the worker command line."""
 
 from __future__ import annotations
 
+import sys
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
 import docledger
+
+if TYPE_CHECKING:
+    from docledger import Ledger
 
 
 @docledger.task("tests.effect")
@@ -23,3 +29,30 @@ def effect(ctx: docledger.TaskContext) -> dict[str, str]:
 @docledger.task("tests.async_effect")
 async def async_effect(ctx: docledger.TaskContext) -> None:
     ctx.session.execute(text("INSERT INTO effects (job_id) VALUES (:j)"), {"j": str(ctx.job.id)})
+
+
+def create_effects(ledger: Ledger) -> Ledger:
+    """The side-effect table the tasks above write to, in the job's own transaction."""
+    with ledger.transaction() as tx:
+        tx.session.execute(text("CREATE TABLE effects (job_id VARCHAR(64) PRIMARY KEY)"))
+    return ledger
+
+
+def effect_ids(ledger: Ledger) -> list[str]:
+    with ledger.transaction(readonly=True) as tx:
+        return list(tx.session.scalars(text("SELECT job_id FROM effects")))
+
+
+def worker_argv(url: str, *options: str) -> list[str]:
+    """``docledger worker`` with these tasks registered, run by this interpreter."""
+    return [
+        sys.executable,
+        "-m",
+        "docledger.cli.app",
+        "--db",
+        url,
+        "worker",
+        "--import",
+        "tests.queue_tasks",
+        *options,
+    ]

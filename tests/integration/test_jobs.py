@@ -9,9 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-import tests.queue_tasks  # noqa: F401 - registers the test tasks
 from docledger import (
     InvalidInput,
     InvalidTransition,
@@ -23,6 +22,7 @@ from docledger.db.session import session_scope
 from docledger.db.types import utcnow
 from docledger.errors import LeaseLost
 from docledger.queue.worker import Worker
+from tests.queue_tasks import create_effects, effect_ids  # also registers the test tasks
 
 
 def job_count(ledger: Ledger) -> int:
@@ -37,14 +37,7 @@ def claim(ledger: Ledger, worker: str = "w1", **kw: Any) -> list[dict[str, Any]]
 
 @pytest.fixture
 def effects(ledger: Ledger) -> Ledger:
-    with ledger.transaction() as tx:
-        tx.session.execute(text("CREATE TABLE effects (job_id VARCHAR(64) PRIMARY KEY)"))
-    return ledger
-
-
-def effect_ids(ledger: Ledger) -> list[str]:
-    with ledger.transaction(readonly=True) as tx:
-        return list(tx.session.scalars(text("SELECT job_id FROM effects")))
+    return create_effects(ledger)
 
 
 def test_enqueue_is_idempotent_per_queue_and_key(ledger: Ledger) -> None:

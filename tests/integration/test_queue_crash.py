@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from docledger import Ledger, load_settings
+from tests.queue_tasks import worker_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = 2000
@@ -28,24 +28,9 @@ FAIL_EVERY = 50
 def spawn(url: str, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as sink:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "docledger.cli.app",
-                "--db",
-                url,
-                "worker",
-                "--import",
-                "tests.queue_tasks",
-                "--concurrency",
-                "2",
-                "--lease",
-                "2",
-                "--batch",
-                "10",
-                "--backoff-base",
-                "0.05",
-            ],
+            worker_argv(
+                url, "--concurrency", "2", "--lease", "2", "--batch", "10", "--backoff-base", "0.05"
+            ),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=sink,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,25 +16,14 @@ from sqlalchemy import text
 
 from docledger import InvalidInput, Ledger, load_settings
 from docledger.queue.pool import run_pool
+from tests.queue_tasks import create_effects, effect_ids, worker_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def pool(url: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "docledger.cli.app",
-            "--db",
-            url,
-            "worker",
-            "--import",
-            "tests.queue_tasks",
-            "--lease",
-            "2",
-            *args,
-        ],
+        worker_argv(url, "--lease", "2", *args),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -50,17 +38,8 @@ def children(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def effects(db_url: str, tmp_path: Path) -> Ledger:
-    settings = load_settings(db_url=db_url, blob_root=str(tmp_path / "blobs"))
-    ledger = Ledger.open(settings=settings)
-    with ledger.transaction() as tx:
-        tx.session.execute(text("CREATE TABLE effects (job_id VARCHAR(64) PRIMARY KEY)"))
-    return ledger
-
-
-def effect_ids(ledger: Ledger) -> list[str]:
-    with ledger.transaction(readonly=True) as tx:
-        return list(tx.session.scalars(text("SELECT job_id FROM effects")))
+def effects(ledger: Ledger) -> Ledger:
+    return create_effects(ledger)
 
 
 def wait_for(condition: object, seconds: float = 60) -> None:
@@ -91,7 +70,6 @@ def test_pool_runs_every_job_once_across_processes(db_url: str, effects: Ledger)
     # the work was shared (how many of the three got some depends on timing: on SQLite one
     # writer at a time holds the lock, so a late starter may find the queue empty)
     assert 2 <= len(claimers) <= 3
-    ledger.close()
 
 
 def test_pool_stops_on_sigterm_and_replaces_a_killed_child(db_url: str, effects: Ledger) -> None:
@@ -121,7 +99,6 @@ def test_pool_stops_on_sigterm_and_replaces_a_killed_child(db_url: str, effects:
     with ledger.transaction(readonly=True) as tx:
         running = tx.session.scalar(text("SELECT count(*) FROM jobs WHERE status = 'running'"))
     assert running == 0
-    ledger.close()
 
 
 def test_pool_refuses_bad_sizes(db_url: str) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 from docledger.config import Settings
 from docledger.errors import ConfigurationError, InvalidInput
 from docledger.ledger import Ledger
-from docledger.queue.worker import Worker  # imported once, before the fork
+from docledger.queue.worker import Worker, WorkerStats  # imported once, before the fork
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,9 @@ RESTART_PAUSE_S = 1.0
 
 
 @dataclass
-class PoolStats:
-    succeeded: int = 0
-    failed: int = 0
-    lost: int = 0
-    released: int = 0
+class PoolStats(WorkerStats):
+    """The children's summed counts (a killed child reports nothing), and how many died."""
+
     #: children that died (killed or crashed) rather than stopping
     crashed: int = 0
 
