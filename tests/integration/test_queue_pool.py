@@ -104,3 +104,29 @@ def test_pool_stops_on_sigterm_and_replaces_a_killed_child(db_url: str, effects:
 def test_pool_refuses_bad_sizes(db_url: str) -> None:
     with pytest.raises(InvalidInput):
         run_pool(load_settings(db_url=db_url), 0)
+
+
+def test_children_of_a_killed_pool_stop_and_release(effects: Ledger) -> None:
+    """SIGKILL on the parent passes nothing on: the children see they were orphaned, finish
+    their running task and release the jobs they had claimed, so nothing stays 'running'."""
+    ledger = effects
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    proc = pool(url, "--processes", "2", "--batch", "5")
+    try:
+        wait_for(lambda: len(children(proc.pid)) == 2)
+        orphans = children(proc.pid)
+        jobs = ledger.jobs.enqueue_many(
+            {"task": "tests.effect", "payload": {"sleep": 0.2}} for _ in range(30)
+        )
+        wait_for(lambda: len(effect_ids(ledger)) >= 2)
+        proc.kill()
+        wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in orphans), 30)
+    finally:
+        for pid in orphans:  # only if the test failed: never leave workers behind
+            subprocess.run(["kill", "-9", str(pid)], check=False, capture_output=True)
+        proc.communicate(timeout=30)  # the children held the pipes open until they exited
+    statuses = [ledger.jobs.get(j.id).status for j in jobs]
+    assert "running" not in statuses
+    done = [j for j, status in zip(jobs, statuses, strict=True) if status == "succeeded"]
+    assert sorted(effect_ids(ledger)) == sorted(str(j.id) for j in done)
+    assert 2 <= len(done) < len(jobs)  # they stopped early, having finished what they ran

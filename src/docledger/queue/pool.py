@@ -11,7 +11,9 @@ per child unchanged: the pool adds no shared state, only supervision.
 The parent supervises: SIGTERM / SIGINT are passed on to every child (each stops claiming,
 finishes its running task and releases the rest); a child that dies while the pool is not
 stopping (a crash, an OOM kill) is started again after a pause, so a crash loop cannot spin;
-its jobs come back when their leases expire, as for any dead worker. With ``burst`` the pool
+its jobs come back when their leases expire, as for any dead worker. A parent killed outright
+leaves no orphans working unsupervised: each child stops once it sees its parent gone. With
+``burst`` the pool
 exits once every child has found its queues empty. POSIX only (``os.fork``).
 """
 
@@ -23,6 +25,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds before a crashed child is started again.
 RESTART_PAUSE_S = 1.0
+#: How often a child checks that its parent is still there.
+ORPHAN_CHECK_S = 0.5
 
 
 @dataclass
@@ -116,6 +121,7 @@ def _child(settings: Settings, burst: bool, options: dict[str, Any], report: int
     """A forked child: its own engine and worker; reports its counts and exits without
     running the parent's exit handlers."""
     code = 1
+    parent = os.getppid()
     try:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_DFL)
@@ -123,6 +129,7 @@ def _child(settings: Settings, burst: bool, options: dict[str, Any], report: int
             worker = Worker(ledger, **options)
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: worker.stop())
+            threading.Thread(target=_stop_when_orphaned, args=(worker, parent), daemon=True).start()
             stats = worker.run(burst=burst)
         counts = {
             "succeeded": stats.succeeded,
@@ -138,6 +145,16 @@ def _child(settings: Settings, burst: bool, options: dict[str, Any], report: int
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _stop_when_orphaned(worker: Worker, parent: int) -> None:
+    """A parent killed outright (SIGKILL, OOM) passes no signal on; its children notice they
+    were re-parented and stop as if told to (finish the running task, release the rest)
+    instead of running on unsupervised."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    log.warning("worker pool parent %d is gone: stopping", parent)
+    worker.stop()
 
 
 def _read_stats(read: int) -> dict[str, int]:
