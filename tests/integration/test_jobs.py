@@ -303,6 +303,28 @@ def test_worker_commits_task_writes_exactly_with_completion(effects: Ledger) -> 
     assert ledger.jobs.get(good[0].id).result == {"ok": "yes"}
 
 
+def test_an_idle_worker_wakes_for_a_new_job_before_its_backoff(effects: Ledger) -> None:
+    """PostgreSQL: LISTEN/NOTIFY. SQLite: the idle loop watches PRAGMA data_version, which
+    moves when another connection commits. Either way a job enqueued to a worker that is
+    backing off for 10 s starts long before that."""
+    ledger = effects
+    worker = Worker(ledger, poll_min_s=10.0, poll_max_s=30.0)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        time.sleep(0.5)  # first claim found nothing: the worker is waiting out its backoff
+        job = ledger.jobs.enqueue("tests.effect")
+        deadline = time.monotonic() + 5.0
+        while ledger.jobs.get(job.id).status != "succeeded" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ledger.jobs.get(job.id).status == "succeeded"
+        assert effect_ids(ledger) == [str(job.id)]
+    finally:
+        worker.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
 def test_graceful_stop_releases_unstarted_jobs(effects: Ledger) -> None:
     ledger = effects
     jobs = ledger.jobs.enqueue_many(

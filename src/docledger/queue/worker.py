@@ -9,8 +9,9 @@ If a lease was lost (the job was recovered and claimed elsewhere), the completio
 and that job's writes roll back. So each job's effects commit exactly once.
 
 Wake-up: on PostgreSQL a LISTEN connection wakes idle threads as soon as a job is enqueued
-(NOTIFY is sent at commit); on SQLite threads poll, starting every ``poll_min_s`` and backing
-off to ``poll_max_s`` while the queue stays empty.
+(NOTIFY is sent at commit); on SQLite idle threads watch ``PRAGMA data_version`` (it moves
+when another connection commits) and claim as soon as it does, or after a backoff from
+``poll_min_s`` to ``poll_max_s`` at the latest (delayed jobs falling due write nothing).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from docledger.queue.registry import JobInfo, TaskContext, get_task
 from docledger.repositories.job import BACKOFF_BASE_S, JobRepository
 
 log = logging.getLogger(__name__)
+
+#: How often an idle SQLite claim loop looks for another connection's commit.
+COMMIT_CHECK_S = 0.005
 
 
 @dataclass
@@ -162,9 +166,31 @@ class Worker:
                 continue
             if burst:
                 return
-            self._wake.wait(delay if not self._postgres else max(delay, self.poll_max_s))
+            if self._postgres:
+                self._wake.wait(max(delay, self.poll_max_s))
+            else:
+                self._wait_for_a_commit(delay)
             self._wake.clear()
             delay = min(self.poll_max_s, delay * 2)
+
+    def _wait_for_a_commit(self, delay: float) -> None:
+        """SQLite: wait up to ``delay`` seconds, but only until another connection commits.
+
+        ``PRAGMA data_version`` changes when any other connection commits; reading it takes no
+        lock and microseconds, so an idle claim loop reads it every few milliseconds and
+        claims as soon as something was written (an enqueue, a retry) instead of sleeping out
+        its backoff. The backoff still bounds the wait: a delayed job falling due or a lease
+        running out changes nothing in the file. Read on the driver connection, outside any
+        transaction (through SQLAlchemy it would begin one, and BEGIN IMMEDIATE takes the
+        write lock)."""
+        raw: Any = self._connection().connection.driver_connection
+        seen = raw.execute("PRAGMA data_version").fetchone()
+        deadline = time.monotonic() + delay
+        while not self._wake.wait(min(COMMIT_CHECK_S, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                return
+            if raw.execute("PRAGMA data_version").fetchone() != seen:
+                return
 
     def _recovery_due(self, queue: str) -> bool:
         return time.monotonic() - self._last_recovery.get(queue, 0.0) >= self._recover_every_s
