@@ -303,6 +303,20 @@ def test_worker_commits_task_writes_exactly_with_completion(effects: Ledger) -> 
     assert ledger.jobs.get(good[0].id).result == {"ok": "yes"}
 
 
+def test_has_due_sees_only_claimable_jobs(ledger: Ledger) -> None:
+    """What an idle SQLite worker reads before it claims: a due, queued job in its queues."""
+    assert not ledger.jobs.has_due(["default"])
+    ledger.jobs.enqueue("t", run_after=utcnow() + timedelta(hours=1))
+    ledger.jobs.enqueue("t", queue="other")
+    assert not ledger.jobs.has_due(["default"])
+    assert ledger.jobs.has_due(["default", "other"])
+    job = ledger.jobs.enqueue("t")
+    assert ledger.jobs.has_due(["default"])
+    claim(ledger, limit=5)
+    assert ledger.jobs.get(job.id).status == "running"
+    assert not ledger.jobs.has_due(["default"])
+
+
 def test_an_idle_worker_wakes_for_a_new_job_before_its_backoff(effects: Ledger) -> None:
     """PostgreSQL: LISTEN/NOTIFY. SQLite: the idle loop watches PRAGMA data_version, which
     moves when another connection commits. Either way a job enqueued to a worker that is

@@ -174,23 +174,31 @@ class Worker:
             delay = min(self.poll_max_s, delay * 2)
 
     def _wait_for_a_commit(self, delay: float) -> None:
-        """SQLite: wait up to ``delay`` seconds, but only until another connection commits.
+        """SQLite: wait up to ``delay`` seconds, but only until a job may be waiting.
 
         ``PRAGMA data_version`` changes when any other connection commits; reading it takes no
-        lock and microseconds, so an idle claim loop reads it every few milliseconds and
-        claims as soon as something was written (an enqueue, a retry) instead of sleeping out
-        its backoff. The backoff still bounds the wait: a delayed job falling due or a lease
-        running out changes nothing in the file. Read on the driver connection, outside any
-        transaction (through SQLAlchemy it would begin one, and BEGIN IMMEDIATE takes the
-        write lock)."""
+        lock and microseconds, so an idle claim loop reads it every few milliseconds. When it
+        moves (an enqueue, a retry, but also any other write), the loop looks for a due job
+        with a read and returns to claim only if there is one, instead of sleeping out its
+        backoff. The backoff still bounds the wait: a delayed job falling due or a lease
+        running out changes nothing in the file. The PRAGMA is read on the driver connection,
+        outside any transaction (through SQLAlchemy it would begin one, and BEGIN IMMEDIATE
+        takes the write lock)."""
         raw: Any = self._connection().connection.driver_connection
         seen = raw.execute("PRAGMA data_version").fetchone()
         deadline = time.monotonic() + delay
         while not self._wake.wait(min(COMMIT_CHECK_S, max(0.0, deadline - time.monotonic()))):
             if time.monotonic() >= deadline:
                 return
-            if raw.execute("PRAGMA data_version").fetchone() != seen:
-                return
+            version = raw.execute("PRAGMA data_version").fetchone()
+            if version == seen:
+                continue
+            seen = version
+            # Any write moves it (an ingest, another worker's commit): look before claiming,
+            # with a read, so idle workers never queue up for the write lock behind them.
+            with session_scope(self.ledger.engine, readonly=True) as session:
+                if JobRepository(session).has_due(self.queues):
+                    return
 
     def _recovery_due(self, queue: str) -> bool:
         return time.monotonic() - self._last_recovery.get(queue, 0.0) >= self._recover_every_s

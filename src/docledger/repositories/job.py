@@ -533,6 +533,21 @@ class JobRepository(Repository):
         )
 
     @readonly
+    def has_due(self, queues: Sequence[str]) -> bool:
+        """Whether any of these queues holds a job that could be claimed now: a read, so an
+        idle worker can look without taking SQLite's write lock (a claim takes it)."""
+        stmt = (
+            select(JobRow.id)
+            .where(
+                JobRow.status == "queued",
+                JobRow.queue.in_(list(queues)),
+                JobRow.run_after <= utcnow(),
+            )
+            .limit(1)
+        )
+        return self.session.scalar(stmt) is not None
+
+    @readonly
     def stats(self) -> list[QueueStats]:
         """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
         now = utcnow()
