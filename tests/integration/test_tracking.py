@@ -288,3 +288,12 @@ def test_metric_chunks_keep_every_point_and_the_metrics_view_reads_them(ledger: 
         ("loss", 4, 0.5),
         ("acc", 5, 0.2),
     ]
+    # one point per key (written as JSON text by hand): extreme floats come back exactly
+    # (bit for bit; only a negative zero's sign is lost in PostgreSQL's jsonb numbers)
+    odd = {"tiny": 5e-324, "huge": 1.7976931348623157e308, "neg": -0.0, "third": 1 / 3}
+    with ledger.runs.start("odd", "training") as other:
+        other.log_metrics(odd, step=-7)
+    for key, value in odd.items():
+        [point] = ledger.runs.metric_series(other.id, key)
+        assert point.step == -7
+        assert repr(point.value).lstrip("-") == repr(value).lstrip("-")

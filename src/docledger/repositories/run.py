@@ -61,8 +61,13 @@ def _chunks(names: Sequence[str], steps: list[int], values_: list[float]) -> lis
         if group is None:
             groups[name] = group = []
         group.append(index)
-    rows = []
+    rows: list[list[Any]] = []
     for name, group in groups.items():
+        if len(group) == 1:  # one point per key per call, a training loop's usual way
+            step, value = steps[group[0]], values_[group[0]]
+            # what json.dumps writes: repr is the shortest round-tripping float text
+            rows.append([name, 1, step, step, value, value, value, f"[[{step},{value!r}]]"])
+            continue
         ss = [steps[i] for i in group]
         vs = [values_[i] for i in group]
         last_step = max(ss)
