@@ -279,3 +279,24 @@ def test_0013_keeps_job_history_and_the_claim_order(empty_db_url: str) -> None:
         assert schema.check(engine) == []
     finally:
         engine.dispose()
+
+
+def test_sqlite_migrations_refuse_a_connection_in_a_transaction(empty_db_url: str) -> None:
+    """On SQLite a table rebuild needs foreign keys off, which a transaction cannot switch:
+    migrating an existing SQLite database through a caller's connection is refused, nothing
+    changed. PostgreSQL migrates on a caller's connection as before."""
+    from docledger.errors import ConfigurationError  # noqa: PLC0415
+
+    engine = create_sync_engine(load_settings(db_url=empty_db_url))
+    try:
+        schema.upgrade(engine, "0012")
+        with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                with pytest.raises(ConfigurationError, match="through its engine"):
+                    schema.upgrade(conn)
+            else:
+                schema.upgrade(conn)
+        expected = "0012" if engine.dialect.name == "sqlite" else schema.head_revision()
+        assert schema.schema_state(engine).current == expected
+    finally:
+        engine.dispose()

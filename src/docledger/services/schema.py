@@ -101,7 +101,7 @@ def schema_state(bind: Engine | Connection) -> SchemaState:
 
 
 @contextmanager
-def _migration_connection(bind: Engine | Connection) -> Iterator[Connection]:
+def _migration_connection(bind: Engine | Connection, *, changes: bool) -> Iterator[Connection]:
     """The connection migrations run on. SQLite: foreign keys are off while they run, and
     checked before commit. A migration that changes a table's constraints rebuilds it (copy,
     DROP, rename), and with foreign keys on, the DROP deletes every child row through ON DELETE
@@ -111,6 +111,11 @@ def _migration_connection(bind: Engine | Connection) -> Iterator[Connection]:
     again."""
     if isinstance(bind, Connection) or bind.dialect.name != "sqlite":
         with _connection(bind) as conn:
+            if changes and conn.dialect.name == "sqlite" and _has_user_tables(conn):
+                raise ConfigurationError(
+                    "migrate a SQLite database through its engine, not a connection: table "
+                    "rebuilds need foreign keys off, which a transaction cannot switch"
+                )
             yield conn
         return
     with bind.connect() as conn:
@@ -129,6 +134,10 @@ def _migration_connection(bind: Engine | Connection) -> Iterator[Connection]:
             raw.execute("PRAGMA foreign_keys=ON")
 
 
+def _has_user_tables(conn: Connection) -> bool:
+    return bool(inspect(conn).get_table_names())
+
+
 def _run(
     bind: Engine | Connection, fn: str, *args: object, stdout: io.StringIO | None = None
 ) -> None:
@@ -136,7 +145,8 @@ def _run(
     from alembic.util.exc import CommandError  # noqa: PLC0415
 
     cfg = alembic_config(stdout=stdout)
-    with translated_errors(), _migration_connection(bind) as conn:
+    changes = fn in {"upgrade", "downgrade"}
+    with translated_errors(), _migration_connection(bind, changes=changes) as conn:
         cfg.attributes["connection"] = conn
         try:
             getattr(command, fn)(cfg, *args)
@@ -145,10 +155,13 @@ def _run(
 
 
 def upgrade(bind: Engine | Connection, revision: str = "head") -> None:
+    """Migrate up. On SQLite pass the engine: migrations there run with foreign keys off (see
+    ``_migration_connection``), which a connection already in a transaction cannot do."""
     _run(bind, "upgrade", revision)
 
 
 def downgrade(bind: Engine | Connection, revision: str) -> None:
+    """Migrate down; on SQLite pass the engine, as for ``upgrade``."""
     _run(bind, "downgrade", revision)
 
 
