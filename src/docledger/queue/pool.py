@@ -1,20 +1,20 @@
 """Several worker processes from one start: import once, then fork.
 
-Starting a worker process costs about 0.7 s of CPU before it claims anything: importing
-SQLAlchemy, pydantic, psycopg and docledger's models, then opening an engine (measured here).
-N separately started workers pay that N times, and on a small machine they pay it while the
-others are already working. A pool imports and checks the schema once, closes every
-connection, and forks N children; each child opens its own engine (no connection crosses a
-fork) and runs one :class:`~docledger.queue.worker.Worker`. Every guarantee of a worker holds
-per child unchanged: the pool adds no shared state, only supervision.
+Starting a worker process costs about half a second of CPU before it claims anything:
+importing SQLAlchemy, pydantic, psycopg and docledger's models, then opening an engine
+(measured here). N separately started workers pay that N times, and on a small machine they
+pay it while the others are already working. A pool imports and checks the schema once,
+closes every connection, and forks N children; each child opens its own engine (no connection
+crosses a fork) and runs one :class:`~docledger.queue.worker.Worker`. Every guarantee of a
+worker holds per child unchanged: the pool adds no shared state, only supervision.
 
-The parent supervises: SIGTERM / SIGINT are passed on to every child (each stops claiming,
-finishes its running task and releases the rest); a child that dies while the pool is not
-stopping (a crash, an OOM kill) is started again after a pause, so a crash loop cannot spin;
-its jobs come back when their leases expire, as for any dead worker. A parent killed outright
-leaves no orphans working unsupervised: each child stops once it sees its parent gone. With
-``burst`` the pool
-exits once every child has found its queues empty. POSIX only (``os.fork``).
+The parent supervises. SIGTERM / SIGINT are passed on to every child (each stops claiming,
+finishes its running task and releases the rest). A child that dies while the pool is not
+stopping (a crash, an OOM kill) is started again after a pause, which doubles while children
+keep dying right after their start (up to 30 s), so a crash loop cannot spin; its jobs come
+back when their leases expire, as for any dead worker. A parent killed outright leaves no
+orphans working unsupervised: each child stops once it sees its parent gone. With ``burst``
+the pool exits once every child has found its queues empty. POSIX only (``os.fork``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -39,8 +38,11 @@ from docledger.queue.worker import Worker, WorkerStats  # imported once, before 
 
 log = logging.getLogger(__name__)
 
-#: Seconds before a crashed child is started again.
+#: Seconds before a crashed child is started again; doubled for each child in a row that died
+#: within STABLE_S of its start, up to RESTART_MAX_PAUSE_S.
 RESTART_PAUSE_S = 1.0
+RESTART_MAX_PAUSE_S = 30.0
+STABLE_S = 10.0
 #: How often a child checks that its parent is still there.
 ORPHAN_CHECK_S = 0.5
 
@@ -58,7 +60,6 @@ def run_pool(
     processes: int,
     *,
     burst: bool = False,
-    on_start: Callable[[int], None] | None = None,
     **worker_options: Any,
 ) -> PoolStats:
     """Run ``processes`` workers (``worker_options`` as for ``Worker``) until SIGTERM/SIGINT,
@@ -71,7 +72,9 @@ def run_pool(
     Ledger.open(settings=settings).close()
     stats = PoolStats()
     children: dict[int, int] = {}  # pid -> read end of its stats pipe
-    stopping = False
+    started: dict[int, float] = {}
+    stopping = threading.Event()
+    quick_deaths = 0  # children in a row that died soon after starting
 
     def spawn() -> None:
         read, write = os.pipe()
@@ -81,12 +84,10 @@ def run_pool(
             _child(settings, burst, worker_options, write)
         os.close(write)
         children[pid] = read
-        if on_start is not None:
-            on_start(pid)
+        started[pid] = time.monotonic()
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
+        stopping.set()
         for pid in list(children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -103,18 +104,27 @@ def run_pool(
             reported = _read_stats(read)
             for name, n in reported.items():
                 setattr(stats, name, getattr(stats, name) + n)
+            lived = time.monotonic() - started.pop(pid)
             clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
             if not clean:
                 stats.crashed += 1
                 log.warning("worker process %d died (status %d)", pid, status)
-                if not stopping and not burst:
-                    time.sleep(RESTART_PAUSE_S)
-                    if not stopping:
-                        spawn()
+                quick_deaths, pause = restart_pause(quick_deaths, lived)
+                if not burst and not stopping.wait(pause):
+                    spawn()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return stats
+
+
+def restart_pause(quick_deaths: int, lived_s: float) -> tuple[int, float]:
+    """After a child died having lived ``lived_s`` seconds: the new count of children in a row
+    that died soon after starting, and the pause before the next start. A child that dies at
+    once again and again (the database is down) is restarted ever more slowly, not in a tight
+    fork loop; one that had been running a while restarts after the base pause."""
+    quick_deaths = quick_deaths + 1 if lived_s < STABLE_S else 1
+    return quick_deaths, min(RESTART_MAX_PAUSE_S, RESTART_PAUSE_S * 2 ** (quick_deaths - 1))
 
 
 def _child(settings: Settings, burst: bool, options: dict[str, Any], report: int) -> None:
