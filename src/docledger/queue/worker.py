@@ -10,8 +10,9 @@ and that job's writes roll back. So each job's effects commit exactly once.
 
 Wake-up: on PostgreSQL a LISTEN connection wakes idle threads as soon as a job is enqueued
 (NOTIFY is sent at commit); on SQLite idle threads watch ``PRAGMA data_version`` (it moves
-when another connection commits) and claim as soon as it does, or after a backoff from
-``poll_min_s`` to ``poll_max_s`` at the latest (delayed jobs falling due write nothing).
+when another connection commits), look for a due job with a read when it does and claim if
+there is one, or after a backoff from ``poll_min_s`` to ``poll_max_s`` at the latest (delayed
+jobs falling due write nothing).
 """
 
 from __future__ import annotations
