@@ -271,8 +271,9 @@ def test_metric_chunks_keep_every_point_and_the_metrics_view_reads_them(ledger: 
     assert ledger.runs.latest_metrics(run.id) == {"loss": third, "acc": 0.2}
     assert ledger.runs.best("loss", mode="min") == [(run.id, third)]
     assert ledger.runs.best("loss", mode="max") == [(run.id, 0.9)]
-    with pytest.raises(InvalidInput, match="within"):
-        run.log_metrics_batch([("loss", 0.1, 2**53 + 1)])
+    for step in (2**53 + 1, -(2**53) - 1, -(2**63)):
+        with pytest.raises(InvalidInput, match="within"):
+            run.log_metrics_batch([("loss", 0.1, step)])
     assert len(ledger.runs.metric_series(run.id, "loss")) == 6
     with ledger.engine.connect() as conn:
         rows = conn.exec_driver_sql(

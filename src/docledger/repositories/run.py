@@ -219,7 +219,7 @@ class RunRepository(Repository):
             raise InvalidInput(
                 f"metric {names[bad]} at step {int(steps[bad])} is not finite: {values[bad]}"
             )
-        if int(np.abs(steps).max()) > MAX_STEP:
+        if int(steps.min()) < -MAX_STEP or int(steps.max()) > MAX_STEP:  # abs() overflows at -2**63
             raise InvalidInput(f"metric steps must be within +-{MAX_STEP}")
         # the run id and timestamp are the same on every row: converted once, not per chunk
         run_value = driver_value(self.session, CHUNKS, "run_id", key)
