@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from docledger import InvalidInput, Ledger, load_settings
+from docledger import DocledgerError, InvalidInput, Ledger, load_settings
 from docledger.queue.pool import run_pool
 from tests.queue_tasks import create_effects, effect_ids, worker_argv
 
@@ -102,8 +102,14 @@ def test_pool_stops_on_sigterm_and_replaces_a_killed_child(db_url: str, effects:
 
 
 def test_pool_refuses_bad_sizes(db_url: str) -> None:
+    """Refused in the parent, before any fork: children failing at start would only be
+    restarted, again and again."""
     with pytest.raises(InvalidInput):
         run_pool(load_settings(db_url=db_url), 0)
+    with pytest.raises(DocledgerError, match="must be positive"):
+        run_pool(load_settings(db_url=db_url), 2, batch_size=0)
+    with pytest.raises(TypeError):
+        run_pool(load_settings(db_url=db_url), 2, no_such_option=1)
 
 
 def test_children_of_a_killed_pool_stop_and_release(effects: Ledger) -> None:

@@ -68,8 +68,10 @@ def run_pool(
         raise InvalidInput("a pool needs at least one process")
     if not hasattr(os, "fork"):
         raise ConfigurationError("worker pools need os.fork (POSIX); run one worker per process")
-    # Fail here, once, on a bad URL or an old schema; then leave no connection to inherit.
-    Ledger.open(settings=settings).close()
+    # Fail here, once, on a bad URL, an old schema or a bad worker option (children failing
+    # at start would only be restarted); then leave no connection to inherit.
+    with Ledger.open(settings=settings) as ledger:
+        Worker(ledger, **worker_options)
     stats = PoolStats()
     children: dict[int, int] = {}  # pid -> read end of its stats pipe
     started: dict[int, float] = {}
