@@ -68,11 +68,6 @@ def _uuid7_ints(count: int) -> list[int]:
     ]
 
 
-def uuid7_many(count: int) -> list[uuid.UUID]:
-    """``count`` increasing UUIDv7s (bulk inserts)."""
-    return [uuid.UUID(int=value) for value in _uuid7_ints(count)]
-
-
 def uuid7_hex_many(count: int) -> list[str]:
     """``count`` increasing UUIDv7s as 32 hex digits: the form SQLite stores and PostgreSQL's
     uuid input (COPY text) accepts, so bulk writers skip building UUID objects and converting

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from docledger.ids import uuid7, uuid7_hex_many, uuid7_many, uuid7_time_ms
+from docledger.ids import uuid7, uuid7_hex_many, uuid7_time_ms
 
 
 def test_version_variant_and_time() -> None:
@@ -25,11 +25,14 @@ def test_ids_are_strictly_increasing() -> None:
 
 
 def test_bulk_ids_are_valid_and_keep_increasing_with_single_ones() -> None:
-    ids = [uuid7(), *uuid7_many(10_000), uuid7(), *uuid7_many(5_000), uuid7()]
+    def bulk(n: int) -> list[uuid.UUID]:
+        return [uuid.UUID(h) for h in uuid7_hex_many(n)]
+
+    ids = [uuid7(), *bulk(10_000), uuid7(), *bulk(5_000), uuid7()]
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
     assert {(i.version, i.variant) for i in ids} == {(7, uuid.RFC_4122)}
-    assert uuid7_many(0) == []
+    assert uuid7_hex_many(0) == []
 
 
 def test_hex_bulk_ids_are_the_same_ids_spelled_as_stored() -> None:

@@ -343,9 +343,9 @@ _ENQUEUE_LOGGED = """WITH given AS (
     SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:workspace_ids AS uuid[]),
         CAST(:queues AS text[]), CAST(:tasks AS text[]), CAST(:payloads AS text[]),
         CAST(:priorities AS integer[]), CAST(:max_attempts AS integer[]), :run_afters,
-        CAST(:keys AS text[]), CAST(:document_ids AS uuid[]), CAST(:event_ids AS uuid[]))
+        CAST(:keys AS text[]), CAST(:document_ids AS uuid[]))
         AS g(id, workspace_id, queue, task, payload, priority, max_attempts, run_after,
-            idempotency_key, document_id, event_id)
+            idempotency_key, document_id)
 ), inserted AS (
     INSERT INTO jobs (id, workspace_id, queue, task, payload, status, priority, attempts,
         max_attempts, run_after, idempotency_key, document_id, progress, created_at,
@@ -357,8 +357,9 @@ _ENQUEUE_LOGGED = """WITH given AS (
     RETURNING id, queue
 ), logged AS (
     INSERT INTO job_events (id, job_id, event, to_status, attempt, details, at)
-    SELECT g.event_id, g.id, 'enqueued', 'queued', 0, '{}'::jsonb, :now
-    FROM given g JOIN inserted USING (id)
+    SELECT CAST(:events || lpad(to_hex(row_number() OVER ()), 8, '0') AS uuid), i.id,
+        'enqueued', 'queued', 0, '{}'::jsonb, :now
+    FROM inserted i
 )
 SELECT inserted.id,
     (SELECT count(pg_notify(:channel, q.queue)) FROM (SELECT DISTINCT queue FROM inserted) q)
@@ -399,7 +400,7 @@ def enqueue_logged(rows: list[dict[str, Any]], now: datetime, channel: str) -> t
         "run_afters": col("run_after"),
         "keys": col("idempotency_key"),
         "document_ids": uuid_array(col("document_id")),
-        "event_ids": uuid_array(uuid7_hex_many(len(rows))),
+        "events": event_id_prefix(),
         "now": now,
         "channel": channel,
     }
