@@ -73,8 +73,7 @@ def run_pool(
     with Ledger.open(settings=settings) as ledger:
         Worker(ledger, **worker_options)
     stats = PoolStats()
-    children: dict[int, int] = {}  # pid -> read end of its stats pipe
-    started: dict[int, float] = {}
+    children: dict[int, tuple[int, float]] = {}  # pid -> (its stats pipe, when it started)
     stopping = threading.Event()
     quick_deaths = 0  # children in a row that died soon after starting
 
@@ -85,8 +84,7 @@ def run_pool(
             os.close(read)
             _child(settings, burst, worker_options, write)
         os.close(write)
-        children[pid] = read
-        started[pid] = time.monotonic()
+        children[pid] = (read, time.monotonic())
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         stopping.set()
@@ -100,13 +98,14 @@ def run_pool(
             spawn()
         while children:
             pid, status = os.wait()
-            read = children.pop(pid, None)
-            if read is None:
+            child = children.pop(pid, None)
+            if child is None:
                 continue
+            read, since = child
             reported = _read_stats(read)
             for name, n in reported.items():
                 setattr(stats, name, getattr(stats, name) + n)
-            lived = time.monotonic() - started.pop(pid)
+            lived = time.monotonic() - since
             clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
             if not clean:
                 stats.crashed += 1
