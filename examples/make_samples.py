@@ -1,4 +1,5 @@
-"""Write the sample files in examples/data/ (a PDF, a PNG, Markdown and JSON).
+"""Write the sample files in examples/data/ (a PDF, two PNGs, a scan among them, Markdown and
+JSON).
 
 Every byte is produced here, so the samples carry no third-party content. Run it again to
 regenerate them; the output is deterministic.
@@ -81,6 +82,37 @@ def png(width: int, height: int) -> bytes:
     )
 
 
+SCAN_LINES = [
+    "SITE VISIT 14 NOVEMBER - EAST STAIRWELL",
+    "Fire door D9 does not close on its own.",
+    "Closer arm loose; replace before the next visit.",
+    "Inspector: R. Okafor",
+]
+
+
+def scan() -> bytes:
+    """A scanned note: text drawn into a grey, slightly noisy image with no text layer (what
+    OCR is for). Uses Pillow's bundled font, so the output is the same on every machine."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    rng = random.Random(7)
+    image = Image.new("L", (900, 300), 236)
+    pixels = image.load()
+    assert pixels is not None
+    for _ in range(4000):  # paper grain
+        pixels[rng.randrange(900), rng.randrange(300)] = rng.randrange(200, 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=30)
+    for n, line in enumerate(SCAN_LINES):
+        draw.text((40, 30 + 62 * n), line, fill=25, font=font)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 MARKDOWN = """# Field notes: north wing inspection
 
 ## Summary
@@ -118,6 +150,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "invoice-and-plan.pdf").write_bytes(pdf(PAGES))
     (OUT / "thumbnail.png").write_bytes(png(64, 48))
+    (OUT / "scan.png").write_bytes(scan())
     (OUT / "notes").mkdir(exist_ok=True)
     (OUT / "notes" / "inspection.md").write_text(MARKDOWN)
     (OUT / "features.json").write_text(json.dumps(RECORDS, indent=2) + "\n")

@@ -214,29 +214,61 @@ def in_values(session: Session, column: Any, values: Sequence[Any]) -> Any:
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
-def full_text_ranked(session: Session, query: str, limit: int) -> Any:
-    """A statement yielding (segment_id, score) for segments matching ``query``, best first.
-
-    Any word may match (OR), ranked by relevance: BM25 from FTS5 on SQLite, ts_rank over the
-    GIN-indexed tsvector on PostgreSQL (``simple`` configuration). The query is reduced to its
-    words, so user input can never be parsed as FTS syntax.
-    """
-    words = [w.lower() for w in _TOKEN.findall(query)][:32]
+def full_text_candidates(
+    session: Session,
+    query_terms: Sequence[tuple[str, bool]],
+    *,
+    workspace_id: Any,
+    kinds: Sequence[str] | None,
+    excluded: Sequence[Any],
+    documents: Sequence[Any] | None,
+    limit: int,
+) -> list[tuple[Any, str]]:
+    """(segment id, text) of the best ``limit`` segments matching any term, within the
+    filter, by the dialect's own ranker (FTS5 bm25 / ts_rank); ``services.ranking`` orders
+    them the same way on both. Terms are words (``\\w+``) or prefixes, never FTS syntax."""
+    words = [(t, p) for t, p in query_terms if t and _TOKEN.fullmatch(t)]
     if not words:
-        return None
-    if session.get_bind().dialect.name == "postgresql":
-        tsquery = " | ".join(words)
-        return text(
-            "SELECT f.segment_id, ts_rank(f.tsv, q) AS score "
-            "FROM fts_segments f, to_tsquery('simple', :q) q WHERE f.tsv @@ q "
-            "ORDER BY score DESC, f.segment_id LIMIT :n"
-        ).bindparams(q=tsquery, n=limit)
-    match = " OR ".join(f'"{w}"' for w in words)
-    return text(
-        "SELECT s.id, -bm25(fts_segments) AS score FROM fts_segments "
-        "JOIN segments s ON s.rowid = fts_segments.rowid "
-        "WHERE fts_segments MATCH :q ORDER BY score DESC, s.id LIMIT :n"
-    ).bindparams(q=match, n=limit)
+        return []
+    params: dict[str, Any] = {"n": limit}
+    binds = [bindparam("ws", workspace_id, type_=Uuid())]
+    clauses = ["s.workspace_id = :ws"]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for name, values_, type_ in (
+        ("kinds", kinds, None),
+        ("excluded", excluded, Uuid()),
+        ("documents", documents, Uuid()),
+    ):
+        if not values_:
+            continue
+        binds.append(bindparam(name, list(values_), type_=type_, expanding=True))
+    if kinds:
+        clauses.append("s.kind IN :kinds")
+    if excluded:
+        clauses.append("s.extraction_id NOT IN :excluded")
+    if documents:
+        clauses.append(
+            "s.version_id IN (SELECT dv.id FROM document_versions dv "
+            "WHERE dv.document_id IN :documents)"
+        )
+    where = " AND ".join(clauses)
+    if postgres:
+        params["q"] = " | ".join(f"{t}:*" if p else t for t, p in words)
+        sql = (
+            "SELECT s.id, s.text FROM fts_segments f JOIN segments s ON s.id = f.segment_id "
+            f"WHERE f.tsv @@ to_tsquery('simple', :q) AND {where} "
+            "ORDER BY ts_rank(f.tsv, to_tsquery('simple', :q)) DESC, s.id LIMIT :n"
+        )
+    else:
+        params["q"] = " OR ".join(f'"{t}"*' if p else f'"{t}"' for t, p in words)
+        sql = (
+            "SELECT s.id, s.text FROM fts_segments JOIN segments s "
+            "ON s.rowid = fts_segments.rowid "
+            f"WHERE fts_segments MATCH :q AND {where} "
+            "ORDER BY bm25(fts_segments), s.id LIMIT :n"
+        )
+    stmt = text(sql).bindparams(*binds, **params)
+    return [(row[0], row[1] or "") for row in session.execute(stmt)]
 
 
 def full_text_defer(session: Session, extraction_id: Any) -> None:

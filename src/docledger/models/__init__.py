@@ -4,7 +4,7 @@ from docledger.models.annotation import Annotation, AnnotationEvent
 from docledger.models.blob import Blob
 from docledger.models.conversation import Conversation, Message, Retrieval
 from docledger.models.dataset import Dataset, DatasetItem
-from docledger.models.document import Document, DocumentVersion
+from docledger.models.document import Document, DocumentVersion, PageImage
 from docledger.models.embedding import Embedding, EmbeddingSpace
 from docledger.models.export import Export, ExportFile
 from docledger.models.extraction import Extraction, Segment
@@ -38,6 +38,7 @@ __all__ = [
     "Message",
     "MetricChunk",
     "ModelVersion",
+    "PageImage",
     "Retrieval",
     "Run",
     "RunEvent",

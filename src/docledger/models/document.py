@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
@@ -41,6 +42,10 @@ class Document(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
 
+    #: Set when a folder sync found the source file gone: the document leaves search and
+    #: listings but keeps its history, and comes back when the file does.
+    deleted_at: Mapped[datetime | None]
+
 
 class DocumentVersion(IdMixin, CreatedMixin, Base):
     """One immutable content version; the same bytes are never stored twice for one document."""
@@ -65,3 +70,25 @@ class DocumentVersion(IdMixin, CreatedMixin, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+
+
+class PageImage(IdMixin, CreatedMixin, Base):
+    """A page of a version rendered to PNG at one resolution (for OCR and for drawing boxes
+    over the page); the image is a blob, so gc keeps it while this row names it."""
+
+    __tablename__ = "page_images"
+    __table_args__ = (
+        UniqueConstraint("version_id", "page_number", "dpi"),
+        at_least("page_number", 1),
+        at_least("dpi", 1),
+    )
+
+    workspace_id: Mapped[uuid.UUID]  # denormalised tenant key
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="CASCADE")
+    )
+    page_number: Mapped[int]
+    dpi: Mapped[int]
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="RESTRICT"), index=True)
+    width: Mapped[int]
+    height: Mapped[int]

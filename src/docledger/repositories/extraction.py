@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, cast, func, insert, select
+from sqlalchemy import Table, Text, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from docledger.db.dialect import bulk_insert, driver_value, full_text_defer
@@ -229,7 +229,10 @@ class ExtractionRepository(Repository):
         if version is None:
             raise NotFound(f"no document version {version_id}")
         if version.existing is not None:
-            return self._recorded(version.existing)
+            if self._status(version.existing) != "failed":
+                return self._recorded(version.existing)
+            # a failed attempt is replaced by the one that succeeds
+            self.session.execute(delete(ExtractionRow).where(ExtractionRow.id == version.existing))
         items = _validated(segments)
         now = utcnow()
         extraction_id = new_id()
@@ -299,6 +302,74 @@ class ExtractionRepository(Repository):
             segments=len(rows),
             linked_to_predecessors=len(predecessors),
         )
+
+    def _status(self, extraction_id: uuid.UUID) -> str | None:
+        return self.session.scalar(
+            select(ExtractionRow.status).where(ExtractionRow.id == extraction_id)
+        )
+
+    @readonly
+    def find(
+        self,
+        version_id: uuid.UUID | str,
+        extractor: str,
+        extractor_version: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> Extraction | None:
+        """The extraction recorded under this run's key, or None (what a re-run looks up
+        instead of parsing the document again)."""
+        row = self.session.scalars(
+            select(ExtractionRow).where(
+                ExtractionRow.version_id == require_uuid(version_id, "version id"),
+                ExtractionRow.extractor == extractor,
+                ExtractionRow.extractor_version == extractor_version,
+                ExtractionRow.params_hash == params_hash(dict(params or {})),
+            )
+        ).first()
+        return None if row is None else Extraction.model_validate(row)
+
+    def record_failure(
+        self,
+        version_id: uuid.UUID | str,
+        extractor: str,
+        extractor_version: str,
+        params: Mapping[str, Any] | None,
+        error: str,
+    ) -> Extraction:
+        """Record that a run failed on this version (status ``failed``, no segments). A
+        later successful run with the same key replaces it; a repeated failure updates the
+        error text."""
+        vid = require_uuid(version_id, "version id")
+        digest = params_hash(dict(params or {}))
+        version = self.session.get(VersionRow, vid)
+        if version is None:
+            raise NotFound(f"no document version {version_id}")
+        now = utcnow()
+        existing = self.find(vid, extractor, extractor_version, params)
+        if existing is not None:
+            self.session.execute(
+                update(ExtractionRow)
+                .where(ExtractionRow.id == existing.id, ExtractionRow.status == "failed")
+                .values(error=error, finished_at=now)
+            )
+            return self.get(existing.id)
+        row = {
+            "id": new_id(),
+            "workspace_id": version.workspace_id,
+            "version_id": vid,
+            "extractor": extractor,
+            "extractor_version": extractor_version,
+            "params": dict(params or {}),
+            "params_hash": digest,
+            "status": "failed",
+            "stats": {"segments": 0},
+            "error": error,
+            "started_at": now,
+            "finished_at": now,
+            "created_at": now,
+        }
+        self.session.execute(insert(EXTRACTIONS), [row])
+        return Extraction.model_validate(row)
 
     def _recorded(self, extraction_id: uuid.UUID) -> RecordResult:
         """The result of re-recording a run recorded before: nothing written."""

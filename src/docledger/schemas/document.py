@@ -46,6 +46,7 @@ class Document(OutputModel):
     meta: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None = None
 
 
 class DocumentDetail(Document):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from docledger.schemas.common import OutputModel
+from pydantic import BeforeValidator
+
+from docledger.schemas.common import OutputModel, from_json_text
 from docledger.vocab import EmbeddingMetric
 
 
@@ -30,4 +32,9 @@ class SearchHit(OutputModel):
     kind: str
     label: str | None
     text: str | None
+    #: The box to draw the citation with (page-relative, top-left origin; see BBox).
+    bbox: Annotated[dict[str, Any] | None, BeforeValidator(from_json_text)] = None
+    #: The SHA-256 of the version's bytes: the exact file the citation points into.
+    sha256: str | None = None
+    extraction_id: uuid.UUID | None = None
     meta: dict[str, Any] = {}

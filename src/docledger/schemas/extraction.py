@@ -127,6 +127,7 @@ class Extraction(OutputModel):
     params_hash: str
     status: ExtractionStatus
     stats: dict[str, Any]
+    error: str | None = None
     created_at: datetime
 
 

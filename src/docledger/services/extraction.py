@@ -1,5 +1,12 @@
 """``ledger.extractions``: record extractions, and run the registered extractors over
-documents (each document's current version, one transaction per document)."""
+documents (each document's current version, one transaction per document).
+
+Failure is per document: whatever an extractor raises for one document (its own errors, a
+RecursionError from a hostile file, a crash in a plugin) becomes a recorded ``failed``
+extraction with the error text, and the batch goes on. Params are checked once, before any
+document is read. A version already extracted by the same extractor, extractor version and
+params costs one look-up, not a parse.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +19,17 @@ from sqlalchemy import select
 
 from docledger.db.dialect import full_text_catch_up
 from docledger.db.session import session_scope
-from docledger.errors import DocledgerError, InvalidInput
+from docledger.errors import Conflict, DocledgerError, InvalidInput
+from docledger.extractors import Extractor, available, for_media_type, version_of
 from docledger.models import Document as DocumentRow
 from docledger.repositories.document import DocumentRepository
 from docledger.repositories.extraction import ExtractionRepository
+from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
-from docledger.services.extractors import available, for_media_type
 from docledger.services.facade import Facade
+
+#: Longest error text kept on a failed extraction (the start says what went wrong).
+ERROR_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,48 @@ class ExtractOutcome:
     skipped: str | None = None
 
 
+def describe(exc: BaseException) -> str:
+    """One line for a failure: docledger's own message, else the exception's type and text."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, DocledgerError):
+        return text[:ERROR_CHARS] or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:ERROR_CHARS].rstrip(": ")
+
+
+def _checked(extractor: Extractor, params: Mapping[str, Any]) -> dict[str, Any]:
+    check = getattr(extractor, "check", None)
+    if callable(check):
+        try:
+            check(params)
+        except DocledgerError:
+            raise
+        except Exception as exc:  # a plugin's own check: any refusal is bad input
+            raise InvalidInput(f"{extractor.name}: {describe(exc)}") from exc
+    return dict(params)
+
+
+def _params_for(
+    extractors: Mapping[str, Extractor], params: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Each built-in extractor's share of params given for "whatever fits each document":
+    a name no extractor takes is refused, and each value is checked by those that take it."""
+    shares: dict[str, dict[str, Any]] = {}
+    taken: set[str] = set()
+    for name, extractor in extractors.items():
+        spec = getattr(extractor, "params", None)
+        if not isinstance(spec, Mapping):
+            shares[name] = dict(params)  # a plugin that declares nothing gets everything
+            taken.update(params)
+            continue
+        mine = {k: v for k, v in params.items() if k in spec}
+        taken.update(mine)
+        shares[name] = _checked(extractor, mine)
+    unknown = sorted(set(params) - taken)
+    if unknown:
+        raise InvalidInput(f"no extractor takes the param {unknown[0]!r}")
+    return shares
+
+
 class ExtractionService(Facade):
     """``ledger.extractions``: run extractors over documents, import other tools' elements,
     and every ExtractionRepository method."""
@@ -42,7 +95,7 @@ class ExtractionService(Facade):
             return list(
                 session.scalars(
                     select(DocumentRow.id)
-                    .where(DocumentRow.workspace_id == ws.id)
+                    .where(DocumentRow.workspace_id == ws.id, DocumentRow.deleted_at.is_(None))
                     .order_by(DocumentRow.created_at, DocumentRow.id)
                 )
             )
@@ -57,21 +110,41 @@ class ExtractionService(Facade):
         on_result: Callable[[ExtractOutcome], None] | None = None,
     ) -> list[ExtractOutcome]:
         """Extract each document's current version. Re-running with the same extractor and
-        params records nothing new (``created`` False). A document no extractor handles, or
-        whose bytes the extractor cannot read, is reported and skipped."""
-        chosen = None
+        params records nothing new (``created`` False). A document no extractor handles is
+        skipped; one the extractor fails on is recorded as a failed extraction (``error``).
+
+        One ``extraction`` run records the lineage of the batch: each version read (in) and
+        extraction made (out), written with the extraction itself."""
+        given = dict(params or {})
+        extractors = available()
         if extractor is not None:
-            chosen = available().get(extractor)
+            chosen = extractors.get(extractor)
             if chosen is None:
-                raise InvalidInput(f"no extractor {extractor!r}; have {sorted(available())}")
+                raise InvalidInput(f"no extractor {extractor!r}; have {sorted(extractors)}")
+            shares = {chosen.name: _checked(chosen, given)}
+        else:
+            chosen = None
+            shares = _params_for(extractors, given)
+        with session_scope(self._engine) as session:
+            run = RunRepository(session).create(
+                "extract", "extraction", params=given, workspace=workspace
+            )
         outcomes = []
+        failed = 0
         for ref in documents:
-            outcome = self._one(ref, chosen, dict(params or {}), workspace)
+            try:
+                outcome = self._one(ref, chosen, shares, workspace, run.id)
+            except DocledgerError as exc:  # the document itself: not found, another tenant's
+                outcome = ExtractOutcome(str(ref), None, None, False, 0, describe(exc))
+            failed += outcome.error is not None
             outcomes.append(outcome)
             if on_result is not None:
                 on_result(outcome)
         with session_scope(self._engine) as session:
             full_text_catch_up(session)  # the run's segments become searchable by text now
+            RunRepository(session).finish(
+                run.id, "failed" if failed else "succeeded", f"{failed} failed" if failed else None
+            )
         return outcomes
 
     def import_elements(
@@ -101,34 +174,69 @@ class ExtractionService(Facade):
     def _one(
         self,
         ref: uuid.UUID | str,
-        chosen: Any,
-        params: dict[str, Any],
+        chosen: Extractor | None,
+        shares: Mapping[str, dict[str, Any]],
         workspace: WorkspaceRef | None,
+        run_id: uuid.UUID,
     ) -> ExtractOutcome:
         with session_scope(self._engine, readonly=True) as session:
             docs = DocumentRepository(session)
             doc = docs.get(ref, workspace=workspace)
             version = docs.version(doc.id)
-        extractor = chosen or for_media_type(version.media_type)
-        if extractor is None:
+            extractor = chosen or for_media_type(version.media_type)
+            if extractor is None:
+                return ExtractOutcome(
+                    doc.external_key,
+                    None,
+                    None,
+                    False,
+                    0,
+                    skipped=f"no extractor for {version.media_type}",
+                )
+            params = shares.get(extractor.name, {})
+            tag = version_of(extractor, params)
+            done = ExtractionRepository(session).find(version.id, extractor.name, tag, params)
+        if done is not None and done.status == "succeeded":
             return ExtractOutcome(
-                doc.external_key,
-                None,
-                None,
-                False,
-                0,
-                skipped=f"no extractor for {version.media_type}",
+                doc.external_key, extractor.name, done.id, False, int(done.stats.get("segments", 0))
             )
         try:
             with self._store.open(version.sha256) as handle:
                 data = handle.read()
             segments = extractor.extract(data, params)
-        except DocledgerError as exc:
-            return ExtractOutcome(doc.external_key, extractor.name, None, False, 0, str(exc))
-        with session_scope(self._engine) as session:
-            result = ExtractionRepository(session).record(
-                version.id, extractor.name, extractor.version, params, segments
-            )
+            with session_scope(self._engine) as session:
+                result = ExtractionRepository(session).record(
+                    version.id, extractor.name, tag, params, segments
+                )
+                self._lineage(session, run_id, version.id, result.extraction.id, result.created)
+        except Conflict:  # another process recorded the same run first
+            return self._recorded(doc.external_key, extractor.name, version.id, tag, params)
+        except Exception as exc:
+            error = describe(exc)
+            with session_scope(self._engine) as session:
+                failed = ExtractionRepository(session).record_failure(
+                    version.id, extractor.name, tag, params, error
+                )
+                self._lineage(session, run_id, version.id, failed.id, True)
+            return ExtractOutcome(doc.external_key, extractor.name, failed.id, False, 0, error)
         return ExtractOutcome(
             doc.external_key, extractor.name, result.extraction.id, result.created, result.segments
         )
+
+    def _recorded(
+        self, key: str, name: str, version_id: uuid.UUID, tag: str, params: Mapping[str, Any]
+    ) -> ExtractOutcome:
+        with session_scope(self._engine, readonly=True) as session:
+            done = ExtractionRepository(session).find(version_id, name, tag, params)
+        if done is None:  # pragma: no cover - the conflicting row was rolled back meanwhile
+            return ExtractOutcome(key, name, None, False, 0, "recorded concurrently; run again")
+        return ExtractOutcome(key, name, done.id, False, int(done.stats.get("segments", 0)))
+
+    @staticmethod
+    def _lineage(
+        session: Any, run_id: uuid.UUID, version_id: uuid.UUID, extraction_id: uuid.UUID, new: bool
+    ) -> None:
+        if new:
+            runs = RunRepository(session)
+            runs.link(run_id, "in", [("version", version_id)])
+            runs.link(run_id, "out", [("extraction", extraction_id)])

@@ -5,10 +5,8 @@ No libmagic: the formats document pipelines meet are few, and their signatures a
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import warnings
 from pathlib import PurePath
 from typing import BinaryIO
 
@@ -100,17 +98,8 @@ def _parses_as_json(data: bytes) -> bool:
 
 
 def pdf_page_count(stream: BinaryIO | bytes) -> int | None:
-    """Pages of a PDF, or None when it cannot be parsed (the file is still stored)."""
-    try:
-        from pypdf import PdfReader  # noqa: PLC0415 - only PDFs pay for the import
-    except ImportError:  # pragma: no cover - pypdf is a dependency
-        return None
-    source = io.BytesIO(stream) if isinstance(stream, bytes) else stream
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            logging.getLogger("pypdf").setLevel(logging.ERROR)
-            return len(PdfReader(source, strict=False).pages)
-    except Exception as exc:
-        log.info("could not count the pages of a PDF: %s", exc)
-        return None
+    """Pages of a PDF (PDFium), or None when it cannot be opened (the file is still stored;
+    an encrypted PDF is counted once extraction is given its password)."""
+    from docledger.extractors.pdf import page_count  # noqa: PLC0415 - only PDFs pay for it
+
+    return page_count(stream if isinstance(stream, bytes) else stream.read())

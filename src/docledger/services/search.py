@@ -20,21 +20,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, select, text
+from sqlalchemy import Engine, Table, and_, exists, func, or_, select, text
+from sqlalchemy.orm import aliased
 
 from docledger.db import vector_index
-from docledger.db.dialect import full_text_catch_up, full_text_pending, full_text_ranked
+from docledger.db.dialect import full_text_candidates, full_text_catch_up, full_text_pending
 from docledger.db.session import session_scope
 from docledger.errors import InvalidInput, NotFound
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import EmbeddingSpace as SpaceRow
+from docledger.models import Extraction as ExtractionRow
 from docledger.models import Segment as SegmentRow
 from docledger.models import Workspace as WorkspaceRow
 from docledger.repositories.base import as_uuid
 from docledger.repositories.embedding import EmbeddingRepository, to_vector
 from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import SearchHit
+from docledger.services import ranking
 
 if TYPE_CHECKING:  # numpy costs every process 50 ms to import: loaded on first vector use
     import numpy as np
@@ -51,7 +54,14 @@ WORKSPACES: Table = WorkspaceRow.__table__  # type: ignore[assignment]
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 #: HNSW candidate list per query (pgvector's default is 40); measured recall@10 in bench/knn.py
 EF_SEARCH = 100
-EMBED_KINDS = ["chunk", "section", "page", "line", "record", "block", "zone", "evidence"]
+#: What search returns unless ``kinds=`` says otherwise: the passages extractors build for
+#: retrieval (one hit per passage; pages, blocks and lines hold the same text again).
+SEARCH_KINDS = ("chunk", "record", "zone", "evidence")
+#: What ``embed`` embeds: the kinds search returns by default.
+EMBED_KINDS = list(SEARCH_KINDS)
+EXTRACTIONS: Table = ExtractionRow.__table__  # type: ignore[assignment]
+#: Candidates the full-text index hands to the ranker per query (at least).
+TEXT_DEPTH = 100
 
 
 class SearchService:
@@ -134,11 +144,16 @@ class SearchService:
         pages: tuple[int, int] | None = None,
         exact: bool = False,
         ef_search: int = EF_SEARCH,
+        include_superseded: bool = False,
     ) -> list[SearchHit]:
         """Top-k segments by similarity to a text (embedded by the space's model) or a vector.
 
+        Only each document's current version (its newest successful extraction per
+        extractor) is searched unless ``include_superseded``; documents a folder sync
+        removed are never searched. ``kinds`` defaults to ``SEARCH_KINDS``.
         ``exact=True`` skips the approximate index where there is one.
         """
+        kinds = SEARCH_KINDS if kinds is None else kinds
         if k < 1:
             raise InvalidInput("k must be at least 1")
         if ef_search < 1:
@@ -150,6 +165,7 @@ class SearchService:
                 if isinstance(query, str)
                 else to_vector(query, sp.dimensions)
             )
+            excluded = _excluded(session, workspace_id, include_superseded)
             pgvector = None if exact else self._pgvector_version(session)
             if pgvector is not None and self._has_index(session, sp.id):
                 found = self._indexed(
@@ -164,11 +180,12 @@ class SearchService:
                     kinds,
                     labels,
                     pages,
+                    excluded,
                 )
                 if len(found) == k:
                     return self._hits(session, found)
             matrix = self._matrix(session, sp)
-            selected = matrix.mask(workspace_id, documents, kinds, labels, pages)
+            selected = matrix.mask(workspace_id, documents, kinds, labels, pages, excluded)
             return self._hits(session, matrix.top(q, k, selected))
 
     def _has_index(self, session: Any, space_id: uuid.UUID) -> bool:
@@ -200,8 +217,11 @@ class SearchService:
         kinds: Sequence[str] | None,
         labels: Sequence[str] | None,
         pages: tuple[int, int] | None,
+        excluded: Sequence[uuid.UUID],
     ) -> list[tuple[uuid.UUID, float]]:
         filters = ["AND s.workspace_id = :ws"]
+        if excluded:
+            filters.append("AND NOT (s.extraction_id = ANY(:excluded))")
         params: dict[str, Any] = {"ws": workspace_id, "q": vector_index.literal(q)}
         if documents:
             filters.append("AND dv.document_id = ANY(:documents)")
@@ -212,6 +232,8 @@ class SearchService:
         if labels:
             filters.append("AND s.label = ANY(:labels)")
             params["labels"] = list(labels)
+        if excluded:
+            params["excluded"] = list(excluded)
         if pages:
             filters.append("AND s.page_number BETWEEN :page_from AND :page_to")
             params["page_from"], params["page_to"] = pages
@@ -242,32 +264,42 @@ class SearchService:
         k: int = 10,
         workspace: WorkspaceRef | None = None,
         kinds: Sequence[str] | None = None,
+        documents: Sequence[uuid.UUID] | None = None,
+        include_superseded: bool = False,
     ) -> list[SearchHit]:
-        """Full-text search over segment text (any word; BM25 / ts_rank), best first."""
+        """Full-text search over segment text (any word), best first.
+
+        The index finds the candidates (prefix matches of the query's stems); they are
+        ranked by BM25 computed here, so both dialects order a store the same way
+        (``docledger.services.ranking``). Same scope rules as ``vector``.
+        """
         if k < 1:
             raise InvalidInput("k must be at least 1")
+        if not isinstance(query, str):
+            raise InvalidInput("a text query is a string")
+        kinds = SEARCH_KINDS if kinds is None else kinds
+        wanted = ranking.terms(query)
+        if not wanted:
+            return []
         self.catch_up()
         with session_scope(self._engine, readonly=True) as session:
             ws = WorkspaceRepository(session).get(workspace)
-            stmt = full_text_ranked(session, query, max(k * 20, 200))
-            if stmt is None:
-                return []
-            ranked = [(_as_uuid(sid), float(score)) for sid, score in session.execute(stmt)]
-            allowed = (
-                set(
-                    session.scalars(
-                        select(SegmentRow.id).where(
-                            SegmentRow.id.in_([sid for sid, _ in ranked]),
-                            SegmentRow.workspace_id == ws.id,
-                            *([SegmentRow.kind.in_(list(kinds))] if kinds else []),
-                        )
-                    )
-                )
-                if ranked
-                else set()
+            candidates = full_text_candidates(
+                session,
+                wanted,
+                workspace_id=ws.id,
+                kinds=list(kinds),
+                excluded=_excluded(session, ws.id, include_superseded),
+                documents=list(documents) if documents else None,
+                limit=max(k * 10, TEXT_DEPTH),
             )
-            chosen = [(sid, score) for sid, score in ranked if sid in allowed][:k]
-            return self._hits(session, chosen)
+            scores = ranking.bm25(wanted, [body for _, body in candidates])
+            pairs = zip(candidates, scores, strict=True)
+            ranked = sorted(
+                ((_as_uuid(sid), score) for (sid, _), score in pairs),
+                key=lambda pair: (-pair[1], str(pair[0])),
+            )
+            return self._hits(session, [pair for pair in ranked if pair[1] > 0][:k])
 
     def hybrid(
         self,
@@ -275,15 +307,26 @@ class SearchService:
         *,
         k: int = 10,
         space: str = DEFAULT_SPACE,
+        vector: Sequence[float] | None = None,
         workspace: WorkspaceRef | None = None,
         kinds: Sequence[str] | None = None,
+        documents: Sequence[uuid.UUID] | None = None,
+        include_superseded: bool = False,
     ) -> list[SearchHit]:
         """Vector and full-text results fused by reciprocal rank (score = sum 1/(60 + rank)),
-        which needs no score calibration between the two."""
+        which needs no score calibration between the two. ``vector`` is the query embedded
+        by the caller's own model (any space); without it the space's built-in model embeds
+        ``query``."""
         depth = max(k * 5, 50)
+        scope: dict[str, Any] = {
+            "workspace": workspace,
+            "kinds": kinds,
+            "documents": documents,
+            "include_superseded": include_superseded,
+        }
         lists = [
-            self.vector(query, k=depth, space=space, workspace=workspace, kinds=kinds),
-            self.text(query, k=depth, workspace=workspace, kinds=kinds),
+            self.vector(query if vector is None else vector, k=depth, space=space, **scope),
+            self.text(query, k=depth, **scope),
         ]
         fused: dict[uuid.UUID, float] = {}
         first: dict[uuid.UUID, SearchHit] = {}
@@ -308,6 +351,9 @@ class SearchService:
                 seg.kind,
                 seg.label,
                 seg.text,
+                seg.bbox,
+                ver.sha256,
+                seg.extraction_id,
             )
             .select_from(
                 SEGMENTS.join(VERSIONS, ver.id == seg.version_id).join(
@@ -328,10 +374,46 @@ class SearchService:
                 kind=details[sid][5],
                 label=details[sid][6],
                 text=details[sid][7],
+                bbox=details[sid][8],
+                sha256=details[sid][9],
+                extraction_id=details[sid][10],
             )
             for sid, score in chosen
             if sid in details
         ]
+
+
+def _excluded(session: Any, workspace_id: uuid.UUID, include_superseded: bool) -> list[uuid.UUID]:
+    """Extractions a search leaves out: those of deleted documents (always) and, unless
+    ``include_superseded``, of versions that are no longer current, failed ones, and ones a
+    newer successful run of the same extractor over the same version replaced. Usually few,
+    so they are excluded by id rather than the current ones included."""
+    ex, ver, doc = EXTRACTIONS.c, VERSIONS.c, DOCUMENTS.c
+    newer = aliased(EXTRACTIONS)
+    gone = [doc.deleted_at.is_not(None), ex.status != "succeeded"]
+    if not include_superseded:
+        gone += [
+            ver.version_number != func.coalesce(doc.current_version, ver.version_number),
+            exists().where(
+                newer.c.version_id == ex.version_id,
+                newer.c.extractor == ex.extractor,
+                newer.c.status == "succeeded",
+                or_(
+                    newer.c.created_at > ex.created_at,
+                    and_(newer.c.created_at == ex.created_at, newer.c.id > ex.id),
+                ),
+            ),
+        ]
+    stmt = (
+        select(ex.id)
+        .select_from(
+            EXTRACTIONS.join(VERSIONS, ver.id == ex.version_id).join(
+                DOCUMENTS, doc.id == ver.document_id
+            )
+        )
+        .where(ex.workspace_id == workspace_id, or_(*gone))
+    )
+    return [_as_uuid(e) for e in session.execute(stmt).scalars()]
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class VectorMatrix:
                 SegmentRow.kind,
                 SegmentRow.label,
                 SegmentRow.page_number,
+                SegmentRow.extraction_id,
             )
             .join(SegmentRow, SegmentRow.id == EmbeddingRow.segment_id)
             .join(VersionRow, VersionRow.id == SegmentRow.version_id)
@@ -82,11 +83,9 @@ class VectorMatrix:
         if metric == "cosine":
             norms = np.sqrt(sq_norms)
             vectors /= np.where(norms > 0, norms, 1.0)[:, None]
-        codes = {name: Codes() for name in ("workspace", "document", "kind", "label")}
-        columns = {
-            name: codes[name].encode([r[n] for r in rows])
-            for n, name in ((2, "workspace"), (3, "document"), (4, "kind"), (5, "label"))
-        }
+        names = ((2, "workspace"), (3, "document"), (4, "kind"), (5, "label"), (7, "extraction"))
+        codes = {name: Codes() for _, name in names}
+        columns = {name: codes[name].encode([r[n] for r in rows]) for n, name in names}
         columns["page"] = np.fromiter(
             (-1 if r[6] is None else r[6] for r in rows), dtype=np.int32, count=count
         )
@@ -99,7 +98,9 @@ class VectorMatrix:
         kinds: Sequence[str] | None = None,
         labels: Sequence[str] | None = None,
         pages: tuple[int, int] | None = None,
+        excluded: Sequence[uuid.UUID] = (),
     ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Rows within the filter; rows of ``excluded`` extractions never."""
         selected = np.isin(
             self.columns["workspace"], self.codes["workspace"].lookup([workspace_id])
         )
@@ -109,6 +110,10 @@ class VectorMatrix:
         if pages:
             page = self.columns["page"]
             selected &= (page >= pages[0]) & (page <= pages[1])
+        if excluded:
+            gone = self.codes["extraction"].lookup(list(excluded))
+            if len(gone):
+                selected &= ~np.isin(self.columns["extraction"], gone)
         return selected
 
     def _scores(self, rows: np.ndarray[Any, F32], sq: np.ndarray[Any, F32], q: Any) -> Any:

@@ -1,0 +1,53 @@
+"""Extractors: the built-ins and those other packages register as entry points.
+
+See ``docledger.extractors.base`` for the interface. A plugin cannot replace a built-in of the
+same name.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from docledger.extractors import ocr
+from docledger.extractors.base import Extractor, version_of
+from docledger.extractors.builtin import ImageExtractor, PdfExtractor
+from docledger.extractors.text import JsonExtractor, TextExtractor
+
+ENTRY_POINT_GROUP = "docledger.extractors"
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Extractor",
+    "ImageExtractor",
+    "JsonExtractor",
+    "PdfExtractor",
+    "TextExtractor",
+    "available",
+    "for_media_type",
+    "version_of",
+]
+
+
+def available() -> dict[str, Extractor]:
+    """Every extractor: the built-ins and those other packages register as entry points."""
+    found: dict[str, Extractor] = {
+        e.name: e for e in (TextExtractor(), JsonExtractor(), PdfExtractor(), ImageExtractor())
+    }
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in found:
+            continue
+        factory = ep.load()
+        extractor = factory() if callable(factory) else factory
+        if isinstance(extractor, Extractor):
+            found[ep.name] = extractor
+    return found
+
+
+def for_media_type(media_type: str | None) -> Extractor | None:
+    """The extractor for a media type; images only when the OCR extra is installed."""
+    for extractor in available().values():
+        if media_type in extractor.media_types:
+            if isinstance(extractor, ImageExtractor) and not ocr.available():
+                return None
+            return extractor
+    return None

@@ -1,0 +1,136 @@
+"""The built-in PDF and image extractors (layout from PDFium, OCR for pages without text)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from docledger.errors import InvalidInput
+from docledger.extractors import ocr
+from docledger.extractors.base import CHUNK_PARAMS, Param, check_chunking, check_params
+from docledger.extractors.layout import blocks_of
+from docledger.extractors.pdf import layout_segments, page_layout, pages
+
+GRANULARITIES = ("pages", "blocks", "lines", "words")
+OCR_MODES = ("auto", "always", "never")
+
+
+class PdfExtractor:
+    """PDF layout: per page a ``page`` segment (width, height, rotation), its ``block`` and
+    ``line`` segments with exact boxes in reading order (``word`` too with
+    ``granularity="words"``), and retrieval ``chunk`` segments. Pages with fewer than
+    ``ocr_min_chars`` characters are OCR'd when the ocr extra is installed (``ocr="auto"``)."""
+
+    name: str = "pdf"
+    version: str = "2"
+    media_types: tuple[str, ...] = ("application/pdf",)
+    params = {
+        **CHUNK_PARAMS,
+        "granularity": Param(str, "lines", choices=GRANULARITIES),
+        "password": Param(str, None, nullable=True),
+        "ocr": Param(str, "auto", choices=OCR_MODES),
+        "ocr_min_chars": Param(int, 16, low=0, high=100_000),
+        "ocr_dpi": Param(int, 144, low=72, high=600),
+    }
+
+    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        values = check_params(self.params, params, self.name)
+        check_chunking(values)
+        if values["ocr"] == "always" and not ocr.available():
+            raise InvalidInput("ocr='always' needs the ocr extra: pip install 'docledger[ocr]'")
+        return values
+
+    def version_for(self, params: Mapping[str, Any]) -> str:
+        """OCR'd text is the OCR engine's: its version is part of the extraction's."""
+        engine = ocr.engine_version()
+        if params.get("ocr", "auto") == "never" or engine is None:
+            return self.version
+        return f"{self.version}+{engine.replace(' ', '-')}"
+
+    def extract(self, data: bytes, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        values = self.check(params)
+        mode = values["ocr"] if ocr.available() else "never"
+        out: list[dict[str, Any]] = []
+        for pdfium, page, number in pages(data, values["password"]):
+            layout = page_layout(pdfium, page, number)
+            frame = layout.frame
+            chars = sum(len(w.text) for b in layout.blocks for ln in b.lines for w in ln.words)
+            meta: dict[str, Any] = {"chars": chars}
+            if layout.outside:
+                meta["chars_outside_page"] = layout.outside
+            blocks = layout.blocks
+            if mode == "always" or (mode == "auto" and chars < values["ocr_min_chars"]):
+                dpi = values["ocr_dpi"]
+                image = page.render(scale=dpi / 72.0).to_pil()
+                found = blocks_of(ocr.read_lines(image, scale=dpi / 72.0))
+                if found or mode == "always":
+                    blocks, meta["ocr"] = found, {"dpi": dpi, "engine": ocr.engine_version()}
+            out.extend(
+                layout_segments(
+                    number,
+                    (frame.width, frame.height, frame.rotation),
+                    blocks,
+                    unit="pt",
+                    granularity=values["granularity"],
+                    chunk_size=values["chunk_size"],
+                    chunk_overlap=values["chunk_overlap"],
+                    page_meta=meta,
+                    first_index=len(out),
+                )
+            )
+        return out
+
+
+class ImageExtractor:
+    """Scans and screenshots (PNG, JPEG, TIFF, ...): OCR lines, blocks and chunks per frame,
+    boxes in pixels of the image. Needs the ocr extra."""
+
+    name: str = "image"
+    version: str = "1"
+    media_types: tuple[str, ...] = (
+        "image/png",
+        "image/jpeg",
+        "image/tiff",
+        "image/webp",
+        "image/bmp",
+        "image/gif",
+    )
+    params = {**CHUNK_PARAMS, "granularity": Param(str, "lines", choices=GRANULARITIES)}
+
+    def version_for(self, params: Mapping[str, Any]) -> str:
+        """The text is the OCR engine's: its version is part of the extraction's."""
+        return f"{self.version}+{(ocr.engine_version() or 'no-ocr').replace(' ', '-')}"
+
+    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        values = check_params(self.params, params, self.name)
+        check_chunking(values)
+        return values
+
+    def extract(self, data: bytes, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        from PIL import Image, ImageSequence, UnidentifiedImageError  # noqa: PLC0415
+
+        values = self.check(params)
+        try:
+            image = Image.open(io.BytesIO(data))
+            frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            raise InvalidInput(f"cannot read the image: {exc}") from exc
+        out: list[dict[str, Any]] = []
+        for number, frame in enumerate(frames, start=1):
+            width, height = frame.size
+            blocks = blocks_of(ocr.read_lines(frame))
+            out.extend(
+                layout_segments(
+                    number,
+                    (float(width), float(height), 0),
+                    blocks,
+                    unit="px",
+                    granularity=values["granularity"],
+                    chunk_size=values["chunk_size"],
+                    chunk_overlap=values["chunk_overlap"],
+                    page_meta={"ocr": {"engine": ocr.engine_version()}},
+                    first_index=len(out),
+                )
+            )
+        return out

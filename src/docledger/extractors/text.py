@@ -1,0 +1,100 @@
+"""Markdown, plain text and JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from docledger.errors import InvalidInput
+from docledger.extractors.base import CHUNK_PARAMS, Param, check_chunking, check_params
+from docledger.extractors.chunking import spans
+from docledger.schemas.extraction import SegmentIn
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$", re.MULTILINE)
+
+
+class TextExtractor:
+    """A section per Markdown heading (or one for the whole text), then sentence-aware
+    chunks of up to ``chunk_size`` characters as its children (what search returns)."""
+
+    name: str = "text"
+    version: str = "2"
+    media_types: tuple[str, ...] = ("text/markdown", "text/plain", "text/csv", "text/html")
+    params = {**CHUNK_PARAMS}
+
+    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        values = check_params(self.params, params, self.name)
+        check_chunking(values)
+        return values
+
+    def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
+        values = self.check(params)
+        text = data.decode("utf-8", errors="replace").replace("\x00", "")
+        marks = [(m.start(), m.group(2).strip()) for m in _HEADING.finditer(text)]
+        if not marks or marks[0][0] > 0:
+            marks.insert(0, (0, ""))
+        segments: list[SegmentIn] = []
+        for n, (start, title) in enumerate(marks):
+            end = marks[n + 1][0] if n + 1 < len(marks) else len(text)
+            body = text[start:end]
+            if not body.strip():
+                continue
+            parent = len(segments)
+            segments.append(
+                SegmentIn(
+                    kind="section",
+                    label=title[:200] or None,
+                    text=body,
+                    metadata={"start": start, "end": end},
+                )
+            )
+            segments.extend(
+                SegmentIn(
+                    kind="chunk",
+                    text=body[a:b],
+                    parent=parent,
+                    metadata={"start": start + a, "end": start + b},
+                )
+                for a, b in spans(body, values["chunk_size"], values["chunk_overlap"])
+            )
+        return segments
+
+
+class JsonExtractor:
+    """One ``record`` segment per top-level element (array items or object members)."""
+
+    name: str = "json"
+    version: str = "1"
+    media_types: tuple[str, ...] = ("application/json",)
+    params: dict[str, Param] = {}
+
+    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return check_params(self.params, params, self.name)
+
+    def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
+        self.check(params)
+        try:
+            doc = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidInput(f"not valid JSON: {str(exc)[:200]}") from exc
+        items: list[tuple[str | None, Any]]
+        if isinstance(doc, list):
+            items = [(None, v) for v in doc]
+        elif isinstance(doc, dict):
+            items = list(doc.items())
+        else:
+            items = [(None, doc)]
+        try:
+            return [
+                SegmentIn(
+                    kind="record",
+                    label=None if key is None else key[:200],
+                    text=json.dumps(value, sort_keys=True, ensure_ascii=False),
+                    metadata={"index": n},
+                )
+                for n, (key, value) in enumerate(items)
+            ]
+        except RecursionError as exc:
+            raise InvalidInput("JSON nested too deeply to record") from exc
