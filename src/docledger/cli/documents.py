@@ -16,6 +16,7 @@ from rich.table import Table
 from docledger.cli.context import console, err_console, state
 from docledger.errors import InvalidInput
 from docledger.schemas import IngestResult
+from docledger.services.extraction import ExtractOutcome
 from docledger.services.ingest import expand_paths, ingest
 
 OUTCOMES = ("added", "new_version", "unchanged", "reverted", "failed")
@@ -32,14 +33,24 @@ def add(
     then_extract: Annotated[
         bool, typer.Option("--extract", help="Then extract the new and changed documents")
     ] = False,
+    sync: Annotated[
+        bool,
+        typer.Option(
+            "--sync",
+            help="Mirror the folders: mark documents whose file is gone as deleted (soft)",
+        ),
+    ] = False,
 ) -> None:
     """Ingest files: new documents, new versions of changed ones, nothing for unchanged ones.
 
     Keys are paths relative to each folder given (a file given directly is keyed by its name).
+    With --sync the workspace mirrors the folders: a document whose file is no longer there
+    leaves search and listings (its history stays; it returns with its file).
     Exits 1 when any file failed; the others are still stored.
     """
     sources = expand_paths(paths, recursive=recursive, include=include or (), exclude=exclude or ())
     results: list[IngestResult] = []
+    removed: list[str] = []
     with state.ledger() as ledger:
         ledger.workspaces.get(workspace)
         columns = (
@@ -53,9 +64,15 @@ def add(
             for result in ingest(ledger.engine, ledger.blobs, sources, workspace=workspace):
                 results.append(result)
                 bar.advance(task)
+        if sync:
+            keys = {r.external_key for r in results if r.external_key}
+            removed = ledger.documents.mark_deleted(keys, workspace=workspace)
     counts: Counter[str] = Counter(r.outcome for r in results)
-    summary = Table(*OUTCOMES, title=f"{len(results)} files")
-    summary.add_row(*(str(counts.get(o, 0)) for o in OUTCOMES))
+    columns_shown = (*OUTCOMES, "removed") if sync else OUTCOMES
+    summary = Table(*columns_shown, title=f"{len(results)} files")
+    summary.add_row(
+        *(str(counts.get(o, 0)) for o in OUTCOMES), *([str(len(removed))] if sync else [])
+    )
     console.print(summary)
     for r in results:
         for warning in r.warnings:
@@ -77,10 +94,7 @@ def add(
         console.print(
             f"extracted {len(extracted)} documents ({sum(o.segments for o in extracted)} segments)"
         )
-        for o in outcomes:
-            if o.error:
-                err_console.print(f"[red]extract failed:[/red] {o.document}: {o.error}")
-        if any(o.error for o in outcomes):
+        if report_failures(outcomes):
             raise typer.Exit(1)
     if failed:
         raise typer.Exit(1)
@@ -208,11 +222,26 @@ def extract(
             o.extractor or "",
             str(o.segments),
             "yes" if o.created else "no",
-            o.error or (f"skipped: {o.skipped}" if o.skipped else ""),
+            "failed" if o.error else (f"skipped: {o.skipped}" if o.skipped else ""),
         )
     console.print(table)
-    if any(o.error for o in outcomes):
+    counts = Counter(
+        "failed" if o.error else "skipped" if o.skipped else "new" if o.created else "unchanged"
+        for o in outcomes
+    )
+    console.print(
+        ", ".join(f"{counts.get(n, 0)} {n}" for n in ("new", "unchanged", "skipped", "failed"))
+    )
+    if report_failures(outcomes):
         raise typer.Exit(1)
+
+
+def report_failures(outcomes: list[ExtractOutcome]) -> bool:
+    """One line on stderr per document that failed; True when any did."""
+    failed = [o for o in outcomes if o.error]
+    for o in failed:
+        err_console.print(f"[red]extract failed:[/red] {o.document}: {o.error}", highlight=False)
+    return bool(failed)
 
 
 importer = typer.Typer(help="Import other tools' output.", no_args_is_help=True)
@@ -261,18 +290,37 @@ def search(
     ] = "hybrid",
     space: Annotated[str, typer.Option(help="Embedding space")] = "hash-256",
     workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
-    kind: Annotated[list[str] | None, typer.Option(help="Only these segment kinds")] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these segment kinds (default: chunk, record, zone, evidence)"),
+    ] = None,
+    all_versions: Annotated[
+        bool, typer.Option("--all-versions", help="Also search superseded versions")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Hits as JSON lines (with boxes)")
+    ] = False,
 ) -> None:
-    """Search the segments: score, document, page, snippet."""
+    """Search the current versions' passages: score, document, page, snippet."""
     if mode not in {"vector", "text", "hybrid"}:
         raise InvalidInput(f"--mode is vector, text or hybrid, not {mode!r}")
+    scope: dict[str, Any] = {
+        "k": k,
+        "workspace": workspace,
+        "kinds": kind,
+        "include_superseded": all_versions,
+    }
     with state.ledger() as ledger:
         if mode == "text":
-            hits = ledger.search.text(query, k=k, workspace=workspace, kinds=kind)
+            hits = ledger.search.text(query, **scope)
         elif mode == "vector":
-            hits = ledger.search.vector(query, k=k, space=space, workspace=workspace, kinds=kind)
+            hits = ledger.search.vector(query, space=space, **scope)
         else:
-            hits = ledger.search.hybrid(query, k=k, space=space, workspace=workspace, kinds=kind)
+            hits = ledger.search.hybrid(query, space=space, **scope)
+    if as_json:
+        for hit in hits:
+            print(hit.model_dump_json())
+        return
     table = Table("score", "document", "page", "kind", "snippet")
     for hit in hits:
         snippet = " ".join((hit.text or "").split())[:90]
@@ -286,7 +334,43 @@ def search(
     console.print(table)
 
 
+def render(
+    document: Annotated[str, typer.Argument(help="Document id or external key")],
+    page: Annotated[
+        list[int] | None, typer.Option("--page", "-p", help="Page number (default: all)")
+    ] = None,
+    dpi: Annotated[int, typer.Option(min=18, max=1200, help="Pixels per inch")] = 144,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Also write the PNGs into this folder")
+    ] = None,
+    password: Annotated[str | None, typer.Option(help="Password of an encrypted PDF")] = None,
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
+) -> None:
+    """Render a PDF's pages to PNG images, kept as blobs beside the document."""
+    with state.ledger() as ledger:
+        images = ledger.documents.render(
+            document, pages=page, dpi=dpi, password=password, workspace=workspace
+        )
+        table = Table("page", "dpi", "pixels", "sha256", "file")
+        for image in images:
+            target = ""
+            if output is not None:
+                output.mkdir(parents=True, exist_ok=True)
+                path = output / f"page-{image.page_number:04d}-{image.dpi}dpi.png"
+                with ledger.blobs.open(image.sha256) as src, path.open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                target = str(path)
+            table.add_row(
+                str(image.page_number),
+                str(image.dpi),
+                f"{image.width}x{image.height}",
+                image.sha256[:16],
+                target,
+            )
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
-    for command in (add, ls, show, cat, rm, extract, embed, search):
+    for command in (add, ls, show, cat, rm, extract, embed, search, render):
         app.command()(command)
     app.add_typer(importer, name="import")

@@ -14,6 +14,7 @@ box covers its line of type whatever letters it holds.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,9 @@ from docledger.extractors.chunking import spans
 from docledger.extractors.layout import Block, Box, Char, Line, blocks_of, split_line, words_of
 
 _BREAKS = {"\r", "\n"}
+#: PDFium is not thread-safe: one document is worked on at a time per process (worker
+#: threads, the async API's thread pool).
+PDFIUM_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ def page_layout(pdfium: Any, page: Any, number: int) -> PageLayout:
             if not ch or ch.isspace() or ch == "\ufffe":
                 chars.append(Char(" ", Box(0, 0, 0, 0)))
                 continue
+            if ch < " " or "\x7f" <= ch < "\xa0":  # control codes some fonts map to: no text
+                continue
             if not raw.FPDFText_GetLooseCharBox(tp, i, rect):
                 continue
             box = frame.box(rect.left, rect.bottom, rect.right, rect.top)
@@ -174,32 +180,37 @@ def pages(
     """(pdfium module, page, number) for each page, one at a time (constant memory)."""
     import pypdfium2 as pdfium  # noqa: PLC0415 - only PDF extraction pays for the import
 
-    doc = open_pdf(pdfium, data, password)
-    try:
-        for index in range(len(doc)):
-            if only is not None and index + 1 not in only:
-                continue
-            page = doc[index]
-            try:
-                yield pdfium, page, index + 1
-            finally:
-                page.close()
-    finally:
-        doc.close()
+    with PDFIUM_LOCK:
+        doc = open_pdf(pdfium, data, password)
+        try:
+            for index in range(len(doc)):
+                if only is not None and index + 1 not in only:
+                    continue
+                try:
+                    page = doc[index]
+                except pdfium.PdfiumError as exc:
+                    raise InvalidInput(f"cannot read page {index + 1} of the PDF: {exc}") from exc
+                try:
+                    yield pdfium, page, index + 1
+                finally:
+                    page.close()
+        finally:
+            doc.close()
 
 
 def page_count(data: bytes) -> int | None:
     """Pages of a PDF, or None when PDFium cannot open it."""
     import pypdfium2 as pdfium  # noqa: PLC0415
 
-    try:
-        doc = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError:
-        return None
-    try:
-        return len(doc)
-    finally:
-        doc.close()
+    with PDFIUM_LOCK:
+        try:
+            doc = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            return None
+        try:
+            return len(doc)
+        finally:
+            doc.close()
 
 
 def layout_segments(

@@ -9,6 +9,7 @@ from docledger.repositories.extraction import ExtractionRepository, SegmentRepos
 from docledger.repositories.job import JobRepository
 from docledger.repositories.membership import MembershipRepository
 from docledger.repositories.model_version import ModelRepository
+from docledger.repositories.page_image import PageImageRepository
 from docledger.repositories.run import RunRepository
 from docledger.repositories.user import UserRepository
 from docledger.repositories.workspace import WorkspaceRepository
@@ -26,6 +27,7 @@ REPOSITORIES: dict[str, type[Repository]] = {
     "extractions": ExtractionRepository,
     "segments": SegmentRepository,
     "embeddings": EmbeddingRepository,
+    "page_images": PageImageRepository,
 }
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "JobRepository",
     "MembershipRepository",
     "ModelRepository",
+    "PageImageRepository",
     "Repository",
     "RunRepository",
     "SegmentRepository",

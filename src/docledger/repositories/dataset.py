@@ -16,6 +16,7 @@ from docledger.models import Annotation as AnnotationRow
 from docledger.models import Dataset as DatasetRow
 from docledger.models import DatasetItem as ItemRow
 from docledger.repositories.base import Repository, as_uuid, readonly
+from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.annotation import Dataset, DatasetItem
 
@@ -102,8 +103,9 @@ class DatasetRepository(Repository):
                 DatasetRow.workspace_id == ws.id, DatasetRow.name == name
             )
         )
+        dataset_id = new_id()
         row = {
-            "id": new_id(),
+            "id": dataset_id,
             "workspace_id": ws.id,
             "name": name,
             "version": (latest or 0) + 1,
@@ -118,7 +120,26 @@ class DatasetRepository(Repository):
                 insert(ItemRow),
                 [{"dataset_id": row["id"], "ordinal": n, **item} for n, item in enumerate(items)],
             )
+        self._lineage(ws.id, name, dataset_id, rows)
         return Dataset.model_validate(row)
+
+    def _lineage(
+        self, ws_id: uuid.UUID, name: str, dataset_id: uuid.UUID, rows: list[AnnotationRow]
+    ) -> None:
+        """A snapshot run: the versions its annotations label (the document, for labels on a
+        whole document) in, the dataset out; so upstream(model) reaches the files."""
+        versions = {r.version_id for r in rows if r.version_id is not None}
+        documents = {r.document_id for r in rows if r.version_id is None}
+        runs = RunRepository(self.session)
+        run = runs.create(f"snapshot {name}", "pipeline", workspace=ws_id)
+        runs.link(
+            run.id,
+            "in",
+            [("version", v) for v in sorted(versions, key=str)]
+            + [("document", d) for d in sorted(documents, key=str)],
+        )
+        runs.link(run.id, "out", [("dataset", dataset_id)])
+        runs.finish(run.id)
 
     def _row(
         self, name_or_id: str | uuid.UUID, version: int | None, workspace: WorkspaceRef | None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -119,14 +120,18 @@ class DocumentRepository(Repository):
         tag: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        include_deleted: bool = False,
     ) -> DocumentPage:
-        """Newest first, keyset-paginated on (created_at, id): stable under concurrent inserts."""
+        """Newest first, keyset-paginated on (created_at, id): stable under concurrent inserts.
+        Documents a folder sync marked deleted are left out unless ``include_deleted``."""
         if not 1 <= limit <= 10_000:
             raise InvalidInput("limit must be between 1 and 10000")
         if status is not None and status not in values(DocumentStatus):
             raise InvalidInput(f"unknown status {status!r}")
         ws = WorkspaceRepository(self.session).get(workspace)
         stmt = select(DocumentRow).where(DocumentRow.workspace_id == ws.id)
+        if not include_deleted:
+            stmt = stmt.where(DocumentRow.deleted_at.is_(None))
         if status is not None:
             stmt = stmt.where(DocumentRow.status == status)
         if cursor is not None:
@@ -197,6 +202,30 @@ class DocumentRepository(Repository):
         self.session.execute(update(DocumentRow).where(DocumentRow.id == row.id).values(values_))
         self.session.expire(row)
         return Document.model_validate(self._row(row.id))
+
+    def mark_deleted(
+        self, keep: Collection[str], *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[str]:
+        """The folder-sync deletion: mark every document of the workspace whose key is not
+        in ``keep`` as deleted (soft: rows, versions and history stay; search leaves them
+        out), and clear the mark of those in ``keep``. Returns the keys newly marked."""
+        ws = WorkspaceRepository(self.session).get(workspace)
+        rows = self.session.execute(
+            select(DocumentRow.id, DocumentRow.external_key, DocumentRow.deleted_at).where(
+                DocumentRow.workspace_id == ws.id
+            )
+        ).all()
+        gone = [r.id for r in rows if r.external_key not in keep and r.deleted_at is None]
+        back = [r.id for r in rows if r.external_key in keep and r.deleted_at is not None]
+        now = utcnow()
+        for ids, value in ((gone, now), (back, None)):
+            for part in range(0, len(ids), 500):
+                self.session.execute(
+                    update(DocumentRow)
+                    .where(DocumentRow.id.in_(ids[part : part + 500]))
+                    .values(deleted_at=value, updated_at=now)
+                )
+        return sorted(r.external_key for r in rows if r.id in set(gone))
 
     def delete(self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None) -> Document:
         """Delete a document and everything derived from it. Its blobs stay until ``gc``."""

@@ -49,6 +49,19 @@ class Document(OutputModel):
     deleted_at: datetime | None = None
 
 
+class PageImage(OutputModel):
+    """A page rendered to PNG: the blob's hash and the image's size in pixels."""
+
+    id: uuid.UUID
+    version_id: uuid.UUID
+    page_number: int
+    dpi: int
+    sha256: str
+    width: int
+    height: int
+    created_at: datetime
+
+
 class DocumentDetail(Document):
     versions: list[DocumentVersion]
 

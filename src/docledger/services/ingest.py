@@ -37,9 +37,12 @@ from docledger.ids import new_id
 from docledger.models import Blob as BlobRow
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
+from docledger.repositories.document import DocumentRepository
+from docledger.repositories.page_image import PageImageRepository
+from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas import IngestResult
-from docledger.schemas.document import IngestOutcome
+from docledger.schemas.document import IngestOutcome, PageImage
 from docledger.services.facade import Facade
 from docledger.services.media import SNIFF_BYTES, pdf_page_count, sniff
 from docledger.storage.base import BlobStore, StoredBlob
@@ -334,12 +337,38 @@ def _record_blobs(session: Session, staged: list[_Staged], now: datetime) -> Non
     insert_ignore(session, BlobRow, missing, conflict=["sha256"])
 
 
+@dataclass
+class _Lineage:
+    """The ``ingest`` run of one ingest call: made by the first chunk that writes a version,
+    linked (document in, version out) in each chunk's own transaction, finished at the end."""
+
+    run_id: uuid.UUID | None = None
+
+    def link(self, session: Session, ws_id: uuid.UUID, pairs: list[tuple[Any, Any]]) -> None:
+        if not pairs:
+            return
+        runs = RunRepository(session)
+        if self.run_id is None:
+            self.run_id = runs.create("ingest", "ingest", workspace=ws_id).id
+        runs.link(self.run_id, "in", [("document", d) for d, _ in pairs])
+        runs.link(self.run_id, "out", [("version", v) for _, v in pairs])
+
+    def finish(self, engine: Engine) -> None:
+        if self.run_id is not None:
+            with session_scope(engine) as session:
+                RunRepository(session).finish(self.run_id)
+
+
 def _record(
-    engine: Engine, workspace: WorkspaceRef | None, staged: list[_Staged]
+    engine: Engine,
+    workspace: WorkspaceRef | None,
+    staged: list[_Staged],
+    lineage: _Lineage | None = None,
 ) -> list[IngestResult]:
     """Write the rows for one chunk in one transaction; returns one result per staged source."""
     with session_scope(engine) as session:
         ws_id = WorkspaceRepository(session).get(workspace).id
+        run_before = None if lineage is None else lineage.run_id
         now = utcnow()
         _record_blobs(session, staged, now)
         have = _lookup(session, ws_id, sorted({s.key for s in staged}))
@@ -399,6 +428,21 @@ def _record(
                 moved[doc_id] = {"doc_id": doc_id, "cur": num, "mt": s.media_type}
             results.append(_result(outcome, s, doc_id, vid, num))
         _write(session, list(new_docs.values()), new_versions, list(moved.values()), now)
+        known = [have.docs[s.key] for s in staged if have.docs[s.key] not in new_docs]
+        if known:  # a file seen again brings back a document a folder sync marked deleted
+            session.execute(
+                update(DocumentRow)
+                .where(
+                    in_values(session, DocumentRow.id, known), DocumentRow.deleted_at.is_not(None)
+                )
+                .values(deleted_at=None)
+            )
+        if lineage is not None:
+            try:
+                lineage.link(session, ws_id, [(v["document_id"], v["id"]) for v in new_versions])
+            except BaseException:
+                lineage.run_id = run_before  # the run's row rolls back with this chunk
+                raise
     return results
 
 
@@ -465,23 +509,29 @@ def ingest(
         WorkspaceRepository(session).get(workspace)  # unknown workspace: fail before any write
     batch: list[Source] = []
     written = 0
+    lineage = _Lineage()
     for src in sources:
         batch.append(src)
         if len(batch) >= chunk_size:
-            for result in _ingest_chunk(engine, store, batch, workspace):
+            for result in _ingest_chunk(engine, store, batch, workspace, lineage):
                 written += result.outcome in {"added", "new_version"}
                 yield result
             batch = []
     if batch:
-        for result in _ingest_chunk(engine, store, batch, workspace):
+        for result in _ingest_chunk(engine, store, batch, workspace, lineage):
             written += result.outcome in {"added", "new_version"}
             yield result
+    lineage.finish(engine)
     if written >= ANALYZE_AFTER_ROWS:
         refresh_statistics(engine, ["blobs", "documents", "document_versions"])
 
 
 def _ingest_chunk(
-    engine: Engine, store: BlobStore, batch: list[Source], workspace: WorkspaceRef | None
+    engine: Engine,
+    store: BlobStore,
+    batch: list[Source],
+    workspace: WorkspaceRef | None,
+    lineage: _Lineage | None = None,
 ) -> list[IngestResult]:
     staged: list[_Staged] = []
     failed: dict[int, IngestResult] = {}
@@ -494,7 +544,7 @@ def _ingest_chunk(
             failed[index] = _failed(src, exc)
     for attempt in range(_RETRIES):
         try:
-            recorded = iter(_record(engine, workspace, staged))
+            recorded = iter(_record(engine, workspace, staged, lineage))
             break
         except Conflict:
             if attempt == _RETRIES - 1:
@@ -511,6 +561,18 @@ def _collect(
         if on_result is not None:
             on_result(result)
     return out
+
+
+#: Page images' default resolution: 2 pixels per point, sharp enough to read and to OCR.
+DEFAULT_DPI = 144
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a folder sync did: one result per file found, and the keys it marked deleted."""
+
+    results: list[IngestResult]
+    removed: list[str]
 
 
 class DocumentService(Facade):
@@ -571,6 +633,81 @@ class DocumentService(Facade):
             ingest(self._engine, self._store, sources, workspace=workspace, chunk_size=chunk_size),
             on_result,
         )
+
+    def sync(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        workspace: WorkspaceRef | None = None,
+        recursive: bool = True,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        chunk_size: int = DEFAULT_CHUNK,
+        on_result: Callable[[IngestResult], None] | None = None,
+    ) -> SyncResult:
+        """Make the workspace mirror the folders: ingest what is there (as ``add_paths``),
+        then mark every document whose key was not found as deleted (soft: it leaves search
+        and listings, keeps its history, and returns when its file does). A file that could
+        not be read still counts as present, so a read error never deletes a document."""
+        sources = expand_paths(paths, recursive=recursive, include=include, exclude=exclude)
+        results = _collect(
+            ingest(self._engine, self._store, sources, workspace=workspace, chunk_size=chunk_size),
+            on_result,
+        )
+        keep = set()
+        for src in sources:
+            try:
+                keep.add(normalize_key(src.key or ""))
+            except InvalidInput:
+                continue  # an unusable name is a failed result above, never a stored key
+        with session_scope(self._engine) as session:
+            removed = DocumentRepository(session).mark_deleted(keep, workspace=workspace)
+        return SyncResult(results=results, removed=removed)
+
+    def render(
+        self,
+        ref: uuid.UUID | str,
+        *,
+        pages: Sequence[int] | None = None,
+        dpi: int = DEFAULT_DPI,
+        password: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> list[PageImage]:
+        """Render the current version's pages (all, or those named) to PNG blobs, each noted
+        in ``page_images``; a page rendered before at this dpi is not rendered again."""
+        from docledger.extractors.render import render_pages  # noqa: PLC0415
+
+        if not isinstance(dpi, int) or isinstance(dpi, bool) or not 18 <= dpi <= 1200:
+            raise InvalidInput("dpi is a whole number from 18 to 1200")
+        with session_scope(self._engine, readonly=True) as session:
+            version = DocumentRepository(session).version(ref, workspace=workspace)
+            done = {
+                p.page_number: p
+                for p in PageImageRepository(session).of_version(version.id, dpi=dpi)
+            }
+        if version.media_type != "application/pdf":
+            raise InvalidInput(f"only PDF pages are rendered, not {version.media_type}")
+        wanted = None if pages is None else set(pages)
+        if wanted is not None and any(not isinstance(p, int) or p < 1 for p in wanted):
+            raise InvalidInput("pages are numbered from 1")
+        with self._store.open(version.sha256) as handle:
+            data = handle.read()
+        out: list[PageImage] = []
+        for number, png, width, height in render_pages(data, dpi, wanted, set(done), password):
+            if png is None:
+                out.append(done[number])
+                continue
+            blob = self._store.put_bytes(png)
+            with session_scope(self._engine) as session:
+                out.append(
+                    PageImageRepository(session).record(
+                        version.id, number, dpi, blob, width, height
+                    )
+                )
+        if wanted is not None and {p.page_number for p in out} != wanted:
+            missing = sorted(wanted - {p.page_number for p in out})
+            raise InvalidInput(f"{ref!s} has no page {missing[0]} (it has {version.page_count})")
+        return sorted(out, key=lambda p: p.page_number)
 
     def open(
         self,

@@ -35,6 +35,7 @@ from docledger.models import Segment as SegmentRow
 from docledger.models import Workspace as WorkspaceRow
 from docledger.repositories.base import as_uuid
 from docledger.repositories.embedding import EmbeddingRepository, to_vector
+from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import SearchHit
 from docledger.services import ranking
@@ -105,16 +106,21 @@ class SearchService:
             sp = EmbeddingRepository(session).space(space)
         embedder = self.embedders.for_model(sp.model, sp.dimensions)
         done = 0
+        run_id: uuid.UUID | None = None
         while True:
             with session_scope(self._engine, readonly=True) as session:
                 todo = EmbeddingRepository(session).missing_segments(space, EMBED_KINDS, batch)
             if not todo:
+                if run_id is not None:
+                    with session_scope(self._engine) as session:
+                        RunRepository(session).finish(run_id)
                 return done
             vectors = embedder.embed([text for _, text in todo])
             with session_scope(self._engine) as session:
                 EmbeddingRepository(session).upsert(
                     space, {sid: vectors[n] for n, (sid, _) in enumerate(todo)}
                 )
+                run_id = _embedding_lineage(session, run_id, sp.id, [sid for sid, _ in todo])
             done += len(todo)
             if progress is not None:
                 progress(len(todo))
@@ -381,6 +387,28 @@ class SearchService:
             for sid, score in chosen
             if sid in details
         ]
+
+
+def _embedding_lineage(
+    session: Any, run_id: uuid.UUID | None, space_id: uuid.UUID, segment_ids: list[Any]
+) -> uuid.UUID:
+    """One ``embedding`` run per embed call: the extractions whose segments it embedded in,
+    the space out, written with the vectors (one edge per extraction, not per segment)."""
+    runs = RunRepository(session)
+    if run_id is None:
+        run_id = runs.create("embed", "embedding").id
+    extractions = set()
+    for part in range(0, len(segment_ids), 500):
+        extractions.update(
+            session.scalars(
+                select(SegmentRow.extraction_id)
+                .where(SegmentRow.id.in_(segment_ids[part : part + 500]))
+                .distinct()
+            )
+        )
+    runs.link(run_id, "in", [("extraction", e) for e in sorted(extractions, key=str)])
+    runs.link(run_id, "out", [("embedding_space", space_id)])
+    return run_id
 
 
 def _excluded(session: Any, workspace_id: uuid.UUID, include_superseded: bool) -> list[uuid.UUID]:

@@ -1,0 +1,97 @@
+"""The PDF extractor on every PDF of two other projects' test suites (see tests/corpus.py):
+each file gives segments whose boxes lie inside their page and whose text is PDFium's own
+page text, or one clear per-document error; nothing raises anything else."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+
+from docledger.errors import InvalidInput
+from docledger.extractors import PdfExtractor
+from tests.corpus import SAMPLE_PASSWORD, real_pdfs
+
+IGNORED = {"\ufffe", "\ufffd"}
+
+
+def _corpus() -> list[Path]:
+    try:
+        return real_pdfs()
+    except Exception as exc:  # no network and no cache
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            raise
+        pytest.skip(f"the real-PDF corpus could not be fetched: {exc}")
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Path]:
+    return _corpus()
+
+
+def _chars(text: str) -> Counter[str]:
+    return Counter(
+        c for c in text if not c.isspace() and c not in IGNORED and unicodedata.category(c) != "Cc"
+    )
+
+
+def _engine_pages(data: bytes, password: str | None) -> list[str]:
+    doc = pdfium.PdfDocument(data, password=password)
+    try:
+        out = []
+        for page in doc:
+            textpage = page.get_textpage()
+            out.append(textpage.get_text_range())
+            textpage.close()
+            page.close()
+        return out
+    finally:
+        doc.close()
+
+
+def _check(path: Path, segments: list[dict], password: str | None) -> None:
+    pages = {s["page_number"]: s for s in segments if s["kind"] == "page"}
+    engine = _engine_pages(path.read_bytes(), password)
+    assert sorted(pages) == list(range(1, len(engine) + 1)), path.name
+    for s in segments:
+        page = pages[s["page_number"]]
+        width, height = page["metadata"]["width"], page["metadata"]["height"]
+        box = s["bbox"]
+        assert 0 <= box["x0"] <= box["x1"] <= width + 1e-6, (path.name, s)
+        assert 0 <= box["y0"] <= box["y1"] <= height + 1e-6, (path.name, s)
+    for number, page in pages.items():
+        lines = "".join(s["text"] for s in segments if s["kind"] == "line" and s["page_number"] == number)
+        ours, theirs = _chars(lines), _chars(engine[number - 1])
+        assert _chars(page["text"]) == ours, path.name
+        outside = page["metadata"].get("chars_outside_page", 0)
+        assert not ours - theirs, (path.name, number, ours - theirs)
+        assert sum((theirs - ours).values()) <= outside, (path.name, number, theirs - ours)
+
+
+def test_every_real_pdf_extracts_or_fails_clearly(corpus: list[Path]) -> None:
+    assert len(corpus) >= 80
+    extractor = PdfExtractor()
+    extracted, refused = [], []
+    for path in corpus:
+        data = path.read_bytes()
+        try:
+            segments = extractor.extract(data, {"ocr": "never"})
+        except InvalidInput as exc:
+            assert str(exc).startswith(("cannot open the PDF", "cannot read page")), (path, exc)
+            refused.append(path.name)
+            continue
+        _check(path, segments, None)
+        extracted.append(path.name)
+    assert len(extracted) >= 70, refused
+    # the encrypted samples are refused without a password and read with it
+    encrypted = [p for p in corpus if p.name.split("__")[-1].startswith(("aes-", "rc4-"))]
+    assert len(encrypted) >= 5
+    for path in encrypted:
+        assert path.name in refused
+        segments = extractor.extract(path.read_bytes(), {"password": SAMPLE_PASSWORD, "ocr": "never"})
+        _check(path, segments, SAMPLE_PASSWORD)
+        assert any(s["kind"] == "line" for s in segments)
