@@ -7,10 +7,14 @@ regenerate them; the output is deterministic.
 
 from __future__ import annotations
 
+import io
 import json
+import random
 import struct
 import zlib
 from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
 
 OUT = Path(__file__).parent / "data"
 
@@ -93,12 +97,7 @@ SCAN_LINES = [
 def scan() -> bytes:
     """A scanned note: text drawn into a grey, slightly noisy image with no text layer (what
     OCR is for). Uses Pillow's bundled font, so the output is the same on every machine."""
-    import io
-    import random
-
-    from PIL import Image, ImageDraw, ImageFont
-
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - reproducible grain, not a secret
     image = Image.new("L", (900, 300), 236)
     pixels = image.load()
     assert pixels is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -24,10 +25,15 @@ def docledger_bin() -> str:
 
 
 def run(
-    *args: str, url: str | None = None, cwd: Path | None = None
+    *args: str,
+    url: str | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCLEDGER_", "DATABASE_URL"))}
     env["COLUMNS"] = "200"
+    env.update(extra)
     if url is not None:
         env["DOCLEDGER_DB_URL"] = url
     return subprocess.run(
@@ -121,8 +127,15 @@ def test_readme_main_job_runs(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "docledger.db").exists()
     listed = run("ls", cwd=tmp_path)
-    for key in ["invoice-and-plan.pdf", "thumbnail.png", "notes/inspection.md", "features.json"]:
+    for key in ["invoice-and-plan.pdf", "scan.png", "notes/inspection.md", "features.json"]:
         assert key in listed.stdout
-    last = run(*commands[-1], cwd=tmp_path)
+    last = run(*commands[-1], "--json", cwd=tmp_path)
     assert commands[-1][0] == "search"
-    assert "notes/inspection.md" in last.stdout.split("\n")[3]  # the best hit
+    hits = [json.loads(line) for line in last.stdout.splitlines()]
+    best = [hit["external_key"] for hit in hits[:3]]
+    assert "scan.png" in best  # read by OCR from the scanned note
+    assert "notes/inspection.md" in best
+    scan = next(hit for hit in hits if hit["external_key"] == "scan.png")
+    assert "Fire door D9 does not close" in scan["text"]
+    assert scan["bbox"]["unit"] == "px"
+    assert len(scan["sha256"]) == 64

@@ -20,10 +20,10 @@ def test_add_ls_show_cat_rm_verify_gc(db_url: str, tmp_path: Path) -> None:
 
     code, out, err = dl("add", str(EXAMPLES), "--recursive")
     assert code == 0, err
-    assert "4 files" in out
+    assert "5 files" in out
     code, out, _ = dl("add", str(EXAMPLES), "-r")
     assert code == 0
-    assert "│ 0     │ 0           │ 4" in out  # all unchanged
+    assert "│ 0     │ 0           │ 5" in out  # all unchanged
     code, out, _ = dl("ls")
     for key in ["invoice-and-plan.pdf", "notes/inspection.md", "features.json", "thumbnail.png"]:
         assert key in out
@@ -47,7 +47,7 @@ def test_add_ls_show_cat_rm_verify_gc(db_url: str, tmp_path: Path) -> None:
     assert "blob files deleted     │ 1" in out
     code, out, _ = dl("verify")
     assert code == 0
-    assert "checked 3 blobs: 0 missing, 0 corrupt" in out
+    assert "checked 4 blobs: 0 missing, 0 corrupt" in out
     for blob in (tmp_path / "data" / "blobs" / "sha256").rglob("*"):
         if blob.is_file():
             blob.write_bytes(b"bit rot")
@@ -92,13 +92,20 @@ def test_extract_command(db_url: str, tmp_path: Path) -> None:
 
     code, out, err = dl("add", str(EXAMPLES), "-r", "--extract")
     assert code == 0, err
-    assert "extracted 3 documents" in out  # the PNG has no extractor
+    assert "extracted 5 documents" in out  # the PNGs by OCR
     code, out, err = dl("extract", "--all")
     assert code == 0, err
-    assert "skipped" in out
-    assert "image/png" in out
+    assert "0 new, 5 unchanged, 0 skipped, 0 failed" in out
     assert "invoice-and-plan.pdf" in out
     assert "yes" not in out  # --extract already recorded them: nothing new
+    code, _, err = dl("extract", "--all", "--params", '{"chunk_size": "big"}')
+    assert code == 1
+    assert "InvalidInput" in err
+    assert "chunk_size" in err
+    code, _, err = dl("extract", "--all", "--params", '{"chunk_sise": 10}')
+    assert code == 1
+    assert "chunk_sise" in err
+    assert "Traceback" not in err
     code, _, err = dl("extract")
     assert code == 1
     assert "--all" in err
@@ -130,3 +137,106 @@ def test_import_elements_command(db_url: str, tmp_path: Path) -> None:
     code, _, err = dl("import", "elements", str(tmp_path / "nope.json"), "--document", "x")
     assert code == 1
     assert "no such file" in err
+
+
+PLUGIN = """
+class Crashy:
+    name = "crashy"
+    version = "1"
+    media_types = ("text/markdown",)
+
+    def extract(self, data, params):
+        if b"boom" in data:
+            raise ValueError("the plugin chokes on this file")
+        if b"deep" in data:
+            raise RecursionError("maximum recursion depth exceeded")
+        return [{"kind": "chunk", "text": data.decode()}]
+"""
+
+
+def test_a_crashing_extractor_fails_one_document_not_the_batch(db_url: str, tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    info = plugins / "crashy-1.0.dist-info"
+    info.mkdir(parents=True)
+    (plugins / "crashy.py").write_text(PLUGIN)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: crashy\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[docledger.extractors]\ncrashy = crashy:Crashy\n")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, body in [("a.md", "fine"), ("b.md", "boom"), ("c.md", "deep"), ("d.md", "also fine")]:
+        (inbox / name).write_text(body)
+    env = {"PYTHONPATH": str(plugins)}
+
+    def dl(*more: str) -> tuple[int, str, str]:
+        result = run("--db", db_url, *more, cwd=tmp_path, env=env)
+        return result.returncode, result.stdout, result.stderr
+
+    assert dl("add", str(inbox))[0] == 0
+    code, out, err = dl("extract", "--all", "--extractor", "crashy")
+    assert code == 1
+    assert "Traceback" not in err
+    assert "Traceback" not in out
+    failures = [line for line in err.splitlines() if line.startswith("extract failed:")]
+    assert failures == [
+        "extract failed: b.md: ValueError: the plugin chokes on this file",
+        "extract failed: c.md: RecursionError: maximum recursion depth exceeded",
+    ]
+    assert "2 new, 0 unchanged, 0 skipped, 2 failed" in out
+    code, out, _ = dl("search", "fine", "--mode", "text", "--json")
+    assert code == 0
+    assert sorted(json.loads(line)["external_key"] for line in out.splitlines()) == ["a.md", "d.md"]
+    # a re-run retries only what failed, and records the failure again
+    code, out, err = dl("extract", "--all", "--extractor", "crashy")
+    assert code == 1
+    assert "0 new, 2 unchanged, 0 skipped, 2 failed" in out
+
+
+def test_sync_removes_vanished_files_from_search(db_url: str, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "keep.md").write_text("The boiler room door is locked at night.")
+    (inbox / "gone.md").write_text("The boiler was serviced in March.")
+
+    def dl(*more: str) -> tuple[int, str, str]:
+        result = run("--db", db_url, *more, cwd=tmp_path)
+        return result.returncode, result.stdout, result.stderr
+
+    assert dl("add", str(inbox), "--sync", "--extract")[0] == 0
+    code, out, _ = dl("search", "boiler", "--mode", "text", "--json")
+    assert sorted(json.loads(line)["external_key"] for line in out.splitlines()) == [
+        "gone.md",
+        "keep.md",
+    ]
+    (inbox / "gone.md").unlink()
+    code, out, err = dl("add", str(inbox), "--sync")
+    assert code == 0, err
+    assert "removed" in out
+    code, out, _ = dl("search", "boiler", "--mode", "text", "--json")
+    assert [json.loads(line)["external_key"] for line in out.splitlines()] == ["keep.md"]
+    code, out, _ = dl("ls")
+    assert "gone.md" not in out
+    (inbox / "gone.md").write_text("The boiler was serviced in March.")
+    assert dl("add", str(inbox), "--sync")[0] == 0  # the file is back: so is its document
+    code, out, _ = dl("search", "boiler", "--mode", "text", "--json")
+    assert len(out.splitlines()) == 2
+
+
+def test_render_command(db_url: str, tmp_path: Path) -> None:
+    def dl(*more: str) -> tuple[int, str, str]:
+        result = run("--db", db_url, *more, cwd=tmp_path)
+        return result.returncode, result.stdout, result.stderr
+
+    assert dl("add", str(EXAMPLES / "invoice-and-plan.pdf"))[0] == 0
+    code, out, err = dl(
+        "render", "invoice-and-plan.pdf", "--page", "2", "-o", str(tmp_path / "png")
+    )
+    assert code == 0, err
+    (png,) = (tmp_path / "png").iterdir()
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "1190x1684" in out  # A4 at 144 dpi
+    code, _, err = dl("render", "invoice-and-plan.pdf", "--page", "9")
+    assert code == 1
+    assert "no page 9" in err
+    code, _, err = dl("render", "invoice-and-plan.pdf", "--dpi", "5")
+    assert code != 0
+    assert "Traceback" not in err

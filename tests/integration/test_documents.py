@@ -34,6 +34,7 @@ def test_ingest_samples_then_rerun_then_change(ledger: Ledger, tmp_path: Path) -
         "features.json",
         "invoice-and-plan.pdf",
         "notes/inspection.md",
+        "scan.png",
         "thumbnail.png",
     }
     assert {r.outcome for r in results} == {"added"}
@@ -46,7 +47,7 @@ def test_ingest_samples_then_rerun_then_change(ledger: Ledger, tmp_path: Path) -
     again = ledger.documents.add_paths([EXAMPLES], recursive=True)
     assert {r.outcome for r in again} == {"unchanged"}
     assert {r.version_id for r in again} == {r.version_id for r in results}
-    assert counts(ledger) == (4, 4, 4)
+    assert counts(ledger) == (5, 5, 5)
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -61,7 +62,7 @@ def test_ingest_samples_then_rerun_then_change(ledger: Ledger, tmp_path: Path) -
         assert old.read() == (EXAMPLES / "features.json").read_bytes()
     with ledger.documents.open("features.json") as new:
         assert new.read() == b'{"changed": true}'
-    assert counts(ledger) == (4, 5, 5)
+    assert counts(ledger) == (5, 6, 6)
 
 
 def test_bytes_and_streams(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:

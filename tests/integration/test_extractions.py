@@ -114,7 +114,16 @@ def test_builtin_extractors_on_the_samples(ledger: Ledger) -> None:
     ledger.documents.add_paths([EXAMPLES], recursive=True)
     ids = ledger.extractions.document_ids()
     outcomes = {o.document: o for o in ledger.extractions.run(ids)}
-    assert outcomes["thumbnail.png"].skipped
+    assert not any(o.error for o in outcomes.values())
+    thumb = ledger.segments.of_extraction(outcomes["thumbnail.png"].extraction_id)
+    assert [s.kind for s in thumb] == ["page"]  # a gradient: OCR finds no text
+    scan = outcomes["scan.png"]
+    assert scan.extractor == "image"
+    (chunk,) = ledger.segments.of_extraction(scan.extraction_id, kind="chunk")
+    assert "Fire door D9 does not close" in (chunk.text or "")
+    assert chunk.bbox is not None
+    assert chunk.bbox["unit"] == "px"
+    assert 0.5 < (chunk.confidence or 0) <= 1
     assert outcomes["features.json"].segments == 3
     pdf = outcomes["invoice-and-plan.pdf"]
     assert (pdf.extractor, pdf.error) == ("pdf", None)
@@ -126,7 +135,8 @@ def test_builtin_extractors_on_the_samples(ledger: Ledger) -> None:
     box = lines[0].bbox or {}
     assert box["unit"] == "pt"
     assert 0 <= box["y0"] <= box["y1"] <= 842  # top-left origin, inside the A4 page
-    assert lines[0].meta["bbox_estimated"] is True
+    assert lines[0].meta["font_size"] == 14  # the sample's Helvetica 14
+    assert box["x0"] == pytest.approx(72, abs=0.5)  # drawn at x = 72 pt
     md = ledger.segments.of_extraction(outcomes["notes/inspection.md"].extraction_id)
     assert {s.kind for s in md} == {"section", "chunk"}
     assert any(s.label == "Findings" for s in md)

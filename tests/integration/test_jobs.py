@@ -376,7 +376,7 @@ def test_builtin_extract_and_embed_tasks(ledger: Ledger) -> None:
 
 def test_builtin_index_text_task(ledger: Ledger) -> None:
     version = ledger.documents.add(b"bulk", external_key="bulk").version_id
-    rows = [{"kind": "line", "text": f"line {i} zeta"} for i in range(40)]
+    rows = [{"kind": "chunk", "text": f"line {i} zeta"} for i in range(40)]
     ledger.extractions.record(version, "x", "1", {}, rows)
     job = ledger.jobs.enqueue("docledger.index_text", {})
     Worker(ledger, batch_size=1).run(burst=True)

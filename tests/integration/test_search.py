@@ -218,7 +218,7 @@ def test_segments_written_outside_record_never_corrupt_the_index(
     indexed is neither indexed nor pending; deleting it (and the indexed one, by cascade) must
     only remove what the index holds: SQLite reads that from FTS5's own docsize table."""
     version = ledger.documents.add(b"orm", external_key="orm").version_id
-    rec = ledger.extractions.record(version, "x", "1", {}, [{"kind": "line", "text": "sigma"}])
+    rec = ledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk", "text": "sigma"}])
     assert len(ledger.search.text("sigma")) == 1  # indexed now
     with session_scope(ledger.engine) as s:
         s.add(
@@ -227,7 +227,7 @@ def test_segments_written_outside_record_never_corrupt_the_index(
                 extraction_id=rec.extraction.id,
                 version_id=version,
                 ordinal=1,
-                kind="line",
+                kind="chunk",
                 text="sigma tau",
             )
         )
@@ -244,7 +244,7 @@ def test_full_text_catch_up_on_demand(ledger: Ledger) -> None:
     indexes them all at once, and a second catch-up finds nothing to do."""
     for n in range(4):
         version = ledger.documents.add(f"bulk{n}".encode(), external_key=f"bulk{n}").version_id
-        rows = [{"kind": "line", "text": f"row {i} of bulk{n}"} for i in range(300)]
+        rows = [{"kind": "chunk", "text": f"row {i} of bulk{n}"} for i in range(300)]
         ledger.extractions.record(version, "x", "1", {}, rows)
     assert _pending(ledger) == 4
     assert ledger.search.catch_up() == 1200

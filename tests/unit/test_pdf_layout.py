@@ -51,7 +51,9 @@ def _expected(text: str, x: float, y: float, scale: float = 1.0) -> dict[str, di
     return out
 
 
-def _assert_boxes(found: dict[str, dict[str, float]], expected: dict[str, dict[str, float]], size: float) -> None:
+def _assert_boxes(
+    found: dict[str, dict[str, float]], expected: dict[str, dict[str, float]], size: float
+) -> None:
     for word, want in expected.items():
         box = found[word]
         assert abs(box["x0"] - want["x0"]) <= 1.0, (word, box, want)
@@ -174,13 +176,16 @@ def test_rotated_page(rotation: int) -> None:
     for word, want in _expected(LINE, 72, 500).items():
         box, u0, u1 = words[word], want["x0"], want["x1"]
         if rotation == 90:  # shows at (y, x): the line runs down the page
-            assert abs(box["y0"] - u0) <= 1 and abs(box["y1"] - u1) <= 1, (word, box)
+            assert abs(box["y0"] - u0) <= 1, (word, box)
+            assert abs(box["y1"] - u1) <= 1, (word, box)
             assert box["x0"] <= 500 <= box["x1"]
         elif rotation == 180:  # shows at (UW - x, y): upside down
-            assert abs(box["x0"] - (uw - u1)) <= 1 and abs(box["x1"] - (uw - u0)) <= 1, (word, box)
+            assert abs(box["x0"] - (uw - u1)) <= 1, (word, box)
+            assert abs(box["x1"] - (uw - u0)) <= 1, (word, box)
             assert box["y0"] <= 500 <= box["y1"]
         else:  # 270: shows at (UH - y, UW - x): the line runs up the page
-            assert abs(box["y0"] - (uw - u1)) <= 1 and abs(box["y1"] - (uw - u0)) <= 1, (word, box)
+            assert abs(box["y0"] - (uw - u1)) <= 1, (word, box)
+            assert abs(box["y1"] - (uw - u0)) <= 1, (word, box)
             assert box["x0"] <= uh - 500 <= box["x1"]
 
 
@@ -205,8 +210,12 @@ def test_two_columns_drawn_across_read_column_by_column() -> None:
     assert len(blocks) == 3
     _assert_ink_in_boxes(data, _segments(data))
     chunks = [s for s in segments if s["kind"] == "chunk"]
-    assert chunks and all(s["parent"] == 0 for s in chunks)
-    assert " ".join(c["text"] for c in chunks).split() == " ".join(["Inspection report north wing", *LEFT, *RIGHT]).split()
+    assert chunks
+    assert all(s["parent"] == 0 for s in chunks)
+    assert (
+        " ".join(c["text"] for c in chunks).split()
+        == " ".join(["Inspection report north wing", *LEFT, *RIGHT]).split()
+    )
 
 
 def test_chunks_keep_sentences_whole_and_box_their_lines() -> None:
@@ -236,8 +245,8 @@ def test_chunks_keep_sentences_whole_and_box_their_lines() -> None:
     for chunk in chunks:
         first, last = chunk["metadata"]["lines"]
         covered = lines[first : last + 1]
-        assert chunk["bbox"]["y0"] == min(l["bbox"]["y0"] for l in covered)
-        assert chunk["bbox"]["y1"] == max(l["bbox"]["y1"] for l in covered)
+        assert chunk["bbox"]["y0"] == min(line["bbox"]["y0"] for line in covered)
+        assert chunk["bbox"]["y1"] == max(line["bbox"]["y1"] for line in covered)
 
 
 def test_params_are_checked_before_reading() -> None:
