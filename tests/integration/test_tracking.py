@@ -236,6 +236,9 @@ def test_lineage_of_a_pdf_training_workflow(ledger: Ledger) -> None:
         ("extraction", str(b.extraction_id)),
         ("version", str(a.version_id)),
         ("version", str(b.version_id)),
+        # and what the schema links itself: each version's document
+        ("document", str(a.document_id)),
+        ("document", str(b.document_id)),
     }
     down = {
         (n.entity_type, n.entity_id) for n in ledger.lineage.downstream(("version", a.version_id))
@@ -243,7 +246,11 @@ def test_lineage_of_a_pdf_training_workflow(ledger: Ledger) -> None:
     assert ("model_version", str(model.id)) in down
     assert ("dataset", str(dataset.id)) in down
     assert ("extraction", str(b.extraction_id)) in down  # produced by the same run
-    assert ledger.lineage.downstream(("version", other.version_id)) == []
+    # an unrelated version leads only to its own extraction (the schema's link)
+    assert [
+        (n.entity_type, n.entity_id, n.via_run_id)
+        for n in ledger.lineage.downstream(("version", other.version_id))
+    ] == [("extraction", str(other.extraction_id), None)]
     depths = {n.entity_type: n.depth for n in ledger.lineage.upstream(model)}
     assert depths["dataset"] == 1
     assert depths["version"] == 4

@@ -14,11 +14,14 @@ from docledger.db.dialect import bulk_insert, driver_value, insert_ignore
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, InvalidTransition, NotFound
 from docledger.ids import new_id
+from docledger.models import DocumentVersion as VersionRow
+from docledger.models import Extraction as ExtractionRow
 from docledger.models import LineageEdge as EdgeRow
 from docledger.models import MetricChunk as ChunkRow
 from docledger.models import Run as RunRow
 from docledger.models import RunEvent as RunEventRow
-from docledger.repositories.base import Repository, readonly, require_uuid, where_given
+from docledger.models import Segment as SegmentRow
+from docledger.repositories.base import Repository, as_uuid, readonly, require_uuid, where_given
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.run import LineageEdge, LineageNode, MetricPoint, Run, RunEvent
 from docledger.vocab import EntityType, LogLevel, RunKind, values
@@ -76,6 +79,36 @@ def _chunks(names: Sequence[str], steps: list[int], values_: list[float]) -> lis
         pairs = json.dumps(list(zip(ss, vs, strict=True)), separators=(",", ":"))
         rows.append([name, len(ss), min(ss), last_step, vs[last], min(vs), max(vs), pairs])
     return rows
+
+
+#: (child type, child column, parent column, parent type): lineage the schema records.
+_STRUCTURE = (
+    ("version", VersionRow.id, VersionRow.document_id, "document"),
+    ("extraction", ExtractionRow.id, ExtractionRow.version_id, "version"),
+    ("segment", SegmentRow.id, SegmentRow.extraction_id, "extraction"),
+)
+
+
+def structural(
+    session: Any, entity_type: str, entity_id: str, *, up: bool
+) -> builtins.list[tuple[str, str]]:
+    """The entity's parents (``up``) or children in the schema's own links. Children stop at
+    extractions: an extraction's segments are its content, not things made from it."""
+    key = as_uuid(entity_id)
+    if key is None:
+        return []
+    out: builtins.list[tuple[str, str]] = []
+    for child, child_col, parent_col, parent in _STRUCTURE:
+        if up and entity_type == child:
+            out += [
+                (parent, str(p))
+                for p in session.scalars(select(parent_col).where(child_col == key))
+            ]
+        elif not up and entity_type == parent and child != "segment":
+            out += [
+                (child, str(c)) for c in session.scalars(select(child_col).where(parent_col == key))
+            ]
+    return out
 
 
 class RunRepository(Repository):
@@ -336,25 +369,58 @@ class RunRepository(Repository):
         self, entity_type: str, entity_id: str | uuid.UUID, max_depth: int = MAX_DEPTH
     ) -> builtins.list[LineageNode]:
         """Everything the entity was made from: the inputs of the runs that produced it, then
-        the inputs of the runs that produced those, ... (one recursive query)."""
-        return self._walk(
-            entity_type, str(entity_id), produced_by="out", consumed="in", max_depth=max_depth
-        )
+        the inputs of the runs that produced those, ... (one recursive query per start), and
+        what the schema records itself: a version's document, an extraction's version, a
+        segment's extraction. Those links are exact per entity, where a run over a batch of
+        files would make every file of the batch an input of each output."""
+        return self._closure(entity_type, str(entity_id), max_depth, up=True)
 
     @readonly
     def downstream(
         self, entity_type: str, entity_id: str | uuid.UUID, max_depth: int = MAX_DEPTH
     ) -> builtins.list[LineageNode]:
-        """Everything made from the entity: what must be rebuilt if it changes."""
-        return self._walk(
-            entity_type, str(entity_id), produced_by="in", consumed="out", max_depth=max_depth
-        )
+        """Everything made from the entity: what must be rebuilt if it changes (a document's
+        versions and their extractions included)."""
+        return self._closure(entity_type, str(entity_id), max_depth, up=False)
+
+    def _closure(
+        self, entity_type: str, entity_id: str, max_depth: int, *, up: bool
+    ) -> builtins.list[LineageNode]:
+        if entity_type not in values(EntityType):
+            raise InvalidInput(f"unknown entity type {entity_type!r}")
+        start = (entity_type, entity_id)
+        found: dict[tuple[str, str], LineageNode] = {}
+        walked: set[tuple[str, str]] = set()
+        todo: list[tuple[tuple[str, str], int]] = [(start, 0)]
+        while todo:
+            (kind, key), depth = todo.pop()
+            if (kind, key) in walked or depth >= max_depth:
+                continue
+            walked.add((kind, key))
+            reached = self._walk(
+                kind,
+                key,
+                produced_by="out" if up else "in",
+                consumed="in" if up else "out",
+                max_depth=max_depth - depth,
+            )
+            linked = [
+                LineageNode(entity_type=t, entity_id=i, via_run_id=None, depth=1)
+                for t, i in structural(self.session, kind, key, up=up)
+            ]
+            for node in [*reached, *linked]:
+                ref = (node.entity_type, node.entity_id)
+                total = node.depth + depth
+                if ref == start or total > max_depth:
+                    continue
+                if ref not in found or found[ref].depth > total:
+                    found[ref] = node.model_copy(update={"depth": total})
+                    todo.append((ref, total))
+        return sorted(found.values(), key=lambda n: (n.depth, n.entity_type, n.entity_id))
 
     def _walk(
         self, entity_type: str, entity_id: str, *, produced_by: str, consumed: str, max_depth: int
     ) -> builtins.list[LineageNode]:
-        if entity_type not in values(EntityType):
-            raise InvalidInput(f"unknown entity type {entity_type!r}")
         start = EdgeRow.__table__.alias("start")
         hop = EdgeRow.__table__.alias("hop")
         seed = (

@@ -44,11 +44,13 @@ class MetricPoint(OutputModel):
 
 
 class LineageNode(OutputModel):
-    """An entity reached by a lineage walk, with the run that links it and the distance."""
+    """An entity reached by a lineage walk, with the run that links it and the distance.
+    ``via_run_id`` is None where the schema itself links the two (a version and its document,
+    an extraction and its version, a segment and its extraction)."""
 
     entity_type: EntityType
     entity_id: str
-    via_run_id: uuid.UUID
+    via_run_id: uuid.UUID | None
     depth: int
 
 

@@ -24,7 +24,6 @@ from docledger.extractors import Extractor, available, for_media_type, version_o
 from docledger.models import Document as DocumentRow
 from docledger.repositories.document import DocumentRepository
 from docledger.repositories.extraction import ExtractionRepository
-from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.services.facade import Facade
 
@@ -113,8 +112,9 @@ class ExtractionService(Facade):
         params records nothing new (``created`` False). A document no extractor handles is
         skipped; one the extractor fails on is recorded as a failed extraction (``error``).
 
-        One ``extraction`` run records the lineage of the batch: each version read (in) and
-        extraction made (out), written with the extraction itself."""
+        Lineage needs no run here: an extraction names its version, and lineage walks
+        follow that link (exact per document, where a batch run would tie every document of
+        the batch to every extraction)."""
         given = dict(params or {})
         extractors = available()
         if extractor is not None:
@@ -125,26 +125,17 @@ class ExtractionService(Facade):
         else:
             chosen = None
             shares = _params_for(extractors, given)
-        with session_scope(self._engine) as session:
-            run = RunRepository(session).create(
-                "extract", "extraction", params=given, workspace=workspace
-            )
         outcomes = []
-        failed = 0
         for ref in documents:
             try:
-                outcome = self._one(ref, chosen, shares, workspace, run.id)
+                outcome = self._one(ref, chosen, shares, workspace)
             except DocledgerError as exc:  # the document itself: not found, another tenant's
                 outcome = ExtractOutcome(str(ref), None, None, False, 0, describe(exc))
-            failed += outcome.error is not None
             outcomes.append(outcome)
             if on_result is not None:
                 on_result(outcome)
         with session_scope(self._engine) as session:
             full_text_catch_up(session)  # the run's segments become searchable by text now
-            RunRepository(session).finish(
-                run.id, "failed" if failed else "succeeded", f"{failed} failed" if failed else None
-            )
         return outcomes
 
     def import_elements(
@@ -177,7 +168,6 @@ class ExtractionService(Facade):
         chosen: Extractor | None,
         shares: Mapping[str, dict[str, Any]],
         workspace: WorkspaceRef | None,
-        run_id: uuid.UUID,
     ) -> ExtractOutcome:
         with session_scope(self._engine, readonly=True) as session:
             docs = DocumentRepository(session)
@@ -208,7 +198,6 @@ class ExtractionService(Facade):
                 result = ExtractionRepository(session).record(
                     version.id, extractor.name, tag, params, segments
                 )
-                self._lineage(session, run_id, version.id, result.extraction.id, result.created)
         except Conflict:  # another process recorded the same run first
             return self._recorded(doc.external_key, extractor.name, version.id, tag, params)
         except Exception as exc:
@@ -217,7 +206,6 @@ class ExtractionService(Facade):
                 failed = ExtractionRepository(session).record_failure(
                     version.id, extractor.name, tag, params, error
                 )
-                self._lineage(session, run_id, version.id, failed.id, True)
             return ExtractOutcome(doc.external_key, extractor.name, failed.id, False, 0, error)
         return ExtractOutcome(
             doc.external_key, extractor.name, result.extraction.id, result.created, result.segments
@@ -231,12 +219,3 @@ class ExtractionService(Facade):
         if done is None:  # pragma: no cover - the conflicting row was rolled back meanwhile
             return ExtractOutcome(key, name, None, False, 0, "recorded concurrently; run again")
         return ExtractOutcome(key, name, done.id, False, int(done.stats.get("segments", 0)))
-
-    @staticmethod
-    def _lineage(
-        session: Any, run_id: uuid.UUID, version_id: uuid.UUID, extraction_id: uuid.UUID, new: bool
-    ) -> None:
-        if new:
-            runs = RunRepository(session)
-            runs.link(run_id, "in", [("version", version_id)])
-            runs.link(run_id, "out", [("extraction", extraction_id)])

@@ -39,7 +39,6 @@ from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.repositories.document import DocumentRepository
 from docledger.repositories.page_image import PageImageRepository
-from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas import IngestResult
 from docledger.schemas.document import IngestOutcome, PageImage
@@ -337,38 +336,12 @@ def _record_blobs(session: Session, staged: list[_Staged], now: datetime) -> Non
     insert_ignore(session, BlobRow, missing, conflict=["sha256"])
 
 
-@dataclass
-class _Lineage:
-    """The ``ingest`` run of one ingest call: made by the first chunk that writes a version,
-    linked (document in, version out) in each chunk's own transaction, finished at the end."""
-
-    run_id: uuid.UUID | None = None
-
-    def link(self, session: Session, ws_id: uuid.UUID, pairs: list[tuple[Any, Any]]) -> None:
-        if not pairs:
-            return
-        runs = RunRepository(session)
-        if self.run_id is None:
-            self.run_id = runs.create("ingest", "ingest", workspace=ws_id).id
-        runs.link(self.run_id, "in", [("document", d) for d, _ in pairs])
-        runs.link(self.run_id, "out", [("version", v) for _, v in pairs])
-
-    def finish(self, engine: Engine) -> None:
-        if self.run_id is not None:
-            with session_scope(engine) as session:
-                RunRepository(session).finish(self.run_id)
-
-
 def _record(
-    engine: Engine,
-    workspace: WorkspaceRef | None,
-    staged: list[_Staged],
-    lineage: _Lineage | None = None,
+    engine: Engine, workspace: WorkspaceRef | None, staged: list[_Staged]
 ) -> list[IngestResult]:
     """Write the rows for one chunk in one transaction; returns one result per staged source."""
     with session_scope(engine) as session:
         ws_id = WorkspaceRepository(session).get(workspace).id
-        run_before = None if lineage is None else lineage.run_id
         now = utcnow()
         _record_blobs(session, staged, now)
         have = _lookup(session, ws_id, sorted({s.key for s in staged}))
@@ -437,12 +410,6 @@ def _record(
                 )
                 .values(deleted_at=None)
             )
-        if lineage is not None:
-            try:
-                lineage.link(session, ws_id, [(v["document_id"], v["id"]) for v in new_versions])
-            except BaseException:
-                lineage.run_id = run_before  # the run's row rolls back with this chunk
-                raise
     return results
 
 
@@ -509,19 +476,17 @@ def ingest(
         WorkspaceRepository(session).get(workspace)  # unknown workspace: fail before any write
     batch: list[Source] = []
     written = 0
-    lineage = _Lineage()
     for src in sources:
         batch.append(src)
         if len(batch) >= chunk_size:
-            for result in _ingest_chunk(engine, store, batch, workspace, lineage):
+            for result in _ingest_chunk(engine, store, batch, workspace):
                 written += result.outcome in {"added", "new_version"}
                 yield result
             batch = []
     if batch:
-        for result in _ingest_chunk(engine, store, batch, workspace, lineage):
+        for result in _ingest_chunk(engine, store, batch, workspace):
             written += result.outcome in {"added", "new_version"}
             yield result
-    lineage.finish(engine)
     if written >= ANALYZE_AFTER_ROWS:
         refresh_statistics(engine, ["blobs", "documents", "document_versions"])
 
@@ -531,7 +496,6 @@ def _ingest_chunk(
     store: BlobStore,
     batch: list[Source],
     workspace: WorkspaceRef | None,
-    lineage: _Lineage | None = None,
 ) -> list[IngestResult]:
     staged: list[_Staged] = []
     failed: dict[int, IngestResult] = {}
@@ -544,7 +508,7 @@ def _ingest_chunk(
             failed[index] = _failed(src, exc)
     for attempt in range(_RETRIES):
         try:
-            recorded = iter(_record(engine, workspace, staged, lineage))
+            recorded = iter(_record(engine, workspace, staged))
             break
         except Conflict:
             if attempt == _RETRIES - 1:
