@@ -161,7 +161,7 @@ def test_concurrent_runs_over_the_same_documents_agree(ledger: Ledger) -> None:
     def work() -> None:
         try:
             results.append(ledger.extractions.run(keys))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(3)]
