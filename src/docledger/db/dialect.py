@@ -214,61 +214,99 @@ def in_values(session: Session, column: Any, values: Sequence[Any]) -> Any:
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
-def full_text_candidates(
-    session: Session,
-    query_terms: Sequence[tuple[str, bool]],
-    *,
+def _scope_sql(
     workspace_id: Any,
     kinds: Sequence[str] | None,
     excluded: Sequence[Any],
     documents: Sequence[Any] | None,
-    limit: int,
-) -> list[tuple[Any, str]]:
-    """(segment id, text) of the best ``limit`` segments matching any term, within the
-    filter, by the dialect's own ranker (FTS5 bm25 / ts_rank); ``services.ranking`` orders
-    them the same way on both. Terms are words (``\\w+``) or prefixes, never FTS syntax."""
-    words = [(t, p) for t, p in query_terms if t and _TOKEN.fullmatch(t)]
-    if not words:
-        return []
-    params: dict[str, Any] = {"n": limit}
-    binds = [bindparam("ws", workspace_id, type_=Uuid())]
+) -> tuple[str, list[Any]]:
+    """The WHERE conditions over ``s`` (segments) that scope a full-text query, and their
+    bound parameters (expanding lists; an empty list adds no condition)."""
+    binds: list[Any] = [bindparam("ws", workspace_id, type_=Uuid())]
     clauses = ["s.workspace_id = :ws"]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    for name, values_, type_ in (
-        ("kinds", kinds, None),
-        ("excluded", excluded, Uuid()),
-        ("documents", documents, Uuid()),
-    ):
-        if not values_:
-            continue
-        binds.append(bindparam(name, list(values_), type_=type_, expanding=True))
     if kinds:
+        binds.append(bindparam("kinds", list(kinds), expanding=True))
         clauses.append("s.kind IN :kinds")
     if excluded:
+        binds.append(bindparam("excluded", list(excluded), type_=Uuid(), expanding=True))
         clauses.append("s.extraction_id NOT IN :excluded")
     if documents:
+        binds.append(bindparam("documents", list(documents), type_=Uuid(), expanding=True))
         clauses.append(
             "s.version_id IN (SELECT dv.id FROM document_versions dv "
             "WHERE dv.document_id IN :documents)"
         )
-    where = " AND ".join(clauses)
-    if postgres:
-        params["q"] = " | ".join(f"{t}:*" if p else t for t, p in words)
-        sql = (
-            "SELECT s.id, s.text FROM fts_segments f JOIN segments s ON s.id = f.segment_id "
-            f"WHERE f.tsv @@ to_tsquery('simple', :q) AND {where} "
-            "ORDER BY ts_rank(f.tsv, to_tsquery('simple', :q)) DESC, s.id LIMIT :n"
+    return " AND ".join(clauses), binds
+
+
+def _match(session: Session, words: Sequence[tuple[str, bool]]) -> tuple[str, str, str]:
+    """(FROM clause, match condition, query text) of "any of these terms" per dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return (
+            "fts_segments f JOIN segments s ON s.id = f.segment_id",
+            "f.tsv @@ to_tsquery('simple', :q)",
+            " | ".join(f"{t}:*" if p else t for t, p in words),
         )
-    else:
-        params["q"] = " OR ".join(f'"{t}"*' if p else f'"{t}"' for t, p in words)
-        sql = (
-            "SELECT s.id, s.text FROM fts_segments JOIN segments s "
-            "ON s.rowid = fts_segments.rowid "
-            f"WHERE fts_segments MATCH :q AND {where} "
-            "ORDER BY bm25(fts_segments), s.id LIMIT :n"
+    return (  # CROSS JOIN: SQLite keeps the index first (else it scans every segment in scope)
+        "fts_segments CROSS JOIN segments s ON s.rowid = fts_segments.rowid",
+        "fts_segments MATCH :q",
+        " OR ".join(f'"{t}"*' if p else f'"{t}"' for t, p in words),
+    )
+
+
+def full_text_postings(
+    session: Session,
+    query_terms: Sequence[tuple[str, bool]],
+    *,
+    scope: Mapping[str, Any],
+    limit: int,
+) -> list[list[tuple[Any, str | None]]]:
+    """Per term, (segment id, content hash) of up to ``limit`` segments within the scope
+    holding it (a word, or a prefix): the same rows on both dialects, in no particular order.
+    One statement for all terms. Terms are words (``\\w+``), never FTS syntax."""
+    out: list[list[tuple[Any, str | None]]] = [[] for _ in query_terms]
+    usable = [n for n, (t, _) in enumerate(query_terms) if t and _TOKEN.fullmatch(t)]
+    if not usable:
+        return out
+    where, binds = _scope_sql(**scope)
+    parts: list[str] = []
+    params: dict[str, Any] = {"n": limit}
+    for n in usable:
+        source, match, query = _match(session, [query_terms[n]])
+        params[f"q{n}"] = query
+        parts.append(
+            f"SELECT * FROM (SELECT {n} AS term, s.id, s.content_hash FROM {source} "
+            f"WHERE {match.replace(':q', f':q{n}')} AND {where} LIMIT :n) AS t{n}"
         )
-    stmt = text(sql).bindparams(*binds, **params)
-    return [(row[0], row[1] or "") for row in session.execute(stmt)]
+    stmt = text(" UNION ALL ".join(parts)).bindparams(*binds, **params)
+    for term, sid, digest in session.execute(stmt):
+        out[int(term)].append((sid, digest))
+    return out
+
+
+def full_text_candidates(
+    session: Session,
+    query_terms: Sequence[tuple[str, bool]],
+    *,
+    scope: Mapping[str, Any],
+    limit: int,
+) -> list[Any]:
+    """Ids of the best ``limit`` segments matching any term within the scope, by the
+    dialect's own ranker (FTS5 bm25 / ts_rank): the fallback when every term is common."""
+    words = [(t, p) for t, p in query_terms if t and _TOKEN.fullmatch(t)]
+    if not words:
+        return []
+    where, binds = _scope_sql(**scope)
+    source, match, query = _match(session, words)
+    rank = (
+        "ts_rank(f.tsv, to_tsquery('simple', :q)) DESC"
+        if session.get_bind().dialect.name == "postgresql"
+        else "bm25(fts_segments)"
+    )
+    stmt = text(
+        f"SELECT s.id FROM {source} WHERE {match} AND {where} ORDER BY {rank}, s.id LIMIT :n"
+    ).bindparams(*binds, q=query, n=limit)
+    return [row[0] for row in session.execute(stmt)]
 
 
 def full_text_defer(session: Session, extraction_id: Any) -> None:

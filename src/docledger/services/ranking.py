@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 
 TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -158,6 +157,8 @@ STOPWORDS = frozenset(
 
 def fold(text: str) -> str:
     """Lowercase without accents (what FTS5's default tokenizer does to both sides)."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -185,34 +186,47 @@ def terms(query: str) -> list[tuple[str, bool]]:
     return out[:MAX_TERMS]
 
 
-def bm25(query: Sequence[tuple[str, bool]], texts: Sequence[str]) -> list[float]:
-    """BM25 of each text for the query terms, with document frequencies and the average
-    length taken over ``texts`` (the candidates)."""
+#: The collection size BM25's idf is taken against: a constant, so scores never depend on
+#: anything a dialect counts differently (only the ranking matters, and it depends on the
+#: document frequencies, which both dialects agree on).
+N_REF = 100_000.0
+
+
+def idf(df: int) -> float:
+    return math.log(1.0 + (N_REF - df + 0.5) / (df + 0.5))
+
+
+def bm25(
+    query: Sequence[tuple[str, bool]],
+    texts: Sequence[str],
+    df: Sequence[int] | None = None,
+) -> list[float]:
+    """BM25 of each text for the query terms; document frequencies ``df`` as counted in the
+    index (else within ``texts``), the average length taken over ``texts``."""
     folded = [(fold(t), p) for t, p in query]
-    docs = [TOKEN.findall(fold(text or "")) for text in texts]
-    n = len(docs)
+    n = len(texts)
     if n == 0 or not folded:
         return [0.0] * n
-    avg = sum(len(d) for d in docs) / n or 1.0
-    matches: dict[str, list[int]] = {}  # distinct token -> the terms it matches
+    # one C-level regex pass per term and text: a term matches whole words, a prefix term
+    # the start of words (as ``"clos"*`` / ``clos:*`` do in the index)
+    patterns = [
+        re.compile(r"\b" + re.escape(term) + ("" if prefix else r"\b"), re.UNICODE)
+        for term, prefix in folded
+    ]
+    lengths: list[int] = []
     counts: list[list[int]] = []
-    for tokens in docs:
-        row = [0] * len(folded)
-        for token, times in Counter(tokens).items():
-            hit = matches.get(token)
-            if hit is None:
-                hit = matches[token] = [
-                    j
-                    for j, (term, prefix) in enumerate(folded)
-                    if (token.startswith(term) if prefix else token == term)
-                ]
-            for j in hit:
-                row[j] += times
-        counts.append(row)
-    df = [sum(1 for row in counts if row[j]) for j in range(len(folded))]
-    idf = [math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for d in df]
-    scores = []
-    for tokens, row in zip(docs, counts, strict=True):
-        norm = K1 * (1.0 - B + B * len(tokens) / avg)
-        scores.append(sum(idf[j] * tf * (K1 + 1.0) / (tf + norm) for j, tf in enumerate(row) if tf))
+    for body in texts:
+        plain = fold(body or "")
+        lengths.append(len(plain.split()))
+        counts.append([len(p.findall(plain)) for p in patterns])
+    avg = sum(lengths) / n or 1.0
+    if df is None:
+        df = [sum(1 for row in counts if row[j]) for j in range(len(folded))]
+    weights = [idf(d) for d in df]
+    scores: list[float] = []
+    for length, row in zip(lengths, counts, strict=True):
+        norm = K1 * (1.0 - B + B * length / avg)
+        scores.append(
+            sum(weights[j] * tf * (K1 + 1.0) / (tf + norm) for j, tf in enumerate(row) if tf)
+        )
     return scores
