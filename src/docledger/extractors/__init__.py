@@ -43,9 +43,12 @@ def available() -> dict[str, Extractor]:
     return found
 
 
-def for_media_type(media_type: str | None) -> Extractor | None:
-    """The extractor for a media type; images only when the OCR extra is installed."""
-    for extractor in available().values():
+def for_media_type(
+    media_type: str | None, extractors: dict[str, Extractor] | None = None
+) -> Extractor | None:
+    """The extractor for a media type (among ``extractors``, default all); images only when
+    the OCR extra is installed."""
+    for extractor in (available() if extractors is None else extractors).values():
         if media_type in extractor.media_types:
             if isinstance(extractor, ImageExtractor) and not ocr.available():
                 return None

@@ -55,7 +55,7 @@ class PdfExtractor:
         for pdfium, page, number in pages(data, values["password"]):
             layout = page_layout(pdfium, page, number)
             frame = layout.frame
-            chars = sum(len(w.text) for b in layout.blocks for ln in b.lines for w in ln.words)
+            chars = layout.kept
             meta: dict[str, Any] = {"chars": chars}
             if layout.outside:
                 meta["chars_outside_page"] = layout.outside

@@ -61,13 +61,6 @@ class Box:
 
 
 @dataclass(slots=True)
-class Char:
-    text: str
-    box: Box
-    size: float = 0.0
-
-
-@dataclass(slots=True)
 class Word:
     text: str
     box: Box
@@ -101,52 +94,14 @@ class Block:
 
 
 def union(boxes: Iterable[Box]) -> Box:
-    it = iter(boxes)
-    out = next(it)
-    for b in it:
-        out = out.union(b)
-    return out
-
-
-def words_of(chars: Sequence[Char | None]) -> list[list[Word]]:
-    """Words grouped into the engine's lines. ``None`` in ``chars`` is a line break; a
-    whitespace character is a word break."""
-    lines: list[list[Word]] = []
-    current: list[Word] = []
-    text: list[str] = []
-    box: Box | None = None
-    last: Char | None = None
-
-    def end_word() -> None:
-        nonlocal text, box
-        if text and box is not None:
-            current.append(Word("".join(text), box))
-        text, box = [], None
-
-    for ch in chars:
-        if ch is None:
-            end_word()
-            if current:
-                lines.append(current)
-                current = []
-            last = None
-            continue
-        if ch.text.isspace() or not ch.text:
-            end_word()
-            last = None
-            continue
-        if box is not None and last is not None:
-            h = max(last.box.height, ch.box.height, 1e-6)
-            gap = ch.box.x0 - last.box.x1
-            if gap > WORD_GAP * h or ch.box.x1 < last.box.x0 - WORD_GAP * h:
-                end_word()
-        text.append(ch.text)
-        box = ch.box if box is None else box.union(ch.box)
-        last = ch
-    end_word()
-    if current:
-        lines.append(current)
-    return lines
+    """The smallest box holding all of ``boxes`` (at least one)."""
+    items = list(boxes)
+    return Box(
+        min(b.x0 for b in items),
+        min(b.y0 for b in items),
+        max(b.x1 for b in items),
+        max(b.y1 for b in items),
+    )
 
 
 def split_line(words: list[Word], size: float, horizontal: bool) -> list[Line]:
@@ -154,17 +109,23 @@ def split_line(words: list[Word], size: float, horizontal: bool) -> list[Line]:
     leaves the baseline band or jumps right by more than a column gap."""
     out: list[Line] = []
     run: list[Word] = [words[0]]
-    for word in words[1:]:
-        prev = run[-1]
-        if horizontal:
-            h = max(prev.box.height, word.box.height, 1e-6)
-            overlap = min(prev.box.y1, word.box.y1) - max(prev.box.y0, word.box.y0)
-            same_band = overlap >= 0.4 * min(prev.box.height, word.box.height)
-            gap = word.box.x0 - prev.box.x1
-            if not same_band or gap > COLUMN_GAP * h or word.box.x1 < prev.box.x0:
+    if horizontal:
+        prev = words[0].box
+        for word in words[1:]:
+            box = word.box
+            low, high = prev.y1 - prev.y0, box.y1 - box.y0
+            overlap = min(prev.y1, box.y1) - max(prev.y0, box.y0)
+            if (
+                overlap < 0.4 * min(low, high)
+                or box.x0 - prev.x1 > COLUMN_GAP * max(low, high, 1e-6)
+                or box.x1 < prev.x0
+            ):
                 out.append(Line(run, union(w.box for w in run), size, horizontal))
                 run = []
-        run.append(word)
+            run.append(word)
+            prev = box
+    else:
+        run = list(words)
     out.append(Line(run, union(w.box for w in run), size, horizontal))
     return out
 

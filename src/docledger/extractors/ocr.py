@@ -8,6 +8,7 @@ bench/extraction.py). The engine is loaded once per process, on first use.
 
 from __future__ import annotations
 
+import functools
 import threading
 from importlib import metadata
 from typing import Any
@@ -20,8 +21,10 @@ _engine: Any = None
 _lock = threading.Lock()
 
 
+@functools.cache
 def engine_version() -> str | None:
-    """``rapidocr-onnxruntime <version>`` when the extra is installed, else None."""
+    """``rapidocr-onnxruntime <version>`` when the extra is installed, else None (read once
+    per process: every extraction asks)."""
     try:
         return f"{_DIST} {metadata.version(_DIST)}"
     except metadata.PackageNotFoundError:

@@ -21,9 +21,8 @@ from typing import Any
 
 from docledger.errors import InvalidInput
 from docledger.extractors.chunking import spans
-from docledger.extractors.layout import Block, Box, Char, Line, blocks_of, split_line, words_of
+from docledger.extractors.layout import WORD_GAP, Block, Box, Line, Word, blocks_of, split_line
 
-_BREAKS = {"\r", "\n"}
 #: PDFium is not thread-safe: one document is worked on at a time per process (worker
 #: threads, the async API's thread pool).
 PDFIUM_LOCK = threading.RLock()
@@ -49,7 +48,26 @@ class PageFrame:
         h = self.top - self.bottom
         return h if self.rotation in (0, 180) else self.right - self.left
 
-    def point(self, x: float, y: float) -> tuple[float, float]:
+    def place(self, box: Any) -> tuple[Any, Any, Any, Any, Any]:
+        """``box`` (n x 4: left, bottom, right, top in user space) on the shown page: x0, y0,
+        x1, y1 clipped to the page, and whether each box touches the page at all."""
+        import numpy as np  # noqa: PLC0415
+
+        ax, ay = self._points(box[:, 0], box[:, 3])
+        bx, by = self._points(box[:, 2], box[:, 1])
+        x0, x1 = np.minimum(ax, bx), np.maximum(ax, bx)
+        y0, y1 = np.minimum(ay, by), np.maximum(ay, by)
+        w, h = self.width, self.height
+        inside = (x1 >= 0) & (y1 >= 0) & (x0 <= w) & (y0 <= h)
+        return (
+            np.clip(x0, 0.0, w),
+            np.clip(y0, 0.0, h),
+            np.clip(x1, 0.0, w),
+            np.clip(y1, 0.0, h),
+            inside,
+        )
+
+    def _points(self, x: Any, y: Any) -> tuple[Any, Any]:
         u, v = x - self.left, self.top - y
         w, h = self.right - self.left, self.top - self.bottom
         if self.rotation == 90:
@@ -59,17 +77,6 @@ class PageFrame:
         if self.rotation == 270:
             return v, w - u
         return u, v
-
-    def box(self, left: float, bottom: float, right: float, top: float) -> Box | None:
-        """The box on the displayed page, clipped to it; None when wholly outside."""
-        ax, ay = self.point(left, top)
-        bx, by = self.point(right, bottom)
-        x0, x1 = sorted((ax, bx))
-        y0, y1 = sorted((ay, by))
-        w, h = self.width, self.height
-        if x1 < 0 or y1 < 0 or x0 > w or y0 > h:
-            return None
-        return Box(max(x0, 0.0), max(y0, 0.0), min(x1, w), min(y1, h))
 
 
 def frame_of(page: Any) -> PageFrame:
@@ -90,69 +97,115 @@ class PageLayout:
     blocks: list[Block]
     chars: int
     outside: int
-    engine_text: str
+    kept: int  # characters placed in words
+
+
+#: Code points that separate words (PDFium's generated spaces included) and that end lines.
+_SPACES = [0, 9, 11, 12, 32, 0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFFFE]
+_SPACES += list(range(0x2000, 0x200B))
+_LINE_BREAKS = [10, 13]
 
 
 def page_layout(pdfium: Any, page: Any, number: int) -> PageLayout:
-    """One page's blocks in reading order, from PDFium's characters."""
+    """One page's blocks in reading order, from PDFium's characters.
+
+    The per-character work is two calls into PDFium (code point and box); everything else
+    (placing boxes on the shown page, word and line breaks, word boxes) is done with numpy
+    over the whole page, so the layout costs little more than reading the characters."""
+    import numpy as np  # noqa: PLC0415 - numpy is imported on first use (see search.py)
+
     raw = pdfium.raw
     frame = frame_of(page)
     textpage = page.get_textpage()
     try:
         tp = textpage.raw
         count = raw.FPDFText_CountChars(tp)
+        get_code, get_box = raw.FPDFText_GetUnicode, raw.FPDFText_GetLooseCharBox
         rect = raw.FS_RECTF()
-        chars: list[Char | None] = []
-        sizes: dict[int, float] = {}
-        angles: dict[int, float] = {}
-        outside = 0
-        line_start = True
+        codes = [0] * count
+        coords = [0.0] * (4 * count)
+        has_box = [False] * count
         for i in range(count):
-            code = raw.FPDFText_GetUnicode(tp, i)
-            ch = chr(code) if 0 < code < 0x110000 else ""
-            if ch in _BREAKS:
-                if not line_start:
-                    chars.append(None)
-                line_start = True
-                continue
-            if not ch or ch.isspace() or ch == "\ufffe":
-                chars.append(Char(" ", Box(0, 0, 0, 0)))
-                continue
-            if ch < " " or "\x7f" <= ch < "\xa0":  # control codes some fonts map to: no text
-                continue
-            if not raw.FPDFText_GetLooseCharBox(tp, i, rect):
-                continue
-            box = frame.box(rect.left, rect.bottom, rect.right, rect.top)
-            if box is None:
-                outside += 1
-                continue
-            if line_start:
-                sizes[len(chars)] = float(raw.FPDFText_GetFontSize(tp, i))
-                angles[len(chars)] = float(raw.FPDFText_GetCharAngle(tp, i))
-                line_start = False
-            chars.append(Char(ch, box))
-        engine_text = textpage.get_text_range()
+            code = get_code(tp, i)
+            codes[i] = code
+            if code > 32 and code != 0xFFFE and get_box(tp, i, rect):
+                has_box[i] = True
+                j = 4 * i
+                coords[j : j + 4] = rect.left, rect.bottom, rect.right, rect.top
+        code_arr = np.asarray(codes, dtype=np.int64)
+        breaks = np.isin(code_arr, _LINE_BREAKS)
+        spaces = np.isin(code_arr, _SPACES)
+        control = (
+            (
+                (code_arr < 32)
+                | ((code_arr >= 0x7F) & (code_arr < 0xA0))
+                | ((code_arr >= 0xD800) & (code_arr < 0xE000))
+                | (code_arr >= 0x110000)
+            )
+            & ~breaks
+            & ~spaces
+        )
+        text_mask = np.asarray(has_box, dtype=bool) & ~control & ~spaces & ~breaks
+        box = np.asarray(coords, dtype=np.float64).reshape(count, 4)
+        x0, y0, x1, y1, inside = frame.place(box)
+        keep = text_mask & inside
+        outside = int((text_mask & ~inside).sum())
+        index = np.flatnonzero(keep)
+        lines, sizes, angles = _segment(index, code_arr, breaks, spaces, x0, y0, x1, y1)
+        size_of = {i: float(raw.FPDFText_GetFontSize(tp, i)) for i in sizes}
+        angle_of = {i: float(raw.FPDFText_GetCharAngle(tp, i)) for i in angles}
     finally:
         textpage.close()
-    lines = _lines(chars, sizes, angles, frame.rotation)
-    return PageLayout(number, frame, blocks_of(lines), count, outside, engine_text)
-
-
-def _lines(
-    chars: list[Char | None], sizes: dict[int, float], angles: dict[int, float], rotation: int
-) -> list[Line]:
-    """The engine's lines (split at its breaks), cut further by the layout rules."""
     out: list[Line] = []
-    start = 0
-    for end in [i for i, c in enumerate(chars) if c is None] + [len(chars)]:
-        piece = chars[start:end]
-        size = next((sizes[j] for j in range(start, end) if j in sizes), 0.0)
-        angle = next((angles[j] for j in range(start, end) if j in angles), 0.0)
-        start = end + 1
-        for words in words_of(piece):
-            if words:
-                out.extend(split_line(words, size, _horizontal(angle, rotation)))
-    return out
+    for words, first in lines:
+        horizontal = _horizontal(angle_of[first], frame.rotation)
+        out.extend(split_line(words, size_of[first], horizontal))
+    return PageLayout(number, frame, blocks_of(out), count, outside, len(index))
+
+
+def _segment(
+    index: Any, codes: Any, breaks: Any, spaces: Any, x0: Any, y0: Any, x1: Any, y1: Any
+) -> tuple[list[tuple[list[Word], int]], set[int], set[int]]:
+    """Words (grouped by the engine's lines) from the kept characters at ``index``: a word
+    ends at a space or line break between two kept characters, or at a gap wider than
+    WORD_GAP character heights (or a step backwards)."""
+    import numpy as np  # noqa: PLC0415
+
+    if len(index) == 0:
+        return [], set(), set()
+    line_no = np.cumsum(breaks)[index]
+    space_no = np.cumsum(spaces)[index]
+    kx0, ky0, kx1, ky1 = x0[index], y0[index], x1[index], y1[index]
+    height = ky1 - ky0
+    new_word = np.ones(len(index), dtype=bool)
+    if len(index) > 1:
+        h = np.maximum(height[1:], height[:-1])
+        gap = kx0[1:] - kx1[:-1]
+        new_word[1:] = (
+            (line_no[1:] != line_no[:-1])
+            | (space_no[1:] != space_no[:-1])
+            | (gap > WORD_GAP * h)
+            | (kx1[1:] < kx0[:-1] - WORD_GAP * h)
+        )
+    starts = np.flatnonzero(new_word)
+    ends = np.append(starts[1:], len(index))
+    wx0 = np.minimum.reduceat(kx0, starts)
+    wy0 = np.minimum.reduceat(ky0, starts)
+    wx1 = np.maximum.reduceat(kx1, starts)
+    wy1 = np.maximum.reduceat(ky1, starts)
+    text = np.asarray(codes, dtype=np.uint32)[index].tobytes().decode("utf-32-le")
+    lines: list[tuple[list[Word], int]] = []
+    firsts: set[int] = set()
+    current = -1
+    for w, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        word = Word(text[a:b], Box(float(wx0[w]), float(wy0[w]), float(wx1[w]), float(wy1[w])))
+        if line_no[a] != current:
+            current = int(line_no[a])
+            first = int(index[a])
+            firsts.add(first)
+            lines.append(([], first))
+        lines[-1][0].append(word)
+    return lines, firsts, firsts
 
 
 def _horizontal(angle: float, rotation: int) -> bool:

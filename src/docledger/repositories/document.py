@@ -70,6 +70,31 @@ class DocumentRepository(Repository):
         return Document.model_validate(self._row(ref, workspace))
 
     @readonly
+    def current(
+        self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None
+    ) -> tuple[Document, DocumentVersion]:
+        """A document and its current version in one statement (what every per-document
+        step of a batch reads first)."""
+        key = as_uuid(ref)
+        stmt = select(DocumentRow, VersionRow).join(
+            VersionRow,
+            (VersionRow.document_id == DocumentRow.id)
+            & (VersionRow.version_number == DocumentRow.current_version),
+        )
+        if key is not None:
+            stmt = stmt.where(DocumentRow.id == key)
+        else:
+            ws = WorkspaceRepository(self.session).get(workspace)
+            stmt = stmt.where(
+                DocumentRow.workspace_id == ws.id, DocumentRow.external_key == str(ref)
+            )
+        found = self.session.execute(stmt).first()
+        if found is None:  # no such document, or one whose current version is not set
+            doc = self.get(ref, workspace=workspace)
+            return doc, self.version(doc.id)
+        return Document.model_validate(found[0]), DocumentVersion.model_validate(found[1])
+
+    @readonly
     def detail(self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None) -> DocumentDetail:
         row = self._row(ref, workspace)
         doc = Document.model_validate(row)

@@ -128,7 +128,7 @@ class ExtractionService(Facade):
         outcomes = []
         for ref in documents:
             try:
-                outcome = self._one(ref, chosen, shares, workspace)
+                outcome = self._one(ref, chosen or extractors, shares, workspace)
             except DocledgerError as exc:  # the document itself: not found, another tenant's
                 outcome = ExtractOutcome(str(ref), None, None, False, 0, describe(exc))
             outcomes.append(outcome)
@@ -165,15 +165,15 @@ class ExtractionService(Facade):
     def _one(
         self,
         ref: uuid.UUID | str,
-        chosen: Extractor | None,
+        chosen: Extractor | dict[str, Extractor],
         shares: Mapping[str, dict[str, Any]],
         workspace: WorkspaceRef | None,
     ) -> ExtractOutcome:
         with session_scope(self._engine, readonly=True) as session:
-            docs = DocumentRepository(session)
-            doc = docs.get(ref, workspace=workspace)
-            version = docs.version(doc.id)
-            extractor = chosen or for_media_type(version.media_type)
+            doc, version = DocumentRepository(session).current(ref, workspace=workspace)
+            extractor = (
+                for_media_type(version.media_type, chosen) if isinstance(chosen, dict) else chosen
+            )
             if extractor is None:
                 return ExtractOutcome(
                     doc.external_key,
