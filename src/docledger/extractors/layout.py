@@ -107,26 +107,31 @@ def union(boxes: Iterable[Box]) -> Box:
 def split_line(words: list[Word], size: float, horizontal: bool) -> list[Line]:
     """One engine line as one or more lines: horizontal text is cut where the next word
     leaves the baseline band or jumps right by more than a column gap."""
+    if not horizontal:
+        return [Line(list(words), union(w.box for w in words), size, horizontal)]
     out: list[Line] = []
+    first = words[0].box
     run: list[Word] = [words[0]]
-    if horizontal:
-        prev = words[0].box
-        for word in words[1:]:
-            box = word.box
-            low, high = prev.y1 - prev.y0, box.y1 - box.y0
-            overlap = min(prev.y1, box.y1) - max(prev.y0, box.y0)
-            if (
-                overlap < 0.4 * min(low, high)
-                or box.x0 - prev.x1 > COLUMN_GAP * max(low, high, 1e-6)
-                or box.x1 < prev.x0
-            ):
-                out.append(Line(run, union(w.box for w in run), size, horizontal))
-                run = []
-            run.append(word)
-            prev = box
-    else:
-        run = list(words)
-    out.append(Line(run, union(w.box for w in run), size, horizontal))
+    x0, y0, x1, y1 = first.x0, first.y0, first.x1, first.y1
+    prev = first
+    for word in words[1:]:
+        box = word.box
+        low, high = prev.y1 - prev.y0, box.y1 - box.y0
+        overlap = min(prev.y1, box.y1) - max(prev.y0, box.y0)
+        if (
+            overlap < 0.4 * min(low, high)
+            or box.x0 - prev.x1 > COLUMN_GAP * max(low, high, 1e-6)
+            or box.x1 < prev.x0
+        ):
+            out.append(Line(run, Box(x0, y0, x1, y1), size, horizontal))
+            run = []
+            x0, y0, x1, y1 = box.x0, box.y0, box.x1, box.y1
+        else:
+            x0, y0 = min(x0, box.x0), min(y0, box.y0)
+            x1, y1 = max(x1, box.x1), max(y1, box.y1)
+        run.append(word)
+        prev = box
+    out.append(Line(run, Box(x0, y0, x1, y1), size, horizontal))
     return out
 
 

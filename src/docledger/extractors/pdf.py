@@ -121,17 +121,14 @@ def page_layout(pdfium: Any, page: Any, number: int) -> PageLayout:
         tp = textpage.raw
         count = raw.FPDFText_CountChars(tp)
         get_code, get_box = raw.FPDFText_GetUnicode, raw.FPDFText_GetLooseCharBox
-        rect = raw.FS_RECTF()
+        rects = (raw.FS_RECTF * max(count, 1))()  # left, top, right, bottom as float32
+        has_box = bytearray(count)
         codes = [0] * count
-        coords = [0.0] * (4 * count)
-        has_box = [False] * count
         for i in range(count):
             code = get_code(tp, i)
             codes[i] = code
-            if code > 32 and code != 0xFFFE and get_box(tp, i, rect):
-                has_box[i] = True
-                j = 4 * i
-                coords[j : j + 4] = rect.left, rect.bottom, rect.right, rect.top
+            if code > 32 and code != 0xFFFE:
+                has_box[i] = get_box(tp, i, rects[i])
         code_arr = np.asarray(codes, dtype=np.int64)
         breaks = np.isin(code_arr, _LINE_BREAKS)
         spaces = np.isin(code_arr, _SPACES)
@@ -145,8 +142,10 @@ def page_layout(pdfium: Any, page: Any, number: int) -> PageLayout:
             & ~breaks
             & ~spaces
         )
-        text_mask = np.asarray(has_box, dtype=bool) & ~control & ~spaces & ~breaks
-        box = np.asarray(coords, dtype=np.float64).reshape(count, 4)
+        text_mask = np.frombuffer(bytes(has_box), dtype=np.uint8).astype(bool)
+        text_mask &= ~control & ~spaces & ~breaks
+        ltrb = np.frombuffer(rects, dtype=np.float32, count=4 * count).reshape(count, 4)
+        box = ltrb[:, [0, 3, 2, 1]].astype(np.float64)  # left, bottom, right, top
         x0, y0, x1, y1, inside = frame.place(box)
         keep = text_mask & inside
         outside = int((text_mask & ~inside).sum())
@@ -197,14 +196,15 @@ def _segment(
     lines: list[tuple[list[Word], int]] = []
     firsts: set[int] = set()
     current = -1
-    for w, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        word = Word(text[a:b], Box(float(wx0[w]), float(wy0[w]), float(wx1[w]), float(wy1[w])))
-        if line_no[a] != current:
-            current = int(line_no[a])
-            first = int(index[a])
+    line_of, char_of = line_no.tolist(), index.tolist()
+    boxes = zip(wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(), strict=True)
+    for a, b, (bx0, by0, bx1, by1) in zip(starts.tolist(), ends.tolist(), boxes, strict=True):
+        if line_of[a] != current:
+            current = line_of[a]
+            first = char_of[a]
             firsts.add(first)
             lines.append(([], first))
-        lines[-1][0].append(word)
+        lines[-1][0].append(Word(text[a:b], Box(bx0, by0, bx1, by1)))
     return lines, firsts, firsts
 
 

@@ -95,6 +95,36 @@ class DocumentRepository(Repository):
         return Document.model_validate(found[0]), DocumentVersion.model_validate(found[1])
 
     @readonly
+    def current_many(
+        self, refs: Sequence[DocumentRef], *, workspace: WorkspaceRef | None = None
+    ) -> dict[str, tuple[Document, DocumentVersion]]:
+        """``current`` for many documents (ids or keys) in two statements at most, keyed by
+        the reference as given (``str(ref)``); documents not found are left out."""
+        ids = {key: str(ref) for ref in refs if (key := as_uuid(ref)) is not None}
+        keys = {str(ref) for ref in refs if as_uuid(ref) is None}
+        base = select(DocumentRow, VersionRow).join(
+            VersionRow,
+            (VersionRow.document_id == DocumentRow.id)
+            & (VersionRow.version_number == DocumentRow.current_version),
+        )
+        out: dict[str, tuple[Document, DocumentVersion]] = {}
+        found: list[Any] = []
+        if ids:
+            found += self.session.execute(base.where(DocumentRow.id.in_(list(ids)))).all()
+        if keys:
+            ws = WorkspaceRepository(self.session).get(workspace)
+            found += self.session.execute(
+                base.where(DocumentRow.workspace_id == ws.id, DocumentRow.external_key.in_(keys))
+            ).all()
+        for doc_row, version_row in found:
+            pair = (Document.model_validate(doc_row), DocumentVersion.model_validate(version_row))
+            if doc_row.id in ids:
+                out[ids[doc_row.id]] = pair
+            if doc_row.external_key in keys:
+                out[doc_row.external_key] = pair
+        return out
+
+    @readonly
     def detail(self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None) -> DocumentDetail:
         row = self._row(ref, workspace)
         doc = Document.model_validate(row)

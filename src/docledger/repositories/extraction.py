@@ -328,6 +328,27 @@ class ExtractionRepository(Repository):
         ).first()
         return None if row is None else Extraction.model_validate(row)
 
+    @readonly
+    def find_many(
+        self, keys: Sequence[tuple[uuid.UUID, str, str, Mapping[str, Any]]]
+    ) -> dict[tuple[uuid.UUID, str, str, str], Extraction]:
+        """``find`` for many (version, extractor, extractor version, params) keys in one
+        statement; keyed by (version, extractor, extractor version, params hash)."""
+        wanted = {(v, e, t, params_hash(dict(p))) for v, e, t, p in keys}
+        if not wanted:
+            return {}
+        rows = self.session.scalars(
+            select(ExtractionRow).where(
+                ExtractionRow.version_id.in_(sorted({v for v, _, _, _ in wanted}, key=str))
+            )
+        )
+        out = {}
+        for row in rows:
+            key = (row.version_id, row.extractor, row.extractor_version, row.params_hash)
+            if key in wanted:
+                out[key] = Extraction.model_validate(row)
+        return out
+
     def record_failure(
         self,
         version_id: uuid.UUID | str,

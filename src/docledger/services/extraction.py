@@ -11,7 +11,7 @@ params costs one look-up, not a parse.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +23,31 @@ from docledger.errors import Conflict, DocledgerError, InvalidInput
 from docledger.extractors import Extractor, available, for_media_type, version_of
 from docledger.models import Document as DocumentRow
 from docledger.repositories.document import DocumentRepository
-from docledger.repositories.extraction import ExtractionRepository
+from docledger.repositories.extraction import ExtractionRepository, params_hash
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.schemas import Document, DocumentVersion
 from docledger.services.facade import Facade
 
 #: Longest error text kept on a failed extraction (the start says what went wrong).
 ERROR_CHARS = 2000
+
+
+#: Documents planned, extracted and recorded together (their look-ups share a transaction).
+BATCH_DOCUMENTS = 32
+#: Segments held in memory before the extracted documents are recorded.
+BATCH_SEGMENTS = 20_000
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A document to extract: its current version, the extractor and the run's key."""
+
+    key: str
+    version_id: uuid.UUID
+    sha256: str
+    extractor: Extractor
+    tag: str
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -125,18 +144,126 @@ class ExtractionService(Facade):
         else:
             chosen = None
             shares = _params_for(extractors, given)
-        outcomes = []
-        for ref in documents:
-            try:
-                outcome = self._one(ref, chosen or extractors, shares, workspace)
-            except DocledgerError as exc:  # the document itself: not found, another tenant's
-                outcome = ExtractOutcome(str(ref), None, None, False, 0, describe(exc))
-            outcomes.append(outcome)
-            if on_result is not None:
-                on_result(outcome)
+        todo = list(documents)
+        outcomes: list[ExtractOutcome] = []
+        for start in range(0, len(todo), BATCH_DOCUMENTS):
+            for outcome in self._batch(
+                todo[start : start + BATCH_DOCUMENTS], chosen or extractors, shares, workspace
+            ):
+                outcomes.append(outcome)
+                if on_result is not None:
+                    on_result(outcome)
         with session_scope(self._engine) as session:
             full_text_catch_up(session)  # the run's segments become searchable by text now
         return outcomes
+
+    def _batch(
+        self,
+        refs: Sequence[uuid.UUID | str],
+        chosen: Extractor | dict[str, Extractor],
+        shares: Mapping[str, dict[str, Any]],
+        workspace: WorkspaceRef | None,
+    ) -> Iterator[ExtractOutcome]:
+        """Plan (one read-only transaction for the batch's look-ups), extract (no database),
+        record; the extractions of a batch are recorded in shared transactions of up to
+        BATCH_SEGMENTS segments, and one that fails is recorded again on its own (a bad
+        document never takes the others down with it)."""
+        planned: dict[int, _Planned] = {}
+        done: dict[int, ExtractOutcome] = {}
+        with session_scope(self._engine, readonly=True) as session:
+            docs = DocumentRepository(session)
+            current = docs.current_many(refs, workspace=workspace)  # unknown workspace: raises
+            for n, ref in enumerate(refs):
+                if str(ref) not in current:
+                    try:
+                        current[str(ref)] = docs.current(ref, workspace=workspace)
+                    except DocledgerError as exc:  # not found, another tenant's
+                        done[n] = ExtractOutcome(str(ref), None, None, False, 0, describe(exc))
+                        continue
+                found = self._plan(*current[str(ref)], chosen, shares)
+                if isinstance(found, ExtractOutcome):
+                    done[n] = found
+                else:
+                    planned[n] = found
+            recorded = ExtractionRepository(session).find_many(
+                [(p.version_id, p.extractor.name, p.tag, p.params) for p in planned.values()]
+            )
+        for n, item in list(planned.items()):
+            prior = recorded.get(
+                (item.version_id, item.extractor.name, item.tag, params_hash(item.params))
+            )
+            if prior is not None and prior.status == "succeeded":
+                count = int(prior.stats.get("segments", 0))
+                done[n] = ExtractOutcome(item.key, item.extractor.name, prior.id, False, count)
+                del planned[n]
+        pending: list[tuple[int, _Planned, Any, str | None]] = []
+        size = 0
+        for n, item in planned.items():
+            try:
+                with self._store.open(item.sha256) as handle:
+                    data = handle.read()
+                segments: Any = list(item.extractor.extract(data, item.params))
+                pending.append((n, item, segments, None))
+                size += len(segments)
+            except Exception as exc:  # any failure of one document is recorded as its own
+                pending.append((n, item, None, describe(exc)))
+            if size >= BATCH_SEGMENTS:
+                done.update(self._record(pending))
+                pending, size = [], 0
+        done.update(self._record(pending))
+        for n in range(len(refs)):
+            yield done[n]
+
+    @staticmethod
+    def _plan(
+        doc: Document,
+        version: DocumentVersion,
+        chosen: Extractor | dict[str, Extractor],
+        shares: Mapping[str, dict[str, Any]],
+    ) -> _Planned | ExtractOutcome:
+        extractor = (
+            for_media_type(version.media_type, chosen) if isinstance(chosen, dict) else chosen
+        )
+        if extractor is None:
+            skipped = f"no extractor for {version.media_type}"
+            return ExtractOutcome(doc.external_key, None, None, False, 0, skipped=skipped)
+        params = shares.get(extractor.name, {})
+        tag = version_of(extractor, params)
+        return _Planned(doc.external_key, version.id, version.sha256, extractor, tag, params)
+
+    def _record(
+        self, pending: list[tuple[int, _Planned, Any, str | None]]
+    ) -> dict[int, ExtractOutcome]:
+        if not pending:
+            return {}
+        try:
+            with session_scope(self._engine) as session:
+                return {n: self._write(session, *rest) for n, *rest in pending}
+        except Exception:  # noqa: S110 - some document broke the shared transaction: one by one
+            pass
+        out = {}
+        for n, item, segments, error in pending:
+            try:
+                with session_scope(self._engine) as session:
+                    out[n] = self._write(session, item, segments, error)
+            except Conflict:  # another process recorded the same run first
+                out[n] = self._recorded(
+                    item.key, item.extractor.name, item.version_id, item.tag, item.params
+                )
+            except Exception as exc:  # segments the repository refuses: a failed extraction
+                with session_scope(self._engine) as session:
+                    out[n] = self._write(session, item, None, describe(exc))
+        return out
+
+    @staticmethod
+    def _write(session: Any, item: _Planned, segments: Any, error: str | None) -> ExtractOutcome:
+        repo = ExtractionRepository(session)
+        name = item.extractor.name
+        if error is not None:
+            failed = repo.record_failure(item.version_id, name, item.tag, item.params, error)
+            return ExtractOutcome(item.key, name, failed.id, False, 0, error)
+        result = repo.record(item.version_id, name, item.tag, item.params, segments)
+        return ExtractOutcome(item.key, name, result.extraction.id, result.created, result.segments)
 
     def import_elements(
         self,
@@ -160,55 +287,6 @@ class ExtractionService(Facade):
             )
         return ExtractOutcome(
             doc.external_key, name, result.extraction.id, result.created, result.segments
-        )
-
-    def _one(
-        self,
-        ref: uuid.UUID | str,
-        chosen: Extractor | dict[str, Extractor],
-        shares: Mapping[str, dict[str, Any]],
-        workspace: WorkspaceRef | None,
-    ) -> ExtractOutcome:
-        with session_scope(self._engine, readonly=True) as session:
-            doc, version = DocumentRepository(session).current(ref, workspace=workspace)
-            extractor = (
-                for_media_type(version.media_type, chosen) if isinstance(chosen, dict) else chosen
-            )
-            if extractor is None:
-                return ExtractOutcome(
-                    doc.external_key,
-                    None,
-                    None,
-                    False,
-                    0,
-                    skipped=f"no extractor for {version.media_type}",
-                )
-            params = shares.get(extractor.name, {})
-            tag = version_of(extractor, params)
-            done = ExtractionRepository(session).find(version.id, extractor.name, tag, params)
-        if done is not None and done.status == "succeeded":
-            return ExtractOutcome(
-                doc.external_key, extractor.name, done.id, False, int(done.stats.get("segments", 0))
-            )
-        try:
-            with self._store.open(version.sha256) as handle:
-                data = handle.read()
-            segments = extractor.extract(data, params)
-            with session_scope(self._engine) as session:
-                result = ExtractionRepository(session).record(
-                    version.id, extractor.name, tag, params, segments
-                )
-        except Conflict:  # another process recorded the same run first
-            return self._recorded(doc.external_key, extractor.name, version.id, tag, params)
-        except Exception as exc:
-            error = describe(exc)
-            with session_scope(self._engine) as session:
-                failed = ExtractionRepository(session).record_failure(
-                    version.id, extractor.name, tag, params, error
-                )
-            return ExtractOutcome(doc.external_key, extractor.name, failed.id, False, 0, error)
-        return ExtractOutcome(
-            doc.external_key, extractor.name, result.extraction.id, result.created, result.segments
         )
 
     def _recorded(
