@@ -207,18 +207,27 @@ def bm25(
     n = len(texts)
     if n == 0 or not folded:
         return [0.0] * n
-    # one C-level regex pass per term and text: a term matches whole words, a prefix term
-    # the start of words (as ``"clos"*`` / ``clos:*`` do in the index)
-    patterns = [
-        re.compile(r"\b" + re.escape(term) + ("" if prefix else r"\b"), re.UNICODE)
-        for term, prefix in folded
-    ]
+    # one C-level regex pass per text for all terms: a term matches whole words, a prefix
+    # term the start of words (as ``"clos"*`` / ``clos:*`` do in the index); a word that two
+    # terms would match counts for the first of them
+    pattern = re.compile(
+        r"\b(?:"
+        + "|".join(
+            f"({re.escape(term)})" + (r"\w*" if prefix else r"\b") for term, prefix in folded
+        )
+        + ")",
+        re.UNICODE,
+    )
     lengths: list[int] = []
     counts: list[list[int]] = []
+    width = len(folded)
     for body in texts:
         plain = fold(body or "")
-        lengths.append(len(plain.split()))
-        counts.append([len(p.findall(plain)) for p in patterns])
+        lengths.append(plain.count(" ") + plain.count("\n") + 1)
+        row = [0] * width
+        for match in pattern.finditer(plain):
+            row[(match.lastindex or 1) - 1] += 1
+        counts.append(row)
     avg = sum(lengths) / n or 1.0
     if df is None:
         df = [sum(1 for row in counts if row[j]) for j in range(len(folded))]

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, and_, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, Engine, Table, and_, exists, or_, select, text
 from sqlalchemy.orm import aliased
 
 from docledger.db import vector_index
@@ -70,7 +70,7 @@ EXTRACTIONS: Table = ExtractionRow.__table__  # type: ignore[assignment]
 TEXT_DEPTH = 100
 #: A term held by more segments (in the search's scope) than this is common: it still
 #: counts in the score, but does not bring candidates (its segments are too many to rank).
-COMMON = 150
+COMMON = 100
 #: Candidates scored per query at most (those holding the most rare terms).
 MAX_CANDIDATES = 100
 
@@ -494,10 +494,26 @@ def _excluded(session: Any, workspace_id: uuid.UUID, include_superseded: bool) -
     so they are excluded by id rather than the current ones included."""
     ex, ver, doc = EXTRACTIONS.c, VERSIONS.c, DOCUMENTS.c
     newer = aliased(EXTRACTIONS)
-    gone = [doc.deleted_at.is_not(None), ex.status != "succeeded"]
+    # two cheap halves in one statement: by document (walking the workspace's documents and
+    # their versions by index), and by extraction (failed, or replaced: a probe of the unique
+    # key); one query with every condition OR-ed probed all three tables per extraction
+    gone_doc: list[ColumnElement[bool]] = [doc.deleted_at.is_not(None)]
     if not include_superseded:
-        gone += [
-            ver.version_number != func.coalesce(doc.current_version, ver.version_number),
+        gone_doc.append(
+            and_(doc.current_version.is_not(None), ver.version_number != doc.current_version)
+        )
+    by_document = (
+        select(ex.id)
+        .select_from(
+            DOCUMENTS.join(VERSIONS, ver.document_id == doc.id).join(
+                EXTRACTIONS, ex.version_id == ver.id
+            )
+        )
+        .where(doc.workspace_id == workspace_id, or_(*gone_doc))
+    )
+    gone_ex: list[ColumnElement[bool]] = [ex.status != "succeeded"]
+    if not include_superseded:
+        gone_ex.append(
             exists().where(
                 newer.c.version_id == ex.version_id,
                 newer.c.extractor == ex.extractor,
@@ -506,17 +522,10 @@ def _excluded(session: Any, workspace_id: uuid.UUID, include_superseded: bool) -
                     newer.c.created_at > ex.created_at,
                     and_(newer.c.created_at == ex.created_at, newer.c.id > ex.id),
                 ),
-            ),
-        ]
-    stmt = (
-        select(ex.id)
-        .select_from(
-            EXTRACTIONS.join(VERSIONS, ver.id == ex.version_id).join(
-                DOCUMENTS, doc.id == ver.document_id
             )
         )
-        .where(ex.workspace_id == workspace_id, or_(*gone))
-    )
+    by_extraction = select(ex.id).where(ex.workspace_id == workspace_id, or_(*gone_ex))
+    stmt = by_document.union(by_extraction)
     return [_as_uuid(e) for e in session.execute(stmt).scalars()]
 
 
