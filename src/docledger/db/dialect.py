@@ -340,6 +340,14 @@ def full_text_catch_up(session: Session) -> int:
             "FROM segments s JOIN done d ON s.extraction_id = d.extraction_id "
             "ON CONFLICT (segment_id) DO NOTHING"
         ).rowcount
+        if (indexed or 0) >= ANALYZE_AFTER_ROWS:
+            # A bulk catch-up leaves its entries in the GIN index's pending list, which every
+            # query then scans, and the planner costs the index so high that it scans the
+            # table instead (measured: 6.6 ms for a one-row term on 13,000 segments, against
+            # 0.18 ms once the list is merged and the tables analysed).
+            conn.exec_driver_sql("SELECT gin_clean_pending_list('fts_segments_tsv')")
+            conn.exec_driver_sql("ANALYZE fts_segments")
+            conn.exec_driver_sql("ANALYZE segments")
         return int(indexed or 0)
     if not full_text_pending(session):
         return 0

@@ -297,33 +297,52 @@ class SearchService:
         wanted = ranking.terms(query)
         if not wanted:
             return []
-        self.catch_up()
-        with session_scope(self._engine, readonly=True) as session:
-            ws = WorkspaceRepository(session).get(workspace)
-            scope = {
-                "workspace_id": ws.id,
-                "kinds": list(kinds),
-                "excluded": _excluded(session, ws.id, include_superseded),
-                "documents": list(documents) if documents else None,
-            }
-            postings = full_text_postings(session, wanted, scope=scope, limit=COMMON + 1)
-            rare = [rows for rows in postings if len(rows) <= COMMON]
-            if any(rare):
-                chosen = _by_rare_terms(rare)
-            else:  # only common words: the dialect's own ranker picks the candidates
-                chosen = full_text_candidates(
-                    session, wanted, scope=scope, limit=max(k * 10, TEXT_DEPTH)
-                )
-            candidates = _texts(session, chosen)
-            scores = ranking.bm25(
-                wanted, [body for _, body, _ in candidates], df=[len(rows) for rows in postings]
+        for attempt in (1, 2):
+            with session_scope(self._engine, readonly=True) as session:
+                # one transaction in the common case: the pending check and the search
+                if attempt == 2 or not full_text_pending(session):
+                    return self._ranked(
+                        session, wanted, k, workspace, kinds, documents, include_superseded
+                    )
+            self.catch_up()  # index what writes left pending, then search
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _ranked(
+        self,
+        session: Any,
+        wanted: list[tuple[str, bool]],
+        k: int,
+        workspace: WorkspaceRef | None,
+        kinds: Sequence[str],
+        documents: Sequence[uuid.UUID] | None,
+        include_superseded: bool,
+    ) -> list[SearchHit]:
+        """Candidates from the index, ranked by BM25 (see ``text``)."""
+        ws = WorkspaceRepository(session).get(workspace)
+        scope = {
+            "workspace_id": ws.id,
+            "kinds": list(kinds),
+            "excluded": _excluded(session, ws.id, include_superseded),
+            "documents": list(documents) if documents else None,
+        }
+        postings = full_text_postings(session, wanted, scope=scope, limit=COMMON + 1)
+        rare = [rows for rows in postings if len(rows) <= COMMON]
+        if any(rare):
+            chosen = _by_rare_terms(rare)
+        else:  # only common words: the dialect's own ranker picks the candidates
+            chosen = full_text_candidates(
+                session, wanted, scope=scope, limit=max(k * 10, TEXT_DEPTH)
             )
-            pairs = zip(candidates, scores, strict=True)
-            ranked = sorted(
-                ((sid, score, body, digest) for (sid, body, digest), score in pairs if score > 0),
-                key=lambda hit: (-hit[1], hit[2], hit[3] or "", str(hit[0])),
-            )
-            return self._hits(session, [(_as_uuid(sid), score) for sid, score, _, _ in ranked[:k]])
+        candidates = _texts(session, chosen)
+        scores = ranking.bm25(
+            wanted, [body for _, body, _ in candidates], df=[len(rows) for rows in postings]
+        )
+        pairs = zip(candidates, scores, strict=True)
+        ranked = sorted(
+            ((sid, score, body, digest) for (sid, body, digest), score in pairs if score > 0),
+            key=lambda hit: (-hit[1], hit[2], hit[3] or "", str(hit[0])),
+        )
+        return self._hits(session, [(_as_uuid(sid), score) for sid, score, _, _ in ranked[:k]])
 
     def hybrid(
         self,
