@@ -35,7 +35,7 @@ from PIL import Image  # noqa: E402
 from pypdfium2 import raw  # noqa: E402
 from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
-from tests.planted import FILLER, Fact  # noqa: E402
+from tests.planted import FILLER, Fact, edit_distance  # noqa: E402
 from tests.planted import write as write_corpus  # noqa: E402
 
 from docledger import Ledger  # noqa: E402
@@ -139,15 +139,6 @@ def layout(dialect: str, files: int = 150, rounds: int = 2) -> dict[str, Any]:
         }
 
 
-def _distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, start=1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
-
-
 def ocr(pages: int = 6) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         paths = _pdfs(Path(tmp), (pages + 1) // 2)
@@ -172,7 +163,7 @@ def ocr(pages: int = 6) -> dict[str, Any]:
         segments = extractor.extract(scanned.getvalue(), {})
         took = time.perf_counter() - start
     read = {s["page_number"]: " ".join(s["text"].split()) for s in segments if s["kind"] == "page"}
-    errors = sum(_distance(read.get(n + 1, ""), want) for n, want in enumerate(truth))
+    errors = sum(edit_distance(read.get(n + 1, ""), want) for n, want in enumerate(truth))
     return {
         "engine": engine.engine_version(),
         "dpi": 144,

@@ -147,3 +147,13 @@ def write(folder: Path, files: int, seed: int = 1, start: int = 0) -> list[Fact]
             title = f"# Site report {n}\n\n" if kind == "md" else ""
             target.write_text(title + body + "\n")
     return facts
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (what a character error rate counts)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, start=1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]

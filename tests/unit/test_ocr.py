@@ -17,6 +17,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from docledger.extractors import ImageExtractor, PdfExtractor, ocr
+from tests.planted import edit_distance
 
 pytestmark = pytest.mark.skipif(
     not ocr.available() and os.environ.get("CI", "").lower() not in {"1", "true", "yes"},
@@ -62,15 +63,6 @@ def _png(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def _distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, start=1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
-
-
 def _ink_box(image: Image.Image, band: tuple[int, int]) -> tuple[int, int, int, int]:
     px = image.load()
     xs, ys = [], []
@@ -88,7 +80,7 @@ def _lines(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _cer(found: list[str]) -> float:
     expected = [text for _, _, text in LINES]
-    errors = sum(_distance(a, b) for a, b in zip(found, expected, strict=True))
+    errors = sum(edit_distance(a, b) for a, b in zip(found, expected, strict=True))
     return errors / sum(len(t) for t in expected)
 
 
