@@ -309,13 +309,18 @@ def full_text_candidates(
     return [row[0] for row in session.execute(stmt)]
 
 
-def full_text_defer(session: Session, extraction_id: Any) -> None:
-    """Note an extraction whose segments the full-text index does not hold yet (migration
-    0011): writes never index text themselves; ``full_text_catch_up`` does, in bulk."""
+def full_text_defer(session: Session, extraction_ids: Any) -> None:
+    """Note extractions (one id or a list) whose segments the full-text index does not hold
+    yet (migration 0011): writes never index text themselves; ``full_text_catch_up`` does,
+    in bulk."""
+    ids = extraction_ids if isinstance(extraction_ids, list) else [extraction_ids]
+    if not ids:
+        return
     session.execute(
         text("INSERT INTO fts_pending (extraction_id) VALUES (:e)").bindparams(
-            bindparam("e", extraction_id, type_=Uuid())
-        )
+            bindparam("e", type_=Uuid())
+        ),
+        [{"e": e} for e in ids],
     )
 
 

@@ -218,6 +218,57 @@ class ExtractionRepository(Repository):
         run and the extraction the new segments may succeed; the segments go in with the
         driver's bulk path; full-text indexing is left to the next catch-up (migration 0011).
         """
+        run = (version_id, extractor, extractor_version, params, segments)
+        return self.record_many([run], stats=stats)[0]
+
+    def record_many(
+        self,
+        runs: Sequence[
+            tuple[
+                uuid.UUID | str,
+                str,
+                str,
+                Mapping[str, Any] | None,
+                Iterable[SegmentIn | Mapping[str, Any]],
+            ]
+        ],
+        *,
+        stats: Mapping[str, Any] | None = None,
+    ) -> list[RecordResult]:
+        """``record`` for many runs (version, extractor, extractor version, params,
+        segments): each is looked up on its own, and the new extraction rows, their
+        segments and their full-text notes are written with one statement each (one COPY
+        on PostgreSQL), so a batch of documents pays the round trips once."""
+        results: list[RecordResult] = []
+        new_rows: list[dict[str, Any]] = []
+        segment_rows: list[tuple[Any, ...]] = []
+        for run in runs:
+            result, row, rows = self._prepare(*run, stats=stats)
+            results.append(result)
+            if row is not None:
+                new_rows.append(row)
+                segment_rows.extend(rows)
+        if new_rows:
+            self.session.connection().execute(insert(EXTRACTIONS), new_rows)
+            if segment_rows:
+                bulk_insert(
+                    self.session, SEGMENTS, segment_rows, SEGMENT_COLUMNS, encoded=SEGMENT_COLUMNS
+                )
+            full_text_defer(self.session, [r["id"] for r in new_rows])  # indexed later (0011)
+        return results
+
+    def _prepare(
+        self,
+        version_id: uuid.UUID | str,
+        extractor: str,
+        extractor_version: str,
+        params: Mapping[str, Any] | None,
+        segments: Iterable[SegmentIn | Mapping[str, Any]],
+        *,
+        stats: Mapping[str, Any] | None,
+    ) -> tuple[RecordResult, dict[str, Any] | None, list[tuple[Any, ...]]]:
+        """One run's look-up and rows: (result, the new extraction row or None when it was
+        recorded before, its segment rows in the drivers' own form)."""
         if not extractor or not extractor_version:
             raise InvalidInput("an extraction names its extractor and extractor version")
         vid = require_uuid(version_id, "version id")
@@ -230,7 +281,7 @@ class ExtractionRepository(Repository):
             raise NotFound(f"no document version {version_id}")
         if version.existing is not None:
             if self._status(version.existing) != "failed":
-                return self._recorded(version.existing)
+                return self._recorded(version.existing), None, []
             # a failed attempt is replaced by the one that succeeds
             self.session.execute(delete(ExtractionRow).where(ExtractionRow.id == version.existing))
         items = _validated(segments)
@@ -293,15 +344,13 @@ class ExtractionRepository(Repository):
                     created,
                 )
             )
-        self.session.connection().execute(insert(EXTRACTIONS), [row])
-        bulk_insert(self.session, SEGMENTS, rows, SEGMENT_COLUMNS, encoded=SEGMENT_COLUMNS)
-        full_text_defer(self.session, extraction_id)  # indexed in bulk later (0011)
-        return RecordResult(
+        result = RecordResult(
             extraction=Extraction.model_validate(row),
             created=True,
             segments=len(rows),
             linked_to_predecessors=len(predecessors),
         )
+        return result, row, rows
 
     def _status(self, extraction_id: uuid.UUID) -> str | None:
         return self.session.scalar(

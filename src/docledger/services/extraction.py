@@ -238,7 +238,23 @@ class ExtractionService(Facade):
             return {}
         try:
             with session_scope(self._engine) as session:
-                return {n: self._write(session, *rest) for n, *rest in pending}
+                good = [(n, item, segments) for n, item, segments, error in pending if not error]
+                results = ExtractionRepository(session).record_many(
+                    [
+                        (item.version_id, item.extractor.name, item.tag, item.params, segments)
+                        for _, item, segments in good
+                    ]
+                )
+                out = {
+                    n: ExtractOutcome(
+                        item.key, item.extractor.name, r.extraction.id, r.created, r.segments
+                    )
+                    for (n, item, _), r in zip(good, results, strict=True)
+                }
+                for n, item, _, error in pending:
+                    if error:
+                        out[n] = self._write(session, item, None, error)
+                return out
         except Exception:  # noqa: S110 - some document broke the shared transaction: one by one
             pass
         out = {}
