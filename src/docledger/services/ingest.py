@@ -408,7 +408,7 @@ def _record(
                 .where(
                     in_values(session, DocumentRow.id, known), DocumentRow.deleted_at.is_not(None)
                 )
-                .values(deleted_at=None)
+                .values(deleted_at=None, updated_at=now)
             )
     return results
 

@@ -333,16 +333,21 @@ class SearchService:
             chosen = full_text_candidates(
                 session, wanted, scope=scope, limit=max(k * 10, TEXT_DEPTH)
             )
-        candidates = _texts(session, chosen)
+        details = _details(session, chosen)
+        order = [key for key in (_as_uuid(i) for i in chosen) if key in details]
         scores = ranking.bm25(
-            wanted, [body for _, body, _ in candidates], df=[len(rows) for rows in postings]
+            wanted, [details[key][7] or "" for key in order], df=[len(rows) for rows in postings]
         )
-        pairs = zip(candidates, scores, strict=True)
         ranked = sorted(
-            ((sid, score, body, digest) for (sid, body, digest), score in pairs if score > 0),
-            key=lambda hit: (-hit[1], hit[2], hit[3] or "", str(hit[0])),
+            ((key, score) for key, score in zip(order, scores, strict=True) if score > 0),
+            key=lambda hit: (
+                -hit[1],
+                details[hit[0]][7] or "",
+                details[hit[0]][11] or "",
+                str(hit[0]),
+            ),
         )
-        return self._hits(session, [(_as_uuid(sid), score) for sid, score, _, _ in ranked[:k]])
+        return _build(ranked[:k], details)
 
     def hybrid(
         self,
@@ -415,7 +420,14 @@ class SearchService:
     def _hits(self, session: Any, chosen: list[tuple[uuid.UUID, float]]) -> list[SearchHit]:
         """Details of the chosen segments in one Core query (no ORM objects: at k=10 the ORM
         machinery cost more than the query)."""
-        seg, ver, doc = SEGMENTS.c, VERSIONS.c, DOCUMENTS.c
+        return _build(chosen, _details(session, [sid for sid, _ in chosen]))
+
+
+def _details(session: Any, ids: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    """What a hit shows, per segment id (the text and content hash among it)."""
+    seg, ver, doc = SEGMENTS.c, VERSIONS.c, DOCUMENTS.c
+    out: dict[uuid.UUID, Any] = {}
+    for part in range(0, len(ids), 500):
         stmt = (
             select(
                 seg.id,
@@ -429,33 +441,39 @@ class SearchService:
                 seg.bbox,
                 ver.sha256,
                 seg.extraction_id,
+                seg.content_hash,
             )
             .select_from(
                 SEGMENTS.join(VERSIONS, ver.id == seg.version_id).join(
                     DOCUMENTS, doc.id == ver.document_id
                 )
             )
-            .where(seg.id.in_([sid for sid, _ in chosen]))
+            .where(seg.id.in_([_as_uuid(i) for i in ids[part : part + 500]]))
         )
-        details = {r[0]: r for r in session.connection().execute(stmt)}
-        return [
-            SearchHit(
-                segment_id=sid,
-                score=score,
-                document_id=details[sid][1],
-                external_key=details[sid][2],
-                version_id=details[sid][3],
-                page_number=details[sid][4],
-                kind=details[sid][5],
-                label=details[sid][6],
-                text=details[sid][7],
-                bbox=details[sid][8],
-                sha256=details[sid][9],
-                extraction_id=details[sid][10],
-            )
-            for sid, score in chosen
-            if sid in details
-        ]
+        for row in session.connection().execute(stmt):
+            out[_as_uuid(row[0])] = row
+    return out
+
+
+def _build(chosen: list[tuple[uuid.UUID, float]], details: dict[uuid.UUID, Any]) -> list[SearchHit]:
+    return [
+        SearchHit(
+            segment_id=sid,
+            score=score,
+            document_id=details[sid][1],
+            external_key=details[sid][2],
+            version_id=details[sid][3],
+            page_number=details[sid][4],
+            kind=details[sid][5],
+            label=details[sid][6],
+            text=details[sid][7],
+            bbox=details[sid][8],
+            sha256=details[sid][9],
+            extraction_id=details[sid][10],
+        )
+        for sid, score in chosen
+        if sid in details
+    ]
 
 
 def _by_rare_terms(rare: list[list[tuple[Any, str | None]]]) -> list[Any]:
@@ -470,18 +488,6 @@ def _by_rare_terms(rare: list[list[tuple[Any, str | None]]]) -> list[Any]:
             entry[1] += weight
     ordered = sorted(found, key=lambda sid: (-found[sid][0], -found[sid][1], found[sid][2]))
     return ordered[:MAX_CANDIDATES]
-
-
-def _texts(session: Any, ids: Sequence[Any]) -> list[tuple[Any, str, str | None]]:
-    """(id, text, content hash) of the candidates, in their order."""
-    seg = SEGMENTS.c
-    rows: dict[Any, tuple[Any, str, str | None]] = {}
-    for part in range(0, len(ids), 500):
-        chunk = [_as_uuid(i) for i in ids[part : part + 500]]
-        stmt = select(seg.id, seg.text, seg.content_hash).where(seg.id.in_(chunk))
-        for sid, body, digest in session.connection().execute(stmt):
-            rows[_as_uuid(sid)] = (sid, body or "", digest)
-    return [rows[key] for key in (_as_uuid(i) for i in ids) if key in rows]
 
 
 def _embedding_lineage(
