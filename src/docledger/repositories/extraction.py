@@ -200,6 +200,34 @@ def _validated(segments: Iterable[SegmentIn | Mapping[str, Any]]) -> list[Segmen
     return items
 
 
+def _extraction_row(
+    extraction_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    version_id: uuid.UUID,
+    run: tuple[str, str, Mapping[str, Any] | None, str],
+    stats: dict[str, Any],
+    error: str | None,
+    now: Any,
+) -> dict[str, Any]:
+    """An extraction row: succeeded without an error, failed with one."""
+    extractor, extractor_version, params, digest = run
+    return {
+        "id": extraction_id,
+        "workspace_id": workspace_id,
+        "version_id": version_id,
+        "extractor": extractor,
+        "extractor_version": extractor_version,
+        "params": dict(params or {}),
+        "params_hash": digest,
+        "status": "failed" if error is not None else "succeeded",
+        "stats": stats,
+        "error": error,
+        "started_at": now,
+        "finished_at": now,
+        "created_at": now,
+    }
+
+
 class ExtractionRepository(Repository):
     def record(
         self,
@@ -287,21 +315,15 @@ class ExtractionRepository(Repository):
         items = _validated(segments)
         now = utcnow()
         extraction_id = new_id()
-        row = {
-            "id": extraction_id,
-            "workspace_id": version.workspace_id,
-            "version_id": vid,
-            "extractor": extractor,
-            "extractor_version": extractor_version,
-            "params": dict(params or {}),
-            "params_hash": digest,
-            "status": "succeeded",
-            "stats": {"segments": len(items), **dict(stats or {})},
-            "error": None,
-            "started_at": now,
-            "finished_at": now,
-            "created_at": now,
-        }
+        row = _extraction_row(
+            extraction_id,
+            version.workspace_id,
+            vid,
+            (extractor, extractor_version, params, digest),
+            {"segments": len(items), **dict(stats or {})},
+            None,
+            now,
+        )
         # Values in the drivers' own form, so bulk_insert converts nothing row by row.
         ids = uuid7_hex_many(len(items))
         workspace, extraction, version_, created = (
@@ -423,21 +445,15 @@ class ExtractionRepository(Repository):
                 .values(error=error, finished_at=now)
             )
             return self.get(existing.id)
-        row = {
-            "id": new_id(),
-            "workspace_id": version.workspace_id,
-            "version_id": vid,
-            "extractor": extractor,
-            "extractor_version": extractor_version,
-            "params": dict(params or {}),
-            "params_hash": digest,
-            "status": "failed",
-            "stats": {"segments": 0},
-            "error": error,
-            "started_at": now,
-            "finished_at": now,
-            "created_at": now,
-        }
+        row = _extraction_row(
+            new_id(),
+            version.workspace_id,
+            vid,
+            (extractor, extractor_version, params, digest),
+            {"segments": 0},
+            error,
+            now,
+        )
         self.session.execute(insert(EXTRACTIONS), [row])
         return Extraction.model_validate(row)
 
