@@ -102,6 +102,10 @@ def test_extract_command(db_url: str, tmp_path: Path) -> None:
     assert code == 1
     assert "InvalidInput" in err
     assert "chunk_size" in err
+    code, _, err = dl("extract", "--all", "--params", "[1]")
+    assert code == 1
+    assert "JSON object" in err
+    assert "Traceback" not in err
     code, _, err = dl("extract", "--all", "--params", '{"chunk_sise": 10}')
     assert code == 1
     assert "chunk_sise" in err

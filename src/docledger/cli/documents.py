@@ -17,7 +17,7 @@ from docledger.cli.context import console, err_console, state
 from docledger.errors import InvalidInput
 from docledger.schemas import IngestResult
 from docledger.services.extraction import ExtractOutcome
-from docledger.services.ingest import expand_paths, ingest
+from docledger.services.ingest import expand_paths, ingest, present_keys
 
 OUTCOMES = ("added", "new_version", "unchanged", "reverted", "failed")
 
@@ -65,8 +65,7 @@ def add(
                 results.append(result)
                 bar.advance(task)
         if sync:
-            keys = {r.external_key for r in results if r.external_key}
-            removed = ledger.documents.mark_deleted(keys, workspace=workspace)
+            removed = ledger.documents.mark_deleted(present_keys(sources), workspace=workspace)
     counts: Counter[str] = Counter(r.outcome for r in results)
     columns_shown = (*OUTCOMES, "removed") if sync else OUTCOMES
     summary = Table(*columns_shown, title=f"{len(results)} files")

@@ -75,24 +75,11 @@ class DocumentRepository(Repository):
     ) -> tuple[Document, DocumentVersion]:
         """A document and its current version in one statement (what every per-document
         step of a batch reads first)."""
-        key = as_uuid(ref)
-        stmt = select(DocumentRow, VersionRow).join(
-            VersionRow,
-            (VersionRow.document_id == DocumentRow.id)
-            & (VersionRow.version_number == DocumentRow.current_version),
-        )
-        if key is not None:
-            stmt = stmt.where(DocumentRow.id == key)
-        else:
-            ws = WorkspaceRepository(self.session).get(workspace)
-            stmt = stmt.where(
-                DocumentRow.workspace_id == ws.id, DocumentRow.external_key == str(ref)
-            )
-        found = self.session.execute(stmt).first()
-        if found is None:  # no such document, or one whose current version is not set
+        found = self.current_many([ref], workspace=workspace).get(str(ref))
+        if found is None:  # no such document (NotFound), or one whose current version is unset
             doc = self.get(ref, workspace=workspace)
             return doc, self.version(doc.id)
-        return Document.model_validate(found[0]), DocumentVersion.model_validate(found[1])
+        return found
 
     @readonly
     def current_many(

@@ -389,15 +389,9 @@ class ExtractionRepository(Repository):
     ) -> Extraction | None:
         """The extraction recorded under this run's key, or None (what a re-run looks up
         instead of parsing the document again)."""
-        row = self.session.scalars(
-            select(ExtractionRow).where(
-                ExtractionRow.version_id == require_uuid(version_id, "version id"),
-                ExtractionRow.extractor == extractor,
-                ExtractionRow.extractor_version == extractor_version,
-                ExtractionRow.params_hash == params_hash(dict(params or {})),
-            )
-        ).first()
-        return None if row is None else Extraction.model_validate(row)
+        vid = require_uuid(version_id, "version id")
+        found = self.find_many([(vid, extractor, extractor_version, params or {})])
+        return next(iter(found.values()), None)
 
     @readonly
     def find_many(

@@ -134,6 +134,8 @@ class ExtractionService(Facade):
         Lineage needs no run here: an extraction names its version, and lineage walks
         follow that link (exact per document, where a batch run would tie every document of
         the batch to every extraction)."""
+        if params is not None and not isinstance(params, Mapping):
+            raise InvalidInput("extractor params are a JSON object")
         given = dict(params or {})
         extractors = available()
         if extractor is not None:

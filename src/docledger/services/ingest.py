@@ -531,6 +531,18 @@ def _collect(
 DEFAULT_DPI = 144
 
 
+def present_keys(sources: Iterable[Source]) -> set[str]:
+    """The keys a folder sync keeps: every source found, read or not (a read error never
+    deletes a document); a name that cannot be a key never named a document."""
+    keep = set()
+    for src in sources:
+        try:
+            keep.add(normalize_key(src.key or ""))
+        except InvalidInput:
+            continue
+    return keep
+
+
 @dataclass(frozen=True)
 class SyncResult:
     """What a folder sync did: one result per file found, and the keys it marked deleted."""
@@ -618,14 +630,10 @@ class DocumentService(Facade):
             ingest(self._engine, self._store, sources, workspace=workspace, chunk_size=chunk_size),
             on_result,
         )
-        keep = set()
-        for src in sources:
-            try:
-                keep.add(normalize_key(src.key or ""))
-            except InvalidInput:
-                continue  # an unusable name is a failed result above, never a stored key
         with session_scope(self._engine) as session:
-            removed = DocumentRepository(session).mark_deleted(keep, workspace=workspace)
+            removed = DocumentRepository(session).mark_deleted(
+                present_keys(sources), workspace=workspace
+            )
         return SyncResult(results=results, removed=removed)
 
     def render(
