@@ -16,15 +16,22 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 
 from docledger.db.types import utcnow
-from docledger.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from docledger.errors import Conflict, InvalidInput, InvalidTransition
 from docledger.ids import new_id
 from docledger.models import Annotation as AnnotationRow
 from docledger.models import AnnotationEvent as EventRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Segment as SegmentRow
-from docledger.repositories.base import Repository, as_uuid, readonly, require_uuid, where_given
+from docledger.repositories.base import (
+    Repository,
+    check_limit,
+    readonly,
+    require_uuid,
+    where_given,
+)
 from docledger.repositories.document import DocumentRepository
 from docledger.repositories.user import UserRepository
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas.annotation import VALUE_SCHEMAS, Annotation, AnnotationEvent
 from docledger.vocab import AnnotationKind, AnnotationTarget, values
 
@@ -61,25 +68,28 @@ class AnnotationRepository(Repository):
         return user.id, user.email
 
     def _target(
-        self, target_type: str, target_id: uuid.UUID | str
+        self, target_type: str, target_id: uuid.UUID | str, workspace: WorkspaceRef | None
     ) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, uuid.UUID | None, SegmentRow | None]:
         """(workspace, document, version, segment, segment row) of a target."""
         if target_type not in values(AnnotationTarget):
             raise InvalidInput(f"unknown target type {target_type!r}")
         key = require_uuid(target_id, f"{target_type} id")
         if target_type == "segment":
-            seg = self.session.get(SegmentRow, key)
-            if seg is None:
-                raise NotFound(f"no segment {key}")
+            seg = confine(
+                self.session, self.session.get(SegmentRow, key), workspace, f"no segment {key}"
+            )
             ver = self.session.get(VersionRow, seg.version_id)
             assert ver is not None
             return ver.workspace_id, ver.document_id, ver.id, seg.id, seg
         if target_type == "version":
-            version = self.session.get(VersionRow, key)
-            if version is None:
-                raise NotFound(f"no document version {key}")
+            version = confine(
+                self.session,
+                self.session.get(VersionRow, key),
+                workspace,
+                f"no document version {key}",
+            )
             return version.workspace_id, version.document_id, version.id, None, None
-        doc = DocumentRepository(self.session).get(key)
+        doc = DocumentRepository(self.session).get(key, workspace=workspace)
         return doc.workspace_id, doc.id, None, None, None
 
     def create(
@@ -91,10 +101,11 @@ class AnnotationRepository(Repository):
         *,
         status: str = "draft",
         author: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> Annotation:
         """Label a document, version or segment. A correction on a segment records the
         segment's text and confidence as ``original`` / ``confidence_before`` when not given."""
-        ws, doc, ver, seg, seg_row = self._target(target_type, target_id)
+        ws, doc, ver, seg, seg_row = self._target(target_type, target_id, workspace)
         if kind == "correction" and seg_row is not None and isinstance(value, dict):
             value = {"original": seg_row.text, "confidence_before": seg_row.confidence, **value}
         clean = validate_value(kind, value)
@@ -159,11 +170,13 @@ class AnnotationRepository(Repository):
             ],
         )
 
-    def _row(self, annotation_id: uuid.UUID | str) -> AnnotationRow:
+    def _row(
+        self, annotation_id: uuid.UUID | str, workspace: WorkspaceRef | None = None
+    ) -> AnnotationRow:
         row = self.session.get(AnnotationRow, require_uuid(annotation_id, "annotation id"))
-        if row is None:
-            raise NotFound(f"no annotation {annotation_id}")
-        return row
+        return confine(  # type: ignore[no-any-return]
+            self.session, row, workspace, f"no annotation {annotation_id}"
+        )
 
     def update(
         self,
@@ -173,10 +186,13 @@ class AnnotationRepository(Repository):
         value: dict[str, Any] | None = None,
         status: str | None = None,
         actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> Annotation:
         """Change the value and/or status of the revision you read. A stale
         ``expected_revision`` raises Conflict and changes nothing."""
-        row = self._row(annotation_id)
+        row = self._row(annotation_id, workspace)
+        if isinstance(expected_revision, bool) or not isinstance(expected_revision, int):
+            raise InvalidInput("expected_revision is a whole number")
         if value is None and status is None:
             raise InvalidInput("nothing to change: give a value or a status")
         new_value = validate_value(row.kind, value) if value is not None else row.value
@@ -217,19 +233,28 @@ class AnnotationRepository(Repository):
         *,
         expected_revision: int,
         actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> Annotation:
         return self.update(
-            annotation_id, expected_revision=expected_revision, status=status, actor=actor
+            annotation_id,
+            expected_revision=expected_revision,
+            status=status,
+            actor=actor,
+            workspace=workspace,
         )
 
     @readonly
-    def get(self, annotation_id: uuid.UUID | str) -> Annotation:
-        return Annotation.model_validate(self._row(annotation_id))
+    def get(
+        self, annotation_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> Annotation:
+        return Annotation.model_validate(self._row(annotation_id, workspace))
 
     @readonly
-    def history(self, annotation_id: uuid.UUID | str) -> list[AnnotationEvent]:
+    def history(
+        self, annotation_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> list[AnnotationEvent]:
         """Every change, oldest first (the history is append-only)."""
-        row = self._row(annotation_id)
+        row = self._row(annotation_id, workspace)
         stmt = (
             select(EventRow)
             .where(EventRow.annotation_id == row.id)
@@ -258,10 +283,17 @@ class AnnotationRepository(Repository):
         kind: str | None = None,
         status: str | None = None,
         limit: int = 1000,
+        workspace: WorkspaceRef | None = None,
     ) -> Sequence[Annotation]:
+        """Annotations oldest first; all workspaces unless one is given (a document named by
+        key is looked up in ``workspace``, default ``default``)."""
+        check_limit(limit)
         stmt = select(AnnotationRow).order_by(AnnotationRow.created_at, AnnotationRow.id)
+        if workspace is not None:
+            ws = WorkspaceRepository(self.session).get(workspace)
+            stmt = stmt.where(AnnotationRow.workspace_id == ws.id)
         if document is not None:
-            doc_id = as_uuid(document) or DocumentRepository(self.session).get(document).id
+            doc_id = DocumentRepository(self.session).get(document, workspace=workspace).id
             stmt = stmt.where(AnnotationRow.document_id == doc_id)
         if segment is not None:
             stmt = stmt.where(AnnotationRow.segment_id == require_uuid(segment, "segment id"))

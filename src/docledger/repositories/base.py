@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -38,6 +39,21 @@ def require_uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
     if parsed is None:
         raise InvalidInput(f"{what}: {value!r} is not a UUID")
     return parsed
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float, and not a bool (``True`` is an int to Python, not to users)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)
+
+
+def check_limit(limit: object, *, most: int = 10_000, what: str = "limit") -> int:
+    """A page size: a whole number from 1 to ``most``. Both dialects refuse the same values
+    (PostgreSQL rejects a negative LIMIT, SQLite would read it as "no limit")."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
+        raise InvalidInput(f"{what} must be a whole number between 1 and {most}")
+    return limit
 
 
 def where_given(stmt: SelectT, *filters: tuple[Any, Any]) -> SelectT:

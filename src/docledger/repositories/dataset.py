@@ -17,7 +17,7 @@ from docledger.models import Dataset as DatasetRow
 from docledger.models import DatasetItem as ItemRow
 from docledger.repositories.base import Repository, as_uuid, readonly
 from docledger.repositories.run import RunRepository
-from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas.annotation import Dataset, DatasetItem
 
 FILTER_KEYS = {"kind", "kinds", "document_ids", "label"}
@@ -145,9 +145,14 @@ class DatasetRepository(Repository):
         self, name_or_id: str | uuid.UUID, version: int | None, workspace: WorkspaceRef | None
     ) -> DatasetRow:
         key = as_uuid(name_or_id)
+        found = None
         if key is not None:
             found = self.session.get(DatasetRow, key)
-        else:
+            if found is not None:
+                return confine(  # type: ignore[no-any-return]
+                    self.session, found, workspace, f"no dataset {name_or_id}"
+                )
+        if found is None:
             ws = WorkspaceRepository(self.session).get(workspace)
             stmt = select(DatasetRow).where(
                 DatasetRow.workspace_id == ws.id, DatasetRow.name == str(name_or_id)

@@ -17,7 +17,7 @@ from docledger.errors import InvalidInput, InvalidTransition, NotFound
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.repositories.base import Repository, as_uuid, readonly
-from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas import Document, DocumentDetail, DocumentPage, DocumentVersion
 from docledger.vocab import DocumentStatus, values
 
@@ -50,19 +50,24 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 class DocumentRepository(Repository):
     def _row(self, ref: DocumentRef, workspace: WorkspaceRef | None = None) -> DocumentRow:
+        """By id (confined to ``workspace`` when one is given), else by external key within
+        the workspace (default: ``default``). A key that happens to spell a UUID is still
+        found by key when no document has that id."""
+        missing = f"no document {ref!s}"
         key = as_uuid(ref)
         if key is not None:
             row = self.session.get(DocumentRow, key)
-        else:
-            ws = WorkspaceRepository(self.session).get(workspace)
-            row = self.session.scalars(
-                select(DocumentRow).where(
-                    DocumentRow.workspace_id == ws.id, DocumentRow.external_key == str(ref)
-                )
-            ).one_or_none()
-        if row is None:
-            raise NotFound(f"no document {ref!s}")
-        return row
+            if row is not None:
+                return confine(self.session, row, workspace, missing)  # type: ignore[no-any-return]
+        ws = WorkspaceRepository(self.session).get(workspace)
+        found = self.session.scalars(
+            select(DocumentRow).where(
+                DocumentRow.workspace_id == ws.id, DocumentRow.external_key == str(ref)
+            )
+        ).one_or_none()
+        if found is None:
+            raise NotFound(missing)
+        return found
 
     @readonly
     def get(self, ref: DocumentRef, *, workspace: WorkspaceRef | None = None) -> Document:
@@ -88,18 +93,23 @@ class DocumentRepository(Repository):
         """``current`` for many documents (ids or keys) in two statements at most, keyed by
         the reference as given (``str(ref)``); documents not found are left out."""
         ids = {key: str(ref) for ref in refs if (key := as_uuid(ref)) is not None}
-        keys = {str(ref) for ref in refs if as_uuid(ref) is None}
         base = select(DocumentRow, VersionRow).join(
             VersionRow,
             (VersionRow.document_id == DocumentRow.id)
             & (VersionRow.version_number == DocumentRow.current_version),
         )
+        ws = WorkspaceRepository(self.session).get(workspace)
         out: dict[str, tuple[Document, DocumentVersion]] = {}
         found: list[Any] = []
         if ids:
-            found += self.session.execute(base.where(DocumentRow.id.in_(list(ids)))).all()
+            by_id = base.where(DocumentRow.id.in_(list(ids)))
+            if workspace is not None:
+                by_id = by_id.where(DocumentRow.workspace_id == ws.id)
+            found += self.session.execute(by_id).all()
+        # by key: every ref not found by id (a key may happen to spell a UUID)
+        found_ids = {str(doc_row.id) for doc_row, _ in found}
+        keys = {str(ref) for ref in refs if str(as_uuid(ref) or "") not in found_ids}
         if keys:
-            ws = WorkspaceRepository(self.session).get(workspace)
             found += self.session.execute(
                 base.where(DocumentRow.workspace_id == ws.id, DocumentRow.external_key.in_(keys))
             ).all()
@@ -146,12 +156,14 @@ class DocumentRepository(Repository):
         return DocumentVersion.model_validate(version)
 
     @readonly
-    def get_version(self, version_id: uuid.UUID | str) -> DocumentVersion:
+    def get_version(
+        self, version_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> DocumentVersion:
         key = as_uuid(version_id)
         row = self.session.get(VersionRow, key) if key is not None else None
-        if row is None:
-            raise NotFound(f"no document version {version_id!s}")
-        return DocumentVersion.model_validate(row)
+        return DocumentVersion.model_validate(
+            confine(self.session, row, workspace, f"no document version {version_id!s}")
+        )
 
     @readonly
     def list(

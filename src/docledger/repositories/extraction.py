@@ -28,7 +28,15 @@ from docledger.models import AnnotationEvent as EventRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Extraction as ExtractionRow
 from docledger.models import Segment as SegmentRow
-from docledger.repositories.base import Repository, readonly, require_uuid, where_given
+from docledger.repositories.base import (
+    Repository,
+    check_limit,
+    is_number,
+    readonly,
+    require_uuid,
+    where_given,
+)
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas.common import output_list, validate_dicts
 from docledger.schemas.extraction import (
     Extraction,
@@ -238,6 +246,7 @@ class ExtractionRepository(Repository):
         segments: Iterable[SegmentIn | Mapping[str, Any]] = (),
         *,
         stats: Mapping[str, Any] | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> RecordResult:
         """Record one extraction run and its segments (bulk, in this transaction).
 
@@ -247,7 +256,7 @@ class ExtractionRepository(Repository):
         driver's bulk path; full-text indexing is left to the next catch-up (migration 0011).
         """
         run = (version_id, extractor, extractor_version, params, segments)
-        return self.record_many([run], stats=stats)[0]
+        return self.record_many([run], stats=stats, workspace=workspace)[0]
 
     def record_many(
         self,
@@ -262,6 +271,7 @@ class ExtractionRepository(Repository):
         ],
         *,
         stats: Mapping[str, Any] | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> list[RecordResult]:
         """``record`` for many runs (version, extractor, extractor version, params,
         segments): each is looked up on its own, and the new extraction rows, their
@@ -270,8 +280,13 @@ class ExtractionRepository(Repository):
         results: list[RecordResult] = []
         new_rows: list[dict[str, Any]] = []
         segment_rows: list[tuple[Any, ...]] = []
+        ws_id = None if workspace is None else WorkspaceRepository(self.session).get(workspace).id
         for run in runs:
-            result, row, rows = self._prepare(*run, stats=stats)
+            if not isinstance(run, tuple | list) or len(run) != 5:
+                raise InvalidInput(
+                    "a run is (version, extractor, extractor version, params, segments)"
+                )
+            result, row, rows = self._prepare(*run, stats=stats, workspace_id=ws_id)
             results.append(result)
             if row is not None:
                 new_rows.append(row)
@@ -294,6 +309,7 @@ class ExtractionRepository(Repository):
         segments: Iterable[SegmentIn | Mapping[str, Any]],
         *,
         stats: Mapping[str, Any] | None,
+        workspace_id: uuid.UUID | None = None,
     ) -> tuple[RecordResult, dict[str, Any] | None, list[tuple[Any, ...]]]:
         """One run's look-up and rows: (result, the new extraction row or None when it was
         recorded before, its segment rows in the drivers' own form)."""
@@ -305,7 +321,7 @@ class ExtractionRepository(Repository):
             _lookup_statement(), {"v": vid, "ex": extractor, "ev": extractor_version, "ph": digest}
         )
         version = found.first()
-        if version is None:
+        if version is None or workspace_id not in (None, version.workspace_id):
             raise NotFound(f"no document version {version_id}")
         if version.existing is not None:
             if self._status(version.existing) != "failed":
@@ -386,10 +402,19 @@ class ExtractionRepository(Repository):
         extractor: str,
         extractor_version: str,
         params: Mapping[str, Any] | None = None,
+        *,
+        workspace: WorkspaceRef | None = None,
     ) -> Extraction | None:
         """The extraction recorded under this run's key, or None (what a re-run looks up
         instead of parsing the document again)."""
         vid = require_uuid(version_id, "version id")
+        if workspace is not None:
+            confine(
+                self.session,
+                self.session.get(VersionRow, vid),
+                workspace,
+                f"no document version {version_id}",
+            )
         found = self.find_many([(vid, extractor, extractor_version, params or {})])
         return next(iter(found.values()), None)
 
@@ -421,15 +446,20 @@ class ExtractionRepository(Repository):
         extractor_version: str,
         params: Mapping[str, Any] | None,
         error: str,
+        *,
+        workspace: WorkspaceRef | None = None,
     ) -> Extraction:
         """Record that a run failed on this version (status ``failed``, no segments). A
         later successful run with the same key replaces it; a repeated failure updates the
         error text."""
         vid = require_uuid(version_id, "version id")
         digest = params_hash(dict(params or {}))
-        version = self.session.get(VersionRow, vid)
-        if version is None:
-            raise NotFound(f"no document version {version_id}")
+        version = confine(
+            self.session,
+            self.session.get(VersionRow, vid),
+            workspace,
+            f"no document version {version_id}",
+        )
         now = utcnow()
         existing = self.find(vid, extractor, extractor_version, params)
         if existing is not None:
@@ -499,17 +529,33 @@ class ExtractionRepository(Repository):
         return found
 
     @readonly
-    def get(self, extraction_id: uuid.UUID | str) -> Extraction:
-        row = self.session.get(ExtractionRow, require_uuid(extraction_id, "extraction id"))
-        if row is None:
-            raise NotFound(f"no extraction {extraction_id}")
+    def get(
+        self, extraction_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> Extraction:
+        key = require_uuid(extraction_id, "extraction id")
+        row = confine(
+            self.session,
+            self.session.get(ExtractionRow, key),
+            workspace,
+            f"no extraction {extraction_id}",
+        )
         return Extraction.model_validate(row)
 
     @readonly
-    def of_version(self, version_id: uuid.UUID | str) -> list[Extraction]:
+    def of_version(
+        self, version_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> list[Extraction]:
+        key = require_uuid(version_id, "version id")
+        if workspace is not None:
+            confine(
+                self.session,
+                self.session.get(VersionRow, key),
+                workspace,
+                f"no document version {version_id}",
+            )
         stmt = (
             select(ExtractionRow)
-            .where(ExtractionRow.version_id == require_uuid(version_id, "version id"))
+            .where(ExtractionRow.version_id == key)
             .order_by(ExtractionRow.created_at, ExtractionRow.id)
         )
         return [Extraction.model_validate(e) for e in self.session.scalars(stmt)]
@@ -517,10 +563,13 @@ class ExtractionRepository(Repository):
 
 class SegmentRepository(Repository):
     @readonly
-    def get(self, segment_id: uuid.UUID | str) -> Segment:
+    def get(self, segment_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Segment:
         stmt = select(*SEGMENT_FIELDS).where(
             SegmentRow.id == require_uuid(segment_id, "segment id")
         )
+        if workspace is not None:
+            ws = WorkspaceRepository(self.session).get(workspace)
+            stmt = stmt.where(SegmentRow.workspace_id == ws.id)
         found = _segments(self.session, stmt)
         if not found:
             raise NotFound(f"no segment {segment_id}")
@@ -534,11 +583,13 @@ class SegmentRepository(Repository):
         page: int | None = None,
         kind: str | None = None,
         label: str | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> list[Segment]:
         """Segments in reading order (their ordinal), optionally one page / kind / label."""
-        return self._in_order(
-            require_uuid(extraction_id, "extraction id"), page=page, kind=kind, label=label
-        )
+        key = require_uuid(extraction_id, "extraction id")
+        if workspace is not None:
+            ExtractionRepository(self.session).get(key, workspace=workspace)
+        return self._in_order(key, page=page, kind=kind, label=label)
 
     @readonly
     def of_version(
@@ -549,11 +600,19 @@ class SegmentRepository(Repository):
         page: int | None = None,
         kind: str | None = None,
         label: str | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> list[Segment]:
         """Segments of a version's newest extraction (by one extractor if named), in reading
         order; empty when the version has no extraction. One statement: the newest extraction
         is a scalar subquery, not a round trip of its own."""
         version = require_uuid(version_id, "version id")
+        if workspace is not None:
+            confine(
+                self.session,
+                self.session.get(VersionRow, version),
+                workspace,
+                f"no document version {version_id}",
+            )
         newest = select(ExtractionRow.id).where(ExtractionRow.version_id == version)
         if extractor is not None:
             newest = newest.where(ExtractionRow.extractor == extractor)
@@ -588,12 +647,21 @@ class SegmentRepository(Repository):
 
     @readonly
     def low_confidence(
-        self, threshold: float, *, extraction: uuid.UUID | str | None = None, limit: int = 100
+        self,
+        threshold: float,
+        *,
+        extraction: uuid.UUID | str | None = None,
+        limit: int = 100,
+        workspace: WorkspaceRef | None = None,
     ) -> list[Segment]:
         """The OCR review queue: segments below ``threshold``, worst first."""
-        if not 0 <= threshold <= 1:
-            raise InvalidInput("threshold is between 0 and 1")
+        if not is_number(threshold) or not 0 <= threshold <= 1:
+            raise InvalidInput("threshold is a number between 0 and 1")
+        check_limit(limit)
         stmt = select(*SEGMENT_FIELDS).where(SegmentRow.confidence < threshold)
+        if workspace is not None:
+            ws = WorkspaceRepository(self.session).get(workspace)
+            stmt = stmt.where(SegmentRow.workspace_id == ws.id)
         if extraction is not None:
             stmt = stmt.where(SegmentRow.extraction_id == require_uuid(extraction, "extraction"))
         stmt = stmt.order_by(SegmentRow.confidence, SegmentRow.id).limit(limit)

@@ -15,6 +15,7 @@ from docledger.models import Blob as BlobRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import PageImage as PageImageRow
 from docledger.repositories.base import Repository, readonly, require_uuid
+from docledger.repositories.workspace import WorkspaceRef, confine
 from docledger.schemas.document import PageImage
 from docledger.storage.base import StoredBlob
 
@@ -22,11 +23,21 @@ from docledger.storage.base import StoredBlob
 class PageImageRepository(Repository):
     @readonly
     def of_version(
-        self, version_id: uuid.UUID | str, *, dpi: int | None = None
+        self,
+        version_id: uuid.UUID | str,
+        *,
+        dpi: int | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> builtins.list[PageImage]:
-        stmt = select(PageImageRow).where(
-            PageImageRow.version_id == require_uuid(version_id, "version id")
-        )
+        key = require_uuid(version_id, "version id")
+        if workspace is not None:
+            confine(
+                self.session,
+                self.session.get(VersionRow, key),
+                workspace,
+                f"no document version {version_id}",
+            )
+        stmt = select(PageImageRow).where(PageImageRow.version_id == key)
         if dpi is not None:
             stmt = stmt.where(PageImageRow.dpi == dpi)
         rows = self.session.scalars(stmt.order_by(PageImageRow.page_number, PageImageRow.dpi))

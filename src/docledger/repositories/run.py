@@ -21,8 +21,15 @@ from docledger.models import MetricChunk as ChunkRow
 from docledger.models import Run as RunRow
 from docledger.models import RunEvent as RunEventRow
 from docledger.models import Segment as SegmentRow
-from docledger.repositories.base import Repository, as_uuid, readonly, require_uuid, where_given
-from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.repositories.base import (
+    Repository,
+    as_uuid,
+    check_limit,
+    readonly,
+    require_uuid,
+    where_given,
+)
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas.run import LineageEdge, LineageNode, MetricPoint, Run, RunEvent
 from docledger.vocab import EntityType, LogLevel, RunKind, values
 
@@ -111,7 +118,57 @@ def structural(
     return out
 
 
+def _entity_models() -> dict[str, Any]:
+    import docledger.models as m  # noqa: PLC0415
+
+    return {
+        "blob": m.Blob,
+        "document": m.Document,
+        "version": m.DocumentVersion,
+        "extraction": m.Extraction,
+        "segment": m.Segment,
+        "embedding_space": m.EmbeddingSpace,
+        "annotation": m.Annotation,
+        "dataset": m.Dataset,
+        "run": m.Run,
+        "model_version": m.ModelVersion,
+        "export": m.Export,
+        "finding": m.Finding,
+        "conversation": m.Conversation,
+        "message": m.Message,
+    }
+
+
 class RunRepository(Repository):
+    def _run(self, run_id: uuid.UUID | str, workspace: WorkspaceRef | None) -> uuid.UUID:
+        """The run's id, checked to exist in ``workspace`` when one is given."""
+        key = require_uuid(run_id, "run id")
+        if workspace is not None:
+            confine(self.session, self.session.get(RunRow, key), workspace, f"no run {run_id}")
+        return key
+
+    def _missing_entities(self, rows: Sequence[Mapping[str, Any]]) -> builtins.list[str]:
+        """The entities among ``rows`` that do not exist: lineage names real rows only."""
+        models = _entity_models()
+        wanted: dict[str, set[str]] = {}
+        for row in rows:
+            wanted.setdefault(row["entity_type"], set()).add(row["entity_id"])
+        missing: builtins.list[str] = []
+        for kind, refs in wanted.items():
+            model = models[kind]
+            column = model.sha256 if kind == "blob" else model.id
+            canon = {ref: ref if kind == "blob" else as_uuid(ref) for ref in refs}
+            keys = sorted({c for c in canon.values() if c is not None}, key=str)
+            found = {
+                v
+                for part in range(0, len(keys), 500)
+                for v in self.session.scalars(
+                    select(column).where(column.in_(keys[part : part + 500]))
+                )
+            }
+            missing += [f"{kind} {r}" for r, c in canon.items() if c is None or c not in found]
+        return sorted(missing)
+
     def create(
         self,
         name: str,
@@ -149,12 +206,17 @@ class RunRepository(Repository):
         return Run.model_validate(row)
 
     def finish(
-        self, run_id: uuid.UUID | str, status: str = "succeeded", error: str | None = None
+        self,
+        run_id: uuid.UUID | str,
+        status: str = "succeeded",
+        error: str | None = None,
+        *,
+        workspace: WorkspaceRef | None = None,
     ) -> Run:
         """Close a running run (succeeded, failed or cancelled) and record its end time."""
         if status not in FINAL:
             raise InvalidInput(f"a run finishes as one of {FINAL}")
-        key = require_uuid(run_id, "run id")
+        key = self._run(run_id, workspace)
         result = self.session.execute(
             update(RunRow)
             .where(RunRow.id == key, RunRow.status == "running")
@@ -166,11 +228,9 @@ class RunRepository(Repository):
         return self.get(key)
 
     @readonly
-    def get(self, run_id: uuid.UUID | str) -> Run:
+    def get(self, run_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Run:
         row = self.session.get(RunRow, require_uuid(run_id, "run id"))
-        if row is None:
-            raise NotFound(f"no run {run_id}")
-        return Run.model_validate(row)
+        return Run.model_validate(confine(self.session, row, workspace, f"no run {run_id}"))
 
     @readonly
     def list(
@@ -180,9 +240,16 @@ class RunRepository(Repository):
         status: str | None = None,
         parent: uuid.UUID | str | None = None,
         limit: int = 100,
+        workspace: WorkspaceRef | None = None,
     ) -> Sequence[Run]:
+        """Newest first; every workspace's runs unless one is given."""
+        check_limit(limit)
         stmt = select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id.desc()).limit(limit)
         stmt = where_given(stmt, (RunRow.kind, kind), (RunRow.status, status))
+        if workspace is not None:
+            stmt = stmt.where(
+                RunRow.workspace_id == WorkspaceRepository(self.session).get(workspace).id
+            )
         if parent is not None:
             stmt = stmt.where(RunRow.parent_run_id == require_uuid(parent, "parent run id"))
         return [Run.model_validate(r) for r in self.session.scalars(stmt)]
@@ -196,15 +263,21 @@ class RunRepository(Repository):
         level: str = "info",
         message: str | None = None,
         data: dict[str, Any] | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> None:
         if level not in values(LogLevel):
             raise InvalidInput(f"unknown level {level!r}")
+        if not isinstance(event, str) or not event:
+            raise InvalidInput("an event is a non-empty name")
+        if data is not None and not isinstance(data, Mapping):
+            raise InvalidInput("run event data is a JSON object")
+        key = self._run(run_id, workspace)
         self.session.execute(
             insert(RunEventRow),
             [
                 {
                     "id": new_id(),
-                    "run_id": require_uuid(run_id, "run id"),
+                    "run_id": key,
                     "level": level,
                     "event": event,
                     "message": message,
@@ -215,17 +288,25 @@ class RunRepository(Repository):
         )
 
     @readonly
-    def events(self, run_id: uuid.UUID | str) -> builtins.list[RunEvent]:
-        stmt = select(RunEventRow).where(RunEventRow.run_id == require_uuid(run_id, "run id"))
+    def events(
+        self, run_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[RunEvent]:
+        stmt = select(RunEventRow).where(RunEventRow.run_id == self._run(run_id, workspace))
         return [
             RunEvent.model_validate(e)
             for e in self.session.scalars(stmt.order_by(RunEventRow.at, RunEventRow.id))
         ]
 
-    def log_metrics_batch(self, run_id: uuid.UUID | str, points: Iterable[MetricTriple]) -> int:
+    def log_metrics_batch(
+        self,
+        run_id: uuid.UUID | str,
+        points: Iterable[MetricTriple],
+        *,
+        workspace: WorkspaceRef | None = None,
+    ) -> int:
         """Append metric points at bulk speed (COPY on PostgreSQL, executemany on SQLite). NaN
         and infinities are refused: they poison every later aggregate."""
-        key = require_uuid(run_id, "run id")
+        key = self._run(run_id, workspace)
         batch = points if isinstance(points, list) else list(points)
         if not batch:
             return 0
@@ -266,14 +347,25 @@ class RunRepository(Repository):
         return len(batch)
 
     def log_metrics(
-        self, run_id: uuid.UUID | str, metrics: Mapping[str, float], step: int = 0
+        self,
+        run_id: uuid.UUID | str,
+        metrics: Mapping[str, float],
+        step: int = 0,
+        *,
+        workspace: WorkspaceRef | None = None,
     ) -> int:
-        return self.log_metrics_batch(run_id, [(k, v, step) for k, v in metrics.items()])
+        if not isinstance(metrics, Mapping):
+            raise InvalidInput("metrics is a mapping of key to number")
+        return self.log_metrics_batch(
+            run_id, [(k, v, step) for k, v in metrics.items()], workspace=workspace
+        )
 
     @readonly
-    def metric_series(self, run_id: uuid.UUID | str, key: str) -> builtins.list[MetricPoint]:
+    def metric_series(
+        self, run_id: uuid.UUID | str, key: str, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[MetricPoint]:
         """Every point of one key, by step; points logged at the same step keep their order."""
-        run = require_uuid(run_id, "run id")
+        run = self._run(run_id, workspace)
         stmt = (
             select(ChunkRow.points, ChunkRow.at)
             .where(ChunkRow.run_id == run, ChunkRow.key == key)
@@ -289,14 +381,16 @@ class RunRepository(Repository):
         ]
 
     @readonly
-    def latest_metrics(self, run_id: uuid.UUID | str) -> dict[str, float]:
+    def latest_metrics(
+        self, run_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> dict[str, float]:
         """The value at the highest step, per key (the one logged last when a step repeats)."""
         rank = func.row_number().over(
             partition_by=ChunkRow.key, order_by=(ChunkRow.last_step.desc(), ChunkRow.id.desc())
         )
         ranked = (
             select(ChunkRow.key, ChunkRow.last_value, rank.label("rank"))
-            .where(ChunkRow.run_id == require_uuid(run_id, "run id"))
+            .where(ChunkRow.run_id == self._run(run_id, workspace))
             .subquery()
         )
         stmt = select(ranked.c.key, ranked.c.last_value).where(ranked.c.rank == 1)
@@ -328,15 +422,23 @@ class RunRepository(Repository):
         run_id: uuid.UUID | str,
         direction: str,
         entities: Iterable[tuple[str, str | uuid.UUID]],
+        *,
+        workspace: WorkspaceRef | None = None,
     ) -> int:
-        """Record that a run consumed (``in``) or produced (``out``) entities. Idempotent."""
+        """Record that a run consumed (``in``) or produced (``out``) entities. Idempotent.
+        Every entity must exist (lineage to nothing is a typo, not a fact)."""
         if direction not in {"in", "out"}:
             raise InvalidInput("direction is 'in' or 'out'")
-        key = require_uuid(run_id, "run id")
+        key = self._run(run_id, workspace)
+        if self.session.get(RunRow, key) is None:
+            raise NotFound(f"no run {run_id}")
         now = utcnow()
         rows = []
-        for entity_type, entity_id in entities:
-            if entity_type not in values(EntityType):
+        for pair in entities:
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise InvalidInput(f"an entity is an (entity_type, id) pair, not {pair!r}")
+            entity_type, entity_id = pair
+            if not isinstance(entity_type, str) or entity_type not in values(EntityType):
                 raise InvalidInput(f"unknown entity type {entity_type!r}")
             rows.append(
                 {
@@ -344,10 +446,16 @@ class RunRepository(Repository):
                     "run_id": key,
                     "direction": direction,
                     "entity_type": entity_type,
-                    "entity_id": str(entity_id),
+                    "entity_id": str(entity_id)
+                    if entity_type == "blob"
+                    else str(as_uuid(entity_id) or entity_id),
                     "created_at": now,
                 }
             )
+        missing = self._missing_entities(rows)
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise NotFound(f"lineage names entities that do not exist: {shown}")
         insert_ignore(
             self.session,
             EdgeRow,
@@ -357,8 +465,10 @@ class RunRepository(Repository):
         return len(rows)
 
     @readonly
-    def edges(self, run_id: uuid.UUID | str) -> builtins.list[LineageEdge]:
-        stmt = select(EdgeRow).where(EdgeRow.run_id == require_uuid(run_id, "run id"))
+    def edges(
+        self, run_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[LineageEdge]:
+        stmt = select(EdgeRow).where(EdgeRow.run_id == self._run(run_id, workspace))
         return [
             LineageEdge.model_validate(e)
             for e in self.session.scalars(stmt.order_by(EdgeRow.direction, EdgeRow.entity_type))

@@ -21,6 +21,17 @@ DEFAULT_SLUG = "default"
 WorkspaceRef = uuid.UUID | str
 
 
+def confine(session: Any, row: Any, workspace: WorkspaceRef | None, missing: str) -> Any:
+    """``row`` when it exists and lies in ``workspace`` (any workspace when None), else
+    NotFound with the same message either way: a row of another workspace is answered exactly
+    like one that does not exist, so ids do not leak across tenants."""
+    if row is None:
+        raise NotFound(missing)
+    if workspace is not None and row.workspace_id != WorkspaceRepository(session).get(workspace).id:
+        raise NotFound(missing)
+    return row
+
+
 class WorkspaceRepository(Repository):
     def _rows(self, items: Iterable[WorkspaceCreate | Mapping[str, Any]]) -> list[dict[str, Any]]:
         now = utcnow()

@@ -1,0 +1,236 @@
+"""Workspace isolation by id: every public method that takes a workspace, called with another
+workspace's ids, answers NotFound and changes nothing (issue 13, defect 1).
+
+The walk is exhaustive by construction: every public method of every repository and service
+that accepts ``workspace`` is either called here with workspace B's ids while naming workspace
+A, or listed in ``NOT_BY_ID`` with the reason it addresses nothing by id. A new method that is
+neither fails ``test_every_workspace_method_is_classified``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from docledger import Ledger, NotFound
+from docledger import models as m
+from docledger.db.session import session_scope
+from docledger.repositories import REPOSITORIES
+from docledger.services.extraction import ExtractionService
+from docledger.services.ingest import DocumentService
+from docledger.services.search import SearchService
+from docledger.services.tracking import ModelService, RunService
+
+SERVICES: dict[str, type] = {
+    "documents": DocumentService,
+    "extractions": ExtractionService,
+    "search": SearchService,
+    "models": ModelService,
+    "runs": RunService,
+}
+
+#: methods with a ``workspace`` argument that name no entity by id: they list, create or
+#: search within the workspace they are given (their own tests cover the scoping).
+NOT_BY_ID = {
+    "memberships.add": "workspace and user by slug/email",
+    "memberships.remove": "workspace and user by slug/email",
+    "memberships.list": "lists one workspace",
+    "documents.list": "lists one workspace",
+    "documents.mark_deleted": "keys within one workspace",
+    "documents.add": "creates in the workspace",
+    "documents.add_many": "creates in the workspace",
+    "documents.add_paths": "creates in the workspace",
+    "documents.sync": "creates in the workspace",
+    "datasets.list": "lists one workspace",
+    "datasets.snapshot": "creates in the workspace",
+    "runs.create": "creates in the workspace",
+    "runs.start": "creates in the workspace",
+    "runs.list": "lists one workspace",
+    "segments.low_confidence": "lists one workspace (extraction filter checked below)",
+    "extractions.document_ids": "lists one workspace",
+    "search.vector": "searches one workspace",
+    "search.text": "searches one workspace",
+    "search.hybrid": "searches one workspace",
+}
+
+#: how to call each method addressed by id: its arguments, given B's ids
+CALLS: dict[str, Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any]]]] = {
+    "documents.get": lambda b: ((b["document"],), {}),
+    "documents.current": lambda b: ((b["document"],), {}),
+    "documents.current_many": lambda b: (([b["document"]],), {}),
+    "documents.detail": lambda b: ((b["document"],), {}),
+    "documents.versions": lambda b: ((b["document"],), {}),
+    "documents.version": lambda b: ((b["document"],), {}),
+    "documents.get_version": lambda b: ((b["version"],), {}),
+    "documents.set_status": lambda b: ((b["document"], "archived"), {}),
+    "documents.update": lambda b: ((b["document"],), {"title": "stolen"}),
+    "documents.delete": lambda b: ((b["document"],), {}),
+    "documents.open": lambda b: ((b["document"],), {}),
+    "documents.render": lambda b: ((b["document"],), {}),
+    "annotations.create": lambda b: (("segment", b["segment"], "label", {"label": "x"}), {}),
+    "annotations.get": lambda b: ((b["annotation"],), {}),
+    "annotations.history": lambda b: ((b["annotation"],), {}),
+    "annotations.update": lambda b: (
+        (b["annotation"],),
+        {"expected_revision": 2, "value": {"label": "x"}},
+    ),
+    "annotations.set_status": lambda b: (
+        (b["annotation"], "approved"),
+        {"expected_revision": 2},
+    ),
+    "annotations.list": lambda b: ((), {"document": b["document"]}),
+    "datasets.get": lambda b: ((b["dataset"],), {}),
+    "datasets.items": lambda b: ((b["dataset"],), {}),
+    "runs.get": lambda b: ((b["run"],), {}),
+    "runs.finish": lambda b: ((b["run"],), {}),
+    "runs.log": lambda b: ((b["run"], "stolen"), {}),
+    "runs.events": lambda b: ((b["run"],), {}),
+    "runs.log_metrics": lambda b: ((b["run"], {"loss": 1.0}), {}),
+    "runs.log_metrics_batch": lambda b: ((b["run"], [("loss", 1.0, 1)]), {}),
+    "runs.metric_series": lambda b: ((b["run"], "loss"), {}),
+    "runs.latest_metrics": lambda b: ((b["run"],), {}),
+    "runs.link": lambda b: ((b["run"], "in", [("document", b["document"])]), {}),
+    "runs.edges": lambda b: ((b["run"],), {}),
+    "extractions.get": lambda b: ((b["extraction"],), {}),
+    "extractions.of_version": lambda b: ((b["version"],), {}),
+    "extractions.find": lambda b: ((b["version"], "text", "2"), {}),
+    "extractions.record": lambda b: ((b["version"], "evil", "1", {}, []), {}),
+    "extractions.record_many": lambda b: (([(b["version"], "evil", "1", {}, [])],), {}),
+    "extractions.record_failure": lambda b: ((b["version"], "evil", "1", {}, "x"), {}),
+    "extractions.run": lambda b: (([b["document"]],), {}),
+    "extractions.import_elements": lambda b: ((b["document"], ELEMENTS), {}),
+    "segments.get": lambda b: ((b["segment"],), {}),
+    "segments.of_extraction": lambda b: ((b["extraction"],), {}),
+    "segments.of_version": lambda b: ((b["version"],), {}),
+    "page_images.of_version": lambda b: ((b["version"],), {}),
+}
+
+
+ELEMENTS = b'[{"type": "NarrativeText", "text": "x", "metadata": {"page_number": 1}}]'
+
+
+def _methods_with_workspace() -> list[str]:
+    names: set[str] = set()
+    owners: list[tuple[str, type]] = [*REPOSITORIES.items(), *SERVICES.items()]
+    for owner, cls in owners:
+        for method, fn in inspect.getmembers(cls, inspect.isfunction):
+            if not method.startswith("_") and "workspace" in inspect.signature(fn).parameters:
+                names.add(f"{owner}.{method}")
+    return sorted(names)
+
+
+def test_every_workspace_method_is_classified() -> None:
+    unclassified = [n for n in _methods_with_workspace() if n not in CALLS and n not in NOT_BY_ID]
+    assert unclassified == []
+    stale = [n for n in [*CALLS, *NOT_BY_ID] if n not in _methods_with_workspace()]
+    assert stale == []
+
+
+def _counts(ledger: Ledger) -> dict[str, int]:
+    tables = [
+        m.Document,
+        m.DocumentVersion,
+        m.Extraction,
+        m.Segment,
+        m.Annotation,
+        m.AnnotationEvent,
+        m.Run,
+        m.RunEvent,
+        m.MetricChunk,
+        m.LineageEdge,
+        m.Dataset,
+        m.PageImage,
+    ]
+    with session_scope(ledger.engine, readonly=True) as s:
+        return {
+            t.__tablename__: int(s.scalar(select(func.count()).select_from(t)) or 0) for t in tables
+        }
+
+
+@pytest.fixture
+def victim(ledger: Ledger) -> dict[str, Any]:
+    """Workspace B's entities, and an empty workspace A to attack from."""
+    ledger.workspaces.create("a")
+    ledger.workspaces.create("b")
+    added = ledger.documents.add(
+        b"Quarterly report.\n\nRevenue grew.", external_key="secret.txt", workspace="b"
+    )
+    ledger.extractions.run([added.document_id], workspace="b")
+    (extraction,) = ledger.extractions.of_version(added.version_id)
+    segment = ledger.segments.of_extraction(extraction.id)[-1]
+    note = ledger.annotations.create(
+        "segment", segment.id, "label", {"label": "revenue"}, status="submitted"
+    )
+    ledger.annotations.set_status(note.id, "approved", expected_revision=1)
+    dataset = ledger.datasets.snapshot("train", workspace="b")
+    run = ledger.runs.create("train", "training", workspace="b")
+    ledger.runs.log_metrics(run.id, {"loss": 0.5})
+    return {
+        "document": added.document_id,
+        "version": added.version_id,
+        "extraction": extraction.id,
+        "segment": segment.id,
+        "annotation": note.id,
+        "dataset": dataset.id,
+        "run": run.id,
+    }
+
+
+def _call(ledger: Ledger, name: str, b: dict[str, Any]) -> Any:
+    owner, method = name.split(".")
+    args, kwargs = CALLS[name](b)
+    return getattr(getattr(ledger, owner), method)(*args, **kwargs, workspace="a")
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_another_workspaces_ids_are_not_found(
+    ledger: Ledger, victim: dict[str, Any], name: str
+) -> None:
+    before = _counts(ledger)
+    # batch methods answer a reference they cannot see per item, as "not found" (one bad
+    # input never stops a batch), instead of raising
+    if name == "documents.current_many":
+        assert _call(ledger, name, victim) == {}
+    elif name == "extractions.run":
+        (outcome,) = _call(ledger, name, victim)
+        assert outcome.extraction_id is None
+        assert outcome.error == f"no document {victim['document']}"
+    else:
+        with pytest.raises(NotFound):
+            result = _call(ledger, name, victim)
+            if hasattr(result, "read"):  # open() must not hand out B's bytes either
+                result.read()
+    assert _counts(ledger) == before
+    # B still has everything, unchanged
+    assert ledger.documents.get(victim["document"], workspace="b").title != "stolen"
+    assert ledger.runs.get(victim["run"], workspace="b").status == "running"
+
+
+def test_the_owner_workspace_still_reaches_everything(
+    ledger: Ledger, victim: dict[str, Any]
+) -> None:
+    """The same calls naming the right workspace succeed (so NotFound above is the scoping,
+    not a broken call)."""
+    read_only = [n for n in CALLS if n.split(".")[1] in {"get", "detail", "versions", "history"}]
+    for name in read_only:
+        owner, method = name.split(".")
+        args, kwargs = CALLS[name](victim)
+        assert getattr(getattr(ledger, owner), method)(*args, **kwargs, workspace="b")
+    assert ledger.segments.of_version(victim["version"], workspace="b")
+    with ledger.documents.open(victim["document"], workspace="b") as handle:
+        assert handle.read().startswith(b"Quarterly")
+
+
+def test_a_key_that_spells_a_uuid_is_found_by_key(ledger: Ledger) -> None:
+    key = str(uuid.uuid4())
+    added = ledger.documents.add(b"named like an id", external_key=key)
+    assert ledger.documents.get(key).id == added.document_id
+    assert ledger.documents.current(key)[0].id == added.document_id
+    assert ledger.documents.get(added.document_id).external_key == key
+    with pytest.raises(NotFound):
+        ledger.documents.get(str(uuid.uuid4()))
