@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import Engine, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from docledger.db.blob_guard import blob_guard
 from docledger.db.dialect import (
     ANALYZE_AFTER_ROWS,
     in_values,
@@ -499,20 +500,22 @@ def _ingest_chunk(
 ) -> list[IngestResult]:
     staged: list[_Staged] = []
     failed: dict[int, IngestResult] = {}
-    for index, src in enumerate(batch):
-        try:
-            staged.append(_stage(store, src))
-        except BlobStoreError:
-            raise
-        except (OSError, DocledgerError) as exc:
-            failed[index] = _failed(src, exc)
-    for attempt in range(_RETRIES):
-        try:
-            recorded = iter(_record(engine, workspace, staged))
-            break
-        except Conflict:
-            if attempt == _RETRIES - 1:
+    # from the first put until the rows naming the bytes commit, gc keeps its hands off
+    with blob_guard(engine).writing():
+        for index, src in enumerate(batch):
+            try:
+                staged.append(_stage(store, src))
+            except BlobStoreError:
                 raise
+            except (OSError, DocledgerError) as exc:
+                failed[index] = _failed(src, exc)
+        for attempt in range(_RETRIES):
+            try:
+                recorded = iter(_record(engine, workspace, staged))
+                break
+            except Conflict:
+                if attempt == _RETRIES - 1:
+                    raise
     return [failed[index] if index in failed else next(recorded) for index in range(len(batch))]
 
 
@@ -669,13 +672,14 @@ class DocumentService(Facade):
             if png is None:
                 out.append(done[number])
                 continue
-            blob = self._store.put_bytes(png)
-            with session_scope(self._engine) as session:
-                out.append(
-                    PageImageRepository(session).record(
-                        version.id, number, dpi, blob, width, height
+            with blob_guard(self._engine).writing():
+                blob = self._store.put_bytes(png)
+                with session_scope(self._engine) as session:
+                    out.append(
+                        PageImageRepository(session).record(
+                            version.id, number, dpi, blob, width, height
+                        )
                     )
-                )
         if wanted is not None and {p.page_number for p in out} != wanted:
             missing = sorted(wanted - {p.page_number for p in out})
             raise InvalidInput(f"{ref!s} has no page {missing[0]} (it has {version.page_count})")

@@ -1,13 +1,14 @@
 """fsck for the store: ``verify`` checks rows against bytes, ``gc`` frees what nothing uses.
 
-gc never races an ingest into a dangling row: it only considers blobs and files older than a
-grace period, the blob store refreshes a file's age whenever an ingest re-puts it, the
-foreign keys (ON DELETE RESTRICT) refuse to delete a blob row that gained a reference, and the
-local store re-checks the age under an exclusive lock right before unlinking.
+gc never races an ingest into a dangling row: writers hold the blob guard shared from their
+first put until the rows naming the bytes commit, and gc deletes only while holding it
+exclusive (``docledger.db.blob_guard``); the foreign keys (ON DELETE RESTRICT) refuse to
+delete a blob row that is still named.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,9 +18,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, not_, select
 
 from docledger.db.base import Base
+from docledger.db.blob_guard import blob_guard
 from docledger.db.session import session_scope
 from docledger.db.types import utcnow
-from docledger.errors import IntegrityViolation, NotFound
+from docledger.errors import InvalidInput, NotFound
 from docledger.models import Blob as BlobRow
 from docledger.storage.base import CHUNK, BlobStore
 
@@ -111,9 +113,17 @@ def _referenced(sha_column: Any) -> list[ColumnElement[bool]]:
 def gc(
     engine: Engine, store: BlobStore, *, dry_run: bool = False, grace_s: float = DEFAULT_GRACE_S
 ) -> GcReport:
-    """Delete temp files, unreferenced blobs and orphan files older than ``grace_s`` seconds."""
+    """Delete temp files, unreferenced blobs and orphan files older than ``grace_s`` seconds.
+
+    Every deletion happens inside the blob guard's exclusive section (``db.blob_guard``), so
+    no writer is between storing bytes and committing the row that names them: the grace
+    period is a policy (keep recent garbage a while), not what keeps data safe."""
+    if not isinstance(grace_s, int | float) or isinstance(grace_s, bool):
+        raise InvalidInput("the grace period is a number of seconds")
+    if not 0 <= grace_s < 10**10:  # NaN and infinity fail this too
+        raise InvalidInput("the grace period is a finite number of seconds, 0 or more")
     report = GcReport(dry_run=dry_run)
-    report.temp_files = 0 if dry_run else store.clean_temp(older_than_s=grace_s)
+    guard = blob_guard(engine)
     cutoff = utcnow() - timedelta(seconds=grace_s)
     refs = _referenced(BlobRow.sha256)
     unreferenced = and_(BlobRow.created_at <= cutoff, *(not_(r) for r in refs))
@@ -125,39 +135,53 @@ def gc(
                 )
             ).one()
         report.unreferenced_rows, report.bytes_freed = int(count), int(size)
+    else:
+        with guard.collecting():  # no put is in flight: every temp file is abandoned
+            report.temp_files = store.clean_temp(older_than_s=grace_s)
     while not dry_run:
-        with session_scope(engine) as session:
-            batch = list(
-                session.execute(
-                    select(BlobRow.sha256, BlobRow.size_bytes).where(unreferenced).limit(_BATCH)
+        with guard.collecting():
+            with session_scope(engine) as session:
+                chosen = list(
+                    session.scalars(select(BlobRow.sha256).where(unreferenced).limit(_BATCH))
                 )
-            )
-            if not batch:
+                # RETURNING: exactly the rows deleted (one still named is left alone)
+                batch = (
+                    list(
+                        session.execute(
+                            delete(BlobRow)
+                            .where(BlobRow.sha256.in_(chosen), unreferenced)
+                            .returning(BlobRow.sha256, BlobRow.size_bytes)
+                        )
+                    )
+                    if chosen
+                    else []
+                )
+            if not chosen:
                 break
             report.unreferenced_rows += len(batch)
-            try:
-                session.execute(
-                    delete(BlobRow).where(
-                        BlobRow.sha256.in_([sha for sha, _ in batch]), unreferenced
-                    )
-                )
-            except IntegrityViolation:
-                continue  # gained a reference meanwhile: the next pass re-evaluates
-        for sha, size in batch:
-            if store.delete(sha, older_than_s=grace_s):
-                report.deleted_blobs += 1
-                report.bytes_freed += size
+            # the rows are gone and no writer can name the bytes again before we let go
+            for sha, size in batch:
+                if store.delete(sha):
+                    report.deleted_blobs += 1
+                    report.bytes_freed += size
     # Files with no row at all (a put whose transaction never committed).
     pending: list[str] = []
 
     def flush(shas: list[str]) -> None:
-        with session_scope(engine, readonly=True) as session:
-            known = set(session.scalars(select(BlobRow.sha256).where(BlobRow.sha256.in_(shas))))
-        for sha in shas:
-            if sha in known:
-                continue
-            if dry_run or store.delete(sha, older_than_s=grace_s):
-                report.orphan_files += 1
+        with contextlib.ExitStack() as stack:
+            if not dry_run:
+                stack.enter_context(guard.collecting())
+            with session_scope(engine, readonly=True) as session:
+                known = set(session.scalars(select(BlobRow.sha256).where(BlobRow.sha256.in_(shas))))
+            for sha in shas:
+                if sha in known:
+                    continue
+                size = store.size(sha)
+                if size is None:
+                    continue
+                if dry_run or store.delete(sha, older_than_s=grace_s):
+                    report.orphan_files += 1
+                    report.bytes_freed += size
 
     for sha in store.iter_shas():
         pending.append(sha)

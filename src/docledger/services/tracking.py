@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Engine
 
+from docledger.db.blob_guard import blob_guard
 from docledger.db.dialect import insert_ignore
 from docledger.db.session import session_scope
 from docledger.db.types import utcnow
@@ -132,35 +133,34 @@ class ModelService(Facade):
     ) -> ModelVersion:
         """Register version n+1 of ``name``; the artifact (a path, bytes or stream) is stored
         as a blob first, durably, then named by the version row."""
-        sha = None
-        if artifact is not None:
-            stored = self._put(artifact)
-            sha = stored.sha256
-            with session_scope(self._engine) as session:
-                insert_ignore(
-                    session,
-                    BlobRow,
-                    [
-                        {
-                            "sha256": stored.sha256,
-                            "size_bytes": stored.size_bytes,
-                            "media_type": "application/octet-stream",
-                            "storage_uri": stored.storage_uri,
-                            "created_at": utcnow(),
-                        }
-                    ],
-                    conflict=["sha256"],
-                )
         run_id = run.id if isinstance(run, Run | RunHandle) else run
-        with session_scope(self._engine) as session:
-            return ModelRepository(session).register(
-                name,
-                run=run_id,
-                artifact_sha256=sha,
-                metrics=metrics,
-                description=description,
-                stage=stage,
-            )
+        # the artifact's bytes and the rows naming them, inside one blob write section
+        with blob_guard(self._engine).writing():
+            stored = self._put(artifact) if artifact is not None else None
+            with session_scope(self._engine) as session:
+                if stored is not None:
+                    insert_ignore(
+                        session,
+                        BlobRow,
+                        [
+                            {
+                                "sha256": stored.sha256,
+                                "size_bytes": stored.size_bytes,
+                                "media_type": "application/octet-stream",
+                                "storage_uri": stored.storage_uri,
+                                "created_at": utcnow(),
+                            }
+                        ],
+                        conflict=["sha256"],
+                    )
+                return ModelRepository(session).register(
+                    name,
+                    run=run_id,
+                    artifact_sha256=stored.sha256 if stored is not None else None,
+                    metrics=metrics,
+                    description=description,
+                    stage=stage,
+                )
 
     def _put(self, artifact: str | os.PathLike[str] | bytes | BinaryIO) -> Any:
         if isinstance(artifact, bytes | bytearray):

@@ -54,6 +54,10 @@ class BlobStore(Protocol):
 
     def exists(self, sha256: str) -> bool: ...
 
+    def size(self, sha256: str) -> int | None:
+        """The stored size in bytes, or None when the blob is missing."""
+        ...
+
     def delete(self, sha256: str, *, older_than_s: float = 0.0) -> bool:
         """Delete a blob unless it was written or re-put within ``older_than_s`` seconds."""
         ...

@@ -183,6 +183,12 @@ class LocalBlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path(check_sha256(sha256)).is_file()
 
+    def size(self, sha256: str) -> int | None:
+        try:
+            return self.path(check_sha256(sha256)).stat().st_size
+        except FileNotFoundError:
+            return None
+
     def delete(self, sha256: str, *, older_than_s: float = 0.0) -> bool:
         final = self.path(check_sha256(sha256))
         self._prepare()

@@ -171,6 +171,10 @@ class ObjectBlobStore:
     def exists(self, sha256: str) -> bool:
         return self._head(check_sha256(sha256)) is not None
 
+    def size(self, sha256: str) -> int | None:
+        head = self._head(check_sha256(sha256))
+        return None if head is None else int(head.get("ContentLength", 0))
+
     def delete(self, sha256: str, *, older_than_s: float = 0.0) -> bool:
         head = self._head(check_sha256(sha256))
         if head is None:
