@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy import exc as sa_exc
 
 from docledger.db.dialect import JOBS_CHANNEL
 from docledger.db.session import session_scope
-from docledger.errors import DocledgerError, LeaseLost
+from docledger.errors import DatabaseUnavailable, DocledgerError, LeaseLost
 from docledger.ledger import Ledger
 from docledger.queue.registry import JobInfo, TaskContext, get_task
 from docledger.repositories.job import BACKOFF_BASE_S, JobRepository
@@ -43,6 +44,21 @@ log = logging.getLogger(__name__)
 
 #: How often an idle SQLite claim loop looks for another connection's commit.
 COMMIT_CHECK_S = 0.005
+#: Reconnect back-off after the database went away: doubles from the first to the last.
+RECONNECT_FIRST_S = 0.1
+RECONNECT_MAX_S = 5.0
+#: A claim loop that could not reach the database for this long gives up: the worker exits
+#: non-zero, and a pool starts a fresh process in its place.
+GIVE_UP_S = 600.0
+
+#: What a lost or restarted database looks like from here: translated errors, driver errors
+#: SQLAlchemy did not translate (a session left in a failed state after the connection
+#: dropped mid-task: PendingRollbackError), and socket errors.
+DATABASE_TROUBLE = (DocledgerError, sa_exc.SQLAlchemyError, OSError)
+
+
+class WorkerCrashed(DocledgerError):
+    """A worker thread met an error it cannot carry on from; the worker stopped."""
 
 
 @dataclass
@@ -76,6 +92,7 @@ class Worker:
         poll_max_s: float = 1.0,
         backoff_base_s: float = BACKOFF_BASE_S,
         worker_id: str | None = None,
+        give_up_s: float = GIVE_UP_S,
     ) -> None:
         if concurrency < 1 or batch_size < 1 or lease_s <= 0:
             raise DocledgerError("concurrency, batch_size and lease_s must be positive")
@@ -87,7 +104,9 @@ class Worker:
         self.poll_min_s = poll_min_s
         self.poll_max_s = poll_max_s
         self.backoff_base_s = backoff_base_s
+        self.give_up_s = give_up_s
         self.worker_id = worker_id or default_worker_id()
+        self._fatal: BaseException | None = None
         self.stats = WorkerStats()
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -122,6 +141,10 @@ class Worker:
         for thread in threads:
             thread.join()
         self._stopping.set()
+        if self._fatal is not None:
+            raise WorkerCrashed(
+                f"worker {self.worker_id} stopped: {_describe(self._fatal)}"
+            ) from self._fatal
         return self.stats
 
     # -- the claim / run loop ---------------------------------------------------------------
@@ -144,35 +167,61 @@ class Worker:
                 log.debug("closing a broken connection failed", exc_info=True)
 
     def _loop(self, burst: bool) -> None:
+        """One claim loop. It survives the database going away (see ``_loop_held``); any
+        other error stops the whole worker, which then exits non-zero (``run`` raises)."""
         try:
             self._loop_held(burst)
+        except BaseException as exc:
+            log.error("worker %s: claim loop stopped: %s", self.worker_id, _describe(exc))
+            self._fatal = self._fatal or exc
+            self.stop()
         finally:
             self._drop_connection()
 
     def _loop_held(self, burst: bool) -> None:
         delay = self.poll_min_s
+        reconnect = RECONNECT_FIRST_S
+        down_since: float | None = None
         while not self._stopping.is_set():
-            worked = False
-            for queue in self.queues:
-                if self._stopping.is_set():
-                    break
-                try:
-                    worked |= self._one_batch(queue)
-                except DocledgerError as exc:  # database hiccup: back off, keep running
-                    log.warning("worker %s: %s", self.worker_id, exc)
-                    self._drop_connection()  # a fresh one next time
-                    time.sleep(delay)
+            try:
+                worked = self._each_queue()
+                if not worked and not burst:
+                    self._idle(delay)
+            except DATABASE_TROUBLE as exc:
+                # The database went away (a restart, a failover, a dropped connection): the
+                # batch in hand never committed, its jobs come back when their leases run
+                # out. Reconnect with back-off; give up only after a long outage.
+                self._drop_connection()
+                now = time.monotonic()
+                down_since = down_since if down_since is not None else now
+                if now - down_since > self.give_up_s:
+                    raise
+                log.warning("worker %s: database trouble, retrying: %s", self.worker_id, exc)
+                self._stopping.wait(reconnect)
+                reconnect = min(RECONNECT_MAX_S, reconnect * 2)
+                continue
+            down_since, reconnect = None, RECONNECT_FIRST_S
             if worked:
                 delay = self.poll_min_s
                 continue
             if burst:
                 return
-            if self._postgres:
-                self._wake.wait(max(delay, self.poll_max_s))
-            else:
-                self._wait_for_a_commit(delay)
-            self._wake.clear()
             delay = min(self.poll_max_s, delay * 2)
+
+    def _each_queue(self) -> bool:
+        worked = False
+        for queue in self.queues:
+            if self._stopping.is_set():
+                break
+            worked |= self._one_batch(queue)
+        return worked
+
+    def _idle(self, delay: float) -> None:
+        if self._postgres:
+            self._wake.wait(max(delay, self.poll_max_s))
+        else:
+            self._wait_for_a_commit(delay)
+        self._wake.clear()
 
     def _wait_for_a_commit(self, delay: float) -> None:
         """SQLite: wait up to ``delay`` seconds, but only until a job may be waiting.
@@ -276,6 +325,8 @@ class Worker:
                         succeeded[job.id] = _as_result(result)
                     except Exception as exc:
                         ctx._finish(ok=False)
+                        if _connection_lost(exc, session):
+                            raise  # not the task's fault: nothing of the batch commits
                         failures.append((job, _describe(exc)))
                     finally:
                         # A finished job leaves the heartbeat: its row is locked by this
@@ -299,7 +350,11 @@ class Worker:
                 released = JobRepository(session).release([j.id for j in jobs], self.worker_id)
             self.stats.add(lost=len(jobs) - released, released=released)
             return []
-        except DocledgerError as exc:
+        except DATABASE_TROUBLE as exc:
+            if _connection_lost(exc, None):
+                # The database is gone: nothing of the batch committed and nothing can be
+                # recorded now. The claim loop reconnects; the jobs return by lease expiry.
+                raise
             # The batch could not commit: none of its effects exist. Fail the jobs that ran
             # (their attempt is spent, so a poison batch cannot loop forever).
             log.warning("batch commit failed: %s", exc)
@@ -352,7 +407,7 @@ class Worker:
                     lost = [i for i in ids if i not in owned and i in self._in_flight]
                 if lost:
                     log.warning("worker %s lost %d leases", self.worker_id, len(lost))
-            except DocledgerError as exc:
+            except DATABASE_TROUBLE as exc:  # leases run on; the next beat tries again
                 log.warning("heartbeat failed: %s", exc)
 
     def _listen_loop(self) -> None:
@@ -372,6 +427,27 @@ class Worker:
             except psycopg.Error as exc:
                 log.warning("LISTEN connection failed (%s); polling meanwhile", exc)
                 self._stopping.wait(1.0)
+
+
+def _connection_lost(exc: BaseException, session: Any) -> bool:
+    """Whether ``exc`` (or what caused it) is the database connection going away, rather
+    than a task's own error or a constraint: then a batch is abandoned, not failed."""
+    if session is not None:
+        try:
+            if session.connection().invalidated:
+                return True
+        except sa_exc.SQLAlchemyError:
+            pass  # a failed transaction: the cause chain below decides
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DatabaseUnavailable | sa_exc.InterfaceError):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _infos(claimed: list[dict[str, Any]]) -> list[JobInfo]:
