@@ -14,7 +14,7 @@ from docledger.cli import jobs as jobs_cli
 from docledger.cli import maintenance as maintenance_cli
 from docledger.cli import people as people_cli
 from docledger.cli import tracking as tracking_cli
-from docledger.cli.context import err_console, state
+from docledger.cli.context import err_console, state, styled
 from docledger.errors import DocledgerError
 
 app = typer.Typer(
@@ -53,7 +53,7 @@ def main() -> None:
     try:
         app()
     except DocledgerError as exc:
-        err_console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        err_console.print(styled("error:", "red", f" {type(exc).__name__}: {exc}"), highlight=False)
         sys.exit(1)
 
 

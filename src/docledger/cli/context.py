@@ -7,14 +7,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy import Engine
 
 from docledger.config import Settings, load_settings
 from docledger.db.engine import create_sync_engine
 from docledger.ledger import Ledger
 
-console = Console()
-err_console = Console(stderr=True)
+# User text (keys, file names, segment text, snippets, error messages quoting them) is printed
+# literally: no Rich markup (a key "[/i]" would crash the print) and no :emoji: codes.
+# Our own styling goes through ``styled``.
+console = Console(markup=False, emoji=False)
+err_console = Console(stderr=True, markup=False, emoji=False)
+
+
+def styled(label: str, style: str, rest: str = "") -> Text:
+    """``label`` in ``style``, then ``rest`` as it is (never parsed as markup)."""
+    return Text.assemble((label, style), rest)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from docledger.cli.context import console, err_console, state
+from docledger.cli.context import console, err_console, state, styled
 from docledger.errors import InvalidInput
 from docledger.schemas import IngestResult
 from docledger.services.extraction import ExtractOutcome
@@ -76,11 +76,11 @@ def add(
     for r in results:
         for warning in r.warnings:
             err_console.print(
-                f"[yellow]warning:[/yellow] {r.external_key}: {warning}", highlight=False
+                styled("warning:", "yellow", f" {r.external_key}: {warning}"), highlight=False
             )
     failed = [r for r in results if r.outcome == "failed"]
     for r in failed:
-        err_console.print(f"[red]failed:[/red] {r.source}: {r.error}", highlight=False)
+        err_console.print(styled("failed:", "red", f" {r.source}: {r.error}"), highlight=False)
     if then_extract:
         changed = [
             r.document_id
@@ -136,7 +136,7 @@ def show(
     if as_json:
         console.print_json(detail.model_dump_json())
         return
-    console.print(f"[bold]{detail.external_key}[/bold]  {detail.id}")
+    console.print(styled(detail.external_key, "bold", f"  {detail.id}"))
     console.print(
         f"status {detail.status}  type {detail.media_type}  tags {json.dumps(detail.tags)}"
     )
@@ -239,7 +239,9 @@ def report_failures(outcomes: list[ExtractOutcome]) -> bool:
     """One line on stderr per document that failed; True when any did."""
     failed = [o for o in outcomes if o.error]
     for o in failed:
-        err_console.print(f"[red]extract failed:[/red] {o.document}: {o.error}", highlight=False)
+        err_console.print(
+            styled("extract failed:", "red", f" {o.document}: {o.error}"), highlight=False
+        )
     return bool(failed)
 
 

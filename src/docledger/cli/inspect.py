@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import inspect
 
-from docledger.cli.context import console, state
+from docledger.cli.context import console, state, styled
 from docledger.db.dialect import capabilities, table_row_counts
 from docledger.db.session import translated_errors
 from docledger.errors import DocledgerError
@@ -80,7 +80,7 @@ def doctor() -> None:
                     else "no (exact search is used)",
                 )
         except DocledgerError as exc:
-            info.add_row("connection", f"[red]{type(exc).__name__}: {exc}[/red]")
+            info.add_row("connection", styled(f"{type(exc).__name__}: {exc}", "red"))
             healthy = False
     console.print(info)
     if not healthy:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from docledger.cli.context import console, err_console, state
+from docledger.cli.context import console, err_console, state, styled
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput
 from docledger.queue.registry import registered
@@ -143,8 +143,12 @@ def show(job_id: Annotated[str, typer.Argument()]) -> None:
     with state.ledger() as ledger:
         job = ledger.jobs.get(job_id)
     console.print(
-        f"[bold]{job.task}[/bold] {job.id} on {job.queue}: {job.status} "
-        f"(attempt {job.attempts}/{job.max_attempts}, progress {job.progress}%)"
+        styled(
+            job.task,
+            "bold",
+            f" {job.id} on {job.queue}: {job.status} "
+            f"(attempt {job.attempts}/{job.max_attempts}, progress {job.progress}%)",
+        )
     )
     console.print_json(json.dumps({"payload": job.payload, "result": job.result}))
     table = Table("at", "event", "from", "to", "attempt", "worker", "ms", "error")

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from docledger.cli.context import console, err_console, state
+from docledger.cli.context import console, err_console, state, styled
 from docledger.services import maintenance
 
 
@@ -23,9 +23,9 @@ def verify() -> None:
                 ledger.engine, ledger.blobs, progress=lambda n: bar.advance(task, n)
             )
     for sha in report.missing:
-        err_console.print(f"[red]missing:[/red] {sha}", highlight=False)
+        err_console.print(styled("missing:", "red", f" {sha}"), highlight=False)
     for sha in report.corrupt:
-        err_console.print(f"[red]corrupt:[/red] {sha}", highlight=False)
+        err_console.print(styled("corrupt:", "red", f" {sha}"), highlight=False)
     console.print(
         f"checked {report.checked} blobs: {len(report.missing)} missing, "
         f"{len(report.corrupt)} corrupt"

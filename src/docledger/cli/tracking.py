@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
-from docledger.cli.context import console, state
+from docledger.cli.context import console, state, styled
 from docledger.errors import InvalidInput, MissingDependency
 
 datasets = typer.Typer(help="Frozen training-set snapshots.", no_args_is_help=True)
@@ -133,7 +134,7 @@ def runs_show(run_id: Annotated[str, typer.Argument()]) -> None:
         events = ledger.runs.events(run_id)
         latest = ledger.runs.latest_metrics(run_id)
         edges = ledger.runs.edges(run_id)
-    console.print(f"[bold]{run.name}[/bold] {run.kind} {run.status} {run.id}")
+    console.print(styled(run.name, "bold", f" {run.kind} {run.status} {run.id}"))
     console.print_json(
         json.dumps({"params": run.params, "tags": run.tags, "metrics": latest, "error": run.error})
     )
@@ -245,9 +246,10 @@ def lineage(
     branches = {0: tree}
     for node in nodes:
         parent = branches.get(node.depth - 1, tree)
-        branches[node.depth] = parent.add(
-            f"{node.entity_type} {node.entity_id} [dim]via run {node.via_run_id}[/dim]"
-        )
+        label = Text(f"{node.entity_type} {node.entity_id}")
+        if node.via_run_id is not None:
+            label.append(f" via run {node.via_run_id}", style="dim")
+        branches[node.depth] = parent.add(label)
     console.print(tree)
 
 
