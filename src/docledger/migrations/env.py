@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from alembic import context
-from sqlalchemy import JSON, Connection, create_engine
+from sqlalchemy import JSON, Column, Connection, create_engine
 
 import docledger.models  # noqa: F401 - registers every table on the metadata
 from docledger.db.base import Base
+from docledger.db.bounds import Checked
 
 target_metadata = Base.metadata
 
@@ -33,10 +34,25 @@ def include_object(
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
-    """Render docledger's portable types by name, so migrations use the same definitions."""
+    """Render docledger's portable types by name, so migrations use the same definitions;
+    a checked column (``docledger.db.bounds``) renders as the type it wraps."""
+    if type_ == "type" and isinstance(obj, Checked):
+        obj = obj.inner
+        if not (isinstance(obj, JSON) and getattr(obj, "_variant_mapping", None)):
+            return f"sa.{obj!r}"
     if type_ == "type" and isinstance(obj, JSON) and getattr(obj, "_variant_mapping", None):
         return "docledger.db.types.JSONType"
     return False
+
+
+def compare_type(
+    ctx: Any, inspected: Column[Any], metadata: Column[Any], _i: Any, metadata_type: Any
+) -> bool | None:
+    """Compare a checked column by the type it wraps (the check is Python-side only)."""
+    if isinstance(metadata_type, Checked):
+        plain: Column[Any] = Column(metadata.name, metadata_type.inner)
+        return bool(ctx.impl.compare_type(inspected, plain))
+    return None
 
 
 def _configure(connection: Connection) -> None:
@@ -45,7 +61,7 @@ def _configure(connection: Connection) -> None:
         # A contributor tool may hand over a subset of the metadata (one migration per phase).
         target_metadata=context.config.attributes.get("target_metadata", target_metadata),
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        compare_type=compare_type,
         include_name=include_name,
         include_object=include_object,
         render_item=render_item,

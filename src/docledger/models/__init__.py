@@ -1,5 +1,7 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
+from docledger.db.base import Base
+from docledger.db.bounds import bound_columns
 from docledger.models.annotation import Annotation, AnnotationEvent
 from docledger.models.blob import Blob
 from docledger.models.conversation import Conversation, Message, Retrieval
@@ -14,6 +16,10 @@ from docledger.models.model_version import ModelVersion
 from docledger.models.run import LineageEdge, MetricChunk, Run, RunEvent
 from docledger.models.user import User
 from docledger.models.workspace import Membership, Workspace
+
+# every table is declared: from now on a value either dialect would store differently (NaN,
+# NUL, too long, out of range) is InvalidInput on both (docledger.db.bounds)
+bound_columns(Base.metadata)
 
 __all__ = [
     "Annotation",

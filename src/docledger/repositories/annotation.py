@@ -267,6 +267,7 @@ class AnnotationRepository(Repository):
         self, actor: str | uuid.UUID, *, since: datetime | None = None, limit: int = 1000
     ) -> list[AnnotationEvent]:
         """All changes made by one user (since a moment), oldest first."""
+        check_limit(limit)
         actor_id, _ = self._actor(actor)
         stmt = select(EventRow).where(EventRow.actor_id == actor_id)
         if since is not None:

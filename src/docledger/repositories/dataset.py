@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -58,6 +59,8 @@ class DatasetRepository(Repository):
         content is unchanged. Later edits never change a snapshot: values are copied."""
         if not name or len(name) > 200:
             raise InvalidInput("a dataset needs a name of 1..200 characters")
+        if filter is not None and not isinstance(filter, Mapping):
+            raise InvalidInput("a dataset filter is a JSON object")
         flt = dict(filter or {})
         unknown = set(flt) - FILTER_KEYS
         if unknown:

@@ -16,7 +16,7 @@ from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, InvalidTransition, NotFound
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
-from docledger.repositories.base import Repository, as_uuid, readonly
+from docledger.repositories.base import Repository, as_uuid, check_limit, readonly
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas import Document, DocumentDetail, DocumentPage, DocumentVersion
 from docledger.vocab import DocumentStatus, values
@@ -178,8 +178,7 @@ class DocumentRepository(Repository):
     ) -> DocumentPage:
         """Newest first, keyset-paginated on (created_at, id): stable under concurrent inserts.
         Documents a folder sync marked deleted are left out unless ``include_deleted``."""
-        if not 1 <= limit <= 10_000:
-            raise InvalidInput("limit must be between 1 and 10000")
+        check_limit(limit)
         if status is not None and status not in values(DocumentStatus):
             raise InvalidInput(f"unknown status {status!r}")
         ws = WorkspaceRepository(self.session).get(workspace)

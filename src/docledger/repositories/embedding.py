@@ -49,8 +49,14 @@ class EmbeddingRepository(Repository):
     ) -> EmbeddingSpace:
         """A new space (one model, dimension and metric); an existing name is returned when it
         matches, and refused when it does not (re-embedding with a new model = a new space)."""
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
+            raise InvalidInput("a space needs a name of 1..200 characters")
+        if not isinstance(model, str) or not 1 <= len(model) <= 200:
+            raise InvalidInput("a space names its model in 1..200 characters")
         if metric not in values(EmbeddingMetric):
             raise InvalidInput(f"unknown metric {metric!r}")
+        if isinstance(dimensions, bool) or not isinstance(dimensions, int):
+            raise InvalidInput("dimensions is a whole number")
         if not 1 <= dimensions <= 16000:
             raise InvalidInput("dimensions must be between 1 and 16000")
         existing = self.session.scalars(select(SpaceRow).where(SpaceRow.name == name)).first()

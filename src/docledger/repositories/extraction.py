@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Table, Text, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.orm import aliased
 
+from docledger.db.bounds import check_json
 from docledger.db.dialect import bulk_insert, driver_value, full_text_defer
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
@@ -203,6 +204,14 @@ def _validated(segments: Iterable[SegmentIn | Mapping[str, Any]]) -> list[Segmen
         parent, box = item.get("parent"), item.get("bbox")
         if parent is not None and parent >= index:
             raise InvalidInput(f"segment {index}: its parent must come before it")
+        # the bulk path hands values to the driver as they are: the column checks of
+        # docledger.db.bounds are made here instead
+        for name in ("text", "label"):
+            value = item.get(name)
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidInput(f"segment {index}: {name} contains a NUL character")
+        if item.get("metadata"):
+            check_json(item["metadata"], f"segment {index} metadata")
         if box is not None and "unit" not in box:
             box["unit"] = "pt"  # stored spelled out, and compared by unit when matching
     return items

@@ -29,7 +29,14 @@ from docledger.ids import new_id
 from docledger.models import Job as JobRow
 from docledger.models import JobEvent as JobEventRow
 from docledger.queue import statements as sql
-from docledger.repositories.base import Repository, readonly, require_uuid, where_given
+from docledger.repositories.base import (
+    Repository,
+    check_limit,
+    is_number,
+    readonly,
+    require_uuid,
+    where_given,
+)
 from docledger.schemas.common import validate
 from docledger.schemas.job import Job, JobCreate, JobDetail, JobEvent, QueueStats
 from docledger.vocab import JobStatus, values
@@ -206,8 +213,9 @@ class JobRepository(Repository):
         become claimable again); workers do that every few seconds, not on every claim.
         ``standalone`` says the transaction does nothing but claim, so its commit need not wait
         for the WAL flush; a claim riding in a transaction that completes jobs passes False."""
-        if limit < 1 or lease_s <= 0:
-            raise InvalidInput("claim needs limit >= 1 and lease_s > 0")
+        check_limit(limit)
+        if not is_number(lease_s) or lease_s <= 0:
+            raise InvalidInput("claim needs lease_s > 0")
         if standalone:
             skip_commit_flush(self.session)  # a claim lost in a crash leaves its jobs queued
         now = utcnow()
@@ -507,8 +515,8 @@ class JobRepository(Repository):
         bad = set(statuses) - set(FINISHED)
         if bad:
             raise InvalidInput(f"only finished jobs can be purged, not {sorted(bad)}")
-        if older_than_days < 0:
-            raise InvalidInput("older_than_days must be >= 0")
+        if not is_number(older_than_days) or older_than_days < 0:
+            raise InvalidInput("older_than_days is a finite number of days, 0 or more")
         cutoff = utcnow() - timedelta(days=older_than_days)
         result = self.session.execute(
             delete(JobRow).where(JobRow.status.in_(list(statuses)), JobRow.finished_at < cutoff)
@@ -597,6 +605,7 @@ class JobRepository(Repository):
     ) -> list[Job]:
         if status is not None and status not in values(JobStatus):
             raise InvalidInput(f"unknown job status {status!r}")
+        check_limit(limit)
         stmt = where_given(
             select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit),
             (JobRow.status, status),

@@ -59,6 +59,27 @@ def _step(point: Sequence[Any]) -> Any:
     return point[2] if len(point) > 2 else 0
 
 
+def _check_types(batch: Sequence[Any]) -> None:
+    """Values are numbers and steps whole numbers, by type: numpy would turn "0.5" into 0.5,
+    True into 1.0 and step 1.7 into 1 without a word. One set per column, not a check per
+    point (a million points cost milliseconds)."""
+    import numpy as np  # noqa: PLC0415
+
+    shapes = {len(p) if isinstance(p, tuple | list) else -1 for p in batch}
+    if not shapes <= {2, 3}:
+        raise InvalidInput("a metric point is (key, value) or (key, value, step)")
+    for kind in {type(p[1]) for p in batch}:
+        if kind is bool or not issubclass(kind, int | float | np.integer | np.floating):
+            raise InvalidInput(f"metric values are numbers, not {kind.__name__}")
+    for kind in {type(_step(p)) for p in batch}:
+        if kind is bool or not issubclass(kind, int | float | np.integer | np.floating):
+            raise InvalidInput(f"metric steps are whole numbers, not {kind.__name__}")
+        if issubclass(kind, float | np.floating):
+            bad = [s for p in batch if isinstance(s := _step(p), float | np.floating)]
+            if any(not float(s).is_integer() for s in bad):
+                raise InvalidInput("metric steps are whole numbers")
+
+
 def _chunks(names: Sequence[str], steps: list[int], values_: list[float]) -> list[list[Any]]:
     """One chunk row (without run id and time) per key, its points in logged order.
 
@@ -181,8 +202,12 @@ class RunRepository(Repository):
     ) -> Run:
         if kind not in values(RunKind):
             raise InvalidInput(f"unknown run kind {kind!r}; one of {values(RunKind)}")
-        if not name:
+        if not isinstance(name, str) or not name.strip():
             raise InvalidInput("a run needs a name")
+        if params is not None and not isinstance(params, Mapping):
+            raise InvalidInput("run params are a JSON object")
+        if isinstance(tags, str) or not all(isinstance(t, str) and t for t in tags):
+            raise InvalidInput("tags are a list of non-empty strings")
         parent_id = require_uuid(parent, "parent run id") if parent is not None else None
         if parent_id is not None and self.session.get(RunRow, parent_id) is None:
             raise NotFound(f"no run {parent_id}")
@@ -314,6 +339,7 @@ class RunRepository(Repository):
 
         # One pass per column instead of per-point Python checks: names are checked once per
         # distinct key, values and steps by numpy.
+        _check_types(batch)
         names = [point[0] for point in batch]
         for name in set(names):
             if not isinstance(name, str) or not name or len(name) > 250:
@@ -403,6 +429,7 @@ class RunRepository(Repository):
         """Runs ranked by their best value of ``key`` (min for losses, max for scores)."""
         if mode not in {"min", "max"}:
             raise InvalidInput("mode is 'min' or 'max'")
+        check_limit(limit)
         agg = func.min(ChunkRow.min_value) if mode == "min" else func.max(ChunkRow.max_value)
         stmt = select(ChunkRow.run_id, agg.label("best")).where(ChunkRow.key == key)
         if kind is not None:

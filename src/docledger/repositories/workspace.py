@@ -13,7 +13,7 @@ from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
 from docledger.models import Workspace as WorkspaceRow
-from docledger.repositories.base import Repository, as_uuid, readonly
+from docledger.repositories.base import Repository, as_uuid, check_limit, readonly
 from docledger.schemas import Workspace, WorkspaceCreate, validate
 
 DEFAULT_SLUG = "default"
@@ -86,6 +86,9 @@ class WorkspaceRepository(Repository):
 
     @readonly
     def list(self, *, limit: int = 100, offset: int = 0) -> list[Workspace]:
+        check_limit(limit)
+        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < 2**62:
+            raise InvalidInput("offset is a whole number, 0 or more")
         stmt = select(WorkspaceRow).order_by(WorkspaceRow.slug).limit(limit).offset(offset)
         return [Workspace.model_validate(row) for row in self.session.scalars(stmt)]
 

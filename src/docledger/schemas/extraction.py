@@ -48,7 +48,7 @@ class SegmentIn(InputModel):
 
     kind: SegmentKind
     label: str | None = Field(default=None, max_length=200)
-    page_number: int | None = Field(default=None, ge=1)
+    page_number: int | None = Field(default=None, ge=1, le=2**31 - 1)
     bbox: BBox | None = None
     text: str | None = None
     content_hash: str | None = Field(default=None, min_length=64, max_length=64)
@@ -85,7 +85,7 @@ class SegmentFields(TypedDict, total=False):
 
     kind: Required[SegmentKind]
     label: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)]
-    page_number: Annotated[int | None, Field(ge=1)]
+    page_number: Annotated[int | None, Field(ge=1, le=2**31 - 1)]
     bbox: BBoxFields | None
     text: str | None
     content_hash: Annotated[str | None, Field(min_length=64, max_length=64)]

@@ -16,7 +16,7 @@ import os
 import re
 import stat
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -105,6 +105,12 @@ def make_source(
     metadata: dict[str, Any] | None = None,
     filename: str | None = None,
 ) -> Source:
+    if external_key is not None and not isinstance(external_key, str):
+        raise InvalidInput(f"an external key is text, not {type(external_key).__name__}")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise InvalidInput("document metadata is a JSON object")
+    if title is not None and not isinstance(title, str):
+        raise InvalidInput("a title is text")
     meta = dict(metadata or {})
     if isinstance(source, bytes | bytearray | memoryview):
         return Source(

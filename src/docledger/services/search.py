@@ -38,7 +38,7 @@ from docledger.models import EmbeddingSpace as SpaceRow
 from docledger.models import Extraction as ExtractionRow
 from docledger.models import Segment as SegmentRow
 from docledger.models import Workspace as WorkspaceRow
-from docledger.repositories.base import as_uuid
+from docledger.repositories.base import as_uuid, check_limit
 from docledger.repositories.embedding import EmbeddingRepository, to_vector
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
@@ -170,8 +170,7 @@ class SearchService:
         ``exact=True`` skips the approximate index where there is one.
         """
         kinds = SEARCH_KINDS if kinds is None else kinds
-        if k < 1:
-            raise InvalidInput("k must be at least 1")
+        check_limit(k, what="k")
         if ef_search < 1:
             raise InvalidInput("ef_search must be at least 1")
         with session_scope(self._engine, readonly=True) as session:
@@ -289,8 +288,7 @@ class SearchService:
         ranked by BM25 computed here, so both dialects order a store the same way
         (``docledger.services.ranking``). Same scope rules as ``vector``.
         """
-        if k < 1:
-            raise InvalidInput("k must be at least 1")
+        check_limit(k, what="k")
         if not isinstance(query, str):
             raise InvalidInput("a text query is a string")
         kinds = SEARCH_KINDS if kinds is None else kinds
@@ -378,7 +376,8 @@ class SearchService:
             raise InvalidInput("fusion is 'relative' or 'rrf'")
         if not isinstance(text_weight, int | float) or not 0.0 <= float(text_weight) <= 1.0:
             raise InvalidInput("text_weight is a number from 0 to 1")
-        depth = max(k * 5, 50)
+        check_limit(k, what="k")
+        depth = min(10_000, max(k * 5, 50))
         scope: dict[str, Any] = {
             "workspace": workspace,
             "kinds": kinds,
