@@ -244,3 +244,45 @@ def test_render_command(db_url: str, tmp_path: Path) -> None:
     code, _, err = dl("render", "invoice-and-plan.pdf", "--dpi", "5")
     assert code != 0
     assert "Traceback" not in err
+
+
+def test_bad_calls_are_one_line_errors_and_write_nothing(db_url: str, tmp_path: Path) -> None:
+    """Issue 13, defect 6: each of these printed a traceback, or wrote something anyway."""
+
+    def dl(*more: str) -> tuple[int, str, str]:
+        result = run("--db", db_url, *more, cwd=tmp_path)
+        return result.returncode, result.stdout, result.stderr
+
+    (tmp_path / "a.txt").write_text("some text")
+    code, _, err = dl("add", str(tmp_path / "a.txt"))
+    assert code == 0, err
+    (tmp_path / "out").mkdir()
+    bad = [
+        ("cat", "a.txt", "-o", str(tmp_path / "missing" / "f")),
+        ("cat", "a.txt", "-o", str(tmp_path / "out")),
+        ("cat", "a.txt", "--version", str(10**20)),
+        ("gc", "--grace", "inf"),
+        ("gc", "--grace", "nan"),
+        ("jobs", "enqueue", "t", "--run-in", "nan"),
+        ("datasets", "snapshot", "d", "--filter", "[1]"),
+        ("runs", "metrics", "01234567-89ab-7def-8123-456789abcdef", "--plot", "p.png"),
+        ("runs", "metrics", "01234567-89ab-7def-8123-456789abcdef"),
+        ("search", "x", "--workspace", "nope"),
+    ]
+    for args in bad:
+        code, out, err = dl(*args)
+        assert code in {1, 2}, (args, out, err)  # 2: refused by the option parser itself
+        assert "error" in err.lower(), (args, err)
+        assert "Traceback" not in err, (args, err)
+    assert not (tmp_path / "p.png").exists()
+    code, _, err = dl("search", "x", "--workspace", "nope")
+    assert "no workspace nope" in err
+    code, out, _ = dl("jobs", "ls")
+    assert "t" not in out.split()
+    code, out, _ = dl("datasets", "ls")
+    assert " d " not in out
+    missing = tmp_path / "no" / "such" / "dir" / "x.db"
+    result = run("--db", f"sqlite:///{missing}", "ls", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "does not exist" in result.stderr
+    assert not (tmp_path / "no").exists()

@@ -55,6 +55,12 @@ def main() -> None:
     except DocledgerError as exc:
         err_console.print(styled("error:", "red", f" {type(exc).__name__}: {exc}"), highlight=False)
         sys.exit(1)
+    except OSError as exc:  # a file the command was told to read or write
+        where = f": {exc.filename}" if exc.filename else ""
+        err_console.print(
+            styled("error:", "red", f" {exc.strerror or exc}{where}"), highlight=False
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

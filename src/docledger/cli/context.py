@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 
 from docledger.config import Settings, load_settings
 from docledger.db.engine import create_sync_engine
+from docledger.errors import InvalidInput
 from docledger.ledger import Ledger
 
 # User text (keys, file names, segment text, snippets, error messages quoting them) is printed
@@ -19,6 +21,16 @@ from docledger.ledger import Ledger
 # Our own styling goes through ``styled``.
 console = Console(markup=False, emoji=False)
 err_console = Console(stderr=True, markup=False, emoji=False)
+
+
+def writable_path(path: Path, option: str) -> Path:
+    """A file path the command may write: its folder exists and it is not a folder itself
+    (checked before any work, so nothing is half-done when it is not)."""
+    if path.is_dir():
+        raise InvalidInput(f"{option} {path} is a folder; name a file")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"{option} {path}: the folder {path.parent} does not exist")
+    return path
 
 
 def styled(label: str, style: str, rest: str = "") -> Text:

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from docledger.cli.context import console, err_console, state, styled
+from docledger.cli.context import console, err_console, state, styled, writable_path
 from docledger.errors import InvalidInput
 from docledger.schemas import IngestResult
 from docledger.services.extraction import ExtractOutcome
@@ -160,6 +160,8 @@ def cat(
     workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
 ) -> None:
     """Write a document version's bytes to stdout or a file."""
+    if output is not None:
+        writable_path(output, "-o")
     with (
         state.ledger() as ledger,
         ledger.documents.open(document, version, workspace=workspace) as src,

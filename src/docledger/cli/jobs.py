@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import math
 import signal
 from datetime import timedelta
 from types import FrameType
@@ -97,6 +98,8 @@ def enqueue(
     run_in: Annotated[float, typer.Option(help="Delay in seconds")] = 0.0,
 ) -> None:
     """Add a job (an existing --key in the queue returns the existing job)."""
+    if not math.isfinite(run_in) or not 0 <= run_in <= 10 * 365 * 86400:
+        raise InvalidInput("--run-in is a number of seconds from 0 to ten years")
     try:
         data = json.loads(payload)
     except json.JSONDecodeError as exc:

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from docledger.cli.context import console, state, styled
+from docledger.cli.context import console, state, styled, writable_path
 from docledger.errors import InvalidInput, MissingDependency
 
 datasets = typer.Typer(help="Frozen training-set snapshots.", no_args_is_help=True)
@@ -154,7 +154,10 @@ def runs_metrics(
     plot: Annotated[Path | None, typer.Option(help="Draw the curves into this PNG file")] = None,
 ) -> None:
     """Metric series of a run (step, value per key), as tables or drawn with --plot."""
+    if plot is not None:
+        writable_path(plot, "--plot")
     with state.ledger() as ledger:
+        ledger.runs.get(run_id)  # an unknown run is an error, not an empty plot
         keys = key or sorted(ledger.runs.latest_metrics(run_id))
         series = {k: ledger.runs.metric_series(run_id, k) for k in keys}
     if plot is not None:

@@ -38,11 +38,19 @@ def _sqlite_pragmas(settings: Settings) -> list[tuple[str, str]]:
     return pragmas
 
 
-def _ensure_sqlite_dir(url: URL) -> None:
+def _ensure_sqlite_dir(url: URL, settings: Settings) -> None:
+    """Create the default data folder when missing; a folder named by the user's own URL
+    must exist (a typo must not create directories under /)."""
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     parent = Path(database).expanduser().parent
+    if settings.db_url is not None:
+        if not parent.is_dir():
+            raise ConfigurationError(
+                f"the folder {parent} for the SQLite database does not exist: create it first"
+            )
+        return
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -112,7 +120,7 @@ def _engine_kwargs(settings: Settings, *, is_async: bool = False) -> dict[str, A
 def create_sync_engine(settings: Settings) -> Engine:
     url = settings.sync_url
     if settings.dialect_name == "sqlite":
-        _ensure_sqlite_dir(url)
+        _ensure_sqlite_dir(url, settings)
     try:
         engine = create_engine(url, **_engine_kwargs(settings))
     except ImportError as exc:
@@ -129,7 +137,7 @@ def create_async_engine_from(settings: Settings) -> AsyncEngine:
 
     url = settings.async_url
     if settings.dialect_name == "sqlite":
-        _ensure_sqlite_dir(url)
+        _ensure_sqlite_dir(url, settings)
     try:
         engine = create_async_engine(url, **_engine_kwargs(settings, is_async=True))
     except ImportError as exc:
