@@ -2,6 +2,7 @@
 
 from docledger.config import Settings, load_settings
 from docledger.errors import (
+    BlobCorrupt,
     BlobStoreError,
     CheckViolation,
     ConfigurationError,
@@ -17,6 +18,7 @@ from docledger.errors import (
     MissingDependency,
     NotFound,
     NotNullViolation,
+    StorageFull,
 )
 from docledger.ledger import AsyncLedger, Ledger, Tx
 from docledger.queue import TaskContext, task
@@ -26,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncLedger",
+    "BlobCorrupt",
     "BlobStoreError",
     "CheckViolation",
     "ConfigurationError",
@@ -44,6 +47,7 @@ __all__ = [
     "NotFound",
     "NotNullViolation",
     "Settings",
+    "StorageFull",
     "TaskContext",
     "Tx",
     "User",

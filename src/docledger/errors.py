@@ -79,7 +79,16 @@ class BlobStoreError(DocledgerError):
     """The blob store failed to store or read bytes."""
 
 
+class BlobCorrupt(BlobStoreError):
+    """The stored bytes no longer hash to the blob's name (changed on disk or in the bucket)."""
+
+
+class StorageFull(DocledgerError):
+    """The database's disk is full: free space, then carry on (nothing was half-written)."""
+
+
 __all__ = [
+    "BlobCorrupt",
     "BlobStoreError",
     "CheckViolation",
     "ConfigurationError",
@@ -96,4 +105,5 @@ __all__ = [
     "MissingDependency",
     "NotFound",
     "NotNullViolation",
+    "StorageFull",
 ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from docledger import InvalidInput, Ledger, NotFound, load_settings
+from docledger import BlobCorrupt, InvalidInput, Ledger, NotFound, load_settings
 from docledger.services import maintenance
 from docledger.storage import BlobStore, LocalBlobStore
 from docledger.storage.s3 import ObjectBlobStore
@@ -100,3 +100,58 @@ def test_s3_blob_root_must_name_a_bucket() -> None:
 
     with pytest.raises(ConfigurationError, match="DOCLEDGER_BLOB_ROOT"):
         load_settings(blob_root="s3:///prefix")
+
+
+def _tamper(store: BlobStore, sha: str, data: bytes) -> None:
+    """Change a stored blob's bytes behind the store's back (bit rot, a careless hand)."""
+    if isinstance(store, LocalBlobStore):
+        store.path(sha).write_bytes(data)
+    else:
+        assert isinstance(store, ObjectBlobStore)
+        store.client.put_object(Bucket=store.bucket, Key=store._key(sha), Body=data)
+
+
+@pytest.mark.parametrize("how", ["same size", "shorter", "missing"])
+def test_a_tampered_blob_fails_its_read_and_a_re_put_heals_it(store: BlobStore, how: str) -> None:
+    """Issue 13, defect 9: reads verify the hash while streaming; putting the right bytes
+    again repairs a corrupt or missing blob (both the in-memory and the streaming put)."""
+    data = os.urandom(3 * 1024 * 1024 + 17)  # more than one read chunk
+    stored = store.put_bytes(data)
+    if how == "missing":
+        assert store.delete(stored.sha256)
+    else:
+        _tamper(store, stored.sha256, data[:-1] + b"X" if how == "same size" else data[:100])
+        with store.open(stored.sha256) as handle, pytest.raises(BlobCorrupt):
+            handle.read()
+    for put in (store.put_bytes, lambda d: store.put_stream(io.BytesIO(d))):
+        if how != "missing":
+            _tamper(store, stored.sha256, data[:-1] + b"Y")
+        put(data)
+        with store.open(stored.sha256) as handle:
+            assert hashlib.sha256(handle.read()).hexdigest() == stored.sha256
+
+
+def test_ingest_extract_and_cat_refuse_a_tampered_blob_and_re_add_heals(
+    db_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings(db_url=db_url, blob_root=str(tmp_path / "blobs"))
+    source = tmp_path / "notes.txt"
+    source.write_text("An honest sentence about bridges.\n")
+    with Ledger.open(settings=settings) as ledger:
+        added = ledger.documents.add(source)
+        assert isinstance(ledger.blobs, LocalBlobStore)
+        ledger.blobs.path(added.sha256).write_text("A forged sentence about tunnels.\n")
+        with ledger.documents.open("notes.txt") as handle, pytest.raises(BlobCorrupt):
+            handle.read()
+        (outcome,) = ledger.extractions.run(["notes.txt"])
+        assert outcome.extraction_id is not None
+        assert outcome.error is not None
+        assert "corrupt" in outcome.error
+        assert ledger.segments.of_version(added.version_id) == []
+        assert not maintenance.verify(ledger.engine, ledger.blobs).ok
+        again = ledger.documents.add(source)
+        assert again.outcome == "unchanged"
+        assert maintenance.verify(ledger.engine, ledger.blobs).ok
+        (outcome,) = ledger.extractions.run(["notes.txt"])
+        assert outcome.error is None
+        assert "bridges" in ledger.segments.of_version(added.version_id)[0].text

@@ -169,9 +169,14 @@ def cat(
         if output is None:
             shutil.copyfileobj(src, sys.stdout.buffer)
             sys.stdout.buffer.flush()
-        else:
-            with output.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
+        else:  # a temp file renamed at the end: a corrupt blob leaves no half-written output
+            temp = output.with_name(f".{output.name}.part")
+            try:
+                with temp.open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                temp.replace(output)
+            finally:
+                temp.unlink(missing_ok=True)
 
 
 def rm(

@@ -21,7 +21,7 @@ from docledger.db.base import Base
 from docledger.db.blob_guard import blob_guard
 from docledger.db.session import session_scope
 from docledger.db.types import utcnow
-from docledger.errors import InvalidInput, NotFound
+from docledger.errors import BlobCorrupt, InvalidInput, NotFound
 from docledger.models import Blob as BlobRow
 from docledger.storage.base import CHUNK, BlobStore
 
@@ -88,10 +88,13 @@ def verify(engine: Engine, store: BlobStore, progress: Progress | None = None) -
                 continue
             digest = hashlib.sha256()
             seen = 0
-            with handle:
-                while chunk := handle.read(CHUNK):
-                    digest.update(chunk)
-                    seen += len(chunk)
+            try:
+                with handle:
+                    while chunk := handle.read(CHUNK):
+                        digest.update(chunk)
+                        seen += len(chunk)
+            except BlobCorrupt:
+                pass  # the digest below says so too
             if digest.hexdigest() != sha or seen != size:
                 report.corrupt.append(sha)
             if progress:

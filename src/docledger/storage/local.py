@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from docledger.errors import BlobStoreError, NotFound
-from docledger.storage.base import CHUNK, SHA256_RE, StoredBlob, blob_key, check_sha256
+from docledger.storage.base import (
+    CHUNK,
+    SHA256_RE,
+    StoredBlob,
+    blob_key,
+    check_sha256,
+    verified,
+)
 
 _TEMP_PREFIX = ".put-"
 
@@ -96,11 +103,14 @@ class LocalBlobStore:
             raise BlobStoreError(f"cannot write to blob root {self.root}: {exc.strerror}") from exc
         return path, fd
 
-    def _commit_temp(self, temp: Path, sha256: str, size: int) -> StoredBlob:
-        """Move a complete, fsynced temp file into place (or drop it when already stored)."""
+    def _commit_temp(self, temp: Path, sha256: str, size: int, *, heal: bool = False) -> StoredBlob:
+        """Move a complete, fsynced temp file into place (or drop it when already stored).
+        With ``heal``, a stored copy is replaced by the temp file anyway (atomically): the
+        bytes are known good, the stored ones may have been changed on disk."""
         final = self.path(sha256)
         with self._locked(exclusive=False):
-            if self._refresh(final):
+            existed = final.exists()
+            if existed and not heal and self._refresh(final):
                 temp.unlink(missing_ok=True)
                 return StoredBlob(sha256, size, self.uri(sha256), created=False)
             created_dirs = []
@@ -117,7 +127,19 @@ class LocalBlobStore:
             self._fsync_dir(final.parent)
             for created in created_dirs:  # make the new directory entries durable too
                 self._fsync_dir(created.parent)
-        return StoredBlob(sha256, size, self.uri(sha256), created=True)
+        return StoredBlob(sha256, size, self.uri(sha256), created=not existed)
+
+    @staticmethod
+    def _intact(final: Path, data: bytes) -> bool:
+        """Whether the stored file holds exactly ``data`` (a re-put heals one that does not:
+        the bytes in hand are known good)."""
+        try:
+            if final.stat().st_size != len(data):
+                return False
+            with final.open("rb") as handle:
+                return handle.read() == data
+        except FileNotFoundError:
+            return False
 
     def _write_fd(self, fd: int, data: bytes | memoryview) -> None:
         view = memoryview(data)
@@ -130,17 +152,11 @@ class LocalBlobStore:
         self._prepare()
         sha256 = hashlib.sha256(data).hexdigest()
         final = self.path(sha256)
-        try:
-            age = time.time() - final.stat().st_mtime
-        except FileNotFoundError:
-            age = None
-        if age is not None and age <= TOUCH_AFTER_S:
-            # Stored and recently put: no gc with a grace >= TOUCH_AFTER_S can take it now.
-            return StoredBlob(sha256, len(data), self.uri(sha256), created=False)
-        if age is not None:
+        if self._intact(final, data):
             with self._locked(exclusive=False):
                 if self._refresh(final):
                     return StoredBlob(sha256, len(data), self.uri(sha256), created=False)
+        # new, or stored bytes that were changed or truncated on disk: (re)written below
         temp, fd = self._temp_file()
         try:
             self._write_fd(fd, data)
@@ -150,7 +166,7 @@ class LocalBlobStore:
             temp.unlink(missing_ok=True)
             raise _write_error(self.root, exc) from exc
         os.close(fd)
-        return self._commit_temp(temp, sha256, len(data))
+        return self._commit_temp(temp, sha256, len(data), heal=True)
 
     def put_stream(self, stream: BinaryIO) -> StoredBlob:
         self._prepare()
@@ -172,11 +188,11 @@ class LocalBlobStore:
             temp.unlink(missing_ok=True)
             raise
         os.close(fd)
-        return self._commit_temp(temp, digest.hexdigest(), size)
+        return self._commit_temp(temp, digest.hexdigest(), size, heal=True)
 
     def open(self, sha256: str) -> BinaryIO:
         try:
-            return self.path(check_sha256(sha256)).open("rb")
+            return verified(self.path(check_sha256(sha256)).open("rb"), sha256)
         except FileNotFoundError as exc:
             raise NotFound(f"blob {sha256} is missing from {self.root}") from exc
 

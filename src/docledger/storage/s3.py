@@ -19,7 +19,14 @@ from typing import Any, BinaryIO
 
 from docledger.config import Settings
 from docledger.errors import BlobStoreError, MissingDependency, NotFound
-from docledger.storage.base import CHUNK, SHA256_RE, StoredBlob, blob_key, check_sha256
+from docledger.storage.base import (
+    CHUNK,
+    SHA256_RE,
+    StoredBlob,
+    blob_key,
+    check_sha256,
+    verified,
+)
 
 try:
     import boto3
@@ -112,7 +119,12 @@ class ObjectBlobStore:
 
     def put_bytes(self, data: bytes) -> StoredBlob:
         sha256 = hashlib.sha256(data).hexdigest()
-        if self._head(sha256) is not None:
+        head = self._head(sha256)
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        etag = str((head or {}).get("ETag", "")).strip('"')
+        # stored and intact (a single-part upload's ETag is its MD5): else (re)upload, which
+        # heals an object whose bytes were replaced
+        if head is not None and head.get("ContentLength") == len(data) and etag in {md5, ""}:
             self._touch(sha256)
             return StoredBlob(sha256, len(data), self.uri(sha256), created=False)
         try:
@@ -128,6 +140,7 @@ class ObjectBlobStore:
 
     def put_stream(self, stream: BinaryIO) -> StoredBlob:
         digest = hashlib.sha256()
+        md5 = hashlib.md5(usedforsecurity=False)
         size = 0
         try:
             spool = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in finally
@@ -139,10 +152,18 @@ class ObjectBlobStore:
             with spool:
                 while chunk := stream.read(CHUNK):
                     digest.update(chunk)
+                    md5.update(chunk)
                     spool.write(chunk)
                     size += len(chunk)
             sha256 = digest.hexdigest()
-            if self._head(sha256) is not None:
+            head = self._head(sha256)
+            etag = str((head or {}).get("ETag", "")).strip('"')
+            # a multipart ETag ("...-N") is no MD5: then the size is what can be compared
+            if (
+                head is not None
+                and head.get("ContentLength") == size
+                and (etag == md5.hexdigest() or "-" in etag or not etag)
+            ):
                 self._touch(sha256)
                 return StoredBlob(sha256, size, self.uri(sha256), created=False)
             try:
@@ -166,7 +187,7 @@ class ObjectBlobStore:
             raise self._error("download", exc) from exc
         except BotoCoreError as exc:
             raise self._error("download", exc) from exc
-        return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=CHUNK)
+        return verified(io.BufferedReader(_BodyReader(response["Body"]), buffer_size=CHUNK), sha256)
 
     def exists(self, sha256: str) -> bool:
         return self._head(check_sha256(sha256)) is not None
