@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from docledger import BlobStoreError, Ledger, load_settings
+from docledger import BlobStoreError, Ledger, StorageFull, load_settings
 from docledger import models as m
 from docledger.db.session import session_scope
 from docledger.storage import LocalBlobStore
@@ -64,3 +64,28 @@ def test_blob_root_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(BlobStoreError):
         LocalBlobStore(tmp_path / "file" / "blobs").put_bytes(b"x")
+
+
+def test_full_sqlite_disk_is_storage_full_and_recovers(mount_point: Path, tmp_path: Path) -> None:
+    """Issue 13, defect 8: a full disk under the SQLite file is StorageFull (not a raw
+    OperationalError), text search keeps answering while it is full, and everything carries
+    on once space is freed."""
+    _mount("-t", "tmpfs", "-o", "size=1200k", "tmpfs", str(mount_point))
+    settings = load_settings(
+        db_url=f"sqlite:///{mount_point / 'docledger.db'}", blob_root=str(tmp_path / "blobs")
+    )
+    with Ledger.open(settings=settings) as ledger:
+        ledger.documents.add(b"bridge inspection findings", external_key="first.txt")
+        ledger.extractions.run(["first.txt"])
+        with pytest.raises(StorageFull):
+            for n in range(2000):
+                text = f"bridge report {n} " + os.urandom(3000).hex()
+                ledger.documents.add(text.encode(), external_key=f"r{n}.txt")
+                ledger.extractions.run([f"r{n}.txt"])
+        hits = ledger.search.text("inspection")  # reads still work
+        assert [h.external_key for h in hits] == ["first.txt"]
+        _mount("-o", "remount,size=16m", str(mount_point))
+        ledger.documents.add(b"after the cleanup, inspection again", external_key="later.txt")
+        ledger.extractions.run(["later.txt"])
+        keys = {h.external_key for h in ledger.search.text("inspection")}
+        assert keys == {"first.txt", "later.txt"}

@@ -24,6 +24,8 @@ _PG_STATES: dict[str, type[errors.DocledgerError]] = {
     "57014": errors.LockTimeout,  # query_canceled (statement_timeout)
     "40P01": errors.Conflict,  # deadlock: the loser may retry
     "40001": errors.Conflict,  # serialization failure: the loser may retry
+    "53100": errors.StorageFull,  # disk_full
+    "53200": errors.StorageFull,  # out_of_memory (the server's, not ours)
 }
 
 _SQLITE_CODES: dict[str, type[errors.DocledgerError]] = {
@@ -37,6 +39,7 @@ _SQLITE_CODES: dict[str, type[errors.DocledgerError]] = {
     "SQLITE_LOCKED": errors.LockTimeout,
     "SQLITE_CANTOPEN": errors.DatabaseUnavailable,
     "SQLITE_READONLY": errors.DatabaseUnavailable,
+    "SQLITE_FULL": errors.StorageFull,
 }
 
 _SQLITE_CONSTRAINT = re.compile(r"constraint failed: (.+)$")

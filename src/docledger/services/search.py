@@ -14,6 +14,7 @@ so a filtered query returns k rows whenever k rows match, on every path.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ from docledger.db.dialect import (
     full_text_postings,
 )
 from docledger.db.session import session_scope
-from docledger.errors import InvalidInput, NotFound
+from docledger.errors import InvalidInput, NotFound, StorageFull
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import EmbeddingSpace as SpaceRow
@@ -44,6 +45,8 @@ from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import SearchHit
 from docledger.services import ranking
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # numpy costs every process 50 ms to import: loaded on first vector use
     import numpy as np
@@ -302,7 +305,12 @@ class SearchService:
                     return self._ranked(
                         session, wanted, k, workspace, kinds, documents, include_superseded
                     )
-            self.catch_up()  # index what writes left pending, then search
+            try:
+                self.catch_up()  # index what writes left pending, then search
+            except StorageFull:
+                # a full disk must not take reads down: search what is indexed; the writes
+                # that wait are indexed by the first search after space is freed
+                log.warning("full-text catch-up skipped: the database's disk is full")
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _ranked(
