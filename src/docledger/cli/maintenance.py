@@ -9,11 +9,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from docledger.cli.context import console, err_console, state, styled
-from docledger.services import maintenance
+from docledger.services import invariants, maintenance
 
 
-def verify() -> None:
-    """Re-hash every blob the database names; exit 1 when any is missing or corrupt."""
+def verify(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix what the store itself can fix")
+    ] = False,
+) -> None:
+    """Re-hash every blob the database names and check the rows agree with each other
+    (current versions, segment hashes, vectors, full-text index, stray files); exit 1 when
+    anything is wrong (and, with --repair, was not fixed)."""
     with state.ledger() as ledger:
         total = maintenance.count_blob_rows(ledger.engine)
         columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn())
@@ -22,6 +28,7 @@ def verify() -> None:
             report = maintenance.verify(
                 ledger.engine, ledger.blobs, progress=lambda n: bar.advance(task, n)
             )
+        findings = invariants.check(ledger.engine, ledger.blobs, repair=repair)
     for sha in report.missing:
         err_console.print(styled("missing:", "red", f" {sha}"), highlight=False)
     for sha in report.corrupt:
@@ -30,7 +37,22 @@ def verify() -> None:
         f"checked {report.checked} blobs: {len(report.missing)} missing, "
         f"{len(report.corrupt)} corrupt"
     )
-    if not report.ok:
+    broken = False
+    for finding in findings:
+        if not finding.count:
+            continue
+        label = "repaired:" if finding.repaired else "problem:"
+        style = "green" if finding.repaired else "red"
+        shown = ", ".join(finding.examples)
+        err_console.print(
+            styled(label, style, f" {finding.count} {finding.check} ({shown}); {finding.hint}"),
+            highlight=False,
+        )
+        # stray files are garbage for gc, not damage
+        broken |= not finding.repaired and finding.check != "blob files no row names"
+    if not findings or all(not f.count for f in findings):
+        console.print("rows agree with each other: no problems found")
+    if not report.ok or broken:
         raise typer.Exit(1)
 
 

@@ -365,6 +365,46 @@ def full_text_catch_up(session: Session) -> int:
     return int(indexed or 0)
 
 
+def full_text_drift(session: Session) -> tuple[int, int]:
+    """(segments the index should hold and does not, index entries with no segment), leaving
+    out the extractions still waiting for their catch-up."""
+    conn = session.connection()
+    waiting = "s.extraction_id NOT IN (SELECT extraction_id FROM fts_pending)"
+    if conn.dialect.name == "postgresql":
+        missing = conn.exec_driver_sql(
+            "SELECT count(*) FROM segments s WHERE " + waiting + " AND NOT EXISTS "
+            "(SELECT 1 FROM fts_segments f WHERE f.segment_id = s.id)"
+        ).scalar()
+        extra = conn.exec_driver_sql(
+            "SELECT count(*) FROM fts_segments f WHERE NOT EXISTS "
+            "(SELECT 1 FROM segments s WHERE s.id = f.segment_id)"
+        ).scalar()
+    else:
+        missing = conn.exec_driver_sql(
+            "SELECT count(*) FROM segments s WHERE " + waiting + " AND NOT EXISTS "
+            "(SELECT 1 FROM fts_segments_docsize d WHERE d.id = s.rowid)"
+        ).scalar()
+        extra = conn.exec_driver_sql(
+            "SELECT count(*) FROM fts_segments_docsize d WHERE NOT EXISTS "
+            "(SELECT 1 FROM segments s WHERE s.rowid = d.id)"
+        ).scalar()
+    return int(missing or 0), int(extra or 0)
+
+
+def full_text_rebuild(session: Session) -> None:
+    """Rebuild the full-text index from the segments (what ``verify --repair`` does)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("DELETE FROM fts_segments")
+        conn.exec_driver_sql(
+            "INSERT INTO fts_segments (segment_id, tsv) "
+            "SELECT s.id, to_tsvector('simple', coalesce(s.text, '')) FROM segments s"
+        )
+    else:
+        conn.exec_driver_sql("INSERT INTO fts_segments (fts_segments) VALUES ('rebuild')")
+    conn.exec_driver_sql("DELETE FROM fts_pending")
+
+
 def json_array_contains(session: Session, column: Any, value: str) -> Any:
     """SQL for "the JSON list in ``column`` contains ``value``" (JSONB ``@>`` / ``json_each``)."""
     if session.get_bind().dialect.name == "postgresql":
