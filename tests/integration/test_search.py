@@ -281,3 +281,30 @@ def test_exact_knn_matches_numpy_for_every_metric(vledger: Ledger, metric: str) 
     hits = vledger.search.vector(list(map(float, q)), k=5, space=metric, exact=True)
     assert [h.segment_id for h in hits] == [segs[i].id for i in order]
     assert [h.score for h in hits] == pytest.approx([float(reference[i]) for i in order], rel=1e-4)
+
+
+def test_text_search_filters_before_it_ranks(ledger: Ledger) -> None:
+    """Issue 13, defect 7: many matches elsewhere (another workspace, another kind) never
+    crowd the scoped search out: k hits whenever k match."""
+    ledger.workspaces.create("busy")
+    ledger.workspaces.create("quiet")
+    crowd = ledger.documents.add(b"x", external_key="crowd.txt", workspace="busy").version_id
+    ledger.extractions.record(
+        crowd,
+        "mine",
+        "1",
+        {},
+        [{"kind": "chunk", "text": f"bridge deck number {n}"} for n in range(600)]
+        + [{"kind": "zone", "text": f"bridge zone {n}"} for n in range(12)],
+    )
+    few = ledger.documents.add(b"y", external_key="few.txt", workspace="quiet").version_id
+    ledger.extractions.record(
+        few, "mine", "1", {}, [{"kind": "chunk", "text": f"bridge pier {n}"} for n in range(12)]
+    )
+    quiet = ledger.search.text("bridge", k=10, workspace="quiet")
+    assert len(quiet) == 10
+    assert {h.external_key for h in quiet} == {"few.txt"}
+    zones = ledger.search.text("bridge", k=10, workspace="busy", kinds=["zone"])
+    assert len(zones) == 10
+    assert {h.kind for h in zones} == {"zone"}
+    assert len(ledger.search.text("bridge", k=50, workspace="busy", kinds=["zone"])) == 12
