@@ -131,6 +131,24 @@ def test_dataset_snapshots_are_frozen_and_content_hashed(ledger: Ledger, chain: 
         ledger.datasets.snapshot("labels", {"colour": "red"})
 
 
+def test_a_snapshot_after_an_un_approval_is_a_new_version(ledger: Ledger, chain: Chain) -> None:
+    """Issue 13: content an *older* version held is still version n+1, never the old one."""
+    a = ledger.annotations.create("document", chain.document_id, "label", {"label": "a"})
+    ledger.annotations.set_status(a.id, "submitted", expected_revision=1)
+    ledger.annotations.set_status(a.id, "approved", expected_revision=2)
+    v1 = ledger.datasets.snapshot("d")
+    b = ledger.annotations.create("document", chain.document_id, "label", {"label": "b"})
+    ledger.annotations.set_status(b.id, "submitted", expected_revision=1)
+    ledger.annotations.set_status(b.id, "approved", expected_revision=2)
+    v2 = ledger.datasets.snapshot("d")
+    ledger.annotations.set_status(b.id, "submitted", expected_revision=3)  # un-approved
+    v3 = ledger.datasets.snapshot("d")
+    assert [v.version for v in (v1, v2, v3)] == [1, 2, 3]
+    assert v3.content_hash == v1.content_hash
+    assert ledger.datasets.get("d").id == v3.id
+    assert ledger.datasets.snapshot("d").id == v3.id  # unchanged since the latest
+
+
 def test_runs_metrics_and_failures(ledger: Ledger) -> None:
     with ledger.runs.start("train", "training", params={"lr": 0.1}, tags=["gpu"]) as run:
         run.log("epoch", data={"n": 1})

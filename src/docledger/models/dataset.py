@@ -15,13 +15,12 @@ from docledger.vocab import AnnotationKind, AnnotationTarget
 
 
 class Dataset(IdMixin, CreatedMixin, Base):
-    """``(workspace, name, content_hash)`` is unique: snapshotting unchanged labels again returns
-    the existing version instead of minting a new one."""
+    """Snapshotting labels unchanged since the latest version returns that version instead of
+    minting a new one; any other content is version n+1 (even one an older version held)."""
 
     __tablename__ = "datasets"
     __table_args__ = (
         UniqueConstraint("workspace_id", "name", "version"),
-        UniqueConstraint("workspace_id", "name", "content_hash"),
         at_least("version", 1),
         at_least("item_count", 0),
     )

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
@@ -92,20 +92,15 @@ class DatasetRepository(Repository):
             for r in rows
         ]
         digest = _digest(items)
-        existing = self.session.scalars(
-            select(DatasetRow).where(
-                DatasetRow.workspace_id == ws.id,
-                DatasetRow.name == name,
-                DatasetRow.content_hash == digest,
-            )
-        ).one_or_none()
-        if existing is not None:
-            return Dataset.model_validate(existing)
-        latest = self.session.scalar(
-            select(func.max(DatasetRow.version)).where(
-                DatasetRow.workspace_id == ws.id, DatasetRow.name == name
-            )
-        )
+        newest = self.session.scalars(
+            select(DatasetRow)
+            .where(DatasetRow.workspace_id == ws.id, DatasetRow.name == name)
+            .order_by(DatasetRow.version.desc())
+            .limit(1)
+        ).first()
+        if newest is not None and newest.content_hash == digest:
+            return Dataset.model_validate(newest)  # unchanged since the latest version
+        latest = newest.version if newest is not None else 0
         dataset_id = new_id()
         row = {
             "id": dataset_id,
