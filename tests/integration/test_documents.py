@@ -92,6 +92,14 @@ def test_zero_byte_files_are_stored_once(ledger: Ledger, tmp_path: Path) -> None
     assert [r.outcome for r in results] == ["added", "added"]
     assert results[0].sha256 == results[1].sha256 == hashlib.sha256(b"").hexdigest()
     assert counts(ledger) == (2, 2, 1)
+    (tmp_path / "c.pdf").write_bytes(b"")
+    (tmp_path / "d.png").write_bytes(b"")
+    empty = ledger.documents.add_paths([tmp_path / "c.pdf", tmp_path / "d.png"])
+    # nothing says what an empty file is; it is not text because it has no bytes
+    assert [r.media_type for r in [*results, *empty]] == ["text/plain"] * 2 + [
+        "application/octet-stream"
+    ] * 2
+    assert all("empty file" in r.warnings[0] for r in [*results, *empty])
 
 
 @pytest.mark.parametrize("key", ["../up.txt", "a/../../b", "/etc/passwd", "C:/x", "a\x00b", ""])

@@ -259,6 +259,8 @@ def _stage(store: BlobStore, src: Source) -> _Staged:
     blob, head, complete = _store(store, src, data)
     media_type = sniff(head, src.filename, complete=complete)
     warnings: list[str] = []
+    if blob.size_bytes == 0:
+        warnings.append("empty file: stored as it is, nothing to extract")
     pages = None
     if media_type == "application/pdf":
         pages = _pdf_pages(store, blob, data)

@@ -57,6 +57,9 @@ def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
     ``complete`` says ``head`` is the whole content, which lets JSON be confirmed by parsing.
     """
     suffix = PurePath(filename).suffix.lower() if filename else ""
+    if not head and complete:  # empty: no content says what it is; an empty .txt is text
+        fallback = "text/plain" if suffix == ".txt" else "application/octet-stream"
+        return _TEXT_BY_EXTENSION.get(suffix, fallback)
     for signature, offset, media_type in _SIGNATURES:
         if head[offset : offset + len(signature)] == signature:
             if media_type == "application/zip":
