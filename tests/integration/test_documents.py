@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import multiprocessing
 import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +19,13 @@ from docledger import InvalidInput, InvalidTransition, Ledger, NotFound
 from docledger import models as m
 from docledger.db.session import session_scope
 from docledger.services import ingest as ingest_mod
+from docledger.services.ingest import (
+    expand_paths,
+    ingest,
+    present_keys,
+    unreadable_prefixes,
+)
+from docledger.storage.base import StoredBlob
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 
@@ -278,3 +289,83 @@ def test_reverting_to_older_content_makes_that_version_current(ledger: Ledger) -
         assert current.read() == b"first"
     assert ledger.documents.add(b"first", external_key="k").outcome == "unchanged"
     assert [v.version_number for v in ledger.documents.versions("k")] == [1, 2]
+
+
+def _expand_as_nobody(folder: Path) -> list[Any]:
+    """expand_paths in a child process that runs as ``nobody`` (root reads every folder)."""
+
+    def child(out: Any) -> None:
+        os.setgid(65534)
+        os.setuid(65534)
+        out.put(expand_paths([folder], recursive=True))
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    process = ctx.Process(target=child, args=(queue,))
+    process.start()
+    found = queue.get(timeout=30)
+    process.join(30)
+    return list(found)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a child as nobody")
+def test_an_unreadable_folder_is_a_failure_and_sync_keeps_its_documents(ledger: Ledger) -> None:
+    """Issue 13: a folder without read permission is a failed entry (not silently skipped),
+    and a folder sync never deletes the documents it could not see."""
+    root = Path(tempfile.mkdtemp(prefix="docledger-perm-"))
+    try:
+        root.chmod(0o755)
+        (root / "ok.txt").write_text("readable")
+        (root / "secret").mkdir()
+        (root / "secret" / "a.txt").write_text("hidden")
+        ledger.documents.add_paths([root], recursive=True)  # as root: both files
+        (root / "secret").chmod(0o000)
+        sources = _expand_as_nobody(root)
+        results = list(ingest(ledger.engine, ledger.blobs, sources))
+        failed = [r for r in results if r.outcome == "failed"]
+        assert [(r.external_key, r.error) for r in failed] == [
+            ("secret/", "cannot read folder: Permission denied")
+        ]
+        assert [r.outcome for r in results if r.outcome != "failed"] == ["unchanged"]
+        removed = ledger.documents.mark_deleted(
+            present_keys(sources), keep_prefixes=unreadable_prefixes(sources)
+        )
+        assert removed == []
+        assert {d.external_key for d in ledger.documents.list().items} == {"ok.txt", "secret/a.txt"}
+    finally:
+        (root / "secret").chmod(0o755)
+        shutil.rmtree(root)
+
+
+def test_a_file_rewritten_while_it_is_added_fails_instead_of_being_stored_torn(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Issue 13: the file changes between the read and the commit (another program writes
+    it): that file fails with a clear message; added again, it is stored whole."""
+    target = tmp_path / "growing.log"
+    target.write_bytes(b"first half\n")
+
+    class WriterMeanwhile:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+            self.armed = True
+
+        def put_bytes(self, data: bytes) -> StoredBlob:
+            stored = self.inner.put_bytes(data)
+            if self.armed:  # another program appends right after our read
+                self.armed = False
+                with target.open("ab") as handle:
+                    handle.write(b"second half\n")
+            return stored
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    racing = Ledger(ledger.settings, ledger.engine, WriterMeanwhile(ledger.blobs))  # type: ignore[arg-type]
+    (result,) = racing.documents.add_paths([target])
+    assert result.outcome == "failed"
+    assert "changed while it was being read" in (result.error or "")
+    (again,) = racing.documents.add_paths([target])
+    assert again.outcome == "added"
+    with ledger.documents.open("growing.log") as handle:
+        assert handle.read() == b"first half\nsecond half\n"

@@ -17,7 +17,7 @@ from docledger.cli.context import console, err_console, state, styled, writable_
 from docledger.errors import InvalidInput
 from docledger.schemas import IngestResult
 from docledger.services.extraction import ExtractOutcome
-from docledger.services.ingest import expand_paths, ingest, present_keys
+from docledger.services.ingest import expand_paths, ingest, present_keys, unreadable_prefixes
 
 OUTCOMES = ("added", "new_version", "unchanged", "reverted", "failed")
 
@@ -65,7 +65,11 @@ def add(
                 results.append(result)
                 bar.advance(task)
         if sync:
-            removed = ledger.documents.mark_deleted(present_keys(sources), workspace=workspace)
+            removed = ledger.documents.mark_deleted(
+                present_keys(sources),
+                workspace=workspace,
+                keep_prefixes=unreadable_prefixes(sources),
+            )
     counts: Counter[str] = Counter(r.outcome for r in results)
     columns_shown = (*OUTCOMES, "removed") if sync else OUTCOMES
     summary = Table(*columns_shown, title=f"{len(results)} files")

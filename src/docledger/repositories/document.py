@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import builtins
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -238,6 +238,13 @@ class DocumentRepository(Repository):
         workspace: WorkspaceRef | None = None,
     ) -> Document:
         """Soft updates: title, metadata (merged unless merge=False) and tags."""
+        if title is not None and not isinstance(title, str):
+            raise InvalidInput("a title is text")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InvalidInput("document metadata is a JSON object")
+        for tags in (add_tags, remove_tags):
+            if tags is not None and (isinstance(tags, str) or not isinstance(tags, Sequence)):
+                raise InvalidInput("tags are a list of strings")
         row = self._row(ref, workspace)
         values_: dict[str, Any] = {"updated_at": utcnow()}
         if title is not None:
@@ -257,7 +264,11 @@ class DocumentRepository(Repository):
         return Document.model_validate(self._row(row.id))
 
     def mark_deleted(
-        self, keep: Collection[str], *, workspace: WorkspaceRef | None = None
+        self,
+        keep: Collection[str],
+        *,
+        workspace: WorkspaceRef | None = None,
+        keep_prefixes: Sequence[str] = (),
     ) -> builtins.list[str]:
         """The folder-sync deletion: mark every document of the workspace whose key is not
         in ``keep`` as deleted (soft: rows, versions and history stay; search leaves them
@@ -268,7 +279,14 @@ class DocumentRepository(Repository):
                 DocumentRow.workspace_id == ws.id
             )
         ).all()
-        gone = [r.id for r in rows if r.external_key not in keep and r.deleted_at is None]
+        prefixes = tuple(keep_prefixes)
+        gone = [
+            r.id
+            for r in rows
+            if r.external_key not in keep
+            and r.deleted_at is None
+            and not (prefixes and r.external_key.startswith(prefixes))
+        ]
         back = [r.id for r in rows if r.external_key in keep and r.deleted_at is not None]
         now = utcnow()
         for ids, value in ((gone, now), (back, None)):

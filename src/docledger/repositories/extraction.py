@@ -325,6 +325,9 @@ class ExtractionRepository(Repository):
         if not extractor or not extractor_version:
             raise InvalidInput("an extraction names its extractor and extractor version")
         vid = require_uuid(version_id, "version id")
+        if params is not None and not isinstance(params, Mapping):
+            raise InvalidInput("extractor params are a JSON object")
+        check_json(dict(params or {}), "extractor params")
         digest = params_hash(dict(params or {}))
         found = self.session.connection().execute(
             _lookup_statement(), {"v": vid, "ex": extractor, "ev": extractor_version, "ph": digest}

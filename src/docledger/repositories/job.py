@@ -515,8 +515,8 @@ class JobRepository(Repository):
         bad = set(statuses) - set(FINISHED)
         if bad:
             raise InvalidInput(f"only finished jobs can be purged, not {sorted(bad)}")
-        if not is_number(older_than_days) or older_than_days < 0:
-            raise InvalidInput("older_than_days is a finite number of days, 0 or more")
+        if not is_number(older_than_days) or not 0 <= older_than_days <= 36_500:
+            raise InvalidInput("older_than_days is a number of days from 0 to 36500")
         cutoff = utcnow() - timedelta(days=older_than_days)
         result = self.session.execute(
             delete(JobRow).where(JobRow.status.in_(list(statuses)), JobRow.finished_at < cutoff)

@@ -342,7 +342,7 @@ class RunRepository(Repository):
         _check_types(batch)
         names = [point[0] for point in batch]
         for name in set(names):
-            if not isinstance(name, str) or not name or len(name) > 250:
+            if not isinstance(name, str) or not name or len(name) > 250 or "\x00" in name:
                 raise InvalidInput(f"invalid metric key {name!r}")
         try:
             values = np.fromiter((point[1] for point in batch), dtype=np.float64, count=len(batch))

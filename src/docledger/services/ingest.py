@@ -95,6 +95,8 @@ class Source:
     stream: BinaryIO | None = None
     title: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: set when the source could not even be listed (an unreadable folder): it fails as is
+    error: str | None = None
 
 
 def make_source(
@@ -159,8 +161,13 @@ def expand_paths(
         root = os.fspath(raw)
         if os.path.isdir(root):
             # Plain strings, not pathlib: this loop runs once per file of a large ingest.
-            walker = os.walk(root) if recursive else [(root, [], _files_in(root))]
             prefix = len(os.path.join(root, ""))
+            unreadable: list[OSError] = []
+            walker = (
+                os.walk(root, onerror=unreadable.append)
+                if recursive
+                else [(root, [], _files_in(root, unreadable))]
+            )
             for folder, dirs, files in walker:
                 dirs.sort()
                 sub = folder[prefix:].replace(os.sep, "/")
@@ -168,6 +175,11 @@ def expand_paths(
                     full = os.path.join(folder, name)
                     rel = f"{sub}/{name}" if sub else name
                     sources.append(Source(full, rel, name, path=full))
+            for err in unreadable:  # a folder os.walk could not list: a failure, not a skip
+                where = os.fsdecode(err.filename or root)
+                rel = where[prefix:].replace(os.sep, "/")
+                reason = f"cannot read folder: {err.strerror or err}"
+                sources.append(Source(where, f"{rel}/" if rel else "", None, error=reason))
         else:
             name = os.path.basename(root)
             sources.append(Source(root, name, name, path=root))
@@ -183,8 +195,14 @@ def expand_paths(
     return selected
 
 
-def _files_in(folder: str) -> list[str]:
-    return [entry.name for entry in os.scandir(folder) if not entry.is_dir(follow_symlinks=False)]
+def _files_in(folder: str, unreadable: list[OSError]) -> list[str]:
+    try:
+        return [
+            entry.name for entry in os.scandir(folder) if not entry.is_dir(follow_symlinks=False)
+        ]
+    except OSError as exc:
+        unreadable.append(exc)
+        return []
 
 
 @dataclass
@@ -248,6 +266,7 @@ def _stage(store: BlobStore, src: Source) -> _Staged:
     """Make the source's bytes durable in the store and describe them. Raises per-source errors
     as InvalidInput/OSError (the source fails) and BlobStoreError (the whole ingest stops)."""
     data = src.data
+    st = None
     if src.path is not None:
         st = os.stat(src.path)  # follows symlinks; a loop raises ELOOP
         if not stat.S_ISREG(st.st_mode):
@@ -257,6 +276,13 @@ def _stage(store: BlobStore, src: Source) -> _Staged:
                 data = handle.read()
     key = normalize_key(src.key) if src.key is not None else None  # before any byte is stored
     blob, head, complete = _store(store, src, data)
+    if st is not None and src.path is not None:
+        after = os.stat(src.path)
+        changed = (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns)
+        if changed or blob.size_bytes != st.st_size:
+            # what was stored may mix old and new bytes: fail this file rather than keep a
+            # torn copy (the stored bytes are unreferenced; gc frees them)
+            raise InvalidInput(f"{src.display} changed while it was being read: add it again")
     media_type = sniff(head, src.filename, complete=complete)
     warnings: list[str] = []
     if blob.size_bytes == 0:
@@ -511,6 +537,9 @@ def _ingest_chunk(
     # from the first put until the rows naming the bytes commit, gc keeps its hands off
     with blob_guard(engine).writing():
         for index, src in enumerate(batch):
+            if src.error is not None:
+                failed[index] = _failed(src, InvalidInput(src.error))
+                continue
             try:
                 staged.append(_stage(store, src))
             except BlobStoreError:
@@ -547,11 +576,19 @@ def present_keys(sources: Iterable[Source]) -> set[str]:
     deletes a document); a name that cannot be a key never named a document."""
     keep = set()
     for src in sources:
+        if src.error is not None:
+            continue  # an unreadable folder: see unreadable_prefixes
         try:
             keep.add(normalize_key(src.key or ""))
         except InvalidInput:
             continue
     return keep
+
+
+def unreadable_prefixes(sources: Iterable[Source]) -> list[str]:
+    """Key prefixes of folders that could not be read: a sync keeps every document under
+    them (what it cannot see, it must not delete)."""
+    return [src.key or "" for src in sources if src.error is not None]
 
 
 @dataclass(frozen=True)
@@ -643,7 +680,9 @@ class DocumentService(Facade):
         )
         with session_scope(self._engine) as session:
             removed = DocumentRepository(session).mark_deleted(
-                present_keys(sources), workspace=workspace
+                present_keys(sources),
+                workspace=workspace,
+                keep_prefixes=unreadable_prefixes(sources),
             )
         return SyncResult(results=results, removed=removed)
 
