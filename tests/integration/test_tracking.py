@@ -324,3 +324,21 @@ def test_metric_chunks_keep_every_point_and_the_metrics_view_reads_them(ledger: 
         [point] = ledger.runs.metric_series(other.id, key)
         assert point.step == -7
         assert repr(point.value).lstrip("-") == repr(value).lstrip("-")
+
+
+def test_reap_closes_runs_a_killed_process_left_running(ledger: Ledger) -> None:
+    """Issue 13: a run whose process died with -9 stays running forever unless reaped; a run
+    that still logs is left alone."""
+    import time
+
+    abandoned = ledger.runs.create("killed", "training")
+    alive = ledger.runs.create("alive", "training")
+    time.sleep(0.4)
+    ledger.runs.log_metrics(alive.id, {"loss": 0.5}, 1)
+    reaped = ledger.runs.reap(idle_s=0.3)
+    assert [r.id for r in reaped] == [abandoned.id]
+    assert ledger.runs.get(abandoned.id).status == "failed"
+    assert "reaped" in (ledger.runs.get(abandoned.id).error or "")
+    assert ledger.runs.get(alive.id).status == "running"
+    with pytest.raises(InvalidInput):
+        ledger.runs.reap(idle_s=float("nan"))

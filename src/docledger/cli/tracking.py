@@ -147,6 +147,20 @@ def runs_show(run_id: Annotated[str, typer.Argument()]) -> None:
         console.print(f"{edge.direction:>3} {edge.entity_type} {edge.entity_id}")
 
 
+@runs.command("reap")
+def runs_reap(
+    idle: Annotated[
+        float, typer.Option(min=0, help="Seconds without a start, event or metric")
+    ] = 3600.0,
+) -> None:
+    """Mark runs that a killed process left 'running' as failed."""
+    with state.ledger() as ledger:
+        reaped = ledger.runs.reap(idle_s=idle)
+    for run in reaped:
+        console.print(f"reaped {run.id} {run.name}")
+    console.print(f"{len(reaped)} runs reaped")
+
+
 @runs.command("metrics")
 def runs_metrics(
     run_id: Annotated[str, typer.Argument()],

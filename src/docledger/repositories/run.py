@@ -6,9 +6,10 @@ import builtins
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, insert, literal, select, update
+from sqlalchemy import Table, exists, func, insert, literal, not_, select, update
 
 from docledger.db.dialect import bulk_insert, driver_value, insert_ignore
 from docledger.db.types import utcnow
@@ -25,6 +26,7 @@ from docledger.repositories.base import (
     Repository,
     as_uuid,
     check_limit,
+    is_number,
     readonly,
     require_uuid,
     where_given,
@@ -251,6 +253,31 @@ class RunRepository(Repository):
             current = self.get(key)
             raise InvalidTransition(f"run {key} is {current.status}, cannot become {status}")
         return self.get(key)
+
+    def reap(self, *, idle_s: float = 3600.0) -> builtins.list[Run]:
+        """Close the runs a killed process left ``running``: those with no sign of life (start,
+        event or metric) for ``idle_s`` seconds become ``failed`` with the reason. A live
+        run that logs now and then is never taken."""
+        if not is_number(idle_s) or not 0 <= idle_s <= 10**9:
+            raise InvalidInput("idle_s is a number of seconds, 0 or more")
+        cutoff = utcnow() - timedelta(seconds=idle_s)
+        recent_event = exists().where(RunEventRow.run_id == RunRow.id, RunEventRow.at > cutoff)
+        recent_metric = exists().where(ChunkRow.run_id == RunRow.id, ChunkRow.at > cutoff)
+        idle = select(RunRow.id).where(
+            RunRow.status == "running",
+            RunRow.started_at <= cutoff,
+            not_(recent_event),
+            not_(recent_metric),
+        )
+        ids = list(self.session.scalars(idle))
+        reason = f"reaped: no activity for {idle_s:g} s (its process was probably killed)"
+        for part in range(0, len(ids), 500):
+            self.session.execute(
+                update(RunRow)
+                .where(RunRow.id.in_(ids[part : part + 500]), RunRow.status == "running")
+                .values(status="failed", error=reason, finished_at=utcnow())
+            )
+        return [self.get(i) for i in ids]
 
     @readonly
     def get(self, run_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Run:
