@@ -4,6 +4,7 @@ lineage, on both dialects: the PDF-training workflow end to end."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -329,8 +330,6 @@ def test_metric_chunks_keep_every_point_and_the_metrics_view_reads_them(ledger: 
 def test_reap_closes_runs_a_killed_process_left_running(ledger: Ledger) -> None:
     """Issue 13: a run whose process died with -9 stays running forever unless reaped; a run
     that still logs is left alone."""
-    import time
-
     abandoned = ledger.runs.create("killed", "training")
     alive = ledger.runs.create("alive", "training")
     time.sleep(0.4)
