@@ -308,3 +308,16 @@ def test_text_search_filters_before_it_ranks(ledger: Ledger) -> None:
     assert len(zones) == 10
     assert {h.kind for h in zones} == {"zone"}
     assert len(ledger.search.text("bridge", k=50, workspace="busy", kinds=["zone"])) == 12
+
+
+def test_embed_one_workspace_only(ledger: Ledger) -> None:
+    """Issue 13: ``embed --workspace a`` embeds a's segments, not every workspace's."""
+    for slug in ("a", "b"):
+        ledger.workspaces.create(slug)
+        added = ledger.documents.add(b"Bridges and tunnels.", external_key="x.txt", workspace=slug)
+        ledger.extractions.run([added.document_id], workspace=slug)
+    assert ledger.search.embed_missing("hash-256", workspace="a") == 1
+    assert ledger.search.embed_missing("hash-256", workspace="a") == 0
+    assert ledger.search.embed_missing("hash-256") == 1  # b's, now
+    with pytest.raises(NotFound):
+        ledger.search.embed_missing("hash-256", workspace="nope")

@@ -284,13 +284,18 @@ def embed(
     space: Annotated[
         str, typer.Option(help="Embedding space: hash-256 (built-in), minilm-384 (minilm extra)")
     ] = "hash-256",
+    workspace: Annotated[
+        str | None, typer.Option("--workspace", "-w", help="Only this workspace (default: all)")
+    ] = None,
 ) -> None:
     """Embed every extracted text segment the space lacks, with the space's built-in model."""
     with state.ledger() as ledger:
         columns = (TextColumn("embedding"), BarColumn(), TextColumn("{task.completed} segments"))
         with Progress(*columns, console=err_console, transient=True) as bar:
             task = bar.add_task("embed", total=None)
-            done = ledger.search.embed_missing(space, progress=lambda n: bar.advance(task, n))
+            done = ledger.search.embed_missing(
+                space, progress=lambda n: bar.advance(task, n), workspace=workspace
+            )
     console.print(f"embedded {done} segments into {space}")
 
 

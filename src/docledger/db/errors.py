@@ -74,6 +74,16 @@ def _sqlite_constraint_name(detail: str) -> str:
     return detail
 
 
+def _pg_class(state: str) -> type[errors.DocledgerError] | None:
+    if state in _PG_STATES:
+        return _PG_STATES[state]
+    if state.startswith("08"):  # connection exception
+        return errors.DatabaseUnavailable
+    if state.startswith("22"):  # data exception: a value the column cannot hold
+        return errors.InvalidInput
+    return None
+
+
 def translate(exc: sa_exc.DBAPIError) -> errors.DocledgerError | None:
     """The docledger error for a driver error, or None when it is not one we classify."""
     orig = exc.orig
@@ -82,9 +92,7 @@ def translate(exc: sa_exc.DBAPIError) -> errors.DocledgerError | None:
     state, constraint = _pg_info(orig)
     cls: type[errors.DocledgerError] | None = None
     if state is not None:
-        cls = _PG_STATES.get(str(state))
-        if cls is None and str(state).startswith("08"):
-            cls = errors.DatabaseUnavailable
+        cls = _pg_class(str(state))
     else:
         code = getattr(orig, "sqlite_errorname", None)
         if code is not None:
@@ -94,6 +102,8 @@ def translate(exc: sa_exc.DBAPIError) -> errors.DocledgerError | None:
                 constraint = _sqlite_constraint_name(match.group(1))
         elif isinstance(exc, sa_exc.OperationalError):
             cls = errors.DatabaseUnavailable  # e.g. psycopg could not connect: no SQLSTATE
+        elif isinstance(exc, sa_exc.DataError):
+            cls = errors.InvalidInput  # refused by the driver before sending (NUL in text)
     if cls is None:
         if isinstance(exc, sa_exc.IntegrityError):
             cls = errors.IntegrityViolation

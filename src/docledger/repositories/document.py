@@ -181,6 +181,8 @@ class DocumentRepository(Repository):
         check_limit(limit)
         if status is not None and status not in values(DocumentStatus):
             raise InvalidInput(f"unknown status {status!r}")
+        if tag is not None and (not isinstance(tag, str) or "\x00" in tag):
+            raise InvalidInput("a tag is text without NUL characters")
         ws = WorkspaceRepository(self.session).get(workspace)
         stmt = select(DocumentRow).where(DocumentRow.workspace_id == ws.id)
         if not include_deleted:

@@ -17,7 +17,8 @@ from docledger.ids import new_id
 from docledger.models import Embedding as EmbeddingRow
 from docledger.models import EmbeddingSpace as SpaceRow
 from docledger.models import Segment as SegmentRow
-from docledger.repositories.base import Repository, as_uuid, readonly, require_uuid
+from docledger.repositories.base import Repository, as_uuid, check_limit, readonly, require_uuid
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import EmbeddingSpace
 from docledger.vocab import EmbeddingMetric, values
 
@@ -180,9 +181,16 @@ class EmbeddingRepository(Repository):
 
     @readonly
     def missing_segments(
-        self, space: str | uuid.UUID, kinds: list[str], limit: int = 10_000
+        self,
+        space: str | uuid.UUID,
+        kinds: list[str],
+        limit: int = 10_000,
+        *,
+        workspace: WorkspaceRef | None = None,
     ) -> list[tuple[uuid.UUID, str]]:
-        """(segment id, text) of segments of these kinds with text and no vector in the space."""
+        """(segment id, text) of segments of these kinds with text and no vector in the space
+        (of one workspace when given, else of all)."""
+        check_limit(limit, most=100_000)
         sp = self._space(space)
         have = select(EmbeddingRow.segment_id).where(EmbeddingRow.space_id == sp.id)
         stmt = (
@@ -193,4 +201,7 @@ class EmbeddingRepository(Repository):
             .order_by(SegmentRow.id)
             .limit(limit)
         )
+        if workspace is not None:
+            ws = WorkspaceRepository(self.session).get(workspace)
+            stmt = stmt.where(SegmentRow.workspace_id == ws.id)
         return [(i, t or "") for i, t in self.session.execute(stmt)]

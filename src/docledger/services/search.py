@@ -108,11 +108,20 @@ class SearchService:
             )
 
     def embed_missing(
-        self, space: str = DEFAULT_SPACE, batch: int = 1000, progress: Any = None
+        self,
+        space: str = DEFAULT_SPACE,
+        batch: int = 1000,
+        progress: Any = None,
+        *,
+        workspace: WorkspaceRef | None = None,
     ) -> int:
-        """Embed every text segment the space lacks, with the space's own (built-in) model;
-        built-in spaces are created on first use. Each batch commits on its own, so an
-        interrupted run resumes where it stopped."""
+        """Embed every text segment the space lacks (of one workspace when given, else of
+        every workspace), with the space's own (built-in) model; built-in spaces are created
+        on first use. Each batch commits on its own, so an interrupted run resumes where it
+        stopped."""
+        if workspace is not None:
+            with session_scope(self._engine, readonly=True) as session:
+                WorkspaceRepository(session).get(workspace)  # unknown: fail before any work
         if self.embedders.for_space(space) is not None:
             self.ensure_space(space)
         with session_scope(self._engine, readonly=True) as session:
@@ -122,7 +131,9 @@ class SearchService:
         run_id: uuid.UUID | None = None
         while True:
             with session_scope(self._engine, readonly=True) as session:
-                todo = EmbeddingRepository(session).missing_segments(space, EMBED_KINDS, batch)
+                todo = EmbeddingRepository(session).missing_segments(
+                    space, EMBED_KINDS, batch, workspace=workspace
+                )
             if not todo:
                 if run_id is not None:
                     with session_scope(self._engine) as session:
@@ -133,7 +144,9 @@ class SearchService:
                 EmbeddingRepository(session).upsert(
                     space, {sid: vectors[n] for n, (sid, _) in enumerate(todo)}
                 )
-                run_id = _embedding_lineage(session, run_id, sp.id, [sid for sid, _ in todo])
+                run_id = _embedding_lineage(
+                    session, run_id, sp.id, [sid for sid, _ in todo], workspace
+                )
             done += len(todo)
             if progress is not None:
                 progress(len(todo))
@@ -498,13 +511,17 @@ def _by_rare_terms(rare: list[list[tuple[Any, str | None]]]) -> list[Any]:
 
 
 def _embedding_lineage(
-    session: Any, run_id: uuid.UUID | None, space_id: uuid.UUID, segment_ids: list[Any]
+    session: Any,
+    run_id: uuid.UUID | None,
+    space_id: uuid.UUID,
+    segment_ids: list[Any],
+    workspace: WorkspaceRef | None = None,
 ) -> uuid.UUID:
     """One ``embedding`` run per embed call: the extractions whose segments it embedded in,
     the space out, written with the vectors (one edge per extraction, not per segment)."""
     runs = RunRepository(session)
     if run_id is None:
-        run_id = runs.create("embed", "embedding").id
+        run_id = runs.create("embed", "embedding", workspace=workspace).id
     extractions = set()
     for part in range(0, len(segment_ids), 500):
         extractions.update(
