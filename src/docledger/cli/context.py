@@ -20,7 +20,7 @@ from docledger.ledger import Ledger
 # literally: no Rich markup (a key "[/i]" would crash the print) and no :emoji: codes.
 # Our own styling goes through ``styled``.
 console = Console(markup=False, emoji=False)
-err_console = Console(stderr=True, markup=False, emoji=False)
+err_console = Console(stderr=True, markup=False, emoji=False, soft_wrap=True)  # one line each
 
 
 def writable_path(path: Path, option: str) -> Path:
