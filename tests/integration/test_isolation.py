@@ -54,6 +54,8 @@ NOT_BY_ID = {
     "segments.low_confidence": "lists one workspace (extraction filter checked below)",
     "extractions.document_ids": "lists one workspace",
     "search.vector": "searches one workspace",
+    "search.embed_missing": "embeds one workspace's segments",
+    "embeddings.missing_segments": "lists one workspace's segments",
     "search.text": "searches one workspace",
     "search.hybrid": "searches one workspace",
 }

@@ -37,7 +37,12 @@ from docledger.repositories.base import (
     require_uuid,
     where_given,
 )
-from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
+from docledger.repositories.workspace import (
+    WorkspaceRef,
+    WorkspaceRepository,
+    confine,
+    version_in,
+)
 from docledger.schemas.common import output_list, validate_dicts
 from docledger.schemas.extraction import (
     Extraction,
@@ -421,12 +426,7 @@ class ExtractionRepository(Repository):
         instead of parsing the document again)."""
         vid = require_uuid(version_id, "version id")
         if workspace is not None:
-            confine(
-                self.session,
-                self.session.get(VersionRow, vid),
-                workspace,
-                f"no document version {version_id}",
-            )
+            version_in(self.session, vid, workspace)
         found = self.find_many([(vid, extractor, extractor_version, params or {})])
         return next(iter(found.values()), None)
 
@@ -466,12 +466,7 @@ class ExtractionRepository(Repository):
         error text."""
         vid = require_uuid(version_id, "version id")
         digest = params_hash(dict(params or {}))
-        version = confine(
-            self.session,
-            self.session.get(VersionRow, vid),
-            workspace,
-            f"no document version {version_id}",
-        )
+        version = version_in(self.session, vid, workspace)
         now = utcnow()
         existing = self.find(vid, extractor, extractor_version, params)
         if existing is not None:
@@ -559,12 +554,7 @@ class ExtractionRepository(Repository):
     ) -> list[Extraction]:
         key = require_uuid(version_id, "version id")
         if workspace is not None:
-            confine(
-                self.session,
-                self.session.get(VersionRow, key),
-                workspace,
-                f"no document version {version_id}",
-            )
+            version_in(self.session, key, workspace)
         stmt = (
             select(ExtractionRow)
             .where(ExtractionRow.version_id == key)
@@ -619,12 +609,7 @@ class SegmentRepository(Repository):
         is a scalar subquery, not a round trip of its own."""
         version = require_uuid(version_id, "version id")
         if workspace is not None:
-            confine(
-                self.session,
-                self.session.get(VersionRow, version),
-                workspace,
-                f"no document version {version_id}",
-            )
+            version_in(self.session, version, workspace)
         newest = select(ExtractionRow.id).where(ExtractionRow.version_id == version)
         if extractor is not None:
             newest = newest.where(ExtractionRow.extractor == extractor)

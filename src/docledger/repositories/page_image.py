@@ -15,7 +15,7 @@ from docledger.models import Blob as BlobRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import PageImage as PageImageRow
 from docledger.repositories.base import Repository, readonly, require_uuid
-from docledger.repositories.workspace import WorkspaceRef, confine
+from docledger.repositories.workspace import WorkspaceRef, version_in
 from docledger.schemas.document import PageImage
 from docledger.storage.base import StoredBlob
 
@@ -31,12 +31,7 @@ class PageImageRepository(Repository):
     ) -> builtins.list[PageImage]:
         key = require_uuid(version_id, "version id")
         if workspace is not None:
-            confine(
-                self.session,
-                self.session.get(VersionRow, key),
-                workspace,
-                f"no document version {version_id}",
-            )
+            version_in(self.session, key, workspace)
         stmt = select(PageImageRow).where(PageImageRow.version_id == key)
         if dpi is not None:
             stmt = stmt.where(PageImageRow.dpi == dpi)

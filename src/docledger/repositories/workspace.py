@@ -32,6 +32,18 @@ def confine(session: Any, row: Any, workspace: WorkspaceRef | None, missing: str
     return row
 
 
+def version_in(session: Any, version_id: Any, workspace: WorkspaceRef | None) -> Any:
+    """The version row with this id, confined to ``workspace`` (see ``confine``)."""
+    from docledger.models import DocumentVersion  # noqa: PLC0415 - models import the base
+
+    return confine(
+        session,
+        session.get(DocumentVersion, version_id),
+        workspace,
+        f"no document version {version_id}",
+    )
+
+
 class WorkspaceRepository(Repository):
     def _rows(self, items: Iterable[WorkspaceCreate | Mapping[str, Any]]) -> list[dict[str, Any]]:
         now = utcnow()
