@@ -130,16 +130,17 @@ class LocalBlobStore:
         return StoredBlob(sha256, size, self.uri(sha256), created=not existed)
 
     @staticmethod
-    def _intact(final: Path, data: bytes) -> bool:
-        """Whether the stored file holds exactly ``data`` (a re-put heals one that does not:
-        the bytes in hand are known good)."""
+    def _intact(final: Path, data: bytes) -> float | None:
+        """The stored file's mtime when it holds exactly ``data``, else None (a re-put heals
+        a file that does not: the bytes in hand are known good)."""
         try:
-            if final.stat().st_size != len(data):
-                return False
             with final.open("rb") as handle:
-                return handle.read() == data
+                st = os.fstat(handle.fileno())
+                if st.st_size != len(data) or handle.read() != data:
+                    return None
+                return st.st_mtime
         except FileNotFoundError:
-            return False
+            return None
 
     def _write_fd(self, fd: int, data: bytes | memoryview) -> None:
         view = memoryview(data)
@@ -152,7 +153,12 @@ class LocalBlobStore:
         self._prepare()
         sha256 = hashlib.sha256(data).hexdigest()
         final = self.path(sha256)
-        if self._intact(final, data):
+        intact = self._intact(final, data)
+        if intact is not None and time.time() - intact <= TOUCH_AFTER_S:
+            # stored, whole and recently put: nothing to write or touch (gc cannot take it
+            # meanwhile: writers hold the blob guard, see docledger.db.blob_guard)
+            return StoredBlob(sha256, len(data), self.uri(sha256), created=False)
+        if intact is not None:
             with self._locked(exclusive=False):
                 if self._refresh(final):
                     return StoredBlob(sha256, len(data), self.uri(sha256), created=False)
