@@ -277,7 +277,12 @@ class RunRepository(Repository):
                 .where(RunRow.id.in_(ids[part : part + 500]), RunRow.status == "running")
                 .values(status="failed", error=reason, finished_at=utcnow())
             )
-        return [self.get(i) for i in ids]
+        if not ids:
+            return []
+        reaped = self.session.scalars(
+            select(RunRow).where(RunRow.id.in_(ids)).order_by(RunRow.created_at, RunRow.id)
+        )
+        return [Run.model_validate(r) for r in reaped]
 
     @readonly
     def get(self, run_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Run:
@@ -483,9 +488,8 @@ class RunRepository(Repository):
         Every entity must exist (lineage to nothing is a typo, not a fact)."""
         if direction not in {"in", "out"}:
             raise InvalidInput("direction is 'in' or 'out'")
-        key = self._run(run_id, workspace)
-        if self.session.get(RunRow, key) is None:
-            raise NotFound(f"no run {run_id}")
+        key = require_uuid(run_id, "run id")
+        confine(self.session, self.session.get(RunRow, key), workspace, f"no run {run_id}")
         now = utcnow()
         rows = []
         for pair in entities:

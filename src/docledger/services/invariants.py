@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, not_, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, exists, func, not_, select, update
 
 from docledger.db.dialect import full_text_drift, full_text_rebuild
 from docledger.db.session import session_scope
@@ -100,10 +100,13 @@ def _segment_hashes(engine: Engine, repair: bool, builtin: set[str]) -> Finding:
                 bad.append((sid, want))
     if repair and bad:
         with session_scope(engine) as session:
-            for sid, want in bad:
-                session.execute(
-                    update(SegmentRow).where(SegmentRow.id == sid).values(content_hash=want)
-                )
+            table: Table = SegmentRow.__table__  # type: ignore[assignment]
+            session.execute(  # one executemany, not a statement per row
+                update(table)
+                .where(table.c.id == bindparam("sid"))
+                .values(content_hash=bindparam("want")),
+                [{"sid": sid, "want": want} for sid, want in bad],
+            )
     return Finding(
         "segments whose content hash is not their text's",
         len(bad),
