@@ -197,7 +197,7 @@ def bench_segments(dialect: str, rows: int) -> dict[str, Any]:
 
         def new_versions(count: int, prefix: str) -> list[uuid.UUID]:
             return [
-                lg.documents.add(f"{prefix}{n}".encode(), external_key=f"{prefix}{n}").version_id
+                lg.documents.create(f"{prefix}{n}".encode(), external_key=f"{prefix}{n}").version_id
                 for n in range(count)
             ]
 
@@ -404,7 +404,7 @@ def load_vectors(lg: Any, vectors: np.ndarray, space: str = "bench-384") -> tupl
     chunk = 10_000
     for start in range(0, n, chunk):
         count = min(chunk, n - start)
-        version = lg.documents.add(f"knn{start}".encode(), external_key=f"knn{start}").version_id
+        version = lg.documents.create(f"knn{start}".encode(), external_key=f"knn{start}").version_id
         rec = lg.extractions.record(
             version,
             "bench",
@@ -616,7 +616,7 @@ def bench_rerecord(docs: int = 100, per_doc: int = 100, repeats: int = 5) -> dic
     )
     with Ledger.open(settings=settings) as lg:
         versions = [
-            lg.documents.add(f"source doc{d}".encode(), external_key=f"doc{d}").version_id
+            lg.documents.create(f"source doc{d}".encode(), external_key=f"doc{d}").version_id
             for d in range(docs)
         ]
         params = {"size": 800, "overlap": 100}

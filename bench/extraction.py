@@ -116,7 +116,7 @@ def layout(dialect: str, files: int = 150, rounds: int = 2) -> dict[str, Any]:
             rates["raw_pypdfium2"].append(pages / (time.perf_counter() - start))
             (folder / f"db{n}").mkdir(exist_ok=True)
             with _ledger(dialect, folder / f"db{n}", f"layout{n}") as ledger:
-                ledger.documents.add_many(paths)
+                ledger.documents.create_many(paths)
                 ids = ledger.extractions.document_ids()
                 start = time.perf_counter()
                 outcomes = ledger.extractions.run(ids, params={"ocr": "never"})
@@ -186,7 +186,7 @@ from docledger.config import load_settings
 folder = sys.argv[1]
 with Ledger.open(settings=load_settings(db_url=f"sqlite:///{folder}/rss.db",
                                         blob_root=f"{folder}/blobs")) as ledger:
-    ledger.documents.add(f"{folder}/big.pdf")
+    ledger.documents.create(f"{folder}/big.pdf")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     (outcome,) = ledger.extractions.run(["big.pdf"], params={"ocr": "never"})
     assert outcome.error is None, outcome.error

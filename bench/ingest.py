@@ -70,7 +70,7 @@ def docledger_ingest(url: str, root: Path, paths: list[Path]) -> list[str]:
     from docledger import Ledger, load_settings  # noqa: PLC0415
 
     with Ledger.open(settings=load_settings(db_url=url, blob_root=str(root))) as ledger:
-        results = ledger.documents.add_paths(paths, recursive=True)
+        results = ledger.documents.create_from_paths(paths, recursive=True)
     return [r.outcome for r in results]
 
 
@@ -95,7 +95,7 @@ def child(mode: str, path: str, root: str, url: str) -> None:
         settings = load_settings(db_url=url, blob_root=root)
         with Ledger.open(settings=settings) as ledger:
             results: list[str] = []
-            seconds = timed(lambda: results.append(ledger.documents.add(Path(path)).outcome))
+            seconds = timed(lambda: results.append(ledger.documents.create(Path(path)).outcome))
         assert results == ["added"], results
     print(seconds, peak_rss_mib())
 

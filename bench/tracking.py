@@ -225,15 +225,15 @@ def bench_lineage(url: str, docs: int, samples: int) -> dict[str, Any]:
         times = []
         for _ in range(samples):
             kind, key = rng.choice(entities)
-            walk = ledger.runs.upstream if rng.random() < 0.5 else ledger.runs.downstream
+            walk = ledger.lineage.upstream if rng.random() < 0.5 else ledger.lineage.downstream
             t0 = time.perf_counter()
-            walk(kind, key)
+            walk((kind, key))
             times.append((time.perf_counter() - t0) * 1000)
         model_times = []
         sizes = []
         for model in models:
             t0 = time.perf_counter()
-            sizes.append(len(ledger.runs.upstream(*model)))
+            sizes.append(len(ledger.lineage.upstream(model)))
             model_times.append((time.perf_counter() - t0) * 1000)
     return {
         "entities": len(entities),

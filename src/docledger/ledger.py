@@ -1,18 +1,27 @@
 """The public entry points: :class:`Ledger` (sync) and :class:`AsyncLedger` (async).
 
-Each repository method is written once against a sync Session. A ledger attribute such as
-``ledger.workspaces`` is a proxy: every call runs in its own transaction (commit on success,
-rollback and translated error on failure). ``with ledger.transaction() as tx:`` groups several
-calls into one transaction. The async ledger runs the very same methods through
-``AsyncSession.run_sync``; no repository code exists twice.
+One surface, three ways to reach it, with the same names, arguments and results:
+
+- ``ledger.documents.create(...)``: the call runs in a transaction of its own;
+- ``with ledger.transaction() as tx: tx.documents.create(...)``: several calls, one
+  transaction (all commit, or none does);
+- ``await aledger.documents.create(...)``, and ``async with aledger.transaction() as atx``.
+
+Every method is written once, sync, in a repository (rows of one aggregate) or a service
+(services/scope.py says which is which); surface/registry.py names the class behind each
+attribute, and the generated surface/auto.py and surface/aio.py spell every method out so
+editors and mypy see them.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+import threading
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
+from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -20,129 +29,146 @@ from sqlalchemy.orm import Session
 from docledger.config import Settings, load_settings
 from docledger.db.engine import create_async_engine_from, create_sync_engine
 from docledger.db.session import async_session_scope, session_scope
-from docledger.repositories import REPOSITORIES, Repository
-from docledger.repositories.base import READONLY_ATTR
+from docledger.repositories import (
+    AnnotationRepository,
+    DatasetRepository,
+    EmbeddingRepository,
+    JobRepository,
+    MembershipRepository,
+    PageImageRepository,
+    SegmentRepository,
+    UserRepository,
+    WorkspaceRepository,
+)
+from docledger.repositories.lineage import LineageRepository
 from docledger.services import schema
 from docledger.services.extraction import ExtractionService
 from docledger.services.ingest import DocumentService
+from docledger.services.scope import Scope, Shared
 from docledger.services.search import SearchService
-from docledger.services.tracking import LineageService, ModelService, RunService
+from docledger.services.tracking import ModelService, RunService
 from docledger.storage import BlobStore, open_blob_store
+from docledger.surface import aio, auto
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-    from docledger.repositories import (
-        AnnotationRepository,
-        DatasetRepository,
-        DocumentRepository,
-        EmbeddingRepository,
-        ExtractionRepository,
-        JobRepository,
-        MembershipRepository,
-        SegmentRepository,
-        UserRepository,
-        WorkspaceRepository,
-    )
-
-R = TypeVar("R", bound=Repository)
 T = TypeVar("T")
 
 
 class Tx:
-    """Repositories bound to one open transaction."""
+    """The surface bound to one open transaction: ``tx.X`` is the class itself over it."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._repos: dict[str, Repository] = {}
+    def __init__(self, scope: Scope) -> None:
+        assert scope.bound is not None
+        self.session: Session = scope.bound
+        self._scope = scope
 
-    def __getattr__(self, name: str) -> Any:
-        cls = REPOSITORIES.get(name)
-        if cls is None:
-            raise AttributeError(name)
-        repo = self._repos.get(name)
-        if repo is None:
-            repo = self._repos[name] = cls(self.session)
-        return repo
+    @cached_property
+    def workspaces(self) -> WorkspaceRepository:
+        return WorkspaceRepository(self.session)
 
-    if TYPE_CHECKING:
-        workspaces: WorkspaceRepository
-        users: UserRepository
-        memberships: MembershipRepository
-        documents: DocumentRepository
-        jobs: JobRepository
-        annotations: AnnotationRepository
-        datasets: DatasetRepository
-        extractions: ExtractionRepository
-        segments: SegmentRepository
-        embeddings: EmbeddingRepository
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.session)
+
+    @cached_property
+    def memberships(self) -> MembershipRepository:
+        return MembershipRepository(self.session)
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        return DocumentService(self._scope)
+
+    @cached_property
+    def page_images(self) -> PageImageRepository:
+        return PageImageRepository(self.session)
+
+    @cached_property
+    def extractions(self) -> ExtractionService:
+        return ExtractionService(self._scope)
+
+    @cached_property
+    def segments(self) -> SegmentRepository:
+        return SegmentRepository(self.session)
+
+    @cached_property
+    def embeddings(self) -> EmbeddingRepository:
+        return EmbeddingRepository(self.session)
+
+    @cached_property
+    def search(self) -> SearchService:
+        return SearchService(self._scope)
+
+    @cached_property
+    def annotations(self) -> AnnotationRepository:
+        return AnnotationRepository(self.session)
+
+    @cached_property
+    def datasets(self) -> DatasetRepository:
+        return DatasetRepository(self.session)
+
+    @cached_property
+    def jobs(self) -> JobRepository:
+        return JobRepository(self.session)
+
+    @cached_property
+    def runs(self) -> RunService:
+        return RunService(self._scope)
+
+    @cached_property
+    def model_versions(self) -> ModelService:
+        return ModelService(self._scope)
+
+    @cached_property
+    def lineage(self) -> LineageRepository:
+        return LineageRepository(self.session)
+
+    @property
+    def models(self) -> ModelService:
+        """Deprecated: ``model_versions`` (``docledger.models`` is the ORM package)."""
+        _warn_models()
+        return self.model_versions
 
 
-def _is_readonly(cls: type[Repository], method: str) -> bool:
-    return bool(getattr(getattr(cls, method, None), READONLY_ATTR, False))
-
-
-class _AutoCommit(Generic[R]):
-    """Calls a repository method in a transaction of its own."""
-
-    def __init__(self, engine: Engine, cls: type[R]) -> None:
-        self._engine = engine
-        self._cls = cls
-
-    def __getattr__(self, method: str) -> Callable[..., Any]:
-        if method.startswith("_") or not callable(getattr(self._cls, method, None)):
-            raise AttributeError(method)
-        ro = _is_readonly(self._cls, method)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with session_scope(self._engine, readonly=ro) as session:
-                return getattr(self._cls(session), method)(*args, **kwargs)
-
-        call.__name__ = method
-        call.__doc__ = getattr(self._cls, method).__doc__
-        return call
-
-
-class _AsyncAutoCommit(Generic[R]):
-    """The async twin: the same sync method, run through ``AsyncSession.run_sync``."""
-
-    def __init__(self, engine: AsyncEngine, cls: type[R]) -> None:
-        self._engine = engine
-        self._cls = cls
-
-    def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
-        if method.startswith("_") or not callable(getattr(self._cls, method, None)):
-            raise AttributeError(method)
-        ro = _is_readonly(self._cls, method)
-        cls = self._cls
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            async with async_session_scope(self._engine, readonly=ro) as session:
-                return await session.run_sync(
-                    lambda sync_session: getattr(cls(sync_session), method)(*args, **kwargs)
-                )
-
-        call.__name__ = method
-        return call
+def _warn_models() -> None:
+    warnings.warn(
+        "ledger.models is deprecated and goes away in the next release: use ledger.model_versions",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 class Ledger:
-    """A docledger store: a database (SQLite file or PostgreSQL) and, later, its blob store."""
+    """A docledger store: a database (SQLite file or PostgreSQL) and its blob store."""
 
     def __init__(self, settings: Settings, engine: Engine, blobs: BlobStore | None = None) -> None:
         self.settings = settings
         self.engine = engine
         self.blobs = blobs if blobs is not None else open_blob_store(settings)
-        self.documents = DocumentService(
-            engine, self.blobs, _AutoCommit(engine, REPOSITORIES["documents"])
-        )
-        self.runs = RunService(engine, None, _AutoCommit(engine, REPOSITORIES["runs"]))
-        self.models = ModelService(engine, self.blobs, _AutoCommit(engine, REPOSITORIES["models"]))
-        self.lineage = LineageService(_AutoCommit(engine, REPOSITORIES["runs"]))
-        self.search = SearchService(engine)
-        self.extractions = ExtractionService(
-            engine, self.blobs, _AutoCommit(engine, REPOSITORIES["extractions"])
-        )
+        self._shared = Shared()
+        scope = Scope(engine, self.blobs, self._shared)
+        self.workspaces = auto.Workspaces(scope)
+        self.users = auto.Users(scope)
+        self.memberships = auto.Memberships(scope)
+        self.documents = auto.Documents(scope)
+        self.page_images = auto.PageImages(scope)
+        self.extractions = auto.Extractions(scope)
+        self.segments = auto.Segments(scope)
+        self.embeddings = auto.Embeddings(scope)
+        self.search = auto.Search(scope)
+        self.annotations = auto.Annotations(scope)
+        self.datasets = auto.Datasets(scope)
+        self.jobs = auto.Jobs(scope)
+        self.runs = auto.Runs(scope)
+        self.model_versions = auto.ModelVersions(scope)
+        self.lineage = auto.Lineage(scope)
+
+    @property
+    def models(self) -> auto.ModelVersions:
+        """Deprecated: ``model_versions`` (``docledger.models`` is the ORM package)."""
+        _warn_models()
+        return self.model_versions
 
     @classmethod
     def open(cls, url: str | None = None, *, settings: Settings | None = None) -> Ledger:
@@ -172,35 +198,65 @@ class Ledger:
     ) -> None:
         self.close()
 
+    def bind(self, session: Session) -> Tx:
+        """The transaction surface over a session the caller holds (a task's job
+        transaction): writes commit with it."""
+        return Tx(Scope(self.engine, self.blobs, self._shared, session=session))
+
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[Tx]:
-        """Several operations, one transaction: all of them commit, or none does."""
-        with session_scope(self.engine, readonly=readonly) as session:
-            yield Tx(session)
-
-    def __getattr__(self, name: str) -> Any:
-        cls = REPOSITORIES.get(name)
-        if cls is None:
-            raise AttributeError(name)
-        return _AutoCommit(self.engine, cls)
-
-    if TYPE_CHECKING:
-        workspaces: WorkspaceRepository
-        users: UserRepository
-        memberships: MembershipRepository
-        jobs: JobRepository
-        annotations: AnnotationRepository
-        datasets: DatasetRepository
-        segments: SegmentRepository
-        embeddings: EmbeddingRepository
+        """Several operations, one transaction: all of them commit, or none does. Blob bytes
+        written inside stay safe from ``gc`` until it ends."""
+        with ExitStack() as stack, session_scope(self.engine, readonly=readonly) as session:
+            yield Tx(Scope(self.engine, self.blobs, self._shared, session=session, stack=stack))
 
 
 class AsyncLedger:
-    """The async API: ``async with AsyncLedger.open() as ledger: await ledger.users.get(...)``."""
+    """The async API: ``async with AsyncLedger.open() as ledger: await ledger.users.get(...)``.
+
+    Row operations run through ``run_sync`` on an async engine; services (blob bytes, models,
+    commits in steps) run the same sync code in a worker thread, on a sync engine this ledger
+    opens the first time one is called."""
 
     def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
         self.settings = settings
         self.engine = engine
+        self._shared = Shared()
+        self._sync: tuple[Engine, BlobStore] | None = None
+        self._sync_lock = threading.Lock()
+        make = self._scope
+        self.workspaces = aio.AsyncWorkspaces(make, engine)
+        self.users = aio.AsyncUsers(make, engine)
+        self.memberships = aio.AsyncMemberships(make, engine)
+        self.documents = aio.AsyncDocuments(make, engine)
+        self.page_images = aio.AsyncPageImages(make, engine)
+        self.extractions = aio.AsyncExtractions(make, engine)
+        self.segments = aio.AsyncSegments(make, engine)
+        self.embeddings = aio.AsyncEmbeddings(make, engine)
+        self.search = aio.AsyncSearch(make, engine)
+        self.annotations = aio.AsyncAnnotations(make, engine)
+        self.datasets = aio.AsyncDatasets(make, engine)
+        self.jobs = aio.AsyncJobs(make, engine)
+        self.runs = aio.AsyncRuns(make, engine)
+        self.model_versions = aio.AsyncModelVersions(make, engine)
+        self.lineage = aio.AsyncLineage(make, engine)
+
+    @property
+    def models(self) -> aio.AsyncModelVersions:
+        """Deprecated: ``model_versions``."""
+        _warn_models()
+        return self.model_versions
+
+    def _scope(self) -> Scope:
+        with self._sync_lock:
+            if self._sync is None:
+                self._sync = (create_sync_engine(self.settings), open_blob_store(self.settings))
+            engine, blobs = self._sync
+        return Scope(engine, blobs, self._shared)
+
+    @property
+    def blobs(self) -> BlobStore:
+        return self._scope().blobs
 
     @classmethod
     def open(cls, url: str | None = None, *, settings: Settings | None = None) -> _AsyncOpener:
@@ -208,32 +264,56 @@ class AsyncLedger:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._sync is not None:
+            self._sync[0].dispose()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_AsyncTx]:
-        async with async_session_scope(self.engine) as session:
-            yield _AsyncTx(session)
+    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[AsyncTx]:
+        """Several awaited operations, one transaction. Inside it every operation, services
+        included, runs through ``run_sync`` on the transaction's connection."""
+        with ExitStack() as stack:
+            async with async_session_scope(self.engine, readonly=readonly) as session:
+                base = self._scope()
+
+                def scope() -> Scope:
+                    return Scope(base.engine, base.blobs, self._shared, stack=stack)
+
+                yield AsyncTx(scope, self.engine, session)
 
     async def run(self, fn: Callable[[Tx], T], *, readonly: bool = False) -> T:
-        """Run a sync function over bound repositories in one transaction."""
-        async with async_session_scope(self.engine, readonly=readonly) as session:
-            return await session.run_sync(lambda sync_session: fn(Tx(sync_session)))
-
-    def __getattr__(self, name: str) -> Any:
-        cls = REPOSITORIES.get(name)
-        if cls is None:
-            raise AttributeError(name)
-        return _AsyncAutoCommit(self.engine, cls)
+        """Run a sync function over the transaction surface, in one transaction."""
+        async with self.transaction(readonly=readonly) as atx:
+            return await atx.run(fn)
 
 
-class _AsyncTx:
-    """Inside ``async with ledger.transaction() as tx``: ``await tx.run(lambda t: ...)``."""
+class AsyncTx:
+    """Inside ``async with aledger.transaction() as atx``: ``await atx.X.method(...)``, or
+    ``await atx.run(lambda tx: ...)`` for a stretch of sync code."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(
+        self, scope: Callable[[], Scope], engine: AsyncEngine, session: AsyncSession
+    ) -> None:
+        self._make = scope
         self._session = session
+        self.workspaces = aio.AsyncWorkspaces(scope, engine, session)
+        self.users = aio.AsyncUsers(scope, engine, session)
+        self.memberships = aio.AsyncMemberships(scope, engine, session)
+        self.documents = aio.AsyncDocuments(scope, engine, session)
+        self.page_images = aio.AsyncPageImages(scope, engine, session)
+        self.extractions = aio.AsyncExtractions(scope, engine, session)
+        self.segments = aio.AsyncSegments(scope, engine, session)
+        self.embeddings = aio.AsyncEmbeddings(scope, engine, session)
+        self.search = aio.AsyncSearch(scope, engine, session)
+        self.annotations = aio.AsyncAnnotations(scope, engine, session)
+        self.datasets = aio.AsyncDatasets(scope, engine, session)
+        self.jobs = aio.AsyncJobs(scope, engine, session)
+        self.runs = aio.AsyncRuns(scope, engine, session)
+        self.model_versions = aio.AsyncModelVersions(scope, engine, session)
+        self.lineage = aio.AsyncLineage(scope, engine, session)
 
     async def run(self, fn: Callable[[Tx], T]) -> T:
-        return cast(T, await self._session.run_sync(lambda s: fn(Tx(s))))
+        scope = self._make()
+        return cast(T, await self._session.run_sync(lambda s: fn(Tx(scope.with_session(s)))))
 
 
 class _AsyncOpener:

@@ -13,7 +13,7 @@ from .test_cli import run
 def test_tracking_commands(db_url: str, tmp_path: Path) -> None:
     settings = load_settings(db_url=db_url, blob_root=str(tmp_path / "data" / "blobs"))
     with Ledger.open(settings=settings) as ledger:
-        doc = ledger.documents.add(b"%PDF-1.4 x", external_key="a.pdf")
+        doc = ledger.documents.create(b"%PDF-1.4 x", external_key="a.pdf")
         with ledger.runs.start("train", "training") as train:
             train.uses(("document", doc.document_id))
             train.log_metrics_batch([("loss", 0.5, 1), ("loss", 0.25, 2)])

@@ -31,7 +31,7 @@ def _counts(ledger: Ledger) -> dict[str, int]:
 
 @pytest.fixture
 def world(ledger: Ledger) -> dict[str, Any]:
-    added = ledger.documents.add(b"One sentence of text.", external_key="doc.txt")
+    added = ledger.documents.create(b"One sentence of text.", external_key="doc.txt")
     ledger.extractions.run([added.document_id])
     segment = ledger.segments.of_version(added.version_id)[0]
     run = ledger.runs.create("train", "training")
@@ -55,7 +55,7 @@ INVALID: dict[str, Call] = {
     "inf in metadata": lambda ld, w: ld.documents.update(w["doc"], metadata={"x": [1, INF]}),
     "nan in run params": lambda ld, w: ld.runs.create("r", params={"lr": NAN}),
     "nan in preferences": lambda ld, w: ld.users.set_preferences(w["user"], {"zoom": NAN}),
-    "nan in model metrics": lambda ld, w: ld.models.register("m", metrics={"f1": NAN}),
+    "nan in model metrics": lambda ld, w: ld.model_versions.create("m", metrics={"f1": NAN}),
     "nan in annotation value": lambda ld, w: ld.annotations.create(
         "document", w["doc"], "classification", {"label": "x", "score": NAN}
     ),
@@ -82,8 +82,8 @@ INVALID: dict[str, Call] = {
     "low confidence limit -1": lambda ld, w: ld.segments.low_confidence(0.5, limit=-1),
     "search k -1": lambda ld, w: ld.search.text("text", k=-1),
     # defect 6: wrong types that reached Python errors
-    "external key 5": lambda ld, w: ld.documents.add(b"x", external_key=5),  # type: ignore[arg-type]
-    "metadata [1]": lambda ld, w: ld.documents.add(b"x", metadata=[1]),  # type: ignore[arg-type]
+    "external key 5": lambda ld, w: ld.documents.create(b"x", external_key=5),  # type: ignore[arg-type]
+    "metadata [1]": lambda ld, w: ld.documents.create(b"x", metadata=[1]),  # type: ignore[arg-type]
     "dims '8'": lambda ld, w: ld.embeddings.create_space("s", "m", "8"),
     "vector k '3'": lambda ld, w: ld.search.vector("q", k="3"),  # type: ignore[arg-type]
     "text None": lambda ld, w: ld.search.text(None),  # type: ignore[arg-type]
@@ -105,13 +105,13 @@ INVALID: dict[str, Call] = {
 }
 
 MISSING: dict[str, Call] = {
-    "lineage to a document that does not exist": lambda ld, w: ld.runs.link(
+    "lineage to a document that does not exist": lambda ld, w: ld.lineage.link(
         w["run"], "in", [("document", uuid.uuid4())]
     ),
-    "lineage to a blob that does not exist": lambda ld, w: ld.runs.link(
+    "lineage to a blob that does not exist": lambda ld, w: ld.lineage.link(
         w["run"], "in", [("blob", "0" * 64)]
     ),
-    "lineage from a run that does not exist": lambda ld, w: ld.runs.link(
+    "lineage from a run that does not exist": lambda ld, w: ld.lineage.link(
         uuid.uuid4(), "in", [("document", w["doc"])]
     ),
 }
@@ -142,5 +142,5 @@ def test_what_is_valid_still_goes_through(ledger: Ledger, world: dict[str, Any])
     doc = ledger.documents.update(world["doc"], metadata={"big": 2**62, "nested": {"a": [1.5]}})
     assert doc.meta["big"] == 2**62
     assert ledger.workspaces.create("w" * 60).slug == "w" * 60
-    ledger.runs.link(world["run"], "in", [("document", world["doc"])])
-    assert [e.entity_id for e in ledger.runs.edges(world["run"])] == [str(world["doc"])]
+    ledger.lineage.link(world["run"], "in", [("document", world["doc"])])
+    assert [e.entity_id for e in ledger.lineage.edges(world["run"])] == [str(world["doc"])]

@@ -43,9 +43,9 @@ def test_full_blob_root(db_url: str, mount_point: Path, tmp_path: Path) -> None:
     (tmp_path / "small.txt").write_bytes(b"fits")
     (tmp_path / "large.bin").write_bytes(os.urandom(1024 * 1024))
     with Ledger.open(settings=settings) as ledger:
-        ledger.documents.add(tmp_path / "small.txt")
+        ledger.documents.create(tmp_path / "small.txt")
         with pytest.raises(BlobStoreError, match="full"):
-            ledger.documents.add(tmp_path / "large.bin")
+            ledger.documents.create(tmp_path / "large.bin")
         assert _rows(ledger) == 1
         assert list((mount_point / "blobs" / "tmp").iterdir()) == []
 
@@ -56,7 +56,7 @@ def test_read_only_blob_root(db_url: str, mount_point: Path, tmp_path: Path) -> 
     settings = load_settings(db_url=db_url, blob_root=str(mount_point / "blobs"))
     with Ledger.open(settings=settings) as ledger:
         with pytest.raises(BlobStoreError, match="blob root"):
-            ledger.documents.add(b"cannot land")
+            ledger.documents.create(b"cannot land")
         assert _rows(ledger) == 0
 
 
@@ -75,17 +75,17 @@ def test_full_sqlite_disk_is_storage_full_and_recovers(mount_point: Path, tmp_pa
         db_url=f"sqlite:///{mount_point / 'docledger.db'}", blob_root=str(tmp_path / "blobs")
     )
     with Ledger.open(settings=settings) as ledger:
-        ledger.documents.add(b"bridge inspection findings", external_key="first.txt")
+        ledger.documents.create(b"bridge inspection findings", external_key="first.txt")
         ledger.extractions.run(["first.txt"])
         with pytest.raises(StorageFull):
             for n in range(2000):
                 text = f"bridge report {n} " + os.urandom(3000).hex()
-                ledger.documents.add(text.encode(), external_key=f"r{n}.txt")
+                ledger.documents.create(text.encode(), external_key=f"r{n}.txt")
                 ledger.extractions.run([f"r{n}.txt"])
         hits = ledger.search.text("inspection")  # reads still work
         assert [h.external_key for h in hits] == ["first.txt"]
         _mount("-o", "remount,size=16m", str(mount_point))
-        ledger.documents.add(b"after the cleanup, inspection again", external_key="later.txt")
+        ledger.documents.create(b"after the cleanup, inspection again", external_key="later.txt")
         ledger.extractions.run(["later.txt"])
         keys = {h.external_key for h in ledger.search.text("inspection")}
         assert keys == {"first.txt", "later.txt"}

@@ -79,14 +79,14 @@ def test_ingest_verify_gc_with_s3(db_url: str, s3_endpoint: str, s3_bucket: str)
     examples = Path(__file__).resolve().parents[2] / "examples" / "data"
     with Ledger.open(settings=settings) as ledger:
         assert isinstance(ledger.blobs, ObjectBlobStore)
-        results = ledger.documents.add_paths([examples], recursive=True)
+        results = ledger.documents.create_from_paths([examples], recursive=True)
         assert {r.outcome for r in results} == {"added"}
         assert all(r.sha256 and ledger.blobs.exists(r.sha256) for r in results)
         with ledger.documents.open("invoice-and-plan.pdf") as handle:
             assert handle.read() == (examples / "invoice-and-plan.pdf").read_bytes()
-        assert {r.outcome for r in ledger.documents.add_paths([examples], recursive=True)} == {
-            "unchanged"
-        }
+        assert {
+            r.outcome for r in ledger.documents.create_from_paths([examples], recursive=True)
+        } == {"unchanged"}
         assert maintenance.verify(ledger.engine, ledger.blobs).ok
         ledger.documents.delete("features.json")
         report = maintenance.gc(ledger.engine, ledger.blobs, grace_s=0)
@@ -138,7 +138,7 @@ def test_ingest_extract_and_cat_refuse_a_tampered_blob_and_re_add_heals(
     source = tmp_path / "notes.txt"
     source.write_text("An honest sentence about bridges.\n")
     with Ledger.open(settings=settings) as ledger:
-        added = ledger.documents.add(source)
+        added = ledger.documents.create(source)
         assert isinstance(ledger.blobs, LocalBlobStore)
         ledger.blobs.path(added.sha256).write_text("A forged sentence about tunnels.\n")
         with ledger.documents.open("notes.txt") as handle, pytest.raises(BlobCorrupt):
@@ -149,7 +149,7 @@ def test_ingest_extract_and_cat_refuse_a_tampered_blob_and_re_add_heals(
         assert "corrupt" in outcome.error
         assert ledger.segments.of_version(added.version_id) == []
         assert not maintenance.verify(ledger.engine, ledger.blobs).ok
-        again = ledger.documents.add(source)
+        again = ledger.documents.create(source)
         assert again.outcome == "unchanged"
         assert maintenance.verify(ledger.engine, ledger.blobs).ok
         (outcome,) = ledger.extractions.run(["notes.txt"])

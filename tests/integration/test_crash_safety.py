@@ -35,7 +35,7 @@ from docledger import Ledger, load_settings
 settings = load_settings(db_url=sys.argv[1], blob_root=sys.argv[2])
 with Ledger.open(settings=settings) as ledger:
     print("ready", flush=True)
-    ledger.documents.add_paths([sys.argv[3]], recursive=True, chunk_size=10)
+    ledger.documents.create_from_paths([sys.argv[3]], recursive=True, chunk_size=10)
 print("done", flush=True)
 """
 

@@ -21,7 +21,6 @@ from docledger.db.session import session_scope
 from docledger.services import ingest as ingest_mod
 from docledger.services.ingest import (
     expand_paths,
-    ingest,
     present_keys,
     unreadable_prefixes,
 )
@@ -39,7 +38,7 @@ def counts(ledger: Ledger) -> tuple[int, int, int]:
 
 
 def test_ingest_samples_then_rerun_then_change(ledger: Ledger, tmp_path: Path) -> None:
-    results = ledger.documents.add_paths([EXAMPLES], recursive=True)
+    results = ledger.documents.create_from_paths([EXAMPLES], recursive=True)
     by_key = {r.external_key: r for r in results}
     assert set(by_key) == {
         "features.json",
@@ -55,7 +54,7 @@ def test_ingest_samples_then_rerun_then_change(ledger: Ledger, tmp_path: Path) -
     assert by_key["features.json"].media_type == "application/json"
     assert by_key["notes/inspection.md"].media_type == "text/markdown"
 
-    again = ledger.documents.add_paths([EXAMPLES], recursive=True)
+    again = ledger.documents.create_from_paths([EXAMPLES], recursive=True)
     assert {r.outcome for r in again} == {"unchanged"}
     assert {r.version_id for r in again} == {r.version_id for r in results}
     assert counts(ledger) == (5, 5, 5)
@@ -63,7 +62,7 @@ def test_ingest_samples_then_rerun_then_change(ledger: Ledger, tmp_path: Path) -
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "features.json").write_text('{"changed": true}')
-    changed = ledger.documents.add_paths([folder])
+    changed = ledger.documents.create_from_paths([folder])
     assert [r.outcome for r in changed] == ["new_version"]
     assert changed[0].version_number == 2
     assert changed[0].document_id == by_key["features.json"].document_id
@@ -77,19 +76,19 @@ def test_ingest_samples_then_rerun_then_change(ledger: Ledger, tmp_path: Path) -
 
 
 def test_bytes_and_streams(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = ledger.documents.add(b"%PDF-1.4 not really", external_key="scan.txt")
+    first = ledger.documents.create(b"%PDF-1.4 not really", external_key="scan.txt")
     assert first.media_type == "application/pdf"  # content wins over the name
     assert first.page_count is None
     assert first.warnings
-    same = ledger.documents.add(io.BytesIO(b"%PDF-1.4 not really"), external_key="scan.txt")
+    same = ledger.documents.create(io.BytesIO(b"%PDF-1.4 not really"), external_key="scan.txt")
     assert same.outcome == "unchanged"
     assert same.version_id == first.version_id
-    anonymous = ledger.documents.add(b"some text")
+    anonymous = ledger.documents.create(b"some text")
     assert anonymous.external_key == f"sha256/{hashlib.sha256(b'some text').hexdigest()}"
     # Large sources stream through the store in one pass.
     monkeypatch.setattr(ingest_mod, "SMALL_FILE", 16)
     payload = os.urandom(3 * 1024 * 1024 + 7)
-    big = ledger.documents.add(io.BytesIO(payload), external_key="big.bin")
+    big = ledger.documents.create(io.BytesIO(payload), external_key="big.bin")
     assert big.sha256 == hashlib.sha256(payload).hexdigest()
     assert big.size_bytes == len(payload)
     with ledger.documents.open("big.bin") as stored:
@@ -99,13 +98,13 @@ def test_bytes_and_streams(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> N
 def test_zero_byte_files_are_stored_once(ledger: Ledger, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_bytes(b"")
     (tmp_path / "b.txt").write_bytes(b"")
-    results = ledger.documents.add_paths([tmp_path / "a.txt", tmp_path / "b.txt"])
+    results = ledger.documents.create_from_paths([tmp_path / "a.txt", tmp_path / "b.txt"])
     assert [r.outcome for r in results] == ["added", "added"]
     assert results[0].sha256 == results[1].sha256 == hashlib.sha256(b"").hexdigest()
     assert counts(ledger) == (2, 2, 1)
     (tmp_path / "c.pdf").write_bytes(b"")
     (tmp_path / "d.png").write_bytes(b"")
-    empty = ledger.documents.add_paths([tmp_path / "c.pdf", tmp_path / "d.png"])
+    empty = ledger.documents.create_from_paths([tmp_path / "c.pdf", tmp_path / "d.png"])
     # nothing says what an empty file is; it is not text because it has no bytes
     assert [r.media_type for r in [*results, *empty]] == ["text/plain"] * 2 + [
         "application/octet-stream"
@@ -116,25 +115,25 @@ def test_zero_byte_files_are_stored_once(ledger: Ledger, tmp_path: Path) -> None
 @pytest.mark.parametrize("key", ["../up.txt", "a/../../b", "/etc/passwd", "C:/x", "a\x00b", ""])
 def test_escaping_keys_are_refused(ledger: Ledger, key: str) -> None:
     with pytest.raises(InvalidInput):
-        ledger.documents.add(b"x", external_key=key)
+        ledger.documents.create(b"x", external_key=key)
     assert counts(ledger)[:2] == (0, 0)
 
 
 def test_keys_are_normalised(ledger: Ledger) -> None:
-    assert ledger.documents.add(b"x", external_key="./a//b/./c.txt").external_key == "a/b/c.txt"
-    assert ledger.documents.add(b"x", external_key="a\\b\\c.txt").external_key == "a/b/c.txt"
+    assert ledger.documents.create(b"x", external_key="./a//b/./c.txt").external_key == "a/b/c.txt"
+    assert ledger.documents.create(b"x", external_key="a\\b\\c.txt").external_key == "a/b/c.txt"
 
 
 def test_bad_paths(ledger: Ledger, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="no such file"):
-        ledger.documents.add_paths([tmp_path / "missing"])
+        ledger.documents.create_from_paths([tmp_path / "missing"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(InvalidInput, match="nothing to add"):
-        ledger.documents.add_paths([tmp_path / "empty"])
+        ledger.documents.create_from_paths([tmp_path / "empty"])
     good = tmp_path / "ok.txt"
     good.write_text("fine")
     with pytest.raises(InvalidInput):  # one bad path: nothing at all is written
-        ledger.documents.add_paths([good, tmp_path / "missing"])
+        ledger.documents.create_from_paths([good, tmp_path / "missing"])
     assert counts(ledger) == (0, 0, 0)
 
 
@@ -151,7 +150,7 @@ def test_symlink_loops_dangling_links_and_bad_names_fail_alone(
     bad_name = os.fsencode(folder) + b"/caf\xe9.txt"
     with open(bad_name, "wb") as handle:
         handle.write(b"latin-1 name")
-    results = {r.source: r for r in ledger.documents.add_paths([folder], recursive=True)}
+    results = {r.source: r for r in ledger.documents.create_from_paths([folder], recursive=True)}
     assert results[str(folder / "good.txt")].outcome == "added"
     failed = {k: r for k, r in results.items() if r.outcome == "failed"}
     assert len(failed) == 4
@@ -164,7 +163,7 @@ def test_symlink_loops_dangling_links_and_bad_names_fail_alone(
 def test_corrupt_pdf_is_stored_with_unknown_pages(ledger: Ledger, tmp_path: Path) -> None:
     pdf = (EXAMPLES / "invoice-and-plan.pdf").read_bytes()
     (tmp_path / "broken.pdf").write_bytes(pdf[: len(pdf) // 3])
-    (result,) = ledger.documents.add_paths([tmp_path / "broken.pdf"])
+    (result,) = ledger.documents.create_from_paths([tmp_path / "broken.pdf"])
     assert result.outcome == "added"
     assert result.page_count is None
     assert result.warnings
@@ -173,17 +172,17 @@ def test_corrupt_pdf_is_stored_with_unknown_pages(ledger: Ledger, tmp_path: Path
 
 def test_unknown_workspace_writes_nothing(ledger: Ledger, blob_root: Path) -> None:
     with pytest.raises(NotFound):
-        ledger.documents.add_paths([EXAMPLES], workspace="nope")
+        ledger.documents.create_from_paths([EXAMPLES], workspace="nope")
     with pytest.raises(NotFound):
-        ledger.documents.add(b"x", workspace="nope")
+        ledger.documents.create(b"x", workspace="nope")
     assert counts(ledger) == (0, 0, 0)
     assert not list(ledger.blobs.iter_shas())
 
 
 def test_workspaces_are_separate(ledger: Ledger) -> None:
     ledger.workspaces.create("other")
-    a = ledger.documents.add(b"same", external_key="k")
-    b = ledger.documents.add(b"same", external_key="k", workspace="other")
+    a = ledger.documents.create(b"same", external_key="k")
+    b = ledger.documents.create(b"same", external_key="k", workspace="other")
     assert a.document_id != b.document_id
     assert b.outcome == "added"
     assert ledger.documents.get("k", workspace="other").id == b.document_id
@@ -191,7 +190,7 @@ def test_workspaces_are_separate(ledger: Ledger) -> None:
 
 
 def test_status_machine(ledger: Ledger) -> None:
-    doc = ledger.documents.add(b"x", external_key="d").document_id
+    doc = ledger.documents.create(b"x", external_key="d").document_id
     assert doc is not None
     assert ledger.documents.set_status(doc, "processing").status == "processing"
     assert ledger.documents.set_status(doc, "completed").status == "completed"
@@ -205,7 +204,7 @@ def test_status_machine(ledger: Ledger) -> None:
 def test_metadata_tags_and_keyset_listing(ledger: Ledger) -> None:
     ids = []
     for i in range(25):
-        r = ledger.documents.add(f"doc {i}".encode(), external_key=f"d{i:02d}")
+        r = ledger.documents.create(f"doc {i}".encode(), external_key=f"d{i:02d}")
         ids.append(r.document_id)
     ledger.documents.update("d03", metadata={"a": 1}, add_tags=["invoice", "2026"])
     doc = ledger.documents.update("d03", metadata={"b": 2}, remove_tags=["2026"], title="Three")
@@ -233,8 +232,8 @@ def test_metadata_tags_and_keyset_listing(ledger: Ledger) -> None:
 def test_rm_then_gc_then_verify(ledger: Ledger) -> None:
     from docledger.services import maintenance  # noqa: PLC0415
 
-    kept = ledger.documents.add(b"kept", external_key="kept")
-    gone = ledger.documents.add(b"gone", external_key="gone")
+    kept = ledger.documents.create(b"kept", external_key="kept")
+    gone = ledger.documents.create(b"gone", external_key="gone")
     ledger.documents.delete("gone")
     with pytest.raises(NotFound):
         ledger.documents.get("gone")
@@ -262,7 +261,7 @@ def test_concurrent_ingest_of_the_same_key(ledger: Ledger) -> None:
 
     def worker(n: int) -> None:
         try:
-            ledger.documents.add(f"content {n % 2}".encode(), external_key="shared")
+            ledger.documents.create(f"content {n % 2}".encode(), external_key="shared")
         except BaseException as exc:
             errors.append(exc)
 
@@ -279,15 +278,15 @@ def test_concurrent_ingest_of_the_same_key(ledger: Ledger) -> None:
 
 
 def test_reverting_to_older_content_makes_that_version_current(ledger: Ledger) -> None:
-    one = ledger.documents.add(b"first", external_key="k")
-    two = ledger.documents.add(b"second", external_key="k")
-    back = ledger.documents.add(b"first", external_key="k")
+    one = ledger.documents.create(b"first", external_key="k")
+    two = ledger.documents.create(b"second", external_key="k")
+    back = ledger.documents.create(b"first", external_key="k")
     assert (one.outcome, two.outcome, back.outcome) == ("added", "new_version", "reverted")
     assert back.version_id == one.version_id
     assert ledger.documents.get("k").current_version == 1
     with ledger.documents.open("k") as current:
         assert current.read() == b"first"
-    assert ledger.documents.add(b"first", external_key="k").outcome == "unchanged"
+    assert ledger.documents.create(b"first", external_key="k").outcome == "unchanged"
     assert [v.version_number for v in ledger.documents.versions("k")] == [1, 2]
 
 
@@ -318,10 +317,10 @@ def test_an_unreadable_folder_is_a_failure_and_sync_keeps_its_documents(ledger: 
         (root / "ok.txt").write_text("readable")
         (root / "secret").mkdir()
         (root / "secret" / "a.txt").write_text("hidden")
-        ledger.documents.add_paths([root], recursive=True)  # as root: both files
+        ledger.documents.create_from_paths([root], recursive=True)  # as root: both files
         (root / "secret").chmod(0o000)
         sources = _expand_as_nobody(root)
-        results = list(ingest(ledger.engine, ledger.blobs, sources))
+        results = ledger.documents.create_many(sources)
         failed = [r for r in results if r.outcome == "failed"]
         assert [(r.external_key, r.error) for r in failed] == [
             ("secret/", "cannot read folder: Permission denied")
@@ -362,10 +361,10 @@ def test_a_file_rewritten_while_it_is_added_fails_instead_of_being_stored_torn(
             return getattr(self.inner, name)
 
     racing = Ledger(ledger.settings, ledger.engine, WriterMeanwhile(ledger.blobs))  # type: ignore[arg-type]
-    (result,) = racing.documents.add_paths([target])
+    (result,) = racing.documents.create_from_paths([target])
     assert result.outcome == "failed"
     assert "changed while it was being read" in (result.error or "")
-    (again,) = racing.documents.add_paths([target])
+    (again,) = racing.documents.create_from_paths([target])
     assert again.outcome == "added"
     with ledger.documents.open("growing.log") as handle:
         assert handle.read() == b"first half\nsecond half\n"

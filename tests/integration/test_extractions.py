@@ -33,7 +33,7 @@ def zones(texts: list[str], conf: float = 0.9) -> list[dict[str, Any]]:
 
 
 def test_record_is_idempotent_and_params_make_snapshots(ledger: Ledger) -> None:
-    version = ledger.documents.add(b"scan", external_key="scan.pdf").version_id
+    version = ledger.documents.create(b"scan", external_key="scan.pdf").version_id
     first = ledger.extractions.record(version, "ocr", "2.1", {"lang": "eng"}, zones(["a", "b"]))
     assert (first.created, first.segments) == (True, 3)
     again = ledger.extractions.record(version, "ocr", "2.1", {"lang": "eng"}, zones(["x"]))
@@ -53,7 +53,7 @@ def test_record_is_idempotent_and_params_make_snapshots(ledger: Ledger) -> None:
     assert [s.extraction_id for s in newest] == [other.extraction.id] * 2
     assert [s.text for s in ledger.segments.of_version(version, kind="zone")] == ["a"]
     assert ledger.segments.of_version(version, extractor="nope") == []
-    bare = ledger.documents.add(b"bare", external_key="bare.pdf").version_id
+    bare = ledger.documents.create(b"bare", external_key="bare.pdf").version_id
     assert ledger.segments.of_version(bare) == []
     worst = ledger.segments.low_confidence(0.85, extraction=first.extraction.id)
     assert [s.text for s in worst] == ["b", "a"][: len(worst)]
@@ -78,7 +78,7 @@ def test_record_is_idempotent_and_params_make_snapshots(ledger: Ledger) -> None:
     ],
 )
 def test_bad_segments_write_nothing(ledger: Ledger, bad: dict[str, Any]) -> None:
-    version = ledger.documents.add(b"scan", external_key="scan.pdf").version_id
+    version = ledger.documents.create(b"scan", external_key="scan.pdf").version_id
     with pytest.raises(InvalidInput):
         ledger.extractions.record(version, "ocr", "1", {}, [{"kind": "page"}, bad])
     assert ledger.extractions.of_version(version) == []
@@ -87,14 +87,14 @@ def test_bad_segments_write_nothing(ledger: Ledger, bad: dict[str, Any]) -> None
 
 
 def test_stable_identity_and_carry_forward(ledger: Ledger) -> None:
-    v1 = ledger.documents.add(b"scan v1", external_key="scan.pdf").version_id
+    v1 = ledger.documents.create(b"scan v1", external_key="scan.pdf").version_id
     old = ledger.extractions.record(v1, "ocr", "1", {}, zones(["Total: 41", "Date: 1 May"]))
     old_segs = ledger.segments.of_extraction(old.extraction.id)
     note = ledger.annotations.create(
         "segment", old_segs[1].id, "correction", {"corrected": "Total: 42"}
     )
     ledger.annotations.create("segment", old_segs[2].id, "label", {"label": "date"})
-    v2 = ledger.documents.add(b"scan v2", external_key="scan.pdf").version_id
+    v2 = ledger.documents.create(b"scan v2", external_key="scan.pdf").version_id
     texts = ["Total: 41", "Date: 2 May"]  # first zone identical, second re-read differently
     new = ledger.extractions.record(v2, "ocr", "2", {}, zones(texts))
     assert new.linked_to_predecessors == 3  # page by box, zone 1 by hash, zone 2 by box
@@ -111,7 +111,7 @@ def test_stable_identity_and_carry_forward(ledger: Ledger) -> None:
 
 
 def test_builtin_extractors_on_the_samples(ledger: Ledger) -> None:
-    ledger.documents.add_paths([EXAMPLES], recursive=True)
+    ledger.documents.create_from_paths([EXAMPLES], recursive=True)
     ids = ledger.extractions.document_ids()
     outcomes = {o.document: o for o in ledger.extractions.run(ids)}
     assert not any(o.error for o in outcomes.values())
@@ -198,7 +198,7 @@ DOCLING = {
 def test_import_unstructured_and_docling_elements(ledger: Ledger) -> None:
     import json  # noqa: PLC0415
 
-    ledger.documents.add(b"%PDF-1.4 x", external_key="a.pdf")
+    ledger.documents.create(b"%PDF-1.4 x", external_key="a.pdf")
     first = ledger.extractions.import_elements("a.pdf", json.dumps(UNSTRUCTURED).encode())
     assert (first.extractor, first.created, first.segments) == ("unstructured", True, 2)
     segs = ledger.segments.of_extraction(first.extraction_id)

@@ -155,7 +155,7 @@ def operations(draw: st.DrawFn) -> Op:  # noqa: PLR0911, PLR0912 - a branch per 
     if which == 0:
         data, key = draw(contents), draw(st.one_of(keys, texts, st.just(5)))
         meta = draw(st.one_of(st.none(), st.dictionaries(st.text(max_size=5), json_values)))
-        return "documents.add", lambda ld, r: ld.documents.add(
+        return "documents.create", lambda ld, r: ld.documents.create(
             data, external_key=key, metadata=meta, workspace=ws
         )
     if which == 1:

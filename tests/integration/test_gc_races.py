@@ -56,13 +56,13 @@ def _gc_in_thread(ledger: Ledger, store: Any) -> tuple[threading.Thread, list[An
 
 def test_gc_waits_for_an_ingest_that_reuses_unreferenced_bytes(opened: Ledger) -> None:
     content = b"the same bytes, added, removed and added again"
-    opened.documents.add(content, external_key="first.txt")
+    opened.documents.create(content, external_key="first.txt")
     opened.documents.delete("first.txt")  # the blob is now unreferenced garbage
     store = PausingStore(opened.blobs)
     ledger = Ledger(opened.settings, opened.engine, store)
     results: list[Any] = []
     writer = threading.Thread(
-        target=lambda: results.append(ledger.documents.add(content, external_key="second.txt"))
+        target=lambda: results.append(ledger.documents.create(content, external_key="second.txt"))
     )
     writer.start()
     assert store.paused.wait(5)  # bytes stored (deduplicated), rows not yet written
@@ -107,7 +107,7 @@ def test_gc_leaves_a_temp_file_that_is_still_being_written(opened: Ledger, tmp_p
     results: list[Any] = []
     writer = threading.Thread(
         target=lambda: results.append(
-            opened.documents.add(stream, external_key="streamed.pdf")  # type: ignore[arg-type]
+            opened.documents.create(stream, external_key="streamed.pdf")  # type: ignore[arg-type]
         )
     )
     writer.start()
@@ -145,9 +145,9 @@ def test_gc_in_a_loop_during_add_and_remove_loses_nothing(opened: Ledger) -> Non
     try:
         for n in range(40):
             content = f"document {n % 5}".encode()  # few contents: lots of reuse
-            opened.documents.add(content, external_key=f"a{n}.txt")
+            opened.documents.create(content, external_key=f"a{n}.txt")
             opened.documents.delete(f"a{n}.txt")
-            opened.documents.add(content, external_key=f"b{n}.txt")
+            opened.documents.create(content, external_key=f"b{n}.txt")
     finally:
         done.set()
         collector.join(30)

@@ -19,14 +19,18 @@ def _counts(ledger: Ledger) -> dict[str, int]:
 
 
 def test_a_clean_store_has_no_findings(ledger: Ledger) -> None:
-    added = ledger.documents.add(b"Bridges carry roads.\n\nTunnels do too.", external_key="a.txt")
+    added = ledger.documents.create(
+        b"Bridges carry roads.\n\nTunnels do too.", external_key="a.txt"
+    )
     ledger.extractions.run([added.document_id])
     ledger.search.embed_missing("hash-256")
     assert set(_counts(ledger).values()) == {0}
 
 
 def test_each_broken_invariant_is_found_and_repaired(ledger: Ledger) -> None:
-    added = ledger.documents.add(b"Bridges carry roads.\n\nTunnels do too.", external_key="a.txt")
+    added = ledger.documents.create(
+        b"Bridges carry roads.\n\nTunnels do too.", external_key="a.txt"
+    )
     ledger.extractions.run([added.document_id])
     ledger.search.embed_missing("hash-256")
     segment = ledger.segments.of_version(added.version_id)[0]

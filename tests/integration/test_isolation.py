@@ -20,19 +20,7 @@ from sqlalchemy import func, select
 from docledger import Ledger, NotFound
 from docledger import models as m
 from docledger.db.session import session_scope
-from docledger.repositories import REPOSITORIES
-from docledger.services.extraction import ExtractionService
-from docledger.services.ingest import DocumentService
-from docledger.services.search import SearchService
-from docledger.services.tracking import ModelService, RunService
-
-SERVICES: dict[str, type] = {
-    "documents": DocumentService,
-    "extractions": ExtractionService,
-    "search": SearchService,
-    "models": ModelService,
-    "runs": RunService,
-}
+from docledger.surface.registry import SURFACE, kind, methods
 
 #: methods with a ``workspace`` argument that name no entity by id: they list, create or
 #: search within the workspace they are given (their own tests cover the scoping).
@@ -42,9 +30,9 @@ NOT_BY_ID = {
     "memberships.list": "lists one workspace",
     "documents.list": "lists one workspace",
     "documents.mark_deleted": "keys within one workspace",
-    "documents.add": "creates in the workspace",
-    "documents.add_many": "creates in the workspace",
-    "documents.add_paths": "creates in the workspace",
+    "documents.create": "creates in the workspace",
+    "documents.create_many": "creates in the workspace",
+    "documents.create_from_paths": "creates in the workspace",
     "documents.sync": "creates in the workspace",
     "datasets.list": "lists one workspace",
     "datasets.snapshot": "creates in the workspace",
@@ -96,8 +84,8 @@ CALLS: dict[str, Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any
     "runs.log_metrics_batch": lambda b: ((b["run"], [("loss", 1.0, 1)]), {}),
     "runs.metric_series": lambda b: ((b["run"], "loss"), {}),
     "runs.latest_metrics": lambda b: ((b["run"],), {}),
-    "runs.link": lambda b: ((b["run"], "in", [("document", b["document"])]), {}),
-    "runs.edges": lambda b: ((b["run"],), {}),
+    "lineage.link": lambda b: ((b["run"], "in", [("document", b["document"])]), {}),
+    "lineage.edges": lambda b: ((b["run"],), {}),
     "extractions.get": lambda b: ((b["extraction"],), {}),
     "extractions.of_version": lambda b: ((b["version"],), {}),
     "extractions.find": lambda b: ((b["version"], "text", "2"), {}),
@@ -118,10 +106,9 @@ ELEMENTS = b'[{"type": "NarrativeText", "text": "x", "metadata": {"page_number":
 
 def _methods_with_workspace() -> list[str]:
     names: set[str] = set()
-    owners: list[tuple[str, type]] = [*REPOSITORIES.items(), *SERVICES.items()]
-    for owner, cls in owners:
-        for method, fn in inspect.getmembers(cls, inspect.isfunction):
-            if not method.startswith("_") and "workspace" in inspect.signature(fn).parameters:
+    for owner, cls in SURFACE.items():
+        for method, fn in methods(cls):
+            if kind(fn) != "alias" and "workspace" in inspect.signature(fn).parameters:
                 names.add(f"{owner}.{method}")
     return sorted(names)
 
@@ -159,7 +146,7 @@ def victim(ledger: Ledger) -> dict[str, Any]:
     """Workspace B's entities, and an empty workspace A to attack from."""
     ledger.workspaces.create("a")
     ledger.workspaces.create("b")
-    added = ledger.documents.add(
+    added = ledger.documents.create(
         b"Quarterly report.\n\nRevenue grew.", external_key="secret.txt", workspace="b"
     )
     ledger.extractions.run([added.document_id], workspace="b")
@@ -230,7 +217,7 @@ def test_the_owner_workspace_still_reaches_everything(
 
 def test_a_key_that_spells_a_uuid_is_found_by_key(ledger: Ledger) -> None:
     key = str(uuid.uuid4())
-    added = ledger.documents.add(b"named like an id", external_key=key)
+    added = ledger.documents.create(b"named like an id", external_key=key)
     assert ledger.documents.get(key).id == added.document_id
     assert ledger.documents.current(key)[0].id == added.document_id
     assert ledger.documents.get(added.document_id).external_key == key

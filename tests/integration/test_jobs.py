@@ -360,7 +360,7 @@ def test_graceful_stop_releases_unstarted_jobs(effects: Ledger) -> None:
 
 
 def test_builtin_extract_and_embed_tasks(ledger: Ledger) -> None:
-    doc = ledger.documents.add(b"# Title\n\nSome words to find.", external_key="n.md")
+    doc = ledger.documents.create(b"# Title\n\nSome words to find.", external_key="n.md")
     ledger.jobs.enqueue("docledger.extract", {"document": str(doc.document_id)})
     bad = ledger.jobs.enqueue("docledger.extract", {}, max_attempts=1)
     Worker(ledger, batch_size=1).run(burst=True)
@@ -375,7 +375,7 @@ def test_builtin_extract_and_embed_tasks(ledger: Ledger) -> None:
 
 
 def test_builtin_index_text_task(ledger: Ledger) -> None:
-    version = ledger.documents.add(b"bulk", external_key="bulk").version_id
+    version = ledger.documents.create(b"bulk", external_key="bulk").version_id
     rows = [{"kind": "chunk", "text": f"line {i} zeta"} for i in range(40)]
     ledger.extractions.record(version, "x", "1", {}, rows)
     job = ledger.jobs.enqueue("docledger.index_text", {})

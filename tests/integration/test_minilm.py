@@ -27,7 +27,7 @@ def _needs_the_extra() -> None:
 
 def test_minilm_finds_paraphrases_offline(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    ledger.documents.add_paths([EXAMPLES], recursive=True)
+    ledger.documents.create_from_paths([EXAMPLES], recursive=True)
     ledger.extractions.run(ledger.extractions.document_ids())
     embedded = ledger.search.embed_missing("minilm-384")
     assert embedded > 0
@@ -39,7 +39,7 @@ def test_minilm_finds_paraphrases_offline(ledger: Ledger, monkeypatch: pytest.Mo
         hits = ledger.search.vector(query, k=1, space="minilm-384")
         assert hits[0].external_key == "notes/inspection.md"
         assert expected in (hits[0].text or "").lower()
-    vector = ledger.search.embedders.for_space("minilm-384").embed(["x"])[0]
+    vector = ledger.search.embedder("minilm-384").embed(["x"])[0]
     assert vector.shape == (384,)
     assert np.isclose(np.linalg.norm(vector), 1.0, atol=1e-5)
     # the old space is untouched by the new one

@@ -34,7 +34,7 @@ def clustered(n: int, dims: int, clusters: int, seed: int) -> np.ndarray:
 
 
 def load(ledger: Ledger, vectors: np.ndarray, space: str = "c") -> list:
-    version = ledger.documents.add(b"corpus", external_key="corpus").version_id
+    version = ledger.documents.create(b"corpus", external_key="corpus").version_id
     rec = ledger.extractions.record(
         version,
         "x",
@@ -152,7 +152,7 @@ def test_the_index_is_built_once_a_space_is_big_enough(pgv: Ledger) -> None:
     hits = pgv.search.vector(list(map(float, small[3])), k=5, space="c")  # exact meanwhile
     assert hits[0].segment_id == segs[3].id
     more = clustered(10, DIMS, 5, seed=9)
-    version = pgv.documents.add(b"more", external_key="more").version_id
+    version = pgv.documents.create(b"more", external_key="more").version_id
     rec = pgv.extractions.record(version, "x", "1", {}, [{"kind": "chunk"} for _ in more])
     extra = pgv.segments.of_extraction(rec.extraction.id)
     pgv.embeddings.upsert("c", {sg.id: more[i] for i, sg in enumerate(extra)})

@@ -21,7 +21,7 @@ EXAMPLES = ROOT / "examples" / "data"
 
 
 def _add(ledger: Ledger, key: str, text: str) -> uuid.UUID:
-    result = ledger.documents.add(text.encode(), external_key=key)
+    result = ledger.documents.create(text.encode(), external_key=key)
     ledger.extractions.run([key])
     return result.version_id
 
@@ -36,7 +36,7 @@ def test_search_returns_current_versions_only(ledger: Ledger) -> None:
         wide = getattr(ledger.search, mode)("fire door D7 closes", k=5, include_superseded=True)
         assert {h.version_id for h in wide} == {old, new}, mode
     # the old content again makes version 1 current: search follows
-    ledger.documents.add(
+    ledger.documents.create(
         b"The fire door D7 closes slowly and needs a new closer.", external_key="door.md"
     )
     assert [h.version_id for h in ledger.search.text("fire door D7")] == [old]
@@ -57,7 +57,7 @@ def test_a_new_extraction_of_the_same_version_replaces_the_old_one_in_search(
 
 
 def test_hits_carry_what_a_citation_needs(ledger: Ledger) -> None:
-    ledger.documents.add_paths([EXAMPLES], recursive=True)
+    ledger.documents.create_from_paths([EXAMPLES], recursive=True)
     ledger.extractions.run(ledger.extractions.document_ids())
     (hit,) = ledger.search.text("Grid lines moved east", k=1)
     assert hit.external_key == "invoice-and-plan.pdf"
@@ -110,7 +110,7 @@ def test_a_failing_document_is_recorded_and_the_batch_goes_on(
         "docledger.services.extraction.available", lambda: {**available(), "crashy": Crashy()}
     )
     for key, text in [("a.md", "fine"), ("b.md", "boom"), ("c.md", "also fine")]:
-        ledger.documents.add(text.encode(), external_key=key)
+        ledger.documents.create(text.encode(), external_key=key)
     outcomes = ledger.extractions.run(["a.md", "b.md", "c.md", "missing.md"], extractor="crashy")
     by_key = {o.document: o for o in outcomes}
     assert by_key["a.md"].created
@@ -122,7 +122,7 @@ def test_a_failing_document_is_recorded_and_the_batch_goes_on(
     assert failed.error == "OverflowError: int too large to convert"
     assert ledger.segments.of_extraction(failed.id) == []
     # the document is fixed: the next run replaces the failure with the extraction
-    ledger.documents.add(b"no longer b-o-o-m", external_key="b.md")
+    ledger.documents.create(b"no longer b-o-o-m", external_key="b.md")
     again = {o.document: o for o in ledger.extractions.run(["b.md"], extractor="crashy")}
     assert again["b.md"].created
     assert again["b.md"].error is None
@@ -135,7 +135,7 @@ def test_a_failing_document_is_recorded_and_the_batch_goes_on(
 def test_an_unchanged_rerun_costs_a_look_up_not_a_parse(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ledger.documents.add_paths([EXAMPLES], recursive=True)
+    ledger.documents.create_from_paths([EXAMPLES], recursive=True)
     ids = ledger.extractions.document_ids()
     first = ledger.extractions.run(ids)
     assert all(o.created for o in first)
@@ -154,7 +154,7 @@ def test_an_unchanged_rerun_costs_a_look_up_not_a_parse(
 def test_concurrent_runs_over_the_same_documents_agree(ledger: Ledger) -> None:
     keys = [f"n{n}.md" for n in range(12)]
     for key in keys:
-        ledger.documents.add(f"note {key} about door closers".encode(), external_key=key)
+        ledger.documents.create(f"note {key} about door closers".encode(), external_key=key)
     results: list[list[Any]] = []
     errors: list[BaseException] = []
 
@@ -211,7 +211,7 @@ def test_pipeline_records_lineage_from_model_to_files(ledger: Ledger, tmp_path: 
     for name in ("invoice-and-plan.pdf",):
         (inbox / name).write_bytes((EXAMPLES / name).read_bytes())
     (inbox / "other.pdf").write_bytes((EXAMPLES / "invoice-and-plan.pdf").read_bytes()[:-30])
-    added = ledger.documents.add_paths([inbox])
+    added = ledger.documents.create_from_paths([inbox])
     ledger.extractions.run(ledger.extractions.document_ids())
     version = ledger.documents.version("invoice-and-plan.pdf")
     (segment, *_) = ledger.segments.of_version(version.id, kind="line")
@@ -222,7 +222,7 @@ def test_pipeline_records_lineage_from_model_to_files(ledger: Ledger, tmp_path: 
     dataset = ledger.datasets.snapshot("titles")
     with ledger.runs.start("train", "training") as train:
         train.uses(dataset)
-        model = ledger.models.register("title-finder", train)
+        model = ledger.model_versions.create("title-finder", train)
     nodes = ledger.lineage.upstream(model)
     document = ledger.documents.get("invoice-and-plan.pdf")
     assert {(n.entity_type, n.entity_id) for n in nodes} == {

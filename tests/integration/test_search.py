@@ -31,7 +31,7 @@ def vledger(vector_db_url: str, blob_root: Path) -> Iterator[Ledger]:
 def seeded(
     ledger: Ledger, n: int = 60, dims: int = 8, workspace: str | None = None, key: str = "doc"
 ) -> tuple[list, np.ndarray]:
-    version = ledger.documents.add(
+    version = ledger.documents.create(
         f"{key}".encode(), external_key=key, workspace=workspace
     ).version_id
     rec = ledger.extractions.record(
@@ -83,7 +83,7 @@ def test_filters_come_first_and_return_k(vledger: Ledger) -> None:
 def test_no_leaks_across_workspaces_and_updates_are_seen(vledger: Ledger) -> None:
     vledger.workspaces.create("other")
     segs, vectors = seeded(vledger, n=10)
-    version = vledger.documents.add(b"o", external_key="o", workspace="other").version_id
+    version = vledger.documents.create(b"o", external_key="o", workspace="other").version_id
     rec = vledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk", "text": "x"}])
     other_seg = vledger.segments.of_extraction(rec.extraction.id)[0]
     vledger.embeddings.upsert("s8", {other_seg.id: vectors[0]})
@@ -112,7 +112,7 @@ def test_vector_validation(vledger: Ledger) -> None:
 
 
 def test_builtin_embedder_finds_the_sample_text(vledger: Ledger) -> None:
-    vledger.documents.add_paths([EXAMPLES], recursive=True)
+    vledger.documents.create_from_paths([EXAMPLES], recursive=True)
     vledger.extractions.run(vledger.extractions.document_ids())
     assert vledger.search.embed_missing() > 0
     assert vledger.search.embed_missing() == 0
@@ -123,7 +123,7 @@ def test_builtin_embedder_finds_the_sample_text(vledger: Ledger) -> None:
 
 
 def test_full_text_and_hybrid_on_the_samples(ledger: Ledger) -> None:
-    ledger.documents.add_paths([EXAMPLES], recursive=True)
+    ledger.documents.create_from_paths([EXAMPLES], recursive=True)
     ledger.extractions.run(ledger.extractions.document_ids())
     ledger.search.embed_missing()
     hits = ledger.search.text("emergency lighting", k=5)
@@ -143,7 +143,7 @@ def test_full_text_and_hybrid_on_the_samples(ledger: Ledger) -> None:
 def test_full_text_respects_workspaces_and_deletes(ledger: Ledger) -> None:
     ledger.workspaces.create("other")
     for ws in (None, "other"):
-        v = ledger.documents.add(b"x", external_key="k", workspace=ws).version_id
+        v = ledger.documents.create(b"x", external_key="k", workspace=ws).version_id
         ledger.extractions.record(v, "x", "1", {}, [{"kind": "chunk", "text": "quarterly audit"}])
     assert len(ledger.search.text("audit")) == 1
     assert len(ledger.search.text("audit", workspace="other")) == 1
@@ -177,7 +177,7 @@ def test_deferred_full_text_index_stays_exact(ledger: Ledger, dialect: str) -> N
     or editing a still-pending row must not corrupt the index (FTS5 integrity-check on
     SQLite), and every row is found exactly once, with its current text."""
     versions = [
-        ledger.documents.add(f"d{n}".encode(), external_key=f"d{n}").version_id for n in range(3)
+        ledger.documents.create(f"d{n}".encode(), external_key=f"d{n}").version_id for n in range(3)
     ]
     for n, version in enumerate(versions):
         ledger.extractions.record(
@@ -190,9 +190,9 @@ def test_deferred_full_text_index_stays_exact(ledger: Ledger, dialect: str) -> N
     assert _pending(ledger) == 3
     assert len(ledger.search.text("alpha", k=100)) == 15  # caught up by the query
     assert _pending(ledger) == 0
-    v3 = ledger.documents.add(b"d3", external_key="d3").version_id
+    v3 = ledger.documents.create(b"d3", external_key="d3").version_id
     ledger.extractions.record(v3, "x", "1", {}, [{"kind": "chunk", "text": "alpha delta"}])
-    v4 = ledger.documents.add(b"d4", external_key="d4").version_id
+    v4 = ledger.documents.create(b"d4", external_key="d4").version_id
     ledger.extractions.record(v4, "x", "1", {}, [{"kind": "chunk", "text": "pending kappa"}])
     ledger.documents.delete("d0")  # indexed rows go
     ledger.documents.delete("d3")  # a pending row goes before it was ever indexed
@@ -217,7 +217,7 @@ def test_segments_written_outside_record_never_corrupt_the_index(
     """A segment inserted by another path (here the ORM) into an extraction that is already
     indexed is neither indexed nor pending; deleting it (and the indexed one, by cascade) must
     only remove what the index holds: SQLite reads that from FTS5's own docsize table."""
-    version = ledger.documents.add(b"orm", external_key="orm").version_id
+    version = ledger.documents.create(b"orm", external_key="orm").version_id
     rec = ledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk", "text": "sigma"}])
     assert len(ledger.search.text("sigma")) == 1  # indexed now
     with session_scope(ledger.engine) as s:
@@ -243,7 +243,7 @@ def test_full_text_catch_up_on_demand(ledger: Ledger) -> None:
     """A bulk load leaves its extractions pending; catch_up (or the docledger.index_text task)
     indexes them all at once, and a second catch-up finds nothing to do."""
     for n in range(4):
-        version = ledger.documents.add(f"bulk{n}".encode(), external_key=f"bulk{n}").version_id
+        version = ledger.documents.create(f"bulk{n}".encode(), external_key=f"bulk{n}").version_id
         rows = [{"kind": "chunk", "text": f"row {i} of bulk{n}"} for i in range(300)]
         ledger.extractions.record(version, "x", "1", {}, rows)
     assert _pending(ledger) == 4
@@ -257,7 +257,7 @@ def test_one_upsert_of_more_vectors_than_drivers_take_parameters(vledger: Ledger
     """SQLite caps bind parameters at 32,766 and psycopg at 65,535: a bulk load of 70,000
     vectors in one call must still work (and on pgvector builds the space's index)."""
     n = 70_000
-    version = vledger.documents.add(b"many", external_key="many").version_id
+    version = vledger.documents.create(b"many", external_key="many").version_id
     rec = vledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk"}] * n)
     segs = vledger.segments.of_extraction(rec.extraction.id)
     vectors = np.random.default_rng(4).normal(size=(n, 2)).astype(np.float32)
@@ -269,7 +269,7 @@ def test_one_upsert_of_more_vectors_than_drivers_take_parameters(vledger: Ledger
 
 @pytest.mark.parametrize("metric", ["ip", "l2"])
 def test_exact_knn_matches_numpy_for_every_metric(vledger: Ledger, metric: str) -> None:
-    version = vledger.documents.add(b"m", external_key="m").version_id
+    version = vledger.documents.create(b"m", external_key="m").version_id
     rec = vledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk"}] * 40)
     segs = vledger.segments.of_extraction(rec.extraction.id)
     vectors = np.random.default_rng(12).normal(size=(40, 6)).astype(np.float32)
@@ -288,7 +288,7 @@ def test_text_search_filters_before_it_ranks(ledger: Ledger) -> None:
     crowd the scoped search out: k hits whenever k match."""
     ledger.workspaces.create("busy")
     ledger.workspaces.create("quiet")
-    crowd = ledger.documents.add(b"x", external_key="crowd.txt", workspace="busy").version_id
+    crowd = ledger.documents.create(b"x", external_key="crowd.txt", workspace="busy").version_id
     ledger.extractions.record(
         crowd,
         "mine",
@@ -297,7 +297,7 @@ def test_text_search_filters_before_it_ranks(ledger: Ledger) -> None:
         [{"kind": "chunk", "text": f"bridge deck number {n}"} for n in range(600)]
         + [{"kind": "zone", "text": f"bridge zone {n}"} for n in range(12)],
     )
-    few = ledger.documents.add(b"y", external_key="few.txt", workspace="quiet").version_id
+    few = ledger.documents.create(b"y", external_key="few.txt", workspace="quiet").version_id
     ledger.extractions.record(
         few, "mine", "1", {}, [{"kind": "chunk", "text": f"bridge pier {n}"} for n in range(12)]
     )
@@ -314,7 +314,9 @@ def test_embed_one_workspace_only(ledger: Ledger) -> None:
     """Issue 13: ``embed --workspace a`` embeds a's segments, not every workspace's."""
     for slug in ("a", "b"):
         ledger.workspaces.create(slug)
-        added = ledger.documents.add(b"Bridges and tunnels.", external_key="x.txt", workspace=slug)
+        added = ledger.documents.create(
+            b"Bridges and tunnels.", external_key="x.txt", workspace=slug
+        )
         ledger.extractions.run([added.document_id], workspace=slug)
     assert ledger.search.embed_missing("hash-256", workspace="a") == 1
     assert ledger.search.embed_missing("hash-256", workspace="a") == 0

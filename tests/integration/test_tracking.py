@@ -193,35 +193,35 @@ def test_one_production_model_per_name(ledger: Ledger, tmp_path: Path) -> None:
     weights = tmp_path / "model.bin"
     weights.write_bytes(b"\x00weights")
     with ledger.runs.start("train", "training") as run:
-        v1 = ledger.models.register("clf", run, artifact=weights, metrics={"f1": 0.8})
-        v2 = ledger.models.register("clf", run, artifact=b"other weights")
+        v1 = ledger.model_versions.create("clf", run, artifact=weights, metrics={"f1": 0.8})
+        v2 = ledger.model_versions.create("clf", run, artifact=b"other weights")
     assert (v1.version, v2.version) == (1, 2)
     assert v1.artifact_sha256
     assert ledger.blobs.exists(v1.artifact_sha256)
-    ledger.models.promote("clf", 1, "production")
-    ledger.models.promote("clf", 2, "production")
-    assert ledger.models.get("clf", stage="production").version == 2
-    assert ledger.models.get("clf", version=1).stage == "archived"
+    ledger.model_versions.promote("clf", 1, "production")
+    ledger.model_versions.promote("clf", 2, "production")
+    assert ledger.model_versions.get("clf", stage="production").version == 2
+    assert ledger.model_versions.get("clf", version=1).stage == "archived"
     errors: list[BaseException] = []
 
     def promote(version: int) -> None:
         try:
-            ledger.models.promote("clf", version, "production")
+            ledger.model_versions.promote("clf", version, "production")
         except BaseException as exc:
             errors.append(exc)
 
-    v3 = ledger.models.register("clf")
+    v3 = ledger.model_versions.create("clf")
     threads = [threading.Thread(target=promote, args=(v,)) for v in (1, 3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    production = [m for m in ledger.models.list("clf") if m.stage == "production"]
+    production = [m for m in ledger.model_versions.list("clf") if m.stage == "production"]
     assert len(production) == 1
     assert all(isinstance(e, Conflict) for e in errors)
     assert v3.version == 3
     with pytest.raises(NotFound):
-        ledger.models.get("nope", stage="production")
+        ledger.model_versions.get("nope", stage="production")
 
 
 def test_lineage_of_a_pdf_training_workflow(ledger: Ledger) -> None:
@@ -246,7 +246,7 @@ def test_lineage_of_a_pdf_training_workflow(ledger: Ledger) -> None:
         snap.produces(dataset)
     with ledger.runs.start("train", "training") as train:
         train.uses(dataset)
-        model = ledger.models.register("clf", train)
+        model = ledger.model_versions.create("clf", train)
     up = {(n.entity_type, n.entity_id) for n in ledger.lineage.upstream(model)}
     assert up == {
         ("dataset", str(dataset.id)),

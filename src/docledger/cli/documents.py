@@ -17,7 +17,7 @@ from docledger.cli.context import console, err_console, state, styled, writable_
 from docledger.errors import InvalidInput
 from docledger.schemas import IngestResult
 from docledger.services.extraction import ExtractOutcome
-from docledger.services.ingest import expand_paths, ingest, present_keys, unreadable_prefixes
+from docledger.services.ingest import expand_paths, present_keys, unreadable_prefixes
 
 OUTCOMES = ("added", "new_version", "unchanged", "reverted", "failed")
 
@@ -61,9 +61,9 @@ def add(
         )
         with Progress(*columns, console=err_console, transient=True) as bar:
             task = bar.add_task("ingesting", total=len(sources))
-            for result in ingest(ledger.engine, ledger.blobs, sources, workspace=workspace):
-                results.append(result)
-                bar.advance(task)
+            results = ledger.documents.create_many(
+                sources, workspace=workspace, on_result=lambda _result: bar.advance(task)
+            )
         if sync:
             removed = ledger.documents.mark_deleted(
                 present_keys(sources),

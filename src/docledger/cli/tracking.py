@@ -133,7 +133,7 @@ def runs_show(run_id: Annotated[str, typer.Argument()]) -> None:
         run = ledger.runs.get(run_id)
         events = ledger.runs.events(run_id)
         latest = ledger.runs.latest_metrics(run_id)
-        edges = ledger.runs.edges(run_id)
+        edges = ledger.lineage.edges(run_id)
     console.print(styled(run.name, "bold", f" {run.kind} {run.status} {run.id}"))
     console.print_json(
         json.dumps({"params": run.params, "tags": run.tags, "metrics": latest, "error": run.error})
@@ -208,7 +208,7 @@ def _plot(series: dict[str, Any], path: Path, title: str) -> None:
 def models_ls(name: Annotated[str | None, typer.Argument()] = None) -> None:
     """List model versions."""
     with state.ledger() as ledger:
-        rows = ledger.models.list(name)
+        rows = ledger.model_versions.list(name)
     table = Table("name", "version", "stage", "run", "artifact", "metrics")
     for m in rows:
         table.add_row(
@@ -231,7 +231,7 @@ def models_register(
 ) -> None:
     """Register version n+1 of a model (the artifact is stored as a blob)."""
     with state.ledger() as ledger:
-        m = ledger.models.register(
+        m = ledger.model_versions.create(
             name, run, artifact=artifact, metrics=_json(metrics, "--metrics")
         )
     console.print(f"{m.name} v{m.version} ({m.id})")
@@ -245,7 +245,7 @@ def models_promote(
 ) -> None:
     """Move a version to a stage (production archives the previous production version)."""
     with state.ledger() as ledger:
-        m = ledger.models.promote(name, version, stage)
+        m = ledger.model_versions.promote(name, version, stage)
     console.print(f"{m.name} v{m.version} is {m.stage}")
 
 

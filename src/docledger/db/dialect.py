@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.util import await_only
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
@@ -148,20 +149,19 @@ def bulk_insert(
     ]
     # values already in the driver's form (``encoded`` or plain types) go through untouched
     converted = tuples if all(p is None for p in processors) else _convert(tuples, processors)
-    raw: Any = conn.connection.driver_connection
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     target = dialect.identifier_preparer.format_table(table)
     driver_error = dialect.loaded_dbapi.Error
     try:
         if dialect.name == "postgresql":
             statement = f"COPY {target} ({quoted}) FROM STDIN"
-            with raw.cursor() as cursor, cursor.copy(statement) as copy:
-                for row in converted:
-                    copy.write_row(row)  # psycopg's C encoder: faster than text built here
+            copy_rows(conn, statement, converted)
         else:
             marks = ", ".join("?" for _ in names)
             statement = f"INSERT INTO {target} ({quoted}) VALUES ({marks})"
-            cursor = raw.cursor()
+            # The DBAPI connection: sqlite3's own, or SQLAlchemy's sync-looking adapter over
+            # aiosqlite under the async engine; both have a cursor with executemany.
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 cursor.executemany(statement, converted)
             finally:
@@ -172,6 +172,25 @@ def bulk_insert(
             statement, None, exc, driver_error, hide_parameters=True, dialect=dialect
         ) from exc
     return len(rows)
+
+
+def copy_rows(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL's ``COPY ... FROM STDIN`` through psycopg's C row encoder, on the connection
+    of a sync engine or of an async one (inside ``run_sync``, where the driver connection is
+    psycopg's AsyncConnection and its COPY a coroutine awaited from this greenlet)."""
+    raw: Any = conn.connection.driver_connection
+    if conn.dialect.is_async:
+        await_only(_copy_async(raw, statement, rows))
+        return
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+async def _copy_async(raw: Any, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    async with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            await copy.write_row(row)
 
 
 def driver_value(session: Session, table: Table, column: str, value: Any) -> Any:

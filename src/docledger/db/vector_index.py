@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 
+from docledger.db.dialect import copy_rows
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -181,13 +183,14 @@ def write(
     if not segment_ids:
         return
     remove(conn, space_id, segment_ids)
-    raw: Any = conn.connection.driver_connection
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f"COPY {TABLE} (space_id, segment_id, vec) FROM STDIN") as copy,
-    ):
-        for segment_id, vector in zip(segment_ids, vectors, strict=True):
-            copy.write_row((space_id, segment_id, literal(vector)))
+    copy_rows(
+        conn,
+        f"COPY {TABLE} (space_id, segment_id, vec) FROM STDIN",
+        (
+            (space_id, segment_id, literal(vector))
+            for segment_id, vector in zip(segment_ids, vectors, strict=True)
+        ),
+    )
     if build_index:
         ensure_space_index(conn, space_id, dimensions, metric)
 

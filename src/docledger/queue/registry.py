@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session, SessionTransaction
 
 from docledger.db.dialect import full_text_catch_up
-from docledger.errors import InvalidInput
+from docledger.errors import ConfigurationError, InvalidInput
 
 if TYPE_CHECKING:
     from docledger.ledger import Tx
@@ -69,9 +69,9 @@ class TaskContext:
 
     @property
     def tx(self) -> Tx:
-        from docledger.ledger import Tx  # noqa: PLC0415 - the ledger imports the queue
-
-        return Tx(self.session)
+        if self.ledger is None:
+            raise ConfigurationError("this task context has no ledger to bind")
+        return self.ledger.bind(self.session)  # type: ignore[no-any-return]
 
     def progress(self, percent: int) -> None:
         """Report progress (0..100); the worker's heartbeat records it."""

@@ -17,6 +17,7 @@ from docledger.models import Annotation as AnnotationRow
 from docledger.models import Dataset as DatasetRow
 from docledger.models import DatasetItem as ItemRow
 from docledger.repositories.base import Repository, as_uuid, readonly
+from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas.annotation import Dataset, DatasetItem
@@ -129,14 +130,15 @@ class DatasetRepository(Repository):
         versions = {r.version_id for r in rows if r.version_id is not None}
         documents = {r.document_id for r in rows if r.version_id is None}
         runs = RunRepository(self.session)
+        lineage = LineageRepository(self.session)
         run = runs.create(f"snapshot {name}", "pipeline", workspace=ws_id)
-        runs.link(
+        lineage.link(
             run.id,
             "in",
             [("version", v) for v in sorted(versions, key=str)]
             + [("document", d) for d in sorted(documents, key=str)],
         )
-        runs.link(run.id, "out", [("dataset", dataset_id)])
+        lineage.link(run.id, "out", [("dataset", dataset_id)])
         runs.finish(run.id)
 
     def _row(

@@ -13,13 +13,14 @@ from docledger.ids import new_id
 from docledger.models import Blob as BlobRow
 from docledger.models import ModelVersion as ModelRow
 from docledger.repositories.base import Repository, readonly, require_uuid, where_given
+from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
 from docledger.schemas.run import ModelVersion
 from docledger.vocab import ModelStage, values
 
 
 class ModelRepository(Repository):
-    def register(
+    def create_version(
         self,
         name: str,
         *,
@@ -29,8 +30,8 @@ class ModelRepository(Repository):
         description: str | None = None,
         stage: str = "none",
     ) -> ModelVersion:
-        """Add version n+1 of ``name``. The artifact must already be a stored blob (the ledger's
-        ``models.register`` stores a file or bytes first). The run, if given, gets a lineage
+        """Add version n+1 of ``name`` whose artifact is already a stored blob (``create``
+        stores a file or bytes first). The run, if given, gets a lineage
         edge to the new version."""
         if not name or len(name) > 200:
             raise InvalidInput("a model needs a name of 1..200 characters")
@@ -64,7 +65,7 @@ class ModelRepository(Repository):
         }
         self.session.execute(insert(ModelRow), [row])  # a racing register gets Conflict
         if run_id is not None:
-            RunRepository(self.session).link(run_id, "out", [("model_version", version_id)])
+            LineageRepository(self.session).link(run_id, "out", [("model_version", version_id)])
         return ModelVersion.model_validate(row)
 
     def _demote_production(self, name: str) -> None:

@@ -11,10 +11,10 @@ from docledger.db.dialect import insert_ignore
 from docledger.db.types import utcnow
 from docledger.errors import NotFound
 from docledger.ids import new_id
-from docledger.models import Blob as BlobRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import PageImage as PageImageRow
 from docledger.repositories.base import Repository, readonly, require_uuid
+from docledger.repositories.blob import BlobRepository
 from docledger.repositories.workspace import WorkspaceRef, version_in
 from docledger.schemas.document import PageImage
 from docledger.storage.base import StoredBlob
@@ -54,20 +54,7 @@ class PageImageRepository(Repository):
         if version is None:
             raise NotFound(f"no document version {version_id}")
         now = utcnow()
-        insert_ignore(
-            self.session,
-            BlobRow,
-            [
-                {
-                    "sha256": blob.sha256,
-                    "size_bytes": blob.size_bytes,
-                    "media_type": "image/png",
-                    "storage_uri": blob.storage_uri,
-                    "created_at": now,
-                }
-            ],
-            conflict=["sha256"],
-        )
+        BlobRepository(self.session).create_many([(blob, "image/png")])
         insert_ignore(
             self.session,
             PageImageRow,

@@ -7,13 +7,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from docledger.db.dialect import insert_ignore
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
+from docledger.models import Run as RunRow
 from docledger.models import Workspace as WorkspaceRow
-from docledger.repositories.base import Repository, as_uuid, check_limit, readonly
+from docledger.repositories.base import Repository, as_uuid, check_limit, readonly, require_uuid
 from docledger.schemas import Workspace, WorkspaceCreate, validate
 
 DEFAULT_SLUG = "default"
@@ -131,3 +133,11 @@ class WorkspaceRepository(Repository):
         if row.slug == DEFAULT_SLUG:
             raise InvalidInput("the default workspace cannot be deleted")
         self.session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == row.id))
+
+
+def run_in(session: Session, run_id: uuid.UUID | str, workspace: WorkspaceRef | None) -> uuid.UUID:
+    """The run's id, checked to exist in ``workspace`` when one is given."""
+    key = require_uuid(run_id, "run id")
+    if workspace is not None:
+        confine(session, session.get(RunRow, key), workspace, f"no run {run_id}")
+    return key

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import select
 
 from docledger.db.dialect import full_text_catch_up
-from docledger.db.session import session_scope
 from docledger.errors import Conflict, DocledgerError, InvalidInput
 from docledger.extractors import Extractor, available, for_media_type, version_of
 from docledger.models import Document as DocumentRow
@@ -26,7 +25,7 @@ from docledger.repositories.document import DocumentRepository
 from docledger.repositories.extraction import ExtractionRepository, params_hash
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas import Document, DocumentVersion
-from docledger.services.facade import Facade
+from docledger.services.scope import Service, service
 
 #: Longest error text kept on a failed extraction (the start says what went wrong).
 ERROR_CHARS = 2000
@@ -103,12 +102,13 @@ def _params_for(
     return shares
 
 
-class ExtractionService(Facade):
+class ExtractionService(Service, ExtractionRepository):
     """``ledger.extractions``: run extractors over documents, import other tools' elements,
     and every ExtractionRepository method."""
 
+    @service
     def document_ids(self, *, workspace: WorkspaceRef | None = None) -> list[uuid.UUID]:
-        with session_scope(self._engine, readonly=True) as session:
+        with self._scope.session(readonly=True) as session:
             ws = WorkspaceRepository(session).get(workspace)
             return list(
                 session.scalars(
@@ -118,6 +118,7 @@ class ExtractionService(Facade):
                 )
             )
 
+    @service
     def run(
         self,
         documents: Sequence[uuid.UUID | str],
@@ -149,17 +150,17 @@ class ExtractionService(Facade):
         todo = list(documents)
         outcomes: list[ExtractOutcome] = []
         for start in range(0, len(todo), BATCH_DOCUMENTS):
-            for outcome in self._batch(
+            for outcome in self._extract_batch(
                 todo[start : start + BATCH_DOCUMENTS], chosen or extractors, shares, workspace
             ):
                 outcomes.append(outcome)
                 if on_result is not None:
                     on_result(outcome)
-        with session_scope(self._engine) as session:
+        with self._scope.session() as session:
             full_text_catch_up(session)  # the run's segments become searchable by text now
         return outcomes
 
-    def _batch(
+    def _extract_batch(
         self,
         refs: Sequence[uuid.UUID | str],
         chosen: Extractor | dict[str, Extractor],
@@ -172,7 +173,7 @@ class ExtractionService(Facade):
         document never takes the others down with it)."""
         planned: dict[int, _Planned] = {}
         done: dict[int, ExtractOutcome] = {}
-        with session_scope(self._engine, readonly=True) as session:
+        with self._scope.session(readonly=True) as session:
             docs = DocumentRepository(session)
             current = docs.current_many(refs, workspace=workspace)  # unknown workspace: raises
             for n, ref in enumerate(refs):
@@ -182,7 +183,7 @@ class ExtractionService(Facade):
                     except DocledgerError as exc:  # not found, another tenant's
                         done[n] = ExtractOutcome(str(ref), None, None, False, 0, describe(exc))
                         continue
-                found = self._plan(*current[str(ref)], chosen, shares)
+                found = self._plan_one(*current[str(ref)], chosen, shares)
                 if isinstance(found, ExtractOutcome):
                     done[n] = found
                 else:
@@ -202,7 +203,7 @@ class ExtractionService(Facade):
         size = 0
         for n, item in planned.items():
             try:
-                with self._store.open(item.sha256) as handle:
+                with self._scope.blobs.open(item.sha256) as handle:
                     data = handle.read()
                 segments: Any = list(item.extractor.extract(data, item.params))
                 pending.append((n, item, segments, None))
@@ -210,14 +211,14 @@ class ExtractionService(Facade):
             except Exception as exc:  # any failure of one document is recorded as its own
                 pending.append((n, item, None, describe(exc)))
             if size >= BATCH_SEGMENTS:
-                done.update(self._record(pending))
+                done.update(self._record_pending(pending))
                 pending, size = [], 0
-        done.update(self._record(pending))
+        done.update(self._record_pending(pending))
         for n in range(len(refs)):
             yield done[n]
 
     @staticmethod
-    def _plan(
+    def _plan_one(
         doc: Document,
         version: DocumentVersion,
         chosen: Extractor | dict[str, Extractor],
@@ -233,13 +234,13 @@ class ExtractionService(Facade):
         tag = version_of(extractor, params)
         return _Planned(doc.external_key, version.id, version.sha256, extractor, tag, params)
 
-    def _record(
+    def _record_pending(
         self, pending: list[tuple[int, _Planned, Any, str | None]]
     ) -> dict[int, ExtractOutcome]:
         if not pending:
             return {}
         try:
-            with session_scope(self._engine) as session:
+            with self._scope.session() as session:
                 good = [(n, item, segments) for n, item, segments, error in pending if not error]
                 results = ExtractionRepository(session).record_many(
                     [
@@ -255,26 +256,28 @@ class ExtractionService(Facade):
                 }
                 for n, item, _, error in pending:
                     if error:
-                        out[n] = self._write(session, item, None, error)
+                        out[n] = self._write_one(session, item, None, error)
                 return out
         except Exception:  # noqa: S110 - some document broke the shared transaction: one by one
             pass
         out = {}
         for n, item, segments, error in pending:
             try:
-                with session_scope(self._engine) as session:
-                    out[n] = self._write(session, item, segments, error)
+                with self._scope.session() as session:
+                    out[n] = self._write_one(session, item, segments, error)
             except Conflict:  # another process recorded the same run first
-                out[n] = self._recorded(
+                out[n] = self._already_recorded(
                     item.key, item.extractor.name, item.version_id, item.tag, item.params
                 )
             except Exception as exc:  # segments the repository refuses: a failed extraction
-                with session_scope(self._engine) as session:
-                    out[n] = self._write(session, item, None, describe(exc))
+                with self._scope.session() as session:
+                    out[n] = self._write_one(session, item, None, describe(exc))
         return out
 
     @staticmethod
-    def _write(session: Any, item: _Planned, segments: Any, error: str | None) -> ExtractOutcome:
+    def _write_one(
+        session: Any, item: _Planned, segments: Any, error: str | None
+    ) -> ExtractOutcome:
         repo = ExtractionRepository(session)
         name = item.extractor.name
         if error is not None:
@@ -283,6 +286,7 @@ class ExtractionService(Facade):
         result = repo.record(item.version_id, name, item.tag, item.params, segments)
         return ExtractOutcome(item.key, name, result.extraction.id, result.created, result.segments)
 
+    @service
     def import_elements(
         self,
         document: uuid.UUID | str,
@@ -296,7 +300,7 @@ class ExtractionService(Facade):
         from docledger.services.elements import parse  # noqa: PLC0415
 
         name, version_tag, segments = parse(data, fmt)
-        with session_scope(self._engine) as session:
+        with self._scope.session() as session:
             docs = DocumentRepository(session)
             doc = docs.get(document, workspace=workspace)
             version = docs.version(doc.id)
@@ -307,10 +311,10 @@ class ExtractionService(Facade):
             doc.external_key, name, result.extraction.id, result.created, result.segments
         )
 
-    def _recorded(
+    def _already_recorded(
         self, key: str, name: str, version_id: uuid.UUID, tag: str, params: Mapping[str, Any]
     ) -> ExtractOutcome:
-        with session_scope(self._engine, readonly=True) as session:
+        with self._scope.session(readonly=True) as session:
             done = ExtractionRepository(session).find(version_id, name, tag, params)
         if done is None:  # pragma: no cover - the conflicting row was rolled back meanwhile
             return ExtractOutcome(key, name, None, False, 0, "recorded concurrently; run again")

@@ -21,30 +21,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from sqlalchemy import Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from docledger.db.blob_guard import blob_guard
 from docledger.db.dialect import (
     ANALYZE_AFTER_ROWS,
     in_values,
-    insert_ignore,
     refresh_statistics,
 )
-from docledger.db.session import session_scope
 from docledger.db.types import utcnow
+from docledger.deprecation import deprecated_alias
 from docledger.errors import BlobStoreError, Conflict, DocledgerError, InvalidInput
 from docledger.ids import new_id
-from docledger.models import Blob as BlobRow
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
+from docledger.repositories.blob import BlobRepository
 from docledger.repositories.document import DocumentRepository
 from docledger.repositories.page_image import PageImageRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas import IngestResult
 from docledger.schemas.document import IngestOutcome, PageImage
-from docledger.services.facade import Facade
 from docledger.services.media import SNIFF_BYTES, pdf_page_count, sniff
+from docledger.services.scope import Scope, Service, service
 from docledger.storage.base import BlobStore, StoredBlob
 
 #: Files up to this size are read into memory once (hash, then write only if new); larger ones
@@ -350,35 +348,14 @@ def _lookup(session: Session, ws_id: uuid.UUID, keys: list[str]) -> _Existing:
     return found
 
 
-def _record_blobs(session: Session, staged: list[_Staged], now: datetime) -> None:
-    """Insert the chunk's missing blob rows (a re-run finds them all and writes nothing)."""
-    rows = {
-        s.blob.sha256: {
-            "sha256": s.blob.sha256,
-            "size_bytes": s.blob.size_bytes,
-            "media_type": s.media_type,
-            "storage_uri": s.blob.storage_uri,
-            "created_at": now,
-        }
-        for s in staged
-    }
-    present: set[str] = set()
-    for part in _chunks(list(rows)):
-        present.update(
-            session.scalars(select(BlobRow.sha256).where(in_values(session, BlobRow.sha256, part)))
-        )
-    missing = [row for sha, row in rows.items() if sha not in present]
-    insert_ignore(session, BlobRow, missing, conflict=["sha256"])
-
-
 def _record(
-    engine: Engine, workspace: WorkspaceRef | None, staged: list[_Staged]
+    scope: Scope, workspace: WorkspaceRef | None, staged: list[_Staged]
 ) -> list[IngestResult]:
     """Write the rows for one chunk in one transaction; returns one result per staged source."""
-    with session_scope(engine) as session:
+    with scope.session() as session:
         ws_id = WorkspaceRepository(session).get(workspace).id
         now = utcnow()
-        _record_blobs(session, staged, now)
+        BlobRepository(session).create_many([(s.blob, s.media_type) for s in staged])
         have = _lookup(session, ws_id, sorted({s.key for s in staged}))
         new_docs: dict[uuid.UUID, dict[str, Any]] = {}
         new_versions: list[dict[str, Any]] = []
@@ -492,8 +469,7 @@ def _result(
 
 
 def ingest(
-    engine: Engine,
-    store: BlobStore,
+    scope: Scope,
     sources: Iterable[Source],
     *,
     workspace: WorkspaceRef | None = None,
@@ -507,51 +483,52 @@ def ingest(
     """
     if chunk_size < 1:
         raise InvalidInput("chunk_size must be at least 1")
-    with session_scope(engine, readonly=True) as session:
+    with scope.session(readonly=True) as session:
         WorkspaceRepository(session).get(workspace)  # unknown workspace: fail before any write
     batch: list[Source] = []
     written = 0
     for src in sources:
         batch.append(src)
         if len(batch) >= chunk_size:
-            for result in _ingest_chunk(engine, store, batch, workspace):
+            for result in _ingest_chunk(scope, batch, workspace):
                 written += result.outcome in {"added", "new_version"}
                 yield result
             batch = []
     if batch:
-        for result in _ingest_chunk(engine, store, batch, workspace):
+        for result in _ingest_chunk(scope, batch, workspace):
             written += result.outcome in {"added", "new_version"}
             yield result
-    if written >= ANALYZE_AFTER_ROWS:
-        refresh_statistics(engine, ["blobs", "documents", "document_versions"])
+    if written >= ANALYZE_AFTER_ROWS and not scope.in_transaction:
+        refresh_statistics(scope.engine, ["blobs", "documents", "document_versions"])
 
 
 def _ingest_chunk(
-    engine: Engine,
-    store: BlobStore,
+    scope: Scope,
     batch: list[Source],
     workspace: WorkspaceRef | None,
 ) -> list[IngestResult]:
     staged: list[_Staged] = []
     failed: dict[int, IngestResult] = {}
     # from the first put until the rows naming the bytes commit, gc keeps its hands off
-    with blob_guard(engine).writing():
+    with scope.writing_blobs():
         for index, src in enumerate(batch):
             if src.error is not None:
                 failed[index] = _failed(src, InvalidInput(src.error))
                 continue
             try:
-                staged.append(_stage(store, src))
+                staged.append(_stage(scope.blobs, src))
             except BlobStoreError:
                 raise
             except (OSError, DocledgerError) as exc:
                 failed[index] = _failed(src, exc)
         for attempt in range(_RETRIES):
             try:
-                recorded = iter(_record(engine, workspace, staged))
+                recorded = iter(_record(scope, workspace, staged))
                 break
             except Conflict:
-                if attempt == _RETRIES - 1:
+                # a lost race with a concurrent ingest; inside the caller's transaction the
+                # failed statement has spoilt it, so there is nothing to retry
+                if attempt == _RETRIES - 1 or scope.in_transaction:
                     raise
     return [failed[index] if index in failed else next(recorded) for index in range(len(batch))]
 
@@ -599,11 +576,13 @@ class SyncResult:
     removed: list[str]
 
 
-class DocumentService(Facade):
-    """``ledger.documents``: ingest, reading bytes back, and every DocumentRepository method
-    (each in its own transaction)."""
+class DocumentService(Service, DocumentRepository):
+    """``ledger.documents``: every DocumentRepository method, plus the services that move
+    bytes: ingest (``create``, ``create_many``, ``create_from_paths``, ``sync``), ``render`` and
+    ``open``."""
 
-    def add(
+    @service
+    def create(
         self,
         source: str | os.PathLike[str] | bytes | BinaryIO,
         *,
@@ -619,12 +598,13 @@ class DocumentService(Facade):
         src = make_source(
             source, external_key=external_key, title=title, metadata=metadata, filename=filename
         )
-        (result,) = list(ingest(self._engine, self._store, [src], workspace=workspace))
+        (result,) = list(ingest(self._scope, [src], workspace=workspace))
         if result.outcome == "failed":
             raise InvalidInput(f"cannot ingest {result.source}: {result.error}")
         return result
 
-    def add_many(
+    @service
+    def create_many(
         self,
         sources: Iterable[Source | str | os.PathLike[str] | bytes | BinaryIO],
         *,
@@ -632,15 +612,17 @@ class DocumentService(Facade):
         chunk_size: int = DEFAULT_CHUNK,
         on_result: Callable[[IngestResult], None] | None = None,
     ) -> list[IngestResult]:
-        """Ingest many sources; each chunk of ``chunk_size`` commits as one transaction.
-        ``on_result`` is called as each source's result is committed (progress bars)."""
-        prepared = [s if isinstance(s, Source) else make_source(s) for s in sources]
+        """Ingest many sources; each chunk of ``chunk_size`` commits as one transaction (inside
+        a caller's transaction, all of them commit with it). A source that cannot be read is a
+        ``failed`` result and the rest goes on. ``on_result`` is called as each source's result
+        is committed (progress bars)."""
+        prepared = (s if isinstance(s, Source) else _source_or_failure(s) for s in sources)
         return _collect(
-            ingest(self._engine, self._store, prepared, workspace=workspace, chunk_size=chunk_size),
-            on_result,
+            ingest(self._scope, prepared, workspace=workspace, chunk_size=chunk_size), on_result
         )
 
-    def add_paths(
+    @service
+    def create_from_paths(
         self,
         paths: Sequence[str | os.PathLike[str]],
         *,
@@ -654,10 +636,10 @@ class DocumentService(Facade):
         """Files and folders as the CLI takes them; keys are paths relative to each folder."""
         sources = expand_paths(paths, recursive=recursive, include=include, exclude=exclude)
         return _collect(
-            ingest(self._engine, self._store, sources, workspace=workspace, chunk_size=chunk_size),
-            on_result,
+            ingest(self._scope, sources, workspace=workspace, chunk_size=chunk_size), on_result
         )
 
+    @service
     def sync(
         self,
         paths: Sequence[str | os.PathLike[str]],
@@ -669,16 +651,16 @@ class DocumentService(Facade):
         chunk_size: int = DEFAULT_CHUNK,
         on_result: Callable[[IngestResult], None] | None = None,
     ) -> SyncResult:
-        """Make the workspace mirror the folders: ingest what is there (as ``add_paths``),
-        then mark every document whose key was not found as deleted (soft: it leaves search
-        and listings, keeps its history, and returns when its file does). A file that could
-        not be read still counts as present, so a read error never deletes a document."""
+        """Make the workspace mirror the folders: ingest what is there (as
+        ``create_from_paths``), then mark every document whose key was not found as deleted
+        (soft: it leaves search and listings, keeps its history, and returns when its file
+        does). A file that could not be read still counts as present, so a read error never
+        deletes a document."""
         sources = expand_paths(paths, recursive=recursive, include=include, exclude=exclude)
         results = _collect(
-            ingest(self._engine, self._store, sources, workspace=workspace, chunk_size=chunk_size),
-            on_result,
+            ingest(self._scope, sources, workspace=workspace, chunk_size=chunk_size), on_result
         )
-        with session_scope(self._engine) as session:
+        with self._scope.session() as session:
             removed = DocumentRepository(session).mark_deleted(
                 present_keys(sources),
                 workspace=workspace,
@@ -686,6 +668,7 @@ class DocumentService(Facade):
             )
         return SyncResult(results=results, removed=removed)
 
+    @service
     def render(
         self,
         ref: uuid.UUID | str,
@@ -701,7 +684,7 @@ class DocumentService(Facade):
 
         if not isinstance(dpi, int) or isinstance(dpi, bool) or not 18 <= dpi <= 1200:
             raise InvalidInput("dpi is a whole number from 18 to 1200")
-        with session_scope(self._engine, readonly=True) as session:
+        with self._scope.session(readonly=True) as session:
             version = DocumentRepository(session).version(ref, workspace=workspace)
             done = {
                 p.page_number: p
@@ -712,16 +695,17 @@ class DocumentService(Facade):
         wanted = None if pages is None else set(pages)
         if wanted is not None and any(not isinstance(p, int) or p < 1 for p in wanted):
             raise InvalidInput("pages are numbered from 1")
-        with self._store.open(version.sha256) as handle:
+        store = self._scope.blobs
+        with store.open(version.sha256) as handle:
             data = handle.read()
         out: list[PageImage] = []
         for number, png, width, height in render_pages(data, dpi, wanted, set(done), password):
             if png is None:
                 out.append(done[number])
                 continue
-            with blob_guard(self._engine).writing():
-                blob = self._store.put_bytes(png)
-                with session_scope(self._engine) as session:
+            with self._scope.writing_blobs():
+                blob = store.put_bytes(png)
+                with self._scope.session() as session:
                     out.append(
                         PageImageRepository(session).record(
                             version.id, number, dpi, blob, width, height
@@ -732,6 +716,7 @@ class DocumentService(Facade):
             raise InvalidInput(f"{ref!s} has no page {missing[0]} (it has {version.page_count})")
         return sorted(out, key=lambda p: p.page_number)
 
+    @service
     def open(
         self,
         ref: uuid.UUID | str,
@@ -740,5 +725,19 @@ class DocumentService(Facade):
         workspace: WorkspaceRef | None = None,
     ) -> BinaryIO:
         """The bytes of a document version (default: newest), as a binary file object."""
-        found = self._repository.version(ref, version, workspace=workspace)
-        return self._store.open(found.sha256)
+        with self._scope.session(readonly=True) as session:
+            found = DocumentRepository(session).version(ref, version, workspace=workspace)
+        return self._scope.blobs.open(found.sha256)
+
+    add = deprecated_alias(create, "add")
+    add_many = deprecated_alias(create_many, "add_many")
+    add_paths = deprecated_alias(create_from_paths, "add_paths")
+
+
+def _source_or_failure(source: str | os.PathLike[str] | bytes | BinaryIO) -> Source:
+    """A source, or one that fails alone when it cannot even be named (a missing path)."""
+    try:
+        return make_source(source)
+    except InvalidInput as exc:
+        shown = os.fspath(source) if isinstance(source, str | os.PathLike) else "<source>"
+        return Source(str(shown), None, error=str(exc))

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Engine, Table, and_, exists, or_, select, text
+from sqlalchemy import ColumnElement, Table, and_, exists, or_, select, text
 from sqlalchemy.orm import aliased
 
 from docledger.db import vector_index
@@ -31,7 +31,6 @@ from docledger.db.dialect import (
     full_text_pending,
     full_text_postings,
 )
-from docledger.db.session import session_scope
 from docledger.errors import InvalidInput, NotFound, StorageFull
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
@@ -41,17 +40,19 @@ from docledger.models import Segment as SegmentRow
 from docledger.models import Workspace as WorkspaceRow
 from docledger.repositories.base import as_uuid, check_limit
 from docledger.repositories.embedding import EmbeddingRepository, to_vector
+from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import SearchHit
 from docledger.services import ranking
+from docledger.services.scope import Scope, Service, service
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # numpy costs every process 50 ms to import: loaded on first vector use
     import numpy as np
 
-    from docledger.services.embedders import Embedders
+    from docledger.services.embedders import Embedder, Embedders
     from docledger.services.vector_matrix import VectorMatrix
 
 DEFAULT_SPACE = "hash-256"
@@ -78,23 +79,47 @@ COMMON = 100
 MAX_CANDIDATES = 100
 
 
-class SearchService:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._matrices: dict[uuid.UUID, VectorMatrix] = {}
-        self._lock = threading.Lock()
-        self._embedders: Embedders | None = None
-        self._pgvector: str | bool | None = False  # False: not asked yet; None: not there
-        self._indexed_spaces: set[uuid.UUID] = set()
+class _SearchState:
+    """What a ledger's searches share across calls: vector matrices, loaded embedders, what
+    is known of pgvector."""
+
+    def __init__(self) -> None:
+        self.matrices: dict[uuid.UUID, VectorMatrix] = {}
+        self.lock = threading.Lock()
+        self.embedders: Embedders | None = None
+        self.pgvector: str | bool | None = False  # False: not asked yet; None: not there
+        self.indexed_spaces: set[uuid.UUID] = set()
+
+
+class SearchService(Service):
+    """``ledger.search``: vector, text and hybrid search over segments, and the embedding of
+    segments a space lacks. Services all (they load models and matrices, and embed in
+    batches that commit one by one)."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope)
+        self._state: _SearchState = scope.shared.cache.setdefault("search", _SearchState())
 
     @property
     def embedders(self) -> Embedders:
-        if self._embedders is None:
+        if self._state.embedders is None:
             from docledger.services.embedders import Embedders  # noqa: PLC0415
 
-            self._embedders = Embedders()
-        return self._embedders
+            self._state.embedders = Embedders()
+        return self._state.embedders
 
+    @service
+    def embedder(self, space: str = DEFAULT_SPACE) -> Embedder:
+        """The built-in model behind a space, loaded once per ledger (to embed a query or a
+        text the way the space's vectors were made)."""
+        found = self.embedders.for_space(space)
+        if found is None:
+            raise InvalidInput(
+                f"{space!r} is not a built-in space ({', '.join(self.embedders.spaces)})"
+            )
+        return found
+
+    @service
     def ensure_space(self, space: str = DEFAULT_SPACE) -> Any:
         """A built-in embedder's space, created on first use."""
         embedder = self.embedders.for_space(space)
@@ -102,11 +127,12 @@ class SearchService:
             raise InvalidInput(
                 f"{space!r} is not a built-in space ({', '.join(self.embedders.spaces)})"
             )
-        with session_scope(self._engine) as session:
+        with self._scope.session() as session:
             return EmbeddingRepository(session).create_space(
                 space, embedder.model, embedder.dimensions, "cosine"
             )
 
+    @service
     def embed_missing(
         self,
         space: str = DEFAULT_SPACE,
@@ -120,27 +146,27 @@ class SearchService:
         on first use. Each batch commits on its own, so an interrupted run resumes where it
         stopped."""
         if workspace is not None:
-            with session_scope(self._engine, readonly=True) as session:
+            with self._scope.session(readonly=True) as session:
                 WorkspaceRepository(session).get(workspace)  # unknown: fail before any work
         if self.embedders.for_space(space) is not None:
             self.ensure_space(space)
-        with session_scope(self._engine, readonly=True) as session:
+        with self._scope.session(readonly=True) as session:
             sp = EmbeddingRepository(session).space(space)
         embedder = self.embedders.for_model(sp.model, sp.dimensions)
         done = 0
         run_id: uuid.UUID | None = None
         while True:
-            with session_scope(self._engine, readonly=True) as session:
+            with self._scope.session(readonly=True) as session:
                 todo = EmbeddingRepository(session).missing_segments(
                     space, EMBED_KINDS, batch, workspace=workspace
                 )
             if not todo:
                 if run_id is not None:
-                    with session_scope(self._engine) as session:
+                    with self._scope.session() as session:
                         RunRepository(session).finish(run_id)
                 return done
             vectors = embedder.embed([text for _, text in todo])
-            with session_scope(self._engine) as session:
+            with self._scope.session() as session:
                 EmbeddingRepository(session).upsert(
                     space, {sid: vectors[n] for n, (sid, _) in enumerate(todo)}
                 )
@@ -152,17 +178,18 @@ class SearchService:
                 progress(len(todo))
 
     def _matrix(self, session: Any, space: Any) -> VectorMatrix:
-        with self._lock:
-            cached = self._matrices.get(space.id)
+        with self._state.lock:
+            cached = self._state.matrices.get(space.id)
         if cached is not None and cached.counter == space.change_counter:
             return cached
         from docledger.services.vector_matrix import VectorMatrix  # noqa: PLC0415
 
         built = VectorMatrix.load(session, space.id, space.change_counter, space.metric)
-        with self._lock:
-            self._matrices[space.id] = built
+        with self._state.lock:
+            self._state.matrices[space.id] = built
         return built
 
+    @service
     def vector(
         self,
         query: str | Sequence[float],
@@ -189,7 +216,7 @@ class SearchService:
         check_limit(k, what="k")
         if ef_search < 1:
             raise InvalidInput("ef_search must be at least 1")
-        with session_scope(self._engine, readonly=True) as session:
+        with self._scope.session(readonly=True) as session:
             sp, workspace_id = _space_and_workspace(session, space, workspace)
             q = (
                 self.embedders.for_model(sp.model, sp.dimensions).embed([query])[0]
@@ -222,18 +249,18 @@ class SearchService:
     def _has_index(self, session: Any, space_id: uuid.UUID) -> bool:
         """Spaces get their HNSW index once they hold enough vectors; until then (and above
         pgvector's dimension limit) the exact path serves them. Remembered once seen."""
-        if space_id in self._indexed_spaces:
+        if space_id in self._state.indexed_spaces:
             return True
         if vector_index.has_index(session.connection(), space_id):
-            self._indexed_spaces.add(space_id)
+            self._state.indexed_spaces.add(space_id)
             return True
         return False
 
     def _pgvector_version(self, session: Any) -> str | None:
         """Asked once per service: enabling pgvector later needs a new ledger to be seen."""
-        if self._pgvector is False:
-            self._pgvector = vector_index.version(session.connection())
-        return self._pgvector if isinstance(self._pgvector, str) else None
+        if self._state.pgvector is False:
+            self._state.pgvector = vector_index.version(session.connection())
+        return self._state.pgvector if isinstance(self._state.pgvector, str) else None
 
     def _indexed(
         self,
@@ -276,18 +303,20 @@ class SearchService:
             for sid, distance in session.execute(text(sql), params)
         ]
 
+    @service
     def catch_up(self) -> int:
         """Index the segments still pending in the full-text index (writes defer it, see
         migration 0011); returns the rows indexed. A read-only check first, so a query with
         nothing pending takes no write lock. Text and hybrid queries call this first, so they
         always see every committed segment; call it (or run the ``docledger.index_text``
         task) after a bulk load to keep that cost off the first query."""
-        with session_scope(self._engine, readonly=True) as session:
+        with self._scope.session(readonly=True) as session:
             if not full_text_pending(session):
                 return 0
-        with session_scope(self._engine) as session:
+        with self._scope.session() as session:
             return full_text_catch_up(session)
 
+    @service
     def text(
         self,
         query: str,
@@ -312,7 +341,7 @@ class SearchService:
         if not wanted:
             return []
         for attempt in (1, 2):
-            with session_scope(self._engine, readonly=True) as session:
+            with self._scope.session(readonly=True) as session:
                 # one transaction in the common case: the pending check and the search
                 if attempt == 2 or not full_text_pending(session):
                     return self._ranked(
@@ -368,6 +397,7 @@ class SearchService:
         )
         return _build(ranked[:k], details)
 
+    @service
     def hybrid(
         self,
         query: str,
@@ -531,8 +561,10 @@ def _embedding_lineage(
                 .distinct()
             )
         )
-    runs.link(run_id, "in", [("extraction", e) for e in sorted(extractions, key=str)])
-    runs.link(run_id, "out", [("embedding_space", space_id)])
+    LineageRepository(session).link(
+        run_id, "in", [("extraction", e) for e in sorted(extractions, key=str)]
+    )
+    LineageRepository(session).link(run_id, "out", [("embedding_space", space_id)])
     return run_id
 
 
