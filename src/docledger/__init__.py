@@ -20,14 +20,16 @@ from docledger.errors import (
     NotNullViolation,
     StorageFull,
 )
-from docledger.ledger import AsyncLedger, Ledger, Tx
+from docledger.ledger import AsyncLedger, AsyncTx, Ledger, Tx
 from docledger.queue import TaskContext, task
 from docledger.schemas import Membership, User, Workspace
+from docledger.schemas.common import Page, every
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AsyncLedger",
+    "AsyncTx",
     "BlobCorrupt",
     "BlobStoreError",
     "CheckViolation",
@@ -46,6 +48,7 @@ __all__ = [
     "MissingDependency",
     "NotFound",
     "NotNullViolation",
+    "Page",
     "Settings",
     "StorageFull",
     "TaskContext",
@@ -53,6 +56,7 @@ __all__ = [
     "User",
     "Workspace",
     "__version__",
+    "every",
     "load_settings",
     "task",
 ]

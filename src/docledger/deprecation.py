@@ -7,7 +7,10 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from docledger.errors import InvalidInput
+
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 #: set on an alias: the name of the method it stands for
 ALIAS_OF = "__docledger_alias_of__"
@@ -32,3 +35,17 @@ def deprecated_alias(fn: F, old: str) -> F:
 
 def alias_of(fn: object) -> str | None:
     return getattr(fn, ALIAS_OF, None)
+
+
+def renamed_argument(old: str, old_value: T, new: str, new_value: T) -> T:
+    """The value of a renamed keyword argument: the new one, or the old one with a warning."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise InvalidInput(f"pass {new}= only ({old}= is its old name)")
+    warnings.warn(
+        f"{old}= is deprecated and goes away in the next release: use {new}=",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return old_value

@@ -12,13 +12,13 @@ async def test_async_and_sync_agree(db_url: str) -> None:
     async with AsyncLedger.open(db_url) as aledger:
         ws = await aledger.workspaces.create("async-ws", "Async")
         user = await aledger.users.create("b@example.org", preferences={"a": 1})
-        await aledger.memberships.add(ws.id, user.id, "owner")
+        await aledger.memberships.create(ws.id, user.id, "owner")
         with pytest.raises(Conflict):
             await aledger.users.create("b@example.org")
         async_view = (
-            await aledger.workspaces.list(),
+            (await aledger.workspaces.list()).items,
             await aledger.users.get("b@example.org"),
-            await aledger.memberships.list(workspace="async-ws"),
+            (await aledger.memberships.list(workspace="async-ws")).items,
         )
 
         def both(tx: Tx) -> tuple[str, str]:
@@ -30,9 +30,9 @@ async def test_async_and_sync_agree(db_url: str) -> None:
 
     with Ledger.open(db_url) as ledger:
         sync_view = (
-            ledger.workspaces.list(),
+            ledger.workspaces.list().items,
             ledger.users.get("b@example.org"),
-            ledger.memberships.list(workspace="async-ws"),
+            ledger.memberships.list(workspace="async-ws").items,
         )
     assert sync_view[0] == async_view[0]
     assert sync_view[2] == async_view[2]

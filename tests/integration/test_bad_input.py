@@ -78,7 +78,7 @@ INVALID: dict[str, Call] = {
     "jobs limit -1": lambda ld, w: ld.jobs.list(limit=-1),
     "runs limit 0": lambda ld, w: ld.runs.list(limit=0),
     "annotations limit -1": lambda ld, w: ld.annotations.list(limit=-1),
-    "users offset -1": lambda ld, w: ld.users.list(offset=-1),
+    "users cursor garbage": lambda ld, w: ld.users.list(cursor="not a cursor"),
     "low confidence limit -1": lambda ld, w: ld.segments.low_confidence(0.5, limit=-1),
     "search k -1": lambda ld, w: ld.search.text("text", k=-1),
     # defect 6: wrong types that reached Python errors

@@ -327,4 +327,4 @@ def test_session_scope_translates_and_leaves_nothing(ledger: Ledger) -> None:
         write_then_conflict(s)
     assert info.value.constraint == "uq_users_email"
     assert isinstance(info.value.__cause__, Exception)  # the driver error is chained
-    assert [w.slug for w in ledger.workspaces.list()] == ["default"]
+    assert [w.slug for w in ledger.workspaces.list().items] == ["default"]

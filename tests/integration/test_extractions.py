@@ -101,13 +101,13 @@ def test_stable_identity_and_carry_forward(ledger: Ledger) -> None:
     new_segs = ledger.segments.of_extraction(new.extraction.id)
     assert [s.predecessor_id for s in new_segs] == [s.id for s in old_segs]
     assert ledger.segments.carry_forward(old.extraction.id, new.extraction.id) == 2
-    carried = ledger.annotations.list(segment=new_segs[1].id)
+    carried = ledger.annotations.list(segment=new_segs[1].id).items
     assert [c.value["corrected"] for c in carried] == ["Total: 42"]
     assert carried[0].version_id == v2
     history = ledger.annotations.history(carried[0].id)
     assert history[0].after is not None
     assert history[0].after["carried_from"] == str(note.id)
-    assert ledger.annotations.list(segment=old_segs[1].id)[0].id == note.id  # old ones stay
+    assert ledger.annotations.list(segment=old_segs[1].id).items[0].id == note.id  # old ones stay
 
 
 def test_builtin_extractors_on_the_samples(ledger: Ledger) -> None:

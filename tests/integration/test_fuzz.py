@@ -128,7 +128,7 @@ class Pair:
                     return ledger.documents.get(key).id
                 if kind == "version":
                     return ledger.documents.version(key).id
-                runs = ledger.runs.list(limit=100)
+                runs = ledger.runs.list(limit=100).items
                 return runs[key % len(runs)].id if runs else uuid.UUID(int=key)
             except DocledgerError:
                 return uuid.UUID(int=7)

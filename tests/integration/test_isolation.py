@@ -25,7 +25,7 @@ from docledger.surface.registry import SURFACE, kind, methods
 #: methods with a ``workspace`` argument that name no entity by id: they list, create or
 #: search within the workspace they are given (their own tests cover the scoping).
 NOT_BY_ID = {
-    "memberships.add": "workspace and user by slug/email",
+    "memberships.create": "workspace and user by slug/email",
     "memberships.remove": "workspace and user by slug/email",
     "memberships.list": "lists one workspace",
     "documents.list": "lists one workspace",

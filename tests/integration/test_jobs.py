@@ -223,7 +223,7 @@ def test_cancel_and_purge(ledger: Ledger) -> None:
     keep = ledger.jobs.enqueue("t")
     assert ledger.jobs.purge(older_than_days=1) == 0
     assert ledger.jobs.purge(older_than_days=0) == 2
-    assert [j.id for j in ledger.jobs.list()] == [keep.id]
+    assert [j.id for j in ledger.jobs.list().items] == [keep.id]
     with pytest.raises(InvalidInput):
         ledger.jobs.purge(older_than_days=0, statuses=["queued"])
     with session_scope(ledger.engine, readonly=True) as s:
@@ -366,7 +366,7 @@ def test_builtin_extract_and_embed_tasks(ledger: Ledger) -> None:
     Worker(ledger, batch_size=1).run(burst=True)
     ledger.jobs.enqueue("docledger.embed", {})
     Worker(ledger, batch_size=1).run(burst=True)
-    done = ledger.jobs.list(status="succeeded")
+    done = ledger.jobs.list(status="succeeded").items
     results = {j.task: j.result for j in done}
     assert results["docledger.extract"]["created"] is True  # type: ignore[index]
     assert results["docledger.embed"]["embedded"] > 0  # type: ignore[index]

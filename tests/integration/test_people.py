@@ -34,7 +34,7 @@ def test_workspace_create_ensure_update_delete(ledger: Ledger) -> None:
 def test_bad_slugs_are_refused_and_nothing_is_written(ledger: Ledger, slug: str) -> None:
     with pytest.raises(InvalidInput):
         ledger.workspaces.create(slug)
-    assert [ws.slug for ws in ledger.workspaces.list()] == ["default"]
+    assert [ws.slug for ws in ledger.workspaces.list().items] == ["default"]
 
 
 def test_create_many_is_all_or_nothing(ledger: Ledger) -> None:
@@ -42,7 +42,7 @@ def test_create_many_is_all_or_nothing(ledger: Ledger) -> None:
         ledger.workspaces.create_many([{"slug": "good"}, {"slug": "Bad Slug"}])
     with pytest.raises(Conflict):
         ledger.workspaces.create_many([{"slug": "one"}, {"slug": "one"}])
-    assert [ws.slug for ws in ledger.workspaces.list()] == ["default"]
+    assert [ws.slug for ws in ledger.workspaces.list().items] == ["default"]
 
 
 def test_users_and_preferences(ledger: Ledger) -> None:
@@ -61,7 +61,7 @@ def test_users_and_preferences(ledger: Ledger) -> None:
             ledger.users.create(bad)
     with pytest.raises(InvalidInput):
         ledger.users.create("b@example.org", role="emperor")
-    assert [u.email for u in ledger.users.list()] == ["ana@example.org"]
+    assert [u.email for u in ledger.users.list().items] == ["ana@example.org"]
     with pytest.raises(NotFound):
         ledger.users.get("nobody@example.org")
 
@@ -69,16 +69,16 @@ def test_users_and_preferences(ledger: Ledger) -> None:
 def test_memberships(ledger: Ledger) -> None:
     ledger.users.create("a@example.org")
     ledger.workspaces.create("team")
-    first = ledger.memberships.add("team", "a@example.org", "viewer")
-    again = ledger.memberships.add("team", "a@example.org", "owner")
+    first = ledger.memberships.create("team", "a@example.org", "viewer")
+    again = ledger.memberships.create("team", "a@example.org", "owner")
     assert again.id == first.id
     assert again.role == "owner"
-    assert [ms.role for ms in ledger.memberships.list(workspace="team")] == ["owner"]
-    assert len(ledger.memberships.list(user="a@example.org")) == 1
+    assert [ms.role for ms in ledger.memberships.list(workspace="team").items] == ["owner"]
+    assert len(ledger.memberships.list(user="a@example.org").items) == 1
     with pytest.raises(InvalidInput):
-        ledger.memberships.add("team", "a@example.org", "god")
+        ledger.memberships.create("team", "a@example.org", "god")
     with pytest.raises(NotFound):
-        ledger.memberships.add("nope", "a@example.org")
+        ledger.memberships.create("nope", "a@example.org")
     assert ledger.memberships.remove("team", "a@example.org") is True
     assert ledger.memberships.remove("team", "a@example.org") is False
 
@@ -88,10 +88,10 @@ def test_transaction_groups_operations(ledger: Ledger) -> None:
         tx.workspaces.create("ws1")
         tx.users.create("u@example.org")
         tx.users.create("u@example.org")
-    assert [ws.slug for ws in ledger.workspaces.list()] == ["default"]
-    assert ledger.users.list() == []
+    assert [ws.slug for ws in ledger.workspaces.list().items] == ["default"]
+    assert ledger.users.list().items == []
     with ledger.transaction() as tx:
         ws = tx.workspaces.create("ws1")
         user = tx.users.create("u@example.org")
-        tx.memberships.add(ws.id, user.id, "owner")
-    assert ledger.memberships.list(workspace="ws1")[0].user_id == user.id
+        tx.memberships.create(ws.id, user.id, "owner")
+    assert ledger.memberships.list(workspace="ws1").items[0].user_id == user.id

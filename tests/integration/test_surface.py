@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from docledger import AsyncLedger, Ledger, NotFound
+from docledger import AsyncLedger, InvalidInput, Ledger, NotFound, every
 from docledger import models as m
 from docledger.db.session import session_scope
 from docledger.services import maintenance
@@ -188,3 +189,71 @@ def test_old_names_warn_and_still_work(db_url: str) -> None:
             registry = ledger.models
         with pytest.warns(DeprecationWarning, match="use create"):
             assert registry.register("clf").version == 1
+
+
+def test_every_listing_pages_with_a_cursor(db_url: str) -> None:
+    with Ledger.open(db_url) as ledger:
+        for n in range(5):
+            ledger.workspaces.create(f"ws{n}")
+            user = ledger.users.create(f"u{n}@example.org")
+            ledger.memberships.create(f"ws{n}", user.id, "viewer")
+            ledger.jobs.enqueue("t", {"n": n}, workspace=f"ws{n}")
+            ledger.runs.create(f"run {n}")
+            ledger.model_versions.create("clf")
+            ledger.documents.create(f"doc {n}".encode(), external_key=f"d{n}.txt")
+        listings: dict[str, Any] = {
+            "workspaces": ledger.workspaces.list,
+            "users": ledger.users.list,
+            "memberships": ledger.memberships.list,
+            "jobs": ledger.jobs.list,
+            "runs": ledger.runs.list,
+            "model_versions": ledger.model_versions.list,
+            "documents": ledger.documents.list,
+        }
+        for name, listing in listings.items():
+            whole = listing(limit=100)
+            assert whole.next_cursor is None, name
+            assert len(whole.items) >= 5, name
+            paged = list(every(listing, limit=2))
+            assert paged == whole.items, name  # same rows, same order, none twice
+            first = listing(limit=2)
+            listing_filter = {} if name != "runs" else {"kind": "pipeline"}
+            assert (
+                listing(limit=2, cursor=first.next_cursor, **listing_filter).items
+                == (whole.items[2:4])
+            ), name
+            with pytest.raises(InvalidInput):
+                listing(cursor="bm90IGEgY3Vyc29y")
+        # a row inserted after the first page never shifts the next one
+        first = ledger.runs.list(limit=2)
+        ledger.runs.create("newest")
+        assert (
+            ledger.runs.list(limit=2, cursor=first.next_cursor).items
+            == (ledger.runs.list(limit=100).items[3:5])
+        )
+        assert ledger.jobs.get(ledger.jobs.list(limit=1).items[0].id).workspace_id == (
+            ledger.workspaces.get("ws4").id
+        )
+
+
+def test_renamed_arguments_warn_and_refuse_both(db_url: str) -> None:
+    with Ledger.open(db_url) as ledger:
+        added = ledger.documents.create(b"x", external_key="x.txt")
+        ledger.users.create("ana@example.org")
+        with pytest.warns(DeprecationWarning, match="use actor="):
+            note = ledger.annotations.create(
+                "document", added.document_id, "label", {"label": "a"}, author="ana@example.org"
+            )
+        assert ledger.annotations.history(note.id)[0].actor == "ana@example.org"
+        with pytest.raises(InvalidInput, match="actor= only"):
+            ledger.annotations.create(
+                "document",
+                added.document_id,
+                "label",
+                {"label": "b"},
+                author="ana@example.org",
+                actor="ana@example.org",
+            )
+        with pytest.warns(DeprecationWarning, match="use workspace="):
+            job = ledger.jobs.enqueue("t", workspace_id=ledger.workspaces.get().id)
+        assert job.workspace_id == ledger.workspaces.get().id

@@ -20,7 +20,7 @@ def test_annotation_history_and_optimistic_concurrency(ledger: Ledger, chain: Ch
     bob = ledger.users.create("bob@example.org")
     start = utcnow()
     note = ledger.annotations.create(
-        "segment", chain.segment_id, "label", {"label": "invoice"}, author=ana.id
+        "segment", chain.segment_id, "label", {"label": "invoice"}, actor=ana.id
     )
     assert (note.revision, note.status, note.document_id) == (1, "draft", chain.document_id)
     edited = ledger.annotations.update(
@@ -64,7 +64,7 @@ def test_annotation_history_and_optimistic_concurrency(ledger: Ledger, chain: Ch
 def test_bad_annotation_values(ledger: Ledger, chain: Chain, kind: str, value: dict) -> None:
     with pytest.raises(InvalidInput):
         ledger.annotations.create("segment", chain.segment_id, kind, value)
-    assert ledger.annotations.list(document=chain.document_id) == []
+    assert ledger.annotations.list(document=chain.document_id).items == []
 
 
 def test_correction_records_original_and_confidence(ledger: Ledger, chain: Chain) -> None:
@@ -127,7 +127,7 @@ def test_dataset_snapshots_are_frozen_and_content_hashed(ledger: Ledger, chain: 
     v2 = ledger.datasets.snapshot("labels", {"kind": "label"})
     assert (v2.version, v2.item_count) == (2, 1)
     assert v2.content_hash != v1.content_hash
-    assert [d.version for d in ledger.datasets.list()] == [1, 2]
+    assert [d.version for d in ledger.datasets.list().items] == [1, 2]
     with pytest.raises(InvalidInput):
         ledger.datasets.snapshot("labels", {"colour": "red"})
 
@@ -216,7 +216,7 @@ def test_one_production_model_per_name(ledger: Ledger, tmp_path: Path) -> None:
         t.start()
     for t in threads:
         t.join()
-    production = [m for m in ledger.model_versions.list("clf") if m.stage == "production"]
+    production = [m for m in ledger.model_versions.list("clf").items if m.stage == "production"]
     assert len(production) == 1
     assert all(isinstance(e, Conflict) for e in errors)
     assert v3.version == 3

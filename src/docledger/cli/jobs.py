@@ -125,7 +125,7 @@ def ls(
 ) -> None:
     """List jobs, newest first."""
     with state.ledger() as ledger:
-        rows = ledger.jobs.list(status=status, queue=queue, limit=limit)
+        rows = ledger.jobs.list(status=status, queue=queue, limit=limit).items
     table = Table("id", "queue", "task", "status", "attempts", "created", "last error")
     for job in rows:
         table.add_row(

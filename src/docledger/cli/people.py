@@ -10,6 +10,7 @@ from rich.table import Table
 
 from docledger.cli.context import console, state
 from docledger.errors import InvalidInput
+from docledger.schemas.common import every
 
 workspaces = typer.Typer(help="Workspaces (tenants, projects).", no_args_is_help=True)
 users = typer.Typer(help="Users and their preferences.", no_args_is_help=True)
@@ -19,7 +20,7 @@ users = typer.Typer(help="Users and their preferences.", no_args_is_help=True)
 def workspaces_ls() -> None:
     """List workspaces."""
     with state.ledger() as ledger:
-        rows = ledger.workspaces.list(limit=10_000)
+        rows = list(every(ledger.workspaces.list, limit=1000))
     table = Table("slug", "name", "id", "created")
     for ws in rows:
         table.add_row(ws.slug, ws.name, str(ws.id), ws.created_at.isoformat(timespec="seconds"))
@@ -41,7 +42,7 @@ def workspaces_create(
 def users_ls() -> None:
     """List users."""
     with state.ledger() as ledger:
-        rows = ledger.users.list(limit=10_000)
+        rows = list(every(ledger.users.list, limit=1000))
     table = Table("email", "name", "role", "id")
     for user in rows:
         table.add_row(user.email, user.name, user.role, str(user.id))
@@ -61,7 +62,7 @@ def users_create(
     with state.ledger() as ledger, ledger.transaction() as tx:
         user = tx.users.create(email, name, role)
         if workspace:
-            tx.memberships.add(workspace, user.id, "editor")
+            tx.memberships.create(workspace, user.id, "editor")
     console.print(f"created user {user.email} ({user.id})")
 
 

@@ -13,6 +13,7 @@ from rich.tree import Tree
 
 from docledger.cli.context import console, state, styled, writable_path
 from docledger.errors import InvalidInput, MissingDependency
+from docledger.schemas.common import every
 
 datasets = typer.Typer(help="Frozen training-set snapshots.", no_args_is_help=True)
 runs = typer.Typer(help="Pipeline, training and evaluation runs.", no_args_is_help=True)
@@ -32,12 +33,14 @@ def annotate(
     kind: Annotated[str, typer.Argument(help="label, correction, bbox, span, ...")],
     value: Annotated[str, typer.Option(help='JSON object, e.g. \'{"label": "invoice"}\'')],
     status: Annotated[str, typer.Option(help="draft, submitted, approved, rejected")] = "draft",
-    author: Annotated[str | None, typer.Option(help="User email or id")] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", "--author", help="Who made it: user email or id")
+    ] = None,
 ) -> None:
     """Create an annotation (its history starts with this change)."""
     with state.ledger() as ledger:
         note = ledger.annotations.create(
-            target_type, target_id, kind, _json(value, "--value"), status=status, author=author
+            target_type, target_id, kind, _json(value, "--value"), status=status, actor=actor
         )
     console.print(f"{note.id} {note.kind} {note.status} revision {note.revision}")
 
@@ -76,7 +79,7 @@ def datasets_snapshot(
 def datasets_ls() -> None:
     """List dataset versions."""
     with state.ledger() as ledger:
-        rows = ledger.datasets.list()
+        rows = list(every(ledger.datasets.list, limit=1000))
     table = Table("name", "version", "items", "hash", "created")
     for d in rows:
         table.add_row(
@@ -112,7 +115,7 @@ def runs_ls(
 ) -> None:
     """List runs, newest first."""
     with state.ledger() as ledger:
-        rows = ledger.runs.list(kind=kind, status=status, limit=limit)
+        rows = ledger.runs.list(kind=kind, status=status, limit=limit).items
     table = Table("id", "kind", "name", "status", "started", "finished")
     for r in rows:
         table.add_row(
@@ -208,7 +211,7 @@ def _plot(series: dict[str, Any], path: Path, title: str) -> None:
 def models_ls(name: Annotated[str | None, typer.Argument()] = None) -> None:
     """List model versions."""
     with state.ledger() as ledger:
-        rows = ledger.model_versions.list(name)
+        rows = list(every(ledger.model_versions.list, name=name, limit=1000))
     table = Table("name", "version", "stage", "run", "artifact", "metrics")
     for m in rows:
         table.add_row(

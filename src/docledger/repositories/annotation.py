@@ -8,7 +8,6 @@ exactly one wins and the other gets Conflict (and leaves no event behind).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 
 from docledger.db.types import utcnow
+from docledger.deprecation import renamed_argument
 from docledger.errors import Conflict, InvalidInput, InvalidTransition
 from docledger.ids import new_id
 from docledger.models import Annotation as AnnotationRow
@@ -30,9 +30,11 @@ from docledger.repositories.base import (
     where_given,
 )
 from docledger.repositories.document import DocumentRepository
+from docledger.repositories.paging import page
 from docledger.repositories.user import UserRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas.annotation import VALUE_SCHEMAS, Annotation, AnnotationEvent
+from docledger.schemas.common import Page
 from docledger.vocab import AnnotationKind, AnnotationTarget, values
 
 #: Review workflow. approved/rejected can be reopened by submitting again.
@@ -100,18 +102,22 @@ class AnnotationRepository(Repository):
         value: dict[str, Any],
         *,
         status: str = "draft",
-        author: str | uuid.UUID | None = None,
+        actor: str | uuid.UUID | None = None,
         workspace: WorkspaceRef | None = None,
+        author: str | uuid.UUID | None = None,
     ) -> Annotation:
         """Label a document, version or segment. A correction on a segment records the
-        segment's text and confidence as ``original`` / ``confidence_before`` when not given."""
+        segment's text and confidence as ``original`` / ``confidence_before`` when not given.
+        ``actor`` is who made it (a user's email or id), as on every change after it;
+        ``author`` is its old name."""
+        actor = renamed_argument("author", author, "actor", actor)
         ws, doc, ver, seg, seg_row = self._target(target_type, target_id, workspace)
         if kind == "correction" and seg_row is not None and isinstance(value, dict):
             value = {"original": seg_row.text, "confidence_before": seg_row.confidence, **value}
         clean = validate_value(kind, value)
         if status not in TRANSITIONS:
             raise InvalidInput(f"unknown annotation status {status!r}")
-        author_id, author_email = self._actor(author)
+        author_id, author_email = self._actor(actor)
         now = utcnow()
         annotation_id = new_id()
         row = {
@@ -284,12 +290,12 @@ class AnnotationRepository(Repository):
         kind: str | None = None,
         status: str | None = None,
         limit: int = 1000,
+        cursor: str | None = None,
         workspace: WorkspaceRef | None = None,
-    ) -> Sequence[Annotation]:
+    ) -> Page[Annotation]:
         """Annotations oldest first; all workspaces unless one is given (a document named by
         key is looked up in ``workspace``, default ``default``)."""
-        check_limit(limit)
-        stmt = select(AnnotationRow).order_by(AnnotationRow.created_at, AnnotationRow.id)
+        stmt = select(AnnotationRow)
         if workspace is not None:
             ws = WorkspaceRepository(self.session).get(workspace)
             stmt = stmt.where(AnnotationRow.workspace_id == ws.id)
@@ -299,4 +305,5 @@ class AnnotationRepository(Repository):
         if segment is not None:
             stmt = stmt.where(AnnotationRow.segment_id == require_uuid(segment, "segment id"))
         stmt = where_given(stmt, (AnnotationRow.kind, kind), (AnnotationRow.status, status))
-        return [Annotation.model_validate(r) for r in self.session.scalars(stmt.limit(limit))]
+        keys = [(AnnotationRow.created_at, False), (AnnotationRow.id, False)]
+        return page(self.session, stmt, keys, Annotation.model_validate, limit=limit, cursor=cursor)

@@ -16,11 +16,13 @@ from docledger.ids import new_id
 from docledger.models import Annotation as AnnotationRow
 from docledger.models import Dataset as DatasetRow
 from docledger.models import DatasetItem as ItemRow
-from docledger.repositories.base import Repository, as_uuid, readonly
+from docledger.repositories.base import Repository, as_uuid, readonly, where_given
 from docledger.repositories.lineage import LineageRepository
+from docledger.repositories.paging import page
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas.annotation import Dataset, DatasetItem
+from docledger.schemas.common import Page
 
 FILTER_KEYS = {"kind", "kinds", "document_ids", "label"}
 
@@ -191,11 +193,18 @@ class DatasetRepository(Repository):
         return [DatasetItem.model_validate(i) for i in self.session.scalars(stmt)]
 
     @readonly
-    def list(self, *, workspace: WorkspaceRef | None = None) -> list[Dataset]:
+    def list(
+        self,
+        *,
+        name: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Page[Dataset]:
+        """Datasets by name and version, every version of ``name`` when given."""
         ws = WorkspaceRepository(self.session).get(workspace)
-        stmt = (
-            select(DatasetRow)
-            .where(DatasetRow.workspace_id == ws.id)
-            .order_by(DatasetRow.name, DatasetRow.version)
+        stmt = where_given(
+            select(DatasetRow).where(DatasetRow.workspace_id == ws.id), (DatasetRow.name, name)
         )
-        return [Dataset.model_validate(d) for d in self.session.scalars(stmt)]
+        keys = [(DatasetRow.name, False), (DatasetRow.version, False), (DatasetRow.id, False)]
+        return page(self.session, stmt, keys, Dataset.model_validate, limit=limit, cursor=cursor)

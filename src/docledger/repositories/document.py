@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import base64
 import builtins
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, select, update
 
 from docledger.db.dialect import json_array_contains
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, InvalidTransition, NotFound
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
-from docledger.repositories.base import Repository, as_uuid, check_limit, readonly
+from docledger.repositories.base import Repository, as_uuid, readonly
+from docledger.repositories.paging import page
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
-from docledger.schemas import Document, DocumentDetail, DocumentPage, DocumentVersion
+from docledger.schemas import Document, DocumentDetail, DocumentVersion
+from docledger.schemas.common import Page
 from docledger.vocab import DocumentStatus, values
 
 DocumentRef = uuid.UUID | str
@@ -32,20 +32,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "failed": frozenset({"processing", "uploaded", "archived"}),
     "archived": frozenset({"uploaded"}),
 }
-
-
-def encode_cursor(created_at: datetime, doc_id: uuid.UUID) -> str:
-    raw = f"{created_at.isoformat()}|{doc_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, key = raw.partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(key)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"invalid cursor {cursor!r}") from exc
 
 
 class DocumentRepository(Repository):
@@ -175,10 +161,9 @@ class DocumentRepository(Repository):
         limit: int = 50,
         cursor: str | None = None,
         include_deleted: bool = False,
-    ) -> DocumentPage:
+    ) -> Page[Document]:
         """Newest first, keyset-paginated on (created_at, id): stable under concurrent inserts.
         Documents a folder sync marked deleted are left out unless ``include_deleted``."""
-        check_limit(limit)
         if status is not None and status not in values(DocumentStatus):
             raise InvalidInput(f"unknown status {status!r}")
         if tag is not None and (not isinstance(tag, str) or "\x00" in tag):
@@ -189,24 +174,10 @@ class DocumentRepository(Repository):
             stmt = stmt.where(DocumentRow.deleted_at.is_(None))
         if status is not None:
             stmt = stmt.where(DocumentRow.status == status)
-        if cursor is not None:
-            at, last_id = decode_cursor(cursor)
-            stmt = stmt.where(
-                or_(
-                    DocumentRow.created_at < at,
-                    and_(DocumentRow.created_at == at, DocumentRow.id < last_id),
-                )
-            )
         if tag is not None:
             stmt = stmt.where(json_array_contains(self.session, DocumentRow.tags, tag))
-        stmt = stmt.order_by(DocumentRow.created_at.desc(), DocumentRow.id.desc())
-        rows = list(self.session.scalars(stmt.limit(limit + 1)))
-        items = [Document.model_validate(r) for r in rows[:limit]]
-        more = len(rows) > limit
-        next_cursor = (
-            encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
-        )
-        return DocumentPage(items=items, next_cursor=next_cursor)
+        keys = [(DocumentRow.created_at, True), (DocumentRow.id, True)]
+        return page(self.session, stmt, keys, Document.model_validate, limit=limit, cursor=cursor)
 
     def set_status(
         self, ref: DocumentRef, status: str, *, workspace: WorkspaceRef | None = None

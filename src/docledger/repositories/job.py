@@ -24,6 +24,7 @@ from docledger.db.dialect import (
     writable_ctes,
 )
 from docledger.db.types import utcnow
+from docledger.deprecation import renamed_argument
 from docledger.errors import InvalidInput, InvalidTransition, LeaseLost, NotFound
 from docledger.ids import new_id
 from docledger.models import Job as JobRow
@@ -37,7 +38,9 @@ from docledger.repositories.base import (
     require_uuid,
     where_given,
 )
-from docledger.schemas.common import validate
+from docledger.repositories.paging import page
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.schemas.common import Page, validate
 from docledger.schemas.job import Job, JobCreate, JobDetail, JobEvent, QueueStats
 from docledger.vocab import JobStatus, values
 
@@ -183,8 +186,14 @@ class JobRepository(Repository):
         max_attempts: int = 3,
         idempotency_key: str | None = None,
         document_id: uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
         workspace_id: uuid.UUID | None = None,
     ) -> Job:
+        """Enqueue one job (see ``enqueue_many``). ``workspace`` (a slug or id) tags it with a
+        workspace; ``workspace_id`` is its old name."""
+        workspace = renamed_argument("workspace_id", workspace_id, "workspace", workspace)
+        if workspace is not None:
+            workspace_id = WorkspaceRepository(self.session).get(workspace).id
         item = {
             "task": task,
             "payload": {} if payload is None else payload,
@@ -602,17 +611,16 @@ class JobRepository(Repository):
         queue: str | None = None,
         task: str | None = None,
         limit: int = 50,
-    ) -> list[Job]:
+        cursor: str | None = None,
+    ) -> Page[Job]:
+        """Newest first."""
         if status is not None and status not in values(JobStatus):
             raise InvalidInput(f"unknown job status {status!r}")
-        check_limit(limit)
         stmt = where_given(
-            select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit),
-            (JobRow.status, status),
-            (JobRow.queue, queue),
-            (JobRow.task, task),
+            select(JobRow), (JobRow.status, status), (JobRow.queue, queue), (JobRow.task, task)
         )
-        return [Job.model_validate(r) for r in self.session.scalars(stmt)]
+        keys = [(JobRow.created_at, True), (JobRow.id, True)]
+        return page(self.session, stmt, keys, Job.model_validate, limit=limit, cursor=cursor)
 
 
 def _aware(value: Any) -> datetime:

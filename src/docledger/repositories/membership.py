@@ -6,16 +6,19 @@ from sqlalchemy import delete, select
 
 from docledger.db.dialect import upsert
 from docledger.db.types import utcnow
+from docledger.deprecation import deprecated_alias
 from docledger.ids import new_id
 from docledger.models import Membership as MembershipRow
 from docledger.repositories.base import Repository, readonly
+from docledger.repositories.paging import page
 from docledger.repositories.user import UserRef, UserRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas import Membership, MembershipCreate, validate
+from docledger.schemas.common import Page
 
 
 class MembershipRepository(Repository):
-    def add(self, workspace: WorkspaceRef, user: UserRef, role: str = "editor") -> Membership:
+    def create(self, workspace: WorkspaceRef, user: UserRef, role: str = "editor") -> Membership:
         """Grant a role; granting again changes the role instead of failing."""
         ws = WorkspaceRepository(self.session).get(workspace)
         usr = UserRepository(self.session).get(user)
@@ -36,6 +39,8 @@ class MembershipRepository(Repository):
         )
         return self._get(ws.id, usr.id)
 
+    add = deprecated_alias(create, "add")
+
     def _get(self, workspace_id: object, user_id: object) -> Membership:
         stmt = select(MembershipRow).where(
             MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id
@@ -55,13 +60,20 @@ class MembershipRepository(Repository):
 
     @readonly
     def list(
-        self, *, workspace: WorkspaceRef | None = None, user: UserRef | None = None
-    ) -> list[Membership]:
-        stmt = select(MembershipRow).order_by(MembershipRow.created_at, MembershipRow.id)
+        self,
+        *,
+        workspace: WorkspaceRef | None = None,
+        user: UserRef | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Membership]:
+        """Memberships oldest first, of one workspace or one user when given."""
+        stmt = select(MembershipRow)
         if workspace is not None:
             stmt = stmt.where(
                 MembershipRow.workspace_id == WorkspaceRepository(self.session).get(workspace).id
             )
         if user is not None:
             stmt = stmt.where(MembershipRow.user_id == UserRepository(self.session).get(user).id)
-        return [Membership.model_validate(row) for row in self.session.scalars(stmt)]
+        keys = [(MembershipRow.created_at, False), (MembershipRow.id, False)]
+        return page(self.session, stmt, keys, Membership.model_validate, limit=limit, cursor=cursor)

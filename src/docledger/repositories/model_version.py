@@ -14,7 +14,9 @@ from docledger.models import Blob as BlobRow
 from docledger.models import ModelVersion as ModelRow
 from docledger.repositories.base import Repository, readonly, require_uuid, where_given
 from docledger.repositories.lineage import LineageRepository
+from docledger.repositories.paging import page
 from docledger.repositories.run import RunRepository
+from docledger.schemas.common import Page
 from docledger.schemas.run import ModelVersion
 from docledger.vocab import ModelStage, values
 
@@ -112,11 +114,15 @@ class ModelRepository(Repository):
         return ModelVersion.model_validate(self._row(name, version=version, stage=stage))
 
     @readonly
-    def list(self, name: str | None = None) -> list[ModelVersion]:
-        stmt = select(ModelRow).order_by(ModelRow.name, ModelRow.version)
-        if name is not None:
-            stmt = stmt.where(ModelRow.name == name)
-        return [ModelVersion.model_validate(m) for m in self.session.scalars(stmt)]
+    def list(
+        self, name: str | None = None, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[ModelVersion]:
+        """Model versions by name and version, every version of ``name`` when given."""
+        stmt = where_given(select(ModelRow), (ModelRow.name, name))
+        keys = [(ModelRow.name, False), (ModelRow.version, False), (ModelRow.id, False)]
+        return page(
+            self.session, stmt, keys, ModelVersion.model_validate, limit=limit, cursor=cursor
+        )
 
 
 __all__ = ["ModelRepository"]

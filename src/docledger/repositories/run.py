@@ -19,14 +19,15 @@ from docledger.models import MetricChunk as ChunkRow
 from docledger.models import Run as RunRow
 from docledger.models import RunEvent as RunEventRow
 from docledger.repositories.base import (
-    check_limit,
     is_number,
     readonly,
     require_uuid,
     where_given,
 )
 from docledger.repositories.metric import MetricRepository
+from docledger.repositories.paging import page
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine, run_in
+from docledger.schemas.common import Page
 from docledger.schemas.run import Run, RunEvent
 from docledger.vocab import LogLevel, RunKind, values
 
@@ -141,19 +142,19 @@ class RunRepository(MetricRepository):
         status: str | None = None,
         parent: uuid.UUID | str | None = None,
         limit: int = 100,
+        cursor: str | None = None,
         workspace: WorkspaceRef | None = None,
-    ) -> Sequence[Run]:
+    ) -> Page[Run]:
         """Newest first; every workspace's runs unless one is given."""
-        check_limit(limit)
-        stmt = select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id.desc()).limit(limit)
-        stmt = where_given(stmt, (RunRow.kind, kind), (RunRow.status, status))
+        stmt = where_given(select(RunRow), (RunRow.kind, kind), (RunRow.status, status))
         if workspace is not None:
             stmt = stmt.where(
                 RunRow.workspace_id == WorkspaceRepository(self.session).get(workspace).id
             )
         if parent is not None:
             stmt = stmt.where(RunRow.parent_run_id == require_uuid(parent, "parent run id"))
-        return [Run.model_validate(r) for r in self.session.scalars(stmt)]
+        keys = [(RunRow.created_at, True), (RunRow.id, True)]
+        return page(self.session, stmt, keys, Run.model_validate, limit=limit, cursor=cursor)
 
     # -- events and metrics --------------------------------------------------------------
     def log(

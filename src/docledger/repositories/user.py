@@ -10,11 +10,13 @@ from sqlalchemy import delete, insert, select, update
 
 from docledger.db.dialect import insert_ignore
 from docledger.db.types import utcnow
-from docledger.errors import InvalidInput, NotFound
+from docledger.errors import NotFound
 from docledger.ids import new_id
 from docledger.models import User as UserRow
-from docledger.repositories.base import Repository, as_uuid, check_limit, readonly
+from docledger.repositories.base import Repository, as_uuid, readonly
+from docledger.repositories.paging import page
 from docledger.schemas import User, UserCreate, validate
+from docledger.schemas.common import Page
 
 UserRef = uuid.UUID | str
 
@@ -75,12 +77,12 @@ class UserRepository(Repository):
         return User.model_validate(self._row(ref))
 
     @readonly
-    def list(self, *, limit: int = 100, offset: int = 0) -> list[User]:
-        check_limit(limit)
-        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < 2**62:
-            raise InvalidInput("offset is a whole number, 0 or more")
-        stmt = select(UserRow).order_by(UserRow.email).limit(limit).offset(offset)
-        return [User.model_validate(row) for row in self.session.scalars(stmt)]
+    def list(self, *, limit: int = 100, cursor: str | None = None) -> Page[User]:
+        """Users by email."""
+        keys = [(UserRow.email, False), (UserRow.id, False)]
+        return page(
+            self.session, select(UserRow), keys, User.model_validate, limit=limit, cursor=cursor
+        )
 
     def set_preferences(
         self, ref: UserRef, preferences: dict[str, Any], *, merge: bool = True

@@ -15,8 +15,10 @@ from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
 from docledger.models import Run as RunRow
 from docledger.models import Workspace as WorkspaceRow
-from docledger.repositories.base import Repository, as_uuid, check_limit, readonly, require_uuid
+from docledger.repositories.base import Repository, as_uuid, readonly, require_uuid
+from docledger.repositories.paging import page
 from docledger.schemas import Workspace, WorkspaceCreate, validate
+from docledger.schemas.common import Page
 
 DEFAULT_SLUG = "default"
 
@@ -99,12 +101,17 @@ class WorkspaceRepository(Repository):
         return Workspace.model_validate(self._row(ref))
 
     @readonly
-    def list(self, *, limit: int = 100, offset: int = 0) -> list[Workspace]:
-        check_limit(limit)
-        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < 2**62:
-            raise InvalidInput("offset is a whole number, 0 or more")
-        stmt = select(WorkspaceRow).order_by(WorkspaceRow.slug).limit(limit).offset(offset)
-        return [Workspace.model_validate(row) for row in self.session.scalars(stmt)]
+    def list(self, *, limit: int = 100, cursor: str | None = None) -> Page[Workspace]:
+        """Workspaces by slug."""
+        keys = [(WorkspaceRow.slug, False), (WorkspaceRow.id, False)]
+        return page(
+            self.session,
+            select(WorkspaceRow),
+            keys,
+            Workspace.model_validate,
+            limit=limit,
+            cursor=cursor,
+        )
 
     def update(
         self,

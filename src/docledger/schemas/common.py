@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import from_json
@@ -25,6 +25,18 @@ class OutputModel(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing, the shape every ``list`` returns: pass ``next_cursor`` back as
+    ``cursor=`` for the next page; it is None on the last one. Pages are keyset-paginated on
+    the listing's order (ending with the id), so rows inserted meanwhile never shift a page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[T]
+    next_cursor: str | None = None
 
 
 @functools.cache
@@ -74,3 +86,14 @@ def validate(model: type[M], data: M | Mapping[str, Any]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(_describe(model, exc)) from exc
+
+
+def every(list_page: Callable[..., Page[T]], **filters: Any) -> Iterator[T]:
+    """Every item of a listing, page after page: ``every(ledger.runs.list, kind="training")``."""
+    cursor: str | None = None
+    while True:
+        current = list_page(**filters, cursor=cursor)
+        yield from current.items
+        if current.next_cursor is None:
+            return
+        cursor = current.next_cursor

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from docledger.schemas.common import OutputModel
+from docledger.schemas.common import OutputModel, Page
 from docledger.vocab import DocumentStatus
 
 
@@ -89,8 +89,5 @@ class IngestResult(OutputModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-class DocumentPage(OutputModel):
-    """One page of a keyset-paginated listing; pass ``next_cursor`` to get the next page."""
-
-    items: list[Document]
-    next_cursor: str | None
+#: a page of documents (the name kept from before every listing returned a Page)
+DocumentPage = Page[Document]

@@ -38,10 +38,10 @@ if TYPE_CHECKING:
     from docledger.repositories.user import UserRef
     from docledger.repositories.workspace import WorkspaceRef
     from docledger.schemas.annotation import Annotation, AnnotationEvent, Dataset, DatasetItem
+    from docledger.schemas.common import Page
     from docledger.schemas.document import (
         Document,
         DocumentDetail,
-        DocumentPage,
         DocumentVersion,
         IngestResult,
         PageImage,
@@ -92,8 +92,9 @@ class AsyncWorkspaces(AsyncSurface):
         """A workspace by id or slug; None means the default workspace."""
         return await self._run("get", ref)
 
-    async def list(self, *, limit: int = 100, offset: int = 0) -> builtins.list[Workspace]:
-        return await self._run("list", limit=limit, offset=offset)
+    async def list(self, *, limit: int = 100, cursor: str | None = None) -> Page[Workspace]:
+        """Workspaces by slug."""
+        return await self._run("list", limit=limit, cursor=cursor)
 
     async def update(
         self,
@@ -139,8 +140,9 @@ class AsyncUsers(AsyncSurface):
         """A user by id or email."""
         return await self._run("get", ref)
 
-    async def list(self, *, limit: int = 100, offset: int = 0) -> builtins.list[User]:
-        return await self._run("list", limit=limit, offset=offset)
+    async def list(self, *, limit: int = 100, cursor: str | None = None) -> Page[User]:
+        """Users by email."""
+        return await self._run("list", limit=limit, cursor=cursor)
 
     async def set_preferences(
         self, ref: UserRef, preferences: dict[str, Any], *, merge: bool = True
@@ -157,18 +159,28 @@ class AsyncMemberships(AsyncSurface):
 
     _cls = MembershipRepository
 
-    async def add(self, workspace: WorkspaceRef, user: UserRef, role: str = "editor") -> Membership:
+    async def create(
+        self, workspace: WorkspaceRef, user: UserRef, role: str = "editor"
+    ) -> Membership:
         """Grant a role; granting again changes the role instead of failing."""
-        return await self._run("add", workspace, user, role)
+        return await self._run("create", workspace, user, role)
 
     async def remove(self, workspace: WorkspaceRef, user: UserRef) -> bool:
         """Revoke; returns whether there was a membership to revoke."""
         return await self._run("remove", workspace, user)
 
     async def list(
-        self, *, workspace: WorkspaceRef | None = None, user: UserRef | None = None
-    ) -> builtins.list[Membership]:
-        return await self._run("list", workspace=workspace, user=user)
+        self,
+        *,
+        workspace: WorkspaceRef | None = None,
+        user: UserRef | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Membership]:
+        """Memberships oldest first, of one workspace or one user when given."""
+        return await self._run("list", workspace=workspace, user=user, limit=limit, cursor=cursor)
+
+    add = deprecated_alias(create, "add")
 
 
 class AsyncDocuments(AsyncSurface):
@@ -226,7 +238,7 @@ class AsyncDocuments(AsyncSurface):
         limit: int = 50,
         cursor: str | None = None,
         include_deleted: bool = False,
-    ) -> DocumentPage:
+    ) -> Page[Document]:
         """Newest first, keyset-paginated on (created_at, id): stable under concurrent inserts.
         Documents a folder sync marked deleted are left out unless ``include_deleted``.
         """
@@ -867,11 +879,14 @@ class AsyncAnnotations(AsyncSurface):
         value: dict[str, Any],
         *,
         status: str = "draft",
-        author: str | uuid.UUID | None = None,
+        actor: str | uuid.UUID | None = None,
         workspace: WorkspaceRef | None = None,
+        author: str | uuid.UUID | None = None,
     ) -> Annotation:
         """Label a document, version or segment. A correction on a segment records the
         segment's text and confidence as ``original`` / ``confidence_before`` when not given.
+        ``actor`` is who made it (a user's email or id), as on every change after it;
+        ``author`` is its old name.
         """
         return await self._run(
             "create",
@@ -880,8 +895,9 @@ class AsyncAnnotations(AsyncSurface):
             kind,
             value,
             status=status,
-            author=author,
+            actor=actor,
             workspace=workspace,
+            author=author,
         )
 
     async def update(
@@ -950,8 +966,9 @@ class AsyncAnnotations(AsyncSurface):
         kind: str | None = None,
         status: str | None = None,
         limit: int = 1000,
+        cursor: str | None = None,
         workspace: WorkspaceRef | None = None,
-    ) -> Sequence[Annotation]:
+    ) -> Page[Annotation]:
         """Annotations oldest first; all workspaces unless one is given (a document named by
         key is looked up in ``workspace``, default ``default``).
         """
@@ -962,6 +979,7 @@ class AsyncAnnotations(AsyncSurface):
             kind=kind,
             status=status,
             limit=limit,
+            cursor=cursor,
             workspace=workspace,
         )
 
@@ -1003,8 +1021,16 @@ class AsyncDatasets(AsyncSurface):
     ) -> builtins.list[DatasetItem]:
         return await self._run("items", name_or_id, version, workspace=workspace)
 
-    async def list(self, *, workspace: WorkspaceRef | None = None) -> builtins.list[Dataset]:
-        return await self._run("list", workspace=workspace)
+    async def list(
+        self,
+        *,
+        name: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Page[Dataset]:
+        """Datasets by name and version, every version of ``name`` when given."""
+        return await self._run("list", name=name, limit=limit, cursor=cursor, workspace=workspace)
 
 
 class AsyncJobs(AsyncSurface):
@@ -1031,8 +1057,12 @@ class AsyncJobs(AsyncSurface):
         max_attempts: int = 3,
         idempotency_key: str | None = None,
         document_id: uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
         workspace_id: uuid.UUID | None = None,
     ) -> Job:
+        """Enqueue one job (see ``enqueue_many``). ``workspace`` (a slug or id) tags it with a
+        workspace; ``workspace_id`` is its old name.
+        """
         return await self._run(
             "enqueue",
             task,
@@ -1043,6 +1073,7 @@ class AsyncJobs(AsyncSurface):
             max_attempts=max_attempts,
             idempotency_key=idempotency_key,
             document_id=document_id,
+            workspace=workspace,
             workspace_id=workspace_id,
         )
 
@@ -1181,8 +1212,12 @@ class AsyncJobs(AsyncSurface):
         queue: str | None = None,
         task: str | None = None,
         limit: int = 50,
-    ) -> builtins.list[Job]:
-        return await self._run("list", status=status, queue=queue, task=task, limit=limit)
+        cursor: str | None = None,
+    ) -> Page[Job]:
+        """Newest first."""
+        return await self._run(
+            "list", status=status, queue=queue, task=task, limit=limit, cursor=cursor
+        )
 
 
 class AsyncRuns(AsyncSurface):
@@ -1278,11 +1313,18 @@ class AsyncRuns(AsyncSurface):
         status: str | None = None,
         parent: uuid.UUID | str | None = None,
         limit: int = 100,
+        cursor: str | None = None,
         workspace: WorkspaceRef | None = None,
-    ) -> Sequence[Run]:
+    ) -> Page[Run]:
         """Newest first; every workspace's runs unless one is given."""
         return await self._run(
-            "list", kind=kind, status=status, parent=parent, limit=limit, workspace=workspace
+            "list",
+            kind=kind,
+            status=status,
+            parent=parent,
+            limit=limit,
+            cursor=cursor,
+            workspace=workspace,
         )
 
     async def log(
@@ -1361,8 +1403,11 @@ class AsyncModelVersions(AsyncSurface):
         """A version by number, the one in a stage (``stage="production"``), or the newest."""
         return await self._run("get", name, version=version, stage=stage)
 
-    async def list(self, name: str | None = None) -> builtins.list[ModelVersion]:
-        return await self._run("list", name)
+    async def list(
+        self, name: str | None = None, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[ModelVersion]:
+        """Model versions by name and version, every version of ``name`` when given."""
+        return await self._run("list", name, limit=limit, cursor=cursor)
 
     async def create(
         self,

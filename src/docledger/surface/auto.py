@@ -39,10 +39,10 @@ if TYPE_CHECKING:
     from docledger.repositories.user import UserRef
     from docledger.repositories.workspace import WorkspaceRef
     from docledger.schemas.annotation import Annotation, AnnotationEvent, Dataset, DatasetItem
+    from docledger.schemas.common import Page
     from docledger.schemas.document import (
         Document,
         DocumentDetail,
-        DocumentPage,
         DocumentVersion,
         IngestResult,
         PageImage,
@@ -93,8 +93,9 @@ class Workspaces(AutoSurface):
         """A workspace by id or slug; None means the default workspace."""
         return self._run("get", ref)
 
-    def list(self, *, limit: int = 100, offset: int = 0) -> builtins.list[Workspace]:
-        return self._run("list", limit=limit, offset=offset)
+    def list(self, *, limit: int = 100, cursor: str | None = None) -> Page[Workspace]:
+        """Workspaces by slug."""
+        return self._run("list", limit=limit, cursor=cursor)
 
     def update(
         self,
@@ -138,8 +139,9 @@ class Users(AutoSurface):
         """A user by id or email."""
         return self._run("get", ref)
 
-    def list(self, *, limit: int = 100, offset: int = 0) -> builtins.list[User]:
-        return self._run("list", limit=limit, offset=offset)
+    def list(self, *, limit: int = 100, cursor: str | None = None) -> Page[User]:
+        """Users by email."""
+        return self._run("list", limit=limit, cursor=cursor)
 
     def set_preferences(
         self, ref: UserRef, preferences: dict[str, Any], *, merge: bool = True
@@ -156,18 +158,26 @@ class Memberships(AutoSurface):
 
     _cls = MembershipRepository
 
-    def add(self, workspace: WorkspaceRef, user: UserRef, role: str = "editor") -> Membership:
+    def create(self, workspace: WorkspaceRef, user: UserRef, role: str = "editor") -> Membership:
         """Grant a role; granting again changes the role instead of failing."""
-        return self._run("add", workspace, user, role)
+        return self._run("create", workspace, user, role)
 
     def remove(self, workspace: WorkspaceRef, user: UserRef) -> bool:
         """Revoke; returns whether there was a membership to revoke."""
         return self._run("remove", workspace, user)
 
     def list(
-        self, *, workspace: WorkspaceRef | None = None, user: UserRef | None = None
-    ) -> builtins.list[Membership]:
-        return self._run("list", workspace=workspace, user=user)
+        self,
+        *,
+        workspace: WorkspaceRef | None = None,
+        user: UserRef | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Membership]:
+        """Memberships oldest first, of one workspace or one user when given."""
+        return self._run("list", workspace=workspace, user=user, limit=limit, cursor=cursor)
+
+    add = deprecated_alias(create, "add")
 
 
 class Documents(AutoSurface):
@@ -223,7 +233,7 @@ class Documents(AutoSurface):
         limit: int = 50,
         cursor: str | None = None,
         include_deleted: bool = False,
-    ) -> DocumentPage:
+    ) -> Page[Document]:
         """Newest first, keyset-paginated on (created_at, id): stable under concurrent inserts.
         Documents a folder sync marked deleted are left out unless ``include_deleted``.
         """
@@ -860,11 +870,14 @@ class Annotations(AutoSurface):
         value: dict[str, Any],
         *,
         status: str = "draft",
-        author: str | uuid.UUID | None = None,
+        actor: str | uuid.UUID | None = None,
         workspace: WorkspaceRef | None = None,
+        author: str | uuid.UUID | None = None,
     ) -> Annotation:
         """Label a document, version or segment. A correction on a segment records the
         segment's text and confidence as ``original`` / ``confidence_before`` when not given.
+        ``actor`` is who made it (a user's email or id), as on every change after it;
+        ``author`` is its old name.
         """
         return self._run(
             "create",
@@ -873,8 +886,9 @@ class Annotations(AutoSurface):
             kind,
             value,
             status=status,
-            author=author,
+            actor=actor,
             workspace=workspace,
+            author=author,
         )
 
     def update(
@@ -943,8 +957,9 @@ class Annotations(AutoSurface):
         kind: str | None = None,
         status: str | None = None,
         limit: int = 1000,
+        cursor: str | None = None,
         workspace: WorkspaceRef | None = None,
-    ) -> Sequence[Annotation]:
+    ) -> Page[Annotation]:
         """Annotations oldest first; all workspaces unless one is given (a document named by
         key is looked up in ``workspace``, default ``default``).
         """
@@ -955,6 +970,7 @@ class Annotations(AutoSurface):
             kind=kind,
             status=status,
             limit=limit,
+            cursor=cursor,
             workspace=workspace,
         )
 
@@ -996,8 +1012,16 @@ class Datasets(AutoSurface):
     ) -> builtins.list[DatasetItem]:
         return self._run("items", name_or_id, version, workspace=workspace)
 
-    def list(self, *, workspace: WorkspaceRef | None = None) -> builtins.list[Dataset]:
-        return self._run("list", workspace=workspace)
+    def list(
+        self,
+        *,
+        name: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Page[Dataset]:
+        """Datasets by name and version, every version of ``name`` when given."""
+        return self._run("list", name=name, limit=limit, cursor=cursor, workspace=workspace)
 
 
 class Jobs(AutoSurface):
@@ -1022,8 +1046,12 @@ class Jobs(AutoSurface):
         max_attempts: int = 3,
         idempotency_key: str | None = None,
         document_id: uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
         workspace_id: uuid.UUID | None = None,
     ) -> Job:
+        """Enqueue one job (see ``enqueue_many``). ``workspace`` (a slug or id) tags it with a
+        workspace; ``workspace_id`` is its old name.
+        """
         return self._run(
             "enqueue",
             task,
@@ -1034,6 +1062,7 @@ class Jobs(AutoSurface):
             max_attempts=max_attempts,
             idempotency_key=idempotency_key,
             document_id=document_id,
+            workspace=workspace,
             workspace_id=workspace_id,
         )
 
@@ -1172,8 +1201,10 @@ class Jobs(AutoSurface):
         queue: str | None = None,
         task: str | None = None,
         limit: int = 50,
-    ) -> builtins.list[Job]:
-        return self._run("list", status=status, queue=queue, task=task, limit=limit)
+        cursor: str | None = None,
+    ) -> Page[Job]:
+        """Newest first."""
+        return self._run("list", status=status, queue=queue, task=task, limit=limit, cursor=cursor)
 
 
 class Runs(AutoSurface):
@@ -1267,11 +1298,18 @@ class Runs(AutoSurface):
         status: str | None = None,
         parent: uuid.UUID | str | None = None,
         limit: int = 100,
+        cursor: str | None = None,
         workspace: WorkspaceRef | None = None,
-    ) -> Sequence[Run]:
+    ) -> Page[Run]:
         """Newest first; every workspace's runs unless one is given."""
         return self._run(
-            "list", kind=kind, status=status, parent=parent, limit=limit, workspace=workspace
+            "list",
+            kind=kind,
+            status=status,
+            parent=parent,
+            limit=limit,
+            cursor=cursor,
+            workspace=workspace,
         )
 
     def log(
@@ -1350,8 +1388,11 @@ class ModelVersions(AutoSurface):
         """A version by number, the one in a stage (``stage="production"``), or the newest."""
         return self._run("get", name, version=version, stage=stage)
 
-    def list(self, name: str | None = None) -> builtins.list[ModelVersion]:
-        return self._run("list", name)
+    def list(
+        self, name: str | None = None, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[ModelVersion]:
+        """Model versions by name and version, every version of ``name`` when given."""
+        return self._run("list", name, limit=limit, cursor=cursor)
 
     def create(
         self,
