@@ -40,6 +40,7 @@ from docledger.repositories import (
     UserRepository,
     WorkspaceRepository,
 )
+from docledger.repositories.lease import LeaseRepository
 from docledger.repositories.lineage import LineageRepository
 from docledger.services import schema
 from docledger.services.extraction import ExtractionService
@@ -113,6 +114,10 @@ class Tx:
         return JobRepository(self.session)
 
     @cached_property
+    def leases(self) -> LeaseRepository:
+        return LeaseRepository(self.session)
+
+    @cached_property
     def runs(self) -> RunService:
         return RunService(self._scope)
 
@@ -160,6 +165,7 @@ class Ledger:
         self.annotations = auto.Annotations(scope)
         self.datasets = auto.Datasets(scope)
         self.jobs = auto.Jobs(scope)
+        self.leases = auto.Leases(scope)
         self.runs = auto.Runs(scope)
         self.model_versions = auto.ModelVersions(scope)
         self.lineage = auto.Lineage(scope)
@@ -237,6 +243,7 @@ class AsyncLedger:
         self.annotations = aio.AsyncAnnotations(make, engine)
         self.datasets = aio.AsyncDatasets(make, engine)
         self.jobs = aio.AsyncJobs(make, engine)
+        self.leases = aio.AsyncLeases(make, engine)
         self.runs = aio.AsyncRuns(make, engine)
         self.model_versions = aio.AsyncModelVersions(make, engine)
         self.lineage = aio.AsyncLineage(make, engine)
@@ -307,6 +314,7 @@ class AsyncTx:
         self.annotations = aio.AsyncAnnotations(scope, engine, session)
         self.datasets = aio.AsyncDatasets(scope, engine, session)
         self.jobs = aio.AsyncJobs(scope, engine, session)
+        self.leases = aio.AsyncLeases(scope, engine, session)
         self.runs = aio.AsyncRuns(scope, engine, session)
         self.model_versions = aio.AsyncModelVersions(scope, engine, session)
         self.lineage = aio.AsyncLineage(scope, engine, session)

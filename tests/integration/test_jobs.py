@@ -22,6 +22,7 @@ from docledger.db.session import session_scope
 from docledger.db.types import utcnow
 from docledger.errors import LeaseLost
 from docledger.queue.worker import Worker
+from docledger.schemas.job import ClaimedJob
 from tests.queue_tasks import create_effects, effect_ids  # also registers the test tasks
 
 
@@ -30,9 +31,9 @@ def job_count(ledger: Ledger) -> int:
         return int(s.scalar(select(func.count()).select_from(m.Job)) or 0)
 
 
-def claim(ledger: Ledger, worker: str = "w1", **kw: Any) -> list[dict[str, Any]]:
+def claim(ledger: Ledger, worker: str = "w1", **kw: Any) -> list[ClaimedJob]:
     with ledger.transaction() as tx:
-        return tx.jobs.claim(kw.pop("queue", "default"), worker, **kw)
+        return tx.leases.claim(kw.pop("queue", "default"), worker, **kw)
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ def test_claim_order_delay_and_no_double_claim(ledger: Ledger) -> None:
     second = ledger.jobs.enqueue("t")
     urgent = ledger.jobs.enqueue("t", priority=10)
     later = ledger.jobs.enqueue("t", priority=100, run_after=utcnow() + timedelta(hours=1))
-    got = [j["id"] for j in claim(ledger, limit=10)]
+    got = [j.id for j in claim(ledger, limit=10)]
     assert got == [urgent.id, first.id, second.id, low.id]
     assert claim(ledger, "w2", limit=10) == []
     assert ledger.jobs.get(later.id).status == "queued"
@@ -140,22 +141,22 @@ def test_transitions(ledger: Ledger) -> None:
     job = ledger.jobs.enqueue("t", max_attempts=2)
     claim(ledger)
     with pytest.raises(LeaseLost), ledger.transaction() as tx:
-        tx.jobs.complete(job.id, "someone-else")
+        tx.leases.complete(job.id, "someone-else")
     with ledger.transaction() as tx:
-        assert tx.jobs.fail(job.id, "w1", "flaky", backoff_base_s=0) == "queued"
+        assert tx.leases.fail(job.id, "w1", "flaky", backoff_base_s=0) == "queued"
     assert ledger.jobs.get(job.id).last_error == "flaky"
     claim(ledger)
     with ledger.transaction() as tx:
-        assert tx.jobs.fail(job.id, "w1", "still flaky") == "dead"
+        assert tx.leases.fail(job.id, "w1", "still flaky") == "dead"
     with pytest.raises(InvalidTransition), ledger.transaction() as tx:
-        tx.jobs.complete(job.id, "w1")
+        tx.leases.complete(job.id, "w1")
     with pytest.raises(InvalidTransition):
         ledger.jobs.cancel(job.id)
     assert ledger.jobs.retry(job.id).status == "queued"
     assert ledger.jobs.get(job.id).attempts == 0
     claim(ledger)
     with ledger.transaction() as tx:
-        tx.jobs.complete(job.id, "w1", {"answer": 42})
+        tx.leases.complete(job.id, "w1", {"answer": 42})
     done = ledger.jobs.get(job.id)
     assert (done.status, done.result, done.progress) == ("succeeded", {"answer": 42}, 100)
     with pytest.raises(InvalidTransition):
@@ -174,8 +175,8 @@ def test_transitions(ledger: Ledger) -> None:
     assert done.events[-1].duration_ms is not None
     never = ledger.jobs.enqueue("t")
     with ledger.transaction() as tx:
-        claim_rows = tx.jobs.claim("default", "w1")
-        assert tx.jobs.fail(claim_rows[0]["id"], "w1", "fatal", retry=False) == "failed"
+        claim_rows = tx.leases.claim("default", "w1")
+        assert tx.leases.fail(claim_rows[0].id, "w1", "fatal", retry=False) == "failed"
     assert ledger.jobs.get(never.id).status == "failed"
     with pytest.raises(NotFound):
         ledger.jobs.get(uuid.uuid4())
@@ -187,7 +188,7 @@ def test_backoff_delays_the_retry(ledger: Ledger) -> None:
     job = ledger.jobs.enqueue("t")
     claim(ledger)
     with ledger.transaction() as tx:
-        tx.jobs.fail(job.id, "w1", "later", backoff_base_s=60)
+        tx.leases.fail(job.id, "w1", "later", backoff_base_s=60)
     assert ledger.jobs.get(job.id).run_after > utcnow() + timedelta(seconds=25)
     assert claim(ledger) == []
 
@@ -197,13 +198,13 @@ def test_expired_lease_is_recovered_and_the_slow_worker_loses(ledger: Ledger) ->
     claim(ledger, "slow", lease_s=0.2)
     time.sleep(0.3)
     again = claim(ledger, "fast", lease_s=30)
-    assert [j["id"] for j in again] == [job.id]
-    assert again[0]["attempts"] == 2
+    assert [j.id for j in again] == [job.id]
+    assert again[0].attempt == 2
     with pytest.raises(LeaseLost), ledger.transaction() as tx:
-        tx.jobs.complete(job.id, "slow")
+        tx.leases.complete(job.id, "slow")
     with ledger.transaction() as tx:
-        assert tx.jobs.heartbeat([job.id], "fast", lease_s=0.2, progress=40) == {job.id}
-        assert tx.jobs.heartbeat([job.id], "slow") == set()
+        assert tx.leases.heartbeat([job.id], "fast", lease_s=0.2, progress=40) == {job.id}
+        assert tx.leases.heartbeat([job.id], "slow") == set()
     assert ledger.jobs.get(job.id).progress == 40
     time.sleep(0.3)
     assert claim(ledger, "third") == []  # attempts used up: the recovery makes it dead
@@ -219,7 +220,7 @@ def test_cancel_and_purge(ledger: Ledger) -> None:
     done = ledger.jobs.enqueue("t")
     claim(ledger)
     with ledger.transaction() as tx:
-        tx.jobs.complete(done.id, "w1")
+        tx.leases.complete(done.id, "w1")
     keep = ledger.jobs.enqueue("t")
     assert ledger.jobs.purge(older_than_days=1) == 0
     assert ledger.jobs.purge(older_than_days=0) == 2
@@ -232,9 +233,9 @@ def test_cancel_and_purge(ledger: Ledger) -> None:
 
 def test_stats(ledger: Ledger) -> None:
     ledger.jobs.enqueue_many([{"task": "t"}, {"task": "t"}, {"task": "t", "queue": "b"}])
-    ids = [j["id"] for j in claim(ledger)]
+    ids = [j.id for j in claim(ledger)]
     with ledger.transaction() as tx:
-        tx.jobs.complete(ids[0], "w1")
+        tx.leases.complete(ids[0], "w1")
     stats = {q.queue: q for q in ledger.jobs.stats()}
     assert stats["default"].counts == {"queued": 1, "succeeded": 1}
     assert stats["default"].succeeded_last_minute == 1
@@ -255,7 +256,7 @@ def test_concurrent_claims_never_share_a_job(ledger: Ledger) -> None:
             if not got:
                 return
             with lock:
-                seen.extend(j["id"] for j in got)
+                seen.extend(j.id for j in got)
 
     threads = [threading.Thread(target=grab, args=(f"w{i}",)) for i in range(6)]
     for t in threads:
@@ -305,16 +306,16 @@ def test_worker_commits_task_writes_exactly_with_completion(effects: Ledger) -> 
 
 def test_has_due_sees_only_claimable_jobs(ledger: Ledger) -> None:
     """What an idle SQLite worker reads before it claims: a due, queued job in its queues."""
-    assert not ledger.jobs.has_due(["default"])
+    assert not ledger.leases.has_due(["default"])
     ledger.jobs.enqueue("t", run_after=utcnow() + timedelta(hours=1))
     ledger.jobs.enqueue("t", queue="other")
-    assert not ledger.jobs.has_due(["default"])
-    assert ledger.jobs.has_due(["default", "other"])
+    assert not ledger.leases.has_due(["default"])
+    assert ledger.leases.has_due(["default", "other"])
     job = ledger.jobs.enqueue("t")
-    assert ledger.jobs.has_due(["default"])
+    assert ledger.leases.has_due(["default"])
     claim(ledger, limit=5)
     assert ledger.jobs.get(job.id).status == "running"
-    assert not ledger.jobs.has_due(["default"])
+    assert not ledger.leases.has_due(["default"])
 
 
 def test_an_idle_worker_wakes_for_a_new_job_before_its_backoff(effects: Ledger) -> None:
@@ -387,7 +388,7 @@ def test_builtin_index_text_task(ledger: Ledger) -> None:
 
 def _lease_invariant_breaches(ledger: Ledger) -> int:
     """Jobs whose lease owner disagrees with their status: PostgreSQL's completion checks the
-    owner alone (queue/statements.py), which is sound only while this is 0."""
+    owner alone (repositories/job_statements.py), which is sound only while this is 0."""
     with session_scope(ledger.engine, readonly=True) as s:
         running = m.Job.status == "running"
         owned = m.Job.lease_owner.is_not(None)
@@ -407,15 +408,15 @@ def test_lease_owner_is_set_exactly_while_running(ledger: Ledger) -> None:
     claim(ledger, limit=6)
     steps.append(_lease_invariant_breaches(ledger))
     with ledger.transaction() as tx:
-        tx.jobs.complete(jobs[0].id, "w1")
-        tx.jobs.fail(jobs[1].id, "w1", "again", backoff_base_s=0)  # back to queued
-        tx.jobs.fail(jobs[2].id, "w1", "fatal", retry=False)  # failed
-        tx.jobs.release([jobs[3].id], "w1")  # queued, attempt given back
+        tx.leases.complete(jobs[0].id, "w1")
+        tx.leases.fail(jobs[1].id, "w1", "again", backoff_base_s=0)  # back to queued
+        tx.leases.fail(jobs[2].id, "w1", "fatal", retry=False)  # failed
+        tx.leases.release([jobs[3].id], "w1")  # queued, attempt given back
     steps.append(_lease_invariant_breaches(ledger))
     ledger.jobs.cancel(jobs[4].id)  # a running job cancelled
     steps.append(_lease_invariant_breaches(ledger))
     with pytest.raises(InvalidTransition), ledger.transaction() as tx:
-        tx.jobs.complete(jobs[4].id, "w1")  # ... and its completion refused
+        tx.leases.complete(jobs[4].id, "w1")  # ... and its completion refused
     claim(ledger, "short", lease_s=0.2, limit=6)
     time.sleep(0.3)
     claim(ledger, "next", limit=6)  # recovers the expired leases first, then claims again
@@ -436,12 +437,12 @@ def test_complete_and_claim_in_one_step(ledger: Ledger, dialect: str) -> None:
     rest = [ledger.jobs.enqueue("t") for _ in range(3)]
     results = {first[0].id: {"pages": 3}, first[1].id: None}
     with ledger.transaction() as tx:
-        claimed = tx.jobs.complete_and_claim(results, "w1", "default", lease_s=30, limit=2)
+        claimed = tx.leases.complete_and_claim(results, "w1", "default", lease_s=30, limit=2)
     if dialect == "sqlite":
         assert claimed is None
         return
     assert claimed is not None
-    assert [j["id"] for j in claimed] == [rest[0].id, rest[1].id]
+    assert [j.id for j in claimed] == [rest[0].id, rest[1].id]
     done = ledger.jobs.get(first[0].id)
     assert (done.status, done.result) == ("succeeded", {"pages": 3})
     assert [e.event for e in done.events] == ["enqueued", "claimed", "succeeded"]
@@ -451,16 +452,16 @@ def test_complete_and_claim_in_one_step(ledger: Ledger, dialect: str) -> None:
     # rest[0] is cancelled while "w1" runs it: the step is refused and nothing of it stays
     ledger.jobs.cancel(rest[0].id)
     with pytest.raises(InvalidTransition), ledger.transaction() as tx:
-        tx.jobs.complete_and_claim(
+        tx.leases.complete_and_claim(
             {rest[0].id: None, rest[1].id: None}, "w1", "default", lease_s=30, limit=5
         )
     assert ledger.jobs.get(rest[1].id).status == "running"
     assert ledger.jobs.get(rest[2].id).status == "queued"
     claim(ledger, "w2", limit=5)  # rest[2]
     with pytest.raises(LeaseLost), ledger.transaction() as tx:
-        tx.jobs.complete_and_claim({rest[2].id: None}, "w1", "default", lease_s=30, limit=5)
+        tx.leases.complete_and_claim({rest[2].id: None}, "w1", "default", lease_s=30, limit=5)
     assert ledger.jobs.get(rest[2].id).lease_owner == "w2"
     with pytest.raises(InvalidInput), ledger.transaction() as tx:
-        tx.jobs.complete_and_claim(
+        tx.leases.complete_and_claim(
             {rest[1].id: {"x": {1, 2}}}, "w1", "default", lease_s=30, limit=1
         )

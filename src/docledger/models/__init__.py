@@ -12,10 +12,12 @@ from docledger.models.export import Export, ExportFile
 from docledger.models.extraction import Extraction, Segment
 from docledger.models.finding import Finding, FindingLink
 from docledger.models.job import Job, JobEvent
+from docledger.models.lineage import LineageEdge
+from docledger.models.membership import Membership
 from docledger.models.model_version import ModelVersion
-from docledger.models.run import LineageEdge, MetricChunk, Run, RunEvent
+from docledger.models.run import MetricChunk, Run, RunEvent
 from docledger.models.user import User
-from docledger.models.workspace import Membership, Workspace
+from docledger.models.workspace import Workspace
 
 # every table is declared: from now on a value either dialect would store differently (NaN,
 # NUL, too long, out of range) is InvalidInput on both (docledger.db.bounds)

@@ -1,4 +1,4 @@
-"""Runs (pipeline, training, evaluation, comparison sessions), their events, metrics and lineage."""
+"""Runs (pipeline, training, evaluation, comparison sessions), their events and metrics."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from sqlalchemy import (
     Index,
     String,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,7 +27,7 @@ from docledger.db.types import (
     json_default_list,
     utcnow,
 )
-from docledger.vocab import EntityType, LineageDirection, LogLevel, RunKind, RunStatus
+from docledger.vocab import LogLevel, RunKind, RunStatus
 
 
 class Run(IdMixin, CreatedMixin, Base):
@@ -107,23 +106,3 @@ class MetricChunk(Base):
     max_value: Mapped[float] = mapped_column(Float)
     points: Mapped[list[Any]] = mapped_column(JSONType)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class LineageEdge(IdMixin, CreatedMixin, Base):
-    """What a run consumed (``in``) and produced (``out``).
-
-    ``entity_id`` is text because blobs are keyed by SHA-256, everything else by UUID.
-    """
-
-    __tablename__ = "lineage_edges"
-    __table_args__ = (
-        UniqueConstraint("run_id", "direction", "entity_type", "entity_id"),
-        one_of("direction", LineageDirection),
-        one_of("entity_type", EntityType),
-        Index("ix_lineage_edges_entity_type_entity_id", "entity_type", "entity_id"),
-    )
-
-    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    direction: Mapped[str] = mapped_column(String(3))
-    entity_type: Mapped[str] = mapped_column(String(20))
-    entity_id: Mapped[str] = mapped_column(String(64))

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, SessionTransaction
 
 from docledger.db.dialect import full_text_catch_up
 from docledger.errors import ConfigurationError, InvalidInput
+from docledger.schemas.job import ClaimedJob
 
 if TYPE_CHECKING:
     from docledger.ledger import Tx
@@ -21,16 +21,8 @@ TaskFn = Callable[["TaskContext"], Any]
 _REGISTRY: dict[str, TaskFn] = {}
 
 
-@dataclass(frozen=True)
-class JobInfo:
-    id: uuid.UUID
-    task: str
-    queue: str
-    payload: dict[str, Any]
-    attempt: int
-    max_attempts: int
-    document_id: uuid.UUID | None
-    workspace_id: uuid.UUID | None
+#: the job a task runs, as ``ctx.job`` (the name kept from when the queue had its own class)
+JobInfo = ClaimedJob
 
 
 class TaskContext:

@@ -38,7 +38,8 @@ from docledger.db.session import session_scope
 from docledger.errors import DatabaseUnavailable, DocledgerError, LeaseLost
 from docledger.ledger import Ledger
 from docledger.queue.registry import JobInfo, TaskContext, get_task
-from docledger.repositories.job import BACKOFF_BASE_S, JobRepository
+from docledger.repositories.job import BACKOFF_BASE_S
+from docledger.repositories.lease import LeaseRepository
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +248,7 @@ class Worker:
             # Any write moves it (an ingest, another worker's commit): look before claiming,
             # with a read, so idle workers never queue up for the write lock behind them.
             with session_scope(self.ledger.engine, readonly=True) as session:
-                if JobRepository(session).has_due(self.queues):
+                if LeaseRepository(session).has_due(self.queues):
                     return
 
     def _recovery_due(self, queue: str) -> bool:
@@ -255,7 +256,7 @@ class Worker:
 
     def _claim(self, session: Any, queue: str, *, standalone: bool) -> list[JobInfo]:
         recover = self._recovery_due(queue)
-        claimed = JobRepository(session).claim(
+        claimed = LeaseRepository(session).claim(
             queue,
             self.worker_id,
             lease_s=self.lease_s,
@@ -265,7 +266,7 @@ class Worker:
         )
         if recover:
             self._last_recovery[queue] = time.monotonic()
-        return _infos(claimed)
+        return claimed
 
     def _finish_and_claim(
         self,
@@ -276,13 +277,13 @@ class Worker:
     ) -> list[JobInfo]:
         """Record the batch's successes and, when ``chain``, claim the next batch: in one
         statement where the database can, else in steps. LeaseLost rolls all of it back."""
-        repo = JobRepository(session)
+        repo = LeaseRepository(session)
         if chain and not self._recovery_due(queue):
             claimed = repo.complete_and_claim(
                 succeeded, self.worker_id, queue, lease_s=self.lease_s, limit=self.batch_size
             )
             if claimed is not None:
-                return _infos(claimed)
+                return claimed
         repo.complete_many(succeeded, self.worker_id)
         return self._claim(session, queue, standalone=False) if chain else []
 
@@ -336,7 +337,7 @@ class Worker:
                 chain = not self._stopping.is_set() and not failures and not unstarted
                 # LeaseLost from here on: all of it rolls back
                 following = self._finish_and_claim(session, queue, succeeded, chain)
-                repo = JobRepository(session)
+                repo = LeaseRepository(session)
                 for job, error in failures:
                     try:
                         repo.fail(job.id, self.worker_id, error, backoff_base_s=self.backoff_base_s)
@@ -347,7 +348,7 @@ class Worker:
             # Some lease ran out mid-batch: nothing of the batch committed. Hand back the jobs
             # still ours (uncounted); they run again, the lost ones run elsewhere.
             with session_scope(self.ledger.engine) as session:
-                released = JobRepository(session).release([j.id for j in jobs], self.worker_id)
+                released = LeaseRepository(session).release([j.id for j in jobs], self.worker_id)
             self.stats.add(lost=len(jobs) - released, released=released)
             return []
         except DATABASE_TROUBLE as exc:
@@ -360,7 +361,7 @@ class Worker:
             log.warning("batch commit failed: %s", exc)
             self._fail_all([j for j in jobs if j not in unstarted], f"batch failed: {exc}")
             with session_scope(self.ledger.engine) as session:
-                JobRepository(session).release([j.id for j in unstarted], self.worker_id)
+                LeaseRepository(session).release([j.id for j in unstarted], self.worker_id)
             return []
         self.stats.add(
             succeeded=len(succeeded), failed=len(failures) - lost, lost=lost, released=released
@@ -371,7 +372,7 @@ class Worker:
         for job in jobs:
             try:
                 with session_scope(self.ledger.engine) as session:
-                    JobRepository(session).fail(
+                    LeaseRepository(session).fail(
                         job.id, self.worker_id, error, backoff_base_s=self.backoff_base_s
                     )
                 self.stats.add(failed=1)
@@ -399,7 +400,7 @@ class Worker:
                 continue
             try:
                 with session_scope(self.ledger.engine) as session:
-                    repo = JobRepository(session)
+                    repo = LeaseRepository(session)
                     owned = repo.heartbeat(ids, self.worker_id, lease_s=self.lease_s)
                     for job_id, pct in progress.items():
                         repo.heartbeat([job_id], self.worker_id, lease_s=self.lease_s, progress=pct)
@@ -448,22 +449,6 @@ def _connection_lost(exc: BaseException, session: Any) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
-
-
-def _infos(claimed: list[dict[str, Any]]) -> list[JobInfo]:
-    return [
-        JobInfo(
-            id=j["id"],
-            task=j["task"],
-            queue=j["queue"],
-            payload=j["payload"],
-            attempt=j["attempts"],
-            max_attempts=j["max_attempts"],
-            document_id=j["document_id"],
-            workspace_id=j["workspace_id"],
-        )
-        for j in claimed
-    ]
 
 
 async def _await(awaitable: Any) -> Any:

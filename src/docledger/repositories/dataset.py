@@ -21,8 +21,8 @@ from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.paging import page
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
-from docledger.schemas.annotation import Dataset, DatasetItem
 from docledger.schemas.common import Page
+from docledger.schemas.dataset import Dataset, DatasetItem
 
 FILTER_KEYS = {"kind", "kinds", "document_ids", "label"}
 

@@ -27,8 +27,11 @@ from docledger.repositories.base import (
 )
 from docledger.repositories.workspace import WorkspaceRef, confine, run_in
 from docledger.schemas import Document, DocumentVersion
-from docledger.schemas.annotation import Annotation, Dataset
-from docledger.schemas.run import LineageEdge, LineageNode, ModelVersion, Run
+from docledger.schemas.annotation import Annotation
+from docledger.schemas.dataset import Dataset
+from docledger.schemas.lineage import LineageEdge, LineageNode
+from docledger.schemas.model_version import ModelVersion
+from docledger.schemas.run import Run
 from docledger.vocab import EntityType, values
 
 MAX_DEPTH = 50

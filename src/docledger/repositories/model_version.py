@@ -17,7 +17,7 @@ from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.paging import page
 from docledger.repositories.run import RunRepository
 from docledger.schemas.common import Page
-from docledger.schemas.run import ModelVersion
+from docledger.schemas.model_version import ModelVersion
 from docledger.vocab import ModelStage, values
 
 

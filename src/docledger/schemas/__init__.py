@@ -1,8 +1,8 @@
 """Pydantic DTOs at the API boundary: ``XCreate`` in, ``X`` out. Never live ORM objects."""
 
+from docledger.schemas.blob import Blob
 from docledger.schemas.common import validate
 from docledger.schemas.document import (
-    Blob,
     Document,
     DocumentDetail,
     DocumentPage,

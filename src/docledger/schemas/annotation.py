@@ -1,4 +1,4 @@
-"""Annotation, dataset DTOs and the per-kind value schemas."""
+"""Annotation DTOs and the per-kind value schemas."""
 
 from __future__ import annotations
 
@@ -105,24 +105,3 @@ class AnnotationEvent(OutputModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     at: datetime
-
-
-class Dataset(OutputModel):
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    name: str
-    version: int
-    content_hash: str
-    filter: dict[str, Any]
-    item_count: int
-    created_at: datetime
-
-
-class DatasetItem(OutputModel):
-    ordinal: int
-    annotation_id: uuid.UUID | None
-    annotation_revision: int
-    target_type: AnnotationTarget
-    target_id: uuid.UUID
-    kind: AnnotationKind
-    value: dict[str, Any]

@@ -1,4 +1,4 @@
-"""Document, version and blob DTOs."""
+"""Document, version and page image DTOs."""
 
 from __future__ import annotations
 
@@ -10,14 +10,6 @@ from pydantic import Field
 
 from docledger.schemas.common import OutputModel, Page
 from docledger.vocab import DocumentStatus
-
-
-class Blob(OutputModel):
-    sha256: str
-    size_bytes: int
-    media_type: str
-    storage_uri: str
-    created_at: datetime
 
 
 class DocumentVersion(OutputModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -92,3 +93,20 @@ class QueueStats(OutputModel):
     counts: dict[str, int]
     oldest_queued_age_s: float | None
     succeeded_last_minute: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job leased to a worker: what the task receives as ``ctx.job``. A plain dataclass
+    rather than a pydantic model: claims are the queue's hot path and the values come
+    straight from the database."""
+
+    id: uuid.UUID
+    task: str
+    queue: str
+    payload: dict[str, Any]
+    priority: int
+    attempt: int
+    max_attempts: int
+    document_id: uuid.UUID | None
+    workspace_id: uuid.UUID | None

@@ -1,4 +1,4 @@
-"""Run, run event, metric, lineage and model registry DTOs."""
+"""Run, run event and metric DTOs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from docledger.schemas.common import OutputModel
-from docledger.vocab import EntityType, LineageDirection, LogLevel, ModelStage, RunKind, RunStatus
+from docledger.vocab import LogLevel, RunKind, RunStatus
 
 
 class Run(OutputModel):
@@ -41,35 +41,3 @@ class MetricPoint(OutputModel):
     step: int
     value: float
     at: datetime
-
-
-class LineageNode(OutputModel):
-    """An entity reached by a lineage walk, with the run that links it and the distance.
-    ``via_run_id`` is None where the schema itself links the two (a version and its document,
-    an extraction and its version, a segment and its extraction)."""
-
-    entity_type: EntityType
-    entity_id: str
-    via_run_id: uuid.UUID | None
-    depth: int
-
-
-class LineageEdge(OutputModel):
-    run_id: uuid.UUID
-    direction: LineageDirection
-    entity_type: EntityType
-    entity_id: str
-
-
-class ModelVersion(OutputModel):
-    id: uuid.UUID
-    workspace_id: uuid.UUID | None
-    name: str
-    version: int
-    run_id: uuid.UUID | None
-    artifact_sha256: str | None
-    stage: ModelStage
-    metrics: dict[str, Any]
-    description: str | None
-    created_at: datetime
-    stage_changed_at: datetime

@@ -22,7 +22,8 @@ from docledger.repositories.lineage import EntityRef, LineageRepository, entity_
 from docledger.repositories.metric import MetricTriple
 from docledger.repositories.model_version import ModelRepository
 from docledger.repositories.run import RunRepository
-from docledger.schemas.run import ModelVersion, Run
+from docledger.schemas.model_version import ModelVersion
+from docledger.schemas.run import Run
 from docledger.services.scope import Scope, Service, service
 
 

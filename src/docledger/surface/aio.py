@@ -13,6 +13,7 @@ from docledger.repositories.dataset import DatasetRepository
 from docledger.repositories.embedding import EmbeddingRepository
 from docledger.repositories.extraction import SegmentRepository
 from docledger.repositories.job import JobRepository
+from docledger.repositories.lease import LeaseRepository
 from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.membership import MembershipRepository
 from docledger.repositories.page_image import PageImageRepository
@@ -37,8 +38,9 @@ if TYPE_CHECKING:
     from docledger.repositories.metric import MetricTriple
     from docledger.repositories.user import UserRef
     from docledger.repositories.workspace import WorkspaceRef
-    from docledger.schemas.annotation import Annotation, AnnotationEvent, Dataset, DatasetItem
+    from docledger.schemas.annotation import Annotation, AnnotationEvent
     from docledger.schemas.common import Page
+    from docledger.schemas.dataset import Dataset, DatasetItem
     from docledger.schemas.document import (
         Document,
         DocumentDetail,
@@ -48,16 +50,11 @@ if TYPE_CHECKING:
     )
     from docledger.schemas.embedding import EmbeddingSpace, SearchHit
     from docledger.schemas.extraction import Extraction, RecordResult, Segment, SegmentIn
-    from docledger.schemas.job import Job, JobCreate, JobDetail, QueueStats
+    from docledger.schemas.job import ClaimedJob, Job, JobCreate, JobDetail, QueueStats
+    from docledger.schemas.lineage import LineageEdge, LineageNode
     from docledger.schemas.membership import Membership
-    from docledger.schemas.run import (
-        LineageEdge,
-        LineageNode,
-        MetricPoint,
-        ModelVersion,
-        Run,
-        RunEvent,
-    )
+    from docledger.schemas.model_version import ModelVersion
+    from docledger.schemas.run import MetricPoint, Run, RunEvent
     from docledger.schemas.user import User, UserCreate
     from docledger.schemas.workspace import Workspace, WorkspaceCreate
     from docledger.services.embedders import Embedder
@@ -1077,6 +1074,54 @@ class AsyncJobs(AsyncSurface):
             workspace_id=workspace_id,
         )
 
+    async def cancel(self, job_id: uuid.UUID | str) -> Job:
+        """Cancel a queued or running job (a running job's completion is then refused, so
+        whatever it wrote rolls back).
+        """
+        return await self._run("cancel", job_id)
+
+    async def retry(self, job_id: uuid.UUID | str) -> Job:
+        """Re-queue a dead, failed or cancelled job with a fresh set of attempts."""
+        return await self._run("retry", job_id)
+
+    async def purge(
+        self,
+        *,
+        older_than_days: float,
+        statuses: Sequence[str] = ("succeeded", "failed", "dead", "cancelled"),
+    ) -> int:
+        """Delete finished jobs (and their events) that finished more than N days ago. The
+        only way history is ever removed; the caller logs the count.
+        """
+        return await self._run("purge", older_than_days=older_than_days, statuses=statuses)
+
+    async def get(self, job_id: uuid.UUID | str) -> JobDetail:
+        return await self._run("get", job_id)
+
+    async def stats(self) -> builtins.list[QueueStats]:
+        """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
+        return await self._run("stats")
+
+    async def list(
+        self,
+        *,
+        status: str | None = None,
+        queue: str | None = None,
+        task: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Job]:
+        """Newest first."""
+        return await self._run(
+            "list", status=status, queue=queue, task=task, limit=limit, cursor=cursor
+        )
+
+
+class AsyncLeases(AsyncSurface):
+    """``aledger.leases``: the methods of :class:`LeaseRepository`."""
+
+    _cls = LeaseRepository
+
     async def claim(
         self,
         queue: str,
@@ -1086,7 +1131,7 @@ class AsyncJobs(AsyncSurface):
         limit: int = 1,
         recover: bool = True,
         standalone: bool = True,
-    ) -> builtins.list[dict[str, Any]]:
+    ) -> list[ClaimedJob]:
         """Take up to ``limit`` due jobs and lease them to ``worker_id`` for ``lease_s`` seconds.
         Unless ``recover`` is False, expired leases in the queue are recovered first (their jobs
         become claimable again); workers do that every few seconds, not on every claim.
@@ -1138,7 +1183,7 @@ class AsyncJobs(AsyncSurface):
         *,
         lease_s: float,
         limit: int,
-    ) -> builtins.list[dict[str, Any]] | None:
+    ) -> list[ClaimedJob] | None:
         """A busy worker's steady state: mark a batch succeeded and claim the next one, in
         one statement where the database can (PostgreSQL; see ``statements``). Returns the
         claimed jobs, or None where it cannot (SQLite: use ``complete_many`` then ``claim``).
@@ -1171,53 +1216,11 @@ class AsyncJobs(AsyncSurface):
         """
         return await self._run("release", job_ids, worker_id)
 
-    async def cancel(self, job_id: uuid.UUID | str) -> Job:
-        """Cancel a queued or running job (a running job's completion is then refused, so
-        whatever it wrote rolls back).
-        """
-        return await self._run("cancel", job_id)
-
-    async def retry(self, job_id: uuid.UUID | str) -> Job:
-        """Re-queue a dead, failed or cancelled job with a fresh set of attempts."""
-        return await self._run("retry", job_id)
-
-    async def purge(
-        self,
-        *,
-        older_than_days: float,
-        statuses: Sequence[str] = ("succeeded", "failed", "dead", "cancelled"),
-    ) -> int:
-        """Delete finished jobs (and their events) that finished more than N days ago. The
-        only way history is ever removed; the caller logs the count.
-        """
-        return await self._run("purge", older_than_days=older_than_days, statuses=statuses)
-
-    async def get(self, job_id: uuid.UUID | str) -> JobDetail:
-        return await self._run("get", job_id)
-
     async def has_due(self, queues: Sequence[str]) -> bool:
         """Whether any of these queues holds a job that could be claimed now: a read, so an
         idle worker can look without taking SQLite's write lock (a claim takes it).
         """
         return await self._run("has_due", queues)
-
-    async def stats(self) -> builtins.list[QueueStats]:
-        """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
-        return await self._run("stats")
-
-    async def list(
-        self,
-        *,
-        status: str | None = None,
-        queue: str | None = None,
-        task: str | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-    ) -> Page[Job]:
-        """Newest first."""
-        return await self._run(
-            "list", status=status, queue=queue, task=task, limit=limit, cursor=cursor
-        )
 
 
 class AsyncRuns(AsyncSurface):

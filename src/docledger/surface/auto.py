@@ -14,6 +14,7 @@ from docledger.repositories.dataset import DatasetRepository
 from docledger.repositories.embedding import EmbeddingRepository
 from docledger.repositories.extraction import SegmentRepository
 from docledger.repositories.job import JobRepository
+from docledger.repositories.lease import LeaseRepository
 from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.membership import MembershipRepository
 from docledger.repositories.page_image import PageImageRepository
@@ -38,8 +39,9 @@ if TYPE_CHECKING:
     from docledger.repositories.metric import MetricTriple
     from docledger.repositories.user import UserRef
     from docledger.repositories.workspace import WorkspaceRef
-    from docledger.schemas.annotation import Annotation, AnnotationEvent, Dataset, DatasetItem
+    from docledger.schemas.annotation import Annotation, AnnotationEvent
     from docledger.schemas.common import Page
+    from docledger.schemas.dataset import Dataset, DatasetItem
     from docledger.schemas.document import (
         Document,
         DocumentDetail,
@@ -49,16 +51,11 @@ if TYPE_CHECKING:
     )
     from docledger.schemas.embedding import EmbeddingSpace, SearchHit
     from docledger.schemas.extraction import Extraction, RecordResult, Segment, SegmentIn
-    from docledger.schemas.job import Job, JobCreate, JobDetail, QueueStats
+    from docledger.schemas.job import ClaimedJob, Job, JobCreate, JobDetail, QueueStats
+    from docledger.schemas.lineage import LineageEdge, LineageNode
     from docledger.schemas.membership import Membership
-    from docledger.schemas.run import (
-        LineageEdge,
-        LineageNode,
-        MetricPoint,
-        ModelVersion,
-        Run,
-        RunEvent,
-    )
+    from docledger.schemas.model_version import ModelVersion
+    from docledger.schemas.run import MetricPoint, Run, RunEvent
     from docledger.schemas.user import User, UserCreate
     from docledger.schemas.workspace import Workspace, WorkspaceCreate
     from docledger.services.embedders import Embedder
@@ -1066,6 +1063,52 @@ class Jobs(AutoSurface):
             workspace_id=workspace_id,
         )
 
+    def cancel(self, job_id: uuid.UUID | str) -> Job:
+        """Cancel a queued or running job (a running job's completion is then refused, so
+        whatever it wrote rolls back).
+        """
+        return self._run("cancel", job_id)
+
+    def retry(self, job_id: uuid.UUID | str) -> Job:
+        """Re-queue a dead, failed or cancelled job with a fresh set of attempts."""
+        return self._run("retry", job_id)
+
+    def purge(
+        self,
+        *,
+        older_than_days: float,
+        statuses: Sequence[str] = ("succeeded", "failed", "dead", "cancelled"),
+    ) -> int:
+        """Delete finished jobs (and their events) that finished more than N days ago. The
+        only way history is ever removed; the caller logs the count.
+        """
+        return self._run("purge", older_than_days=older_than_days, statuses=statuses)
+
+    def get(self, job_id: uuid.UUID | str) -> JobDetail:
+        return self._run("get", job_id)
+
+    def stats(self) -> builtins.list[QueueStats]:
+        """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
+        return self._run("stats")
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        queue: str | None = None,
+        task: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Job]:
+        """Newest first."""
+        return self._run("list", status=status, queue=queue, task=task, limit=limit, cursor=cursor)
+
+
+class Leases(AutoSurface):
+    """``ledger.leases``: the methods of :class:`LeaseRepository`."""
+
+    _cls = LeaseRepository
+
     def claim(
         self,
         queue: str,
@@ -1075,7 +1118,7 @@ class Jobs(AutoSurface):
         limit: int = 1,
         recover: bool = True,
         standalone: bool = True,
-    ) -> builtins.list[dict[str, Any]]:
+    ) -> list[ClaimedJob]:
         """Take up to ``limit`` due jobs and lease them to ``worker_id`` for ``lease_s`` seconds.
         Unless ``recover`` is False, expired leases in the queue are recovered first (their jobs
         become claimable again); workers do that every few seconds, not on every claim.
@@ -1127,7 +1170,7 @@ class Jobs(AutoSurface):
         *,
         lease_s: float,
         limit: int,
-    ) -> builtins.list[dict[str, Any]] | None:
+    ) -> list[ClaimedJob] | None:
         """A busy worker's steady state: mark a batch succeeded and claim the next one, in
         one statement where the database can (PostgreSQL; see ``statements``). Returns the
         claimed jobs, or None where it cannot (SQLite: use ``complete_many`` then ``claim``).
@@ -1160,51 +1203,11 @@ class Jobs(AutoSurface):
         """
         return self._run("release", job_ids, worker_id)
 
-    def cancel(self, job_id: uuid.UUID | str) -> Job:
-        """Cancel a queued or running job (a running job's completion is then refused, so
-        whatever it wrote rolls back).
-        """
-        return self._run("cancel", job_id)
-
-    def retry(self, job_id: uuid.UUID | str) -> Job:
-        """Re-queue a dead, failed or cancelled job with a fresh set of attempts."""
-        return self._run("retry", job_id)
-
-    def purge(
-        self,
-        *,
-        older_than_days: float,
-        statuses: Sequence[str] = ("succeeded", "failed", "dead", "cancelled"),
-    ) -> int:
-        """Delete finished jobs (and their events) that finished more than N days ago. The
-        only way history is ever removed; the caller logs the count.
-        """
-        return self._run("purge", older_than_days=older_than_days, statuses=statuses)
-
-    def get(self, job_id: uuid.UUID | str) -> JobDetail:
-        return self._run("get", job_id)
-
     def has_due(self, queues: Sequence[str]) -> bool:
         """Whether any of these queues holds a job that could be claimed now: a read, so an
         idle worker can look without taking SQLite's write lock (a claim takes it).
         """
         return self._run("has_due", queues)
-
-    def stats(self) -> builtins.list[QueueStats]:
-        """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
-        return self._run("stats")
-
-    def list(
-        self,
-        *,
-        status: str | None = None,
-        queue: str | None = None,
-        task: str | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-    ) -> Page[Job]:
-        """Newest first."""
-        return self._run("list", status=status, queue=queue, task=task, limit=limit, cursor=cursor)
 
 
 class Runs(AutoSurface):

@@ -27,6 +27,7 @@ from docledger.repositories import (
     WorkspaceRepository,
 )
 from docledger.repositories.base import READONLY_ATTR
+from docledger.repositories.lease import LeaseRepository
 from docledger.repositories.lineage import LineageRepository
 from docledger.services.extraction import ExtractionService
 from docledger.services.ingest import DocumentService
@@ -48,6 +49,7 @@ SURFACE: dict[str, type[Repository] | type[Service]] = {
     "annotations": AnnotationRepository,
     "datasets": DatasetRepository,
     "jobs": JobRepository,
+    "leases": LeaseRepository,
     "runs": RunService,
     "model_versions": ModelService,
     "lineage": LineageRepository,
