@@ -35,6 +35,7 @@ NOT_BY_ID = {
     "documents.create_from_paths": "creates in the workspace",
     "documents.sync": "creates in the workspace",
     "datasets.list": "lists one workspace",
+    "jobs.enqueue": "tags the new job with the workspace",
     "datasets.snapshot": "creates in the workspace",
     "runs.create": "creates in the workspace",
     "runs.start": "creates in the workspace",

@@ -1,4 +1,4 @@
-"""Content benchmarks (issue 4). Each part measures docledger and its baselines in the same run.
+"""Segment benchmarks (issue 4), each measuring docledger and its baselines in the same run.
 
 segments  1,000,000 segments recorded through ``ledger.extractions.record`` (250 per extraction,
           one transaction each) into a table already holding 1,000,000, alternating batch by
@@ -10,17 +10,9 @@ segments  1,000,000 segments recorded through ``ledger.extractions.record`` (250
           defers it to a catch-up that text queries run first), so the catch-up is timed on
           its own. Then point look-ups by id and "segments of one version" on the grown
           table, p50/p99.
-knn       100,000 x 384 clustered, normalised vectors: docledger top-10 (exact path; on
-          PostgreSQL also the pgvector HNSW path on a throw-away PostgreSQL with pgvector) vs
-          numpy's brute force on the same matrix and sqlite-vec's vec0 (through apsw, since
-          this Python's sqlite3 cannot load extensions); unfiltered and with a filter matching
-          10% of the rows.
-rerecord  10,000 unchanged chunks of 100 documents recorded again (the RAG module's re-run)
-          vs LangChain's indexing API re-run with its SQL record manager on a SQLite file.
 
-    python bench/content.py segments [--dialect sqlite|postgresql] [--rows N]
-    python bench/content.py knn [--dialect sqlite|postgresql] [--vectors N]
-    python bench/content.py rerecord
+    python bench/segments.py segments [--dialect sqlite|postgresql] [--rows N]
+    python bench/segments.py lookups --url URL
 """
 
 from __future__ import annotations
@@ -38,41 +30,16 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, fresh_pg_database, median, percentile, write
-
-PER_EXTRACTION = 250
-SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "vo", "de", "pa", "gri", "ton", "el"]
-
-
-def vocabulary(rng: np.random.Generator, size: int = 4000) -> list[str]:
-    words = set()
-    while len(words) < size:
-        words.add("".join(rng.choice(SYLLABLES, size=int(rng.integers(2, 5)))))
-    return sorted(words)
-
-
-def segment_batch(rng: np.random.Generator, words: list[str], n: int) -> list[dict[str, Any]]:
-    """OCR-like zones: a page every 50, text of ~15 words, boxes, confidences, labels."""
-    picks = rng.integers(0, len(words), size=(n, 15))
-    conf = rng.uniform(0.4, 1.0, size=n)
-    out = []
-    for i in range(n):
-        y = 10.0 + (i % 50) * 15.0
-        out.append(
-            {
-                "kind": "zone",
-                "label": "field" if i % 3 else "header",
-                "page_number": 1 + i // 50,
-                "bbox": {"x0": 20.0, "y0": y, "x1": 580.0, "y1": y + 12.0, "unit": "pt"},
-                "text": " ".join(words[j] for j in picks[i]),
-                "confidence": round(float(conf[i]), 4),
-            }
-        )
-    return out
-
-
-# --------------------------------------------------------------------------- segments
-
+from common import (
+    PER_EXTRACTION,
+    RESULTS,
+    docledger_url,
+    fresh_pg_database,
+    segment_batch,
+    summary,
+    vocabulary,
+    write,
+)
 
 NAIVE_SQL = [
     "CREATE TABLE documents (id TEXT PRIMARY KEY, external_key TEXT)",
@@ -170,12 +137,6 @@ class Naive:
             with self.conn.cursor().copy("COPY segments FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-
-
-def docledger_url(dialect: str, workdir: Path) -> str:
-    if dialect == "sqlite":
-        return f"sqlite:///{workdir / 'docledger.db'}"
-    return fresh_pg_database("bench_content_docledger")
 
 
 def bench_segments(dialect: str, rows: int) -> dict[str, Any]:
@@ -364,295 +325,6 @@ def bench_segments(dialect: str, rows: int) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------- knn
-
-
-def clustered_unit(n: int, dims: int, clusters: int, seed: int) -> np.ndarray:
-    """Normalised points around random centres: real embeddings cluster, and HNSW recall on
-    uniform noise says nothing about recall on real data."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(clusters, dims))
-    points = centres[rng.integers(0, clusters, size=n)] + 0.6 * rng.normal(size=(n, dims))
-    points /= np.linalg.norm(points, axis=1, keepdims=True)
-    return points.astype(np.float32)
-
-
-def numpy_top(matrix: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
-    scores = matrix @ q
-    best = np.argpartition(-scores, k - 1)[:k]
-    return best[np.argsort(-scores[best])]
-
-
-def latencies(fn: Any, queries: np.ndarray) -> tuple[list[float], list[Any]]:
-    times, results = [], []
-    for q in queries:
-        t = time.perf_counter()
-        results.append(fn(q))
-        times.append((time.perf_counter() - t) * 1000)
-    return times, results
-
-
-def summary(times: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(median(times), 3), "p99_ms": round(percentile(times, 99), 3)}
-
-
-def load_vectors(lg: Any, vectors: np.ndarray, space: str = "bench-384") -> tuple[list, float]:
-    """n segments (pages 1..10, so one page is a 10% filter) and their vectors; returns the
-    segment ids in vector order and the upsert rate."""
-    n = len(vectors)
-    ids: list[uuid.UUID] = []
-    chunk = 10_000
-    for start in range(0, n, chunk):
-        count = min(chunk, n - start)
-        version = lg.documents.create(f"knn{start}".encode(), external_key=f"knn{start}").version_id
-        rec = lg.extractions.record(
-            version,
-            "bench",
-            "1",
-            {},
-            [{"kind": "chunk", "page_number": 1 + i % 10, "text": None} for i in range(count)],
-        )
-        ids.extend(sg.id for sg in lg.segments.of_extraction(rec.extraction.id))
-    lg.embeddings.create_space(space, "bench", vectors.shape[1], "cosine")
-    # one call: on pgvector the space's HNSW index is built once over the loaded rows
-    t = time.perf_counter()
-    lg.embeddings.upsert(space, dict(zip(ids, vectors, strict=True)))
-    return ids, n / (time.perf_counter() - t)
-
-
-def recall(got: list[list[uuid.UUID]], want: list[list[uuid.UUID]]) -> float:
-    hit = sum(len(set(g) & set(w)) for g, w in zip(got, want, strict=True))
-    return hit / sum(len(w) for w in want)
-
-
-def bench_knn(dialect: str, n: int, queries_n: int = 200) -> dict[str, Any]:
-    from docledger import Ledger, load_settings  # noqa: PLC0415
-
-    dims, k = 384, 10
-    data = clustered_unit(n + queries_n, dims, 200, seed=11)
-    vectors, queries = data[:n], data[n:]
-    pages = np.arange(n) % 10 + 1
-    page1 = np.flatnonzero(pages == 1)
-    out: dict[str, Any] = {
-        "dialect": dialect,
-        "vectors": n,
-        "dims": dims,
-        "k": k,
-        "queries": queries_n,
-    }
-
-    # numpy, the limit
-    np_times, np_results = latencies(lambda q: numpy_top(vectors, q, k), queries)
-    sub = vectors[page1]
-    npf_times, npf_results = latencies(lambda q: page1[numpy_top(sub, q, k)], queries)
-    out["numpy"] = summary(np_times)
-    out["numpy_filtered_10pct"] = summary(npf_times)
-
-    workdir = Path(tempfile.mkdtemp(prefix="bench-knn-"))
-    targets = [("docledger", docledger_url(dialect, workdir))]
-    server = None
-    if dialect == "postgresql":
-        from docledger.devserver import DevServer  # noqa: PLC0415
-
-        server = DevServer.create().start()
-        targets.append(("docledger_pgvector", server.url))
-    try:
-        for label, url in targets:
-            with Ledger.open(
-                settings=load_settings(db_url=url, blob_root=str(workdir / "b"))
-            ) as lg:
-                ids, rate = load_vectors(lg, vectors)
-                want = [[ids[i] for i in r] for r in np_results]
-                want_f = [[ids[i] for i in r] for r in npf_results]
-                t = time.perf_counter()
-                lg.search.vector(queries[0], k=k, space="bench-384")
-                first = (time.perf_counter() - t) * 1000
-                # interleaved with numpy query by query, so machine noise hits both alike
-                times, hits, paired = [], [], []
-                for q in queries:
-                    t = time.perf_counter()
-                    numpy_top(vectors, q, k)
-                    paired.append((time.perf_counter() - t) * 1000)
-                    t = time.perf_counter()
-                    hits.append(lg.search.vector(q, k=k, space="bench-384"))
-                    times.append((time.perf_counter() - t) * 1000)
-                f_times, f_hits = latencies(
-                    lambda q: lg.search.vector(q, k=k, space="bench-384", pages=(1, 1)), queries
-                )
-                entry = {
-                    "numpy_interleaved": summary(paired),
-                    "upsert_vectors_per_s": round(rate),
-                    "first_query_ms_incl_matrix_load": round(first, 1),
-                    **summary(times),
-                    "recall_at_10": round(
-                        recall([[h.segment_id for h in r] for r in hits], want), 4
-                    ),
-                    "filtered_10pct": {
-                        **summary(f_times),
-                        "always_k": all(len(r) == k for r in f_hits),
-                        "recall_at_10": round(
-                            recall([[h.segment_id for h in r] for r in f_hits], want_f), 4
-                        ),
-                    },
-                }
-                if label == "docledger_pgvector":
-                    e_times, _ = latencies(
-                        lambda q: lg.search.vector(q, k=k, space="bench-384", exact=True), queries
-                    )
-                    entry["exact_path_same_server"] = summary(e_times)
-                out[label] = entry
-                print(label, json.dumps(entry), file=sys.stderr)
-    finally:
-        if server is not None:
-            server.stop()
-    out["ratio_docledger_p50_vs_numpy"] = round(
-        out["docledger"]["p50_ms"] / out["docledger"]["numpy_interleaved"]["p50_ms"], 2
-    )
-
-    if dialect == "sqlite":
-        out["sqlite_vec"] = bench_sqlite_vec(
-            workdir, vectors, pages, queries, k, np_results, npf_results
-        )
-        out["speedup_vs_sqlite_vec_p50"] = round(
-            out["sqlite_vec"]["p50_ms"] / out["docledger"]["p50_ms"], 2
-        )
-        out["speedup_vs_sqlite_vec_filtered_p50"] = round(
-            out["sqlite_vec"]["filtered_10pct"]["p50_ms"]
-            / out["docledger"]["filtered_10pct"]["p50_ms"],
-            2,
-        )
-    return out
-
-
-def bench_sqlite_vec(
-    workdir: Path,
-    vectors: np.ndarray,
-    pages: np.ndarray,
-    queries: np.ndarray,
-    k: int,
-    want: list[Any],
-    want_f: list[Any],
-) -> dict[str, Any]:
-    """The peer: sqlite-vec's vec0 (brute force), loaded through apsw."""
-    import apsw  # noqa: PLC0415
-    import sqlite_vec  # noqa: PLC0415
-
-    conn = apsw.Connection(str(workdir / "vec.db"))
-    conn.enable_load_extension(True)
-    conn.load_extension(sqlite_vec.loadable_path())
-    conn.execute(
-        f"CREATE VIRTUAL TABLE v USING vec0(embedding float[{vectors.shape[1]}] "
-        "distance_metric=cosine, page integer)"
-    )
-    with conn:
-        conn.executemany(
-            "INSERT INTO v (rowid, embedding, page) VALUES (?, ?, ?)",
-            ((i, vectors[i].tobytes(), int(pages[i])) for i in range(len(vectors))),
-        )
-
-    def query(q: np.ndarray, extra: str = "") -> list[int]:
-        return [
-            int(r[0])
-            for r in conn.execute(
-                f"SELECT rowid, distance FROM v WHERE embedding MATCH ? AND k = {k}{extra} "
-                "ORDER BY distance",
-                (q.tobytes(),),
-            )
-        ]
-
-    times, got = latencies(query, queries)
-    f_times, f_got = latencies(lambda q: query(q, " AND page = 1"), queries)
-    return {
-        **summary(times),
-        "recall_at_10": round(recall(got, [list(w) for w in want]), 4),
-        "filtered_10pct": {
-            **summary(f_times),
-            "always_k": all(len(r) == k for r in f_got),
-            "recall_at_10": round(recall(f_got, [list(w) for w in want_f]), 4),
-        },
-    }
-
-
-# --------------------------------------------------------------------------- rerecord
-
-
-def bench_rerecord(docs: int = 100, per_doc: int = 100, repeats: int = 5) -> dict[str, Any]:
-    """The RAG module's re-run over unchanged documents: every chunk is already stored."""
-    from langchain_classic.indexes import SQLRecordManager, index  # noqa: PLC0415
-    from langchain_core.documents import Document  # noqa: PLC0415
-    from langchain_core.embeddings import DeterministicFakeEmbedding  # noqa: PLC0415
-    from langchain_core.vectorstores import InMemoryVectorStore  # noqa: PLC0415
-
-    from docledger import Ledger, load_settings  # noqa: PLC0415
-
-    rng = np.random.default_rng(5)
-    words = vocabulary(rng)
-    chunks = [[" ".join(rng.choice(words, size=80)) for _ in range(per_doc)] for _ in range(docs)]
-    total = docs * per_doc
-    workdir = Path(tempfile.mkdtemp(prefix="bench-rerecord-"))
-
-    # LangChain: indexing API + SQL record manager on a SQLite file
-    manager = SQLRecordManager("bench", db_url=f"sqlite:///{workdir / 'records.db'}")
-    manager.create_schema()
-    store = InMemoryVectorStore(DeterministicFakeEmbedding(size=8))
-    lc_docs = [
-        Document(page_content=text, metadata={"source": f"doc{d}"})
-        for d, texts in enumerate(chunks)
-        for text in texts
-    ]
-    first = index(lc_docs, manager, store, cleanup="incremental", source_id_key="source")
-    assert first["num_added"] == total, first
-    lc_times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        again = index(lc_docs, manager, store, cleanup="incremental", source_id_key="source")
-        lc_times.append(time.perf_counter() - t)
-        assert again["num_skipped"] == total, again
-        assert again["num_added"] == 0, again
-
-    # docledger: one extraction per document, recorded again with the same chunker and params
-    settings = load_settings(
-        db_url=f"sqlite:///{workdir / 'docledger.db'}", blob_root=str(workdir / "b")
-    )
-    with Ledger.open(settings=settings) as lg:
-        versions = [
-            lg.documents.create(f"source doc{d}".encode(), external_key=f"doc{d}").version_id
-            for d in range(docs)
-        ]
-        params = {"size": 800, "overlap": 100}
-
-        def record_all() -> list[Any]:
-            return [
-                lg.extractions.record(
-                    version, "chunker", "1", params, [{"kind": "chunk", "text": t} for t in texts]
-                )
-                for version, texts in zip(versions, chunks, strict=True)
-            ]
-
-        assert all(r.created for r in record_all())
-        dl_times = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            results = record_all()
-            dl_times.append(time.perf_counter() - t)
-            assert not any(r.created for r in results)
-            assert sum(r.segments for r in results) == total
-    lc_rate = total / median(lc_times)
-    dl_rate = total / median(dl_times)
-    return {
-        "documents": docs,
-        "chunks": total,
-        "repeats": repeats,
-        "chunks_per_s": {
-            "docledger": round(dl_rate),
-            "langchain_sql_record_manager": round(lc_rate),
-        },
-        "speedup": round(dl_rate / lc_rate, 1),
-        "note": "docledger skips a whole extraction by its (version, extractor, extractor "
-        "version, params hash) key; LangChain hashes and looks up every chunk",
-    }
-
-
 def bench_lookups(url: str, samples: int = 2000) -> dict[str, Any]:
     """Look-ups on a grown segments table (e.g. the one ``segments`` leaves), in a fresh
     process with a collected, frozen heap: a service's steady state, not the tail of a bulk
@@ -705,21 +377,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("part", choices=["segments", "lookups", "knn", "rerecord"])
+    parser.add_argument("part", choices=["segments", "lookups"])
     parser.add_argument("--url", help="lookups: a database the segments part grew")
     parser.add_argument("--dialect", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--vectors", type=int, default=100_000)
     args = parser.parse_args()
     if args.part == "segments":
         write(f"content_segments_{args.dialect}", bench_segments(args.dialect, args.rows))
-    elif args.part == "lookups":
+    else:
         dialect = "sqlite" if args.url.startswith("sqlite") else "postgresql"
         write(f"content_lookups_{dialect}", bench_lookups(args.url))
-    elif args.part == "knn":
-        write(f"content_knn_{args.dialect}", bench_knn(args.dialect, args.vectors))
-    else:
-        write("content_rerecord", bench_rerecord())
 
 
 if __name__ == "__main__":
