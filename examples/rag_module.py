@@ -24,12 +24,8 @@ async def run() -> dict[str, Any]:
     async with AsyncLedger.open() as aledger:
         await aledger.workspaces.ensure("kb", "Knowledge base")
         async with aledger.runs.start("ingest", "pipeline", workspace="kb") as run:
-            first = await aledger.documents.create_many(
-                [_source(key, body) for key, body in SOURCES.items()], workspace="kb"
-            )
-            again = await aledger.documents.create_many(  # same bytes: nothing new
-                [_source(key, body) for key, body in SOURCES.items()], workspace="kb"
-            )
+            first = await aledger.documents.create_many(SOURCES, workspace="kb")
+            again = await aledger.documents.create_many(SOURCES, workspace="kb")  # no change
             changed = await aledger.documents.create(
                 b"# Stairs\n\nStair treads and handrails are inspected every spring.",
                 external_key="handbook/stairs.md",
@@ -52,12 +48,6 @@ async def run() -> dict[str, Any]:
             "cited_page": hits[0].page_number,
             "run_events": [e.event for e in await aledger.runs.events(run.id)],
         }
-
-
-def _source(key: str, body: bytes) -> Any:
-    from docledger.services.ingest import make_source  # noqa: PLC0415
-
-    return make_source(body, external_key=key)
 
 
 def main() -> dict[str, Any]:

@@ -48,6 +48,7 @@ from docledger.services.ingest import DocumentService
 from docledger.services.scope import Scope, Shared
 from docledger.services.search import SearchService
 from docledger.services.tracking import ModelService, RunService
+from docledger.services.upkeep import MaintenanceService
 from docledger.storage import BlobStore, open_blob_store
 from docledger.surface import aio, auto
 
@@ -129,6 +130,10 @@ class Tx:
     def lineage(self) -> LineageRepository:
         return LineageRepository(self.session)
 
+    @cached_property
+    def maintenance(self) -> MaintenanceService:
+        return MaintenanceService(self._scope)
+
     @property
     def models(self) -> ModelService:
         """Deprecated: ``model_versions`` (``docledger.models`` is the ORM package)."""
@@ -169,6 +174,7 @@ class Ledger:
         self.runs = auto.Runs(scope)
         self.model_versions = auto.ModelVersions(scope)
         self.lineage = auto.Lineage(scope)
+        self.maintenance = auto.Maintenance(scope)
 
     @property
     def models(self) -> auto.ModelVersions:
@@ -247,6 +253,7 @@ class AsyncLedger:
         self.runs = aio.AsyncRuns(make, engine)
         self.model_versions = aio.AsyncModelVersions(make, engine)
         self.lineage = aio.AsyncLineage(make, engine)
+        self.maintenance = aio.AsyncMaintenance(make, engine)
 
     @property
     def models(self) -> aio.AsyncModelVersions:
@@ -318,6 +325,7 @@ class AsyncTx:
         self.runs = aio.AsyncRuns(scope, engine, session)
         self.model_versions = aio.AsyncModelVersions(scope, engine, session)
         self.lineage = aio.AsyncLineage(scope, engine, session)
+        self.maintenance = aio.AsyncMaintenance(scope, engine, session)
 
     async def run(self, fn: Callable[[Tx], T]) -> T:
         scope = self._make()

@@ -19,7 +19,7 @@ from docledger import InvalidInput, InvalidTransition, Ledger, NotFound
 from docledger import models as m
 from docledger.db.session import session_scope
 from docledger.services import ingest as ingest_mod
-from docledger.services.ingest import (
+from docledger.services.sources import (
     expand_paths,
     present_keys,
     unreadable_prefixes,

@@ -100,7 +100,7 @@ def test_stable_identity_and_carry_forward(ledger: Ledger) -> None:
     assert new.linked_to_predecessors == 3  # page by box, zone 1 by hash, zone 2 by box
     new_segs = ledger.segments.of_extraction(new.extraction.id)
     assert [s.predecessor_id for s in new_segs] == [s.id for s in old_segs]
-    assert ledger.segments.carry_forward(old.extraction.id, new.extraction.id) == 2
+    assert ledger.annotations.carry_forward(old.extraction.id, new.extraction.id) == 2
     carried = ledger.annotations.list(segment=new_segs[1].id).items
     assert [c.value["corrected"] for c in carried] == ["Total: 42"]
     assert carried[0].version_id == v2

@@ -34,6 +34,7 @@ NOT_BY_ID = {
     "documents.create_many": "creates in the workspace",
     "documents.create_from_paths": "creates in the workspace",
     "documents.sync": "creates in the workspace",
+    "documents.record_versions": "names stored bytes under keys of the workspace",
     "datasets.list": "lists one workspace",
     "jobs.enqueue": "tags the new job with the workspace",
     "datasets.snapshot": "creates in the workspace",

@@ -17,7 +17,7 @@ from docledger.cli.context import console, err_console, state, styled, writable_
 from docledger.errors import InvalidInput
 from docledger.schemas import IngestResult
 from docledger.services.extraction import ExtractOutcome
-from docledger.services.ingest import expand_paths, present_keys, unreadable_prefixes
+from docledger.services.sources import expand_paths, present_keys, unreadable_prefixes
 
 OUTCOMES = ("added", "new_version", "unchanged", "reverted", "failed")
 

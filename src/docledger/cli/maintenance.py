@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from docledger.cli.context import console, err_console, state, styled
-from docledger.services import invariants, maintenance
+from docledger.services.maintenance import DEFAULT_GRACE_S
 
 
 def verify(
@@ -21,14 +21,12 @@ def verify(
     (current versions, segment hashes, vectors, full-text index, stray files); exit 1 when
     anything is wrong (and, with --repair, was not fixed)."""
     with state.ledger() as ledger:
-        total = maintenance.count_blob_rows(ledger.engine)
+        total = ledger.maintenance.count_blobs()
         columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, console=err_console, transient=True) as bar:
             task = bar.add_task("verify", total=total)
-            report = maintenance.verify(
-                ledger.engine, ledger.blobs, progress=lambda n: bar.advance(task, n)
-            )
-        findings = invariants.check(ledger.engine, ledger.blobs, repair=repair)
+            report = ledger.maintenance.verify_blobs(progress=lambda n: bar.advance(task, n))
+        findings = ledger.maintenance.check(repair=repair)
     for sha in report.missing:
         err_console.print(styled("missing:", "red", f" {sha}"), highlight=False)
     for sha in report.corrupt:
@@ -60,11 +58,11 @@ def gc(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, delete nothing")] = False,
     grace: Annotated[
         float, typer.Option(min=0, help="Leave anything younger than this many seconds")
-    ] = maintenance.DEFAULT_GRACE_S,
+    ] = DEFAULT_GRACE_S,
 ) -> None:
     """Delete blobs no row references, orphan files and interrupted uploads."""
     with state.ledger() as ledger:
-        report = maintenance.gc(ledger.engine, ledger.blobs, dry_run=dry_run, grace_s=grace)
+        report = ledger.maintenance.gc(dry_run=dry_run, grace_s=grace)
     table = Table("", "count", title="gc (dry run)" if dry_run else "gc")
     table.add_row("temp files removed", str(report.temp_files))
     table.add_row("unreferenced blob rows", str(report.unreferenced_rows))

@@ -21,6 +21,7 @@ from docledger.ids import new_id
 from docledger.models import Annotation as AnnotationRow
 from docledger.models import AnnotationEvent as EventRow
 from docledger.models import DocumentVersion as VersionRow
+from docledger.models import Extraction as ExtractionRow
 from docledger.models import Segment as SegmentRow
 from docledger.repositories.base import (
     Repository,
@@ -307,3 +308,75 @@ class AnnotationRepository(Repository):
         stmt = where_given(stmt, (AnnotationRow.kind, kind), (AnnotationRow.status, status))
         keys = [(AnnotationRow.created_at, False), (AnnotationRow.id, False)]
         return page(self.session, stmt, keys, Annotation.model_validate, limit=limit, cursor=cursor)
+
+    def carry_forward(
+        self, old_extraction: uuid.UUID | str, new_extraction: uuid.UUID | str
+    ) -> int:
+        """Copy the annotations on the old extraction's segments to the new segments that
+        replace them (their predecessors). Each copy starts its own history with a ``create``
+        event that names the annotation it came from. Returns how many were carried."""
+        old_id = require_uuid(old_extraction, "old extraction id")
+        new_id_ = require_uuid(new_extraction, "new extraction id")
+        successors = dict(
+            self.session.execute(
+                select(SegmentRow.predecessor_id, SegmentRow.id).where(
+                    SegmentRow.extraction_id == new_id_, SegmentRow.predecessor_id.is_not(None)
+                )
+            ).all()
+        )
+        if not successors:
+            return 0
+        notes = self.session.scalars(
+            select(AnnotationRow)
+            .join(SegmentRow, SegmentRow.id == AnnotationRow.segment_id)
+            .where(SegmentRow.extraction_id == old_id)
+            .order_by(AnnotationRow.id)
+        ).all()
+        new_version = self.session.get(ExtractionRow, new_id_)
+        assert new_version is not None
+        now = utcnow()
+        copies, events = [], []
+        for note in notes:
+            target = successors.get(note.segment_id)
+            if target is None:
+                continue
+            copy_id = new_id()
+            copies.append(
+                {
+                    "id": copy_id,
+                    "workspace_id": note.workspace_id,
+                    "target_type": "segment",
+                    "document_id": note.document_id,
+                    "version_id": new_version.version_id,
+                    "segment_id": target,
+                    "kind": note.kind,
+                    "value": note.value,
+                    "status": note.status,
+                    "author_id": note.author_id,
+                    "revision": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            events.append(
+                {
+                    "id": new_id(),
+                    "annotation_id": copy_id,
+                    "action": "create",
+                    "revision": 1,
+                    "actor_id": None,
+                    "actor": "docledger carry_forward",
+                    "before": None,
+                    "after": {
+                        "status": note.status,
+                        "value": note.value,
+                        "revision": 1,
+                        "carried_from": str(note.id),
+                    },
+                    "at": now,
+                }
+            )
+        if copies:
+            self.session.execute(insert(AnnotationRow), copies)
+            self.session.execute(insert(EventRow), events)
+        return len(copies)

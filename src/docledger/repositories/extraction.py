@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -24,11 +25,10 @@ from docledger.db.dialect import bulk_insert, driver_value, full_text_defer
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id, uuid7_hex_many
-from docledger.models import Annotation as AnnotationRow
-from docledger.models import AnnotationEvent as EventRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Extraction as ExtractionRow
 from docledger.models import Segment as SegmentRow
+from docledger.repositories.annotation import AnnotationRepository
 from docledger.repositories.base import (
     Repository,
     check_limit,
@@ -667,71 +667,12 @@ class SegmentRepository(Repository):
     def carry_forward(
         self, old_extraction: uuid.UUID | str, new_extraction: uuid.UUID | str
     ) -> int:
-        """Copy the annotations on the old extraction's segments to the new segments that
-        replace them (their predecessors). Each copy starts its own history with a ``create``
-        event that names the annotation it came from. Returns how many were carried."""
-        old_id = require_uuid(old_extraction, "old extraction id")
-        new_id_ = require_uuid(new_extraction, "new extraction id")
-        successors = dict(
-            self.session.execute(
-                select(SegmentRow.predecessor_id, SegmentRow.id).where(
-                    SegmentRow.extraction_id == new_id_, SegmentRow.predecessor_id.is_not(None)
-                )
-            ).all()
+        """Deprecated: ``annotations.carry_forward`` (annotations are written by their own
+        repository)."""
+        warnings.warn(
+            "segments.carry_forward() is deprecated and goes away in the next release: use "
+            "annotations.carry_forward()",
+            DeprecationWarning,
+            stacklevel=2,
         )
-        if not successors:
-            return 0
-        notes = self.session.scalars(
-            select(AnnotationRow)
-            .join(SegmentRow, SegmentRow.id == AnnotationRow.segment_id)
-            .where(SegmentRow.extraction_id == old_id)
-            .order_by(AnnotationRow.id)
-        ).all()
-        new_version = self.session.get(ExtractionRow, new_id_)
-        assert new_version is not None
-        now = utcnow()
-        copies, events = [], []
-        for note in notes:
-            target = successors.get(note.segment_id)
-            if target is None:
-                continue
-            copy_id = new_id()
-            copies.append(
-                {
-                    "id": copy_id,
-                    "workspace_id": note.workspace_id,
-                    "target_type": "segment",
-                    "document_id": note.document_id,
-                    "version_id": new_version.version_id,
-                    "segment_id": target,
-                    "kind": note.kind,
-                    "value": note.value,
-                    "status": note.status,
-                    "author_id": note.author_id,
-                    "revision": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            events.append(
-                {
-                    "id": new_id(),
-                    "annotation_id": copy_id,
-                    "action": "create",
-                    "revision": 1,
-                    "actor_id": None,
-                    "actor": "docledger carry_forward",
-                    "before": None,
-                    "after": {
-                        "status": note.status,
-                        "value": note.value,
-                        "revision": 1,
-                        "carried_from": str(note.id),
-                    },
-                    "at": now,
-                }
-            )
-        if copies:
-            self.session.execute(insert(AnnotationRow), copies)
-            self.session.execute(insert(EventRow), events)
-        return len(copies)
+        return AnnotationRepository(self.session).carry_forward(old_extraction, new_extraction)

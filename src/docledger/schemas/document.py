@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -83,3 +84,20 @@ class IngestResult(OutputModel):
 
 #: a page of documents (the name kept from before every listing returned a Page)
 DocumentPage = Page[Document]
+
+
+@dataclass(frozen=True)
+class StagedVersion:
+    """Bytes already durable in the blob store, ready to be named as a document version
+    (``documents.record_versions``): where they came from and what they are."""
+
+    key: str
+    display: str
+    filename: str | None
+    title: str | None
+    metadata: dict[str, Any]
+    sha256: str
+    size_bytes: int
+    media_type: str
+    page_count: int | None
+    warnings: list[str]

@@ -23,6 +23,7 @@ from docledger.services.extraction import ExtractionService
 from docledger.services.ingest import DocumentService
 from docledger.services.search import SearchService
 from docledger.services.tracking import ModelService, RunService
+from docledger.services.upkeep import MaintenanceService
 from docledger.surface.base import AsyncRunContext, AsyncSurface
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
         DocumentVersion,
         IngestResult,
         PageImage,
+        StagedVersion,
     )
     from docledger.schemas.embedding import EmbeddingSpace, SearchHit
     from docledger.schemas.extraction import Extraction, RecordResult, Segment, SegmentIn
@@ -59,7 +61,10 @@ if TYPE_CHECKING:
     from docledger.schemas.workspace import Workspace, WorkspaceCreate
     from docledger.services.embedders import Embedder
     from docledger.services.extraction import ExtractOutcome
-    from docledger.services.ingest import Source, SyncResult
+    from docledger.services.ingest import SyncResult
+    from docledger.services.invariants import Finding
+    from docledger.services.maintenance import GcReport, VerifyReport
+    from docledger.services.sources import Source
     from docledger.services.tracking import RunHandle
     from docledger.storage.base import StoredBlob
     from docledger.vocab import JobStatus
@@ -297,6 +302,18 @@ class AsyncDocuments(AsyncSurface):
         """Delete a document and everything derived from it. Its blobs stay until ``gc``."""
         return await self._run("delete", ref, workspace=workspace)
 
+    async def record_versions(
+        self, staged: Sequence[StagedVersion], *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[IngestResult]:
+        """Name bytes already in the blob store (and noted in ``blobs``) as documents and
+        versions, in set-based statements whatever the number: a new key is a new document,
+        new bytes under a known key a new version, bytes the key had before make that version
+        current again (``reverted``), the current bytes change nothing (``unchanged``). One
+        result per item, in order. This is ingest's writing half (``documents.create`` does
+        the reading and storing).
+        """
+        return await self._run("record_versions", staged, workspace=workspace)
+
     async def create(
         self,
         source: str | os.PathLike[str] | bytes | BinaryIO,
@@ -323,16 +340,18 @@ class AsyncDocuments(AsyncSurface):
 
     async def create_many(
         self,
-        sources: Iterable[Source | str | os.PathLike[str] | bytes | BinaryIO],
+        sources: Iterable[Source | str | os.PathLike[str] | bytes | BinaryIO]
+        | Mapping[str, str | os.PathLike[str] | bytes | BinaryIO],
         *,
         workspace: WorkspaceRef | None = None,
         chunk_size: int = 500,
         on_result: Callable[[IngestResult], None] | None = None,
     ) -> builtins.list[IngestResult]:
-        """Ingest many sources; each chunk of ``chunk_size`` commits as one transaction (inside
-        a caller's transaction, all of them commit with it). A source that cannot be read is a
-        ``failed`` result and the rest goes on. ``on_result`` is called as each source's result
-        is committed (progress bars).
+        """Ingest many sources (paths, bytes, streams), or a mapping of external key to
+        source; each chunk of ``chunk_size`` commits as one transaction (inside a caller's
+        transaction, all of them commit with it). A source that cannot be read is a ``failed``
+        result and the rest goes on. ``on_result`` is called as each source's result is
+        committed (progress bars).
         """
         return await self._run(
             "create_many", sources, workspace=workspace, chunk_size=chunk_size, on_result=on_result
@@ -670,9 +689,8 @@ class AsyncSegments(AsyncSurface):
     async def carry_forward(
         self, old_extraction: uuid.UUID | str, new_extraction: uuid.UUID | str
     ) -> int:
-        """Copy the annotations on the old extraction's segments to the new segments that
-        replace them (their predecessors). Each copy starts its own history with a ``create``
-        event that names the annotation it came from. Returns how many were carried.
+        """Deprecated: ``annotations.carry_forward`` (annotations are written by their own
+        repository).
         """
         return await self._run("carry_forward", old_extraction, new_extraction)
 
@@ -979,6 +997,15 @@ class AsyncAnnotations(AsyncSurface):
             cursor=cursor,
             workspace=workspace,
         )
+
+    async def carry_forward(
+        self, old_extraction: uuid.UUID | str, new_extraction: uuid.UUID | str
+    ) -> int:
+        """Copy the annotations on the old extraction's segments to the new segments that
+        replace them (their predecessors). Each copy starts its own history with a ``create``
+        event that names the annotation it came from. Returns how many were carried.
+        """
+        return await self._run("carry_forward", old_extraction, new_extraction)
 
 
 class AsyncDatasets(AsyncSurface):
@@ -1478,3 +1505,31 @@ class AsyncLineage(AsyncSurface):
         versions and their extractions included).
         """
         return await self._run("downstream", entity, max_depth)
+
+
+class AsyncMaintenance(AsyncSurface):
+    """``aledger.maintenance``: the methods of :class:`MaintenanceService`."""
+
+    _cls = MaintenanceService
+
+    async def count_blobs(self) -> int:
+        """How many blobs the database names (what ``verify_blobs`` will read)."""
+        return await self._run("count_blobs")
+
+    async def verify_blobs(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
+        """Re-hash every blob the database names: which are missing, which are corrupt.
+        ``progress`` is called with the number of blobs done since its last call.
+        """
+        return await self._run("verify_blobs", progress)
+
+    async def check(self, *, repair: bool = False) -> list[Finding]:
+        """Check that rows agree with each other (current versions, segment hashes, vectors,
+        the full-text index, stray files); with ``repair``, fix what the store can fix.
+        """
+        return await self._run("check", repair=repair)
+
+    async def gc(self, *, dry_run: bool = False, grace_s: float = 3600.0) -> GcReport:
+        """Delete blobs no row references, orphan files and interrupted uploads older than
+        ``grace_s`` seconds (under the blob guard: never bytes a writer is about to name).
+        """
+        return await self._run("gc", dry_run=dry_run, grace_s=grace_s)

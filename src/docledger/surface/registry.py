@@ -34,6 +34,7 @@ from docledger.services.ingest import DocumentService
 from docledger.services.scope import Scope, Service, is_service
 from docledger.services.search import SearchService
 from docledger.services.tracking import ModelService, RunService
+from docledger.services.upkeep import MaintenanceService
 
 #: attribute name -> implementing class, in the order the docs list them
 SURFACE: dict[str, type[Repository] | type[Service]] = {
@@ -53,6 +54,7 @@ SURFACE: dict[str, type[Repository] | type[Service]] = {
     "runs": RunService,
     "model_versions": ModelService,
     "lineage": LineageRepository,
+    "maintenance": MaintenanceService,
 }
 
 

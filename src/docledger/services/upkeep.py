@@ -1,0 +1,39 @@
+"""``ledger.maintenance``: checking and cleaning a store, the operations behind ``docledger
+verify`` and ``docledger gc``. Services all: they read every blob and walk whole tables in
+transactions of their own (inside a caller's transaction they still do)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from docledger.services import invariants, maintenance
+from docledger.services.invariants import Finding
+from docledger.services.maintenance import DEFAULT_GRACE_S, GcReport, VerifyReport
+from docledger.services.scope import Service, service
+
+
+class MaintenanceService(Service):
+    @service
+    def count_blobs(self) -> int:
+        """How many blobs the database names (what ``verify_blobs`` will read)."""
+        return maintenance.count_blob_rows(self._scope.engine)
+
+    @service
+    def verify_blobs(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
+        """Re-hash every blob the database names: which are missing, which are corrupt.
+        ``progress`` is called with the number of blobs done since its last call."""
+        return maintenance.verify(self._scope.engine, self._scope.blobs, progress=progress)
+
+    @service
+    def check(self, *, repair: bool = False) -> list[Finding]:
+        """Check that rows agree with each other (current versions, segment hashes, vectors,
+        the full-text index, stray files); with ``repair``, fix what the store can fix."""
+        return invariants.check(self._scope.engine, self._scope.blobs, repair=repair)
+
+    @service
+    def gc(self, *, dry_run: bool = False, grace_s: float = DEFAULT_GRACE_S) -> GcReport:
+        """Delete blobs no row references, orphan files and interrupted uploads older than
+        ``grace_s`` seconds (under the blob guard: never bytes a writer is about to name)."""
+        return maintenance.gc(
+            self._scope.engine, self._scope.blobs, dry_run=dry_run, grace_s=grace_s
+        )
