@@ -134,3 +134,9 @@ def test_the_architecture_table_covers_every_table_and_names_what_exists() -> No
         if cli != "—":
             assert cli.strip("`") in commands, cli
         assert (ROOT / tests.strip("`")).is_file(), tests
+
+
+def test_the_api_reference_lists_every_surface_class() -> None:
+    reference = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    for cls in SURFACE.values():
+        assert f"::: {cls.__module__}.{cls.__name__}\n" in reference, cls.__name__
