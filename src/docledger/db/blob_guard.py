@@ -27,6 +27,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from docledger.db.dialects import dialect_of
+
 #: an arbitrary 64-bit key for ``pg_advisory_lock``: "docledger blobs"
 _PG_KEY = 0x646F63626C6F6273
 
@@ -44,7 +46,7 @@ class BlobGuard:
         database = engine.url.database or ""
         self._path: Path | None = None
         in_memory = database in {"", ":memory:"} or database.startswith("file:")
-        if engine.dialect.name == "sqlite" and not in_memory:
+        if not dialect_of(engine).advisory_locks and not in_memory:
             self._path = Path(database).expanduser().with_name(Path(database).name + ".blobs-lock")
 
     @contextlib.contextmanager
@@ -75,7 +77,7 @@ class BlobGuard:
 
     @contextlib.contextmanager
     def _hold(self, *, exclusive: bool) -> Iterator[None]:
-        if self._engine.dialect.name == "postgresql":
+        if dialect_of(self._engine).advisory_locks:
             with self._pg(exclusive):
                 yield
         elif self._path is not None:

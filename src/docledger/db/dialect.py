@@ -1,36 +1,28 @@
-"""Every difference between SQLite and PostgreSQL that repositories need, in one module.
+"""The functions repositories call where SQLite and PostgreSQL differ.
 
-Repositories call these functions and never look at the dialect name themselves. Optional
-features (FTS5, sqlite-vec, pgvector) are detected once per database and cached.
+Each asks ``dialect_of(bind)`` (db/dialects/) for its database's object, which writes the SQL
+that differs; nothing here or in the repositories looks at a dialect's name. Optional features
+(FTS5, sqlite-vec, pgvector) are detected once per database and cached.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     Connection,
     Engine,
     Table,
     Uuid,
-    any_,
     bindparam,
-    exists,
-    func,
-    literal,
-    select,
     text,
 )
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
-from sqlalchemy.util import await_only
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+from docledger.db.dialects import Capabilities, dialect_of
 
 #: Rows per INSERT statement on the multi-row VALUES path. SQLite's default host-parameter limit
 #: is 32766, PostgreSQL's 65535; chunking keeps every statement well under both.
@@ -47,8 +39,7 @@ def _table(target: type[DeclarativeBase] | Table) -> Table:
 
 def dialect_insert(session: Session | Connection, target: type[DeclarativeBase] | Table) -> Any:
     """The dialect's INSERT construct (both support ON CONFLICT and RETURNING)."""
-    bind = session.get_bind() if isinstance(session, Session) else session
-    return _INSERTS[bind.dialect.name](_table(target))
+    return dialect_of(session).insert(_table(target))
 
 
 def chunks(
@@ -152,45 +143,15 @@ def bulk_insert(
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     target = dialect.identifier_preparer.format_table(table)
     driver_error = dialect.loaded_dbapi.Error
+    statement = f"bulk write into {target}"
     try:
-        if dialect.name == "postgresql":
-            statement = f"COPY {target} ({quoted}) FROM STDIN"
-            copy_rows(conn, statement, converted)
-        else:
-            marks = ", ".join("?" for _ in names)
-            statement = f"INSERT INTO {target} ({quoted}) VALUES ({marks})"
-            # The DBAPI connection: sqlite3's own, or SQLAlchemy's sync-looking adapter over
-            # aiosqlite under the async engine; both have a cursor with executemany.
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.executemany(statement, converted)
-            finally:
-                cursor.close()
+        statement = dialect_of(conn).write_rows(conn, target, quoted, len(names), converted)
     except driver_error as exc:
         # Wrapped like any SQLAlchemy statement error, so session scopes translate it.
         raise sa_exc.DBAPIError.instance(
             statement, None, exc, driver_error, hide_parameters=True, dialect=dialect
         ) from exc
     return len(rows)
-
-
-def copy_rows(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
-    """PostgreSQL's ``COPY ... FROM STDIN`` through psycopg's C row encoder, on the connection
-    of a sync engine or of an async one (inside ``run_sync``, where the driver connection is
-    psycopg's AsyncConnection and its COPY a coroutine awaited from this greenlet)."""
-    raw: Any = conn.connection.driver_connection
-    if conn.dialect.is_async:
-        await_only(_copy_async(raw, statement, rows))
-        return
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-async def _copy_async(raw: Any, statement: str, rows: Iterable[Sequence[Any]]) -> None:
-    async with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            await copy.write_row(row)
 
 
 def driver_value(session: Session, table: Table, column: str, value: Any) -> Any:
@@ -225,9 +186,7 @@ def in_values(session: Session, column: Any, values: Sequence[Any]) -> Any:
     the statement text (and its server-side plan) is the same for every batch and the driver
     does not re-parse a long query each time.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))
+    return dialect_of(session).in_values(column, values)
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -260,17 +219,7 @@ def _scope_sql(
 
 def _match(session: Session, words: Sequence[tuple[str, bool]]) -> tuple[str, str, str]:
     """(FROM clause, match condition, query text) of "any of these terms" per dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return (
-            "fts_segments f JOIN segments s ON s.id = f.segment_id",
-            "f.tsv @@ to_tsquery('simple', :q)",
-            " | ".join(f"{t}:*" if p else t for t, p in words),
-        )
-    return (  # CROSS JOIN: SQLite keeps the index first (else it scans every segment in scope)
-        "fts_segments CROSS JOIN segments s ON s.rowid = fts_segments.rowid",
-        "fts_segments MATCH :q",
-        " OR ".join(f'"{t}"*' if p else f'"{t}"' for t, p in words),
-    )
+    return dialect_of(session).match(words)
 
 
 def full_text_postings(
@@ -317,11 +266,7 @@ def full_text_candidates(
         return []
     where, binds = _scope_sql(**scope)
     source, match, query = _match(session, words)
-    rank = (
-        "ts_rank(f.tsv, to_tsquery('simple', :q)) DESC"
-        if session.get_bind().dialect.name == "postgresql"
-        else "bm25(fts_segments)"
-    )
+    rank = dialect_of(session).rank()
     stmt = text(
         f"SELECT s.id FROM {source} WHERE {match} AND {where} ORDER BY {rank}, s.id LIMIT :n"
     ).bindparams(*binds, q=query, n=limit)
@@ -355,81 +300,26 @@ def full_text_catch_up(session: Session) -> int:
     On PostgreSQL the pending rows are taken by ``DELETE ... RETURNING``: a concurrent
     catch-up waits on their row locks and then finds them gone, and ``ON CONFLICT`` covers a
     row the update trigger indexed first."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        indexed = conn.exec_driver_sql(
-            "WITH done AS (DELETE FROM fts_pending RETURNING extraction_id) "
-            "INSERT INTO fts_segments (segment_id, tsv) "
-            "SELECT s.id, to_tsvector('simple', coalesce(s.text, '')) "
-            "FROM segments s JOIN done d ON s.extraction_id = d.extraction_id "
-            "ON CONFLICT (segment_id) DO NOTHING"
-        ).rowcount
-        if (indexed or 0) >= ANALYZE_AFTER_ROWS:
-            # A bulk catch-up leaves its entries in the GIN index's pending list, which every
-            # query then scans, and the planner costs the index so high that it scans the
-            # table instead (measured: 6.6 ms for a one-row term on 13,000 segments, against
-            # 0.18 ms once the list is merged and the tables analysed).
-            conn.exec_driver_sql("SELECT gin_clean_pending_list('fts_segments_tsv')")
-            conn.exec_driver_sql("ANALYZE fts_segments")
-            conn.exec_driver_sql("ANALYZE segments")
-        return int(indexed or 0)
-    if not full_text_pending(session):
-        return 0
-    indexed = conn.exec_driver_sql(  # rows FTS5 already holds (its docsize) are skipped
-        "INSERT INTO fts_segments (rowid, text) SELECT s.rowid, s.text "
-        "FROM fts_pending p JOIN segments s ON s.extraction_id = p.extraction_id "
-        "WHERE NOT EXISTS (SELECT 1 FROM fts_segments_docsize d WHERE d.id = s.rowid)"
-    ).rowcount
-    conn.exec_driver_sql("DELETE FROM fts_pending")
-    return int(indexed or 0)
+    return dialect_of(session).full_text_catch_up(session.connection(), ANALYZE_AFTER_ROWS)
 
 
 def full_text_drift(session: Session) -> tuple[int, int]:
     """(segments the index should hold and does not, index entries with no segment), leaving
     out the extractions still waiting for their catch-up."""
-    conn = session.connection()
     waiting = "s.extraction_id NOT IN (SELECT extraction_id FROM fts_pending)"
-    if conn.dialect.name == "postgresql":
-        missing = conn.exec_driver_sql(
-            "SELECT count(*) FROM segments s WHERE " + waiting + " AND NOT EXISTS "
-            "(SELECT 1 FROM fts_segments f WHERE f.segment_id = s.id)"
-        ).scalar()
-        extra = conn.exec_driver_sql(
-            "SELECT count(*) FROM fts_segments f WHERE NOT EXISTS "
-            "(SELECT 1 FROM segments s WHERE s.id = f.segment_id)"
-        ).scalar()
-    else:
-        missing = conn.exec_driver_sql(
-            "SELECT count(*) FROM segments s WHERE " + waiting + " AND NOT EXISTS "
-            "(SELECT 1 FROM fts_segments_docsize d WHERE d.id = s.rowid)"
-        ).scalar()
-        extra = conn.exec_driver_sql(
-            "SELECT count(*) FROM fts_segments_docsize d WHERE NOT EXISTS "
-            "(SELECT 1 FROM segments s WHERE s.rowid = d.id)"
-        ).scalar()
-    return int(missing or 0), int(extra or 0)
+    return dialect_of(session).full_text_drift(session.connection(), waiting)
 
 
 def full_text_rebuild(session: Session) -> None:
     """Rebuild the full-text index from the segments (what ``verify --repair`` does)."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("DELETE FROM fts_segments")
-        conn.exec_driver_sql(
-            "INSERT INTO fts_segments (segment_id, tsv) "
-            "SELECT s.id, to_tsvector('simple', coalesce(s.text, '')) FROM segments s"
-        )
-    else:
-        conn.exec_driver_sql("INSERT INTO fts_segments (fts_segments) VALUES ('rebuild')")
+    dialect_of(conn).full_text_rebuild(conn)
     conn.exec_driver_sql("DELETE FROM fts_pending")
 
 
 def json_array_contains(session: Session, column: Any, value: str) -> Any:
     """SQL for "the JSON list in ``column`` contains ``value``" (JSONB ``@>`` / ``json_each``)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column.op("@>")(func.jsonb_build_array(value))
-    each = func.json_each(column).table_valued("value").alias("each")
-    return exists(select(literal(1)).select_from(each).where(each.c.value == value))
+    return dialect_of(session).json_array_contains(column, value)
 
 
 #: Rows a bulk write must add before it refreshes planner statistics itself.
@@ -448,11 +338,7 @@ def refresh_statistics(engine: Engine, tables: Sequence[str]) -> None:
     from docledger.db.session import translated_errors  # noqa: PLC0415 - session imports us
 
     with translated_errors(), engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            for table in tables:
-                conn.exec_driver_sql(f"ANALYZE {table}")
-        else:
-            conn.exec_driver_sql("PRAGMA optimize")
+        dialect_of(conn).refresh_statistics(conn, tables)
 
 
 def skip_commit_flush(session: Session) -> None:
@@ -464,14 +350,13 @@ def skip_commit_flush(session: Session) -> None:
     earlier record with it. SQLite needs nothing: in WAL mode with ``synchronous=NORMAL`` its
     commits do not wait for fsync anyway.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    dialect_of(session).skip_commit_flush(session)
 
 
 def writable_ctes(session: Session) -> bool:
     """Whether one statement can both change rows and log them (data-modifying CTEs, as in
     ``WITH done AS (UPDATE ... RETURNING) INSERT ...``): PostgreSQL, not SQLite."""
-    return session.get_bind().dialect.name == "postgresql"
+    return dialect_of(session).writable_ctes
 
 
 #: PostgreSQL channel workers LISTEN on; the payload is the queue name.
@@ -481,21 +366,7 @@ JOBS_CHANNEL = "docledger_jobs"
 def notify_jobs(session: Session, queues: Iterable[str]) -> None:
     """Wake idle workers: NOTIFY on PostgreSQL (delivered at commit, so never before the jobs
     are visible); nothing on SQLite, whose workers poll adaptively."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for queue in sorted(set(queues)):
-        session.execute(select(func.pg_notify(JOBS_CHANNEL, queue)))
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    dialect: str
-    server_version: str
-    fts5: bool
-    sqlite_vec: bool
-    pgvector_available: bool
-    pgvector_installed: bool
-    json_functions: bool
+    dialect_of(session).notify_jobs(session, JOBS_CHANNEL, sorted(set(queues)))
 
 
 _capabilities: dict[str, Capabilities] = {}
@@ -510,45 +381,10 @@ def capabilities(engine: Engine) -> Capabilities:
     from docledger.db.session import translated_errors  # noqa: PLC0415 - session imports us
 
     with translated_errors(), engine.connect() as conn:
-        caps = _detect_sqlite(conn) if engine.dialect.name == "sqlite" else _detect_postgres(conn)
+        caps = dialect_of(conn).detect(conn)
         conn.rollback()
     _capabilities[key] = caps
     return caps
-
-
-def _detect_sqlite(conn: Connection) -> Capabilities:
-    version = str(conn.exec_driver_sql("select sqlite_version()").scalar())
-    options = {str(row[0]) for row in conn.exec_driver_sql("PRAGMA compile_options")}
-    fts5 = "ENABLE_FTS5" in options
-    json_ok = True
-    try:
-        conn.exec_driver_sql("select json('{}')")
-    except Exception:
-        json_ok = False
-    raw = conn.connection.dbapi_connection
-    sqlite_vec = False
-    try:
-        import sqlite_vec as _sqlite_vec  # noqa: PLC0415
-
-        raw.enable_load_extension(True)  # type: ignore[union-attr]
-        _sqlite_vec.load(raw)
-        sqlite_vec = True
-    except Exception:
-        sqlite_vec = False
-    return Capabilities("sqlite", version, fts5, sqlite_vec, False, False, json_ok)
-
-
-def _detect_postgres(conn: Connection) -> Capabilities:
-    version = str(conn.execute(text("show server_version")).scalar())
-    available = bool(
-        conn.execute(
-            text("select count(*) from pg_available_extensions where name = 'vector'")
-        ).scalar()
-    )
-    installed = bool(
-        conn.execute(text("select count(*) from pg_extension where extname = 'vector'")).scalar()
-    )
-    return Capabilities("postgresql", version, True, False, available, installed, True)
 
 
 def table_row_counts(conn: Connection, tables: Iterable[str]) -> dict[str, int]:

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from docledger.db.engine import SQLITE_BEGIN_OPTION
+from docledger.db.dialects import dialect_of
 from docledger.db.errors import translate
 from docledger.errors import DatabaseUnavailable, DocledgerError
 
@@ -19,9 +19,8 @@ if TYPE_CHECKING:
 
 
 def _bind(engine: Engine | Connection, readonly: bool) -> Engine | Connection:
-    if readonly and engine.dialect.name == "sqlite":
-        return engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
-    return engine
+    options = dialect_of(engine).readonly_options() if readonly else {}
+    return engine.execution_options(**options) if options else engine
 
 
 def _reraise(exc: sa_exc.StatementError) -> None:
@@ -73,9 +72,8 @@ async def async_session_scope(
     """The async twin of :func:`session_scope`; operations inside run through ``run_sync``."""
     from sqlalchemy.ext.asyncio import AsyncSession  # noqa: PLC0415 - async only when used
 
-    bind = engine
-    if readonly and engine.dialect.name == "sqlite":
-        bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
+    options = dialect_of(engine).readonly_options() if readonly else {}
+    bind = engine.execution_options(**options) if options else engine
     session = AsyncSession(bind=bind, expire_on_commit=False, autoflush=True)
     try:
         yield session

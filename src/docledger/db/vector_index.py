@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 
-from docledger.db.dialect import copy_rows
+from docledger.db.dialects.postgresql import copy_rows
 
 if TYPE_CHECKING:
     import numpy as np

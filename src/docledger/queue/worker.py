@@ -34,6 +34,7 @@ from sqlalchemy import Connection
 from sqlalchemy import exc as sa_exc
 
 from docledger.db.dialect import JOBS_CHANNEL
+from docledger.db.dialects import dialect_of
 from docledger.db.session import session_scope
 from docledger.errors import DatabaseUnavailable, DocledgerError, LeaseLost
 from docledger.ledger import Ledger
@@ -114,7 +115,7 @@ class Worker:
         self._in_flight: set[uuid.UUID] = set()
         self._progress: dict[uuid.UUID, int] = {}
         self._lock = threading.Lock()
-        self._postgres = ledger.engine.dialect.name == "postgresql"
+        self._listens = dialect_of(ledger.engine).wakes_workers
         self._held = threading.local()
         self._last_recovery: dict[str, float] = {}
         # Expired leases are recovered by the next claim at most this often per queue.
@@ -135,7 +136,7 @@ class Worker:
             for i in range(self.concurrency)
         ]
         helpers = [threading.Thread(target=self._heartbeat_loop, daemon=True)]
-        if self._postgres and not burst:  # a burst worker never waits for new jobs
+        if self._listens and not burst:  # a burst worker never waits for new jobs
             helpers.append(threading.Thread(target=self._listen_loop, daemon=True))
         for thread in (*helpers, *threads):
             thread.start()
@@ -218,7 +219,7 @@ class Worker:
         return worked
 
     def _idle(self, delay: float) -> None:
-        if self._postgres:
+        if self._listens:
             self._wake.wait(max(delay, self.poll_max_s))
         else:
             self._wait_for_a_commit(delay)

@@ -1,0 +1,92 @@
+"""What differs between the databases docledger runs on, as one object per dialect.
+
+``db/dialect.py`` holds the functions repositories call; each asks ``dialect_of(bind)`` for the
+object of its database and lets it write the SQL that differs. Adding a dialect is one module
+here that fills these methods in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Optional features of one database, detected once (``db.dialect.capabilities``)."""
+
+    dialect: str
+    server_version: str
+    fts5: bool
+    sqlite_vec: bool
+    pgvector_available: bool
+    pgvector_installed: bool
+    json_functions: bool
+
+
+class Dialect:
+    """One database's SQL where it differs from the other's."""
+
+    name: ClassVar[str]
+    #: one statement can change rows and log them (``WITH done AS (UPDATE ...) INSERT``)
+    writable_ctes: ClassVar[bool]
+    #: idle workers can be woken by the database (LISTEN/NOTIFY) instead of polling
+    wakes_workers: ClassVar[bool]
+    #: session-level advisory locks exist (else the blob guard locks a file beside the database)
+    advisory_locks: ClassVar[bool]
+
+    def readonly_options(self) -> dict[str, Any]:
+        """Execution options of a read-only transaction (none unless the dialect needs some)."""
+        return {}
+
+    def insert(self, table: Table) -> Any:
+        """The INSERT construct with ON CONFLICT and RETURNING."""
+        raise NotImplementedError
+
+    def write_rows(
+        self, conn: Connection, table: str, columns: str, count: int, rows: Sequence[Any]
+    ) -> str:
+        """Append ``rows`` (already in the driver's form) at the driver's own speed; returns
+        the statement used (for error messages)."""
+        raise NotImplementedError
+
+    def in_values(self, column: Any, values: Sequence[Any]) -> Any:
+        """``column IN (values)`` for look-ups by many keys."""
+        raise NotImplementedError
+
+    def match(self, words: Sequence[tuple[str, bool]]) -> tuple[str, str, str]:
+        """(FROM clause, match condition, query text) of "any of these terms"."""
+        raise NotImplementedError
+
+    def rank(self) -> str:
+        """ORDER BY text of the full-text index's own ranker, best first."""
+        raise NotImplementedError
+
+    def full_text_catch_up(self, conn: Connection, analyze_after: int) -> int:
+        raise NotImplementedError
+
+    def full_text_drift(self, conn: Connection, waiting: str) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def full_text_rebuild(self, conn: Connection) -> None:
+        raise NotImplementedError
+
+    def json_array_contains(self, column: Any, value: str) -> Any:
+        raise NotImplementedError
+
+    def refresh_statistics(self, conn: Connection, tables: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def skip_commit_flush(self, session: Session) -> None:
+        """Let this transaction's commit return before the log is flushed (where it waits)."""
+
+    def notify_jobs(self, session: Session, channel: str, queues: Sequence[str]) -> None:
+        """Wake idle workers of these queues, where the database can."""
+
+    def detect(self, conn: Connection) -> Capabilities:
+        """The optional features this database has."""
+        raise NotImplementedError

@@ -1,0 +1,132 @@
+"""PostgreSQL's side: tsvector for text, JSONB for lists, COPY for bulk rows, arrays for
+many-key look-ups, data-modifying CTEs, and LISTEN/NOTIFY to wake workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, func, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+from sqlalchemy.util import await_only
+
+from docledger.db.dialects.base import Capabilities, Dialect
+
+
+def copy_rows(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    """``COPY ... FROM STDIN`` through psycopg's C row encoder, on the connection of a sync
+    engine or of an async one (inside ``run_sync``, where the driver connection is psycopg's
+    AsyncConnection and its COPY a coroutine awaited from this greenlet)."""
+    raw: Any = conn.connection.driver_connection
+    if conn.dialect.is_async:
+        await_only(_copy_async(raw, statement, rows))
+        return
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+async def _copy_async(raw: Any, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    async with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            await copy.write_row(row)
+
+
+class PostgresDialect(Dialect):
+    name: ClassVar[str] = "postgresql"
+    writable_ctes: ClassVar[bool] = True
+    wakes_workers: ClassVar[bool] = True
+    advisory_locks: ClassVar[bool] = True
+
+    def insert(self, table: Table) -> Any:
+        return postgresql.insert(table)
+
+    def write_rows(
+        self, conn: Connection, table: str, columns: str, count: int, rows: Sequence[Any]
+    ) -> str:
+        statement = f"COPY {table} ({columns}) FROM STDIN"
+        copy_rows(conn, statement, rows)
+        return statement
+
+    def in_values(self, column: Any, values: Sequence[Any]) -> Any:
+        """``column = ANY(:array)``: one bind parameter instead of hundreds, so the statement
+        text (and its server-side plan) is the same for every batch."""
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+    def match(self, words: Sequence[tuple[str, bool]]) -> tuple[str, str, str]:
+        return (
+            "fts_segments f JOIN segments s ON s.id = f.segment_id",
+            "f.tsv @@ to_tsquery('simple', :q)",
+            " | ".join(f"{t}:*" if p else t for t, p in words),
+        )
+
+    def rank(self) -> str:
+        return "ts_rank(f.tsv, to_tsquery('simple', :q)) DESC"
+
+    def full_text_catch_up(self, conn: Connection, analyze_after: int) -> int:
+        """The pending rows are taken by ``DELETE ... RETURNING``: a concurrent catch-up waits
+        on their row locks and then finds them gone, and ``ON CONFLICT`` covers a row the
+        update trigger indexed first."""
+        indexed = conn.exec_driver_sql(
+            "WITH done AS (DELETE FROM fts_pending RETURNING extraction_id) "
+            "INSERT INTO fts_segments (segment_id, tsv) "
+            "SELECT s.id, to_tsvector('simple', coalesce(s.text, '')) "
+            "FROM segments s JOIN done d ON s.extraction_id = d.extraction_id "
+            "ON CONFLICT (segment_id) DO NOTHING"
+        ).rowcount
+        if (indexed or 0) >= analyze_after:
+            # A bulk catch-up leaves its entries in the GIN index's pending list, which every
+            # query then scans, and the planner costs the index so high that it scans the
+            # table instead (measured: 6.6 ms for a one-row term on 13,000 segments, against
+            # 0.18 ms once the list is merged and the tables analysed).
+            conn.exec_driver_sql("SELECT gin_clean_pending_list('fts_segments_tsv')")
+            conn.exec_driver_sql("ANALYZE fts_segments")
+            conn.exec_driver_sql("ANALYZE segments")
+        return int(indexed or 0)
+
+    def full_text_drift(self, conn: Connection, waiting: str) -> tuple[int, int]:
+        missing = conn.exec_driver_sql(
+            "SELECT count(*) FROM segments s WHERE " + waiting + " AND NOT EXISTS "
+            "(SELECT 1 FROM fts_segments f WHERE f.segment_id = s.id)"
+        ).scalar()
+        extra = conn.exec_driver_sql(
+            "SELECT count(*) FROM fts_segments f WHERE NOT EXISTS "
+            "(SELECT 1 FROM segments s WHERE s.id = f.segment_id)"
+        ).scalar()
+        return int(missing or 0), int(extra or 0)
+
+    def full_text_rebuild(self, conn: Connection) -> None:
+        conn.exec_driver_sql("DELETE FROM fts_segments")
+        conn.exec_driver_sql(
+            "INSERT INTO fts_segments (segment_id, tsv) "
+            "SELECT s.id, to_tsvector('simple', coalesce(s.text, '')) FROM segments s"
+        )
+
+    def json_array_contains(self, column: Any, value: str) -> Any:
+        return column.op("@>")(func.jsonb_build_array(value))
+
+    def refresh_statistics(self, conn: Connection, tables: Sequence[str]) -> None:
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+    def skip_commit_flush(self, session: Session) -> None:
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+    def notify_jobs(self, session: Session, channel: str, queues: Sequence[str]) -> None:
+        for queue in queues:
+            session.execute(select(func.pg_notify(channel, queue)))
+
+    def detect(self, conn: Connection) -> Capabilities:
+        version = str(conn.execute(text("show server_version")).scalar())
+        available = bool(
+            conn.execute(
+                text("select count(*) from pg_available_extensions where name = 'vector'")
+            ).scalar()
+        )
+        installed = bool(
+            conn.execute(
+                text("select count(*) from pg_extension where extname = 'vector'")
+            ).scalar()
+        )
+        return Capabilities("postgresql", version, True, False, available, installed, True)

@@ -1,0 +1,108 @@
+"""SQLite's side: FTS5 for text, JSON1 for lists, executemany for bulk rows, polling workers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Table, exists, func, literal, select
+from sqlalchemy.dialects import sqlite
+
+from docledger.db.dialects.base import Capabilities, Dialect
+from docledger.db.engine import SQLITE_BEGIN_OPTION
+
+
+class SQLiteDialect(Dialect):
+    name: ClassVar[str] = "sqlite"
+    writable_ctes: ClassVar[bool] = False
+    wakes_workers: ClassVar[bool] = False
+    advisory_locks: ClassVar[bool] = False
+
+    def readonly_options(self) -> dict[str, Any]:
+        """A deferred BEGIN: a read takes no write lock (writes begin IMMEDIATE, see
+        db/engine.py, so they never deadlock upgrading a read lock)."""
+        return {SQLITE_BEGIN_OPTION: "DEFERRED"}
+
+    def insert(self, table: Table) -> Any:
+        return sqlite.insert(table)
+
+    def write_rows(
+        self, conn: Connection, table: str, columns: str, count: int, rows: Sequence[Any]
+    ) -> str:
+        marks = ", ".join("?" for _ in range(count))
+        statement = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+        # The DBAPI connection: sqlite3's own, or SQLAlchemy's sync-looking adapter over
+        # aiosqlite under the async engine; both have a cursor with executemany.
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(statement, rows)
+        finally:
+            cursor.close()
+        return statement
+
+    def in_values(self, column: Any, values: Sequence[Any]) -> Any:
+        return column.in_(list(values))
+
+    def match(self, words: Sequence[tuple[str, bool]]) -> tuple[str, str, str]:
+        return (  # CROSS JOIN: SQLite keeps the index first (else it scans every segment)
+            "fts_segments CROSS JOIN segments s ON s.rowid = fts_segments.rowid",
+            "fts_segments MATCH :q",
+            " OR ".join(f'"{t}"*' if p else f'"{t}"' for t, p in words),
+        )
+
+    def rank(self) -> str:
+        return "bm25(fts_segments)"
+
+    def full_text_catch_up(self, conn: Connection, analyze_after: int) -> int:
+        """SQLite holds the database's write lock, so the pending set cannot change under it;
+        rows FTS5 already holds (its docsize) are skipped (an edited row queues its
+        extraction again)."""
+        if conn.exec_driver_sql("SELECT 1 FROM fts_pending LIMIT 1").first() is None:
+            return 0
+        indexed = conn.exec_driver_sql(
+            "INSERT INTO fts_segments (rowid, text) SELECT s.rowid, s.text "
+            "FROM fts_pending p JOIN segments s ON s.extraction_id = p.extraction_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM fts_segments_docsize d WHERE d.id = s.rowid)"
+        ).rowcount
+        conn.exec_driver_sql("DELETE FROM fts_pending")
+        return int(indexed or 0)
+
+    def full_text_drift(self, conn: Connection, waiting: str) -> tuple[int, int]:
+        missing = conn.exec_driver_sql(
+            "SELECT count(*) FROM segments s WHERE " + waiting + " AND NOT EXISTS "
+            "(SELECT 1 FROM fts_segments_docsize d WHERE d.id = s.rowid)"
+        ).scalar()
+        extra = conn.exec_driver_sql(
+            "SELECT count(*) FROM fts_segments_docsize d WHERE NOT EXISTS "
+            "(SELECT 1 FROM segments s WHERE s.rowid = d.id)"
+        ).scalar()
+        return int(missing or 0), int(extra or 0)
+
+    def full_text_rebuild(self, conn: Connection) -> None:
+        conn.exec_driver_sql("INSERT INTO fts_segments (fts_segments) VALUES ('rebuild')")
+
+    def json_array_contains(self, column: Any, value: str) -> Any:
+        each = func.json_each(column).table_valued("value").alias("each")
+        return exists(select(literal(1)).select_from(each).where(each.c.value == value))
+
+    def refresh_statistics(self, conn: Connection, tables: Sequence[str]) -> None:
+        conn.exec_driver_sql("PRAGMA optimize")  # analyses only what needs it
+
+    def detect(self, conn: Connection) -> Capabilities:
+        version = str(conn.exec_driver_sql("select sqlite_version()").scalar())
+        options = {str(row[0]) for row in conn.exec_driver_sql("PRAGMA compile_options")}
+        try:
+            conn.exec_driver_sql("select json('{}')")
+            json_ok = True
+        except Exception:
+            json_ok = False
+        raw = conn.connection.dbapi_connection
+        try:
+            import sqlite_vec as _sqlite_vec  # noqa: PLC0415 - optional
+
+            raw.enable_load_extension(True)  # type: ignore[union-attr]
+            _sqlite_vec.load(raw)
+            vec = True
+        except Exception:
+            vec = False
+        return Capabilities("sqlite", version, "ENABLE_FTS5" in options, vec, False, False, json_ok)
