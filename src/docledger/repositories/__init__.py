@@ -5,12 +5,13 @@ from docledger.repositories.base import Repository
 from docledger.repositories.dataset import DatasetRepository
 from docledger.repositories.document import DocumentRepository
 from docledger.repositories.embedding import EmbeddingRepository
-from docledger.repositories.extraction import ExtractionRepository, SegmentRepository
+from docledger.repositories.extraction import ExtractionRepository
 from docledger.repositories.job import JobRepository
 from docledger.repositories.membership import MembershipRepository
 from docledger.repositories.model_version import ModelRepository
 from docledger.repositories.page_image import PageImageRepository
 from docledger.repositories.run import RunRepository
+from docledger.repositories.segment import SegmentRepository
 from docledger.repositories.user import UserRepository
 from docledger.repositories.workspace import WorkspaceRepository
 

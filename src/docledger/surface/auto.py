@@ -12,12 +12,12 @@ from docledger.deprecation import deprecated_alias
 from docledger.repositories.annotation import AnnotationRepository
 from docledger.repositories.dataset import DatasetRepository
 from docledger.repositories.embedding import EmbeddingRepository
-from docledger.repositories.extraction import SegmentRepository
 from docledger.repositories.job import JobRepository
 from docledger.repositories.lease import LeaseRepository
 from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.membership import MembershipRepository
 from docledger.repositories.page_image import PageImageRepository
+from docledger.repositories.segment import SegmentRepository
 from docledger.repositories.user import UserRepository
 from docledger.repositories.workspace import WorkspaceRepository
 from docledger.services.extraction import ExtractionService
