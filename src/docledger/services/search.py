@@ -18,11 +18,9 @@ import logging
 import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, or_, select, text
-from sqlalchemy.orm import aliased
+from sqlalchemy import text
 
 from docledger.db import vector_index
 from docledger.db.dialect import (
@@ -31,21 +29,23 @@ from docledger.db.dialect import (
     full_text_pending,
     full_text_postings,
 )
-from docledger.errors import InvalidInput, NotFound, StorageFull
-from docledger.models import Document as DocumentRow
-from docledger.models import DocumentVersion as VersionRow
-from docledger.models import EmbeddingSpace as SpaceRow
-from docledger.models import Extraction as ExtractionRow
-from docledger.models import Segment as SegmentRow
-from docledger.models import Workspace as WorkspaceRow
-from docledger.repositories.base import as_uuid, check_limit
+from docledger.errors import InvalidInput, StorageFull
+from docledger.repositories.base import check_limit
 from docledger.repositories.embedding import EmbeddingRepository, to_vector
-from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
-from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import SearchHit
 from docledger.services import ranking
 from docledger.services.scope import Scope, Service, service
+from docledger.services.search_scope import (
+    build_hits,
+    by_rare_terms,
+    embedding_lineage,
+    excluded_extractions,
+    hit_details,
+    space_and_workspace,
+    uuid_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,6 @@ if TYPE_CHECKING:  # numpy costs every process 50 ms to import: loaded on first 
     from docledger.services.vector_matrix import VectorMatrix
 
 DEFAULT_SPACE = "hash-256"
-SEGMENTS: Table = SegmentRow.__table__  # type: ignore[assignment]
-VERSIONS: Table = VersionRow.__table__  # type: ignore[assignment]
-DOCUMENTS: Table = DocumentRow.__table__  # type: ignore[assignment]
-SPACES: Table = SpaceRow.__table__  # type: ignore[assignment]
-WORKSPACES: Table = WorkspaceRow.__table__  # type: ignore[assignment]
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 #: HNSW candidate list per query (pgvector's default is 40); measured recall@10 in bench/knn.py
 EF_SEARCH = 100
@@ -69,14 +64,11 @@ EF_SEARCH = 100
 SEARCH_KINDS = ("chunk", "record", "zone", "evidence")
 #: What ``embed`` embeds: the kinds search returns by default.
 EMBED_KINDS = list(SEARCH_KINDS)
-EXTRACTIONS: Table = ExtractionRow.__table__  # type: ignore[assignment]
 #: Candidates the dialect's ranker hands over when a query has only common words.
 TEXT_DEPTH = 100
 #: A term held by more segments (in the search's scope) than this is common: it still
 #: counts in the score, but does not bring candidates (its segments are too many to rank).
 COMMON = 100
-#: Candidates scored per query at most (those holding the most rare terms).
-MAX_CANDIDATES = 100
 
 
 class _SearchState:
@@ -170,7 +162,7 @@ class SearchService(Service):
                 EmbeddingRepository(session).upsert(
                     space, {sid: vectors[n] for n, (sid, _) in enumerate(todo)}
                 )
-                run_id = _embedding_lineage(
+                run_id = embedding_lineage(
                     session, run_id, sp.id, [sid for sid, _ in todo], workspace
                 )
             done += len(todo)
@@ -217,13 +209,13 @@ class SearchService(Service):
         if ef_search < 1:
             raise InvalidInput("ef_search must be at least 1")
         with self._scope.session(readonly=True) as session:
-            sp, workspace_id = _space_and_workspace(session, space, workspace)
+            sp, workspace_id = space_and_workspace(session, space, workspace)
             q = (
                 self.embedders.for_model(sp.model, sp.dimensions).embed([query])[0]
                 if isinstance(query, str)
                 else to_vector(query, sp.dimensions)
             )
-            excluded = _excluded(session, workspace_id, include_superseded)
+            excluded = excluded_extractions(session, workspace_id, include_superseded)
             pgvector = None if exact else self._pgvector_version(session)
             if pgvector is not None and self._has_index(session, sp.id):
                 found = self._indexed(
@@ -299,7 +291,7 @@ class SearchService(Service):
             session.execute(text(setting))
         sql = vector_index.search_sql(sp.id, sp.dimensions, sp.metric, " ".join(filters), k)
         return [
-            (_as_uuid(sid), vector_index.similarity(sp.metric, float(distance)))
+            (uuid_of(sid), vector_index.similarity(sp.metric, float(distance)))
             for sid, distance in session.execute(text(sql), params)
         ]
 
@@ -370,19 +362,19 @@ class SearchService(Service):
         scope = {
             "workspace_id": ws.id,
             "kinds": list(kinds),
-            "excluded": _excluded(session, ws.id, include_superseded),
+            "excluded": excluded_extractions(session, ws.id, include_superseded),
             "documents": list(documents) if documents else None,
         }
         postings = full_text_postings(session, wanted, scope=scope, limit=COMMON + 1)
         rare = [rows for rows in postings if len(rows) <= COMMON]
         if any(rare):
-            chosen = _by_rare_terms(rare)
+            chosen = by_rare_terms(rare)
         else:  # only common words: the dialect's own ranker picks the candidates
             chosen = full_text_candidates(
                 session, wanted, scope=scope, limit=max(k * 10, TEXT_DEPTH)
             )
-        details = _details(session, chosen)
-        order = [key for key in (_as_uuid(i) for i in chosen) if key in details]
+        details = hit_details(session, chosen)
+        order = [key for key in (uuid_of(i) for i in chosen) if key in details]
         scores = ranking.bm25(
             wanted, [details[key][7] or "" for key in order], df=[len(rows) for rows in postings]
         )
@@ -395,7 +387,7 @@ class SearchService(Service):
                 str(hit[0]),
             ),
         )
-        return _build(ranked[:k], details)
+        return build_hits(ranked[:k], details)
 
     @service
     def hybrid(
@@ -470,184 +462,4 @@ class SearchService(Service):
     def _hits(self, session: Any, chosen: list[tuple[uuid.UUID, float]]) -> list[SearchHit]:
         """Details of the chosen segments in one Core query (no ORM objects: at k=10 the ORM
         machinery cost more than the query)."""
-        return _build(chosen, _details(session, [sid for sid, _ in chosen]))
-
-
-def _details(session: Any, ids: Sequence[Any]) -> dict[uuid.UUID, Any]:
-    """What a hit shows, per segment id (the text and content hash among it)."""
-    seg, ver, doc = SEGMENTS.c, VERSIONS.c, DOCUMENTS.c
-    out: dict[uuid.UUID, Any] = {}
-    for part in range(0, len(ids), 500):
-        stmt = (
-            select(
-                seg.id,
-                ver.document_id,
-                doc.external_key,
-                seg.version_id,
-                seg.page_number,
-                seg.kind,
-                seg.label,
-                seg.text,
-                seg.bbox,
-                ver.sha256,
-                seg.extraction_id,
-                seg.content_hash,
-            )
-            .select_from(
-                SEGMENTS.join(VERSIONS, ver.id == seg.version_id).join(
-                    DOCUMENTS, doc.id == ver.document_id
-                )
-            )
-            .where(seg.id.in_([_as_uuid(i) for i in ids[part : part + 500]]))
-        )
-        for row in session.connection().execute(stmt):
-            out[_as_uuid(row[0])] = row
-    return out
-
-
-def _build(chosen: list[tuple[uuid.UUID, float]], details: dict[uuid.UUID, Any]) -> list[SearchHit]:
-    return [
-        SearchHit(
-            segment_id=sid,
-            score=score,
-            document_id=details[sid][1],
-            external_key=details[sid][2],
-            version_id=details[sid][3],
-            page_number=details[sid][4],
-            kind=details[sid][5],
-            label=details[sid][6],
-            text=details[sid][7],
-            bbox=details[sid][8],
-            sha256=details[sid][9],
-            extraction_id=details[sid][10],
-        )
-        for sid, score in chosen
-        if sid in details
-    ]
-
-
-def _by_rare_terms(rare: list[list[tuple[Any, str | None]]]) -> list[Any]:
-    """Segments holding rare query terms, those with the most (then the rarest) first, at
-    most MAX_CANDIDATES; ties broken by content, so both dialects choose the same rows."""
-    found: dict[Any, list[Any]] = {}
-    for rows in rare:
-        weight = ranking.idf(len(rows))
-        for sid, digest in rows:
-            entry = found.setdefault(sid, [0, 0.0, digest or ""])
-            entry[0] += 1
-            entry[1] += weight
-    ordered = sorted(found, key=lambda sid: (-found[sid][0], -found[sid][1], found[sid][2]))
-    return ordered[:MAX_CANDIDATES]
-
-
-def _embedding_lineage(
-    session: Any,
-    run_id: uuid.UUID | None,
-    space_id: uuid.UUID,
-    segment_ids: list[Any],
-    workspace: WorkspaceRef | None = None,
-) -> uuid.UUID:
-    """One ``embedding`` run per embed call: the extractions whose segments it embedded in,
-    the space out, written with the vectors (one edge per extraction, not per segment)."""
-    runs = RunRepository(session)
-    if run_id is None:
-        run_id = runs.create("embed", "embedding", workspace=workspace).id
-    extractions = set()
-    for part in range(0, len(segment_ids), 500):
-        extractions.update(
-            session.scalars(
-                select(SegmentRow.extraction_id)
-                .where(SegmentRow.id.in_(segment_ids[part : part + 500]))
-                .distinct()
-            )
-        )
-    LineageRepository(session).link(
-        run_id, "in", [("extraction", e) for e in sorted(extractions, key=str)]
-    )
-    LineageRepository(session).link(run_id, "out", [("embedding_space", space_id)])
-    return run_id
-
-
-def _excluded(session: Any, workspace_id: uuid.UUID, include_superseded: bool) -> list[uuid.UUID]:
-    """Extractions a search leaves out: those of deleted documents (always) and, unless
-    ``include_superseded``, of versions that are no longer current, failed ones, and ones a
-    newer successful run of the same extractor over the same version replaced. Usually few,
-    so they are excluded by id rather than the current ones included."""
-    ex, ver, doc = EXTRACTIONS.c, VERSIONS.c, DOCUMENTS.c
-    newer = aliased(EXTRACTIONS)
-    # two cheap halves in one statement: by document (walking the workspace's documents and
-    # their versions by index), and by extraction (failed, or replaced: a probe of the unique
-    # key); one query with every condition OR-ed probed all three tables per extraction
-    gone_doc: list[ColumnElement[bool]] = [doc.deleted_at.is_not(None)]
-    if not include_superseded:
-        gone_doc.append(
-            and_(doc.current_version.is_not(None), ver.version_number != doc.current_version)
-        )
-    by_document = (
-        select(ex.id)
-        .select_from(
-            DOCUMENTS.join(VERSIONS, ver.document_id == doc.id).join(
-                EXTRACTIONS, ex.version_id == ver.id
-            )
-        )
-        .where(doc.workspace_id == workspace_id, or_(*gone_doc))
-    )
-    gone_ex: list[ColumnElement[bool]] = [ex.status != "succeeded"]
-    if not include_superseded:
-        gone_ex.append(
-            exists().where(
-                newer.c.version_id == ex.version_id,
-                newer.c.extractor == ex.extractor,
-                newer.c.status == "succeeded",
-                or_(
-                    newer.c.created_at > ex.created_at,
-                    and_(newer.c.created_at == ex.created_at, newer.c.id > ex.id),
-                ),
-            )
-        )
-    by_extraction = select(ex.id).where(ex.workspace_id == workspace_id, or_(*gone_ex))
-    stmt = by_document.union(by_extraction)
-    return [_as_uuid(e) for e in session.execute(stmt).scalars()]
-
-
-@dataclass(frozen=True)
-class _Space:
-    id: uuid.UUID
-    model: str
-    dimensions: int
-    metric: str
-    change_counter: int
-
-
-def _space_and_workspace(
-    session: Any, space: str | uuid.UUID, workspace: WorkspaceRef | None
-) -> tuple[_Space, uuid.UUID]:
-    """The space and the workspace id in one Core round trip (a query runs this first)."""
-    sp, ws = SPACES.c, WORKSPACES.c
-    space_key = as_uuid(space)
-    ws_ref = DEFAULT_SLUG if workspace is None else workspace
-    ws_key = as_uuid(ws_ref)
-    ws_id = (
-        select(ws.id)
-        .where(ws.id == ws_key if ws_key is not None else ws.slug == str(ws_ref))
-        .scalar_subquery()
-    )
-    row = (
-        session.connection()
-        .execute(
-            select(sp.id, sp.model, sp.dimensions, sp.metric, sp.change_counter, ws_id).where(
-                sp.id == space_key if space_key is not None else sp.name == str(space)
-            )
-        )
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"no embedding space {space}")
-    if row[5] is None:
-        raise NotFound(f"no workspace {ws_ref!s}")
-    return _Space(row[0], row[1], int(row[2]), row[3], int(row[4])), row[5]
-
-
-def _as_uuid(value: Any) -> uuid.UUID:
-    """Raw SQL hands back ids as text on SQLite (32 hex digits) and as UUID on PostgreSQL."""
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        return build_hits(chosen, hit_details(session, [sid for sid, _ in chosen]))
