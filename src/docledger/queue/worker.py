@@ -115,7 +115,8 @@ class Worker:
         self._in_flight: set[uuid.UUID] = set()
         self._progress: dict[uuid.UUID, int] = {}
         self._lock = threading.Lock()
-        self._listens = dialect_of(ledger.engine).wakes_workers
+        self._dialect = dialect_of(ledger.engine)
+        self._listens = self._dialect.wakes_workers
         self._held = threading.local()
         self._last_recovery: dict[str, float] = {}
         # Expired leases are recovered by the next claim at most this often per queue.
@@ -226,23 +227,22 @@ class Worker:
         self._wake.clear()
 
     def _wait_for_a_commit(self, delay: float) -> None:
-        """SQLite: wait up to ``delay`` seconds, but only until a job may be waiting.
+        """A polling dialect (SQLite): wait up to ``delay`` seconds, but only until a job may
+        be waiting.
 
-        ``PRAGMA data_version`` changes when any other connection commits; reading it takes no
-        lock and microseconds, so an idle claim loop reads it every few milliseconds. When it
+        The dialect's commit counter changes when any other connection commits, and reading
+        it costs microseconds, so an idle claim loop reads it every few milliseconds. When it
         moves (an enqueue, a retry, but also any other write), the loop looks for a due job
         with a read and returns to claim only if there is one, instead of sleeping out its
         backoff. The backoff still bounds the wait: a delayed job falling due or a lease
-        running out changes nothing in the file. The PRAGMA is read on the driver connection,
-        outside any transaction (through SQLAlchemy it would begin one, and BEGIN IMMEDIATE
-        takes the write lock)."""
-        raw: Any = self._connection().connection.driver_connection
-        seen = raw.execute("PRAGMA data_version").fetchone()
+        running out changes nothing in the file."""
+        counter = self._dialect.commit_counter(self._connection())
+        seen = counter()
         deadline = time.monotonic() + delay
         while not self._wake.wait(min(COMMIT_CHECK_S, max(0.0, deadline - time.monotonic()))):
             if time.monotonic() >= deadline:
                 return
-            version = raw.execute("PRAGMA data_version").fetchone()
+            version = counter()
             if version == seen:
                 continue
             seen = version
@@ -413,22 +413,8 @@ class Worker:
                 log.warning("heartbeat failed: %s", exc)
 
     def _listen_loop(self) -> None:
-        """PostgreSQL: block on LISTEN and wake the claim loops on every NOTIFY."""
-        import psycopg  # noqa: PLC0415 - PostgreSQL only
-
-        url = self.ledger.engine.url.set(drivername="postgresql")
-        while not self._stopping.is_set():
-            try:
-                with psycopg.connect(
-                    url.render_as_string(hide_password=False), autocommit=True
-                ) as conn:
-                    conn.execute(f"LISTEN {JOBS_CHANNEL}")
-                    while not self._stopping.is_set():
-                        for _note in conn.notifies(timeout=1.0, stop_after=1):
-                            self._wake.set()
-            except psycopg.Error as exc:
-                log.warning("LISTEN connection failed (%s); polling meanwhile", exc)
-                self._stopping.wait(1.0)
+        """A dialect that notifies (PostgreSQL): wake the claim loops on every notification."""
+        self._dialect.listen(self.ledger.engine.url, JOBS_CHANNEL, self._wake, self._stopping)
 
 
 def _connection_lost(exc: BaseException, session: Any) -> bool:

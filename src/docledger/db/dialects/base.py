@@ -7,11 +7,12 @@ here that fills these methods in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import URL, Connection, Table
 from sqlalchemy.orm import Session
 
 
@@ -86,6 +87,17 @@ class Dialect:
 
     def notify_jobs(self, session: Session, channel: str, queues: Sequence[str]) -> None:
         """Wake idle workers of these queues, where the database can."""
+
+    def commit_counter(self, conn: Connection) -> Callable[[], object]:
+        """A cheap reading that changes whenever another connection commits (the polling
+        worker's wake-up), taken outside any transaction."""
+        raise NotImplementedError(f"{self.name} wakes its workers instead")
+
+    def listen(
+        self, url: URL, channel: str, wake: threading.Event, stopping: threading.Event
+    ) -> None:
+        """Set ``wake`` on every notification on ``channel`` until ``stopping`` is set."""
+        raise NotImplementedError(f"{self.name} has no notifications: workers poll")
 
     def detect(self, conn: Connection) -> Capabilities:
         """The optional features this database has."""

@@ -3,15 +3,19 @@ many-key look-ups, data-modifying CTEs, and LISTEN/NOTIFY to wake workers."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, func, select, text
+from sqlalchemy import ARRAY, URL, Connection, Table, any_, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
 from docledger.db.dialects.base import Capabilities, Dialect
+
+log = logging.getLogger(__name__)
 
 
 def copy_rows(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -116,6 +120,25 @@ class PostgresDialect(Dialect):
     def notify_jobs(self, session: Session, channel: str, queues: Sequence[str]) -> None:
         for queue in queues:
             session.execute(select(func.pg_notify(channel, queue)))
+
+    def listen(
+        self, url: URL, channel: str, wake: threading.Event, stopping: threading.Event
+    ) -> None:
+        """Block on LISTEN on a connection of its own; reconnect after a failure (the
+        workers poll meanwhile)."""
+        import psycopg  # noqa: PLC0415 - the driver, loaded by the engine already
+
+        target = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not stopping.is_set():
+            try:
+                with psycopg.connect(target, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {channel}")
+                    while not stopping.is_set():
+                        for _note in conn.notifies(timeout=1.0, stop_after=1):
+                            wake.set()
+            except psycopg.Error as exc:
+                log.warning("LISTEN connection failed (%s); polling meanwhile", exc)
+                stopping.wait(1.0)
 
     def detect(self, conn: Connection) -> Capabilities:
         version = str(conn.execute(text("show server_version")).scalar())
