@@ -234,7 +234,8 @@ class AsyncLedger:
         self.settings = settings
         self.engine = engine
         self._shared = Shared()
-        self._sync: tuple[Engine, BlobStore] | None = None
+        self.blobs = open_blob_store(settings)
+        self._sync: Engine | None = None
         self._sync_lock = threading.Lock()
         make = self._scope
         self.workspaces = aio.AsyncWorkspaces(make, engine)
@@ -262,15 +263,12 @@ class AsyncLedger:
         return self.model_versions
 
     def _scope(self) -> Scope:
+        """The scope services run in: a sync engine, opened when the first service runs."""
         with self._sync_lock:
             if self._sync is None:
-                self._sync = (create_sync_engine(self.settings), open_blob_store(self.settings))
-            engine, blobs = self._sync
-        return Scope(engine, blobs, self._shared)
-
-    @property
-    def blobs(self) -> BlobStore:
-        return self._scope().blobs
+                self._sync = create_sync_engine(self.settings)
+            engine = self._sync
+        return Scope(engine, self.blobs, self._shared)
 
     @classmethod
     def open(cls, url: str | None = None, *, settings: Settings | None = None) -> _AsyncOpener:
@@ -279,7 +277,7 @@ class AsyncLedger:
     async def close(self) -> None:
         await self.engine.dispose()
         if self._sync is not None:
-            self._sync[0].dispose()
+            self._sync.dispose()
 
     @asynccontextmanager
     async def transaction(self, *, readonly: bool = False) -> AsyncIterator[AsyncTx]:
@@ -287,9 +285,9 @@ class AsyncLedger:
         included, runs through ``run_sync`` on the transaction's connection."""
         with ExitStack() as stack:
             async with async_session_scope(self.engine, readonly=readonly) as session:
-                base = self._scope()
 
                 def scope() -> Scope:
+                    base = self._scope()  # the sync engine only once a service needs it
                     return Scope(base.engine, base.blobs, self._shared, stack=stack)
 
                 yield AsyncTx(scope, self.engine, session)
@@ -326,6 +324,12 @@ class AsyncTx:
         self.model_versions = aio.AsyncModelVersions(scope, engine, session)
         self.lineage = aio.AsyncLineage(scope, engine, session)
         self.maintenance = aio.AsyncMaintenance(scope, engine, session)
+
+    @property
+    def models(self) -> aio.AsyncModelVersions:
+        """Deprecated: ``model_versions``."""
+        _warn_models()
+        return self.model_versions
 
     async def run(self, fn: Callable[[Tx], T]) -> T:
         scope = self._make()

@@ -21,6 +21,8 @@ async def test_async_and_sync_agree(db_url: str) -> None:
             (await aledger.memberships.list(workspace="async-ws")).items,
         )
 
+        assert aledger._sync is None  # row calls never open the sync engine services use
+
         def both(tx: Tx) -> tuple[str, str]:
             return tx.workspaces.get("async-ws").slug, tx.users.get(user.id).email
 

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from docledger.db.session import async_session_scope, session_scope
-from docledger.services.scope import Scope, is_service
+from docledger.services.scope import Scope, Service, is_service
 from docledger.surface.registry import build, readonly
 
 if TYPE_CHECKING:
@@ -75,10 +75,14 @@ class AsyncSurface:
     async def _in_session(
         self, session: AsyncSession, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        scope = self._sync_scope()
+        # a plain repository needs only the session: no sync engine is opened for it
+        scope = self._sync_scope() if issubclass(self._cls, Service) else None
 
         def call(sync_session: Any) -> Any:
-            return getattr(build(self._cls, scope, sync_session), name)(*args, **kwargs)
+            target = (
+                self._cls(sync_session) if scope is None else build(self._cls, scope, sync_session)
+            )
+            return getattr(target, name)(*args, **kwargs)
 
         return await session.run_sync(call)
 
