@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from docledger.cli.context import console, state
 from docledger.db import vector_index
+from docledger.db.dialects import dialect_of
 from docledger.db.session import translated_errors
 from docledger.services import schema
 
@@ -61,7 +62,7 @@ def pgvector() -> None:
     """
     with state.engine() as engine:
         schema.ensure_ready(engine)
-        if engine.dialect.name != "postgresql":
+        if not dialect_of(engine).vector_index:
             console.print("pgvector is PostgreSQL only; SQLite searches on the exact path")
             raise typer.Exit(1)
         with translated_errors(), engine.begin() as conn:

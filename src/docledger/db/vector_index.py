@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 
+from docledger.db.dialects import dialect_of
 from docledger.db.dialects.postgresql import copy_rows
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def session_settings(pgvector_version: str, ef_search: int) -> list[str]:
 def present(conn: Connection) -> bool:
     """Whether this database keeps pgvector copies (asked live: another process may have
     enabled it since this one started)."""
-    if conn.dialect.name != "postgresql":
+    if not dialect_of(conn).vector_index:
         return False
     return bool(conn.execute(text(f"SELECT to_regclass('{TABLE}') IS NOT NULL")).scalar())
 
@@ -85,7 +86,7 @@ def enable(conn: Connection) -> bool:
     Idempotent. Returns False (and changes nothing) where the extension is not available or
     cannot be created by this role.
     """
-    if conn.dialect.name != "postgresql":
+    if not dialect_of(conn).vector_index:
         return False
     available = conn.execute(
         text("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")

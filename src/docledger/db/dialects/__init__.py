@@ -23,4 +23,9 @@ def dialect_of(bind: Session | Connection | Engine | AsyncEngine) -> Dialect:
     return _DIALECTS[engine_or_conn.dialect.name]
 
 
-__all__ = ["Capabilities", "Dialect", "dialect_of"]
+def dialect_named(name: str) -> Dialect:
+    """The dialect object of a URL's backend name (before any engine exists)."""
+    return _DIALECTS[name]
+
+
+__all__ = ["Capabilities", "Dialect", "dialect_named", "dialect_of"]

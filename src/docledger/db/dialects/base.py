@@ -12,8 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sqlalchemy import URL, Connection, Table
+from sqlalchemy import URL, Connection, Engine, Table
 from sqlalchemy.orm import Session
+
+from docledger.config import Settings
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,18 @@ class Dialect:
     wakes_workers: ClassVar[bool]
     #: session-level advisory locks exist (else the blob guard locks a file beside the database)
     advisory_locks: ClassVar[bool]
+    #: the database itself can hold an ANN index (pgvector); see docledger.db.vector_index
+    vector_index: ClassVar[bool] = False
+
+    def prepare_url(self, url: URL, settings: Settings) -> None:
+        """Check (or create) what the URL needs before the first connection."""
+
+    def engine_options(self, settings: Settings, *, is_async: bool) -> dict[str, Any]:
+        """Keyword arguments of ``create_engine``: pool and driver connect arguments."""
+        raise NotImplementedError
+
+    def configure_engine(self, engine: Engine, settings: Settings) -> None:
+        """Install per-connection hooks on a new (sync, or an async one's sync) engine."""
 
     def readonly_options(self) -> dict[str, Any]:
         """Execution options of a read-only transaction (none unless the dialect needs some)."""

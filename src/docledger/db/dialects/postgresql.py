@@ -13,9 +13,21 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
+from docledger.config import Settings
 from docledger.db.dialects.base import Capabilities, Dialect
 
 log = logging.getLogger(__name__)
+
+
+def _pg_connect_args(settings: Settings) -> dict[str, Any]:
+    options = [f"-c lock_timeout={settings.lock_timeout_ms}"]
+    if settings.statement_timeout_ms:
+        options.append(f"-c statement_timeout={settings.statement_timeout_ms}")
+    return {
+        "connect_timeout": settings.connect_timeout_s,
+        "options": " ".join(options),
+        "application_name": "docledger",
+    }
 
 
 def copy_rows(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -39,6 +51,19 @@ async def _copy_async(raw: Any, statement: str, rows: Iterable[Sequence[Any]]) -
 
 class PostgresDialect(Dialect):
     name: ClassVar[str] = "postgresql"
+    vector_index: ClassVar[bool] = True
+
+    def engine_options(self, settings: Settings, *, is_async: bool) -> dict[str, Any]:
+        return {
+            "echo": settings.echo_sql,
+            "pool_size": settings.pool_size,
+            "max_overflow": settings.pool_max_overflow,
+            "pool_pre_ping": settings.pool_pre_ping,
+            "pool_recycle": settings.pool_recycle_s,
+            "pool_timeout": settings.pool_timeout_s,
+            "connect_args": _pg_connect_args(settings),
+        }
+
     writable_ctes: ClassVar[bool] = True
     wakes_workers: ClassVar[bool] = True
     advisory_locks: ClassVar[bool] = True
