@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve()
 # -- children (one worker process each) ----------------------------------------------------
 def child_docledger(url: str, batch: int) -> None:
     from docledger import Ledger, load_settings  # noqa: PLC0415
-    from docledger.queue.worker import Worker  # noqa: PLC0415
+    from docledger.worker import Worker  # noqa: PLC0415
 
     with Ledger.open(settings=load_settings(db_url=url)) as ledger:
         Worker(ledger, batch_size=batch, poll_min_s=0.01, poll_max_s=0.2).run(burst=True)
@@ -43,7 +43,7 @@ def child_docledger(url: str, batch: int) -> None:
 def child_docledger_pool(url: str, batch: int, processes: int) -> None:
     """``docledger worker --processes N``: one start-up, N forked workers."""
     from docledger import load_settings  # noqa: PLC0415
-    from docledger.queue.pool import run_pool  # noqa: PLC0415
+    from docledger.worker.pool import run_pool  # noqa: PLC0415
 
     run_pool(
         load_settings(db_url=url),
@@ -204,7 +204,7 @@ def child_forever(url: str) -> None:
     import signal  # noqa: PLC0415
 
     from docledger import Ledger, load_settings  # noqa: PLC0415
-    from docledger.queue.worker import Worker  # noqa: PLC0415
+    from docledger.worker import Worker  # noqa: PLC0415
 
     with Ledger.open(settings=load_settings(db_url=url)) as ledger:
         worker = Worker(ledger, queues=["latency"], batch_size=1)

@@ -13,7 +13,7 @@ from typing import Any
 
 import docledger
 from docledger import Ledger
-from docledger.queue.worker import Worker
+from docledger.worker import Worker
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -21,9 +21,9 @@ from docledger.errors import (
     StorageFull,
 )
 from docledger.ledger import AsyncLedger, AsyncTx, Ledger, Tx
-from docledger.queue import TaskContext, task
 from docledger.schemas import Membership, User, Workspace
 from docledger.schemas.common import Page, every
+from docledger.worker import TaskContext, task
 
 __version__ = "0.1.0"
 

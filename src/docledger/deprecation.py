@@ -49,3 +49,12 @@ def renamed_argument(old: str, old_value: T, new: str, new_value: T) -> T:
         stacklevel=3,
     )
     return old_value
+
+
+def moved_module(old: str, new: str) -> None:
+    """Warn once, at import, that module ``old`` now lives at ``new``."""
+    warnings.warn(
+        f"{old} is deprecated and goes away in the next release: import {new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from docledger.queue import registry
+from docledger.worker import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from docledger.queue import registry
+from docledger.worker import registry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

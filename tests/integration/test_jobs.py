@@ -21,8 +21,8 @@ from docledger import models as m
 from docledger.db.session import session_scope
 from docledger.db.types import utcnow
 from docledger.errors import LeaseLost
-from docledger.queue.worker import Worker
 from docledger.schemas.job import ClaimedJob
+from docledger.worker import Worker
 from tests.queue_tasks import create_effects, effect_ids  # also registers the test tasks
 
 

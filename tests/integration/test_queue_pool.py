@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from docledger import DocledgerError, InvalidInput, Ledger, load_settings
-from docledger.queue.pool import run_pool
+from docledger.worker.pool import run_pool
 from tests.queue_tasks import create_effects, effect_ids, worker_argv
 
 ROOT = Path(__file__).resolve().parents[2]

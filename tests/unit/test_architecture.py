@@ -5,8 +5,11 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import sys
+import warnings
 from pathlib import Path
 
+import pytest
 import typer.main
 
 from docledger.cli.app import app
@@ -34,6 +37,7 @@ RANKS = {
     "migrations": 5,
     "surface": 6,
     "ledger": 7,
+    "worker": 8,
     "queue": 8,
     "cli": 9,
     "devserver": 9,
@@ -140,3 +144,23 @@ def test_the_api_reference_lists_every_surface_class() -> None:
     reference = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     for cls in SURFACE.values():
         assert f"::: {cls.__module__}.{cls.__name__}\n" in reference, cls.__name__
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "name"),
+    [
+        ("docledger.queue", "docledger.worker", "task"),
+        ("docledger.queue.worker", "docledger.worker", "Worker"),
+        ("docledger.queue.pool", "docledger.worker.pool", "run_pool"),
+        ("docledger.queue.registry", "docledger.worker.registry", "TaskContext"),
+    ],
+)
+def test_the_old_queue_modules_still_import_and_warn(old: str, new: str, name: str) -> None:
+    for module in [m for m in sys.modules if m.startswith("docledger.queue")]:
+        del sys.modules[module]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        moved = importlib.import_module(old)
+    said = [str(w.message) for w in caught if w.category is DeprecationWarning]
+    assert any(message.endswith(f"import {new}") for message in said), said
+    assert getattr(moved, name) is getattr(importlib.import_module(new), name)

@@ -3,7 +3,7 @@ tests/integration/test_queue_pool.py)."""
 
 from __future__ import annotations
 
-from docledger.queue.pool import RESTART_MAX_PAUSE_S, RESTART_PAUSE_S, restart_pause
+from docledger.worker.pool import RESTART_MAX_PAUSE_S, RESTART_PAUSE_S, restart_pause
 
 
 def test_pool_restart_pause_backs_off_for_crash_loops_only() -> None:

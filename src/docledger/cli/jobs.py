@@ -17,7 +17,7 @@ from rich.table import Table
 from docledger.cli.context import console, err_console, state, styled
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput
-from docledger.queue.registry import registered
+from docledger.worker.registry import registered
 
 jobs = typer.Typer(help="The durable job queue.", no_args_is_help=True)
 
@@ -39,7 +39,7 @@ def worker(
     ] = 2.0,
 ) -> None:
     """Run jobs. SIGTERM / SIGINT stop claiming, finish the running task, release the rest."""
-    from docledger.queue.worker import Worker  # noqa: PLC0415 - keeps CLI start-up light
+    from docledger.worker import Worker  # noqa: PLC0415 - keeps CLI start-up light
 
     for module in imports or []:
         try:
@@ -55,7 +55,7 @@ def worker(
         "backoff_base_s": backoff_base,
     }
     if processes > 1:
-        from docledger.queue.pool import run_pool  # noqa: PLC0415
+        from docledger.worker.pool import run_pool  # noqa: PLC0415
 
         err_console.print(
             f"{processes} worker processes on {', '.join(options['queues'])}; tasks: "

@@ -1,5 +1,8 @@
-"""The durable job queue: tasks, workers and the statements behind them."""
+"""Deprecated: the worker side of the queue moved to :mod:`docledger.worker`."""
 
-from docledger.queue.registry import JobInfo, TaskContext, registered, task
+from docledger.deprecation import moved_module
+from docledger.worker import JobInfo, TaskContext, registered, task
+
+moved_module("docledger.queue", "docledger.worker")
 
 __all__ = ["JobInfo", "TaskContext", "registered", "task"]
