@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from docledger import InvalidInput, InvalidTransition, Ledger, NotFound
 from docledger import models as m
 from docledger.db.session import session_scope
-from docledger.services import ingest as ingest_mod
+from docledger.services import staging as staging_mod
 from docledger.services.sources import (
     expand_paths,
     present_keys,
@@ -86,7 +86,7 @@ def test_bytes_and_streams(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> N
     anonymous = ledger.documents.create(b"some text")
     assert anonymous.external_key == f"sha256/{hashlib.sha256(b'some text').hexdigest()}"
     # Large sources stream through the store in one pass.
-    monkeypatch.setattr(ingest_mod, "SMALL_FILE", 16)
+    monkeypatch.setattr(staging_mod, "SMALL_FILE", 16)
     payload = os.urandom(3 * 1024 * 1024 + 7)
     big = ledger.documents.create(io.BytesIO(payload), external_key="big.bin")
     assert big.sha256 == hashlib.sha256(payload).hexdigest()

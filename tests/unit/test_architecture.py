@@ -164,3 +164,20 @@ def test_the_old_queue_modules_still_import_and_warn(old: str, new: str, name: s
     said = [str(w.message) for w in caught if w.category is DeprecationWarning]
     assert any(message.endswith(f"import {new}") for message in said), said
     assert getattr(moved, name) is getattr(importlib.import_module(new), name)
+
+
+#: generated from surface/registry.py (surface/generate.py): long by design, never edited by hand
+GENERATED = {"surface/auto.py", "surface/aio.py"}
+#: a module longer than this is two subjects (issue 14: "no module should need more than ~400")
+MAX_LINES = 420
+
+
+def test_no_hand_written_module_holds_more_than_one_subject() -> None:
+    long = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in PACKAGE.rglob("*.py")
+        if "migrations" not in path.parts
+        and str(path.relative_to(PACKAGE)) not in GENERATED
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from docledger.db.dialects import dialect_of
 from docledger.db.dialects.postgresql import copy_rows
@@ -261,3 +262,49 @@ def remove(conn: Connection, space_id: uuid.UUID, segment_ids: Sequence[uuid.UUI
             text(f"DELETE FROM {TABLE} WHERE space_id = :space AND segment_id = ANY(:ids)"),
             {"space": space_id, "ids": list(segment_ids)},
         )
+
+
+def nearest(
+    session: Session,
+    sp: Any,
+    q: np.ndarray[Any, np.dtype[np.float32]],
+    k: int,
+    ef_search: int,
+    pgvector: str,
+    workspace_id: uuid.UUID,
+    documents: Sequence[uuid.UUID] | None,
+    kinds: Sequence[str] | None,
+    labels: Sequence[str] | None,
+    pages: tuple[int, int] | None,
+    excluded: Sequence[uuid.UUID],
+) -> list[tuple[uuid.UUID, float]]:
+    """The k nearest of a space's vectors through its HNSW index, the search's filters applied
+    during the index scan (pgvector >= 0.8 keeps scanning until k pass, see session_settings)."""
+    filters = ["AND s.workspace_id = :ws"]
+    if excluded:
+        filters.append("AND NOT (s.extraction_id = ANY(:excluded))")
+    params: dict[str, Any] = {"ws": workspace_id, "q": literal(q)}
+    if documents:
+        filters.append("AND dv.document_id = ANY(:documents)")
+        params["documents"] = list(documents)
+    if kinds:
+        filters.append("AND s.kind = ANY(:kinds)")
+        params["kinds"] = list(kinds)
+    if labels:
+        filters.append("AND s.label = ANY(:labels)")
+        params["labels"] = list(labels)
+    if excluded:
+        params["excluded"] = list(excluded)
+    if pages:
+        filters.append("AND s.page_number BETWEEN :page_from AND :page_to")
+        params["page_from"], params["page_to"] = pages
+    for setting in session_settings(pgvector, max(ef_search, k)):
+        session.execute(text(setting))
+    sql = search_sql(sp.id, sp.dimensions, sp.metric, " ".join(filters), k)
+    return [
+        (
+            sid if isinstance(sid, uuid.UUID) else uuid.UUID(str(sid)),
+            similarity(sp.metric, float(distance)),
+        )
+        for sid, distance in session.execute(text(sql), params)
+    ]

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select, update
 
 from docledger.db.dialect import in_values, json_array_contains
 from docledger.db.types import utcnow
@@ -19,6 +16,11 @@ from docledger.ids import new_id
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.repositories.base import Repository, as_uuid, readonly
+from docledger.repositories.document_writes import (
+    lookup_existing,
+    version_result,
+    write_rows,
+)
 from docledger.repositories.paging import page
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas import Document, DocumentDetail, DocumentVersion
@@ -37,92 +39,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "failed": frozenset({"processing", "uploaded", "archived"}),
     "archived": frozenset({"uploaded"}),
 }
-
-
-_IN_LIST = 500  # ids per IN (...) list
-
-
-def _chunks(ids: Sequence[Any], size: int = _IN_LIST) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
-@dataclass
-class _Existing:
-    """What the database already holds for one chunk's keys."""
-
-    docs: dict[str, uuid.UUID] = field(default_factory=dict)
-    current: dict[uuid.UUID, int] = field(default_factory=dict)
-    known: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, int]] = field(default_factory=dict)
-    latest: dict[uuid.UUID, int] = field(default_factory=dict)
-
-
-def _lookup(session: Session, ws_id: uuid.UUID, keys: list[str]) -> _Existing:
-    """Every document and version for the keys, in a few set-based queries (never one a key)."""
-    found = _Existing()
-    for part in _chunks(keys):
-        rows = session.execute(
-            select(DocumentRow.external_key, DocumentRow.id, DocumentRow.current_version).where(
-                DocumentRow.workspace_id == ws_id,
-                in_values(session, DocumentRow.external_key, part),
-            )
-        )
-        for key, doc_id, cur in rows:
-            found.docs[key] = doc_id
-            found.current[doc_id] = cur or 0
-    for part in _chunks(list(found.docs.values())):
-        versions = session.execute(
-            select(
-                VersionRow.document_id, VersionRow.sha256, VersionRow.id, VersionRow.version_number
-            ).where(in_values(session, VersionRow.document_id, part))
-        )
-        for doc_id, sha, vid, num in versions:
-            found.known[(doc_id, sha)] = (vid, num)
-            found.latest[doc_id] = max(found.latest.get(doc_id, 0), num)
-    return found
-
-
-def _write(
-    session: Session,
-    new_docs: list[dict[str, Any]],
-    new_versions: list[dict[str, Any]],
-    moved: list[dict[str, Any]],
-    now: datetime,
-) -> None:
-    """Three set-based statements (executemany), whatever the chunk size."""
-    if new_docs:
-        session.execute(insert(DocumentRow), new_docs)
-    if new_versions:
-        session.execute(insert(VersionRow), new_versions)
-    if moved:
-        table = DocumentRow.__table__
-        assert isinstance(table, Table)
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("doc_id"))
-            .values(updated_at=now, current_version=bindparam("cur"), media_type=bindparam("mt")),
-            moved,
-        )
-
-
-def _result(
-    outcome: IngestOutcome, s: StagedVersion, doc_id: uuid.UUID, vid: uuid.UUID, num: int
-) -> IngestResult:
-    # Built from trusted, already-validated values: skip pydantic validation on the hot path.
-    return IngestResult.model_construct(
-        outcome=outcome,
-        external_key=s.key,
-        source=s.display,
-        document_id=doc_id,
-        version_id=vid,
-        version_number=num,
-        sha256=s.sha256,
-        size_bytes=s.size_bytes,
-        media_type=s.media_type,
-        page_count=s.page_count,
-        warnings=s.warnings,
-        error=None,
-    )
 
 
 class DocumentRepository(Repository):
@@ -381,7 +297,7 @@ class DocumentRepository(Repository):
         session = self.session
         ws_id = WorkspaceRepository(session).get(workspace).id
         now = utcnow()
-        have = _lookup(session, ws_id, sorted({s.key for s in staged}))
+        have = lookup_existing(session, ws_id, sorted({s.key for s in staged}))
         new_docs: dict[uuid.UUID, dict[str, Any]] = {}
         new_versions: builtins.list[dict[str, Any]] = []
         moved: dict[uuid.UUID, dict[str, Any]] = {}  # existing documents whose current moved
@@ -405,7 +321,7 @@ class DocumentRepository(Repository):
                 }
             seen = have.known.get((doc_id, s.sha256))
             if seen is not None and have.current.get(doc_id) == seen[1]:
-                results.append(_result("unchanged", s, doc_id, *seen))
+                results.append(version_result("unchanged", s, doc_id, *seen))
                 continue
             outcome: IngestOutcome
             if seen is not None:
@@ -436,8 +352,8 @@ class DocumentRepository(Repository):
                 new_docs[doc_id].update(current_version=num, media_type=s.media_type)
             else:
                 moved[doc_id] = {"doc_id": doc_id, "cur": num, "mt": s.media_type}
-            results.append(_result(outcome, s, doc_id, vid, num))
-        _write(session, list(new_docs.values()), new_versions, list(moved.values()), now)
+            results.append(version_result(outcome, s, doc_id, vid, num))
+        write_rows(session, list(new_docs.values()), new_versions, list(moved.values()), now)
         known = [have.docs[s.key] for s in staged if have.docs[s.key] not in new_docs]
         if known:  # a file seen again brings back a document a folder sync marked deleted
             session.execute(

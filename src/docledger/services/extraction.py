@@ -22,7 +22,8 @@ from docledger.errors import Conflict, DocledgerError, InvalidInput
 from docledger.extractors import Extractor, available, for_media_type, version_of
 from docledger.models import Document as DocumentRow
 from docledger.repositories.document import DocumentRepository
-from docledger.repositories.extraction import ExtractionRepository, params_hash
+from docledger.repositories.extraction import ExtractionRepository
+from docledger.repositories.extraction_rows import params_hash
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas import Document, DocumentVersion
 from docledger.services.scope import Service, service

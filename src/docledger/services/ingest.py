@@ -10,9 +10,7 @@ key) is simply recorded again.
 
 from __future__ import annotations
 
-import io
 import os
-import stat
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,133 +28,27 @@ from docledger.repositories.page_image import PageImageRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas import IngestResult
 from docledger.schemas.document import PageImage, StagedVersion
-from docledger.services.media import SNIFF_BYTES, pdf_page_count, sniff
 from docledger.services.scope import Scope, Service, service
 from docledger.services.sources import (
     Source,
     expand_paths,
     make_source,
-    normalize_key,
     present_keys,
     source_or_failure,
     unreadable_prefixes,
 )
-from docledger.storage.base import BlobStore, StoredBlob
+from docledger.services.staging import (
+    Staged,
+    failed_result,
+    stage,
+)
 
-#: Files up to this size are read into memory once (hash, then write only if new); larger ones
-#: stream through the store in one constant-memory pass.
-SMALL_FILE = 8 * 1024 * 1024
 DEFAULT_CHUNK = 500
 _RETRIES = 3
 
 
-@dataclass
-class _Staged:
-    source: Source
-    key: str
-    blob: StoredBlob
-    media_type: str
-    page_count: int | None
-    warnings: list[str]
-
-
-class _HeadThenRest(io.RawIOBase):
-    """A stream that replays already-read leading bytes, then continues the original."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self._head = head
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _store(store: BlobStore, src: Source, data: bytes | None) -> tuple[StoredBlob, bytes, bool]:
-    """Put the source's bytes; returns the blob, its leading bytes, and whether they are all."""
-    if data is not None:
-        return store.put_bytes(data), data[:SNIFF_BYTES], len(data) <= SNIFF_BYTES
-    handle = open(src.path, "rb") if src.path is not None else src.stream  # noqa: SIM115
-    assert handle is not None
-    try:
-        head = handle.read(SNIFF_BYTES)
-        if not isinstance(head, bytes):
-            raise InvalidInput(f"{src.display} is not a binary stream")
-        if handle.seekable():
-            handle.seek(-len(head), io.SEEK_CUR)
-            return store.put_stream(handle), head, False
-        return store.put_stream(io.BufferedReader(_HeadThenRest(head, handle))), head, False
-    finally:
-        if src.path is not None:
-            handle.close()
-
-
-def _pdf_pages(store: BlobStore, blob: StoredBlob, data: bytes | None) -> int | None:
-    if data is not None:
-        return pdf_page_count(data)
-    with store.open(blob.sha256) as stored:
-        return pdf_page_count(stored)
-
-
-def _stage(store: BlobStore, src: Source) -> _Staged:
-    """Make the source's bytes durable in the store and describe them. Raises per-source errors
-    as InvalidInput/OSError (the source fails) and BlobStoreError (the whole ingest stops)."""
-    data = src.data
-    st = None
-    if src.path is not None:
-        st = os.stat(src.path)  # follows symlinks; a loop raises ELOOP
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidInput(f"{src.display} is not a regular file")
-        if st.st_size <= SMALL_FILE:
-            with open(src.path, "rb") as handle:
-                data = handle.read()
-    key = normalize_key(src.key) if src.key is not None else None  # before any byte is stored
-    blob, head, complete = _store(store, src, data)
-    if st is not None and src.path is not None:
-        after = os.stat(src.path)
-        changed = (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns)
-        if changed or blob.size_bytes != st.st_size:
-            # what was stored may mix old and new bytes: fail this file rather than keep a
-            # torn copy (the stored bytes are unreferenced; gc frees them)
-            raise InvalidInput(f"{src.display} changed while it was being read: add it again")
-    media_type = sniff(head, src.filename, complete=complete)
-    warnings: list[str] = []
-    if blob.size_bytes == 0:
-        warnings.append("empty file: stored as it is, nothing to extract")
-    pages = None
-    if media_type == "application/pdf":
-        pages = _pdf_pages(store, blob, data)
-        if pages is None:
-            warnings.append("PDF could not be parsed: stored, page count unknown")
-    return _Staged(src, key or f"sha256/{blob.sha256}", blob, media_type, pages, warnings)
-
-
-def _failed(src: Source, exc: BaseException) -> IngestResult:
-    if isinstance(exc, OSError):
-        reason = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
-    else:
-        reason = str(exc)
-    key = src.key
-    if key is not None:
-        try:
-            key.encode("utf-8")
-        except UnicodeEncodeError:
-            key = key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    display = src.display.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return IngestResult(outcome="failed", external_key=key, source=display, error=reason)
-
-
 def _record(
-    scope: Scope, workspace: WorkspaceRef | None, staged: list[_Staged]
+    scope: Scope, workspace: WorkspaceRef | None, staged: list[Staged]
 ) -> list[IngestResult]:
     """Write the rows for one chunk in one transaction; returns one result per staged source."""
     with scope.session() as session:
@@ -220,20 +112,20 @@ def _ingest_chunk(
     batch: list[Source],
     workspace: WorkspaceRef | None,
 ) -> list[IngestResult]:
-    staged: list[_Staged] = []
+    staged: list[Staged] = []
     failed: dict[int, IngestResult] = {}
     # from the first put until the rows naming the bytes commit, gc keeps its hands off
     with scope.writing_blobs():
         for index, src in enumerate(batch):
             if src.error is not None:
-                failed[index] = _failed(src, InvalidInput(src.error))
+                failed[index] = failed_result(src, InvalidInput(src.error))
                 continue
             try:
-                staged.append(_stage(scope.blobs, src))
+                staged.append(stage(scope.blobs, src))
             except BlobStoreError:
                 raise
             except (OSError, DocledgerError) as exc:
-                failed[index] = _failed(src, exc)
+                failed[index] = failed_result(src, exc)
         for attempt in range(_RETRIES):
             try:
                 recorded = iter(_record(scope, workspace, staged))

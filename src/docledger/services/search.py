@@ -20,8 +20,6 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-
 from docledger.db import vector_index
 from docledger.db.dialect import (
     full_text_candidates,
@@ -50,8 +48,6 @@ from docledger.services.search_scope import (
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # numpy costs every process 50 ms to import: loaded on first vector use
-    import numpy as np
-
     from docledger.services.embedders import Embedder, Embedders
     from docledger.services.vector_matrix import VectorMatrix
 
@@ -218,7 +214,7 @@ class SearchService(Service):
             excluded = excluded_extractions(session, workspace_id, include_superseded)
             pgvector = None if exact else self._pgvector_version(session)
             if pgvector is not None and self._has_index(session, sp.id):
-                found = self._indexed(
+                found = vector_index.nearest(
                     session,
                     sp,
                     q,
@@ -253,47 +249,6 @@ class SearchService(Service):
         if self._state.pgvector is False:
             self._state.pgvector = vector_index.version(session.connection())
         return self._state.pgvector if isinstance(self._state.pgvector, str) else None
-
-    def _indexed(
-        self,
-        session: Any,
-        sp: Any,
-        q: np.ndarray[Any, np.dtype[np.float32]],
-        k: int,
-        ef_search: int,
-        pgvector: str,
-        workspace_id: uuid.UUID,
-        documents: Sequence[uuid.UUID] | None,
-        kinds: Sequence[str] | None,
-        labels: Sequence[str] | None,
-        pages: tuple[int, int] | None,
-        excluded: Sequence[uuid.UUID],
-    ) -> list[tuple[uuid.UUID, float]]:
-        filters = ["AND s.workspace_id = :ws"]
-        if excluded:
-            filters.append("AND NOT (s.extraction_id = ANY(:excluded))")
-        params: dict[str, Any] = {"ws": workspace_id, "q": vector_index.literal(q)}
-        if documents:
-            filters.append("AND dv.document_id = ANY(:documents)")
-            params["documents"] = list(documents)
-        if kinds:
-            filters.append("AND s.kind = ANY(:kinds)")
-            params["kinds"] = list(kinds)
-        if labels:
-            filters.append("AND s.label = ANY(:labels)")
-            params["labels"] = list(labels)
-        if excluded:
-            params["excluded"] = list(excluded)
-        if pages:
-            filters.append("AND s.page_number BETWEEN :page_from AND :page_to")
-            params["page_from"], params["page_to"] = pages
-        for setting in vector_index.session_settings(pgvector, max(ef_search, k)):
-            session.execute(text(setting))
-        sql = vector_index.search_sql(sp.id, sp.dimensions, sp.metric, " ".join(filters), k)
-        return [
-            (uuid_of(sid), vector_index.similarity(sp.metric, float(distance)))
-            for sid, distance in session.execute(text(sql), params)
-        ]
 
     @service
     def catch_up(self) -> int:

@@ -4,7 +4,8 @@ Above the ledger: a worker takes a ledger and claims jobs through ``ledger.lease
 below imports this package (the producer side is ``ledger.jobs``).
 """
 
-from docledger.worker.loop import Worker, WorkerStats
+from docledger.worker.loop import Worker
+from docledger.worker.outcomes import WorkerStats
 from docledger.worker.registry import JobInfo, TaskContext, registered, task
 
 __all__ = ["JobInfo", "TaskContext", "Worker", "WorkerStats", "registered", "task"]

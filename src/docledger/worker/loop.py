@@ -20,26 +20,31 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
-import socket
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy import exc as sa_exc
 
 from docledger.db.dialect import JOBS_CHANNEL
 from docledger.db.dialects import dialect_of
 from docledger.db.session import session_scope
-from docledger.errors import DatabaseUnavailable, DocledgerError, LeaseLost
+from docledger.errors import DocledgerError, LeaseLost
 from docledger.ledger import Ledger
 from docledger.repositories.job import BACKOFF_BASE_S
 from docledger.repositories.lease import LeaseRepository
+from docledger.worker.outcomes import (
+    DATABASE_TROUBLE,
+    WorkerCrashed,
+    WorkerStats,
+    as_result,
+    awaited,
+    connection_lost,
+    default_worker_id,
+    describe,
+)
 from docledger.worker.registry import JobInfo, TaskContext, get_task
 
 log = logging.getLogger(__name__)
@@ -52,33 +57,6 @@ RECONNECT_MAX_S = 5.0
 #: A claim loop that could not reach the database for this long gives up: the worker exits
 #: non-zero, and a pool starts a fresh process in its place.
 GIVE_UP_S = 600.0
-
-#: What a lost or restarted database looks like from here: translated errors, driver errors
-#: SQLAlchemy did not translate (a session left in a failed state after the connection
-#: dropped mid-task: PendingRollbackError), and socket errors.
-DATABASE_TROUBLE = (DocledgerError, sa_exc.SQLAlchemyError, OSError)
-
-
-class WorkerCrashed(DocledgerError):
-    """A worker thread met an error it cannot carry on from; the worker stopped."""
-
-
-@dataclass
-class WorkerStats:
-    succeeded: int = 0
-    failed: int = 0
-    lost: int = 0
-    released: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, **counts: int) -> None:
-        with self.lock:
-            for name, n in counts.items():
-                setattr(self, name, getattr(self, name) + n)
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class Worker:
@@ -146,7 +124,7 @@ class Worker:
         self._stopping.set()
         if self._fatal is not None:
             raise WorkerCrashed(
-                f"worker {self.worker_id} stopped: {_describe(self._fatal)}"
+                f"worker {self.worker_id} stopped: {describe(self._fatal)}"
             ) from self._fatal
         return self.stats
 
@@ -175,7 +153,7 @@ class Worker:
         try:
             self._loop_held(burst)
         except BaseException as exc:
-            log.error("worker %s: claim loop stopped: %s", self.worker_id, _describe(exc))
+            log.error("worker %s: claim loop stopped: %s", self.worker_id, describe(exc))
             self._fatal = self._fatal or exc
             self.stop()
         finally:
@@ -324,12 +302,12 @@ class Worker:
                     try:
                         result = self._call(job, ctx)
                         ctx._finish(ok=True)
-                        succeeded[job.id] = _as_result(result)
+                        succeeded[job.id] = as_result(result)
                     except Exception as exc:
                         ctx._finish(ok=False)
-                        if _connection_lost(exc, session):
+                        if connection_lost(exc, session):
                             raise  # not the task's fault: nothing of the batch commits
-                        failures.append((job, _describe(exc)))
+                        failures.append((job, describe(exc)))
                     finally:
                         # A finished job leaves the heartbeat: its row is locked by this
                         # transaction from its completion on, and needs no more lease.
@@ -353,7 +331,7 @@ class Worker:
             self.stats.add(lost=len(jobs) - released, released=released)
             return []
         except DATABASE_TROUBLE as exc:
-            if _connection_lost(exc, None):
+            if connection_lost(exc, None):
                 # The database is gone: nothing of the batch committed and nothing can be
                 # recorded now. The claim loop reconnects; the jobs return by lease expiry.
                 raise
@@ -386,7 +364,7 @@ class Worker:
             raise LookupError(f"no task named {job.task!r} is registered in this worker")
         result = fn(ctx)
         if inspect.isawaitable(result):
-            result = asyncio.run(_await(result))
+            result = asyncio.run(awaited(result))
         return result
 
     # -- helpers ----------------------------------------------------------------------------
@@ -415,39 +393,3 @@ class Worker:
     def _listen_loop(self) -> None:
         """A dialect that notifies (PostgreSQL): wake the claim loops on every notification."""
         self._dialect.listen(self.ledger.engine.url, JOBS_CHANNEL, self._wake, self._stopping)
-
-
-def _connection_lost(exc: BaseException, session: Any) -> bool:
-    """Whether ``exc`` (or what caused it) is the database connection going away, rather
-    than a task's own error or a constraint: then a batch is abandoned, not failed."""
-    if session is not None:
-        try:
-            if session.connection().invalidated:
-                return True
-        except sa_exc.SQLAlchemyError:
-            pass  # a failed transaction: the cause chain below decides
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, DatabaseUnavailable | sa_exc.InterfaceError):
-            return True
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
-def _as_result(value: Any) -> dict[str, Any] | None:
-    if value is None or isinstance(value, dict):
-        return value
-    return {"value": value}
-
-
-def _describe(exc: BaseException) -> str:
-    lines = traceback.format_exception_only(type(exc), exc)
-    return "".join(lines).strip()[:4000]

@@ -34,7 +34,8 @@ from typing import Any
 from docledger.config import Settings
 from docledger.errors import ConfigurationError, InvalidInput
 from docledger.ledger import Ledger
-from docledger.worker.loop import Worker, WorkerStats  # imported once, before the fork
+from docledger.worker.loop import Worker  # imported once, before the fork
+from docledger.worker.outcomes import WorkerStats
 
 log = logging.getLogger(__name__)
 
