@@ -40,10 +40,12 @@ from docledger.repositories import (
     UserRepository,
     WorkspaceRepository,
 )
+from docledger.repositories.conversation import ConversationRepository
 from docledger.repositories.lease import LeaseRepository
 from docledger.repositories.lineage import LineageRepository
 from docledger.services import schema
 from docledger.services.extraction import ExtractionService
+from docledger.services.findings import FindingService
 from docledger.services.ingest import DocumentService
 from docledger.services.scope import Scope, Shared
 from docledger.services.search import SearchService
@@ -127,6 +129,14 @@ class Tx:
         return ModelService(self._scope)
 
     @cached_property
+    def findings(self) -> FindingService:
+        return FindingService(self._scope)
+
+    @cached_property
+    def conversations(self) -> ConversationRepository:
+        return ConversationRepository(self.session)
+
+    @cached_property
     def lineage(self) -> LineageRepository:
         return LineageRepository(self.session)
 
@@ -173,6 +183,8 @@ class Ledger:
         self.leases = auto.Leases(scope)
         self.runs = auto.Runs(scope)
         self.model_versions = auto.ModelVersions(scope)
+        self.findings = auto.Findings(scope)
+        self.conversations = auto.Conversations(scope)
         self.lineage = auto.Lineage(scope)
         self.maintenance = auto.Maintenance(scope)
 
@@ -253,6 +265,8 @@ class AsyncLedger:
         self.leases = aio.AsyncLeases(make, engine)
         self.runs = aio.AsyncRuns(make, engine)
         self.model_versions = aio.AsyncModelVersions(make, engine)
+        self.findings = aio.AsyncFindings(make, engine)
+        self.conversations = aio.AsyncConversations(make, engine)
         self.lineage = aio.AsyncLineage(make, engine)
         self.maintenance = aio.AsyncMaintenance(make, engine)
 
@@ -322,6 +336,8 @@ class AsyncTx:
         self.leases = aio.AsyncLeases(scope, engine, session)
         self.runs = aio.AsyncRuns(scope, engine, session)
         self.model_versions = aio.AsyncModelVersions(scope, engine, session)
+        self.findings = aio.AsyncFindings(scope, engine, session)
+        self.conversations = aio.AsyncConversations(scope, engine, session)
         self.lineage = aio.AsyncLineage(scope, engine, session)
         self.maintenance = aio.AsyncMaintenance(scope, engine, session)
 

@@ -52,12 +52,25 @@ EntityType = Literal[
     "model_version",
     "export",
     "finding",
+    "finding_output",
     "conversation",
     "message",
 ]
 ModelStage = Literal["none", "staging", "production", "archived"]
 ExportStatus = Literal["pending", "running", "completed", "failed"]
 FindingStatus = Literal["candidate", "confirmed", "rejected"]
+#: what a finding's audit history records (``finding_events.action``)
+FindingAction = Literal[
+    "create", "edit", "confirm", "reject", "reopen", "merge", "link", "unlink", "carry", "stale"
+]
+#: what a finding's evidence can point at through the API
+LinkTarget = Literal["segment", "version", "document", "finding"]
+#: a link to a segment after its document got a new version: still the same text (current),
+#: followed to a successor whose text changed (changed), or left behind with no successor (stale)
+LinkState = Literal["current", "changed", "stale"]
+SearchMode = Literal["vector", "text", "hybrid", "manual"]
+#: what documents.create does with a file whose bytes another document already holds
+DuplicatePolicy = Literal["new_document", "skip", "error"]
 MessageRole = Literal["system", "user", "assistant", "tool"]
 
 

@@ -48,6 +48,11 @@ NOT_BY_ID = {
     "embeddings.missing_segments": "lists one workspace's segments",
     "search.text": "searches one workspace",
     "search.hybrid": "searches one workspace",
+    "documents.find_by_sha256": "looks a hash up within one workspace",
+    "findings.create_kind": "creates in the workspace",
+    "findings.kinds": "lists one workspace",
+    "findings.review_queue": "lists one workspace",
+    "findings.summarize": "counts one workspace",
 }
 
 #: how to call each method addressed by id: its arguments, given B's ids
@@ -100,6 +105,41 @@ CALLS: dict[str, Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any
     "segments.of_extraction": lambda b: ((b["extraction"],), {}),
     "segments.of_version": lambda b: ((b["version"],), {}),
     "page_images.of_version": lambda b: ((b["version"],), {}),
+    "runs.delete": lambda b: ((b["run"],), {}),
+    "findings.create": lambda b: (
+        ("feature", "stolen"),
+        {"evidence": [{"target": ("segment", b["segment"])}]},
+    ),
+    "findings.list": lambda b: ((), {"run": b["run"]}),
+    "findings.get": lambda b: ((b["finding"],), {}),
+    "findings.history": lambda b: ((b["finding"],), {}),
+    "findings.evidence": lambda b: ((b["finding"],), {}),
+    "findings.outputs": lambda b: ((b["finding"],), {}),
+    "findings.attachments": lambda b: ((b["finding"],), {}),
+    "findings.read_attachment": lambda b: ((b["finding"], "overlay"), {}),
+    "findings.attach": lambda b: ((b["finding"], "overlay", b"stolen"), {}),
+    "findings.confirm": lambda b: ((b["finding"],), {}),
+    "findings.reject": lambda b: ((b["finding"],), {}),
+    "findings.reopen": lambda b: ((b["finding"],), {}),
+    "findings.update": lambda b: ((b["finding"],), {"title": "stolen"}),
+    "findings.delete": lambda b: ((b["finding"],), {}),
+    "findings.merge": lambda b: ((b["finding"],), {"into": b["other_finding"]}),
+    "findings.create_output": lambda b: ((b["finding"], "epic", {}), {}),
+    "findings.link": lambda b: ((b["finding"], ("segment", b["segment"]), "supports"), {}),
+    "findings.unlink": lambda b: ((b["finding"], ("segment", b["segment"])), {}),
+    "findings.link_many": lambda b: (
+        ([{"finding": b["finding"], "target": ("segment", b["segment"])}],),
+        {},
+    ),
+    "findings.summarize_run": lambda b: ((b["run"],), {}),
+    "conversations.create": lambda b: ((), {"run": b["run"]}),
+    "conversations.list": lambda b: ((), {"run": b["run"]}),
+    "conversations.get": lambda b: ((b["conversation"],), {}),
+    "conversations.messages": lambda b: ((b["conversation"],), {}),
+    "conversations.delete": lambda b: ((b["conversation"],), {}),
+    "conversations.create_message": lambda b: ((b["conversation"], "user", "x"), {}),
+    "conversations.log_query": lambda b: ((b["conversation"], "q", []), {}),
+    "conversations.create_feedback": lambda b: ((b["message"], -1), {}),
 }
 
 
@@ -136,6 +176,16 @@ def _counts(ledger: Ledger) -> dict[str, int]:
         m.LineageEdge,
         m.Dataset,
         m.PageImage,
+        m.Finding,
+        m.FindingLink,
+        m.FindingEvent,
+        m.FindingOutput,
+        m.FindingBlob,
+        m.Conversation,
+        m.Message,
+        m.Retrieval,
+        m.MessageFeedback,
+        m.Blob,
     ]
     with session_scope(ledger.engine, readonly=True) as s:
         return {
@@ -161,7 +211,18 @@ def victim(ledger: Ledger) -> dict[str, Any]:
     dataset = ledger.datasets.snapshot("train", workspace="b")
     run = ledger.runs.create("train", "training", workspace="b")
     ledger.runs.log_metrics(run.id, {"loss": 0.5})
+    found = ledger.findings.create(
+        "feature", "secret", run=run.id, evidence=[{"target": segment}], workspace="b"
+    )
+    other = ledger.findings.create("feature", "other", workspace="b")
+    ledger.findings.attach(found.id, "overlay", b"secret overlay", workspace="b")
+    talk = ledger.conversations.create(title="secret", workspace="b")
+    said = ledger.conversations.log_query(talk.id, "revenue?", [segment], answer="grew")
     return {
+        "finding": found.id,
+        "other_finding": other.id,
+        "conversation": talk.id,
+        "message": said.id,
         "document": added.document_id,
         "version": added.version_id,
         "extraction": extraction.id,

@@ -4,13 +4,20 @@ from docledger.db.base import Base
 from docledger.db.bounds import bound_columns
 from docledger.models.annotation import Annotation, AnnotationEvent
 from docledger.models.blob import Blob
-from docledger.models.conversation import Conversation, Message, Retrieval
+from docledger.models.conversation import Conversation, Message, MessageFeedback, Retrieval
 from docledger.models.dataset import Dataset, DatasetItem
 from docledger.models.document import Document, DocumentVersion, PageImage
 from docledger.models.embedding import Embedding, EmbeddingSpace
 from docledger.models.export import Export, ExportFile
 from docledger.models.extraction import Extraction, Segment
-from docledger.models.finding import Finding, FindingLink
+from docledger.models.finding import (
+    Finding,
+    FindingBlob,
+    FindingEvent,
+    FindingKind,
+    FindingLink,
+    FindingOutput,
+)
 from docledger.models.job import Job, JobEvent
 from docledger.models.lineage import LineageEdge
 from docledger.models.membership import Membership
@@ -38,12 +45,17 @@ __all__ = [
     "ExportFile",
     "Extraction",
     "Finding",
+    "FindingBlob",
+    "FindingEvent",
+    "FindingKind",
     "FindingLink",
+    "FindingOutput",
     "Job",
     "JobEvent",
     "LineageEdge",
     "Membership",
     "Message",
+    "MessageFeedback",
     "MetricChunk",
     "ModelVersion",
     "PageImage",

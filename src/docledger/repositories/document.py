@@ -17,6 +17,8 @@ from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.repositories.base import Repository, as_uuid, readonly
 from docledger.repositories.document_writes import (
+    duplicate_result,
+    holders_of,
     lookup_existing,
     version_result,
     write_rows,
@@ -26,7 +28,8 @@ from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, 
 from docledger.schemas import Document, DocumentDetail, DocumentVersion
 from docledger.schemas.common import Page
 from docledger.schemas.document import IngestOutcome, IngestResult, StagedVersion
-from docledger.vocab import DocumentStatus, values
+from docledger.storage.base import SHA256_RE
+from docledger.vocab import DocumentStatus, DuplicatePolicy, values
 
 DocumentRef = uuid.UUID | str
 
@@ -159,6 +162,25 @@ class DocumentRepository(Repository):
         )
 
     @readonly
+    def find_by_sha256(
+        self, sha256: str, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[Document]:
+        """The workspace's live documents that hold these bytes in any version, oldest
+        first (what a one-document-per-file-hash policy checks before adding)."""
+        if not isinstance(sha256, str) or not SHA256_RE.match(sha256):
+            raise InvalidInput(f"a SHA-256 is 64 lower-case hex digits, not {sha256!r}")
+        ws_id = WorkspaceRepository(self.session).get(workspace).id
+        holders = select(VersionRow.document_id).where(
+            VersionRow.workspace_id == ws_id, VersionRow.sha256 == sha256
+        )
+        stmt = (
+            select(DocumentRow)
+            .where(DocumentRow.id.in_(holders), DocumentRow.deleted_at.is_(None))
+            .order_by(DocumentRow.created_at, DocumentRow.id)
+        )
+        return [Document.model_validate(d) for d in self.session.scalars(stmt)]
+
+    @readonly
     def list(
         self,
         *,
@@ -286,24 +308,41 @@ class DocumentRepository(Repository):
         return doc
 
     def record_versions(
-        self, staged: Sequence[StagedVersion], *, workspace: WorkspaceRef | None = None
+        self,
+        staged: Sequence[StagedVersion],
+        *,
+        workspace: WorkspaceRef | None = None,
+        on_duplicate_content: str = "new_document",
     ) -> builtins.list[IngestResult]:
         """Name bytes already in the blob store (and noted in ``blobs``) as documents and
         versions, in set-based statements whatever the number: a new key is a new document,
         new bytes under a known key a new version, bytes the key had before make that version
         current again (``reverted``), the current bytes change nothing (``unchanged``). One
         result per item, in order. This is ingest's writing half (``documents.create`` does
-        the reading and storing)."""
+        the reading and storing). ``on_duplicate_content`` says what a *new key* whose bytes
+        another document of the workspace holds becomes: a second document sharing the blob
+        (``new_document``), nothing (``skip``: outcome ``duplicate``, naming the holder) or a
+        ``failed`` result (``error``)."""
+        if on_duplicate_content not in values(DuplicatePolicy):
+            raise InvalidInput(f"on_duplicate_content is one of {values(DuplicatePolicy)}")
         session = self.session
         ws_id = WorkspaceRepository(session).get(workspace).id
         now = utcnow()
         have = lookup_existing(session, ws_id, sorted({s.key for s in staged}))
+        holders = (
+            {}
+            if on_duplicate_content == "new_document"
+            else holders_of(session, ws_id, sorted({s.sha256 for s in staged}))
+        )
         new_docs: dict[uuid.UUID, dict[str, Any]] = {}
         new_versions: builtins.list[dict[str, Any]] = []
         moved: dict[uuid.UUID, dict[str, Any]] = {}  # existing documents whose current moved
         results: builtins.list[IngestResult] = []
         for s in staged:
             doc_id = have.docs.get(s.key)
+            if doc_id is None and s.sha256 in holders:
+                results.append(duplicate_result(s, holders[s.sha256], on_duplicate_content))
+                continue
             if doc_id is None:
                 doc_id = have.docs[s.key] = new_id()
                 new_docs[doc_id] = {
@@ -353,8 +392,14 @@ class DocumentRepository(Repository):
             else:
                 moved[doc_id] = {"doc_id": doc_id, "cur": num, "mt": s.media_type}
             results.append(version_result(outcome, s, doc_id, vid, num))
+            if on_duplicate_content != "new_document":
+                holders.setdefault(s.sha256, (doc_id, vid, num, s.key))
         write_rows(session, list(new_docs.values()), new_versions, list(moved.values()), now)
-        known = [have.docs[s.key] for s in staged if have.docs[s.key] not in new_docs]
+        known = [
+            have.docs[s.key]
+            for s in staged
+            if s.key in have.docs and have.docs[s.key] not in new_docs
+        ]
         if known:  # a file seen again brings back a document a folder sync marked deleted
             session.execute(
                 update(DocumentRow)

@@ -101,3 +101,47 @@ def version_result(
         warnings=s.warnings,
         error=None,
     )
+
+
+#: the document already holding some bytes: (document id, version id, version number, key)
+Holder = tuple[uuid.UUID, uuid.UUID, int, str]
+
+
+def holders_of(session: Session, ws_id: uuid.UUID, shas: list[str]) -> dict[str, Holder]:
+    """For each of these hashes held by a live document of the workspace, its oldest holder
+    (the first version that stored the bytes)."""
+    found: dict[str, Holder] = {}
+    for part in chunks(shas):
+        rows = session.execute(
+            select(
+                VersionRow.sha256,
+                VersionRow.document_id,
+                VersionRow.id,
+                VersionRow.version_number,
+                DocumentRow.external_key,
+            )
+            .join(DocumentRow, DocumentRow.id == VersionRow.document_id)
+            .where(
+                VersionRow.workspace_id == ws_id,
+                VersionRow.sha256.in_(part),
+                DocumentRow.deleted_at.is_(None),
+            )
+            .order_by(VersionRow.created_at, VersionRow.id)
+        )
+        for sha, doc_id, vid, num, key in rows:
+            found.setdefault(sha, (doc_id, vid, num, key))
+    return found
+
+
+def duplicate_result(s: StagedVersion, holder: Holder, policy: str) -> IngestResult:
+    """A new key whose bytes ``holder`` already holds: skipped, or failed under ``error``."""
+    doc_id, vid, num, key = holder
+    result = version_result("duplicate", s, doc_id, vid, num)
+    if policy == "error":
+        return result.model_copy(
+            update={
+                "outcome": "failed",
+                "error": f"the same content is already document {key!r} (sha256 {s.sha256})",
+            }
+        )
+    return result

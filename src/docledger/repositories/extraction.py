@@ -39,6 +39,7 @@ from docledger.repositories.extraction_rows import (
     segment_digest,
     validated_segments,
 )
+from docledger.repositories.finding import FindingRepository
 from docledger.repositories.workspace import (
     WorkspaceRef,
     WorkspaceRepository,
@@ -98,17 +99,20 @@ class ExtractionRepository(Repository):
         results: list[RecordResult] = []
         new_rows: list[dict[str, Any]] = []
         segment_rows: list[tuple[Any, ...]] = []
+        successions: list[tuple[uuid.UUID, uuid.UUID]] = []
         ws_id = None if workspace is None else WorkspaceRepository(self.session).get(workspace).id
         for run in runs:
             if not isinstance(run, tuple | list) or len(run) != 5:
                 raise InvalidInput(
                     "a run is (version, extractor, extractor version, params, segments)"
                 )
-            result, row, rows = self._prepare(*run, stats=stats, workspace_id=ws_id)
+            result, row, rows, previous = self._prepare(*run, stats=stats, workspace_id=ws_id)
             results.append(result)
             if row is not None:
                 new_rows.append(row)
                 segment_rows.extend(rows)
+                if previous is not None:
+                    successions.append((previous, row["id"]))
         if new_rows:
             self.session.connection().execute(insert(EXTRACTIONS), new_rows)
             if segment_rows:
@@ -116,6 +120,8 @@ class ExtractionRepository(Repository):
                     self.session, SEGMENTS, segment_rows, SEGMENT_COLUMNS, encoded=SEGMENT_COLUMNS
                 )
             full_text_defer(self.session, [r["id"] for r in new_rows])  # indexed later (0011)
+        for previous, new in successions:  # evidence follows its segments to the new version
+            FindingRepository(self.session).carry_forward(previous, new)
         return results
 
     def _prepare(
@@ -128,9 +134,10 @@ class ExtractionRepository(Repository):
         *,
         stats: Mapping[str, Any] | None,
         workspace_id: uuid.UUID | None = None,
-    ) -> tuple[RecordResult, dict[str, Any] | None, list[tuple[Any, ...]]]:
+    ) -> tuple[RecordResult, dict[str, Any] | None, list[tuple[Any, ...]], uuid.UUID | None]:
         """One run's look-up and rows: (result, the new extraction row or None when it was
-        recorded before, its segment rows in the drivers' own form)."""
+        recorded before, its segment rows in the drivers' own form, the extraction they
+        may succeed)."""
         if not extractor or not extractor_version:
             raise InvalidInput("an extraction names its extractor and extractor version")
         vid = require_uuid(version_id, "version id")
@@ -146,7 +153,7 @@ class ExtractionRepository(Repository):
             raise NotFound(f"no document version {version_id}")
         if version.existing is not None:
             if self._status(version.existing) != "failed":
-                return self._recorded(version.existing), None, []
+                return self._recorded(version.existing), None, [], None
             # a failed attempt is replaced by the one that succeeds
             self.session.execute(delete(ExtractionRow).where(ExtractionRow.id == version.existing))
         items = validated_segments(segments)
@@ -209,7 +216,7 @@ class ExtractionRepository(Repository):
             segments=len(rows),
             linked_to_predecessors=len(predecessors),
         )
-        return result, row, rows
+        return result, row, rows, version.previous
 
     def _status(self, extraction_id: uuid.UUID) -> str | None:
         return self.session.scalar(

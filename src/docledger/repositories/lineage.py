@@ -16,6 +16,9 @@ from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Extraction as ExtractionRow
+from docledger.models import Finding as FindingRow
+from docledger.models import FindingLink as LinkRow
+from docledger.models import FindingOutput as OutputRow
 from docledger.models import LineageEdge as EdgeRow
 from docledger.models import Run as RunRow
 from docledger.models import Segment as SegmentRow
@@ -29,6 +32,8 @@ from docledger.repositories.workspace import WorkspaceRef, confine, run_in
 from docledger.schemas import Document, DocumentVersion
 from docledger.schemas.annotation import Annotation
 from docledger.schemas.dataset import Dataset
+from docledger.schemas.extraction import Extraction, Segment
+from docledger.schemas.finding import Finding, FindingOutput
 from docledger.schemas.lineage import LineageEdge, LineageNode
 from docledger.schemas.model_version import ModelVersion
 from docledger.schemas.run import Run
@@ -44,6 +49,10 @@ ENTITY_TYPES: dict[type, str] = {
     Dataset: "dataset",
     ModelVersion: "model_version",
     Run: "run",
+    Finding: "finding",
+    FindingOutput: "finding_output",
+    Extraction: "extraction",
+    Segment: "segment",
 }
 
 #: a DTO, or an explicit ``(entity_type, id)`` pair
@@ -67,6 +76,8 @@ _STRUCTURE = (
     ("version", VersionRow.id, VersionRow.document_id, "document"),
     ("extraction", ExtractionRow.id, ExtractionRow.version_id, "version"),
     ("segment", SegmentRow.id, SegmentRow.extraction_id, "extraction"),
+    ("finding", FindingRow.id, FindingRow.run_id, "run"),
+    ("finding_output", OutputRow.id, OutputRow.finding_id, "finding"),
 )
 
 
@@ -89,6 +100,32 @@ def structural(
             out += [
                 (child, str(c)) for c in session.scalars(select(child_col).where(parent_col == key))
             ]
+    # a finding was made from its evidence: up to what its links name, down to the findings
+    # that cite an entity (links to rows deleted since lead nowhere)
+    if up and entity_type == "finding":
+        out += [
+            (t, i)
+            for t, i, seg, ver, doc, other in session.execute(
+                select(
+                    LinkRow.target_type,
+                    LinkRow.target_id,
+                    LinkRow.segment_id,
+                    LinkRow.version_id,
+                    LinkRow.document_id,
+                    LinkRow.target_finding_id,
+                ).where(LinkRow.finding_id == key)
+            )
+            if (seg or ver or doc or other) is not None
+        ]
+    elif not up and entity_type in {"segment", "version", "document", "finding"}:
+        out += [
+            ("finding", str(f))
+            for f in session.scalars(
+                select(LinkRow.finding_id).where(
+                    LinkRow.target_type == entity_type, LinkRow.target_id == str(key)
+                )
+            )
+        ]
     return out
 
 
@@ -108,6 +145,7 @@ def _entity_models() -> dict[str, Any]:
         "model_version": m.ModelVersion,
         "export": m.Export,
         "finding": m.Finding,
+        "finding_output": m.FindingOutput,
         "conversation": m.Conversation,
         "message": m.Message,
     }

@@ -10,11 +10,15 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, insert, not_, select, update
+from sqlalchemy import delete, exists, insert, not_, select, update
 
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, InvalidTransition, NotFound
 from docledger.ids import new_id
+from docledger.models import Conversation as ConversationRow
+from docledger.models import Finding as FindingRow
+from docledger.models import LineageEdge as EdgeRow
+from docledger.models import Message as MessageRow
 from docledger.models import MetricChunk as ChunkRow
 from docledger.models import Run as RunRow
 from docledger.models import RunEvent as RunEventRow
@@ -24,6 +28,7 @@ from docledger.repositories.base import (
     require_uuid,
     where_given,
 )
+from docledger.repositories.finding import FindingRepository
 from docledger.repositories.metric import MetricRepository
 from docledger.repositories.paging import page
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine, run_in
@@ -128,6 +133,42 @@ class RunRepository(MetricRepository):
             select(RunRow).where(RunRow.id.in_(ids)).order_by(RunRow.created_at, RunRow.id)
         )
         return [Run.model_validate(r) for r in reaped]
+
+    def delete(self, run_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Run:
+        """Delete a run (a comparison session) and what it produced: its child runs, its
+        findings (with their evidence, history, outputs and attachment rows), its
+        conversations, events, metrics and lineage edges. Nothing else: the documents and
+        versions it used stay, model versions it made stay without a run, and evidence other
+        findings had on its findings stays, reading as gone."""
+        gone = self.get(run_id, workspace=workspace)
+        key = gone.id
+        runs, frontier = [key], [key]
+        while frontier:
+            frontier = list(
+                self.session.scalars(select(RunRow.id).where(RunRow.parent_run_id.in_(frontier)))
+            )
+            runs += frontier
+        findings = list(
+            self.session.scalars(select(FindingRow.id).where(FindingRow.run_id.in_(runs)))
+        )
+        talks = list(
+            self.session.scalars(select(ConversationRow.id).where(ConversationRow.run_id.in_(runs)))
+        )
+        said = list(
+            self.session.scalars(select(MessageRow.id).where(MessageRow.conversation_id.in_(talks)))
+        )
+        FindingRepository(self.session)._forget_lineage(findings)
+        for kind, ids in (("run", runs), ("conversation", talks), ("message", said)):
+            names = [str(i) for i in ids]
+            for start in range(0, len(names), 500):
+                self.session.execute(
+                    delete(EdgeRow).where(
+                        EdgeRow.entity_type == kind,
+                        EdgeRow.entity_id.in_(names[start : start + 500]),
+                    )
+                )
+        self.session.execute(delete(RunRow).where(RunRow.id == key))
+        return gone
 
     @readonly
     def get(self, run_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Run:

@@ -62,7 +62,9 @@ class DocumentDetail(Document):
 #: added: a new document; new_version: new content for a known key; unchanged: the content is
 #: already the current version; reverted: the content equals an older version, which becomes
 #: current again; failed: the source could not be read (see ``error``).
-IngestOutcome = Literal["added", "new_version", "unchanged", "reverted", "failed"]
+#: ``duplicate``: a new key whose bytes another document already holds, skipped under
+#: ``on_duplicate_content="skip"`` (the result names the document that holds them)
+IngestOutcome = Literal["added", "new_version", "unchanged", "reverted", "duplicate", "failed"]
 
 
 class IngestResult(OutputModel):

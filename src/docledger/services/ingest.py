@@ -42,13 +42,14 @@ from docledger.services.staging import (
     failed_result,
     stage,
 )
+from docledger.vocab import DuplicatePolicy, values
 
 DEFAULT_CHUNK = 500
 _RETRIES = 3
 
 
 def _record(
-    scope: Scope, workspace: WorkspaceRef | None, staged: list[Staged]
+    scope: Scope, workspace: WorkspaceRef | None, staged: list[Staged], on_duplicate: str
 ) -> list[IngestResult]:
     """Write the rows for one chunk in one transaction; returns one result per staged source."""
     with scope.session() as session:
@@ -70,6 +71,7 @@ def _record(
                 for s in staged
             ],
             workspace=workspace,
+            on_duplicate_content=on_duplicate,
         )
 
 
@@ -79,6 +81,7 @@ def ingest(
     *,
     workspace: WorkspaceRef | None = None,
     chunk_size: int = DEFAULT_CHUNK,
+    on_duplicate_content: str = "new_document",
 ) -> Iterator[IngestResult]:
     """Ingest sources chunk by chunk, yielding one result per source as each chunk commits.
 
@@ -88,6 +91,8 @@ def ingest(
     """
     if chunk_size < 1:
         raise InvalidInput("chunk_size must be at least 1")
+    if on_duplicate_content not in values(DuplicatePolicy):
+        raise InvalidInput(f"on_duplicate_content is one of {values(DuplicatePolicy)}")
     with scope.session(readonly=True) as session:
         WorkspaceRepository(session).get(workspace)  # unknown workspace: fail before any write
     batch: list[Source] = []
@@ -95,12 +100,12 @@ def ingest(
     for src in sources:
         batch.append(src)
         if len(batch) >= chunk_size:
-            for result in _ingest_chunk(scope, batch, workspace):
+            for result in _ingest_chunk(scope, batch, workspace, on_duplicate_content):
                 written += result.outcome in {"added", "new_version"}
                 yield result
             batch = []
     if batch:
-        for result in _ingest_chunk(scope, batch, workspace):
+        for result in _ingest_chunk(scope, batch, workspace, on_duplicate_content):
             written += result.outcome in {"added", "new_version"}
             yield result
     if written >= ANALYZE_AFTER_ROWS and not scope.in_transaction:
@@ -111,6 +116,7 @@ def _ingest_chunk(
     scope: Scope,
     batch: list[Source],
     workspace: WorkspaceRef | None,
+    on_duplicate: str,
 ) -> list[IngestResult]:
     staged: list[Staged] = []
     failed: dict[int, IngestResult] = {}
@@ -128,7 +134,7 @@ def _ingest_chunk(
                 failed[index] = failed_result(src, exc)
         for attempt in range(_RETRIES):
             try:
-                recorded = iter(_record(scope, workspace, staged))
+                recorded = iter(_record(scope, workspace, staged, on_duplicate))
                 break
             except Conflict:
                 # a lost race with a concurrent ingest; inside the caller's transaction the
@@ -176,14 +182,24 @@ class DocumentService(Service, DocumentRepository):
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
         filename: str | None = None,
+        on_duplicate_content: str = "new_document",
     ) -> IngestResult:
         """Ingest one path, bytes or stream. Same key + same content returns the existing
         version (outcome ``unchanged``); same key + new content adds a version. A source that
-        cannot be read raises instead of returning a failed result."""
+        cannot be read raises instead of returning a failed result. A new key whose bytes
+        another document already holds becomes a second document sharing them
+        (``on_duplicate_content="new_document"``), is skipped (``"skip"``: outcome
+        ``duplicate``, naming that document) or raises Conflict (``"error"``)."""
         src = make_source(
             source, external_key=external_key, title=title, metadata=metadata, filename=filename
         )
-        (result,) = list(ingest(self._scope, [src], workspace=workspace))
+        (result,) = list(
+            ingest(
+                self._scope, [src], workspace=workspace, on_duplicate_content=on_duplicate_content
+            )
+        )
+        if result.outcome == "failed" and result.document_id is not None:
+            raise Conflict(f"cannot ingest {result.source}: {result.error}")
         if result.outcome == "failed":
             raise InvalidInput(f"cannot ingest {result.source}: {result.error}")
         return result
@@ -197,19 +213,28 @@ class DocumentService(Service, DocumentRepository):
         workspace: WorkspaceRef | None = None,
         chunk_size: int = DEFAULT_CHUNK,
         on_result: Callable[[IngestResult], None] | None = None,
+        on_duplicate_content: str = "new_document",
     ) -> list[IngestResult]:
         """Ingest many sources (paths, bytes, streams), or a mapping of external key to
         source; each chunk of ``chunk_size`` commits as one transaction (inside a caller's
         transaction, all of them commit with it). A source that cannot be read is a ``failed``
         result and the rest goes on. ``on_result`` is called as each source's result is
-        committed (progress bars)."""
+        committed (progress bars). ``on_duplicate_content`` as in ``create``, except that
+        ``"error"`` makes the duplicate a ``failed`` result and the rest goes on."""
         prepared: Iterable[Source]
         if isinstance(sources, Mapping):
             prepared = (source_or_failure(s, key) for key, s in sources.items())
         else:
             prepared = (s if isinstance(s, Source) else source_or_failure(s) for s in sources)
         return _collect(
-            ingest(self._scope, prepared, workspace=workspace, chunk_size=chunk_size), on_result
+            ingest(
+                self._scope,
+                prepared,
+                workspace=workspace,
+                chunk_size=chunk_size,
+                on_duplicate_content=on_duplicate_content,
+            ),
+            on_result,
         )
 
     @service
@@ -223,11 +248,20 @@ class DocumentService(Service, DocumentRepository):
         exclude: Sequence[str] = (),
         chunk_size: int = DEFAULT_CHUNK,
         on_result: Callable[[IngestResult], None] | None = None,
+        on_duplicate_content: str = "new_document",
     ) -> list[IngestResult]:
-        """Files and folders as the CLI takes them; keys are paths relative to each folder."""
+        """Files and folders as the CLI takes them; keys are paths relative to each folder
+        (``on_duplicate_content`` as in ``create_many``)."""
         sources = expand_paths(paths, recursive=recursive, include=include, exclude=exclude)
         return _collect(
-            ingest(self._scope, sources, workspace=workspace, chunk_size=chunk_size), on_result
+            ingest(
+                self._scope,
+                sources,
+                workspace=workspace,
+                chunk_size=chunk_size,
+                on_duplicate_content=on_duplicate_content,
+            ),
+            on_result,
         )
 
     @service

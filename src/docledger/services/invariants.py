@@ -33,7 +33,7 @@ _SHOWN = 5
 
 
 @dataclass
-class Finding:
+class CheckResult:
     """One broken invariant: what, how many rows, a few of them, and whether it was fixed."""
 
     check: str
@@ -43,7 +43,7 @@ class Finding:
     hint: str = ""
 
 
-def _current_versions(engine: Engine, repair: bool) -> Finding:
+def _current_versions(engine: Engine, repair: bool) -> CheckResult:
     has_current = exists().where(
         VersionRow.document_id == DocumentRow.id,
         VersionRow.version_number == DocumentRow.current_version,
@@ -66,7 +66,7 @@ def _current_versions(engine: Engine, repair: bool) -> Finding:
                     .where(DocumentRow.id.in_(ids[part : part + 500]))
                     .values(current_version=newest)
                 )
-    return Finding(
+    return CheckResult(
         "documents whose current version does not exist",
         len(ids),
         [str(i) for i in ids[:_SHOWN]],
@@ -75,7 +75,7 @@ def _current_versions(engine: Engine, repair: bool) -> Finding:
     )
 
 
-def _segment_hashes(engine: Engine, repair: bool, builtin: set[str]) -> Finding:
+def _segment_hashes(engine: Engine, repair: bool, builtin: set[str]) -> CheckResult:
     """Segments of docledger's own extractors, whose hash is always their text's."""
     bad: list[tuple[Any, str]] = []
     last: Any = None
@@ -107,7 +107,7 @@ def _segment_hashes(engine: Engine, repair: bool, builtin: set[str]) -> Finding:
                 .values(content_hash=bindparam("want")),
                 [{"sid": sid, "want": want} for sid, want in bad],
             )
-    return Finding(
+    return CheckResult(
         "segments whose content hash is not their text's",
         len(bad),
         [str(sid) for sid, _ in bad[:_SHOWN]],
@@ -116,7 +116,7 @@ def _segment_hashes(engine: Engine, repair: bool, builtin: set[str]) -> Finding:
     )
 
 
-def _embeddings(engine: Engine, repair: bool) -> Finding:
+def _embeddings(engine: Engine, repair: bool) -> CheckResult:
     wrong_length = and_(
         EmbeddingRow.vector.is_not(None),
         func.length(EmbeddingRow.vector) != SpaceRow.dimensions * 4,
@@ -144,7 +144,7 @@ def _embeddings(engine: Engine, repair: bool) -> Finding:
                 .where(SpaceRow.id.in_({r.space_id for r in rows}))
                 .values(change_counter=SpaceRow.change_counter + 1)
             )
-    return Finding(
+    return CheckResult(
         "embeddings that do not match their space or segment",
         len(rows),
         [str(r.id) for r in rows[:_SHOWN]],
@@ -153,13 +153,13 @@ def _embeddings(engine: Engine, repair: bool) -> Finding:
     )
 
 
-def _full_text(engine: Engine, repair: bool) -> Finding:
+def _full_text(engine: Engine, repair: bool) -> CheckResult:
     with session_scope(engine, readonly=True) as session:
         missing, extra = full_text_drift(session)
     if repair and (missing or extra):
         with session_scope(engine) as session:
             full_text_rebuild(session)
-    return Finding(
+    return CheckResult(
         "full-text index entries missing or left over",
         missing + extra,
         [f"{missing} missing", f"{extra} left over"] if missing or extra else [],
@@ -168,7 +168,7 @@ def _full_text(engine: Engine, repair: bool) -> Finding:
     )
 
 
-def _orphan_files(engine: Engine, store: BlobStore) -> Finding:
+def _orphan_files(engine: Engine, store: BlobStore) -> CheckResult:
     orphans: list[str] = []
     pending: list[str] = []
 
@@ -184,7 +184,7 @@ def _orphan_files(engine: Engine, store: BlobStore) -> Finding:
             flush()
     if pending:
         flush()
-    return Finding(
+    return CheckResult(
         "blob files no row names",
         len(orphans),
         orphans[:_SHOWN],
@@ -199,13 +199,13 @@ def check(
     repair: bool = False,
     builtin_extractors: set[str] | None = None,
     progress: Callable[[str], None] | None = None,
-) -> list[Finding]:
+) -> list[CheckResult]:
     """Every invariant; with ``repair``, fix what the store itself can fix."""
     if builtin_extractors is None:
         from docledger.extractors import available  # noqa: PLC0415
 
         builtin_extractors = set(available())
-    checks: list[tuple[str, Callable[[], Finding]]] = [
+    checks: list[tuple[str, Callable[[], CheckResult]]] = [
         ("current versions", lambda: _current_versions(engine, repair)),
         ("segment hashes", lambda: _segment_hashes(engine, repair, builtin_extractors)),
         ("embeddings", lambda: _embeddings(engine, repair)),

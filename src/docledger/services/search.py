@@ -15,167 +15,47 @@ so a filtered query returns k rows whenever k rows match, on every path.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from docledger.db import vector_index
 from docledger.db.dialect import (
-    full_text_candidates,
     full_text_catch_up,
     full_text_pending,
-    full_text_postings,
 )
 from docledger.errors import InvalidInput, StorageFull
 from docledger.repositories.base import check_limit
-from docledger.repositories.embedding import EmbeddingRepository, to_vector
-from docledger.repositories.run import RunRepository
-from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.repositories.conversation import ConversationRef, ConversationRepository
+from docledger.repositories.embedding import to_vector
+from docledger.repositories.finding_kinds import check_unit
+from docledger.repositories.workspace import WorkspaceRef
 from docledger.schemas.embedding import SearchHit
 from docledger.services import ranking
-from docledger.services.scope import Scope, Service, service
+from docledger.services.scope import service
 from docledger.services.search_scope import (
     build_hits,
-    by_rare_terms,
-    embedding_lineage,
     excluded_extractions,
     hit_details,
+    ranked_text,
     space_and_workspace,
-    uuid_of,
 )
+from docledger.services.search_space import DEFAULT_SPACE, SEARCH_KINDS, SpaceService
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # numpy costs every process 50 ms to import: loaded on first vector use
-    from docledger.services.embedders import Embedder, Embedders
-    from docledger.services.vector_matrix import VectorMatrix
+    pass
 
-DEFAULT_SPACE = "hash-256"
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 #: HNSW candidate list per query (pgvector's default is 40); measured recall@10 in bench/knn.py
 EF_SEARCH = 100
-#: What search returns unless ``kinds=`` says otherwise: the passages extractors build for
-#: retrieval (one hit per passage; pages, blocks and lines hold the same text again).
-SEARCH_KINDS = ("chunk", "record", "zone", "evidence")
-#: What ``embed`` embeds: the kinds search returns by default.
-EMBED_KINDS = list(SEARCH_KINDS)
-#: Candidates the dialect's ranker hands over when a query has only common words.
-TEXT_DEPTH = 100
-#: A term held by more segments (in the search's scope) than this is common: it still
-#: counts in the score, but does not bring candidates (its segments are too many to rank).
-COMMON = 100
 
 
-class _SearchState:
-    """What a ledger's searches share across calls: vector matrices, loaded embedders, what
-    is known of pgvector."""
-
-    def __init__(self) -> None:
-        self.matrices: dict[uuid.UUID, VectorMatrix] = {}
-        self.lock = threading.Lock()
-        self.embedders: Embedders | None = None
-        self.pgvector: str | bool | None = False  # False: not asked yet; None: not there
-        self.indexed_spaces: set[uuid.UUID] = set()
-
-
-class SearchService(Service):
+class SearchService(SpaceService):
     """``ledger.search``: vector, text and hybrid search over segments, and the embedding of
     segments a space lacks. Services all (they load models and matrices, and embed in
     batches that commit one by one)."""
-
-    def __init__(self, scope: Scope) -> None:
-        super().__init__(scope)
-        self._state: _SearchState = scope.shared.cache.setdefault("search", _SearchState())
-
-    @property
-    def embedders(self) -> Embedders:
-        if self._state.embedders is None:
-            from docledger.services.embedders import Embedders  # noqa: PLC0415
-
-            self._state.embedders = Embedders()
-        return self._state.embedders
-
-    @service
-    def embedder(self, space: str = DEFAULT_SPACE) -> Embedder:
-        """The built-in model behind a space, loaded once per ledger (to embed a query or a
-        text the way the space's vectors were made)."""
-        found = self.embedders.for_space(space)
-        if found is None:
-            raise InvalidInput(
-                f"{space!r} is not a built-in space ({', '.join(self.embedders.spaces)})"
-            )
-        return found
-
-    @service
-    def ensure_space(self, space: str = DEFAULT_SPACE) -> Any:
-        """A built-in embedder's space, created on first use."""
-        embedder = self.embedders.for_space(space)
-        if embedder is None:
-            raise InvalidInput(
-                f"{space!r} is not a built-in space ({', '.join(self.embedders.spaces)})"
-            )
-        with self._scope.session() as session:
-            return EmbeddingRepository(session).create_space(
-                space, embedder.model, embedder.dimensions, "cosine"
-            )
-
-    @service
-    def embed_missing(
-        self,
-        space: str = DEFAULT_SPACE,
-        batch: int = 1000,
-        progress: Any = None,
-        *,
-        workspace: WorkspaceRef | None = None,
-    ) -> int:
-        """Embed every text segment the space lacks (of one workspace when given, else of
-        every workspace), with the space's own (built-in) model; built-in spaces are created
-        on first use. Each batch commits on its own, so an interrupted run resumes where it
-        stopped."""
-        if workspace is not None:
-            with self._scope.session(readonly=True) as session:
-                WorkspaceRepository(session).get(workspace)  # unknown: fail before any work
-        if self.embedders.for_space(space) is not None:
-            self.ensure_space(space)
-        with self._scope.session(readonly=True) as session:
-            sp = EmbeddingRepository(session).space(space)
-        embedder = self.embedders.for_model(sp.model, sp.dimensions)
-        done = 0
-        run_id: uuid.UUID | None = None
-        while True:
-            with self._scope.session(readonly=True) as session:
-                todo = EmbeddingRepository(session).missing_segments(
-                    space, EMBED_KINDS, batch, workspace=workspace
-                )
-            if not todo:
-                if run_id is not None:
-                    with self._scope.session() as session:
-                        RunRepository(session).finish(run_id)
-                return done
-            vectors = embedder.embed([text for _, text in todo])
-            with self._scope.session() as session:
-                EmbeddingRepository(session).upsert(
-                    space, {sid: vectors[n] for n, (sid, _) in enumerate(todo)}
-                )
-                run_id = embedding_lineage(
-                    session, run_id, sp.id, [sid for sid, _ in todo], workspace
-                )
-            done += len(todo)
-            if progress is not None:
-                progress(len(todo))
-
-    def _matrix(self, session: Any, space: Any) -> VectorMatrix:
-        with self._state.lock:
-            cached = self._state.matrices.get(space.id)
-        if cached is not None and cached.counter == space.change_counter:
-            return cached
-        from docledger.services.vector_matrix import VectorMatrix  # noqa: PLC0415
-
-        built = VectorMatrix.load(session, space.id, space.change_counter, space.metric)
-        with self._state.lock:
-            self._state.matrices[space.id] = built
-        return built
 
     @service
     def vector(
@@ -192,14 +72,50 @@ class SearchService(Service):
         exact: bool = False,
         ef_search: int = EF_SEARCH,
         include_superseded: bool = False,
+        min_score: float | None = None,
+        log: ConversationRef | None = None,
     ) -> list[SearchHit]:
         """Top-k segments by similarity to a text (embedded by the space's model) or a vector.
 
         Only each document's current version (its newest successful extraction per
         extractor) is searched unless ``include_superseded``; documents a folder sync
         removed are never searched. ``kinds`` defaults to ``SEARCH_KINDS``.
-        ``exact=True`` skips the approximate index where there is one.
+        ``exact=True`` skips the approximate index where there is one. ``min_score`` keeps
+        the hits at least that similar (still k whenever k pass). ``log=conversation``
+        records the query and its hits in that conversation (``conversations.log_query``).
         """
+        threshold = check_unit(min_score, "min_score") if min_score is not None else None
+        hits = self._nearest(
+            query,
+            k,
+            space,
+            workspace,
+            documents,
+            kinds,
+            labels,
+            pages,
+            exact,
+            ef_search,
+            include_superseded,
+        )
+        hits = [h for h in hits if threshold is None or h.score >= threshold]
+        self._log(log, query, hits, "vector", workspace)
+        return hits
+
+    def _nearest(
+        self,
+        query: str | Sequence[float],
+        k: int,
+        space: str,
+        workspace: WorkspaceRef | None,
+        documents: Sequence[uuid.UUID] | None,
+        kinds: Sequence[str] | None,
+        labels: Sequence[str] | None,
+        pages: tuple[int, int] | None,
+        exact: bool,
+        ef_search: int,
+        include_superseded: bool,
+    ) -> list[SearchHit]:
         kinds = SEARCH_KINDS if kinds is None else kinds
         check_limit(k, what="k")
         if ef_search < 1:
@@ -273,13 +189,27 @@ class SearchService(Service):
         kinds: Sequence[str] | None = None,
         documents: Sequence[uuid.UUID] | None = None,
         include_superseded: bool = False,
+        log: ConversationRef | None = None,
     ) -> list[SearchHit]:
         """Full-text search over segment text (any word), best first.
 
         The index finds the candidates (prefix matches of the query's stems); they are
         ranked by BM25 computed here, so both dialects order a store the same way
-        (``docledger.services.ranking``). Same scope rules as ``vector``.
+        (``docledger.services.ranking``). Same scope and ``log`` rules as ``vector``.
         """
+        hits = self._words(query, k, workspace, kinds, documents, include_superseded)
+        self._log(log, query, hits, "text", workspace)
+        return hits
+
+    def _words(
+        self,
+        query: str,
+        k: int,
+        workspace: WorkspaceRef | None,
+        kinds: Sequence[str] | None,
+        documents: Sequence[uuid.UUID] | None,
+        include_superseded: bool,
+    ) -> list[SearchHit]:
         check_limit(k, what="k")
         if not isinstance(query, str):
             raise InvalidInput("a text query is a string")
@@ -291,7 +221,7 @@ class SearchService(Service):
             with self._scope.session(readonly=True) as session:
                 # one transaction in the common case: the pending check and the search
                 if attempt == 2 or not full_text_pending(session):
-                    return self._ranked(
+                    return ranked_text(
                         session, wanted, k, workspace, kinds, documents, include_superseded
                     )
             try:
@@ -301,48 +231,6 @@ class SearchService(Service):
                 # that wait are indexed by the first search after space is freed
                 log.warning("full-text catch-up skipped: the database's disk is full")
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _ranked(
-        self,
-        session: Any,
-        wanted: list[tuple[str, bool]],
-        k: int,
-        workspace: WorkspaceRef | None,
-        kinds: Sequence[str],
-        documents: Sequence[uuid.UUID] | None,
-        include_superseded: bool,
-    ) -> list[SearchHit]:
-        """Candidates from the index, ranked by BM25 (see ``text``)."""
-        ws = WorkspaceRepository(session).get(workspace)
-        scope = {
-            "workspace_id": ws.id,
-            "kinds": list(kinds),
-            "excluded": excluded_extractions(session, ws.id, include_superseded),
-            "documents": list(documents) if documents else None,
-        }
-        postings = full_text_postings(session, wanted, scope=scope, limit=COMMON + 1)
-        rare = [rows for rows in postings if len(rows) <= COMMON]
-        if any(rare):
-            chosen = by_rare_terms(rare)
-        else:  # only common words: the dialect's own ranker picks the candidates
-            chosen = full_text_candidates(
-                session, wanted, scope=scope, limit=max(k * 10, TEXT_DEPTH)
-            )
-        details = hit_details(session, chosen)
-        order = [key for key in (uuid_of(i) for i in chosen) if key in details]
-        scores = ranking.bm25(
-            wanted, [details[key][7] or "" for key in order], df=[len(rows) for rows in postings]
-        )
-        ranked = sorted(
-            ((key, score) for key, score in zip(order, scores, strict=True) if score > 0),
-            key=lambda hit: (
-                -hit[1],
-                details[hit[0]][7] or "",
-                details[hit[0]][11] or "",
-                str(hit[0]),
-            ),
-        )
-        return build_hits(ranked[:k], details)
 
     @service
     def hybrid(
@@ -358,6 +246,8 @@ class SearchService(Service):
         include_superseded: bool = False,
         fusion: str = "relative",
         text_weight: float = 0.5,
+        min_score: float | None = None,
+        log: ConversationRef | None = None,
     ) -> list[SearchHit]:
         """Vector and full-text results fused into one ranking. ``vector`` is the query
         embedded by the caller's own model (any space); without it the space's built-in
@@ -369,26 +259,38 @@ class SearchService(Service):
         ``fusion="rrf"``: reciprocal rank fusion (sum of 1/(60 + rank)), which ignores score
         gaps. On the planted-fact corpus (bench/extraction.py) RRF let a weak embedder pull
         the right passage out of the top 10 for 13% of the questions; relative fusion 0%.
+
+        ``min_score`` is a threshold on the *vector similarity*: only passages at least that
+        similar to the query are ranked (the text score reorders them), k of them whenever k
+        pass. ``log`` as in ``vector``.
         """
+        threshold = check_unit(min_score, "min_score") if min_score is not None else None
         if fusion not in {"relative", "rrf"}:
             raise InvalidInput("fusion is 'relative' or 'rrf'")
         if not isinstance(text_weight, int | float) or not 0.0 <= float(text_weight) <= 1.0:
             raise InvalidInput("text_weight is a number from 0 to 1")
         check_limit(k, what="k")
         depth = min(10_000, max(k * 5, 50))
-        scope: dict[str, Any] = {
-            "workspace": workspace,
-            "kinds": kinds,
-            "documents": documents,
-            "include_superseded": include_superseded,
-        }
-        lists = [
-            (self.text(query, k=depth, **scope), float(text_weight)),
-            (
-                self.vector(query if vector is None else vector, k=depth, space=space, **scope),
-                1.0 - float(text_weight),
-            ),
-        ]
+        similar = self._nearest(
+            query if vector is None else vector,
+            depth,
+            space,
+            workspace,
+            documents,
+            kinds,
+            None,
+            None,
+            False,
+            EF_SEARCH,
+            include_superseded,
+        )
+        if threshold is not None:
+            similar = [h for h in similar if h.score >= threshold]
+            passing = {h.segment_id for h in similar}
+        words = self._words(query, depth, workspace, kinds, documents, include_superseded)
+        if threshold is not None:
+            words = [h for h in words if h.segment_id in passing]
+        lists = [(words, float(text_weight)), (similar, 1.0 - float(text_weight))]
         fused: dict[uuid.UUID, float] = {}
         first: dict[uuid.UUID, SearchHit] = {}
         for hits, weight in lists:
@@ -412,7 +314,25 @@ class SearchService(Service):
                 str(sid),
             ),
         )[:k]
-        return [first[sid].model_copy(update={"score": fused[sid]}) for sid in order]
+        hits = [first[sid].model_copy(update={"score": fused[sid]}) for sid in order]
+        self._log(log, query, hits, "hybrid", workspace)
+        return hits
+
+    def _log(
+        self,
+        log: ConversationRef | None,
+        query: str | Sequence[float],
+        hits: list[SearchHit],
+        mode: str,
+        workspace: WorkspaceRef | None,
+    ) -> None:
+        if log is None:
+            return
+        text_ = query if isinstance(query, str) else f"(a {len(query)}-dimension vector)"
+        with self._scope.session() as session:
+            ConversationRepository(session).log_query(
+                log, text_, hits, mode=mode, workspace=workspace
+            )
 
     def _hits(self, session: Any, chosen: list[tuple[uuid.UUID, float]]) -> list[SearchHit]:
         """Details of the chosen segments in one Core query (no ORM objects: at k=10 the ORM

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
+from docledger.db.dialect import full_text_candidates, full_text_postings
 from docledger.errors import NotFound
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
@@ -22,7 +23,7 @@ from docledger.models import Workspace as WorkspaceRow
 from docledger.repositories.base import as_uuid
 from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
-from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef
+from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
 from docledger.schemas.embedding import SearchHit
 from docledger.services import ranking
 
@@ -34,6 +35,13 @@ WORKSPACES: Table = WorkspaceRow.__table__  # type: ignore[assignment]
 EXTRACTIONS: Table = ExtractionRow.__table__  # type: ignore[assignment]
 #: Candidates scored per query at most (those holding the most rare terms).
 MAX_CANDIDATES = 100
+
+
+#: Candidates the dialect's ranker hands over when a query has only common words.
+TEXT_DEPTH = 100
+#: A term held by more segments (in the search's scope) than this is common: it still
+#: counts in the score, but does not bring candidates (its segments are too many to rank).
+COMMON = 100
 
 
 def hit_details(session: Any, ids: Sequence[Any]) -> dict[uuid.UUID, Any]:
@@ -218,3 +226,43 @@ def space_and_workspace(
 def uuid_of(value: Any) -> uuid.UUID:
     """Raw SQL hands back ids as text on SQLite (32 hex digits) and as UUID on PostgreSQL."""
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def ranked_text(
+    session: Any,
+    wanted: list[tuple[str, bool]],
+    k: int,
+    workspace: WorkspaceRef | None,
+    kinds: Sequence[str],
+    documents: Sequence[uuid.UUID] | None,
+    include_superseded: bool,
+) -> list[SearchHit]:
+    """Candidates from the full-text index, ranked by BM25 (see ``SearchService.text``)."""
+    ws = WorkspaceRepository(session).get(workspace)
+    scope = {
+        "workspace_id": ws.id,
+        "kinds": list(kinds),
+        "excluded": excluded_extractions(session, ws.id, include_superseded),
+        "documents": list(documents) if documents else None,
+    }
+    postings = full_text_postings(session, wanted, scope=scope, limit=COMMON + 1)
+    rare = [rows for rows in postings if len(rows) <= COMMON]
+    if any(rare):
+        chosen = by_rare_terms(rare)
+    else:  # only common words: the dialect's own ranker picks the candidates
+        chosen = full_text_candidates(session, wanted, scope=scope, limit=max(k * 10, TEXT_DEPTH))
+    details = hit_details(session, chosen)
+    order = [key for key in (uuid_of(i) for i in chosen) if key in details]
+    scores = ranking.bm25(
+        wanted, [details[key][7] or "" for key in order], df=[len(rows) for rows in postings]
+    )
+    ranked = sorted(
+        ((key, score) for key, score in zip(order, scores, strict=True) if score > 0),
+        key=lambda hit: (
+            -hit[1],
+            details[hit[0]][7] or "",
+            details[hit[0]][11] or "",
+            str(hit[0]),
+        ),
+    )
+    return build_hits(ranked[:k], details)

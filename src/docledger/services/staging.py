@@ -126,3 +126,17 @@ def failed_result(src: Source, exc: BaseException) -> IngestResult:
             key = key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     display = src.display.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return IngestResult(outcome="failed", external_key=key, source=display, error=reason)
+
+
+def put_file(store: BlobStore, data: str | os.PathLike[str] | bytes | BinaryIO, what: str) -> Any:
+    """Store a path's, bytes' or binary stream's content (a model artifact, an attachment)."""
+    if isinstance(data, bytes | bytearray):
+        return store.put_bytes(bytes(data))
+    if isinstance(data, str | os.PathLike):
+        if not os.path.isfile(data):
+            raise InvalidInput(f"{what} {os.fspath(data)} is not a file")
+        with open(data, "rb") as handle:
+            return store.put_stream(handle)
+    if isinstance(data, io.IOBase) or hasattr(data, "read"):
+        return store.put_stream(data)
+    raise InvalidInput(f"{what} is a path, bytes or a binary stream")

@@ -8,7 +8,6 @@ transaction, so progress is visible while the run is still going.
 
 from __future__ import annotations
 
-import io
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -16,7 +15,6 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 from docledger.deprecation import deprecated_alias
-from docledger.errors import InvalidInput
 from docledger.repositories.blob import BlobRepository
 from docledger.repositories.lineage import EntityRef, LineageRepository, entity_key
 from docledger.repositories.metric import MetricTriple
@@ -25,6 +23,7 @@ from docledger.repositories.run import RunRepository
 from docledger.schemas.model_version import ModelVersion
 from docledger.schemas.run import Run
 from docledger.services.scope import Scope, Service, service
+from docledger.services.staging import put_file
 
 
 class RunHandle:
@@ -115,7 +114,11 @@ class ModelService(Service, ModelRepository):
         run_id = run.id if isinstance(run, Run | RunHandle) else run
         # the artifact's bytes and the rows naming them, inside one blob write section
         with self._scope.writing_blobs():
-            stored = self._put(artifact) if artifact is not None else None
+            stored = (
+                put_file(self._scope.blobs, artifact, "a model artifact")
+                if artifact is not None
+                else None
+            )
             with self._scope.session() as session:
                 if stored is not None:
                     BlobRepository(session).create_many([(stored, "application/octet-stream")])
@@ -129,16 +132,3 @@ class ModelService(Service, ModelRepository):
                 )
 
     register = deprecated_alias(create, "register")
-
-    def _put(self, artifact: str | os.PathLike[str] | bytes | BinaryIO) -> Any:
-        store = self._scope.blobs
-        if isinstance(artifact, bytes | bytearray):
-            return store.put_bytes(bytes(artifact))
-        if isinstance(artifact, str | os.PathLike):
-            if not os.path.isfile(artifact):
-                raise InvalidInput(f"model artifact {os.fspath(artifact)} is not a file")
-            with open(artifact, "rb") as handle:
-                return store.put_stream(handle)
-        if isinstance(artifact, io.IOBase) or hasattr(artifact, "read"):
-            return store.put_stream(artifact)
-        raise InvalidInput("a model artifact is a path, bytes or a binary stream")

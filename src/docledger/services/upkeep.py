@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from docledger.services import invariants, maintenance
-from docledger.services.invariants import Finding
+from docledger.services.invariants import CheckResult
 from docledger.services.maintenance import DEFAULT_GRACE_S, GcReport, VerifyReport
 from docledger.services.scope import Service, service
 
@@ -25,7 +25,7 @@ class MaintenanceService(Service):
         return maintenance.verify(self._scope.engine, self._scope.blobs, progress=progress)
 
     @service
-    def check(self, *, repair: bool = False) -> list[Finding]:
+    def check(self, *, repair: bool = False) -> list[CheckResult]:
         """Check that rows agree with each other (current versions, segment hashes, vectors,
         the full-text index, stray files); with ``repair``, fix what the store can fix."""
         return invariants.check(self._scope.engine, self._scope.blobs, repair=repair)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from docledger.deprecation import deprecated_alias
 from docledger.repositories.annotation import AnnotationRepository
+from docledger.repositories.conversation import ConversationRepository
 from docledger.repositories.dataset import DatasetRepository
 from docledger.repositories.embedding import EmbeddingRepository
 from docledger.repositories.job import JobRepository
@@ -21,6 +22,7 @@ from docledger.repositories.segment import SegmentRepository
 from docledger.repositories.user import UserRepository
 from docledger.repositories.workspace import WorkspaceRepository
 from docledger.services.extraction import ExtractionService
+from docledger.services.findings import FindingService
 from docledger.services.ingest import DocumentService
 from docledger.services.search import SearchService
 from docledger.services.tracking import ModelService, RunService
@@ -35,13 +37,17 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any, BinaryIO
 
+    from docledger.repositories.conversation import ConversationRef, HitRef
     from docledger.repositories.document import DocumentRef
+    from docledger.repositories.finding import FindingRef
+    from docledger.repositories.finding_base import Target
     from docledger.repositories.lineage import EntityRef
     from docledger.repositories.metric import MetricTriple
     from docledger.repositories.user import UserRef
     from docledger.repositories.workspace import WorkspaceRef
     from docledger.schemas.annotation import Annotation, AnnotationEvent
     from docledger.schemas.common import Page
+    from docledger.schemas.conversation import Conversation, Feedback, Message
     from docledger.schemas.dataset import Dataset, DatasetItem
     from docledger.schemas.document import (
         Document,
@@ -53,6 +59,18 @@ if TYPE_CHECKING:
     )
     from docledger.schemas.embedding import EmbeddingSpace, SearchHit
     from docledger.schemas.extraction import Extraction, RecordResult, Segment, SegmentIn
+    from docledger.schemas.finding import (
+        CarryResult,
+        Evidence,
+        Finding,
+        FindingAttachment,
+        FindingEvent,
+        FindingKind,
+        FindingLink,
+        FindingOutput,
+        RunSummary,
+        WorkspaceSummary,
+    )
     from docledger.schemas.job import ClaimedJob, Job, JobCreate, JobDetail, QueueStats
     from docledger.schemas.lineage import LineageEdge, LineageNode
     from docledger.schemas.membership import Membership
@@ -63,7 +81,7 @@ if TYPE_CHECKING:
     from docledger.services.embedders import Embedder
     from docledger.services.extraction import ExtractOutcome
     from docledger.services.ingest import SyncResult
-    from docledger.services.invariants import Finding
+    from docledger.services.invariants import CheckResult
     from docledger.services.maintenance import GcReport, VerifyReport
     from docledger.services.sources import Source
     from docledger.services.tracking import RunHandle
@@ -226,6 +244,14 @@ class Documents(AutoSurface):
     ) -> DocumentVersion:
         return self._run("get_version", version_id, workspace=workspace)
 
+    def find_by_sha256(
+        self, sha256: str, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[Document]:
+        """The workspace's live documents that hold these bytes in any version, oldest
+        first (what a one-document-per-file-hash policy checks before adding).
+        """
+        return self._run("find_by_sha256", sha256, workspace=workspace)
+
     def list(
         self,
         *,
@@ -296,16 +322,28 @@ class Documents(AutoSurface):
         return self._run("delete", ref, workspace=workspace)
 
     def record_versions(
-        self, staged: Sequence[StagedVersion], *, workspace: WorkspaceRef | None = None
+        self,
+        staged: Sequence[StagedVersion],
+        *,
+        workspace: WorkspaceRef | None = None,
+        on_duplicate_content: str = "new_document",
     ) -> builtins.list[IngestResult]:
         """Name bytes already in the blob store (and noted in ``blobs``) as documents and
         versions, in set-based statements whatever the number: a new key is a new document,
         new bytes under a known key a new version, bytes the key had before make that version
         current again (``reverted``), the current bytes change nothing (``unchanged``). One
         result per item, in order. This is ingest's writing half (``documents.create`` does
-        the reading and storing).
+        the reading and storing). ``on_duplicate_content`` says what a *new key* whose bytes
+        another document of the workspace holds becomes: a second document sharing the blob
+        (``new_document``), nothing (``skip``: outcome ``duplicate``, naming the holder) or a
+        ``failed`` result (``error``).
         """
-        return self._run("record_versions", staged, workspace=workspace)
+        return self._run(
+            "record_versions",
+            staged,
+            workspace=workspace,
+            on_duplicate_content=on_duplicate_content,
+        )
 
     def create(
         self,
@@ -316,10 +354,14 @@ class Documents(AutoSurface):
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
         filename: str | None = None,
+        on_duplicate_content: str = "new_document",
     ) -> IngestResult:
         """Ingest one path, bytes or stream. Same key + same content returns the existing
         version (outcome ``unchanged``); same key + new content adds a version. A source that
-        cannot be read raises instead of returning a failed result.
+        cannot be read raises instead of returning a failed result. A new key whose bytes
+        another document already holds becomes a second document sharing them
+        (``on_duplicate_content="new_document"``), is skipped (``"skip"``: outcome
+        ``duplicate``, naming that document) or raises Conflict (``"error"``).
         """
         return self._run(
             "create",
@@ -329,6 +371,7 @@ class Documents(AutoSurface):
             title=title,
             metadata=metadata,
             filename=filename,
+            on_duplicate_content=on_duplicate_content,
         )
 
     def create_many(
@@ -339,15 +382,22 @@ class Documents(AutoSurface):
         workspace: WorkspaceRef | None = None,
         chunk_size: int = 500,
         on_result: Callable[[IngestResult], None] | None = None,
+        on_duplicate_content: str = "new_document",
     ) -> builtins.list[IngestResult]:
         """Ingest many sources (paths, bytes, streams), or a mapping of external key to
         source; each chunk of ``chunk_size`` commits as one transaction (inside a caller's
         transaction, all of them commit with it). A source that cannot be read is a ``failed``
         result and the rest goes on. ``on_result`` is called as each source's result is
-        committed (progress bars).
+        committed (progress bars). ``on_duplicate_content`` as in ``create``, except that
+        ``"error"`` makes the duplicate a ``failed`` result and the rest goes on.
         """
         return self._run(
-            "create_many", sources, workspace=workspace, chunk_size=chunk_size, on_result=on_result
+            "create_many",
+            sources,
+            workspace=workspace,
+            chunk_size=chunk_size,
+            on_result=on_result,
+            on_duplicate_content=on_duplicate_content,
         )
 
     def create_from_paths(
@@ -360,8 +410,11 @@ class Documents(AutoSurface):
         exclude: Sequence[str] = (),
         chunk_size: int = 500,
         on_result: Callable[[IngestResult], None] | None = None,
+        on_duplicate_content: str = "new_document",
     ) -> builtins.list[IngestResult]:
-        """Files and folders as the CLI takes them; keys are paths relative to each folder."""
+        """Files and folders as the CLI takes them; keys are paths relative to each folder
+        (``on_duplicate_content`` as in ``create_many``).
+        """
         return self._run(
             "create_from_paths",
             paths,
@@ -371,6 +424,7 @@ class Documents(AutoSurface):
             exclude=exclude,
             chunk_size=chunk_size,
             on_result=on_result,
+            on_duplicate_content=on_duplicate_content,
         )
 
     def sync(
@@ -774,13 +828,17 @@ class Search(AutoSurface):
         exact: bool = False,
         ef_search: int = 100,
         include_superseded: bool = False,
+        min_score: float | None = None,
+        log: ConversationRef | None = None,
     ) -> list[SearchHit]:
         """Top-k segments by similarity to a text (embedded by the space's model) or a vector.
 
         Only each document's current version (its newest successful extraction per
         extractor) is searched unless ``include_superseded``; documents a folder sync
         removed are never searched. ``kinds`` defaults to ``SEARCH_KINDS``.
-        ``exact=True`` skips the approximate index where there is one.
+        ``exact=True`` skips the approximate index where there is one. ``min_score`` keeps
+        the hits at least that similar (still k whenever k pass). ``log=conversation``
+        records the query and its hits in that conversation (``conversations.log_query``).
         """
         return self._run(
             "vector",
@@ -795,6 +853,8 @@ class Search(AutoSurface):
             exact=exact,
             ef_search=ef_search,
             include_superseded=include_superseded,
+            min_score=min_score,
+            log=log,
         )
 
     def catch_up(self) -> int:
@@ -815,12 +875,13 @@ class Search(AutoSurface):
         kinds: Sequence[str] | None = None,
         documents: Sequence[uuid.UUID] | None = None,
         include_superseded: bool = False,
+        log: ConversationRef | None = None,
     ) -> list[SearchHit]:
         """Full-text search over segment text (any word), best first.
 
         The index finds the candidates (prefix matches of the query's stems); they are
         ranked by BM25 computed here, so both dialects order a store the same way
-        (``docledger.services.ranking``). Same scope rules as ``vector``.
+        (``docledger.services.ranking``). Same scope and ``log`` rules as ``vector``.
         """
         return self._run(
             "text",
@@ -830,6 +891,7 @@ class Search(AutoSurface):
             kinds=kinds,
             documents=documents,
             include_superseded=include_superseded,
+            log=log,
         )
 
     def hybrid(
@@ -845,6 +907,8 @@ class Search(AutoSurface):
         include_superseded: bool = False,
         fusion: str = "relative",
         text_weight: float = 0.5,
+        min_score: float | None = None,
+        log: ConversationRef | None = None,
     ) -> list[SearchHit]:
         """Vector and full-text results fused into one ranking. ``vector`` is the query
         embedded by the caller's own model (any space); without it the space's built-in
@@ -856,6 +920,10 @@ class Search(AutoSurface):
         ``fusion="rrf"``: reciprocal rank fusion (sum of 1/(60 + rank)), which ignores score
         gaps. On the planted-fact corpus (bench/extraction.py) RRF let a weak embedder pull
         the right passage out of the top 10 for 13% of the questions; relative fusion 0%.
+
+        ``min_score`` is a threshold on the *vector similarity*: only passages at least that
+        similar to the query are ranked (the text score reorders them), k of them whenever k
+        pass. ``log`` as in ``vector``.
         """
         return self._run(
             "hybrid",
@@ -869,6 +937,8 @@ class Search(AutoSurface):
             include_superseded=include_superseded,
             fusion=fusion,
             text_weight=text_weight,
+            min_score=min_score,
+            log=log,
         )
 
 
@@ -1318,6 +1388,15 @@ class Runs(AutoSurface):
         """
         return self._run("reap", idle_s=idle_s)
 
+    def delete(self, run_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Run:
+        """Delete a run (a comparison session) and what it produced: its child runs, its
+        findings (with their evidence, history, outputs and attachment rows), its
+        conversations, events, metrics and lineage edges. Nothing else: the documents and
+        versions it used stay, model versions it made stay without a run, and evidence other
+        findings had on its findings stays, reading as gone.
+        """
+        return self._run("delete", run_id, workspace=workspace)
+
     def get(self, run_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Run:
         return self._run("get", run_id, workspace=workspace)
 
@@ -1450,6 +1529,530 @@ class ModelVersions(AutoSurface):
     register = deprecated_alias(create, "register")
 
 
+class Findings(AutoSurface):
+    """``ledger.findings``: the methods of :class:`FindingService`."""
+
+    _cls = FindingService
+
+    def create_kind(
+        self,
+        name: str,
+        *,
+        relations: Sequence[str],
+        body_schema: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> FindingKind:
+        """Register a kind in a workspace: the relations its evidence may have (a closed set)
+        and, optionally, the JSON schema every body of the kind must pass.
+        """
+        return self._run(
+            "create_kind",
+            name,
+            relations=relations,
+            body_schema=body_schema,
+            description=description,
+            workspace=workspace,
+        )
+
+    def kinds(self, *, workspace: WorkspaceRef | None = None) -> builtins.list[FindingKind]:
+        """The built-in kinds, then the workspace's registered ones by name."""
+        return self._run("kinds", workspace=workspace)
+
+    def create_output(
+        self,
+        finding: Any,
+        output_type: str,
+        body: Mapping[str, Any],
+        *,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> FindingOutput:
+        """The next version of one output of a finding (an epic, a story, an API contract):
+        version 1, 2, ... never overwritten. Its lineage reaches the finding and, through it,
+        the evidence.
+        """
+        return self._run(
+            "create_output", finding, output_type, body, actor=actor, workspace=workspace
+        )
+
+    def outputs(
+        self,
+        finding: Any,
+        *,
+        output_type: str | None = None,
+        latest: bool = False,
+        workspace: WorkspaceRef | None = None,
+    ) -> builtins.list[FindingOutput]:
+        """A finding's outputs by type and version (only each type's newest when
+        ``latest``).
+        """
+        return self._run(
+            "outputs", finding, output_type=output_type, latest=latest, workspace=workspace
+        )
+
+    def attachments(
+        self, finding: Any, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[FindingAttachment]:
+        return self._run("attachments", finding, workspace=workspace)
+
+    def summarize_run(
+        self, run: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> RunSummary:
+        """A run's findings in one query: comparisons, successful and failed change analyses,
+        the average alignment score of its comparisons, counts by kind and by status.
+        """
+        return self._run("summarize_run", run, workspace=workspace)
+
+    def summarize(self, *, workspace: WorkspaceRef | None = None) -> WorkspaceSummary:
+        """A workspace's findings by kind and status (and how many are stale), one query."""
+        return self._run("summarize", workspace=workspace)
+
+    def link(
+        self,
+        finding: Any,
+        target: Target,
+        relation: str | None = None,
+        *,
+        strength: float | None = None,
+        reasoning: str | None = None,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> FindingLink:
+        """Add one piece of evidence: ``relation`` from the kind's closed set (its first one
+        when not given), ``strength`` 0..1, ``reasoning`` free text. A target already linked
+        to the finding is Conflict.
+        """
+        return self._run(
+            "link",
+            finding,
+            target,
+            relation,
+            strength=strength,
+            reasoning=reasoning,
+            actor=actor,
+            workspace=workspace,
+        )
+
+    def unlink(
+        self,
+        finding: Any,
+        target: Target,
+        *,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> FindingLink:
+        """Remove one piece of evidence (NotFound when the finding has no such link)."""
+        return self._run("unlink", finding, target, actor=actor, workspace=workspace)
+
+    def evidence(
+        self, finding: Any, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[Evidence]:
+        """The finding's evidence with what each link points at, in one query: a segment's
+        text, page and box (page-relative, see BBox) with its version and document — a
+        citation you can draw — or the version, document or finding linked. Strongest
+        first, then oldest.
+        """
+        return self._run("evidence", finding, workspace=workspace)
+
+    def link_many(
+        self, links: Iterable[Mapping[str, Any]], *, workspace: WorkspaceRef | None = None
+    ) -> int:
+        """Evidence in bulk (a pipeline's output): each a mapping with ``finding`` (id or
+        DTO), ``target``, ``relation`` and optional ``strength`` / ``reasoning``. Checked as
+        ``link`` checks one, looked up with one query per chunk and target type, written in
+        one bulk statement; all or nothing. The history records one ``link`` event per
+        finding with the number of links added.
+        """
+        return self._run("link_many", links, workspace=workspace)
+
+    def carry_forward(
+        self, old_extraction: uuid.UUID | str, new_extraction: uuid.UUID | str
+    ) -> CarryResult:
+        """Follow the evidence on the old extraction's segments to the new extraction's
+        segments that succeed them (``predecessor_id``): a successor with the same text keeps
+        the link ``current``, one whose text changed makes it ``changed``; a segment without a
+        successor leaves its link where it was, ``stale``, and flags the finding stale with the
+        reason. Every move is in the finding's history. ``extractions.record`` calls this
+        itself when it links new segments to their predecessors.
+        """
+        return self._run("carry_forward", old_extraction, new_extraction)
+
+    def create(
+        self,
+        kind: str,
+        title: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        summary: str | None = None,
+        confidence: float | None = None,
+        status: str = "candidate",
+        run: uuid.UUID | str | None = None,
+        document: uuid.UUID | str | None = None,
+        evidence: Iterable[Mapping[str, Any]] = (),
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Finding:
+        """Record a finding, with its evidence when given (each a mapping with ``target`` —
+        a Segment, DocumentVersion, Document or Finding DTO, a SearchHit, or a
+        ``(type, id)`` pair — ``relation``, and optional ``strength`` and ``reasoning``).
+        ``run`` is the run that produced it: deleting that run deletes the finding.
+        """
+        return self._run(
+            "create",
+            kind,
+            title,
+            body=body,
+            summary=summary,
+            confidence=confidence,
+            status=status,
+            run=run,
+            document=document,
+            evidence=evidence,
+            actor=actor,
+            workspace=workspace,
+        )
+
+    def confirm(
+        self,
+        finding: FindingRef,
+        *,
+        expected_revision: int | None = None,
+        actor: str | uuid.UUID | None = None,
+        note: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Finding:
+        """candidate -> confirmed, audited with the actor (and the note, when given)."""
+        return self._run(
+            "confirm",
+            finding,
+            expected_revision=expected_revision,
+            actor=actor,
+            note=note,
+            workspace=workspace,
+        )
+
+    def reject(
+        self,
+        finding: FindingRef,
+        *,
+        expected_revision: int | None = None,
+        actor: str | uuid.UUID | None = None,
+        note: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Finding:
+        """candidate -> rejected."""
+        return self._run(
+            "reject",
+            finding,
+            expected_revision=expected_revision,
+            actor=actor,
+            note=note,
+            workspace=workspace,
+        )
+
+    def reopen(
+        self,
+        finding: FindingRef,
+        *,
+        expected_revision: int | None = None,
+        actor: str | uuid.UUID | None = None,
+        note: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Finding:
+        """confirmed / rejected -> candidate: the decision is taken back for another look."""
+        return self._run(
+            "reopen",
+            finding,
+            expected_revision=expected_revision,
+            actor=actor,
+            note=note,
+            workspace=workspace,
+        )
+
+    def update(
+        self,
+        finding: FindingRef,
+        *,
+        title: str | None = None,
+        summary: str | None = None,
+        body: Mapping[str, Any] | None = None,
+        confidence: float | None = None,
+        expected_revision: int | None = None,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Finding:
+        """A reviewer's edit of the title, summary, body (checked against the kind's schema)
+        or confidence; the audit keeps the old and new value of each field changed.
+        """
+        return self._run(
+            "update",
+            finding,
+            title=title,
+            summary=summary,
+            body=body,
+            confidence=confidence,
+            expected_revision=expected_revision,
+            actor=actor,
+            workspace=workspace,
+        )
+
+    def edit(self, finding: FindingRef, **changes: Any) -> Finding:
+        """The reviewers' word for ``update`` (the same keyword arguments)."""
+        return self._run("edit", finding, **changes)
+
+    def merge(
+        self,
+        finding: FindingRef,
+        *,
+        into: FindingRef,
+        expected_revision: int | None = None,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Finding:
+        """Fold a duplicate into another finding of the same workspace: its evidence moves
+        over (links the target already has stay behind), it is rejected with
+        ``merged_into_id`` set, and both histories record the merge. Returns the target.
+        """
+        return self._run(
+            "merge",
+            finding,
+            into=into,
+            expected_revision=expected_revision,
+            actor=actor,
+            workspace=workspace,
+        )
+
+    def delete(self, finding: FindingRef, *, workspace: WorkspaceRef | None = None) -> Finding:
+        """Delete a finding with its evidence links, history and outputs (and the lineage
+        edges naming them); conversations about it stay, unbound.
+        """
+        return self._run("delete", finding, workspace=workspace)
+
+    def get(self, finding: FindingRef, *, workspace: WorkspaceRef | None = None) -> Finding:
+        return self._run("get", finding, workspace=workspace)
+
+    def history(
+        self, finding: FindingRef, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[FindingEvent]:
+        """Every change, oldest first (append-only)."""
+        return self._run("history", finding, workspace=workspace)
+
+    def list(
+        self,
+        *,
+        kind: str | None = None,
+        status: str | None = None,
+        min_confidence: float | None = None,
+        run: uuid.UUID | str | None = None,
+        document: uuid.UUID | str | None = None,
+        linked_to: Target | None = None,
+        stale: bool | None = None,
+        order: str = "created",
+        limit: int = 100,
+        cursor: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Page[Finding]:
+        """Findings of one workspace (``default`` unless named), filtered by kind, status,
+        confidence threshold, producing run, document, a piece of evidence (``linked_to``: a
+        segment, version, document or finding) or staleness. ``order``: ``created`` (oldest
+        first), ``-created``, ``confidence`` (least sure first) or ``-confidence``; the
+        confidence orders leave out findings without a confidence.
+        """
+        return self._run(
+            "list",
+            kind=kind,
+            status=status,
+            min_confidence=min_confidence,
+            run=run,
+            document=document,
+            linked_to=linked_to,
+            stale=stale,
+            order=order,
+            limit=limit,
+            cursor=cursor,
+            workspace=workspace,
+        )
+
+    def review_queue(
+        self,
+        *,
+        kind: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Page[Finding]:
+        """The candidates waiting for a decision, least sure first (the ones without a
+        confidence are in ``list(status="candidate")``).
+        """
+        return self._run("review_queue", kind=kind, limit=limit, cursor=cursor, workspace=workspace)
+
+    def attach(
+        self,
+        finding: Any,
+        name: str,
+        data: str | os.PathLike[str] | bytes | BinaryIO,
+        *,
+        media_type: str = "application/octet-stream",
+        workspace: WorkspaceRef | None = None,
+    ) -> FindingAttachment:
+        """Attach a file (a path, bytes or a binary stream) under ``name``; attaching again
+        under the same name replaces the file the name points at (the old blob stays until
+        gc finds it unreferenced).
+        """
+        return self._run("attach", finding, name, data, media_type=media_type, workspace=workspace)
+
+    def read_attachment(
+        self, finding: Any, name: str, *, workspace: WorkspaceRef | None = None
+    ) -> bytes:
+        """The bytes of an attached file (verified against their hash as they are read)."""
+        return self._run("read_attachment", finding, name, workspace=workspace)
+
+
+class Conversations(AutoSurface):
+    """``ledger.conversations``: the methods of :class:`ConversationRepository`."""
+
+    _cls = ConversationRepository
+
+    def create(
+        self,
+        *,
+        title: str | None = None,
+        user: str | uuid.UUID | None = None,
+        run: uuid.UUID | str | None = None,
+        finding: uuid.UUID | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Conversation:
+        """A conversation in a workspace, optionally about a run (a comparison session: it
+        goes when the run is deleted) or a finding.
+        """
+        return self._run(
+            "create",
+            title=title,
+            user=user,
+            run=run,
+            finding=finding,
+            metadata=metadata,
+            workspace=workspace,
+        )
+
+    def get(
+        self, conversation: ConversationRef, *, workspace: WorkspaceRef | None = None
+    ) -> Conversation:
+        return self._run("get", conversation, workspace=workspace)
+
+    def list(
+        self,
+        *,
+        run: uuid.UUID | str | None = None,
+        finding: uuid.UUID | str | None = None,
+        user: str | uuid.UUID | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Page[Conversation]:
+        """A workspace's conversations, newest first, optionally of one run, finding or user."""
+        return self._run(
+            "list",
+            run=run,
+            finding=finding,
+            user=user,
+            limit=limit,
+            cursor=cursor,
+            workspace=workspace,
+        )
+
+    def delete(
+        self, conversation: ConversationRef, *, workspace: WorkspaceRef | None = None
+    ) -> Conversation:
+        """Delete a conversation with its messages, citations and feedback (review items it
+        opened stay).
+        """
+        return self._run("delete", conversation, workspace=workspace)
+
+    def create_message(
+        self,
+        conversation: ConversationRef,
+        role: str,
+        content: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        retrievals: Iterable[HitRef] = (),
+        mode: str | None = None,
+        query: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Message:
+        """Append a message (metadata: model, token counts, latency ...), with the passages
+        it was answered from, ranked in the order given. Each is pinned to its segment and a
+        copy of its citation (version, page, box, text) is kept with it.
+        """
+        return self._run(
+            "create_message",
+            conversation,
+            role,
+            content,
+            metadata=metadata,
+            retrievals=retrievals,
+            mode=mode,
+            query=query,
+            workspace=workspace,
+        )
+
+    def log_query(
+        self,
+        conversation: ConversationRef,
+        query: str,
+        hits: Iterable[HitRef],
+        *,
+        mode: str = "hybrid",
+        answer: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        answer_metadata: Mapping[str, Any] | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Message:
+        """One call for a query and what it found: the user's message with the query, and,
+        when ``answer`` is given, the assistant's answer; the hits are pinned to the answer
+        (to the query without one). Returns the message holding the citations.
+        """
+        return self._run(
+            "log_query",
+            conversation,
+            query,
+            hits,
+            mode=mode,
+            answer=answer,
+            metadata=metadata,
+            answer_metadata=answer_metadata,
+            workspace=workspace,
+        )
+
+    def messages(
+        self, conversation: ConversationRef, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[Message]:
+        """The conversation's messages in order, each with its citations (exactly as they
+        were when it was answered) and feedback; three queries whatever the length.
+        """
+        return self._run("messages", conversation, workspace=workspace)
+
+    def create_feedback(
+        self,
+        message: uuid.UUID | str | Message,
+        rating: int,
+        *,
+        comment: str | None = None,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Feedback:
+        """A thumbs up (+1) or down (-1) on a message. A down-vote opens a review item: a
+        candidate ``answer_feedback`` finding whose evidence is the passages the answer cited
+        (those that still exist), with the comment.
+        """
+        return self._run(
+            "create_feedback", message, rating, comment=comment, actor=actor, workspace=workspace
+        )
+
+
 class Lineage(AutoSurface):
     """``ledger.lineage``: the methods of :class:`LineageRepository`."""
 
@@ -1505,7 +2108,7 @@ class Maintenance(AutoSurface):
         """
         return self._run("verify_blobs", progress)
 
-    def check(self, *, repair: bool = False) -> list[Finding]:
+    def check(self, *, repair: bool = False) -> list[CheckResult]:
         """Check that rows agree with each other (current versions, segment hashes, vectors,
         the full-text index, stray files); with ``repair``, fix what the store can fix.
         """

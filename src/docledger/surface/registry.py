@@ -27,9 +27,11 @@ from docledger.repositories import (
     WorkspaceRepository,
 )
 from docledger.repositories.base import READONLY_ATTR
+from docledger.repositories.conversation import ConversationRepository
 from docledger.repositories.lease import LeaseRepository
 from docledger.repositories.lineage import LineageRepository
 from docledger.services.extraction import ExtractionService
+from docledger.services.findings import FindingService
 from docledger.services.ingest import DocumentService
 from docledger.services.scope import Scope, Service, is_service
 from docledger.services.search import SearchService
@@ -53,6 +55,8 @@ SURFACE: dict[str, type[Repository] | type[Service]] = {
     "leases": LeaseRepository,
     "runs": RunService,
     "model_versions": ModelService,
+    "findings": FindingService,
+    "conversations": ConversationRepository,
     "lineage": LineageRepository,
     "maintenance": MaintenanceService,
 }

@@ -1,0 +1,142 @@
+"""The embedding half of ``ledger.search``: spaces, their embedders, the embedding of the
+segments a space lacks, and what a ledger's searches share across calls (search.py builds on
+it)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from docledger.errors import InvalidInput
+from docledger.repositories.embedding import EmbeddingRepository
+from docledger.repositories.run import RunRepository
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.services.scope import Scope, Service, service
+from docledger.services.search_scope import (
+    embedding_lineage,
+)
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # numpy costs every process 50 ms to import: loaded on first vector use
+    from docledger.services.embedders import Embedder, Embedders
+    from docledger.services.vector_matrix import VectorMatrix
+
+
+DEFAULT_SPACE = "hash-256"
+#: What search returns unless ``kinds=`` says otherwise: the passages extractors build for
+#: retrieval (one hit per passage; pages, blocks and lines hold the same text again).
+SEARCH_KINDS = ("chunk", "record", "zone", "evidence")
+#: What ``embed`` embeds: the kinds search returns by default.
+EMBED_KINDS = list(SEARCH_KINDS)
+
+
+class SearchState:
+    """What a ledger's searches share across calls: vector matrices, loaded embedders, what
+    is known of pgvector."""
+
+    def __init__(self) -> None:
+        self.matrices: dict[uuid.UUID, VectorMatrix] = {}
+        self.lock = threading.Lock()
+        self.embedders: Embedders | None = None
+        self.pgvector: str | bool | None = False  # False: not asked yet; None: not there
+        self.indexed_spaces: set[uuid.UUID] = set()
+
+
+class SpaceService(Service):
+    """Spaces and embedding, shared by the search methods (``SearchService``)."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope)
+        self._state: SearchState = scope.shared.cache.setdefault("search", SearchState())
+
+    @property
+    def embedders(self) -> Embedders:
+        if self._state.embedders is None:
+            from docledger.services.embedders import Embedders  # noqa: PLC0415
+
+            self._state.embedders = Embedders()
+        return self._state.embedders
+
+    @service
+    def embedder(self, space: str = DEFAULT_SPACE) -> Embedder:
+        """The built-in model behind a space, loaded once per ledger (to embed a query or a
+        text the way the space's vectors were made)."""
+        found = self.embedders.for_space(space)
+        if found is None:
+            raise InvalidInput(
+                f"{space!r} is not a built-in space ({', '.join(self.embedders.spaces)})"
+            )
+        return found
+
+    @service
+    def ensure_space(self, space: str = DEFAULT_SPACE) -> Any:
+        """A built-in embedder's space, created on first use."""
+        embedder = self.embedders.for_space(space)
+        if embedder is None:
+            raise InvalidInput(
+                f"{space!r} is not a built-in space ({', '.join(self.embedders.spaces)})"
+            )
+        with self._scope.session() as session:
+            return EmbeddingRepository(session).create_space(
+                space, embedder.model, embedder.dimensions, "cosine"
+            )
+
+    @service
+    def embed_missing(
+        self,
+        space: str = DEFAULT_SPACE,
+        batch: int = 1000,
+        progress: Any = None,
+        *,
+        workspace: WorkspaceRef | None = None,
+    ) -> int:
+        """Embed every text segment the space lacks (of one workspace when given, else of
+        every workspace), with the space's own (built-in) model; built-in spaces are created
+        on first use. Each batch commits on its own, so an interrupted run resumes where it
+        stopped."""
+        if workspace is not None:
+            with self._scope.session(readonly=True) as session:
+                WorkspaceRepository(session).get(workspace)  # unknown: fail before any work
+        if self.embedders.for_space(space) is not None:
+            self.ensure_space(space)
+        with self._scope.session(readonly=True) as session:
+            sp = EmbeddingRepository(session).space(space)
+        embedder = self.embedders.for_model(sp.model, sp.dimensions)
+        done = 0
+        run_id: uuid.UUID | None = None
+        while True:
+            with self._scope.session(readonly=True) as session:
+                todo = EmbeddingRepository(session).missing_segments(
+                    space, EMBED_KINDS, batch, workspace=workspace
+                )
+            if not todo:
+                if run_id is not None:
+                    with self._scope.session() as session:
+                        RunRepository(session).finish(run_id)
+                return done
+            vectors = embedder.embed([text for _, text in todo])
+            with self._scope.session() as session:
+                EmbeddingRepository(session).upsert(
+                    space, {sid: vectors[n] for n, (sid, _) in enumerate(todo)}
+                )
+                run_id = embedding_lineage(
+                    session, run_id, sp.id, [sid for sid, _ in todo], workspace
+                )
+            done += len(todo)
+            if progress is not None:
+                progress(len(todo))
+
+    def _matrix(self, session: Any, space: Any) -> VectorMatrix:
+        with self._state.lock:
+            cached = self._state.matrices.get(space.id)
+        if cached is not None and cached.counter == space.change_counter:
+            return cached
+        from docledger.services.vector_matrix import VectorMatrix  # noqa: PLC0415
+
+        built = VectorMatrix.load(session, space.id, space.change_counter, space.metric)
+        with self._state.lock:
+            self._state.matrices[space.id] = built
+        return built
