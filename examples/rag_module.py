@@ -1,10 +1,11 @@
 """The RAG ingestion module's workflow (seed 002), async-first as its specification asks: a
 workspace, sources deduplicated by content hash, new versions of changed sources, chunks,
-embeddings in a named space, hybrid retrieval with citations (page and box), and runs with
-events for pipeline observability.
+embeddings in a named space, hybrid retrieval with citations (page and box), runs with
+events for pipeline observability, and query logs as conversations whose citations still show
+the original passage after the source gets a new version; a down-voted answer becomes a
+review item.
 
-Run: ``python examples/rag_module.py``. Not yet here: query logs as conversations (the findings
-and conversations issue).
+Run: ``python examples/rag_module.py``.
 """
 
 from __future__ import annotations
@@ -35,8 +36,29 @@ async def run() -> dict[str, Any]:
             outcomes = await aledger.extractions.run([r.document_id for r in first], workspace="kb")
             embedded = await aledger.search.embed_missing("hash-256", workspace="kb")
             await run.log_metrics({"chunks_embedded": embedded})
+        chat = await aledger.conversations.create(title="support chat", workspace="kb")
         hits = await aledger.search.hybrid(
-            "who checks the handrails?", space="hash-256", k=3, workspace="kb"
+            "who checks the handrails?", space="hash-256", k=3, workspace="kb", log=chat
+        )
+        answer = await aledger.conversations.log_query(
+            chat.id,
+            "when are the stairs inspected?",
+            hits[:1],
+            mode="hybrid",
+            answer="Every spring.",
+            answer_metadata={"model": "local", "tokens_in": 40, "tokens_out": 3, "latency_ms": 25},
+            workspace="kb",
+        )
+        cited_before = answer.citations[0].text
+        # the source changes again: the logged answer keeps citing what it was answered from
+        await aledger.documents.create(
+            b"# Stairs\n\nStairs are inspected monthly.",
+            external_key="handbook/stairs.md",
+            workspace="kb",
+        )
+        reloaded = await aledger.conversations.messages(chat.id, workspace="kb")
+        vote = await aledger.conversations.create_feedback(
+            answer.id, -1, comment="outdated", workspace="kb"
         )
         return {
             "first": [r.outcome for r in first],
@@ -47,6 +69,11 @@ async def run() -> dict[str, Any]:
             "top_hit": hits[0].external_key,
             "cited_page": hits[0].page_number,
             "run_events": [e.event for e in await aledger.runs.events(run.id)],
+            "logged": [(m.role, len(m.citations)) for m in reloaded],
+            "citation_kept": reloaded[-1].citations[0].text == cited_before,
+            "review_item": (await aledger.findings.get(vote.finding_id)).kind
+            if vote.finding_id
+            else None,
         }
 
 

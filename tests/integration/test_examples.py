@@ -50,6 +50,9 @@ def _rag_module(out: dict[str, Any]) -> None:
     assert out["embedded"] >= 2
     assert out["top_hit"] == "handbook/stairs.md"
     assert out["run_events"] == ["ingested"]
+    assert out["logged"] == [("user", 2), ("user", 0), ("assistant", 1)]
+    assert out["citation_kept"] is True
+    assert out["review_item"] == "answer_feedback"
 
 
 @expect("drawing_comparison")
@@ -59,6 +62,13 @@ def _drawing_comparison(out: dict[str, Any]) -> None:
     assert 0 < out["alignment_score"] < 1
     assert out["changes"] >= 3
     assert out["session_used"] == ["version", "version"]
+    assert (out["comparisons"], out["successful_analyses"]) == (1, 1)
+    assert out["average_alignment"] == out["alignment_score"]
+    assert out["chat_cites"] == ["Door D1 opens west", "Site plan revision B", "Stair S2 added"]
+    assert out["analysis_evidence"] == out["chat_cites"]
+    assert out["overlay_was_png"] is True
+    assert out["left_after_delete"] == 0
+    assert out["drawings_kept"] == 2
 
 
 @expect("feature_engine")
@@ -69,6 +79,16 @@ def _feature_engine(out: dict[str, Any]) -> None:
     assert out["history"] == ["enqueued", "claimed", "failed", "claimed", "succeeded"]
     assert out["evidence_hits"] == 3
     assert out["cites"] == {("specs/inspection.md", True)}
+    assert out["copy"] == ("duplicate", True)
+    assert out["above_threshold"] is True
+    assert out["evidence"] == 2
+    assert out["audit"] == [
+        ("create", None),
+        ("edit", "architect@example.org"),
+        ("confirm", "architect@example.org"),
+    ]
+    assert out["outputs"] == [("epic", 2), ("story", 1)]
+    assert out["story_made_from"] == ["document", "finding", "segment"]
 
 
 def test_every_example_is_checked() -> None:
