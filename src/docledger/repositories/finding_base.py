@@ -64,18 +64,25 @@ LINK_COLUMNS = (
 )
 
 
+_TARGET_TYPES = frozenset(values(LinkTarget))
+#: DTO class -> (target type, the attribute holding its id)
+_DTO_TARGETS: dict[type, tuple[str, str]] = {
+    Segment: ("segment", "id"),
+    SearchHit: ("segment", "segment_id"),
+    DocumentVersion: ("version", "id"),
+    Document: ("document", "id"),
+    Finding: ("finding", "id"),
+}
+
+
 def target_key(target: Target) -> tuple[str, uuid.UUID]:
     """(target type, id) of a DTO or an explicit pair; InvalidInput for anything else."""
-    if isinstance(target, Segment):
-        return "segment", target.id
-    if isinstance(target, SearchHit):
-        return "segment", target.segment_id
-    if isinstance(target, DocumentVersion):
-        return "version", target.id
-    if isinstance(target, Document):
-        return "document", target.id
-    if isinstance(target, Finding):
-        return "finding", target.id
+    if type(target) is tuple and len(target) == 2 and target[0] in _TARGET_TYPES:
+        key = target[1]  # the bulk writers' common case first
+        return target[0], key if type(key) is uuid.UUID else require_uuid(key, f"{target[0]} id")
+    found = _DTO_TARGETS.get(type(target))
+    if found is not None:
+        return found[0], getattr(target, found[1])
     if isinstance(target, tuple | list) and len(target) == 2:
         kind, key = target
         if kind not in values(LinkTarget):

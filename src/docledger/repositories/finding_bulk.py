@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from docledger.db.dialect import bulk_insert
+from docledger.db.dialect import bulk_insert, driver_value
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
-from docledger.ids import new_id
+from docledger.ids import new_id, uuid7_hex_many
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Extraction as ExtractionRow
 from docledger.models import Finding as FindingRow
@@ -24,11 +24,10 @@ from docledger.repositories.finding_base import (
     IN_LIST,
     LINK_COLUMNS,
     TARGET_ROWS,
-    TYPED_COLUMNS,
     target_key,
 )
 from docledger.repositories.finding_evidence import FindingEvidence
-from docledger.repositories.finding_kinds import FindingKindRepository
+from docledger.repositories.finding_kinds import FindingKindRepository, check_unit
 from docledger.repositories.workspace import WorkspaceRef
 from docledger.schemas.finding import (
     CarryResult,
@@ -52,7 +51,7 @@ class FindingBulk(FindingEvidence):
         items = list(links)
         if not items:
             return 0
-        findings: dict[uuid.UUID, FindingRow] = {}
+        findings: dict[uuid.UUID, Any] = {}
         wanted_findings = set()
         parsed = []
         for item in items:
@@ -71,9 +70,12 @@ class FindingBulk(FindingEvidence):
 
             ws_filter = WorkspaceRepository(self.session).get(workspace).id
         keys = sorted(wanted_findings, key=str)
+        conn = self.session.connection()  # Core rows: no ORM objects for a bulk look-up
         for start in range(0, len(keys), IN_LIST):
-            for row in self.session.scalars(
-                select(FindingRow).where(FindingRow.id.in_(keys[start : start + IN_LIST]))
+            for row in conn.execute(
+                select(
+                    FindingRow.id, FindingRow.workspace_id, FindingRow.kind, FindingRow.revision
+                ).where(FindingRow.id.in_(keys[start : start + IN_LIST]))
             ):
                 findings[row.id] = row
         missing = [
@@ -84,37 +86,38 @@ class FindingBulk(FindingEvidence):
         if missing:
             raise NotFound(f"no finding {missing[0]}")
         owners = self._owners([t for _, t, _ in parsed])
-        kinds: dict[tuple[uuid.UUID, str], FindingKind] = {}
+        kinds: dict[tuple[uuid.UUID, str], tuple[FindingKind, frozenset[str]]] = {}
         repo = FindingKindRepository(self.session)
-        rows = []
-        for fid, (ttype, tkey), item in parsed:
-            row = findings[fid]
-            if owners.get((ttype, tkey)) != row.workspace_id:
-                raise NotFound(f"no {ttype} {tkey}")
-            kind = kinds.get((row.workspace_id, row.kind))
-            if kind is None:
-                kind = kinds[(row.workspace_id, row.kind)] = repo.kind(row.workspace_id, row.kind)
-            rows.append(
-                self._link_row(
-                    fid,
-                    kind,
-                    (ttype, str(tkey), {TYPED_COLUMNS[ttype]: tkey}),
-                    item.get("relation", kind.relations[0]),
-                    item.get("strength"),
-                    item.get("reasoning"),
-                )
-            )
-        self._refuse_duplicates([(r["finding_id"], r["target_type"], r["target_id"]) for r in rows])
+        # rows in the drivers' own form (hex ids, one converted timestamp): bulk_insert then
+        # converts nothing row by row, as extractions.record does for segments
         now = utcnow()
+        created = driver_value(self.session, LinkRow.__table__, "created_at", now)  # type: ignore[arg-type]
+        ids = uuid7_hex_many(len(parsed))
+        rows: list[tuple[Any, ...]] = []
+        keys_seen: list[tuple[uuid.UUID, str, str]] = []
+        counts: dict[uuid.UUID, int] = {}
+        for index, (fid, (ttype, tkey), item) in enumerate(parsed):
+            finding = findings[fid]
+            if owners.get((ttype, tkey)) != finding.workspace_id:
+                raise NotFound(f"no {ttype} {tkey}")
+            known = kinds.get((finding.workspace_id, finding.kind))
+            if known is None:
+                kind = repo.kind(finding.workspace_id, finding.kind)
+                known = kinds[(finding.workspace_id, finding.kind)] = (
+                    kind,
+                    frozenset(kind.relations),
+                )
+            rows.append(_bulk_row(ids[index], fid, ttype, tkey, item, known, created))
+            keys_seen.append((fid, ttype, str(tkey)))
+            counts[fid] = counts.get(fid, 0) + 1
+        self._refuse_duplicates(keys_seen)
         bulk_insert(
             self.session,
             LinkRow.__table__,  # type: ignore[arg-type]
-            [tuple({**r, "created_at": now}[c] for c in LINK_COLUMNS) for r in rows],
+            rows,
             LINK_COLUMNS,
+            encoded=LINK_COLUMNS,
         )
-        counts: dict[uuid.UUID, int] = {}
-        for r in rows:
-            counts[r["finding_id"]] = counts.get(r["finding_id"], 0) + 1
         bulk_insert(
             self.session,
             EventRow.__table__,  # type: ignore[arg-type]
@@ -141,11 +144,12 @@ class FindingBulk(FindingEvidence):
         for ttype, key in targets:
             by_type.setdefault(ttype, set()).add(key)
         owners: dict[tuple[str, uuid.UUID], Any] = {}
+        conn = self.session.connection()
         for ttype, keys in by_type.items():
             model = TARGET_ROWS[ttype]
             ordered = sorted(keys, key=str)
             for start in range(0, len(ordered), IN_LIST):
-                for key, ws in self.session.execute(
+                for key, ws in conn.execute(
                     select(model.id, model.workspace_id).where(
                         model.id.in_(ordered[start : start + IN_LIST])
                     )
@@ -259,3 +263,46 @@ class FindingBulk(FindingEvidence):
                 .execution_options(synchronize_session=False)
             )
         return CarryResult(**result, findings_stale=len(stale_findings))
+
+
+def _bulk_row(
+    link_id: str,
+    fid: uuid.UUID,
+    ttype: str,
+    tkey: uuid.UUID,
+    item: Mapping[str, Any],
+    known: tuple[FindingKind, frozenset[str]],
+    created: Any,
+) -> tuple[Any, ...]:
+    """One link checked as ``link`` checks it, as a row of LINK_COLUMNS in the drivers' form."""
+    kind, relations = known
+    relation = item.get("relation", kind.relations[0])
+    if relation not in relations:
+        raise InvalidInput(
+            f"relation {relation!r} is not one of kind {kind.name!r}'s: {kind.relations}"
+        )
+    strength = item.get("strength")
+    if strength is not None:
+        strength = check_unit(strength, "strength")
+    reasoning = item.get("reasoning")
+    if reasoning is not None and not isinstance(reasoning, str):
+        raise InvalidInput("reasoning is text")
+    if ttype == "finding" and tkey == fid:
+        raise InvalidInput("a finding cannot be its own evidence")
+    typed = tkey.hex
+    return (
+        link_id,
+        fid.hex,
+        ttype,
+        str(tkey),
+        typed if ttype == "segment" else None,
+        typed if ttype == "version" else None,
+        typed if ttype == "document" else None,
+        typed if ttype == "finding" else None,
+        relation,
+        strength,
+        reasoning,
+        "current",
+        None,
+        created,
+    )

@@ -5,12 +5,13 @@ versioned outputs and its attachments. Mixed into ``FindingRepository`` (``findi
 from __future__ import annotations
 
 import builtins
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
 from docledger.db.types import utcnow
@@ -180,21 +181,22 @@ class FindingEvidence(FindingBase):
         )
 
     def _refuse_duplicates(self, keys: Sequence[tuple[uuid.UUID, str, str]]) -> None:
+        """Conflict when a (finding, target) pair repeats or is linked already (the UNIQUE
+        constraint would say so too, but only after the whole batch was sent)."""
         if len(set(keys)) != len(keys):
             raise Conflict("the same evidence is given twice for one finding")
-        for start in range(0, len(keys), IN_LIST):
-            part = keys[start : start + IN_LIST]
-            findings = sorted({k[0] for k in part}, key=str)
-            wanted = set(part)
-            existing = self.session.execute(
+        wanted = set(keys)
+        findings = sorted({k[0] for k in keys}, key=str)
+        conn = self.session.connection()
+        for start in range(0, len(findings), IN_LIST):
+            existing = conn.execute(
                 select(LinkRow.finding_id, LinkRow.target_type, LinkRow.target_id).where(
-                    LinkRow.finding_id.in_(findings),
-                    LinkRow.target_id.in_(sorted({k[2] for k in part})),
+                    LinkRow.finding_id.in_(findings[start : start + IN_LIST])
                 )
             )
-            clash = [k for k in existing if tuple(k) in wanted]
-            if clash:
-                f, t, i = clash[0]
+            clash = next((k for k in existing if tuple(k) in wanted), None)
+            if clash is not None:
+                f, t, i = clash
                 raise Conflict(f"finding {f} already has {t} {i} as evidence")
 
     def unlink(
@@ -258,49 +260,83 @@ class FindingEvidence(FindingBase):
         citation you can draw — or the version, document or finding linked. Strongest
         first, then oldest."""
         row = self._finding_row(finding, workspace)
-        seg = aliased(SegmentRow)
-        ver = aliased(VersionRow)
-        doc = aliased(DocumentRow)
-        other = aliased(FindingRow)
-        version_id = func.coalesce(LinkRow.version_id, seg.version_id)
-        stmt = (
-            select(
-                LinkRow,
-                seg.kind,
-                seg.page_number,
-                seg.bbox,
-                seg.text,
-                ver.id,
-                ver.version_number,
-                doc.id,
-                doc.external_key,
-                other.title,
-            )
-            .outerjoin(seg, seg.id == LinkRow.segment_id)
-            .outerjoin(ver, ver.id == version_id)
-            .outerjoin(doc, doc.id == func.coalesce(LinkRow.document_id, ver.document_id))
-            .outerjoin(other, other.id == LinkRow.target_finding_id)
-            .where(LinkRow.finding_id == row.id)
-            .order_by(LinkRow.strength.desc().nulls_last(), LinkRow.created_at, LinkRow.id)
-        )
         out = []
-        for link, kind, page, bbox, text_, vid, vnum, did, dkey, title in self.session.execute(
-            stmt
-        ):
-            typed = getattr(link, TYPED_COLUMNS.get(link.target_type, "segment_id"), None)
+        for r in self.session.connection().execute(_evidence_statement(), {"finding": row.id}):
+            link = FindingLink.model_validate({c: getattr(r, c) for c in _LINK_FIELDS})
+            typed = getattr(r, TYPED_COLUMNS.get(link.target_type, "segment_id"))
             out.append(
                 Evidence(
-                    link=FindingLink.model_validate(link),
+                    link=link,
                     exists=typed is not None,
-                    document_id=did,
-                    document_key=dkey,
-                    version_id=vid,
-                    version_number=vnum,
-                    segment_kind=kind,
-                    page_number=page,
-                    bbox=bbox,
-                    text=text_,
-                    finding_title=title,
+                    document_id=r.sdoc_id or r.vdoc_id or r.ldoc_id,
+                    document_key=r.sdoc_key or r.vdoc_key or r.ldoc_key,
+                    version_id=r.sver_id or r.lver_id,
+                    version_number=r.sver_number or r.lver_number,
+                    segment_kind=r.seg_kind,
+                    page_number=r.seg_page,
+                    bbox=r.seg_bbox,
+                    text=r.seg_text,
+                    finding_title=r.other_title,
                 )
             )
         return out
+
+
+_LINK_FIELDS = (
+    "id",
+    "finding_id",
+    "target_type",
+    "target_id",
+    "relation",
+    "strength",
+    "reasoning",
+    "state",
+    "stale_reason",
+    "created_at",
+)
+
+
+@functools.cache
+def _evidence_statement() -> Any:
+    """evidence()'s one query, built once: each link with its segment (text, page, box), the
+    version and document it lies in — reached through the segment, or named by the link — and
+    a linked finding's title. Plain equality joins only, so each is an index look-up."""
+    links = LinkRow.__table__
+    seg = SegmentRow.__table__.alias("seg")
+    sver = VersionRow.__table__.alias("sver")
+    lver = VersionRow.__table__.alias("lver")
+    sdoc = DocumentRow.__table__.alias("sdoc")
+    vdoc = DocumentRow.__table__.alias("vdoc")
+    ldoc = DocumentRow.__table__.alias("ldoc")
+    other = FindingRow.__table__.alias("other")
+    return (
+        select(
+            *(links.c[c] for c in (*_LINK_FIELDS, "segment_id", "version_id", "document_id")),
+            links.c.target_finding_id,
+            seg.c.kind.label("seg_kind"),
+            seg.c.page_number.label("seg_page"),
+            seg.c.bbox.label("seg_bbox"),
+            seg.c.text.label("seg_text"),
+            sver.c.id.label("sver_id"),
+            sver.c.version_number.label("sver_number"),
+            lver.c.id.label("lver_id"),
+            lver.c.version_number.label("lver_number"),
+            sdoc.c.id.label("sdoc_id"),
+            sdoc.c.external_key.label("sdoc_key"),
+            vdoc.c.id.label("vdoc_id"),
+            vdoc.c.external_key.label("vdoc_key"),
+            ldoc.c.id.label("ldoc_id"),
+            ldoc.c.external_key.label("ldoc_key"),
+            other.c.title.label("other_title"),
+        )
+        .select_from(links)
+        .outerjoin(seg, seg.c.id == links.c.segment_id)
+        .outerjoin(sver, sver.c.id == seg.c.version_id)
+        .outerjoin(sdoc, sdoc.c.id == sver.c.document_id)
+        .outerjoin(lver, lver.c.id == links.c.version_id)
+        .outerjoin(vdoc, vdoc.c.id == lver.c.document_id)
+        .outerjoin(ldoc, ldoc.c.id == links.c.document_id)
+        .outerjoin(other, other.c.id == links.c.target_finding_id)
+        .where(links.c.finding_id == bindparam("finding"))
+        .order_by(links.c.strength.desc().nulls_last(), links.c.created_at, links.c.id)
+    )

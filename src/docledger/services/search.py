@@ -271,6 +271,8 @@ class SearchService(SpaceService):
             raise InvalidInput("text_weight is a number from 0 to 1")
         check_limit(k, what="k")
         depth = min(10_000, max(k * 5, 50))
+        # text first: it names a missing workspace before the space is looked up
+        words = self._words(query, depth, workspace, kinds, documents, include_superseded)
         similar = self._nearest(
             query if vector is None else vector,
             depth,
@@ -287,8 +289,6 @@ class SearchService(SpaceService):
         if threshold is not None:
             similar = [h for h in similar if h.score >= threshold]
             passing = {h.segment_id for h in similar}
-        words = self._words(query, depth, workspace, kinds, documents, include_superseded)
-        if threshold is not None:
             words = [h for h in words if h.segment_id in passing]
         lists = [(words, float(text_weight)), (similar, 1.0 - float(text_weight))]
         fused: dict[uuid.UUID, float] = {}

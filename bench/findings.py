@@ -1,0 +1,221 @@
+"""Findings benchmark (issue 15), docledger and its baseline measured in the same run.
+
+links      100,000 evidence links (10,000 findings x 10 segments) recorded through
+           ``ledger.findings.link_many`` in batches of 1,000 (one transaction each: every
+           finding and target looked up and checked, duplicates refused, one audit event per
+           finding), alternating batch by batch with the raw driver writing the same number of
+           link and event rows into the same tables for the other half of the findings
+           (sqlite3 executemany / psycopg COPY, rows prepared outside the timing). Target:
+           docledger >= 0.5x the raw driver.
+evidence   ``findings.evidence`` (the citations: text, page, box, version, document, one query)
+           p50/p99 on a table grown to --total links (default 1,000,000). Target p99 < 5 ms.
+log        ``conversations.log_query`` with 10 retrievals (user message + citations copied
+           from their segments), p50/p99. Target p99 < 5 ms.
+
+    python bench/findings.py [--dialect sqlite|postgresql] [--findings N] [--total N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import docledger_url, summary, write
+
+from docledger import Ledger
+from docledger.db.dialect import bulk_insert, driver_value
+from docledger.db.session import session_scope
+from docledger.db.types import utcnow
+from docledger.ids import new_id
+from docledger.models import FindingEvent as EventRow
+from docledger.models import FindingLink as LinkRow
+from docledger.repositories.finding_base import LINK_COLUMNS
+from docledger.schemas.extraction import SegmentIn
+
+PER_FINDING = 10
+BATCH = 1000  # links per link_many call: 100 findings x 10 segments
+EVENT_COLUMNS = (
+    "id",
+    "finding_id",
+    "action",
+    "revision",
+    "actor_id",
+    "actor",
+    "before",
+    "after",
+    "at",
+)
+
+
+def _segments(ledger: Ledger, count: int) -> list[uuid.UUID]:
+    ids: list[uuid.UUID] = []
+    for start in range(0, count, 250):
+        added = ledger.documents.create(f"spec {start}".encode(), external_key=f"spec-{start}")
+        zones = [
+            SegmentIn(
+                kind="zone",
+                text=f"requirement {start + i}",
+                page_number=1 + i // 50,
+                bbox={"x0": 10, "y0": 10 + i, "x1": 200, "y1": 20 + i},
+            )
+            for i in range(min(250, count - start))
+        ]
+        rec = ledger.extractions.record(added.version_id, "bench", "1", {}, zones)
+        ids += [s.id for s in ledger.segments.of_extraction(rec.extraction.id)]
+    return ids
+
+
+def _findings(ledger: Ledger, count: int) -> list[uuid.UUID]:
+    out: list[uuid.UUID] = []
+    for start in range(0, count, 500):
+        with ledger.transaction() as tx:
+            out += [
+                tx.findings.create("feature", f"F{i}", confidence=(i % 100) / 100).id
+                for i in range(start, min(count, start + 500))
+            ]
+    return out
+
+
+def _raw_rows(ledger: Ledger, findings: list[uuid.UUID], segs: list[uuid.UUID]) -> Any:
+    """The rows link_many writes, in the driver's own form (converted outside the timing)."""
+    now = utcnow()
+    with session_scope(ledger.engine) as s:
+        links_t, events_t = LinkRow.__table__, EventRow.__table__
+
+        def link_row(f: uuid.UUID, seg: uuid.UUID) -> tuple[Any, ...]:
+            values = dict.fromkeys(LINK_COLUMNS)
+            values.update(
+                id=new_id(), finding_id=f, target_type="segment", target_id=str(seg),
+                segment_id=seg, relation="supports", strength=0.5, state="current",
+                created_at=now,
+            )  # fmt: skip
+            return tuple(driver_value(s, links_t, c, values[c]) for c in LINK_COLUMNS)  # type: ignore[arg-type]
+
+        def event_row(f: uuid.UUID) -> tuple[Any, ...]:
+            values = {
+                "id": new_id(), "finding_id": f, "action": "link", "revision": 1,
+                "actor_id": None, "actor": None, "before": None,
+                "after": {"links_added": PER_FINDING}, "at": now,
+            }  # fmt: skip
+            return tuple(driver_value(s, events_t, c, values[c]) for c in EVENT_COLUMNS)  # type: ignore[arg-type]
+
+        batches = []
+        per_batch = BATCH // PER_FINDING
+        for start in range(0, len(findings), per_batch):
+            part = findings[start : start + per_batch]
+            links = [
+                link_row(f, segs[(i * PER_FINDING + j) % len(segs)])
+                for i, f in enumerate(part)
+                for j in range(PER_FINDING)
+            ]
+            batches.append((links, [event_row(f) for f in part]))
+    return batches
+
+
+def _raw_write(ledger: Ledger, links: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> None:
+    with session_scope(ledger.engine) as s:
+        bulk_insert(s, LinkRow.__table__, links, LINK_COLUMNS, encoded=LINK_COLUMNS)  # type: ignore[arg-type]
+        bulk_insert(s, EventRow.__table__, events, EVENT_COLUMNS, encoded=EVENT_COLUMNS)  # type: ignore[arg-type]
+
+
+def links_part(ledger: Ledger, findings: int) -> dict[str, Any]:
+    segs = _segments(ledger, 2000)
+    ours, theirs = _findings(ledger, findings // 2), _findings(ledger, findings // 2)
+    raw_batches = _raw_rows(ledger, theirs, segs)
+    per_batch = BATCH // PER_FINDING
+    t_ours = t_raw = 0.0
+    n_ours = n_raw = 0
+    for index, start in enumerate(range(0, len(ours), per_batch)):
+        part = ours[start : start + per_batch]
+        batch = [
+            {"finding": f, "target": ("segment", segs[(i * PER_FINDING + j) % len(segs)]),
+             "relation": "supports", "strength": 0.5}
+            for i, f in enumerate(part)
+            for j in range(PER_FINDING)
+        ]  # fmt: skip
+        t = time.perf_counter()
+        n_ours += ledger.findings.link_many(batch)
+        t_ours += time.perf_counter() - t
+        if index < len(raw_batches):
+            links, events = raw_batches[index]
+            t = time.perf_counter()
+            _raw_write(ledger, links, events)
+            t_raw += time.perf_counter() - t
+            n_raw += len(links)
+    ours_rate, raw_rate = n_ours / t_ours, n_raw / t_raw
+    return {
+        "links": n_ours + n_raw,
+        "docledger_links_per_s": round(ours_rate),
+        "raw_driver_links_per_s": round(raw_rate),
+        "ratio_vs_raw": round(ours_rate / raw_rate, 3),
+        "target_ratio": 0.5,
+    }
+
+
+def grow(ledger: Ledger, total: int) -> None:
+    """Fill finding_links up to ``total`` rows with the raw driver (the evidence query's table
+    size is what matters, not how it got there)."""
+    segs = _segments(ledger, 1000)
+    with session_scope(ledger.engine, readonly=True) as s:
+        have = s.query(LinkRow).count()
+    while have < total:
+        findings = _findings(ledger, min(5000, (total - have) // PER_FINDING + 1))
+        for links, events in _raw_rows(ledger, findings, segs):
+            _raw_write(ledger, links, events)
+            have += len(links)
+
+
+def evidence_part(ledger: Ledger, total: int, queries: int = 500) -> dict[str, Any]:
+    grow(ledger, total)
+    with session_scope(ledger.engine, readonly=True) as s:
+        linked = [f for (f,) in s.query(LinkRow.finding_id).distinct().limit(20_000)]
+    step = max(1, len(linked) // queries)
+    times = []
+    for f in linked[::step][:queries]:
+        t = time.perf_counter()
+        cited = ledger.findings.evidence(f)
+        times.append((time.perf_counter() - t) * 1000)
+        assert len(cited) == PER_FINDING
+    with session_scope(ledger.engine, readonly=True) as s:
+        rows = s.query(LinkRow).count()
+    return {"links_in_table": rows, "citations_per_finding": PER_FINDING, **summary(times)}
+
+
+def log_part(ledger: Ledger, queries: int = 500) -> dict[str, Any]:
+    segs = _segments(ledger, 250)
+    talk = ledger.conversations.create(title="bench")
+    times = []
+    for i in range(queries):
+        hits = [{"segment": segs[(i + j) % len(segs)], "score": 1 - j / 10} for j in range(10)]
+        t = time.perf_counter()
+        ledger.conversations.log_query(talk.id, f"question {i}", hits, mode="hybrid")
+        times.append((time.perf_counter() - t) * 1000)
+    return {"retrievals_per_query": 10, **summary(times)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dialect", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--findings", type=int, default=20_000)
+    parser.add_argument("--total", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = docledger_url(args.dialect, Path(tmp))
+        with Ledger.open(url) as ledger:
+            result = {
+                "dialect": args.dialect,
+                "link_many": links_part(ledger, args.findings),
+                "log_query": log_part(ledger),
+                "evidence": evidence_part(ledger, args.total),
+            }
+    write(f"findings_{args.dialect}", result)
+
+
+if __name__ == "__main__":
+    main()
