@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from docledger.db.dialect import bulk_insert
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
@@ -158,7 +159,15 @@ class ConversationRepository(Repository):
         """Append a message (metadata: model, token counts, latency ...), with the passages
         it was answered from, ranked in the order given. Each is pinned to its segment and a
         copy of its citation (version, page, box, text) is kept with it."""
-        row = self._row(conversation, workspace)
+        key = _conversation_id(conversation)
+        conn = self.session.connection()  # Core: a chat turn is on the hot path of an answer
+        owner = conn.execute(
+            select(ConversationRow.workspace_id).where(ConversationRow.id == key)
+        ).scalar()
+        if owner is None or (
+            workspace is not None and owner != WorkspaceRepository(self.session).get(workspace).id
+        ):
+            raise NotFound(f"no conversation {key}")
         if role not in values(MessageRole):
             raise InvalidInput(f"unknown role {role!r}; one of {values(MessageRole)}")
         if not isinstance(content, str):
@@ -168,23 +177,29 @@ class ConversationRepository(Repository):
         if query is not None and not isinstance(query, str):
             raise InvalidInput("a query is text")
         meta = _metadata(metadata, "metadata")
-        cited = self._citations(row.workspace_id, retrievals, mode, query)
+        cited = self._citations(owner, retrievals, mode, query)
         now = utcnow()
         message = {
             "id": new_id(),
-            "conversation_id": row.id,
+            "conversation_id": key,
             "role": role,
             "content": content,
             "meta": meta,
             "created_at": now,
         }
-        self.session.execute(insert(MessageRow), [message])
+        # Core keys are column names: the ``meta`` attribute is the ``metadata`` column
+        conn.execute(
+            insert(MessageRow.__table__),  # type: ignore[arg-type]
+            [{**{k: v for k, v in message.items() if k != "meta"}, "metadata": meta}],
+        )
         if cited:
-            self.session.execute(
-                insert(RetrievalRow), [{**c, "message_id": message["id"]} for c in cited]
+            bulk_insert(
+                self.session,
+                RetrievalRow.__table__,  # type: ignore[arg-type]
+                [{**c, "message_id": message["id"]} for c in cited],
             )
-        self.session.execute(
-            update(ConversationRow).where(ConversationRow.id == row.id).values(updated_at=now)
+        conn.execute(
+            update(ConversationRow).where(ConversationRow.id == key).values(updated_at=now)
         )
         return Message.model_validate(
             {**message, "citations": [_citation(c) for c in cited], "feedback": []}
