@@ -305,3 +305,82 @@ def test_sqlite_migrations_refuse_a_connection_in_a_transaction(empty_db_url: st
         assert schema.schema_state(engine).current == expected
     finally:
         engine.dispose()
+
+
+def test_0016_carries_findings_and_their_links_over(empty_db_url: str, tmp_path: object) -> None:
+    """Findings written by hand before 0016: the text body becomes ``summary``, the JSON data
+    becomes ``body``, and a link's target id fills its typed column when the row exists."""
+    import uuid  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from docledger.db.types import JSONType, UTCDateTime  # noqa: PLC0415
+
+    settings = load_settings(db_url=empty_db_url, blob_root=str(tmp_path))
+    with Ledger.open(settings=settings) as ledger:
+        added = ledger.documents.create(b"one line of text", external_key="a.txt")
+        (outcome,) = ledger.extractions.run([added.document_id])
+        segment = ledger.segments.of_extraction(outcome.extraction_id)[0]
+        workspace = ledger.workspaces.get().id
+    engine = create_sync_engine(settings)
+    stamp = UTCDateTime(timezone=True)
+    findings = sa.table(
+        "findings",
+        sa.column("id", sa.Uuid()),
+        sa.column("workspace_id", sa.Uuid()),
+        *(sa.column(n, sa.String()) for n in ("kind", "title", "body", "status")),
+        sa.column("data", JSONType),
+        *(sa.column(n, stamp) for n in ("created_at", "updated_at")),
+    )
+    links = sa.table(
+        "finding_links",
+        sa.column("id", sa.Uuid()),
+        sa.column("finding_id", sa.Uuid()),
+        *(sa.column(n, sa.String()) for n in ("target_type", "target_id", "relation")),
+        sa.column("created_at", stamp),
+    )
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    finding = uuid.uuid4()
+    try:
+        schema.downgrade(engine, "0015")
+        with engine.begin() as conn:
+            conn.execute(
+                findings.insert().values(
+                    id=finding,
+                    workspace_id=workspace,
+                    kind="feature",
+                    title="t",
+                    body="free text",
+                    status="candidate",
+                    data={"k": 1},
+                    created_at=when,
+                    updated_at=when,
+                )
+            )
+            for target_type, target_id in (("segment", str(segment.id)), ("run", "nope")):
+                conn.execute(
+                    links.insert().values(
+                        id=uuid.uuid4(),
+                        finding_id=finding,
+                        target_type=target_type,
+                        target_id=target_id,
+                        relation="supports",
+                        created_at=when,
+                    )
+                )
+        schema.upgrade(engine)
+        assert schema.check(engine) == []
+        with Ledger.open(settings=settings) as ledger:
+            moved = ledger.findings.get(finding)
+            assert (moved.summary, moved.body, moved.revision, moved.stale) == (
+                "free text",
+                {"k": 1},
+                1,
+                False,
+            )
+            cited = ledger.findings.evidence(finding)
+            by_type = {e.link.target_type: e for e in cited}
+            assert by_type["segment"].exists
+            assert by_type["segment"].text == segment.text
+            assert not by_type["run"].exists  # kept, untyped: it reads as gone
+    finally:
+        engine.dispose()

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from docledger.schemas.common import OutputModel
-from docledger.vocab import FindingAction, FindingStatus, LinkState, LinkTarget
+from docledger.vocab import EntityType, FindingAction, FindingStatus, LinkState
 
 
 class Finding(OutputModel):
@@ -35,7 +35,8 @@ class Finding(OutputModel):
 class FindingLink(OutputModel):
     id: uuid.UUID
     finding_id: uuid.UUID
-    target_type: LinkTarget
+    #: one of LinkTarget through the API; older hand-written rows may name other entities
+    target_type: EntityType
     target_id: str
     relation: str
     strength: float | None
