@@ -5,7 +5,6 @@ down-voted answer into a review item."""
 from __future__ import annotations
 
 import builtins
-import json
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -17,27 +16,21 @@ from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
 from docledger.models import Conversation as ConversationRow
-from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Finding as FindingRow
 from docledger.models import Message as MessageRow
 from docledger.models import MessageFeedback as FeedbackRow
 from docledger.models import Retrieval as RetrievalRow
-from docledger.models import Segment as SegmentRow
-from docledger.repositories.base import Repository, is_number, readonly, require_uuid
+from docledger.repositories.base import Repository, readonly, require_uuid
+from docledger.repositories.citations import HitRef, citation, snapshot_citations
 from docledger.repositories.finding import FindingRepository
 from docledger.repositories.paging import page
 from docledger.repositories.user import UserRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine, run_in
 from docledger.schemas.common import Page
 from docledger.schemas.conversation import Citation, Conversation, Feedback, Message
-from docledger.schemas.embedding import SearchHit
-from docledger.schemas.extraction import Segment
 from docledger.vocab import MessageRole, SearchMode, values
 
 ConversationRef = uuid.UUID | str | Conversation
-#: a retrieved passage: a SearchHit, a Segment, or a mapping with ``segment`` (an id) and
-#: ``score``
-HitRef = SearchHit | Segment | Mapping[str, Any]
 
 
 def _conversation_id(ref: object) -> uuid.UUID:
@@ -177,7 +170,7 @@ class ConversationRepository(Repository):
         if query is not None and not isinstance(query, str):
             raise InvalidInput("a query is text")
         meta = _metadata(metadata, "metadata")
-        cited = self._citations(owner, retrievals, mode, query)
+        cited = snapshot_citations(self.session, owner, retrievals, mode, query)
         now = utcnow()
         message = {
             "id": new_id(),
@@ -202,70 +195,8 @@ class ConversationRepository(Repository):
             update(ConversationRow).where(ConversationRow.id == key).values(updated_at=now)
         )
         return Message.model_validate(
-            {**message, "citations": [_citation(c) for c in cited], "feedback": []}
+            {**message, "citations": [citation(c) for c in cited], "feedback": []}
         )
-
-    def _citations(
-        self, ws: uuid.UUID, hits: Iterable[HitRef], mode: str | None, query: str | None
-    ) -> builtins.list[dict[str, Any]]:
-        if isinstance(hits, Mapping | str | bytes):
-            raise InvalidInput("retrievals are a list of SearchHits or mappings")
-        wanted: builtins.list[tuple[uuid.UUID, float | None]] = []
-        for hit in hits:
-            if isinstance(hit, SearchHit):
-                wanted.append((hit.segment_id, hit.score))
-            elif isinstance(hit, Segment):
-                wanted.append((hit.id, None))
-            elif isinstance(hit, Mapping) and "segment" in hit:
-                score = hit.get("score")
-                if score is not None and not is_number(score):
-                    raise InvalidInput(f"a retrieval's score is a number, not {score!r}")
-                wanted.append((require_uuid(hit["segment"], "segment id"), score))
-            else:
-                raise InvalidInput(
-                    "a retrieval is a SearchHit, a Segment or a mapping with a segment id"
-                )
-        if not wanted:
-            return []
-        keys = sorted({k for k, _ in wanted}, key=str)
-        found = {
-            sid: (wsid, vid, doc, page_, box, text_)
-            for sid, wsid, vid, doc, page_, box, text_ in self.session.execute(
-                select(
-                    SegmentRow.id,
-                    SegmentRow.workspace_id,
-                    SegmentRow.version_id,
-                    VersionRow.document_id,
-                    SegmentRow.page_number,
-                    SegmentRow.bbox,
-                    SegmentRow.text,
-                )
-                .join(VersionRow, VersionRow.id == SegmentRow.version_id)
-                .where(SegmentRow.id.in_(keys))
-            )
-        }
-        rows = []
-        for rank, (sid, score) in enumerate(wanted, start=1):
-            seen = found.get(sid)
-            if seen is None or seen[0] != ws:
-                raise NotFound(f"no segment {sid}")
-            _, vid, doc, page_, box, text_ = seen
-            rows.append(
-                {
-                    "id": new_id(),
-                    "segment_id": sid,
-                    "rank": rank,
-                    "score": None if score is None else float(score),
-                    "mode": mode,
-                    "query": query,
-                    "document_id": doc,
-                    "version_id": vid,
-                    "page_number": page_,
-                    "bbox": json.loads(box) if isinstance(box, str) else box,
-                    "text": text_,
-                }
-            )
-        return rows
 
     def log_query(
         self,
@@ -330,7 +261,7 @@ class ConversationRepository(Repository):
                 .where(RetrievalRow.message_id.in_(part))
                 .order_by(RetrievalRow.message_id, RetrievalRow.rank)
             ):
-                cites.setdefault(r.message_id, []).append(_citation(r))
+                cites.setdefault(r.message_id, []).append(citation(r))
             for f in self.session.scalars(
                 select(FeedbackRow)
                 .where(FeedbackRow.message_id.in_(part))
@@ -403,20 +334,3 @@ class ConversationRepository(Repository):
         }
         self.session.execute(insert(FeedbackRow), [row])
         return Feedback.model_validate(row)
-
-
-def _citation(row: Any) -> Citation:
-    get = row.get if isinstance(row, Mapping) else lambda k: getattr(row, k)
-    return Citation(
-        rank=get("rank"),
-        score=get("score"),
-        mode=get("mode"),
-        query=get("query"),
-        segment_id=get("segment_id"),
-        segment_exists=get("segment_id") is not None,
-        document_id=get("document_id"),
-        version_id=get("version_id"),
-        page_number=get("page_number"),
-        bbox=get("bbox"),
-        text=get("text"),
-    )

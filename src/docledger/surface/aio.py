@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any, BinaryIO
 
-    from docledger.repositories.conversation import ConversationRef, HitRef
+    from docledger.repositories.citations import HitRef
+    from docledger.repositories.conversation import ConversationRef
     from docledger.repositories.document import DocumentRef
     from docledger.repositories.finding import FindingRef
     from docledger.repositories.finding_base import Target
