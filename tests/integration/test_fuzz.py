@@ -44,6 +44,13 @@ COUNTED = [
     m.MetricChunk,
     m.Job,
     m.Dataset,
+    m.Finding,
+    m.FindingLink,
+    m.FindingEvent,
+    m.FindingOutput,
+    m.Conversation,
+    m.Message,
+    m.Retrieval,
 ]
 
 #: (examples, calls per example) for the CI profile and for ``-m fuzz``
@@ -110,6 +117,11 @@ contents = st.sampled_from(
 )
 
 
+#: the kinds of drawn reference resolved per ledger (documents, versions, runs, findings,
+#: conversations)
+REFS = {"doc", "version", "run", "f", "c"}
+
+
 class Pair:
     """The same store on both dialects, and the ids each one gave the same things."""
 
@@ -121,13 +133,25 @@ class Pair:
     def resolve(self, ledger: Ledger, ref: Any) -> Any:
         """A reference drawn as ("doc", key) becomes this ledger's id for it (or a fresh
         UUID when it has none), so both dialects are asked about the same thing."""
-        if isinstance(ref, tuple) and len(ref) == 2 and ref[0] in {"doc", "version", "run"}:
+        if (
+            isinstance(ref, tuple)
+            and len(ref) == 2
+            and ref[0] in {"doc", "version", "run", "f", "c"}
+        ):
             kind, key = ref
             try:
                 if kind == "doc":
                     return ledger.documents.get(key).id
                 if kind == "version":
                     return ledger.documents.version(key).id
+                if kind in {"f", "c"}:
+                    listing = ledger.findings if kind == "f" else ledger.conversations
+                    found = (
+                        list(reversed(listing.list(limit=100).items))
+                        if kind == "c"
+                        else (listing.list(limit=100).items)
+                    )
+                    return found[key % len(found)].id if found else uuid.UUID(int=key)
                 runs = ledger.runs.list(limit=100).items
                 return runs[key % len(runs)].id if runs else uuid.UUID(int=key)
             except DocledgerError:
@@ -144,12 +168,26 @@ def _counts(ledger: Ledger) -> dict[str, int]:
 
 
 # -- the calls ---------------------------------------------------------------------------------
+
+
+def _finding(f: Any) -> Any:
+    return (f.kind, f.status, f.revision, f.confidence, f.body)
+
+
+def _link(link: Any) -> Any:
+    return (link.relation, link.strength, link.reasoning)
+
+
+def _message(message: Any) -> Any:
+    return (message.role, message.content, message.meta)
+
+
 Op = tuple[str, Callable[[Ledger, Callable[[Any], Any]], Any]]
 
 
 @st.composite
 def operations(draw: st.DrawFn) -> Op:  # noqa: PLR0911, PLR0912 - a branch per public call
-    which = draw(st.integers(min_value=0, max_value=17))
+    which = draw(st.integers(min_value=0, max_value=23))
     ws = draw(workspaces_)
     doc = ("doc", draw(keys))
     if which == 0:
@@ -240,6 +278,61 @@ def operations(draw: st.DrawFn) -> Op:  # noqa: PLR0911, PLR0912 - a branch per 
     if which == 16:
         days = draw(numbers)
         return "jobs.purge", lambda ld, r: ld.jobs.purge(older_than_days=days)
+    finding = ("f", draw(st.integers(min_value=0, max_value=5)))
+    if which == 17:
+        kind = draw(st.sampled_from(["feature", "comparison", "nope", 5]))
+        title, body = draw(st.one_of(texts, st.none())), draw(st.one_of(st.none(), anything))
+        confidence = draw(st.one_of(st.none(), numbers))
+        status = draw(st.sampled_from(["candidate", "confirmed", "maybe"]))
+        return "findings.create", lambda ld, r: _finding(
+            ld.findings.create(
+                kind, title, body=body, confidence=confidence, status=status, workspace=ws
+            )
+        )
+    if which == 18:
+        action = draw(st.sampled_from(["confirm", "reject", "reopen"]))
+        revision = draw(st.one_of(st.none(), small_ints))
+        note = draw(st.one_of(st.none(), texts, st.just(3)))
+        return f"findings.{action}", lambda ld, r: _finding(
+            getattr(ld.findings, action)(r(finding), expected_revision=revision, note=note)
+        )
+    if which == 19:
+        target = draw(st.sampled_from(["doc", "version"]))
+        relation = draw(st.sampled_from(["supports", "implements", "old", "nope", None]))
+        strength = draw(st.one_of(st.none(), numbers))
+        reasoning = draw(st.one_of(st.none(), texts, st.just(7)))
+        ref = (target, draw(keys))
+        kind_name = {"doc": "document", "version": "version"}[target]
+        return "findings.link", lambda ld, r: _link(
+            ld.findings.link(
+                r(finding), (kind_name, r(ref)), relation, strength=strength, reasoning=reasoning
+            )
+        )
+    if which == 20:
+        order = draw(st.sampled_from(["created", "-confidence", "nope"]))
+        threshold, limit = draw(st.one_of(st.none(), numbers)), draw(limits)
+        return "findings.list", lambda ld, r: [
+            (f.title, f.status)
+            for f in ld.findings.list(
+                min_confidence=threshold, order=order, limit=limit, workspace=ws
+            ).items
+        ]
+    if which == 21:
+        title, meta = (
+            draw(st.one_of(st.none(), texts, st.just(2))),
+            draw(st.one_of(st.none(), anything)),
+        )
+        return (
+            "conversations.create",
+            lambda ld, r: ld.conversations.create(title=title, metadata=meta, workspace=ws).title,
+        )
+    if which == 22:
+        talk = ("c", draw(st.integers(min_value=0, max_value=3)))
+        role = draw(st.sampled_from(["user", "assistant", "robot"]))
+        content, meta = draw(st.one_of(texts, st.just(1))), draw(st.one_of(st.none(), anything))
+        return "conversations.create_message", lambda ld, r: _message(
+            ld.conversations.create_message(r(talk), role, content, metadata=meta)
+        )
     threshold, limit = draw(numbers), draw(limits)
     return "segments.low_confidence", lambda ld, r: len(
         ld.segments.low_confidence(threshold, limit=limit, workspace=ws)

@@ -102,6 +102,8 @@ class MessageFeedback(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         CheckConstraint("rating IN (-1, 1)", name="rating_valid"),
         Index("ix_message_feedback_message_id", "message_id"),
+        _partial("ix_message_feedback_actor_id", "actor_id"),
+        _partial("ix_message_feedback_finding_id", "finding_id"),
     )
 
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))

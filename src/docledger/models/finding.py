@@ -157,6 +157,7 @@ class FindingOutput(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         UniqueConstraint("finding_id", "output_type", "version"),
         at_least("version", 1),
+        _partial("ix_finding_outputs_actor_id", "actor_id"),
     )
 
     finding_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"))

@@ -150,37 +150,7 @@ def upgrade() -> None:
             name=op.f("uq_finding_outputs_finding_id_output_type_version"),
         ),
     )
-    op.create_table(
-        "message_feedback",
-        sa.Column("message_id", sa.Uuid(), nullable=False),
-        sa.Column("rating", sa.Integer(), nullable=False),
-        sa.Column("comment", sa.Text(), nullable=True),
-        sa.Column("actor_id", sa.Uuid(), nullable=True),
-        sa.Column("finding_id", sa.Uuid(), nullable=True),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", UTC_DT, nullable=False),
-        sa.CheckConstraint("rating IN (-1, 1)", name=op.f("ck_message_feedback_rating_valid")),
-        sa.ForeignKeyConstraint(
-            ["actor_id"],
-            ["users.id"],
-            name=op.f("fk_message_feedback_actor_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["finding_id"],
-            ["findings.id"],
-            name=op.f("fk_message_feedback_finding_id_findings"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["message_id"],
-            ["messages.id"],
-            name=op.f("fk_message_feedback_message_id_messages"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_message_feedback")),
-    )
-    op.create_index("ix_message_feedback_message_id", "message_feedback", ["message_id"])
+    _create_message_feedback()
 
     with op.batch_alter_table("findings") as batch:
         batch.alter_column("body", new_column_name="summary", existing_type=sa.Text())
@@ -265,6 +235,43 @@ def upgrade() -> None:
         batch.create_check_constraint(
             "mode_valid", "mode IS NULL OR mode IN ('vector', 'text', 'hybrid', 'manual')"
         )
+
+
+def _create_message_feedback() -> None:
+    op.create_table(
+        "message_feedback",
+        sa.Column("message_id", sa.Uuid(), nullable=False),
+        sa.Column("rating", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("actor_id", sa.Uuid(), nullable=True),
+        sa.Column("finding_id", sa.Uuid(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", UTC_DT, nullable=False),
+        sa.CheckConstraint("rating IN (-1, 1)", name=op.f("ck_message_feedback_rating_valid")),
+        sa.ForeignKeyConstraint(
+            ["actor_id"],
+            ["users.id"],
+            name=op.f("fk_message_feedback_actor_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["finding_id"],
+            ["findings.id"],
+            name=op.f("fk_message_feedback_finding_id_findings"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["messages.id"],
+            name=op.f("fk_message_feedback_message_id_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_message_feedback")),
+    )
+    op.create_index("ix_message_feedback_message_id", "message_feedback", ["message_id"])
+    _partial("message_feedback", "actor_id")
+    _partial("message_feedback", "finding_id")
+    _partial("finding_outputs", "actor_id")
 
 
 def _entity_checks(allowed: str) -> None:
@@ -357,6 +364,9 @@ def downgrade() -> None:
         batch.alter_column("body", new_column_name="data", existing_type=JSON)
     with op.batch_alter_table("findings") as batch:
         batch.alter_column("summary", new_column_name="body", existing_type=sa.Text())
+    op.drop_index("ix_message_feedback_finding_id", table_name="message_feedback")
+    op.drop_index("ix_message_feedback_actor_id", table_name="message_feedback")
+    op.drop_index("ix_finding_outputs_actor_id", table_name="finding_outputs")
     op.drop_index("ix_message_feedback_message_id", table_name="message_feedback")
     op.drop_table("message_feedback")
     op.drop_table("finding_outputs")
