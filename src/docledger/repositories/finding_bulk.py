@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from docledger.db.dialect import bulk_insert, driver_value
+from docledger.db.dialect import bulk_insert, driver_value, in_values
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id, uuid7_hex_many
@@ -75,7 +75,7 @@ class FindingBulk(FindingEvidence):
             for row in conn.execute(
                 select(
                     FindingRow.id, FindingRow.workspace_id, FindingRow.kind, FindingRow.revision
-                ).where(FindingRow.id.in_(keys[start : start + IN_LIST]))
+                ).where(in_values(self.session, FindingRow.id, keys[start : start + IN_LIST]))
             ):
                 findings[row.id] = row
         missing = [
@@ -151,7 +151,7 @@ class FindingBulk(FindingEvidence):
             for start in range(0, len(ordered), IN_LIST):
                 for key, ws in conn.execute(
                     select(model.id, model.workspace_id).where(
-                        model.id.in_(ordered[start : start + IN_LIST])
+                        in_values(self.session, model.id, ordered[start : start + IN_LIST])
                     )
                 ):
                     owners[(ttype, key)] = ws

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
+from docledger.db.dialect import in_values
 from docledger.db.types import utcnow
 from docledger.errors import Conflict, InvalidInput, NotFound
 from docledger.ids import new_id
@@ -191,7 +192,7 @@ class FindingEvidence(FindingBase):
         for start in range(0, len(findings), IN_LIST):
             existing = conn.execute(
                 select(LinkRow.finding_id, LinkRow.target_type, LinkRow.target_id).where(
-                    LinkRow.finding_id.in_(findings[start : start + IN_LIST])
+                    in_values(self.session, LinkRow.finding_id, findings[start : start + IN_LIST])
                 )
             )
             clash = next((k for k in existing if tuple(k) in wanted), None)
@@ -260,23 +261,43 @@ class FindingEvidence(FindingBase):
         citation you can draw — or the version, document or finding linked. Strongest
         first, then oldest."""
         row = self._finding_row(finding, workspace)
+        conn = self.session.connection()
+        links = conn.execute(_links_statement(), {"finding": row.id}).all()
+        # then each kind of target by primary key: a handful of index look-ups whatever the
+        # table sizes and the planner's statistics (one query of outer joins was hash-joined
+        # over whole tables by PostgreSQL before its first ANALYZE)
+        segs = _by_id(conn, _segment_statement(), [r.segment_id for r in links])
+        versions = _by_id(
+            conn,
+            _version_statement(),
+            [r.version_id for r in links] + [s_.version_id for s_ in segs.values()],
+        )
+        docs = _by_id(conn, _document_statement(), [r.document_id for r in links])
+        titles = _by_id(conn, _finding_statement(), [r.target_finding_id for r in links])
         out = []
-        for r in self.session.connection().execute(_evidence_statement(), {"finding": row.id}):
+        for r in links:
             link = FindingLink.model_validate({c: getattr(r, c) for c in _LINK_FIELDS})
-            typed = getattr(r, TYPED_COLUMNS.get(link.target_type, "segment_id"))
+            seg = segs.get(r.segment_id)
+            ver = versions.get(r.version_id if seg is None else seg.version_id)
+            doc = docs.get(r.document_id)
             out.append(
                 Evidence(
                     link=link,
-                    exists=typed is not None,
-                    document_id=r.sdoc_id or r.vdoc_id or r.ldoc_id,
-                    document_key=r.sdoc_key or r.vdoc_key or r.ldoc_key,
-                    version_id=r.sver_id or r.lver_id,
-                    version_number=r.sver_number or r.lver_number,
-                    segment_kind=r.seg_kind,
-                    page_number=r.seg_page,
-                    bbox=r.seg_bbox,
-                    text=r.seg_text,
-                    finding_title=r.other_title,
+                    exists=getattr(r, TYPED_COLUMNS.get(link.target_type, "segment_id"))
+                    is not None,
+                    document_id=ver.document_id if ver is not None else (doc and doc.id),
+                    document_key=ver.external_key
+                    if ver is not None
+                    else (doc and doc.external_key),
+                    version_id=ver.id if ver is not None else None,
+                    version_number=ver.version_number if ver is not None else None,
+                    segment_kind=seg.kind if seg is not None else None,
+                    page_number=seg.page_number if seg is not None else None,
+                    bbox=seg.bbox if seg is not None else None,
+                    text=seg.text if seg is not None else None,
+                    finding_title=titles[r.target_finding_id].title
+                    if r.target_finding_id in titles
+                    else None,
                 )
             )
         return out
@@ -297,46 +318,52 @@ _LINK_FIELDS = (
 
 
 @functools.cache
-def _evidence_statement() -> Any:
-    """evidence()'s one query, built once: each link with its segment (text, page, box), the
-    version and document it lies in — reached through the segment, or named by the link — and
-    a linked finding's title. Plain equality joins only, so each is an index look-up."""
+def _links_statement() -> Any:
     links = LinkRow.__table__
-    seg = SegmentRow.__table__.alias("seg")
-    sver = VersionRow.__table__.alias("sver")
-    lver = VersionRow.__table__.alias("lver")
-    sdoc = DocumentRow.__table__.alias("sdoc")
-    vdoc = DocumentRow.__table__.alias("vdoc")
-    ldoc = DocumentRow.__table__.alias("ldoc")
-    other = FindingRow.__table__.alias("other")
     return (
         select(
             *(links.c[c] for c in (*_LINK_FIELDS, "segment_id", "version_id", "document_id")),
             links.c.target_finding_id,
-            seg.c.kind.label("seg_kind"),
-            seg.c.page_number.label("seg_page"),
-            seg.c.bbox.label("seg_bbox"),
-            seg.c.text.label("seg_text"),
-            sver.c.id.label("sver_id"),
-            sver.c.version_number.label("sver_number"),
-            lver.c.id.label("lver_id"),
-            lver.c.version_number.label("lver_number"),
-            sdoc.c.id.label("sdoc_id"),
-            sdoc.c.external_key.label("sdoc_key"),
-            vdoc.c.id.label("vdoc_id"),
-            vdoc.c.external_key.label("vdoc_key"),
-            ldoc.c.id.label("ldoc_id"),
-            ldoc.c.external_key.label("ldoc_key"),
-            other.c.title.label("other_title"),
         )
-        .select_from(links)
-        .outerjoin(seg, seg.c.id == links.c.segment_id)
-        .outerjoin(sver, sver.c.id == seg.c.version_id)
-        .outerjoin(sdoc, sdoc.c.id == sver.c.document_id)
-        .outerjoin(lver, lver.c.id == links.c.version_id)
-        .outerjoin(vdoc, vdoc.c.id == lver.c.document_id)
-        .outerjoin(ldoc, ldoc.c.id == links.c.document_id)
-        .outerjoin(other, other.c.id == links.c.target_finding_id)
         .where(links.c.finding_id == bindparam("finding"))
         .order_by(links.c.strength.desc().nulls_last(), links.c.created_at, links.c.id)
     )
+
+
+@functools.cache
+def _segment_statement() -> Any:
+    seg = SegmentRow.__table__
+    return select(
+        seg.c.id, seg.c.version_id, seg.c.kind, seg.c.page_number, seg.c.bbox, seg.c.text
+    ).where(seg.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _version_statement() -> Any:
+    ver, doc = VersionRow.__table__, DocumentRow.__table__
+    return (
+        select(ver.c.id, ver.c.version_number, ver.c.document_id, doc.c.external_key)
+        .join(doc, doc.c.id == ver.c.document_id)
+        .where(ver.c.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+@functools.cache
+def _document_statement() -> Any:
+    doc = DocumentRow.__table__
+    return select(doc.c.id, doc.c.external_key).where(
+        doc.c.id.in_(bindparam("ids", expanding=True))
+    )
+
+
+@functools.cache
+def _finding_statement() -> Any:
+    other = FindingRow.__table__
+    return select(other.c.id, other.c.title).where(other.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _by_id(conn: Any, statement: Any, ids: Sequence[Any]) -> dict[Any, Any]:
+    wanted = sorted({i for i in ids if i is not None}, key=str)
+    if not wanted:
+        return {}
+    return {r.id: r for r in conn.execute(statement, {"ids": wanted})}
