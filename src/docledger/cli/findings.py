@@ -185,40 +185,25 @@ Revision = Annotated[
 Note = Annotated[str | None, typer.Option(help="why, kept in the history")]
 
 
-@findings.command("confirm")
-def findings_confirm(
-    finding_id: Annotated[str, typer.Argument()],
-    revision: Revision = None,
-    actor: Actor = None,
-    note: Note = None,
-    workspace: Workspace = None,
-) -> None:
-    """candidate -> confirmed."""
-    _review("confirm", finding_id, revision, actor, note, workspace)
+def _review_command(action: str, help_text: str) -> None:
+    """Register ``docledger findings ACTION``: the three decisions share their options."""
+
+    def command(
+        finding_id: Annotated[str, typer.Argument()],
+        revision: Revision = None,
+        actor: Actor = None,
+        note: Note = None,
+        workspace: Workspace = None,
+    ) -> None:
+        _review(action, finding_id, revision, actor, note, workspace)
+
+    command.__doc__ = help_text
+    findings.command(action)(command)
 
 
-@findings.command("reject")
-def findings_reject(
-    finding_id: Annotated[str, typer.Argument()],
-    revision: Revision = None,
-    actor: Actor = None,
-    note: Note = None,
-    workspace: Workspace = None,
-) -> None:
-    """candidate -> rejected."""
-    _review("reject", finding_id, revision, actor, note, workspace)
-
-
-@findings.command("reopen")
-def findings_reopen(
-    finding_id: Annotated[str, typer.Argument()],
-    revision: Revision = None,
-    actor: Actor = None,
-    note: Note = None,
-    workspace: Workspace = None,
-) -> None:
-    """confirmed / rejected -> candidate."""
-    _review("reopen", finding_id, revision, actor, note, workspace)
+_review_command("confirm", "candidate -> confirmed.")
+_review_command("reject", "candidate -> rejected.")
+_review_command("reopen", "confirmed / rejected -> candidate.")
 
 
 @findings.command("link")
