@@ -191,6 +191,15 @@ class FindingBulk(FindingEvidence):
             .join(ExtractionRow, ExtractionRow.version_id == VersionRow.id)
             .where(ExtractionRow.id == new_id_)
         )
+        # which findings already cite a new segment: one query, not one per link
+        linked_new = {
+            (finding_id, segment_id)
+            for finding_id, segment_id in self.session.execute(
+                select(LinkRow.finding_id, LinkRow.segment_id)
+                .join(SegmentRow, SegmentRow.id == LinkRow.segment_id)
+                .where(SegmentRow.extraction_id == new_id_)
+            )
+        }
         now = utcnow()
         result = {"kept": 0, "changed": 0, "stale": 0}
         stale_findings: dict[uuid.UUID, list[str]] = {}
@@ -211,15 +220,9 @@ class FindingBulk(FindingEvidence):
                 action = "stale"
             else:
                 successor, new_digest = found
-                clash = self.session.scalar(
-                    select(LinkRow.id).where(
-                        LinkRow.finding_id == link.finding_id,
-                        LinkRow.target_type == "segment",
-                        LinkRow.target_id == str(successor),
-                    )
-                )
-                if clash is not None:  # already linked to the successor: nothing to move
-                    continue
+                if (link.finding_id, successor) in linked_new:
+                    continue  # already linked to the successor: nothing to move
+                linked_new.add((link.finding_id, successor))
                 state = "current" if digest == new_digest else "changed"
                 link.target_id, link.segment_id, link.state = str(successor), successor, state
                 result["kept" if state == "current" else "changed"] += 1
