@@ -10,9 +10,11 @@ links      100,000 evidence links (10,000 findings x 10 segments) recorded throu
 evidence   ``findings.evidence`` (the citations: text, page, box, version, document, one query)
            p50/p99 on a table grown to --total links (default 1,000,000). Target p99 < 5 ms.
 log        ``conversations.log_query`` with 10 retrievals (user message + citations copied
-           from their segments), p50/p99. Target p99 < 5 ms.
+           from their segments), p50/p99, turn by turn against the raw driver writing the same
+           rows on a connection of the same engine. Target p99 < 5 ms.
 
     python bench/findings.py [--dialect sqlite|postgresql] [--findings N] [--total N]
+                             [--only link_many|log_query|evidence ...]
 """
 
 from __future__ import annotations
@@ -33,8 +35,12 @@ from docledger.db.dialect import bulk_insert, driver_value
 from docledger.db.session import session_scope
 from docledger.db.types import utcnow
 from docledger.ids import new_id
+from docledger.models import Conversation as ConvRow
 from docledger.models import FindingEvent as EventRow
 from docledger.models import FindingLink as LinkRow
+from docledger.models import Message as MsgRow
+from docledger.models import Retrieval as RetRow
+from docledger.models import Segment as SegmentRow
 from docledger.repositories.finding_base import LINK_COLUMNS
 from docledger.schemas.extraction import SegmentIn
 
@@ -187,16 +193,132 @@ def evidence_part(ledger: Ledger, total: int, queries: int = 500) -> dict[str, A
     return {"links_in_table": rows, "citations_per_finding": PER_FINDING, **summary(times)}
 
 
-def log_part(ledger: Ledger, queries: int = 500) -> dict[str, Any]:
+RETRIEVAL_COLUMNS = (
+    "id", "message_id", "segment_id", "rank", "score", "mode", "query",
+    "document_id", "version_id", "page_number", "bbox", "text",
+)  # fmt: skip
+
+
+class RawLog:
+    """The same chat turn written through the bare driver on one connection of the same
+    engine (same PRAGMAs / server settings): touch the conversation, read the cited segments,
+    insert the message and its ten citation rows (executemany), commit."""
+
+    def __init__(self, ledger: Ledger, conversation: uuid.UUID) -> None:
+        self.ledger = ledger
+        self.raw: Any = ledger.engine.raw_connection()
+        self.mark = "?" if ledger.engine.dialect.name == "sqlite" else "%s"
+        with session_scope(ledger.engine, readonly=True) as s:
+            self.conv = driver_value(s, ConvRow.__table__, "id", conversation)  # type: ignore[arg-type]
+            self.enc_m = {
+                c: MsgRow.__table__.c[c]
+                .type.dialect_impl(s.get_bind().dialect)
+                .bind_processor(s.get_bind().dialect)
+                for c in ("id", "conversation_id", "role", "content", "metadata", "created_at")
+            }
+            self.enc_r = {
+                c: RetRow.__table__.c[c]
+                .type.dialect_impl(s.get_bind().dialect)
+                .bind_processor(s.get_bind().dialect)
+                for c in RETRIEVAL_COLUMNS
+            }
+            self.seg_id = (
+                SegmentRow.__table__.c["id"]
+                .type.dialect_impl(  # type: ignore[attr-defined]
+                    s.get_bind().dialect
+                )
+                .bind_processor(s.get_bind().dialect)
+            )
+
+    def _enc(self, table: dict[str, Any], column: str, value: Any) -> Any:
+        proc = table[column]
+        return value if proc is None else proc(value)
+
+    def _message_value(self, column: str, value: Any, encoded_id: Any) -> Any:
+        if column == "id":
+            return encoded_id
+        if column == "conversation_id":
+            return value
+        return self._enc(self.enc_m, column, value)
+
+    def log(self, query: str, hits: list[dict[str, Any]]) -> None:
+        m = self.mark
+        now = utcnow()
+        cur = self.raw.cursor()
+        cur.execute(
+            f"UPDATE conversations SET updated_at = {m} WHERE id = {m} RETURNING workspace_id",
+            (self._enc(self.enc_m, "created_at", now), self.conv),
+        )
+        assert cur.fetchone() is not None
+        keys = [self.seg_id(h["segment"]) if self.seg_id else h["segment"] for h in hits]
+        cur.execute(
+            "SELECT s.id, s.version_id, v.document_id, s.page_number, s.bbox, s.text "
+            "FROM segments s JOIN document_versions v ON v.id = s.version_id "
+            f"WHERE s.id IN ({', '.join([m] * len(keys))})",
+            keys,
+        )
+        found = {row[0]: row for row in cur.fetchall()}
+        mid = new_id()
+        enc_mid = self._enc(self.enc_m, "id", mid)
+        message = [("id", mid), ("conversation_id", self.conv), ("role", "user"),
+                   ("content", query), ("metadata", {}), ("created_at", now)]  # fmt: skip
+        cur.execute(
+            f"INSERT INTO messages ({', '.join(c for c, _ in message)}) "
+            f"VALUES ({', '.join([m] * len(message))})",
+            [self._message_value(c, v, enc_mid) for c, v in message],
+        )
+        rows = []
+        for rank, (hit, key) in enumerate(zip(hits, keys, strict=True), start=1):
+            sid, vid, doc, page_, box, text_ = found[key]
+            if isinstance(box, dict | list):  # psycopg reads JSONB as Python: wrap it again
+                box = self._enc(self.enc_r, "bbox", box)
+            rows.append(
+                (
+                    self._enc(self.enc_r, "id", new_id()),
+                    enc_mid,
+                    sid,
+                    rank,
+                    hit["score"],
+                    "hybrid",
+                    query,
+                    doc,
+                    vid,
+                    page_,
+                    box,
+                    text_,
+                )
+            )
+        cur.executemany(
+            f"INSERT INTO retrievals ({', '.join(RETRIEVAL_COLUMNS)}) "
+            f"VALUES ({', '.join([m] * len(RETRIEVAL_COLUMNS))})",
+            rows,
+        )
+        cur.close()
+        self.raw.commit()
+
+
+def log_part(ledger: Ledger, queries: int = 1000) -> dict[str, Any]:
+    """Turns alternate between docledger and the raw driver, so both see the same load."""
     segs = _segments(ledger, 250)
     talk = ledger.conversations.create(title="bench")
-    times = []
+    raw = RawLog(ledger, talk.id)
+    ours, theirs = [], []
     for i in range(queries):
         hits = [{"segment": segs[(i + j) % len(segs)], "score": 1 - j / 10} for j in range(10)]
         t = time.perf_counter()
         ledger.conversations.log_query(talk.id, f"question {i}", hits, mode="hybrid")
-        times.append((time.perf_counter() - t) * 1000)
-    return {"retrievals_per_query": 10, **summary(times)}
+        ours.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        raw.log(f"raw question {i}", hits)
+        theirs.append((time.perf_counter() - t) * 1000)
+    raw.raw.close()
+    assert len(ledger.conversations.messages(talk.id)) == 2 * queries
+    return {
+        "retrievals_per_query": 10,
+        "docledger": summary(ours),
+        "raw_driver": summary(theirs),
+        "target_p99_ms": 5.0,
+    }
 
 
 def main() -> None:
@@ -204,16 +326,20 @@ def main() -> None:
     parser.add_argument("--dialect", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--findings", type=int, default=20_000)
     parser.add_argument("--total", type=int, default=1_000_000)
+    parser.add_argument("--only", action="append", choices=["link_many", "log_query", "evidence"])
     args = parser.parse_args()
+    parts = {
+        "link_many": lambda ledger: links_part(ledger, args.findings),
+        "log_query": log_part,
+        "evidence": lambda ledger: evidence_part(ledger, args.total),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         url = docledger_url(args.dialect, Path(tmp))
         with Ledger.open(url) as ledger:
-            result = {
-                "dialect": args.dialect,
-                "link_many": links_part(ledger, args.findings),
-                "log_query": log_part(ledger),
-                "evidence": evidence_part(ledger, args.total),
-            }
+            result: dict[str, Any] = {"dialect": args.dialect}
+            for name, part in parts.items():
+                if not args.only or name in args.only:
+                    result[name] = part(ledger)
     write(f"findings_{args.dialect}", result)
 
 

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from docledger.errors import InvalidInput, NotFound
@@ -24,6 +24,22 @@ from docledger.schemas.extraction import Segment
 #: a retrieved passage: a SearchHit, a Segment, or a mapping with ``segment`` (an id) and
 #: ``score``
 HitRef = SearchHit | Segment | Mapping[str, Any]
+
+
+#: Core, one cached statement whatever the number of hits (a chat turn's hot path)
+_CITED = (
+    select(
+        SegmentRow.id,
+        SegmentRow.workspace_id,
+        SegmentRow.version_id,
+        VersionRow.document_id,
+        SegmentRow.page_number,
+        SegmentRow.bbox,
+        SegmentRow.text,
+    )
+    .join(VersionRow, VersionRow.id == SegmentRow.version_id)
+    .where(SegmentRow.id.in_(bindparam("keys", expanding=True)))
+)
 
 
 def snapshot_citations(
@@ -51,18 +67,8 @@ def snapshot_citations(
     keys = sorted({k for k, _ in wanted}, key=str)
     found = {
         sid: (wsid, vid, doc, page_, box, text_)
-        for sid, wsid, vid, doc, page_, box, text_ in session.execute(
-            select(
-                SegmentRow.id,
-                SegmentRow.workspace_id,
-                SegmentRow.version_id,
-                VersionRow.document_id,
-                SegmentRow.page_number,
-                SegmentRow.bbox,
-                SegmentRow.text,
-            )
-            .join(VersionRow, VersionRow.id == SegmentRow.version_id)
-            .where(SegmentRow.id.in_(keys))
+        for sid, wsid, vid, doc, page_, box, text_ in session.connection().execute(
+            _CITED, {"keys": keys}
         )
     }
     rows = []

@@ -153,14 +153,6 @@ class ConversationRepository(Repository):
         it was answered from, ranked in the order given. Each is pinned to its segment and a
         copy of its citation (version, page, box, text) is kept with it."""
         key = _conversation_id(conversation)
-        conn = self.session.connection()  # Core: a chat turn is on the hot path of an answer
-        owner = conn.execute(
-            select(ConversationRow.workspace_id).where(ConversationRow.id == key)
-        ).scalar()
-        if owner is None or (
-            workspace is not None and owner != WorkspaceRepository(self.session).get(workspace).id
-        ):
-            raise NotFound(f"no conversation {key}")
         if role not in values(MessageRole):
             raise InvalidInput(f"unknown role {role!r}; one of {values(MessageRole)}")
         if not isinstance(content, str):
@@ -170,8 +162,19 @@ class ConversationRepository(Repository):
         if query is not None and not isinstance(query, str):
             raise InvalidInput("a query is text")
         meta = _metadata(metadata, "metadata")
-        cited = snapshot_citations(self.session, owner, retrievals, mode, query)
+        conn = self.session.connection()  # Core: a chat turn is on the hot path of an answer
         now = utcnow()
+        # touching the conversation finds its workspace in the same round trip
+        touch = update(ConversationRow).where(ConversationRow.id == key)
+        if workspace is not None:
+            ws = WorkspaceRepository(self.session).get(workspace).id
+            touch = touch.where(ConversationRow.workspace_id == ws)
+        owner = conn.execute(
+            touch.values(updated_at=now).returning(ConversationRow.workspace_id)
+        ).scalar()
+        if owner is None:
+            raise NotFound(f"no conversation {key}")
+        cited = snapshot_citations(self.session, owner, retrievals, mode, query)
         message = {
             "id": new_id(),
             "conversation_id": key,
@@ -191,9 +194,6 @@ class ConversationRepository(Repository):
                 RetrievalRow.__table__,  # type: ignore[arg-type]
                 [{**c, "message_id": message["id"]} for c in cited],
             )
-        conn.execute(
-            update(ConversationRow).where(ConversationRow.id == key).values(updated_at=now)
-        )
         return Message.model_validate(
             {**message, "citations": [citation(c) for c in cited], "feedback": []}
         )

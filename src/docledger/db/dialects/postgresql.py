@@ -49,6 +49,25 @@ async def _copy_async(raw: Any, statement: str, rows: Iterable[Sequence[Any]]) -
             await copy.write_row(row)
 
 
+#: up to this many rows go as one multi-row INSERT: COPY costs two round trips (start, end)
+#: and its protocol set-up, which dominates a handful of rows (a chat turn's ten citations)
+SMALL_BATCH = 64
+
+
+def insert_rows(conn: Connection, statement: str, params: Sequence[Any]) -> None:
+    raw: Any = conn.connection.driver_connection
+    if conn.dialect.is_async:
+        await_only(_insert_async(raw, statement, params))
+        return
+    with raw.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+async def _insert_async(raw: Any, statement: str, params: Sequence[Any]) -> None:
+    async with raw.cursor() as cursor:
+        await cursor.execute(statement, params)
+
+
 class PostgresDialect(Dialect):
     name: ClassVar[str] = "postgresql"
     vector_index: ClassVar[bool] = True
@@ -74,6 +93,11 @@ class PostgresDialect(Dialect):
     def write_rows(
         self, conn: Connection, table: str, columns: str, count: int, rows: Sequence[Any]
     ) -> str:
+        if len(rows) <= SMALL_BATCH:
+            one = "(" + ", ".join(["%s"] * count) + ")"
+            statement = f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([one] * len(rows))
+            insert_rows(conn, statement, [value for row in rows for value in row])
+            return statement
         statement = f"COPY {table} ({columns}) FROM STDIN"
         copy_rows(conn, statement, rows)
         return statement
