@@ -44,6 +44,7 @@ from docledger.repositories.conversation import ConversationRepository
 from docledger.repositories.lease import LeaseRepository
 from docledger.repositories.lineage import LineageRepository
 from docledger.services import schema
+from docledger.services.exports import ExportService
 from docledger.services.extraction import ExtractionService
 from docledger.services.findings import FindingService
 from docledger.services.ingest import DocumentService
@@ -137,6 +138,10 @@ class Tx:
         return ConversationRepository(self.session)
 
     @cached_property
+    def exports(self) -> ExportService:
+        return ExportService(self._scope)
+
+    @cached_property
     def lineage(self) -> LineageRepository:
         return LineageRepository(self.session)
 
@@ -185,6 +190,7 @@ class Ledger:
         self.model_versions = auto.ModelVersions(scope)
         self.findings = auto.Findings(scope)
         self.conversations = auto.Conversations(scope)
+        self.exports = auto.Exports(scope)
         self.lineage = auto.Lineage(scope)
         self.maintenance = auto.Maintenance(scope)
 
@@ -267,6 +273,7 @@ class AsyncLedger:
         self.model_versions = aio.AsyncModelVersions(make, engine)
         self.findings = aio.AsyncFindings(make, engine)
         self.conversations = aio.AsyncConversations(make, engine)
+        self.exports = aio.AsyncExports(make, engine)
         self.lineage = aio.AsyncLineage(make, engine)
         self.maintenance = aio.AsyncMaintenance(make, engine)
 
@@ -338,6 +345,7 @@ class AsyncTx:
         self.model_versions = aio.AsyncModelVersions(scope, engine, session)
         self.findings = aio.AsyncFindings(scope, engine, session)
         self.conversations = aio.AsyncConversations(scope, engine, session)
+        self.exports = aio.AsyncExports(scope, engine, session)
         self.lineage = aio.AsyncLineage(scope, engine, session)
         self.maintenance = aio.AsyncMaintenance(scope, engine, session)
 

@@ -34,7 +34,15 @@ AnnotationStatus = Literal["draft", "submitted", "approved", "rejected"]
 AnnotationAction = Literal["create", "update", "status", "delete"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "dead", "cancelled"]
 RunKind = Literal[
-    "pipeline", "ingest", "extraction", "embedding", "training", "evaluation", "comparison", "other"
+    "pipeline",
+    "ingest",
+    "extraction",
+    "embedding",
+    "training",
+    "evaluation",
+    "comparison",
+    "export",
+    "other",
 ]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -57,7 +65,8 @@ EntityType = Literal[
     "message",
 ]
 ModelStage = Literal["none", "staging", "production", "archived"]
-ExportStatus = Literal["pending", "running", "completed", "failed"]
+ExportStatus = Literal["pending", "running", "succeeded", "partial", "failed"]
+ExportAction = Literal["create", "start", "format", "fail", "finish", "resume", "reproduce"]
 FindingStatus = Literal["candidate", "confirmed", "rejected"]
 #: what a finding's audit history records (``finding_events.action``)
 FindingAction = Literal[

@@ -8,7 +8,7 @@ from docledger.models.conversation import Conversation, Message, MessageFeedback
 from docledger.models.dataset import Dataset, DatasetItem
 from docledger.models.document import Document, DocumentVersion, PageImage
 from docledger.models.embedding import Embedding, EmbeddingSpace
-from docledger.models.export import Export, ExportFile
+from docledger.models.export import Export, ExportEvent, ExportFile
 from docledger.models.extraction import Extraction, Segment
 from docledger.models.finding import (
     Finding,
@@ -42,6 +42,7 @@ __all__ = [
     "Embedding",
     "EmbeddingSpace",
     "Export",
+    "ExportEvent",
     "ExportFile",
     "Extraction",
     "Finding",

@@ -21,6 +21,7 @@ from docledger.repositories.page_image import PageImageRepository
 from docledger.repositories.segment import SegmentRepository
 from docledger.repositories.user import UserRepository
 from docledger.repositories.workspace import WorkspaceRepository
+from docledger.services.exports import ExportService
 from docledger.services.extraction import ExtractionService
 from docledger.services.findings import FindingService
 from docledger.services.ingest import DocumentService
@@ -35,11 +36,13 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
     from datetime import datetime
+    from pathlib import Path
     from typing import Any, BinaryIO
 
     from docledger.repositories.citations import HitRef
     from docledger.repositories.conversation import ConversationRef
     from docledger.repositories.document import DocumentRef
+    from docledger.repositories.export import ExportRef
     from docledger.repositories.finding import FindingRef
     from docledger.repositories.finding_base import Target
     from docledger.repositories.lineage import EntityRef
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
         StagedVersion,
     )
     from docledger.schemas.embedding import EmbeddingSpace, SearchHit
+    from docledger.schemas.export import Export, ExportEvent, Reproduction
     from docledger.schemas.extraction import Extraction, RecordResult, Segment, SegmentIn
     from docledger.schemas.finding import (
         CarryResult,
@@ -80,6 +84,7 @@ if TYPE_CHECKING:
     from docledger.schemas.user import User, UserCreate
     from docledger.schemas.workspace import Workspace, WorkspaceCreate
     from docledger.services.embedders import Embedder
+    from docledger.services.exports import LabelStudioImport, Progress
     from docledger.services.extraction import ExtractOutcome
     from docledger.services.ingest import SyncResult
     from docledger.services.invariants import CheckResult
@@ -2051,6 +2056,127 @@ class Conversations(AutoSurface):
         """
         return self._run(
             "create_feedback", message, rating, comment=comment, actor=actor, workspace=workspace
+        )
+
+
+class Exports(AutoSurface):
+    """``ledger.exports``: the methods of :class:`ExportService`."""
+
+    _cls = ExportService
+
+    def get(self, export: ExportRef, *, workspace: WorkspaceRef | None = None) -> Export:
+        """An export with each format's outcome and its files."""
+        return self._run("get", export, workspace=workspace)
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Page[Export]:
+        """A workspace's exports, newest first (files are listed by ``get``)."""
+        return self._run("list", status=status, limit=limit, cursor=cursor, workspace=workspace)
+
+    def history(
+        self, export: ExportRef, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[ExportEvent]:
+        """The audit trail, oldest first: who did what to the export, when."""
+        return self._run("history", export, workspace=workspace)
+
+    def delete(self, export: ExportRef, *, workspace: WorkspaceRef | None = None) -> Export:
+        """Delete the record, its files' rows and its history (the bytes go at the next
+        ``gc`` unless something else holds them).
+        """
+        return self._run("delete", export, workspace=workspace)
+
+    def create(
+        self,
+        selection: Mapping[str, Any] | None = None,
+        formats: Sequence[str] | str = ("jsonl",),
+        *,
+        options: Mapping[str, Any] | None = None,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+        progress: Progress | None = None,
+    ) -> Export:
+        """Export a selection (``{"dataset": "name@3"}``, or filters such as ``documents``,
+        ``kinds``, ``labels``, ``status``, ``min_confidence``) in one or more formats
+        (``docledger.formats.available()``). Returns the finished export: ``succeeded``,
+        ``partial`` (some formats or pages could not be written: see ``results``; ``resume``
+        finishes it) or ``failed``. Bad selections and unknown formats are refused before
+        anything is written.
+        """
+        return self._run(
+            "create",
+            selection,
+            formats,
+            options=options,
+            actor=actor,
+            workspace=workspace,
+            progress=progress,
+        )
+
+    def resume(
+        self,
+        export: ExportRef,
+        *,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+        progress: Progress | None = None,
+    ) -> Export:
+        """Run again every format of a partial or failed export that did not succeed (their
+        earlier files are replaced); the formats that succeeded are left as they are.
+        """
+        return self._run("resume", export, actor=actor, workspace=workspace, progress=progress)
+
+    def reproduce(
+        self,
+        export: ExportRef,
+        *,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Reproduction:
+        """Make the export again from what it recorded (the same pinned dataset version or
+        filters, formats and options) and compare the files byte for byte (by hash).
+        """
+        return self._run("reproduce", export, actor=actor, workspace=workspace)
+
+    def open_file(
+        self, export: ExportRef, name: str, *, workspace: WorkspaceRef | None = None
+    ) -> BinaryIO:
+        """A file of the export as a binary stream (verified against its hash as read)."""
+        return self._run("open_file", export, name, workspace=workspace)
+
+    def download(
+        self,
+        export: ExportRef,
+        dest: str | os.PathLike[str],
+        *,
+        workspace: WorkspaceRef | None = None,
+    ) -> builtins.list[Path]:
+        """Copy the export's files under ``dest`` (created if needed), streamed; returns the
+        paths written.
+        """
+        return self._run("download", export, dest, workspace=workspace)
+
+    def import_label_studio(
+        self,
+        data: str | os.PathLike[str] | bytes,
+        *,
+        status: str | None = None,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> LabelStudioImport:
+        """Record the labelled rectangles of a Label Studio JSON export as annotations: a
+        region on a segment (its id is the segment's, as docledger exports them) becomes a
+        ``label`` annotation, plus a ``bbox`` one when it was moved; a region drawn in Label
+        Studio becomes a ``bbox`` annotation on the page's version. Annotations that already
+        say the same are left alone, so importing twice changes nothing. All or nothing.
+        """
+        return self._run(
+            "import_label_studio", data, status=status, actor=actor, workspace=workspace
         )
 
 

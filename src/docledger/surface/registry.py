@@ -30,6 +30,7 @@ from docledger.repositories.base import READONLY_ATTR
 from docledger.repositories.conversation import ConversationRepository
 from docledger.repositories.lease import LeaseRepository
 from docledger.repositories.lineage import LineageRepository
+from docledger.services.exports import ExportService
 from docledger.services.extraction import ExtractionService
 from docledger.services.findings import FindingService
 from docledger.services.ingest import DocumentService
@@ -57,6 +58,7 @@ SURFACE: dict[str, type[Repository] | type[Service]] = {
     "model_versions": ModelService,
     "findings": FindingService,
     "conversations": ConversationRepository,
+    "exports": ExportService,
     "lineage": LineageRepository,
     "maintenance": MaintenanceService,
 }

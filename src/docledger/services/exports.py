@@ -1,0 +1,457 @@
+"""``ledger.exports``: run an export format by format, each streamed from the database into a
+file and from the file into the blob store, every step recorded; resume what failed,
+reproduce what succeeded, hand the files back, and read a Label Studio export in.
+
+Each format is one pass (two for COCO) over the selection in its own read transaction, so a
+format that fails (a bug in a plugin, a page without a size) costs only itself: the others are
+written, the export ends ``partial`` and ``resume`` runs what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+
+import docledger
+from docledger import formats as registry
+from docledger.errors import DocledgerError, InvalidInput, NotFound
+from docledger.formats.base import ExportFormat, Record, Sink, percent_box
+from docledger.formats.labelstudio import Region, parse
+from docledger.models import Annotation as AnnotationRow
+from docledger.models import ExportFile as FileRow
+from docledger.models import Segment as SegmentRow
+from docledger.repositories.annotation import AnnotationRepository
+from docledger.repositories.export import ExportRef, ExportRepository
+from docledger.repositories.lineage import LineageRepository
+from docledger.repositories.run import RunRepository
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.schemas.common import OutputModel
+from docledger.schemas.export import Export, Reproduction
+from docledger.schemas.extraction import BBox
+from docledger.services.export_source import READERS, Plan, page_sizes, resolve
+from docledger.services.scope import Service, service
+from docledger.services.staging import put_file
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int], None]
+#: options every format understands; others are passed through to the formats as given
+OPTION_TYPES: dict[str, type] = {"dpi": int, "image_prefix": str}
+
+
+class LabelStudioImport(OutputModel):
+    """What ``exports.import_label_studio`` did with each region of the file."""
+
+    created: int
+    unchanged: int
+    unmatched: int
+    annotation_ids: list[uuid.UUID]
+
+
+def _options(value: object) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput("options is a mapping")
+    out = dict(value)
+    for name, kind in OPTION_TYPES.items():
+        if name in out and (not isinstance(out[name], kind) or isinstance(out[name], bool)):
+            raise InvalidInput(f"option {name} is a {kind.__name__}")
+    if "dpi" in out and not 18 <= out["dpi"] <= 1200:
+        raise InvalidInput("option dpi lies between 18 and 1200")
+    try:
+        json.dumps(out, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"options must be JSON: {exc}") from exc
+    return out
+
+
+def _selection_of(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored (pinned) selection as a selection again: the dataset by id."""
+    out = {k: v for k, v in stored.items() if k != "document_ids"}
+    if isinstance(out.get("dataset"), dict):
+        out["dataset"] = str(out["dataset"]["id"])
+    if stored.get("document_ids"):
+        out["documents"] = list(stored["document_ids"])
+    return out
+
+
+class ExportService(Service, ExportRepository):
+    def _get(self, export: ExportRef, workspace: WorkspaceRef | None = None) -> Export:
+        with self._scope.session(readonly=True) as session:
+            return ExportRepository(session).get(export, workspace=workspace)
+
+    @service
+    def create(
+        self,
+        selection: Mapping[str, Any] | None = None,
+        formats: Sequence[str] | str = ("jsonl",),
+        *,
+        options: Mapping[str, Any] | None = None,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+        progress: Progress | None = None,
+    ) -> Export:
+        """Export a selection (``{"dataset": "name@3"}``, or filters such as ``documents``,
+        ``kinds``, ``labels``, ``status``, ``min_confidence``) in one or more formats
+        (``docledger.formats.available()``). Returns the finished export: ``succeeded``,
+        ``partial`` (some formats or pages could not be written: see ``results``; ``resume``
+        finishes it) or ``failed``. Bad selections and unknown formats are refused before
+        anything is written."""
+        chosen = registry.get(list(formats) if not isinstance(formats, str) else formats)
+        opts = _options(options)
+        with self._scope.session(readonly=True) as session:
+            ws = WorkspaceRepository(session).get(workspace).id
+            if actor is not None:
+                ExportRepository(session)._actor(actor)
+            plan = resolve(session, ws, selection)
+        versions = {"docledger": docledger.__version__} | {f.name: f.version for f in chosen}
+        with self._scope.session() as session:
+            run = (
+                RunRepository(session)
+                .create(
+                    "export", "export", params={"formats": [f.name for f in chosen]}, workspace=ws
+                )
+                .id
+            )
+            LineageRepository(session).link(run, "in", plan.inputs(), workspace=ws)
+            key = ExportRepository(session)._create(
+                ws, plan.pinned(), [f.name for f in chosen], opts, versions, actor, run
+            )
+        return self._run(key, plan, chosen, opts, actor, "start", progress)
+
+    def _run(
+        self,
+        key: uuid.UUID,
+        plan: Plan,
+        chosen: Sequence[ExportFormat],
+        opts: Mapping[str, Any],
+        actor: str | uuid.UUID | None,
+        action: str,
+        progress: Progress | None,
+    ) -> Export:
+        with self._scope.session() as session:
+            ExportRepository(session)._start(key, action, actor)
+        for fmt in chosen:
+            result, files, checks = self._one(plan, fmt, opts, progress)
+            with self._scope.writing_blobs():
+                stored = [
+                    (name, put_file(self._scope.blobs, meta["path"], "an export file"),
+                     meta["media_type"], meta["records"])
+                    for name, meta in files
+                ]  # fmt: skip
+                with self._scope.session() as session:
+                    ExportRepository(session)._record_format(
+                        key, fmt.name, result, stored, checks, actor
+                    )
+            for _, meta in files:
+                shutil.rmtree(meta["folder"], ignore_errors=True)
+        with self._scope.session() as session:
+            status = ExportRepository(session)._finish(key, actor)
+            row = ExportRepository(session)._row(key)
+            if row.run_id is not None:
+                LineageRepository(session).link(row.run_id, "out", [("export", key)])
+                RunRepository(session).finish(
+                    row.run_id, "failed" if status == "failed" else "succeeded"
+                )
+        return self._get(key)
+
+    def _one(
+        self,
+        plan: Plan,
+        fmt: ExportFormat,
+        opts: Mapping[str, Any],
+        progress: Progress | None,
+    ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], dict[str, Any] | None]:
+        """Write one format into a private folder: (result, files, validation)."""
+        folder = Path(tempfile.mkdtemp(prefix="docledger-export-"))
+        sink = Sink(folder, fmt.name)
+        started = time.perf_counter()
+        reader = READERS.get(fmt.source)
+
+        def records() -> Iterator[Record]:
+            assert reader is not None
+            with self._scope.session(readonly=True) as session:
+                done = 0
+                for record in reader(session, plan):
+                    yield record
+                    done += 1
+                    if progress is not None and done % 1000 == 0:
+                        progress(fmt.name, 1000)
+                if progress is not None and done % 1000:
+                    progress(fmt.name, done % 1000)
+
+        try:
+            if reader is None:
+                raise InvalidInput(
+                    f"format {fmt.name} reads {fmt.source!r}, not segments or findings"
+                )
+            fmt.write(records, sink, opts)
+        except Exception as exc:
+            sink.close()
+            shutil.rmtree(folder, ignore_errors=True)
+            log.debug("export format %s failed", fmt.name, exc_info=True)
+            message = (
+                str(exc) if isinstance(exc, DocledgerError) else f"{type(exc).__name__}: {exc}"
+            )
+            failed: dict[str, Any] = {"status": "failed", "error": message, "version": fmt.version}
+            return failed, [], None
+        sink.close()
+        files = [(name, {**meta, "folder": folder}) for name, meta in sorted(sink.files.items())]
+        result: dict[str, Any] = {
+            "status": "partial" if sink.failed_count else "succeeded",
+            "version": fmt.version,
+            "records": sum(meta["records"] for _, meta in files),
+            "files": [name for name, _ in files],
+            "failed": sink.failed,
+            "failed_count": sink.failed_count,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        if sink.failed_count:
+            result["error"] = f"{sink.failed_count} record(s) could not be written"
+        if not files:
+            shutil.rmtree(folder, ignore_errors=True)
+        return result, files, _check(files)
+
+    @service
+    def resume(
+        self,
+        export: ExportRef,
+        *,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+        progress: Progress | None = None,
+    ) -> Export:
+        """Run again every format of a partial or failed export that did not succeed (their
+        earlier files are replaced); the formats that succeeded are left as they are."""
+        with self._scope.session(readonly=True) as session:
+            row = ExportRepository(session)._row(export, workspace)
+            if row.status not in {"partial", "failed"}:
+                raise InvalidInput(
+                    f"export {row.id} is {row.status}: only a partial or failed one resumes"
+                )
+            key, ws = row.id, row.workspace_id
+            todo = [f for f in row.formats if row.results.get(f, {}).get("status") != "succeeded"]
+            opts, stored = dict(row.options), dict(row.selection)
+            plan = resolve(session, ws, _selection_of(stored))
+        known = registry.available()
+        missing = [f for f in todo if f not in known]
+        if missing:
+            raise InvalidInput(f"format(s) {missing} are not installed: cannot resume")
+        return self._run(key, plan, [known[f] for f in todo], opts, actor, "resume", progress)
+
+    @service
+    def reproduce(
+        self,
+        export: ExportRef,
+        *,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> Reproduction:
+        """Make the export again from what it recorded (the same pinned dataset version or
+        filters, formats and options) and compare the files byte for byte (by hash)."""
+        original = self._get(export, workspace)
+        again = self.create(
+            _selection_of(original.selection),
+            original.formats,
+            options=original.options,
+            actor=actor,
+            workspace=original.workspace_id,
+        )
+        before = {f.name: f.sha256 for f in original.files}
+        after = {f.name: f.sha256 for f in again.files}
+        same = {name: before.get(name) == after.get(name) for name in sorted(before | after)}
+        identical = bool(same) and all(same.values())
+        with self._scope.session() as session:
+            repo = ExportRepository(session)
+            repo._event(
+                again.id, "reproduce", actor=repo._actor(actor),
+                detail={"original": str(original.id), "identical": identical, "files": same},
+            )  # fmt: skip
+        return Reproduction(original=original.id, export=again, identical=identical, files=same)
+
+    @service
+    def open_file(
+        self, export: ExportRef, name: str, *, workspace: WorkspaceRef | None = None
+    ) -> BinaryIO:
+        """A file of the export as a binary stream (verified against its hash as read)."""
+        with self._scope.session(readonly=True) as session:
+            row = ExportRepository(session)._row(export, workspace)
+            sha = session.scalar(
+                select(FileRow.sha256).where(FileRow.export_id == row.id, FileRow.name == name)
+            )
+        if sha is None:
+            raise NotFound(f"export {row.id} has no file {name!r}")
+        return self._scope.blobs.open(sha)
+
+    @service
+    def download(
+        self,
+        export: ExportRef,
+        dest: str | os.PathLike[str],
+        *,
+        workspace: WorkspaceRef | None = None,
+    ) -> list[Path]:
+        """Copy the export's files under ``dest`` (created if needed), streamed; returns the
+        paths written."""
+        found = self._get(export, workspace)
+        root = Path(dest)
+        if root.exists() and not root.is_dir():
+            raise InvalidInput(f"{root} is not a folder")
+        written = []
+        for item in found.files:
+            target = root / item.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".part")
+            with self._scope.blobs.open(item.sha256) as src, open(partial, "wb") as out:
+                shutil.copyfileobj(src, out, 1024 * 1024)
+            os.replace(partial, target)
+            written.append(target)
+        return written
+
+    @service
+    def import_label_studio(
+        self,
+        data: str | os.PathLike[str] | bytes,
+        *,
+        status: str | None = None,
+        actor: str | uuid.UUID | None = None,
+        workspace: WorkspaceRef | None = None,
+    ) -> LabelStudioImport:
+        """Record the labelled rectangles of a Label Studio JSON export as annotations: a
+        region on a segment (its id is the segment's, as docledger exports them) becomes a
+        ``label`` annotation, plus a ``bbox`` one when it was moved; a region drawn in Label
+        Studio becomes a ``bbox`` annotation on the page's version. Annotations that already
+        say the same are left alone, so importing twice changes nothing. All or nothing."""
+        if isinstance(data, str | os.PathLike) and not isinstance(data, bytes):
+            if not os.path.isfile(data):
+                raise InvalidInput(f"{os.fspath(data)} is not a file")
+            data = Path(data).read_bytes()
+        regions = parse(data)
+        with self._scope.session() as session:
+            return _import(session, regions, status, actor, workspace)
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+def _import(
+    session: Any,
+    regions: list[Region],
+    status: str | None,
+    actor: str | uuid.UUID | None,
+    workspace: WorkspaceRef | None,
+) -> LabelStudioImport:
+    notes = AnnotationRepository(session)
+    ws = WorkspaceRepository(session).get(workspace).id
+    created: list[uuid.UUID] = []
+    unchanged = unmatched = 0
+    for region in regions:
+        seg = session.get(SegmentRow, region.segment_id) if region.segment_id else None
+        if seg is not None and seg.workspace_id != ws:
+            seg = None
+        state = status or region.status
+        if seg is None:
+            if region.version_id is None or region.page is None:
+                unmatched += 1
+                continue
+            value = {
+                "x0": region.x, "y0": region.y, "x1": region.x + region.width,
+                "y1": region.y + region.height, "unit": "percent", "label": region.label,
+                "page": region.page,
+            }  # fmt: skip
+            try:
+                made = notes.create("version", region.version_id, "bbox", value, status=state,
+                                    actor=actor, workspace=ws)  # fmt: skip
+            except NotFound:
+                unmatched += 1
+                continue
+            created.append(made.id)
+            continue
+        existing = session.scalars(
+            select(AnnotationRow).where(AnnotationRow.segment_id == seg.id)
+        ).all()
+        if not any(a.kind == "label" and a.value.get("label") == region.label for a in existing):
+            made = notes.create("segment", seg.id, "label", {"label": region.label},
+                                status=state, actor=actor, workspace=ws)  # fmt: skip
+            created.append(made.id)
+        else:
+            unchanged += 1
+        if seg.bbox is None or seg.page_number is None:
+            continue
+        sizes = page_sizes(session, seg.extraction_id)
+        page_box, size = sizes.get(seg.page_number, (None, None))
+        record = {"page": seg.page_number, "page_box": page_box, "page_size_pt": size}
+        original = BBox.model_validate(seg.bbox)
+        try:
+            pct = percent_box(record, original)
+        except DocledgerError:
+            continue
+        moved = (region.x, region.y, region.x + region.width, region.y + region.height)
+        if all(_close(a, b) for a, b in zip(moved, (pct.x0, pct.y0, pct.x1, pct.y1), strict=True)):
+            continue
+        scale_x = (original.x1 - original.x0) / (pct.x1 - pct.x0) if pct.x1 > pct.x0 else None
+        scale_y = (original.y1 - original.y0) / (pct.y1 - pct.y0) if pct.y1 > pct.y0 else None
+        if scale_x is None or scale_y is None:
+            continue
+        box: dict[str, Any] = {
+            "x0": original.x0 + (moved[0] - pct.x0) * scale_x,
+            "y0": original.y0 + (moved[1] - pct.y0) * scale_y,
+            "x1": original.x0 + (moved[2] - pct.x0) * scale_x,
+            "y1": original.y0 + (moved[3] - pct.y0) * scale_y,
+            "unit": original.unit, "label": region.label,
+        }  # fmt: skip
+        if any(
+            a.kind == "bbox"
+            and all(_close(a.value.get(k, 0), box[k]) for k in ("x0", "y0", "x1", "y1"))
+            for a in existing
+        ):
+            continue
+        made = notes.create("segment", seg.id, "bbox", box, status=state, actor=actor, workspace=ws)
+        created.append(made.id)
+    return LabelStudioImport(
+        created=len(created), unchanged=unchanged, unmatched=unmatched, annotation_ids=created
+    )
+
+
+def _check(files: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """What the export checks itself in every file it wrote: JSON lines parse one by one,
+    JSON documents parse (streamed through the decoder when small enough to hold), and the
+    record counts agree."""
+    out: dict[str, Any] = {"ok": True, "files": {}}
+    for name, meta in files:
+        path: Path = meta["path"]
+        entry: dict[str, Any] = {"bytes": path.stat().st_size, "records": meta["records"]}
+        try:
+            if name.endswith(".jsonl"):
+                with open(path, encoding="utf-8") as handle:
+                    lines = sum(1 for line in handle if json.loads(line) is not None)
+                entry["lines"] = lines
+                entry["ok"] = lines == meta["records"]
+            elif name.endswith(".json") and entry["bytes"] <= 256 * 1024 * 1024:
+                with open(path, encoding="utf-8") as handle:
+                    json.load(handle)
+                entry["ok"] = True
+            else:
+                entry["ok"] = True
+                entry["checked"] = "size only"
+        except ValueError as exc:
+            entry["ok"] = False
+            entry["error"] = str(exc)
+        out["files"][name] = entry
+        out["ok"] = out["ok"] and entry["ok"]
+    return out
+
+
+__all__ = ["ExportService", "LabelStudioImport"]
