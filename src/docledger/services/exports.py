@@ -29,6 +29,7 @@ from docledger.formats.base import ExportFormat, Record, Sink, percent_box
 from docledger.formats.labelstudio import Region, parse
 from docledger.models import Annotation as AnnotationRow
 from docledger.models import ExportFile as FileRow
+from docledger.models import Run as RunRow
 from docledger.models import Segment as SegmentRow
 from docledger.repositories.annotation import AnnotationRepository
 from docledger.repositories.export import ExportRef, ExportRepository
@@ -159,11 +160,13 @@ class ExportService(Service, ExportRepository):
         with self._scope.session() as session:
             status = ExportRepository(session)._finish(key, actor)
             row = ExportRepository(session)._row(key)
-            if row.run_id is not None:
-                LineageRepository(session).link(row.run_id, "out", [("export", key)])
-                RunRepository(session).finish(
-                    row.run_id, "failed" if status == "failed" else "succeeded"
-                )
+            run = None if row.run_id is None else session.get(RunRow, row.run_id)
+            if run is not None:
+                LineageRepository(session).link(run.id, "out", [("export", key)])
+                if run.status == "running":  # a resumed export's run finished the first time
+                    RunRepository(session).finish(
+                        run.id, "failed" if status == "failed" else "succeeded"
+                    )
         return self._get(key)
 
     def _one(
