@@ -24,10 +24,10 @@ from docledger.config import load_settings
 from docledger.db.session import session_scope
 from docledger.errors import InvalidInput, NotFound
 from docledger.formats.base import Sink, Source
+from docledger.models import Annotation as AnnotationRow
 from docledger.models import Export as ExportRow
 from docledger.models import ExportEvent as EventRow
 from docledger.models import ExportFile as FileRow
-from docledger.models import Annotation as AnnotationRow
 from docledger.models import Run as RunRow
 from docledger.models import Segment as SegmentRow
 from docledger.schemas.extraction import BBox
@@ -112,7 +112,8 @@ def _labelled(ledger: Ledger) -> dict[uuid.UUID, str]:
 def test_every_format_written_and_checked_by_its_own_tool(store: Ledger, tmp_path: Path) -> None:
     done = store.exports.create({}, ALL, actor="rita@example.org")
     assert done.status == "succeeded", done.results
-    assert done.validation and all(done.validation[f]["ok"] for f in ALL if f in done.validation)
+    assert done.validation
+    assert all(check["ok"] for check in done.validation.values())
     files = _files(store, done.id, tmp_path)
     labelled = _labelled(store)
 
@@ -142,10 +143,10 @@ def test_every_format_written_and_checked_by_its_own_tool(store: Ledger, tmp_pat
     for ann in anns[:: max(1, len(anns) // 40)]:
         seg = store.segments.get(ann["segment_id"])
         image = coco.loadImgs(ann["image_id"])[0]
-        page = [
+        page = next(
             s for s in store.segments.of_version(seg.version_id, page=seg.page_number)
             if s.kind == "page" and s.extraction_id == seg.extraction_id
-        ][0]  # fmt: skip
+        )  # fmt: skip
         width_pt, height_pt = page.meta["width"], page.meta["height"]
         assert (image["width"], image["height"]) == (
             round(width_pt * dpi / 72),
@@ -227,8 +228,9 @@ def test_label_studio_round_trip_gives_the_same_annotations(store: Ledger, tmp_p
 
     result = store.exports.import_label_studio(tasks_path, actor="rita@example.org")
     assert _labelled(store) == before
-    assert result.created == len(before) + 1 and result.unmatched == 0
-    boxes = [a for a in store.annotations.list(kind="bbox", limit=10).items]
+    assert result.created == len(before) + 1
+    assert result.unmatched == 0
+    boxes = list(store.annotations.list(kind="bbox", limit=10).items)
     assert [b.segment_id for b in boxes] == [moved_seg]
     seg = store.segments.get(moved_seg)
     assert seg.bbox is not None
@@ -236,7 +238,7 @@ def test_label_studio_round_trip_gives_the_same_annotations(store: Ledger, tmp_p
     assert width == pytest.approx(seg.bbox["x1"] - seg.bbox["x0"])
     assert boxes[0].value["x0"] > seg.bbox["x0"]
     again = store.exports.import_label_studio(tasks_path)
-    assert again.created == 0 and again.unchanged == len(before)
+    assert (again.created, again.unchanged) == (0, len(before))
 
 
 class Flaky:
@@ -298,12 +300,13 @@ def test_a_page_without_a_size_is_a_recorded_failure_not_a_stop(store: Ledger) -
     doc = store.documents.create(b"scanned notes", external_key="odd <name>.txt")
     store.extractions.record(
         doc.version_id, "hand", "1",
-        segments=[{"kind": "zone", "page_number": 3, "bbox": {"x0": 1, "y0": 2, "x1": 30, "y1": 40}}],
+        segments=[{"kind": "zone", "page_number": 3,
+                   "bbox": {"x0": 1, "y0": 2, "x1": 30, "y1": 40}}],
     )  # fmt: skip
     done = store.exports.create({}, ["coco", "jsonl"])
     assert done.status == "partial"
     coco = done.results["coco"]
-    assert coco["status"] == "partial" and coco["failed_count"] == 1
+    assert (coco["status"], coco["failed_count"]) == ("partial", 1)
     assert coco["failed"] == [
         {"document": "odd <name>.txt", "version": 1, "page": 3, "error": "no page size for page 3"}
     ]
@@ -313,7 +316,9 @@ def test_a_page_without_a_size_is_a_recorded_failure_not_a_stop(store: Ledger) -
 def test_reproduce_gives_the_same_bytes(store: Ledger) -> None:
     done = store.exports.create({"kinds": ["block", "page"]}, ["jsonl", "coco", "labelstudio"])
     again = store.exports.reproduce(done.id, actor="rita@example.org")
-    assert again.identical and again.files and all(again.files.values())
+    assert again.identical
+    assert again.files
+    assert all(again.files.values())
     assert again.export.id != done.id
     assert store.exports.history(again.export.id)[-1].detail["original"] == str(done.id)
     # a filter export follows the data; a dataset version does not move

@@ -53,6 +53,11 @@ NOT_BY_ID = {
     "findings.kinds": "lists one workspace",
     "findings.review_queue": "lists one workspace",
     "findings.summarize": "counts one workspace",
+    "exports.create": "creates in the workspace; another workspace's ids in the selection are "
+    "refused as InvalidInput (test_exports)",
+    "exports.list": "lists one workspace",
+    "exports.import_label_studio": "segment ids come inside the file: another workspace's are "
+    "counted unmatched (test_exports)",
 }
 
 #: how to call each method addressed by id: its arguments, given B's ids
@@ -140,6 +145,13 @@ CALLS: dict[str, Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any
     "conversations.create_message": lambda b: ((b["conversation"], "user", "x"), {}),
     "conversations.log_query": lambda b: ((b["conversation"], "q", []), {}),
     "conversations.create_feedback": lambda b: ((b["message"], -1), {}),
+    "exports.get": lambda b: ((b["export"],), {}),
+    "exports.history": lambda b: ((b["export"],), {}),
+    "exports.delete": lambda b: ((b["export"],), {}),
+    "exports.resume": lambda b: ((b["export"],), {}),
+    "exports.reproduce": lambda b: ((b["export"],), {}),
+    "exports.open_file": lambda b: ((b["export"], "segments.jsonl"), {}),
+    "exports.download": lambda b: ((b["export"], "/nonexistent/docledger-isolation"), {}),
 }
 
 
@@ -185,6 +197,9 @@ def _counts(ledger: Ledger) -> dict[str, int]:
         m.Message,
         m.Retrieval,
         m.MessageFeedback,
+        m.Export,
+        m.ExportFile,
+        m.ExportEvent,
         m.Blob,
     ]
     with session_scope(ledger.engine, readonly=True) as s:
@@ -218,7 +233,9 @@ def victim(ledger: Ledger) -> dict[str, Any]:
     ledger.findings.attach(found.id, "overlay", b"secret overlay", workspace="b")
     talk = ledger.conversations.create(title="secret", workspace="b")
     said = ledger.conversations.log_query(talk.id, "revenue?", [segment], answer="grew")
+    export = ledger.exports.create({}, ["jsonl"], workspace="b")
     return {
+        "export": export.id,
         "finding": found.id,
         "other_finding": other.id,
         "conversation": talk.id,

@@ -33,6 +33,7 @@ RANKS = {
     "bbox": 3,
     "repositories": 4,
     "extractors": 4,
+    "formats": 4,
     "services": 5,
     "migrations": 5,
     "surface": 6,
@@ -44,7 +45,12 @@ RANKS = {
     "__init__": 9,
 }
 #: packages of one rank that must not import each other either
-INDEPENDENT = [("db", "storage"), ("repositories", "extractors")]
+INDEPENDENT = [
+    ("db", "storage"),
+    ("repositories", "extractors"),
+    ("repositories", "formats"),
+    ("extractors", "formats"),
+]
 
 
 def _part(module: str) -> str:

@@ -9,6 +9,7 @@ import typer
 
 from docledger.cli import db as db_cli
 from docledger.cli import documents as documents_cli
+from docledger.cli import exports as exports_cli
 from docledger.cli import findings as findings_cli
 from docledger.cli import inspect as inspect_cli
 from docledger.cli import jobs as jobs_cli
@@ -48,6 +49,7 @@ maintenance_cli.register(app)
 jobs_cli.register(app)
 tracking_cli.register(app)
 findings_cli.register(app)
+exports_cli.register(app)
 
 
 def main() -> None:

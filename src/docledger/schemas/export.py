@@ -64,3 +64,13 @@ class Reproduction(OutputModel):
     export: Export
     identical: bool
     files: dict[str, bool]
+
+
+class LabelStudioImport(OutputModel):
+    """What ``exports.import_label_studio`` did with the file's regions: annotations
+    created, regions that already said the same, and regions that name nothing here."""
+
+    created: int
+    unchanged: int
+    unmatched: int
+    annotation_ids: list[uuid.UUID]

@@ -17,29 +17,26 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
-import docledger
 from docledger import formats as registry
 from docledger.errors import DocledgerError, InvalidInput, NotFound
-from docledger.formats.base import ExportFormat, Record, Sink, percent_box
-from docledger.formats.labelstudio import Region, parse
-from docledger.models import Annotation as AnnotationRow
+from docledger.formats.base import ExportFormat, Record, Sink
+from docledger.formats.labelstudio import parse
 from docledger.models import ExportFile as FileRow
 from docledger.models import Run as RunRow
-from docledger.models import Segment as SegmentRow
-from docledger.repositories.annotation import AnnotationRepository
 from docledger.repositories.export import ExportRef, ExportRepository
 from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
-from docledger.schemas.common import OutputModel
-from docledger.schemas.export import Export, Reproduction
-from docledger.schemas.extraction import BBox
-from docledger.services.export_source import READERS, Plan, page_sizes, resolve
+from docledger.schemas.export import Export, LabelStudioImport, Reproduction
+from docledger.services.export_records import READERS
+from docledger.services.export_source import Plan, resolve
+from docledger.services.label_studio import import_regions
 from docledger.services.scope import Service, service
 from docledger.services.staging import put_file
 
@@ -50,13 +47,11 @@ Progress = Callable[[str, int], None]
 OPTION_TYPES: dict[str, type] = {"dpi": int, "image_prefix": str}
 
 
-class LabelStudioImport(OutputModel):
-    """What ``exports.import_label_studio`` did with each region of the file."""
-
-    created: int
-    unchanged: int
-    unmatched: int
-    annotation_ids: list[uuid.UUID]
+def _docledger_version() -> str:
+    try:
+        return metadata.version("docledger")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
 
 
 def _options(value: object) -> dict[str, Any]:
@@ -116,7 +111,7 @@ class ExportService(Service, ExportRepository):
             if actor is not None:
                 ExportRepository(session)._actor(actor)
             plan = resolve(session, ws, selection)
-        versions = {"docledger": docledger.__version__} | {f.name: f.version for f in chosen}
+        versions = {"docledger": _docledger_version()} | {f.name: f.version for f in chosen}
         with self._scope.session() as session:
             run = (
                 RunRepository(session)
@@ -342,90 +337,7 @@ class ExportService(Service, ExportRepository):
             data = Path(data).read_bytes()
         regions = parse(data)
         with self._scope.session() as session:
-            return _import(session, regions, status, actor, workspace)
-
-
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
-
-
-def _import(
-    session: Any,
-    regions: list[Region],
-    status: str | None,
-    actor: str | uuid.UUID | None,
-    workspace: WorkspaceRef | None,
-) -> LabelStudioImport:
-    notes = AnnotationRepository(session)
-    ws = WorkspaceRepository(session).get(workspace).id
-    created: list[uuid.UUID] = []
-    unchanged = unmatched = 0
-    for region in regions:
-        seg = session.get(SegmentRow, region.segment_id) if region.segment_id else None
-        if seg is not None and seg.workspace_id != ws:
-            seg = None
-        state = status or region.status
-        if seg is None:
-            if region.version_id is None or region.page is None:
-                unmatched += 1
-                continue
-            value = {
-                "x0": region.x, "y0": region.y, "x1": region.x + region.width,
-                "y1": region.y + region.height, "unit": "percent", "label": region.label,
-                "page": region.page,
-            }  # fmt: skip
-            try:
-                made = notes.create("version", region.version_id, "bbox", value, status=state,
-                                    actor=actor, workspace=ws)  # fmt: skip
-            except NotFound:
-                unmatched += 1
-                continue
-            created.append(made.id)
-            continue
-        existing = session.scalars(
-            select(AnnotationRow).where(AnnotationRow.segment_id == seg.id)
-        ).all()
-        if not any(a.kind == "label" and a.value.get("label") == region.label for a in existing):
-            made = notes.create("segment", seg.id, "label", {"label": region.label},
-                                status=state, actor=actor, workspace=ws)  # fmt: skip
-            created.append(made.id)
-        else:
-            unchanged += 1
-        if seg.bbox is None or seg.page_number is None:
-            continue
-        sizes = page_sizes(session, seg.extraction_id)
-        page_box, size = sizes.get(seg.page_number, (None, None))
-        record = {"page": seg.page_number, "page_box": page_box, "page_size_pt": size}
-        original = BBox.model_validate(seg.bbox)
-        try:
-            pct = percent_box(record, original)
-        except DocledgerError:
-            continue
-        moved = (region.x, region.y, region.x + region.width, region.y + region.height)
-        if all(_close(a, b) for a, b in zip(moved, (pct.x0, pct.y0, pct.x1, pct.y1), strict=True)):
-            continue
-        scale_x = (original.x1 - original.x0) / (pct.x1 - pct.x0) if pct.x1 > pct.x0 else None
-        scale_y = (original.y1 - original.y0) / (pct.y1 - pct.y0) if pct.y1 > pct.y0 else None
-        if scale_x is None or scale_y is None:
-            continue
-        box: dict[str, Any] = {
-            "x0": original.x0 + (moved[0] - pct.x0) * scale_x,
-            "y0": original.y0 + (moved[1] - pct.y0) * scale_y,
-            "x1": original.x0 + (moved[2] - pct.x0) * scale_x,
-            "y1": original.y0 + (moved[3] - pct.y0) * scale_y,
-            "unit": original.unit, "label": region.label,
-        }  # fmt: skip
-        if any(
-            a.kind == "bbox"
-            and all(_close(a.value.get(k, 0), box[k]) for k in ("x0", "y0", "x1", "y1"))
-            for a in existing
-        ):
-            continue
-        made = notes.create("segment", seg.id, "bbox", box, status=state, actor=actor, workspace=ws)
-        created.append(made.id)
-    return LabelStudioImport(
-        created=len(created), unchanged=unchanged, unmatched=unmatched, annotation_ids=created
-    )
+            return import_regions(session, regions, status, actor, workspace)
 
 
 def _check(files: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -457,4 +369,4 @@ def _check(files: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["ExportService", "LabelStudioImport"]
+__all__ = ["ExportService"]

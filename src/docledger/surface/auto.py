@@ -62,7 +62,7 @@ if TYPE_CHECKING:
         StagedVersion,
     )
     from docledger.schemas.embedding import EmbeddingSpace, SearchHit
-    from docledger.schemas.export import Export, ExportEvent, Reproduction
+    from docledger.schemas.export import Export, ExportEvent, LabelStudioImport, Reproduction
     from docledger.schemas.extraction import Extraction, RecordResult, Segment, SegmentIn
     from docledger.schemas.finding import (
         CarryResult,
@@ -84,7 +84,7 @@ if TYPE_CHECKING:
     from docledger.schemas.user import User, UserCreate
     from docledger.schemas.workspace import Workspace, WorkspaceCreate
     from docledger.services.embedders import Embedder
-    from docledger.services.exports import LabelStudioImport, Progress
+    from docledger.services.exports import Progress
     from docledger.services.extraction import ExtractOutcome
     from docledger.services.ingest import SyncResult
     from docledger.services.invariants import CheckResult
