@@ -384,3 +384,57 @@ def test_0016_carries_findings_and_their_links_over(empty_db_url: str, tmp_path:
             assert not by_type["run"].exists  # kept, untyped: it reads as gone
     finally:
         engine.dispose()
+
+
+def test_0017_carries_exports_over_and_back(empty_db_url: str, tmp_path: object) -> None:
+    """Export rows written before 0017: the single format becomes a one-item list, the scope
+    becomes the selection, ``completed`` becomes ``succeeded``; and back on downgrade."""
+    import uuid  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from docledger.db.types import JSONType, UTCDateTime  # noqa: PLC0415
+
+    settings = load_settings(db_url=empty_db_url, blob_root=str(tmp_path))
+    with Ledger.open(settings=settings) as ledger:
+        workspace = ledger.workspaces.get().id
+    engine = create_sync_engine(settings)
+    exports = sa.table(
+        "exports",
+        sa.column("id", sa.Uuid()),
+        sa.column("workspace_id", sa.Uuid()),
+        sa.column("scope", JSONType),
+        sa.column("validation", JSONType),
+        *(sa.column(n, sa.String()) for n in ("format", "status")),
+        sa.column("created_at", UTCDateTime(timezone=True)),
+    )
+    done, waiting = uuid.uuid4(), uuid.uuid4()
+    try:
+        schema.downgrade(engine, "0016")
+        with engine.begin() as conn:
+            for key, fmt, status in ((done, "coco", "completed"), (waiting, "csv", "pending")):
+                conn.execute(
+                    exports.insert().values(
+                        id=key, workspace_id=workspace, scope={"document": "a.pdf"},
+                        validation={}, format=fmt, status=status,
+                        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    )
+                )  # fmt: skip
+        schema.upgrade(engine)
+        assert schema.check(engine) == []
+        with Ledger.open(settings=settings) as ledger:
+            moved = ledger.exports.get(done)
+            assert (moved.formats, moved.status, moved.selection) == (
+                ["coco"],
+                "succeeded",
+                {"document": "a.pdf"},
+            )
+            assert ledger.exports.get(waiting).formats == ["csv"]
+        schema.downgrade(engine, "0016")
+        with engine.connect() as conn:
+            back = dict(conn.execute(sa.select(exports.c.id, exports.c.status)).all())
+            formats = dict(conn.execute(sa.select(exports.c.id, exports.c.format)).all())
+        assert back == {done: "completed", waiting: "pending"}
+        assert formats == {done: "coco", waiting: "csv"}
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
