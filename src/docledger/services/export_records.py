@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Connection, String, and_, func, select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from docledger.formats.base import Record
 from docledger.models import Annotation as AnnotationRow
@@ -27,6 +28,23 @@ from docledger.models import Segment as SegmentRow
 from docledger.services.export_source import Plan, Selection
 
 CHUNK = 1000
+
+
+class _DriverUuid(TypeDecorator[Any]):
+    """A UUID column as the driver stores it: hex text on SQLite, uuid on PostgreSQL."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import UUID  # noqa: PLC0415
+
+            return dialect.type_descriptor(UUID(as_uuid=True))
+        return dialect.type_descriptor(String())
+
+
+_DRIVER_UUID = _DriverUuid()
 
 
 _SEGMENT_COLUMNS = (
@@ -62,26 +80,42 @@ def page_sizes(session: Session, extraction: uuid.UUID) -> dict[int, tuple[Any, 
     return out
 
 
+def id_text(value: Any) -> str:
+    """An id as the driver hands it over (SQLite: 32 hex digits; psycopg: a UUID) as its
+    canonical text, without parsing it: ids are half of what an export reads."""
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(value)
+
+
+def _raw(column: Any) -> Any:
+    """A UUID column read (and compared) in the driver's own form: no per-row UUID objects.
+    ``type_coerce`` changes only the Python side, so indexes are used as before."""
+    return type_coerce(column, _DRIVER_UUID)
+
+
 def _annotations(
-    session: Session, segment_ids: list[uuid.UUID], status: Sequence[str] | None
-) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    conn: Connection, segment_ids: list[Any], status: Sequence[str] | None
+) -> dict[Any, list[dict[str, Any]]]:
+    """The annotations of a chunk of segments (keys in the driver's form), oldest first."""
     stmt = select(
-        AnnotationRow.segment_id,
-        AnnotationRow.id,
+        _raw(AnnotationRow.segment_id),
+        _raw(AnnotationRow.id),
         AnnotationRow.kind,
         AnnotationRow.status,
         AnnotationRow.revision,
         AnnotationRow.value,
-    ).where(AnnotationRow.segment_id.in_(segment_ids))
+    ).where(_raw(AnnotationRow.segment_id).in_(segment_ids))
     if status:
         stmt = stmt.where(AnnotationRow.status.in_(status))
-    out: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for seg, key, kind, state, revision, value in session.execute(
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for seg, key, kind, state, revision, value in conn.execute(
         stmt.order_by(AnnotationRow.segment_id, AnnotationRow.created_at, AnnotationRow.id)
     ):
         out.setdefault(seg, []).append(
-            {"id": str(key), "kind": kind, "status": state, "revision": revision, "value": value}
-        )
+            {"id": id_text(key), "kind": kind, "status": state, "revision": revision,
+             "value": value}
+        )  # fmt: skip
     return out
 
 
@@ -105,7 +139,9 @@ def segment_records(session: Session, plan: Plan) -> Iterator[Record]:
     chosen = plan.selection
     for extraction, extractor, version, number, document, key in plan.extractions:
         sizes = page_sizes(session, extraction)
-        stmt = select(*_SEGMENT_COLUMNS).where(SegmentRow.extraction_id == extraction)
+        stmt = select(_raw(SegmentRow.id), *_SEGMENT_COLUMNS[1:]).where(
+            SegmentRow.extraction_id == extraction
+        )
         if chosen.kinds:
             stmt = stmt.where(SegmentRow.kind.in_(chosen.kinds))
         if chosen.min_confidence is not None:
@@ -117,19 +153,22 @@ def segment_records(session: Session, plan: Plan) -> Iterator[Record]:
             "document": key, "document_id": str(document), "version": number,
             "version_id": str(version), "extraction_id": str(extraction), "extractor": extractor,
         }  # fmt: skip
-        rows = session.execute(stmt, execution_options={"yield_per": CHUNK})
-        for part in rows.partitions(CHUNK):
-            notes = _annotations(session, [r[0] for r in part], chosen.status)
-            for sid, ordinal, kind, label, page, box, text_, confidence in part:
-                page_box, size = sizes.get(page, (None, None)) if page else (None, None)
-                record = {
-                    **head, "segment_id": str(sid), "ordinal": ordinal, "kind": kind,
-                    "label": label, "page": page, "bbox": box, "text": text_,
-                    "confidence": confidence, "annotations": notes.get(sid, []),
-                    "page_box": page_box, "page_size_pt": size,
-                }  # fmt: skip
-                if _keep(record, chosen):
-                    yield record
+        conn = session.connection()  # Core rows: no ORM bookkeeping per row
+        # closed however the reader stops (a format that fails mid-way included): on
+        # PostgreSQL this is a server-side cursor
+        with conn.execute(stmt, execution_options={"yield_per": CHUNK}) as rows:
+            for part in rows.partitions(CHUNK):
+                notes = _annotations(conn, [r[0] for r in part], chosen.status)
+                for sid, ordinal, kind, label, page, box, text_, confidence in part:
+                    page_box, size = sizes.get(page, (None, None)) if page else (None, None)
+                    record = {
+                        **head, "segment_id": id_text(sid), "ordinal": ordinal, "kind": kind,
+                        "label": label, "page": page, "bbox": box, "text": text_,
+                        "confidence": confidence, "annotations": notes.get(sid, []),
+                        "page_box": page_box, "page_size_pt": size,
+                    }  # fmt: skip
+                    if _keep(record, chosen):
+                        yield record
 
 
 def _dataset_records(session: Session, plan: Plan) -> Iterator[Record]:
@@ -170,28 +209,30 @@ def _dataset_records(session: Session, plan: Plan) -> Iterator[Record]:
     sizes: dict[int, tuple[Any, Any]] = {}
     sizes_of: uuid.UUID | None = None
     pending: Record | None = None
-    for row in session.execute(stmt, execution_options={"yield_per": CHUNK}):
-        (note_id, revision, kind_, value, extraction, extractor, version, number, document,
-         key, sid, ordinal, kind, label, page, box, text_, confidence) = row  # fmt: skip
-        note = {
-            "id": None if note_id is None else str(note_id), "kind": kind_,
-            "status": "approved", "revision": revision, "value": value,
-        }  # fmt: skip
-        if pending is not None and pending["segment_id"] == str(sid):
-            pending["annotations"].append(note)
-            continue
-        if pending is not None and _keep(pending, chosen):
-            yield pending
-        if extraction != sizes_of:
-            sizes, sizes_of = page_sizes(session, extraction), extraction
-        page_box, size = sizes.get(page, (None, None)) if page else (None, None)
-        pending = {
-            "document": key, "document_id": str(document), "version": number,
-            "version_id": str(version), "extraction_id": str(extraction), "extractor": extractor,
-            "segment_id": str(sid), "ordinal": ordinal, "kind": kind, "label": label,
-            "page": page, "bbox": box, "text": text_, "confidence": confidence,
-            "annotations": [note], "page_box": page_box, "page_size_pt": size,
-        }  # fmt: skip
+    with session.execute(stmt, execution_options={"yield_per": CHUNK}) as result:
+        for row in result:
+            (note_id, revision, kind_, value, extraction, extractor, version, number, document,
+             key, sid, ordinal, kind, label, page, box, text_, confidence) = row  # fmt: skip
+            note = {
+                "id": None if note_id is None else str(note_id), "kind": kind_,
+                "status": "approved", "revision": revision, "value": value,
+            }  # fmt: skip
+            if pending is not None and pending["segment_id"] == str(sid):
+                pending["annotations"].append(note)
+                continue
+            if pending is not None and _keep(pending, chosen):
+                yield pending
+            if extraction != sizes_of:
+                sizes, sizes_of = page_sizes(session, extraction), extraction
+            page_box, size = sizes.get(page, (None, None)) if page else (None, None)
+            pending = {
+                "document": key, "document_id": str(document), "version": number,
+                "version_id": str(version), "extraction_id": str(extraction),
+                "extractor": extractor, "segment_id": str(sid), "ordinal": ordinal,
+                "kind": kind, "label": label,
+                "page": page, "bbox": box, "text": text_, "confidence": confidence,
+                "annotations": [note], "page_box": page_box, "page_size_pt": size,
+            }  # fmt: skip
     if pending is not None and _keep(pending, chosen):
         yield pending
 
@@ -210,7 +251,14 @@ def finding_records(session: Session, plan: Plan) -> Iterator[Record]:
     rows = session.scalars(
         stmt.order_by(FindingRow.created_at, FindingRow.id), execution_options={"yield_per": 500}
     )
-    for part in rows.partitions(500):
+    try:
+        yield from _findings_in_parts(session, rows.partitions(500))
+    finally:
+        rows.close()
+
+
+def _findings_in_parts(session: Session, parts: Iterator[Sequence[Any]]) -> Iterator[Record]:
+    for part in parts:
         ids = [f.id for f in part]
         outputs: dict[uuid.UUID, dict[str, Any]] = {}
         for out in session.scalars(
