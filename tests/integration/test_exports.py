@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docling_core.types.doc import DoclingDocument
 from label_studio_sdk.label_interface import LabelInterface
 from pycocotools.coco import COCO
 from sqlalchemy import delete, func, select
@@ -34,7 +35,10 @@ from docledger.schemas.extraction import BBox
 from docledger.services import elements
 from tests.corpus import real_pdfs
 
-ALL = ["jsonl", "csv", "review-csv", "coco", "labelstudio", "unstructured", "feature-outputs"]
+ALL = [
+    "jsonl", "csv", "review-csv", "coco", "labelstudio", "unstructured", "docling",
+    "feature-outputs",
+]  # fmt: skip
 LABELS = ("title", "paragraph", "figure")
 
 
@@ -191,6 +195,34 @@ def test_every_format_written_and_checked_by_its_own_tool(store: Ledger, tmp_pat
             want = BBox.model_validate(original["bbox"])
             for corner in ("x0", "y0", "x1", "y1"):
                 assert getattr(seg_in.bbox, corner) == pytest.approx(getattr(want, corner))
+
+
+def test_docling_files_load_in_docling_and_back_in_docledger(store: Ledger, tmp_path: Path) -> None:
+    done = store.exports.create({}, ["docling", "jsonl"])
+    assert done.status == "succeeded", done.results
+    files = _files(store, done.id, tmp_path)
+    lines = [json.loads(line) for line in files["segments.jsonl"].read_text().splitlines()]
+    docs = sorted(name for name in files if name.startswith("docling/"))
+    assert docs == sorted(f"docling/{e}.json" for e in {line["extraction_id"] for line in lines})
+    read_back = 0
+    for name in docs:
+        data = json.loads(files[name].read_text())
+        document = DoclingDocument.model_validate(data)  # Docling's own model
+        texts = [t.text for t in document.texts]
+        ours = [
+            line for line in lines
+            if f"docling/{line['extraction_id']}.json" == name and line["kind"] != "page"
+        ]  # fmt: skip
+        assert texts == [line["text"] or "" for line in ours]
+        _, _, parsed = elements.parse(files[name].read_bytes())
+        for seg_in, line in zip(parsed, ours, strict=True):
+            assert seg_in.page_number == line["page"]
+            if line["bbox"] is not None:
+                assert seg_in.bbox is not None
+                for corner in ("x0", "y0", "x1", "y1"):
+                    assert getattr(seg_in.bbox, corner) == pytest.approx(line["bbox"][corner])
+        read_back += len(parsed)
+    assert read_back == done.results["docling"]["records"] > 0
 
 
 def test_feature_outputs_carry_the_latest_output_and_evidence(
@@ -411,3 +443,24 @@ async def test_async_twin(store: Ledger, db_url: str, blob_root: Path) -> None:
         assert got.files[0].records == len(_segments(store, "page"))
         history = await aledger.exports.history(done.id)
         assert history[-1].action == "finish"
+
+
+def test_another_workspaces_ids_in_a_selection_or_a_file_reach_nothing(
+    store: Ledger, tmp_path: Path
+) -> None:
+    """What test_isolation leaves here: ids inside a selection or a Label Studio file."""
+    store.workspaces.create("other")
+    doc = store.documents.list(limit=1).items[0]
+    snap = store.datasets.snapshot("mine", {"kind": "label"})
+    before = _counts(store)
+    for selection in ({"documents": [str(doc.id)]}, {"dataset": str(snap.id)}):
+        with pytest.raises(InvalidInput):
+            store.exports.create(selection, ["jsonl"], workspace="other")
+    assert _counts(store) == before
+    done = store.exports.create({"annotated": True}, ["labelstudio"])
+    path = _files(store, done.id, tmp_path)["tasks.json"]
+    labelled = _labelled(store)
+    result = store.exports.import_label_studio(path, workspace="other")
+    assert (result.created, result.unchanged) == (0, 0)
+    assert result.unmatched == len(labelled)
+    assert _labelled(store) == labelled

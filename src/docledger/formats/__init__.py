@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 from docledger.errors import InvalidInput
 from docledger.formats.base import ExportFormat, PageFailure, Sink
 from docledger.formats.coco import CocoFormat
-from docledger.formats.elements import UnstructuredFormat
+from docledger.formats.elements import DoclingFormat, UnstructuredFormat
 from docledger.formats.findings import FeatureOutputsFormat
 from docledger.formats.jsonl import JsonlFormat
 from docledger.formats.labelstudio import LabelStudioFormat
@@ -27,6 +27,7 @@ _BUILTIN: tuple[ExportFormat, ...] = (
     CocoFormat(),
     LabelStudioFormat(),
     UnstructuredFormat(),
+    DoclingFormat(),
     FeatureOutputsFormat(),
 )
 _REGISTERED: dict[str, ExportFormat] = {}
