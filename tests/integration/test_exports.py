@@ -464,3 +464,28 @@ def test_another_workspaces_ids_in_a_selection_or_a_file_reach_nothing(
     assert (result.created, result.unchanged) == (0, 0)
     assert result.unmatched == len(labelled)
     assert _labelled(store) == labelled
+
+
+def test_page_images_ship_with_coco_and_label_studio(store: Ledger, tmp_path: Path) -> None:
+    """``images=True``: each page's PNG in the export at the export's dpi, rendered now, or
+    the one ``documents.render`` made (its size is what the files say)."""
+    first = store.documents.list(limit=100).items[-1]
+    store.documents.render(first.id, pages=[1], dpi=72)
+    done = store.exports.create(
+        {"kinds": ["block", "page"]}, ["coco", "labelstudio"], options={"images": True, "dpi": 72}
+    )
+    assert done.status == "succeeded", done.results
+    files = _files(store, done.id, tmp_path)
+    coco = COCO(str(files["coco.json"]))
+    from PIL import Image  # noqa: PLC0415
+
+    for image in coco.loadImgs(coco.getImgIds()):
+        with Image.open(files[image["file_name"]]) as png:
+            assert png.size == (image["width"], image["height"])
+    tasks = json.loads(files["tasks.json"].read_text())
+    assert {t["data"]["image"] for t in tasks} == {
+        i["file_name"] for i in coco.loadImgs(coco.getImgIds())
+    }
+    pngs = [f for f in done.files if f.name.endswith(".png")]
+    assert len(pngs) == len(coco.getImgIds())
+    assert {f.format for f in pngs} == {"coco"}  # shipped once, by the first format

@@ -44,9 +44,16 @@ class Sink:
     """The files a format writes, in a private folder, with their record counts and the
     pages it had to leave out."""
 
-    def __init__(self, folder: Path, fmt: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        fmt: str,
+        page_image: Callable[[str, int, int], tuple[bytes, int, int]] | None = None,
+    ) -> None:
         self.folder = folder
         self.format = fmt
+        #: (version id, page, dpi) -> (PNG, width, height), for formats that ship images
+        self.page_image = page_image
         self.files: dict[str, dict[str, Any]] = {}
         self.failed: list[dict[str, Any]] = []
         self.failed_count = 0
@@ -66,10 +73,20 @@ class Sink:
         return handle
 
     def add_binary(self, name: str, data: bytes, media_type: str) -> None:
+        if name in self.files:
+            return  # one image per page, however many formats or passes ask
         path = self.folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         self.files[name] = {"path": path, "media_type": media_type, "records": 0}
+
+    def image(self, record: Mapping[str, Any], dpi: int) -> tuple[int, int]:
+        """Put the record's page image in the export; its size in pixels."""
+        if self.page_image is None:
+            raise PageFailure("this export cannot read page images")
+        png, width, height = self.page_image(str(record["version_id"]), record["page"], dpi)
+        self.add_binary(f"pages/{record['version_id']}/{record['page']}.png", png, "image/png")
+        return width, height
 
     def count(self, name: str, records: int = 1) -> None:
         self.files[name]["records"] += records

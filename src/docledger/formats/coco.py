@@ -72,7 +72,10 @@ class CocoFormat(BaseFormat):
             if not drawable(record) or key in images or record.get("bbox") is None:
                 continue
             try:
-                width, height = page_pixels(record, dpi)
+                if options.get("images"):
+                    width, height = sink.image(record, dpi)
+                else:
+                    width, height = page_pixels(record, dpi)
             except PageFailure as exc:
                 sink.fail(record, str(exc))
                 images[key] = (0, 0, 0)  # tried: its boxes are skipped, not failed again

@@ -75,7 +75,7 @@ class LabelStudioFormat(BaseFormat):
         labels: set[str] = set()
         first = True
         for page in _pages(records):
-            task = self._task(page, dpi, prefix, labels, sink)
+            task = self._task(page, dpi, prefix, labels, sink, bool(options.get("images")))
             if task is None:
                 continue
             out.write(("\n" if first else ",\n") + dumps(task))
@@ -86,11 +86,17 @@ class LabelStudioFormat(BaseFormat):
         config.write(label_config(sorted(labels)))
 
     def _task(
-        self, page: list[Record], dpi: int, prefix: str, labels: set[str], sink: Sink
+        self,
+        page: list[Record],
+        dpi: int,
+        prefix: str,
+        labels: set[str],
+        sink: Sink,
+        images: bool,
     ) -> dict[str, Any] | None:
         head = page[0]
         try:
-            width, height = page_pixels(head, dpi)
+            width, height = sink.image(head, dpi) if images else page_pixels(head, dpi)
         except PageFailure as exc:
             sink.fail(head, str(exc))
             return None

@@ -126,6 +126,9 @@ class ExportRepository(Repository):
         assert row is not None
         BlobRepository(self.session).create_many([(blob, media) for _, blob, media, _ in files])
         self.session.execute(delete(FileRow).where(FileRow.export_id == key, FileRow.format == fmt))
+        # page images two formats ship are one file of the export, kept by the first
+        taken = set(self.session.scalars(select(FileRow.name).where(FileRow.export_id == key)))
+        files = [f for f in files if f[0] not in taken]
         if files:
             now = utcnow()
             self.session.execute(

@@ -34,6 +34,7 @@ from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.export import Export, LabelStudioImport, Reproduction
+from docledger.services.export_pages import PageImages
 from docledger.services.export_records import READERS
 from docledger.services.export_source import Plan, resolve
 from docledger.services.label_studio import import_regions
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int], None]
 #: options every format understands; others are passed through to the formats as given
-OPTION_TYPES: dict[str, type] = {"dpi": int, "image_prefix": str, "validate": str}
+OPTION_TYPES: dict[str, type] = {"dpi": int, "image_prefix": str, "validate": str, "images": bool}
 
 
 def _docledger_version() -> str:
@@ -61,7 +62,10 @@ def _options(value: object) -> dict[str, Any]:
         raise InvalidInput("options is a mapping")
     out = dict(value)
     for name, kind in OPTION_TYPES.items():
-        if name in out and (not isinstance(out[name], kind) or isinstance(out[name], bool)):
+        value = out.get(name)
+        if name in out and (
+            not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))
+        ):
             raise InvalidInput(f"option {name} is a {kind.__name__}")
     if out.get("validate", "count") not in {"count", "full"}:
         raise InvalidInput("option validate is 'count' or 'full'")
@@ -175,7 +179,7 @@ class ExportService(Service, ExportRepository):
     ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], dict[str, Any] | None]:
         """Write one format into a private folder: (result, files, validation)."""
         folder = Path(tempfile.mkdtemp(prefix="docledger-export-"))
-        sink = Sink(folder, fmt.name)
+        sink = Sink(folder, fmt.name, PageImages(self._scope) if opts.get("images") else None)
         started = time.perf_counter()
         reader = READERS.get(fmt.source)
 
