@@ -366,10 +366,19 @@ def test_reproduce_gives_the_same_bytes(store: Ledger) -> None:
 
 def test_lineage_names_what_the_export_was_made_from(store: Ledger) -> None:
     snap = store.datasets.snapshot("labels", {"kind": "label"})
-    done = store.exports.create({"dataset": "labels"}, ["jsonl"])
+    model = store.model_versions.create("zoner", artifact=b"weights")
+    done = store.exports.create({"dataset": "labels", "model": "zoner@1"}, ["jsonl"])
     assert done.run_id is not None
     edges = {(e.direction, e.entity_type, e.entity_id) for e in store.lineage.edges(done.run_id)}
-    assert edges == {("in", "dataset", str(snap.id)), ("out", "export", str(done.id))}
+    assert edges == {
+        ("in", "dataset", str(snap.id)),
+        ("in", "model_version", str(model.id)),
+        ("out", "export", str(done.id)),
+    }
+    assert done.selection["model"] == {"id": str(model.id), "name": "zoner", "version": 1}
+    assert store.exports.reproduce(done.id).identical
+    with pytest.raises(InvalidInput, match="zoner"):
+        store.exports.create({"model": "zoner@7"}, ["jsonl"])
 
 
 @pytest.mark.parametrize(

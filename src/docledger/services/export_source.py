@@ -19,6 +19,7 @@ from docledger.models import DocumentVersion as VersionRow
 from docledger.models import Extraction as ExtractionRow
 from docledger.repositories.base import as_uuid
 from docledger.repositories.dataset import DatasetRepository
+from docledger.repositories.model_version import ModelRepository
 from docledger.schemas.common import InputModel
 from docledger.vocab import AnnotationStatus, FindingStatus, SegmentKind
 
@@ -43,6 +44,9 @@ class Selection(InputModel):
     annotated: bool = False
     finding_kinds: list[str] | None = Field(default=None, min_length=1)
     finding_status: list[FindingStatus] | None = Field(default=None, min_length=1)
+    #: the model version whose predictions these are (``name`` or ``name@version``): named
+    #: in the export's lineage
+    model: str | None = None
 
     @field_validator("documents", "labels", "finding_kinds")
     @classmethod
@@ -87,6 +91,7 @@ class Plan:
         default_factory=list
     )
     document_ids: list[uuid.UUID] | None = None
+    model: dict[str, Any] | None = None
 
     def pinned(self) -> dict[str, Any]:
         """The selection as stored on the export: what was asked, and the dataset version it
@@ -96,14 +101,21 @@ class Plan:
             out["dataset"] = self.dataset
         if self.document_ids is not None:
             out["document_ids"] = [str(d) for d in self.document_ids]
+        if self.model is not None:
+            out["model"] = self.model
         return out
 
     def inputs(self) -> list[tuple[str, Any]]:
         """The lineage inputs: the dataset version, or the versions and extractions read."""
+        model = [] if self.model is None else [("model_version", self.model["id"])]
         if self.dataset_id is not None:
-            return [("dataset", self.dataset_id)]
+            return [("dataset", self.dataset_id), *model]
         versions = sorted({e[2] for e in self.extractions}, key=str)
-        return [("version", v) for v in versions] + [("extraction", e[0]) for e in self.extractions]
+        return [
+            *(("version", v) for v in versions),
+            *(("extraction", e[0]) for e in self.extractions),
+            *model,
+        ]
 
 
 def _documents(session: Session, ws: uuid.UUID, refs: Sequence[str]) -> list[uuid.UUID]:
@@ -126,6 +138,15 @@ def resolve(session: Session, ws: uuid.UUID, raw: object) -> Plan:
     """Check the selection against the store; InvalidInput names what does not exist."""
     chosen = parse_selection(raw)
     plan = Plan(ws, chosen)
+    if chosen.model is not None:
+        name, _, number = chosen.model.partition("@")
+        if number and not number.isdigit():
+            raise InvalidInput(f"a model version is a number: {chosen.model!r}")
+        try:
+            model = ModelRepository(session).get(name, version=int(number) if number else None)
+        except NotFound as exc:
+            raise InvalidInput(str(exc)) from exc
+        plan.model = {"id": str(model.id), "name": model.name, "version": model.version}
     if chosen.dataset is not None:
         name, _, version = chosen.dataset.partition("@")
         if version and not version.isdigit():

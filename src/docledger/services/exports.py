@@ -83,6 +83,8 @@ def _selection_of(stored: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in stored.items() if k != "document_ids"}
     if isinstance(out.get("dataset"), dict):
         out["dataset"] = str(out["dataset"]["id"])
+    if isinstance(out.get("model"), dict):
+        out["model"] = f"{out['model']['name']}@{out['model']['version']}"
     if stored.get("document_ids"):
         out["documents"] = list(stored["document_ids"])
     return out
