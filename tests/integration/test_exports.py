@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from docling_core.types.doc import DoclingDocument
 from label_studio_sdk.label_interface import LabelInterface
+from label_studio_sdk.label_interface.objects import PredictionValue, TaskValue
 from pycocotools.coco import COCO
 from sqlalchemy import delete, func, select
 
@@ -174,9 +175,13 @@ def test_every_format_written_and_checked_by_its_own_tool(store: Ledger, tmp_pat
     reviewed = 0
     for task in tasks:
         # the SDK's validate_task cannot take annotations (it calls validate_annotation()
-        # without one): the data against the config here, the regions below
+        # without one) and its AnnotationValue needs a Label Studio user id (completed_by) no
+        # export can know: the data and predictions through both, the annotations' regions
+        # against the config below
         assert interface.validate_task({"data": task["data"]})
+        TaskValue.model_validate({"data": task["data"], "predictions": task["predictions"]})
         for prediction in task["predictions"]:
+            PredictionValue.model_validate(prediction)
             assert interface.validate_prediction(prediction, return_errors=True) == []
         for annotation in task.get("annotations", []):
             assert interface.validate_annotation(annotation)
