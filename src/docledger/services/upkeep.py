@@ -4,9 +4,12 @@ transactions of their own (inside a caller's transaction they still do)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
+from docledger.services import backup as backups
 from docledger.services import invariants, maintenance
+from docledger.services.backup import BackupReport, RestoreReport
 from docledger.services.invariants import CheckResult
 from docledger.services.maintenance import DEFAULT_GRACE_S, GcReport, VerifyReport
 from docledger.services.scope import Service, service
@@ -36,4 +39,29 @@ class MaintenanceService(Service):
         ``grace_s`` seconds (under the blob guard: never bytes a writer is about to name)."""
         return maintenance.gc(
             self._scope.engine, self._scope.blobs, dry_run=dry_run, grace_s=grace_s
+        )
+
+    @service
+    def backup(
+        self, dest: str | os.PathLike[str], *, progress: Callable[[int], None] | None = None
+    ) -> BackupReport:
+        """A consistent backup of the whole store into the folder ``dest`` while writers
+        and workers keep running: the database at one moment, the blobs it names (only the
+        new ones when ``dest`` holds an earlier backup) and a manifest of row counts and
+        blob hashes. ``progress`` is called per blob."""
+        return backups.backup(self._scope.engine, self._scope.blobs, dest, progress)
+
+    @service
+    def restore(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        force: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> RestoreReport:
+        """Restore a backup folder into this store, which must be empty (``force`` replaces
+        what it holds). The whole backup is checked first: a missing or corrupt blob, or a
+        damaged database file, fails with the reason and changes nothing."""
+        return backups.restore(
+            source, self._scope.engine, self._scope.blobs, force=force, progress=progress
         )

@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     from docledger.schemas.run import MetricPoint, Run, RunEvent
     from docledger.schemas.user import User, UserCreate
     from docledger.schemas.workspace import Workspace, WorkspaceCreate
+    from docledger.services.backup import BackupReport, RestoreReport
     from docledger.services.embedders import Embedder
     from docledger.services.exports import Progress
     from docledger.services.extraction import ExtractOutcome
@@ -2246,3 +2247,26 @@ class Maintenance(AutoSurface):
         ``grace_s`` seconds (under the blob guard: never bytes a writer is about to name).
         """
         return self._run("gc", dry_run=dry_run, grace_s=grace_s)
+
+    def backup(
+        self, dest: str | os.PathLike[str], *, progress: Callable[[int], None] | None = None
+    ) -> BackupReport:
+        """A consistent backup of the whole store into the folder ``dest`` while writers
+        and workers keep running: the database at one moment, the blobs it names (only the
+        new ones when ``dest`` holds an earlier backup) and a manifest of row counts and
+        blob hashes. ``progress`` is called per blob.
+        """
+        return self._run("backup", dest, progress=progress)
+
+    def restore(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        force: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> RestoreReport:
+        """Restore a backup folder into this store, which must be empty (``force`` replaces
+        what it holds). The whole backup is checked first: a missing or corrupt blob, or a
+        damaged database file, fails with the reason and changes nothing.
+        """
+        return self._run("restore", source, force=force, progress=progress)

@@ -1,0 +1,369 @@
+"""Online backup of a whole store into a folder, and restore into an empty one.
+
+A backup is a folder: the database snapshot (SQLite: the online backup API, one step, so the
+copy is one consistent moment while writers go on in WAL mode; PostgreSQL: ``pg_dump -Fc``
+reading a snapshot exported from a repeatable-read transaction), ``blobs/`` (content-
+addressed like the store: a second backup into the same folder copies only the new blobs), and
+``manifest.json``: the schema revision, the row count of every table and the hash of every
+blob, all read in that same snapshot. Garbage collection waits while the blobs are copied
+(the blob guard), so every blob the snapshot names is still there to copy.
+
+Restore checks the whole backup first (manifest, database file, every blob re-hashed) and
+only then writes: a corrupt backup fails with the reason and the target is left as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, func, inspect, select, text
+
+from docledger.db.base import Base
+from docledger.db.blob_guard import blob_guard
+from docledger.errors import BlobCorrupt, InvalidInput, NotFound
+from docledger.storage.base import BlobStore
+from docledger.storage.local import LocalBlobStore
+
+MANIFEST = "manifest.json"
+SQLITE_FILE = "docledger.db"
+PG_FILE = "docledger.pgdump"
+FORMAT = 1
+Progress = Callable[[int], None]
+
+
+@dataclass
+class BackupReport:
+    dest: Path
+    dialect: str
+    revision: str
+    rows: dict[str, int]
+    blobs: int
+    blobs_copied: int
+    bytes_copied: int
+    seconds: float
+
+
+@dataclass
+class RestoreReport:
+    source: Path
+    revision: str
+    rows: dict[str, int]
+    blobs: int
+    blobs_copied: int
+    problems: list[str] = field(default_factory=list)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("docledger")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _tables() -> list[str]:
+    return [t.name for t in Base.metadata.sorted_tables]
+
+
+def _counts(conn: Any) -> dict[str, int]:
+    present = set(inspect(conn).get_table_names())
+    return {
+        name: int(conn.execute(select(func.count()).select_from(text(name))).scalar() or 0)
+        for name in _tables()
+        if name in present
+    }
+
+
+def _revision(conn: Any) -> str:
+    return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar() or "")
+
+
+def _blob_list(conn: Any) -> list[tuple[str, int]]:
+    rows = conn.execute(text("SELECT sha256, size_bytes FROM blobs ORDER BY sha256"))
+    return [(str(sha), int(size)) for sha, size in rows]
+
+
+# -- backup ---------------------------------------------------------------------------------
+
+
+def backup(
+    engine: Engine, store: BlobStore, dest: str | os.PathLike[str], progress: Progress | None = None
+) -> BackupReport:
+    started = datetime.now(UTC)
+    folder = Path(dest)
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInput(f"{folder} is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / MANIFEST).exists():
+        old = json.loads((folder / MANIFEST).read_text())
+        if old.get("dialect") != engine.dialect.name:
+            raise InvalidInput(f"{folder} holds a backup of a {old.get('dialect')} store")
+    with blob_guard(engine).writing():  # gc waits: every blob the snapshot names stays
+        if engine.dialect.name == "sqlite":
+            revision, rows, blobs = _sqlite_snapshot(engine, folder)
+        else:
+            revision, rows, blobs = _pg_snapshot(engine, folder)
+        copied, nbytes = _copy_blobs(store, LocalBlobStore(folder / "blobs"), blobs, progress)
+    manifest = {
+        "format": FORMAT,
+        "docledger": _version(),
+        "dialect": engine.dialect.name,
+        "revision": revision,
+        "created_at": started.isoformat(),
+        "database": SQLITE_FILE if engine.dialect.name == "sqlite" else PG_FILE,
+        "rows": rows,
+        "blobs": dict(blobs),
+    }
+    temp = folder / (MANIFEST + ".part")
+    temp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(temp, folder / MANIFEST)  # the manifest last: a backup without one is unfinished
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    return BackupReport(
+        folder, engine.dialect.name, revision, rows, len(blobs), copied, nbytes, seconds
+    )
+
+
+def _sqlite_snapshot(
+    engine: Engine, folder: Path
+) -> tuple[str, dict[str, int], list[tuple[str, int]]]:
+    source = engine.url.database
+    if not source or source == ":memory:":
+        raise InvalidInput("an in-memory database has nothing to back up")
+    target = folder / SQLITE_FILE
+    temp = folder / (SQLITE_FILE + ".part")
+    temp.unlink(missing_ok=True)
+    src = sqlite3.connect(source, timeout=60)
+    dst = sqlite3.connect(temp)
+    try:
+        src.backup(dst)  # one step: one consistent moment, writers go on (WAL)
+    finally:
+        dst.close()
+        src.close()
+    copy = create_engine(f"sqlite:///{temp}")
+    try:
+        with copy.connect() as conn:
+            revision, rows, blobs = _revision(conn), _counts(conn), _blob_list(conn)
+    finally:
+        copy.dispose()
+    os.replace(temp, target)
+    return revision, rows, blobs
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise InvalidInput(f"{name} is not on PATH: install PostgreSQL's client tools")
+    return found
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """PostgreSQL's own tools, with arguments we built (no shell)."""
+    return subprocess.run(args, capture_output=True, text=True, check=False)  # noqa: S603
+
+
+def _pg_snapshot(engine: Engine, folder: Path) -> tuple[str, dict[str, int], list[tuple[str, int]]]:
+    """Counts, blob list and ``pg_dump`` all read one exported snapshot."""
+    pg_dump = _tool("pg_dump")
+    target = folder / PG_FILE
+    temp = folder / (PG_FILE + ".part")
+    with engine.connect() as raw:
+        conn = raw.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
+            revision, rows, blobs = _revision(conn), _counts(conn), _blob_list(conn)
+            url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            done = _run(
+                [pg_dump, "--format=custom", "--no-owner", f"--snapshot={snapshot}",
+                 f"--file={temp}", f"--dbname={url}"]
+            )  # fmt: skip
+    if done.returncode != 0:
+        temp.unlink(missing_ok=True)
+        raise InvalidInput(f"pg_dump failed: {done.stderr.strip().splitlines()[-1:]}")
+    os.replace(temp, target)
+    return revision, rows, blobs
+
+
+def _copy_blobs(
+    store: BlobStore,
+    into: LocalBlobStore,
+    blobs: list[tuple[str, int]],
+    progress: Progress | None,
+) -> tuple[int, int]:
+    copied = nbytes = 0
+    for sha, size in blobs:
+        if not into.exists(sha):
+            with store.open(sha) as handle:  # verified as read: a corrupt blob stops here
+                stored = into.put_stream(handle)
+            if stored.sha256 != sha:
+                raise BlobCorrupt(f"blob {sha} read back as {stored.sha256}")
+            copied += 1
+            nbytes += size
+        if progress is not None:
+            progress(1)
+    return copied, nbytes
+
+
+# -- restore --------------------------------------------------------------------------------
+
+
+def read_manifest(source: Path) -> dict[str, Any]:
+    path = source / MANIFEST
+    if not path.is_file():
+        raise InvalidInput(f"{source} is not a docledger backup (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text())
+    except ValueError as exc:
+        raise InvalidInput(f"{path} is not JSON: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise InvalidInput(f"{path} is not a backup manifest this docledger reads")
+    return manifest
+
+
+def _check_blobs(source: Path, manifest: dict[str, Any], progress: Progress | None) -> None:
+    folder = LocalBlobStore(source / "blobs")
+    for sha, size in manifest["blobs"].items():
+        try:
+            with folder.open(sha) as handle:
+                seen = 0
+                while chunk := handle.read(1024 * 1024):
+                    seen += len(chunk)
+        except NotFound as exc:
+            raise InvalidInput(f"the backup is missing blob {sha}") from exc
+        except BlobCorrupt as exc:
+            raise InvalidInput(f"the backup's blob {sha} is corrupt") from exc
+        if seen != size:
+            raise InvalidInput(f"the backup's blob {sha} has {seen} bytes, not {size}")
+        if progress is not None:
+            progress(1)
+
+
+def _check_sqlite(source: Path, manifest: dict[str, Any]) -> None:
+    path = source / SQLITE_FILE
+    if not path.is_file():
+        raise InvalidInput(f"the backup has no {SQLITE_FILE}")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            ok = db.execute("PRAGMA quick_check").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInput(f"the backup's database is damaged: {exc}") from exc
+    if not ok or ok[0] != "ok":
+        raise InvalidInput(f"the backup's database is damaged: {ok}")
+    copy = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        with copy.connect() as conn:
+            rows = _counts(conn)
+    except Exception as exc:
+        raise InvalidInput(f"the backup's database is damaged: {exc}") from exc
+    finally:
+        copy.dispose()
+    if rows != manifest["rows"]:
+        raise InvalidInput("the backup's database does not hold the rows its manifest lists")
+
+
+def _check_pg(source: Path) -> None:
+    path = source / PG_FILE
+    if not path.is_file():
+        raise InvalidInput(f"the backup has no {PG_FILE}")
+    listed = _run([_tool("pg_restore"), "--list", str(path)])
+    if listed.returncode != 0:
+        raise InvalidInput(f"the backup's dump is damaged: {listed.stderr.strip()[:200]}")
+
+
+def target_is_empty(engine: Engine) -> bool:
+    """No rows but the default workspace (a freshly created or migrated store counts as empty)."""
+    with engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())
+        for name in _tables():
+            if name not in present:
+                continue
+            count = int(conn.execute(select(func.count()).select_from(text(name))).scalar() or 0)
+            if count > (1 if name == "workspaces" else 0):
+                return False
+    return True
+
+
+def restore(
+    source_dir: str | os.PathLike[str],
+    engine: Engine,
+    store: BlobStore,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> RestoreReport:
+    source = Path(source_dir)
+    manifest = read_manifest(source)
+    if manifest["dialect"] != engine.dialect.name:
+        raise InvalidInput(
+            f"a {manifest['dialect']} backup restores into {manifest['dialect']}; to move a store "
+            "between dialects use dump and load"
+        )
+    # everything checked before anything is written
+    if engine.dialect.name == "sqlite":
+        _check_sqlite(source, manifest)
+    else:
+        _check_pg(source)
+    _check_blobs(source, manifest, None)
+    if not force and not target_is_empty(engine):
+        raise InvalidInput("the target store is not empty: restore into an empty one, or --force")
+    folder = LocalBlobStore(source / "blobs")
+    copied = 0
+    for sha in manifest["blobs"]:
+        if not store.exists(sha):
+            with folder.open(sha) as handle:
+                store.put_stream(handle)
+            copied += 1
+        if progress is not None:
+            progress(1)
+    if engine.dialect.name == "sqlite":
+        _restore_sqlite(source, engine)
+    else:
+        _restore_pg(source, engine)
+    with engine.connect() as conn:
+        rows, revision = _counts(conn), _revision(conn)
+    problems = [] if rows == manifest["rows"] else ["row counts differ from the manifest"]
+    return RestoreReport(source, revision, rows, len(manifest["blobs"]), copied, problems)
+
+
+def _restore_sqlite(source: Path, engine: Engine) -> None:
+    target = engine.url.database
+    assert target
+    engine.dispose()  # no pooled connection keeps the old file open
+    into = Path(target)
+    into.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=into.parent, delete=False, suffix=".restore") as temp:
+        with open(source / SQLITE_FILE, "rb") as src:
+            shutil.copyfileobj(src, temp, 1024 * 1024)
+        temp.flush()
+        os.fsync(temp.fileno())
+    for suffix in ("-wal", "-shm"):
+        Path(target + suffix).unlink(missing_ok=True)
+    os.replace(temp.name, into)
+
+
+def _restore_pg(source: Path, engine: Engine) -> None:
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    engine.dispose()
+    with engine.connect() as conn:  # a clean schema: pg_restore recreates every object
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+        conn.commit()
+    engine.dispose()
+    done = _run(
+        [_tool("pg_restore"), "--no-owner", "--exit-on-error", f"--dbname={url}",
+         str(source / PG_FILE)]
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise InvalidInput(f"pg_restore failed: {done.stderr.strip()[:300]}")
