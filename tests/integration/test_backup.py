@@ -59,7 +59,7 @@ def test_backup_while_writing_restores_the_snapshot(
             while not stop.is_set():
                 _fill(ledger, i, 1)
                 i += 1
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:
             failures.append(exc)
 
     writer = threading.Thread(target=keep_writing)
