@@ -1,7 +1,8 @@
-"""``docledger verify`` and ``docledger gc``."""
+"""``docledger verify``, ``docledger gc``, ``docledger backup`` and ``docledger restore``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -72,6 +73,53 @@ def gc(
     console.print(table)
 
 
+def backup(
+    dest: Annotated[Path, typer.Argument(help="a folder (an earlier backup there is updated)")],
+) -> None:
+    """Back the whole store up into a folder while it keeps running: the database at one
+    moment, the blobs it names (only new ones when the folder holds an earlier backup), and
+    a manifest of row counts and blob hashes."""
+    with state.ledger() as ledger:
+        total = ledger.maintenance.count_blobs()
+        columns = (TextColumn("backing up"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("backup", total=total)
+            report = ledger.maintenance.backup(dest, progress=lambda n: bar.advance(task, n))
+    console.print(
+        f"backed up {sum(report.rows.values())} rows of {len(report.rows)} tables (schema "
+        f"{report.revision}) and {report.blobs} blobs ({report.blobs_copied} new, "
+        f"{report.bytes_copied:,} bytes) into {report.dest} in {report.seconds:.1f}s",
+        markup=False,
+    )
+
+
+def restore(
+    source: Annotated[Path, typer.Argument(help="a backup folder")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace what the target store holds")
+    ] = False,
+) -> None:
+    """Restore a backup into this (empty) store; the whole backup is checked first."""
+    with state.ledger() as ledger:
+        columns = (TextColumn("restoring"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("restore", total=None)
+            report = ledger.maintenance.restore(
+                source, force=force, progress=lambda n: bar.advance(task, n)
+            )
+    console.print(
+        f"restored {sum(report.rows.values())} rows (schema {report.revision}) and "
+        f"{report.blobs} blobs ({report.blobs_copied} copied) from {report.source}",
+        markup=False,
+    )
+    for problem in report.problems:
+        err_console.print(styled("problem:", "red", f" {problem}"), highlight=False)
+    if report.problems:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(verify)
     app.command()(gc)
+    app.command()(backup)
+    app.command()(restore)
