@@ -196,6 +196,19 @@ def empty_db_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
+def second_db_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A second store of the same dialect, not created yet (restores, moves)."""
+    if dialect == "sqlite":
+        (tmp_path / "second").mkdir()
+        yield f"sqlite:///{tmp_path / 'second' / 'docledger.db'}"
+        return
+    dbs: PgDatabases = request.getfixturevalue("pg_databases")
+    url = dbs.create()
+    yield url
+    dbs.drop(url)
+
+
+@pytest.fixture
 def blob_root(tmp_path: Path) -> Path:
     return tmp_path / "blobs"
 

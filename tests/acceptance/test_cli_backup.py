@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from .test_cli import run
 
 
-@pytest.fixture
-def second_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if dialect == "sqlite":
-        (tmp_path / "second").mkdir()
-        yield f"sqlite:///{tmp_path / 'second' / 'docledger.db'}"
-        return
-    dbs = request.getfixturevalue("pg_databases")
-    url = dbs.create()
-    yield url
-    dbs.drop(url)
-
-
-def test_backup_then_restore(db_url: str, second_url: str, tmp_path: Path) -> None:
+def test_backup_then_restore(db_url: str, second_db_url: str, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "odd name [v2].txt").write_text("Compressor C-7 overhauled.")
     here = {"DOCLEDGER_BLOB_ROOT": str(tmp_path / "blobs")}
@@ -32,15 +17,15 @@ def test_backup_then_restore(db_url: str, second_url: str, tmp_path: Path) -> No
     done = run("backup", "bk", url=db_url, cwd=tmp_path, env=here)
     assert done.returncode == 0, done.stderr
     assert "1 blobs (1 new" in done.stdout
-    done = run("restore", "bk", url=second_url, cwd=tmp_path, env=there)
+    done = run("restore", "bk", url=second_db_url, cwd=tmp_path, env=there)
     assert done.returncode == 0, done.stderr
     assert "restored" in done.stdout
-    done = run("search", "compressor", "--mode", "text", url=second_url, cwd=tmp_path, env=there)
+    done = run("search", "compressor", "--mode", "text", url=second_db_url, cwd=tmp_path, env=there)
     assert done.returncode == 0, done.stderr
     assert "odd name [v2].txt" in done.stdout
-    done = run("verify", url=second_url, cwd=tmp_path, env=there)
+    done = run("verify", url=second_db_url, cwd=tmp_path, env=there)
     assert done.returncode == 0, done.stderr
-    again = run("restore", "bk", url=second_url, cwd=tmp_path, env=there)
+    again = run("restore", "bk", url=second_db_url, cwd=tmp_path, env=there)
     assert again.returncode != 0
     assert "not empty" in again.stderr
     assert "Traceback" not in again.stderr

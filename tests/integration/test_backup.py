@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,25 +26,12 @@ def _fill(ledger: Ledger, start: int, count: int) -> None:
         ledger.extractions.run([added.document_id])
 
 
-@pytest.fixture
-def target_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A second, empty store of the same dialect to restore into."""
-    if dialect == "sqlite":
-        (tmp_path / "restored").mkdir()
-        yield f"sqlite:///{tmp_path / 'restored' / 'docledger.db'}"
-        return
-    dbs = request.getfixturevalue("pg_databases")
-    url = dbs.create()
-    yield url
-    dbs.drop(url)
-
-
 def _open(url: str, blobs: Path) -> Ledger:
     return Ledger.open(settings=load_settings(db_url=url, blob_root=str(blobs)))
 
 
 def test_backup_while_writing_restores_the_snapshot(
-    ledger: Ledger, target_url: str, tmp_path: Path
+    ledger: Ledger, second_db_url: str, tmp_path: Path
 ) -> None:
     _fill(ledger, 0, 12)
     before = [h.segment_id for h in ledger.search.text("turbine", k=20)]
@@ -74,7 +60,7 @@ def test_backup_while_writing_restores_the_snapshot(
     assert manifest["rows"]["documents"] >= 12
     assert report.blobs == len(manifest["blobs"]) == manifest["rows"]["blobs"]
 
-    with _open(target_url, tmp_path / "restored-blobs") as restored:
+    with _open(second_db_url, tmp_path / "restored-blobs") as restored:
         done = restored.maintenance.restore(tmp_path / "backup")
         assert done.problems == []
         assert done.rows == manifest["rows"]
@@ -94,12 +80,12 @@ def test_backup_while_writing_restores_the_snapshot(
 
 
 def test_a_damaged_backup_fails_and_leaves_the_target_alone(
-    ledger: Ledger, dialect: str, target_url: str, tmp_path: Path
+    ledger: Ledger, dialect: str, second_db_url: str, tmp_path: Path
 ) -> None:
     _fill(ledger, 0, 3)
     ledger.maintenance.backup(tmp_path / "backup")
     manifest = json.loads((tmp_path / "backup" / MANIFEST).read_text())
-    with _open(target_url, tmp_path / "restored-blobs") as target:
+    with _open(second_db_url, tmp_path / "restored-blobs") as target:
         _fill(target, 900, 1)  # the target holds something of its own...
         with pytest.raises(InvalidInput, match="not empty"):
             target.maintenance.restore(tmp_path / "backup")
