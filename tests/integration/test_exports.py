@@ -407,12 +407,18 @@ def test_lineage_names_what_the_export_was_made_from(store: Ledger) -> None:
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(
-    store: Ledger, selection: Any, fmts: list[str], options: Any, message: str
+    ledger: Ledger, selection: Any, fmts: list[str], options: Any, message: str
 ) -> None:
-    before = _counts(store)
+    doc = ledger.documents.create(b"one zone", external_key="a.pdf")
+    ledger.extractions.record(
+        doc.version_id, "zones", "1",
+        segments=[{"kind": "zone", "page_number": 1, "text": "one zone",
+                   "bbox": {"x0": 1, "y0": 1, "x1": 2, "y1": 2}}],
+    )  # fmt: skip
+    before = _counts(ledger)
     with pytest.raises(InvalidInput, match=message):
-        store.exports.create(selection, fmts, options=options)
-    assert _counts(store) == before
+        ledger.exports.create(selection, fmts, options=options)
+    assert _counts(ledger) == before
 
 
 def test_unknown_exports_and_files(store: Ledger, tmp_path: Path) -> None:
