@@ -432,6 +432,14 @@ def test_unknown_exports_and_files(store: Ledger, tmp_path: Path) -> None:
     assert [e.id for e in store.exports.list(status="succeeded").items] == [done.id]
     with pytest.raises(InvalidInput, match="not a Label Studio export"):
         store.exports.import_label_studio(b"<xml/>")
+    hostile = [{"data": {"page": 1}, "annotations": [{"result": [{
+        "type": "rectanglelabels", "id": "x",
+        "value": {"x": "NaN", "y": 1, "width": 1, "height": 1, "rectanglelabels": ["a"]},
+    }]}]}]  # fmt: skip
+    before = _counts(store), len(store.annotations.list(limit=1000).items)
+    with pytest.raises(InvalidInput, match="finite"):
+        store.exports.import_label_studio(json.dumps(hostile).encode())
+    assert (_counts(store), len(store.annotations.list(limit=1000).items)) == before
     with pytest.raises(InvalidInput, match="is not a file"):
         store.exports.import_label_studio(str(tmp_path / "missing.json"))
 

@@ -7,6 +7,7 @@ id is a segment id is that segment's label (and box, when it was moved)."""
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -243,6 +244,8 @@ def _region(
         w, h = float(value["width"]), float(value["height"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"task {index}: a rectangle needs x, y, width, height") from exc
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w < 0 or h < 0:
+        raise InvalidInput(f"task {index}: a rectangle needs finite x, y and a size >= 0")
     if not labels or not isinstance(labels[0], str):
         raise InvalidInput(f"task {index}: a rectangle without a label")
     return Region(

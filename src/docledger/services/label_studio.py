@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from docledger.errors import DocledgerError, NotFound
-from docledger.formats.base import percent_box
+from docledger.errors import NotFound
+from docledger.formats.base import PageFailure, percent_box
 from docledger.formats.labelstudio import Region
 from docledger.models import Annotation as AnnotationRow
 from docledger.models import Segment as SegmentRow
@@ -26,6 +26,29 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
 
 
+def _moved_box(record: dict[str, Any], original: BBox, region: Region) -> dict[str, Any] | None:
+    """The region's box in the segment's own unit, or None when it was not moved (or its
+    page has no size to place it on)."""
+    try:
+        pct = percent_box(record, original)
+    except PageFailure:  # no page size: the label is kept, a moved box cannot be placed
+        return None
+    moved = (region.x, region.y, region.x + region.width, region.y + region.height)
+    if all(_close(a, b) for a, b in zip(moved, (pct.x0, pct.y0, pct.x1, pct.y1), strict=True)):
+        return None
+    if pct.x1 <= pct.x0 or pct.y1 <= pct.y0:
+        return None
+    scale_x = (original.x1 - original.x0) / (pct.x1 - pct.x0)
+    scale_y = (original.y1 - original.y0) / (pct.y1 - pct.y0)
+    return {
+        "x0": original.x0 + (moved[0] - pct.x0) * scale_x,
+        "y0": original.y0 + (moved[1] - pct.y0) * scale_y,
+        "x1": original.x0 + (moved[2] - pct.x0) * scale_x,
+        "y1": original.y0 + (moved[3] - pct.y0) * scale_y,
+        "unit": original.unit, "label": region.label,
+    }  # fmt: skip
+
+
 def import_regions(
     session: Any,
     regions: list[Region],
@@ -37,6 +60,7 @@ def import_regions(
     ws = WorkspaceRepository(session).get(workspace).id
     created: list[uuid.UUID] = []
     unchanged = unmatched = 0
+    sizes_of: dict[uuid.UUID, dict[int, tuple[Any, Any]]] = {}  # one query per extraction
     for region in regions:
         seg = session.get(SegmentRow, region.segment_id) if region.segment_id else None
         if seg is not None and seg.workspace_id != ws:
@@ -70,28 +94,13 @@ def import_regions(
             unchanged += 1
         if seg.bbox is None or seg.page_number is None:
             continue
-        sizes = page_sizes(session, seg.extraction_id)
-        page_box, size = sizes.get(seg.page_number, (None, None))
+        if seg.extraction_id not in sizes_of:
+            sizes_of[seg.extraction_id] = page_sizes(session, seg.extraction_id)
+        page_box, size = sizes_of[seg.extraction_id].get(seg.page_number, (None, None))
         record = {"page": seg.page_number, "page_box": page_box, "page_size_pt": size}
-        original = BBox.model_validate(seg.bbox)
-        try:
-            pct = percent_box(record, original)
-        except DocledgerError:
+        box = _moved_box(record, BBox.model_validate(seg.bbox), region)
+        if box is None:
             continue
-        moved = (region.x, region.y, region.x + region.width, region.y + region.height)
-        if all(_close(a, b) for a, b in zip(moved, (pct.x0, pct.y0, pct.x1, pct.y1), strict=True)):
-            continue
-        scale_x = (original.x1 - original.x0) / (pct.x1 - pct.x0) if pct.x1 > pct.x0 else None
-        scale_y = (original.y1 - original.y0) / (pct.y1 - pct.y0) if pct.y1 > pct.y0 else None
-        if scale_x is None or scale_y is None:
-            continue
-        box: dict[str, Any] = {
-            "x0": original.x0 + (moved[0] - pct.x0) * scale_x,
-            "y0": original.y0 + (moved[1] - pct.y0) * scale_y,
-            "x1": original.x0 + (moved[2] - pct.x0) * scale_x,
-            "y1": original.y0 + (moved[3] - pct.y0) * scale_y,
-            "unit": original.unit, "label": region.label,
-        }  # fmt: skip
         if any(
             a.kind == "bbox"
             and all(_close(a.value.get(k, 0), box[k]) for k in ("x0", "y0", "x1", "y1"))
