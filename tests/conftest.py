@@ -209,6 +209,21 @@ def second_db_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) 
 
 
 @pytest.fixture
+def other_dialect_url(
+    dialect: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """An empty store of the other dialect."""
+    if dialect == "postgresql":
+        (tmp_path / "other").mkdir()
+        yield f"sqlite:///{tmp_path / 'other' / 'docledger.db'}"
+        return
+    dbs: PgDatabases = request.getfixturevalue("pg_databases")
+    url = dbs.create()
+    yield url
+    dbs.drop(url)
+
+
+@pytest.fixture
 def blob_root(tmp_path: Path) -> Path:
     return tmp_path / "blobs"
 

@@ -1,4 +1,4 @@
-"""``docledger verify``, ``docledger gc``, ``docledger backup`` and ``docledger restore``."""
+"""``docledger verify``, ``gc``, ``backup``, ``restore``, ``dump``, ``load`` and ``move``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from docledger.cli.context import console, err_console, state, styled
+from docledger.errors import InvalidInput
+from docledger.ledger import Ledger
+from docledger.services.load import LoadReport, read_manifest
 from docledger.services.maintenance import DEFAULT_GRACE_S
 
 
@@ -118,8 +121,95 @@ def restore(
         raise typer.Exit(1)
 
 
+def _rows_bar(label: str) -> Progress:
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("rows"))
+    return Progress(*columns, console=err_console, transient=True)
+
+
+def dump(
+    dest: Annotated[Path, typer.Argument(help="a new (or empty) folder")],
+    workspace: Annotated[
+        str | None,
+        typer.Option("--workspace", "-w", help="Only this workspace (slug or id)"),
+    ] = None,
+) -> None:
+    """Write the store (or one workspace) as portable files: one JSONL file per table, the
+    blobs, a manifest. `docledger load` reads it into SQLite or PostgreSQL alike."""
+    with state.ledger() as ledger, _rows_bar("dumping") as bar:
+        task = bar.add_task("dump", total=None)
+        report = ledger.maintenance.dump(
+            dest, workspace=workspace, progress=lambda n: bar.advance(task, n)
+        )
+    console.print(
+        f"dumped {sum(report.rows.values())} rows of {len(report.rows)} tables (schema "
+        f"{report.revision}) and {report.blobs} blobs into {report.dest} in "
+        f"{report.seconds:.1f}s",
+        markup=False,
+    )
+
+
+def _print_load(report: LoadReport, verb: str) -> None:
+    console.print(
+        f"{verb} {sum(report.inserted.values())} rows ({report.skipped} already there) and "
+        f"{report.blobs} blobs ({report.blobs_copied} copied) from {report.source} in "
+        f"{report.seconds:.1f}s",
+        markup=False,
+    )
+
+
+def load(
+    source: Annotated[Path, typer.Argument(help="a folder written by docledger dump")],
+) -> None:
+    """Load a dump into this store. Ids are kept; rows already here are left as they are and
+    other workspaces are not touched. A damaged dump changes nothing."""
+    with state.ledger() as ledger, _rows_bar("loading") as bar:
+        task = bar.add_task("load", total=_dump_rows(source))
+        report = ledger.maintenance.load(source, progress=lambda n: bar.advance(task, n))
+    _print_load(report, "loaded")
+
+
+def _dump_rows(source: Path) -> int | None:
+    try:
+        return sum(int(t["rows"]) for t in read_manifest(source)["tables"].values())
+    except (InvalidInput, KeyError, TypeError, ValueError):
+        return None  # load itself says what is wrong
+
+
+def move(
+    to: Annotated[str, typer.Option("--to", help="the target store's database URL")],
+    to_blobs: Annotated[
+        str | None,
+        typer.Option(
+            "--to-blobs", help="the target's blob folder or s3:// root (default: this store's)"
+        ),
+    ] = None,
+    workspace: Annotated[
+        str | None,
+        typer.Option("--workspace", "-w", help="Only this workspace (slug or id)"),
+    ] = None,
+) -> None:
+    """Copy this store (or one workspace) into another database, SQLite or PostgreSQL: same
+    ids, same vectors; the target's full-text and vector indexes are built."""
+    settings = state.settings()
+    target_settings = settings.model_copy(
+        update={"db_url": to, "blob_root": to_blobs or settings.resolved_blob_root}
+    )
+    with state.ledger() as ledger, Ledger.open(settings=target_settings) as target:
+        # a workspace's share of the rows is known only as they are picked
+        total = None if workspace else sum(ledger.maintenance.row_counts().values())
+        with _rows_bar("moving") as bar:
+            task = bar.add_task("move", total=total)
+            report = ledger.maintenance.move(
+                target, workspace=workspace, progress=lambda n: bar.advance(task, n)
+            )
+    _print_load(report, "moved")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(verify)
     app.command()(gc)
     app.command()(backup)
     app.command()(restore)
+    app.command()(dump)
+    app.command()(load)
+    app.command()(move)

@@ -229,20 +229,24 @@ def read_manifest(source: Path) -> dict[str, Any]:
     return manifest
 
 
-def _check_blobs(source: Path, manifest: dict[str, Any], progress: Progress | None) -> None:
-    folder = LocalBlobStore(source / "blobs")
-    for sha, size in manifest["blobs"].items():
+def check_blob_folder(
+    folder: Path, blobs: dict[str, int], what: str, progress: Progress | None = None
+) -> None:
+    """Every blob a manifest lists is in ``folder`` with its size and hash (``what`` names
+    the folder's owner in the error: the backup, the dump)."""
+    store = LocalBlobStore(folder)
+    for sha, size in blobs.items():
         try:
-            with folder.open(sha) as handle:
+            with store.open(sha) as handle:  # verified as it is read
                 seen = 0
                 while chunk := handle.read(1024 * 1024):
                     seen += len(chunk)
         except NotFound as exc:
-            raise InvalidInput(f"the backup is missing blob {sha}") from exc
+            raise InvalidInput(f"the {what} is missing blob {sha}") from exc
         except BlobCorrupt as exc:
-            raise InvalidInput(f"the backup's blob {sha} is corrupt") from exc
+            raise InvalidInput(f"the {what}'s blob {sha} is corrupt") from exc
         if seen != size:
-            raise InvalidInput(f"the backup's blob {sha} has {seen} bytes, not {size}")
+            raise InvalidInput(f"the {what}'s blob {sha} has {seen} bytes, not {size}")
         if progress is not None:
             progress(1)
 
@@ -315,7 +319,7 @@ def restore(
         _check_sqlite(source, manifest)
     else:
         _check_pg(source)
-    _check_blobs(source, manifest, None)
+    check_blob_folder(source / "blobs", manifest["blobs"], "backup")
     if not force and not target_is_empty(engine):
         raise InvalidInput("the target store is not empty: restore into an empty one, or --force")
     folder = LocalBlobStore(source / "blobs")

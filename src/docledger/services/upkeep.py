@@ -6,13 +6,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any, Protocol
 
+from sqlalchemy import Engine
+
+from docledger.db.dialect import table_row_counts
 from docledger.services import backup as backups
-from docledger.services import invariants, maintenance
+from docledger.services import dump as dumps
+from docledger.services import invariants, maintenance, portable
+from docledger.services import load as loads
 from docledger.services.backup import BackupReport, RestoreReport
+from docledger.services.dump import DumpReport
 from docledger.services.invariants import CheckResult
+from docledger.services.load import LoadReport
 from docledger.services.maintenance import DEFAULT_GRACE_S, GcReport, VerifyReport
 from docledger.services.scope import Service, service
+
+
+class Store(Protocol):
+    """What ``move`` needs of its target: a ledger, or anything with an engine and blobs."""
+
+    engine: Engine
+    blobs: Any
 
 
 class MaintenanceService(Service):
@@ -64,4 +79,55 @@ class MaintenanceService(Service):
         damaged database file, fails with the reason and changes nothing."""
         return backups.restore(
             source, self._scope.engine, self._scope.blobs, force=force, progress=progress
+        )
+
+    @service
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table of the whole store (what a dump or move will read)."""
+        with self._scope.engine.connect() as conn:
+            return table_row_counts(conn, [t.name for t in portable.tables()])
+
+    @service
+    def dump(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        workspace: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> DumpReport:
+        """The whole store, or one workspace (by slug or id), as portable files in the new
+        folder ``dest``: one JSONL file per table read in one snapshot, the blobs the rows
+        name, a manifest. Loads into SQLite or PostgreSQL alike. ``progress`` is called per
+        batch of rows written."""
+        return dumps.dump(
+            self._scope.engine, self._scope.blobs, dest, workspace=workspace, progress=progress
+        )
+
+    @service
+    def load(
+        self, source: str | os.PathLike[str], *, progress: Callable[[int], None] | None = None
+    ) -> LoadReport:
+        """Load a dump into this store, keeping every id; rows already here (same id) are
+        left as they are, other workspaces are not touched. The whole dump is checked first
+        and the rows go in in one transaction: a damaged dump or a clash changes nothing."""
+        return loads.load(source, self._scope.engine, self._scope.blobs, progress=progress)
+
+    @service
+    def move(
+        self,
+        to: Store,
+        *,
+        workspace: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> LoadReport:
+        """Copy this store (or one workspace) into another one, of either dialect: ``to`` is
+        a ``Ledger`` (or anything with ``engine`` and ``blobs``). Rows keep their ids, vectors
+        their bits; the target rebuilds its full-text index and pgvector indexes."""
+        return loads.move(
+            self._scope.engine,
+            self._scope.blobs,
+            to.engine,
+            to.blobs,
+            workspace=workspace,
+            progress=progress,
         )

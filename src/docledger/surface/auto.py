@@ -84,14 +84,17 @@ if TYPE_CHECKING:
     from docledger.schemas.user import User, UserCreate
     from docledger.schemas.workspace import Workspace, WorkspaceCreate
     from docledger.services.backup import BackupReport, RestoreReport
+    from docledger.services.dump import DumpReport
     from docledger.services.embedders import Embedder
     from docledger.services.exports import Progress
     from docledger.services.extraction import ExtractOutcome
     from docledger.services.ingest import SyncResult
     from docledger.services.invariants import CheckResult
+    from docledger.services.load import LoadReport
     from docledger.services.maintenance import GcReport, VerifyReport
     from docledger.services.sources import Source
     from docledger.services.tracking import RunHandle
+    from docledger.services.upkeep import Store
     from docledger.storage.base import StoredBlob
     from docledger.vocab import JobStatus
 
@@ -2270,3 +2273,43 @@ class Maintenance(AutoSurface):
         damaged database file, fails with the reason and changes nothing.
         """
         return self._run("restore", source, force=force, progress=progress)
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table of the whole store (what a dump or move will read)."""
+        return self._run("row_counts")
+
+    def dump(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        workspace: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> DumpReport:
+        """The whole store, or one workspace (by slug or id), as portable files in the new
+        folder ``dest``: one JSONL file per table read in one snapshot, the blobs the rows
+        name, a manifest. Loads into SQLite or PostgreSQL alike. ``progress`` is called per
+        batch of rows written.
+        """
+        return self._run("dump", dest, workspace=workspace, progress=progress)
+
+    def load(
+        self, source: str | os.PathLike[str], *, progress: Callable[[int], None] | None = None
+    ) -> LoadReport:
+        """Load a dump into this store, keeping every id; rows already here (same id) are
+        left as they are, other workspaces are not touched. The whole dump is checked first
+        and the rows go in in one transaction: a damaged dump or a clash changes nothing.
+        """
+        return self._run("load", source, progress=progress)
+
+    def move(
+        self,
+        to: Store,
+        *,
+        workspace: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> LoadReport:
+        """Copy this store (or one workspace) into another one, of either dialect: ``to`` is
+        a ``Ledger`` (or anything with ``engine`` and ``blobs``). Rows keep their ids, vectors
+        their bits; the target rebuilds its full-text index and pgvector indexes.
+        """
+        return self._run("move", to, workspace=workspace, progress=progress)

@@ -8,7 +8,7 @@ here that fills these methods in.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -68,6 +68,24 @@ class Dialect:
         """Append ``rows`` (already in the driver's form) at the driver's own speed; returns
         the statement used (for error messages)."""
         raise NotImplementedError
+
+    def load_rows(
+        self, conn: Connection, table: str, columns: str, count: int, rows: Iterable[Any]
+    ) -> str:
+        """Append a whole table's rows (in the driver's form, streamed) in as few statements
+        as the driver allows; returns the statement used (for error messages)."""
+        raise NotImplementedError
+
+    def stage(self, conn: Connection, table: str, stage: str) -> None:
+        """A temporary table shaped like ``table`` (no constraints), for a merge."""
+        raise NotImplementedError
+
+    def defer_foreign_keys(self, conn: Connection) -> None:
+        """Check foreign keys at commit where the database can (rows of a table that refer to
+        each other then load in any order)."""
+
+    def reset_sequence(self, conn: Connection, table: str, column: str) -> None:
+        """Move an integer key's generator past the largest key (after explicit keys)."""
 
     def in_values(self, column: Any, values: Sequence[Any]) -> Any:
         """``column IN (values)`` for look-ups by many keys."""

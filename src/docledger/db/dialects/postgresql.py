@@ -102,6 +102,25 @@ class PostgresDialect(Dialect):
         copy_rows(conn, statement, rows)
         return statement
 
+    def load_rows(
+        self, conn: Connection, table: str, columns: str, count: int, rows: Iterable[Any]
+    ) -> str:
+        """One COPY for the whole table: foreign keys are checked at the end of the statement,
+        so rows that refer to each other (parent segments, merged findings) load in any
+        order."""
+        statement = f"COPY {table} ({columns}) FROM STDIN"
+        copy_rows(conn, statement, rows)
+        return statement
+
+    def stage(self, conn: Connection, table: str, stage: str) -> None:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} (LIKE {table}) ON COMMIT DROP")
+
+    def reset_sequence(self, conn: Connection, table: str, column: str) -> None:
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+            f"coalesce(max({column}), 1), max({column}) IS NOT NULL) FROM {table}"
+        )
+
     def in_values(self, column: Any, values: Sequence[Any]) -> Any:
         """``column = ANY(:array)``: one bind parameter instead of hundreds, so the statement
         text (and its server-side plan) is the same for every batch."""

@@ -9,7 +9,7 @@ transaction. Read-only scopes use a plain deferred ``BEGIN`` so readers never qu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -117,16 +117,29 @@ class SQLiteDialect(Dialect):
     def write_rows(
         self, conn: Connection, table: str, columns: str, count: int, rows: Sequence[Any]
     ) -> str:
+        return self.load_rows(conn, table, columns, count, rows)
+
+    def load_rows(
+        self, conn: Connection, table: str, columns: str, count: int, rows: Iterable[Any]
+    ) -> str:
         marks = ", ".join("?" for _ in range(count))
         statement = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
         # The DBAPI connection: sqlite3's own, or SQLAlchemy's sync-looking adapter over
-        # aiosqlite under the async engine; both have a cursor with executemany.
+        # aiosqlite under the async engine; both have a cursor with executemany (sqlite3's
+        # consumes an iterator as it goes: a whole table never sits in memory).
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(statement, rows)
+            cursor.executemany(statement, rows)  # type: ignore[arg-type]
         finally:
             cursor.close()
         return statement
+
+    def stage(self, conn: Connection, table: str, stage: str) -> None:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{stage}")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} AS SELECT * FROM {table} WHERE 0")
+
+    def defer_foreign_keys(self, conn: Connection) -> None:
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # until this transaction ends
 
     def in_values(self, column: Any, values: Sequence[Any]) -> Any:
         return column.in_(list(values))
