@@ -18,6 +18,7 @@ from docledger.errors import (
     MissingDependency,
     NotFound,
     NotNullViolation,
+    PermissionDenied,
     StorageFull,
 )
 from docledger.ledger import AsyncLedger, AsyncTx, Ledger, Tx
@@ -49,6 +50,7 @@ __all__ = [
     "NotFound",
     "NotNullViolation",
     "Page",
+    "PermissionDenied",
     "Settings",
     "StorageFull",
     "TaskContext",

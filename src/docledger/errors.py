@@ -75,6 +75,11 @@ class LockTimeout(DocledgerError):
     """The database stayed locked by another writer for longer than the configured timeout."""
 
 
+class PermissionDenied(DocledgerError):
+    """The database refused: this role may not read or change that (row-level security keeps a
+    tenant to its workspace's rows)."""
+
+
 class BlobStoreError(DocledgerError):
     """The blob store failed to store or read bytes."""
 
@@ -105,5 +110,6 @@ __all__ = [
     "MissingDependency",
     "NotFound",
     "NotNullViolation",
+    "PermissionDenied",
     "StorageFull",
 ]

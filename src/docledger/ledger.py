@@ -16,6 +16,7 @@ editors and mypy see them.
 from __future__ import annotations
 
 import threading
+import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
@@ -27,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from docledger.config import Settings, load_settings
+from docledger.db import tenancy
 from docledger.db.engine import create_async_engine_from, create_sync_engine
 from docledger.db.session import async_session_scope, session_scope
 from docledger.repositories import (
@@ -201,14 +203,24 @@ class Ledger:
         return self.model_versions
 
     @classmethod
-    def open(cls, url: str | None = None, *, settings: Settings | None = None) -> Ledger:
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        workspace: str | uuid.UUID | None = None,
+    ) -> Ledger:
         """Open a store. A brand-new database is created at the current schema; an older one
-        raises MigrationRequired (run ``docledger db upgrade``)."""
+        raises MigrationRequired (run ``docledger db upgrade``). ``workspace`` (slug or id)
+        opens it for one tenant: calls reach that workspace only, and under row-level security
+        (``docledger db enable-rls``) every transaction is confined to it by PostgreSQL."""
         settings = settings or load_settings(db_url=url)
         blobs = open_blob_store(settings)
         engine = create_sync_engine(settings)
         try:
             schema.ensure_ready(engine)
+            if workspace is not None:
+                engine = tenancy.confine(engine, workspace)
         except BaseException:
             engine.dispose()
             raise
@@ -248,9 +260,12 @@ class AsyncLedger:
     commits in steps) run the same sync code in a worker thread, on a sync engine this ledger
     opens the first time one is called."""
 
-    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+    def __init__(
+        self, settings: Settings, engine: AsyncEngine, tenant: tenancy.Tenant | None = None
+    ) -> None:
         self.settings = settings
         self.engine = engine
+        self._tenant = tenant
         self._shared = Shared()
         self.blobs = open_blob_store(settings)
         self._sync: Engine | None = None
@@ -288,12 +303,21 @@ class AsyncLedger:
         with self._sync_lock:
             if self._sync is None:
                 self._sync = create_sync_engine(self.settings)
+                if self._tenant is not None:
+                    self._sync = tenancy.confined(self._sync, self._tenant)
             engine = self._sync
         return Scope(engine, self.blobs, self._shared)
 
     @classmethod
-    def open(cls, url: str | None = None, *, settings: Settings | None = None) -> _AsyncOpener:
-        return _AsyncOpener(settings or load_settings(db_url=url))
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        workspace: str | uuid.UUID | None = None,
+    ) -> _AsyncOpener:
+        """Open a store (awaited, or ``async with``); ``workspace`` as in ``Ledger.open``."""
+        return _AsyncOpener(settings or load_settings(db_url=url), workspace)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -363,19 +387,26 @@ class AsyncTx:
 class _AsyncOpener:
     """Lets ``AsyncLedger.open()`` be awaited or used with ``async with``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, workspace: str | uuid.UUID | None = None) -> None:
         self._settings = settings
+        self._workspace = workspace
         self._ledger: AsyncLedger | None = None
 
     async def _open(self) -> AsyncLedger:
         engine = create_async_engine_from(self._settings)
+        who = None
         try:
             async with engine.begin() as conn:
                 await conn.run_sync(schema.ensure_ready)
+            if self._workspace is not None:
+                async with engine.connect() as conn:
+                    who = await conn.run_sync(tenancy.tenant, self._workspace)
+                tenancy.install(engine.sync_engine, who)
+                engine = engine.execution_options(**tenancy.options(who))
         except BaseException:
             await engine.dispose()
             raise
-        return AsyncLedger(self._settings, engine)
+        return AsyncLedger(self._settings, engine, who)
 
     def __await__(self) -> Any:
         return self._open().__await__()

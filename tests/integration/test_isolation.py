@@ -56,6 +56,8 @@ NOT_BY_ID = {
     "exports.create": "creates in the workspace; another workspace's ids in the selection are "
     "refused as InvalidInput (test_exports)",
     "exports.list": "lists one workspace",
+    "maintenance.dump": "writes one workspace's rows (picked by its id); test_portable",
+    "maintenance.move": "copies one workspace's rows (picked by its id); test_portable",
     "exports.import_label_studio": "segment ids come inside the file: another workspace's are "
     "counted unmatched (test_exports)",
 }

@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlalchemy import text
 
 from docledger.cli.context import console, state
-from docledger.db import vector_index
+from docledger.db import tenancy, vector_index
 from docledger.db.dialects import dialect_of
 from docledger.db.session import translated_errors
 from docledger.services import schema
@@ -72,6 +72,29 @@ def pgvector() -> None:
             console.print("the server has no usable pgvector extension; exact search stays on")
             raise typer.Exit(1)
     console.print(f"pgvector enabled: {copies} vectors indexed")
+
+
+@app.command("enable-rls")
+def enable_rls() -> None:
+    """Enforce tenancy in PostgreSQL: row-level security confines the docledger_tenant role
+    to the workspace each transaction names (run as the tables' owner; idempotent, run again
+    after `db upgrade`). Ledgers opened for one workspace then run as that role."""
+    with state.engine() as engine:
+        schema.ensure_ready(engine)
+        with translated_errors(), engine.begin() as conn:
+            confined = tenancy.enable(conn)
+    console.print(
+        f"row-level security on {len(confined)} tables for role {tenancy.ROLE}; "
+        f"set {tenancy.SETTING} per transaction (Ledger.open(url, workspace=...))"
+    )
+
+
+@app.command("disable-rls")
+def disable_rls() -> None:
+    """Drop the row-level security policies (the role and its grants stay)."""
+    with state.engine() as engine, translated_errors(), engine.begin() as conn:
+        tenancy.disable(conn)
+    console.print("row-level security off")
 
 
 @app.command()

@@ -23,6 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from docledger.db.dialects import Capabilities, dialect_of
+from docledger.db.tenancy import enforced
 
 #: Rows per INSERT statement on the multi-row VALUES path. SQLite's default host-parameter limit
 #: is 32766, PostgreSQL's 65535; chunking keeps every statement well under both.
@@ -355,8 +356,9 @@ def skip_commit_flush(session: Session) -> None:
 
 def writable_ctes(session: Session) -> bool:
     """Whether one statement can both change rows and log them (data-modifying CTEs, as in
-    ``WITH done AS (UPDATE ... RETURNING) INSERT ...``): PostgreSQL, not SQLite."""
-    return dialect_of(session).writable_ctes
+    ``WITH done AS (UPDATE ... RETURNING) INSERT ...``): PostgreSQL, not SQLite, and not
+    under row-level security (``tenancy.enforced``)."""
+    return dialect_of(session).writable_ctes and not enforced(session.get_bind())
 
 
 #: PostgreSQL channel workers LISTEN on; the payload is the queue name.

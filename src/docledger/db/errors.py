@@ -24,6 +24,7 @@ _PG_STATES: dict[str, type[errors.DocledgerError]] = {
     "57014": errors.LockTimeout,  # query_canceled (statement_timeout)
     "40P01": errors.Conflict,  # deadlock: the loser may retry
     "40001": errors.Conflict,  # serialization failure: the loser may retry
+    "42501": errors.PermissionDenied,  # insufficient_privilege, row-level security included
     "53100": errors.StorageFull,  # disk_full
     "53200": errors.StorageFull,  # out_of_memory (the server's, not ours)
 }

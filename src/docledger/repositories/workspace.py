@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from docledger.db.dialect import insert_ignore
+from docledger.db.tenancy import default_workspace
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
@@ -84,14 +85,21 @@ class WorkspaceRepository(Repository):
         insert_ignore(self.session, WorkspaceRow, rows, conflict=["slug"])
         return self.get(slug)
 
+    def _bound(self) -> uuid.UUID | None:
+        """The workspace this ledger was opened for: the only one it may address."""
+        bound = default_workspace(self.session.get_bind())
+        return uuid.UUID(bound) if bound is not None else None
+
     def _row(self, ref: WorkspaceRef | None) -> WorkspaceRow:
-        ref = DEFAULT_SLUG if ref is None else ref
+        bound = self._bound()
+        if ref is None:
+            ref = bound or DEFAULT_SLUG
         key = as_uuid(ref)
         stmt = select(WorkspaceRow).where(
             WorkspaceRow.id == key if key is not None else WorkspaceRow.slug == str(ref)
         )
         row = self.session.scalars(stmt).one_or_none()
-        if row is None:
+        if row is None or (bound is not None and row.id != bound):
             raise NotFound(f"no workspace {ref!s}")
         return row
 
@@ -104,9 +112,13 @@ class WorkspaceRepository(Repository):
     def list(self, *, limit: int = 100, cursor: str | None = None) -> Page[Workspace]:
         """Workspaces by slug."""
         keys = [(WorkspaceRow.slug, False), (WorkspaceRow.id, False)]
+        bound = self._bound()
+        query = select(WorkspaceRow)
+        if bound is not None:
+            query = query.where(WorkspaceRow.id == bound)
         return page(
             self.session,
-            select(WorkspaceRow),
+            query,
             keys,
             Workspace.model_validate,
             limit=limit,

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, LargeBinary, Table, Uuid, select
 
+from docledger.db import ownership
 from docledger.db.base import Base
 from docledger.db.bounds import Checked
 from docledger.db.types import UTCDateTime
@@ -44,7 +45,7 @@ Encoder = Callable[[Any], Any]
 
 def tables() -> list[Table]:
     """Every table of the schema, parents before children."""
-    return list(Base.metadata.sorted_tables)
+    return ownership.tables()
 
 
 def table_named(name: str) -> Table:
@@ -143,15 +144,7 @@ def columns_of(table: Table) -> list[list[str]]:
 
 def shared(table: Table) -> bool:
     """A table whose rows no workspace owns: only the rows dumped rows refer to go along."""
-    if table.name == "workspaces":
-        return False
-    if "workspace_id" in table.c:
-        return bool(table.c.workspace_id.nullable)  # runs, jobs, models of no workspace
-    return not any(_parent_filterable(fk.column.table) for fk in table.foreign_keys)
-
-
-def _parent_filterable(parent: Table) -> bool:
-    return parent.name == "workspaces" or "workspace_id" in parent.c or not shared(parent)
+    return ownership.shared(table)
 
 
 def workspace_filters(workspace_id: Any) -> dict[str, ColumnElement[bool]]:
@@ -163,26 +156,11 @@ def workspace_filters(workspace_id: Any) -> dict[str, ColumnElement[bool]]:
             filters[table.name] = table.c.id == workspace_id
         elif "workspace_id" in table.c:
             filters[table.name] = table.c.workspace_id == workspace_id
-        else:
-            parent_fk = _owning_key(table, filters)
-            if parent_fk is None:
-                continue
-            column, parent = parent_fk
+        elif (owner := ownership.owner_key(table)) is not None:
+            column, parent = owner
             key = next(iter(parent.primary_key.columns))
             filters[table.name] = column.in_(select(key).where(filters[parent.name]))
     return filters
-
-
-def _owning_key(table: Table, filters: dict[str, Any]) -> tuple[Any, Table] | None:
-    """The foreign key through which a row without a workspace column belongs to one: the
-    first non-null key to a table that is already filtered."""
-    candidates = [
-        (fk.parent, fk.column.table)
-        for fk in sorted(table.foreign_keys, key=lambda fk: fk.parent.name)
-        if fk.column.table.name in filters and fk.column.table is not table
-    ]
-    candidates.sort(key=lambda pair: bool(pair[0].nullable))
-    return candidates[0] if candidates else None
 
 
 def references(table: Table) -> list[tuple[int, Table]]:

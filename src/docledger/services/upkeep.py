@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
+from docledger.db import tenancy
 from docledger.db.dialect import table_row_counts
 from docledger.services import backup as backups
 from docledger.services import dump as dumps
@@ -80,6 +81,20 @@ class MaintenanceService(Service):
         return backups.restore(
             source, self._scope.engine, self._scope.blobs, force=force, progress=progress
         )
+
+    @service
+    def enable_rls(self) -> list[str]:
+        """PostgreSQL only: confine the ``docledger_tenant`` role to one workspace's rows with
+        row-level security (idempotent; run it again after ``db upgrade``). Returns the
+        confined tables. Ledgers opened with ``workspace=`` then run as that role."""
+        with self._scope.engine.begin() as conn:
+            return tenancy.enable(conn)
+
+    @service
+    def disable_rls(self) -> None:
+        """Drop the row-level security policies (the role stays)."""
+        with self._scope.engine.begin() as conn:
+            tenancy.disable(conn)
 
     @service
     def row_counts(self) -> dict[str, int]:

@@ -2303,6 +2303,17 @@ class AsyncMaintenance(AsyncSurface):
         """
         return await self._run("restore", source, force=force, progress=progress)
 
+    async def enable_rls(self) -> list[str]:
+        """PostgreSQL only: confine the ``docledger_tenant`` role to one workspace's rows with
+        row-level security (idempotent; run it again after ``db upgrade``). Returns the
+        confined tables. Ledgers opened with ``workspace=`` then run as that role.
+        """
+        return await self._run("enable_rls")
+
+    async def disable_rls(self) -> None:
+        """Drop the row-level security policies (the role stays)."""
+        return await self._run("disable_rls")
+
     async def row_counts(self) -> dict[str, int]:
         """Rows per table of the whole store (what a dump or move will read)."""
         return await self._run("row_counts")

@@ -2274,6 +2274,17 @@ class Maintenance(AutoSurface):
         """
         return self._run("restore", source, force=force, progress=progress)
 
+    def enable_rls(self) -> list[str]:
+        """PostgreSQL only: confine the ``docledger_tenant`` role to one workspace's rows with
+        row-level security (idempotent; run it again after ``db upgrade``). Returns the
+        confined tables. Ledgers opened with ``workspace=`` then run as that role.
+        """
+        return self._run("enable_rls")
+
+    def disable_rls(self) -> None:
+        """Drop the row-level security policies (the role stays)."""
+        return self._run("disable_rls")
+
     def row_counts(self) -> dict[str, int]:
         """Rows per table of the whole store (what a dump or move will read)."""
         return self._run("row_counts")

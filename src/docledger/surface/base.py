@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from docledger.db.session import async_session_scope, session_scope
+from docledger.db.tenancy import default_workspace
 from docledger.services.scope import Scope, Service, is_service
 from docledger.surface.registry import build, readonly
 
@@ -29,6 +30,16 @@ if TYPE_CHECKING:
     from docledger.services.tracking import RunHandle
 
 
+def _confined(kwargs: dict[str, Any], bind: Any) -> dict[str, Any]:
+    """A call that names no workspace runs in the one its ledger was opened for, if any: a
+    ledger opened with ``workspace="a"`` addresses nothing outside it, ids included."""
+    if "workspace" in kwargs and kwargs["workspace"] is None:
+        bound = default_workspace(bind)
+        if bound is not None:
+            kwargs["workspace"] = bound
+    return kwargs
+
+
 class AutoSurface:
     """``ledger.X``: every call in a transaction of its own."""
 
@@ -39,6 +50,7 @@ class AutoSurface:
 
     def _run(self, name: str, /, *args: Any, **kwargs: Any) -> Any:
         fn = getattr(self._cls, name)
+        kwargs = _confined(kwargs, self._scope.engine)
         if is_service(fn):
             return getattr(build(self._cls, self._scope), name)(*args, **kwargs)
         with session_scope(self._scope.engine, readonly=readonly(fn)) as session:
@@ -62,6 +74,7 @@ class AsyncSurface:
 
     async def _run(self, name: str, /, *args: Any, **kwargs: Any) -> Any:
         fn = getattr(self._cls, name)
+        kwargs = _confined(kwargs, self._engine)
         if self._session is not None:
             return await self._in_session(self._session, name, args, kwargs)
         if is_service(fn):
