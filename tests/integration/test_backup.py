@@ -129,3 +129,46 @@ def test_bad_backup_folders_are_refused(ledger: Ledger, tmp_path: Path) -> None:
     (tmp_path / MANIFEST).write_text("{nope")
     with pytest.raises(InvalidInput, match="not JSON"):
         ledger.maintenance.restore(tmp_path)
+
+
+def test_backup_to_s3_and_restore_from_it(
+    ledger: Ledger,
+    second_db_url: str,
+    s3_endpoint: str,
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    import boto3  # noqa: PLC0415
+
+    monkeypatch.setenv("DOCLEDGER_S3_ENDPOINT_URL", s3_endpoint)
+    _fill(ledger, 0, 4)
+    before = [h.segment_id for h in ledger.search.text("turbine", k=20)]
+    where = f"s3://{s3_bucket}/nightly"
+    report = ledger.maintenance.backup(where)
+    assert report.dest == where
+    assert report.blobs_copied == report.blobs == 4
+    _fill(ledger, 50, 1)
+    again = ledger.maintenance.backup(where)  # only the new blob goes up
+    assert again.blobs_copied == 1
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    keys = {o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket)["Contents"]}
+    assert {"nightly/manifest.json"} <= keys
+    assert sum(k.startswith("nightly/blobs/") for k in keys) == 5
+
+    with _open(second_db_url, tmp_path / "restored-blobs") as restored:
+        done = restored.maintenance.restore(where)
+        assert done.problems == []
+        assert done.blobs_copied == 5
+        assert restored.maintenance.verify_blobs().ok
+        assert [h.segment_id for h in restored.search.text("turbine", k=20)] == [
+            h.segment_id for h in ledger.search.text("turbine", k=20)
+        ]
+        assert before
+        # a blob missing from the bucket: refused before anything is written
+        blob_key = sorted(k for k in keys if k.startswith("nightly/blobs/"))[0]
+        client.delete_object(Bucket=s3_bucket, Key=blob_key)
+        with pytest.raises(InvalidInput, match="missing blob"):
+            restored.maintenance.restore(where, force=True)
+    with pytest.raises(InvalidInput, match="not a docledger backup"):
+        ledger.maintenance.restore(f"s3://{s3_bucket}/nothing-here")

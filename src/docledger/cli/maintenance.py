@@ -77,7 +77,10 @@ def gc(
 
 
 def backup(
-    dest: Annotated[Path, typer.Argument(help="a folder (an earlier backup there is updated)")],
+    dest: Annotated[
+        str,
+        typer.Argument(help="a folder or s3://bucket/prefix (an earlier backup there is updated)"),
+    ],
 ) -> None:
     """Back the whole store up into a folder while it keeps running: the database at one
     moment, the blobs it names (only new ones when the folder holds an earlier backup), and
@@ -97,7 +100,7 @@ def backup(
 
 
 def restore(
-    source: Annotated[Path, typer.Argument(help="a backup folder")],
+    source: Annotated[str, typer.Argument(help="a backup folder or s3://bucket/prefix")],
     force: Annotated[
         bool, typer.Option("--force", help="Replace what the target store holds")
     ] = False,

@@ -32,8 +32,8 @@ from sqlalchemy import Engine, create_engine, func, inspect, select, text
 from docledger.db.base import Base
 from docledger.db.blob_guard import blob_guard
 from docledger.errors import BlobCorrupt, InvalidInput, NotFound
+from docledger.services import backup_targets
 from docledger.storage.base import BlobStore
-from docledger.storage.local import LocalBlobStore
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "docledger.db"
@@ -44,7 +44,7 @@ Progress = Callable[[int], None]
 
 @dataclass
 class BackupReport:
-    dest: Path
+    dest: str
     dialect: str
     revision: str
     rows: dict[str, int]
@@ -56,7 +56,7 @@ class BackupReport:
 
 @dataclass
 class RestoreReport:
-    source: Path
+    source: str
     revision: str
     rows: dict[str, int]
     blobs: int
@@ -100,36 +100,37 @@ def backup(
     engine: Engine, store: BlobStore, dest: str | os.PathLike[str], progress: Progress | None = None
 ) -> BackupReport:
     started = datetime.now(UTC)
-    folder = Path(dest)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"{folder} is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    if (folder / MANIFEST).exists():
-        old = json.loads((folder / MANIFEST).read_text())
+    where = backup_targets.target(dest, store)
+    old_text = where.read_text(MANIFEST)
+    if old_text is not None:
+        old = json.loads(old_text)
         if old.get("dialect") != engine.dialect.name:
-            raise InvalidInput(f"{folder} holds a backup of a {old.get('dialect')} store")
-    with blob_guard(engine).writing():  # gc waits: every blob the snapshot names stays
+            raise InvalidInput(f"{where.name} holds a backup of a {old.get('dialect')} store")
+    database = SQLITE_FILE if engine.dialect.name == "sqlite" else PG_FILE
+    with where.staging() as stage, blob_guard(engine).writing():  # gc waits meanwhile
         if engine.dialect.name == "sqlite":
-            revision, rows, blobs = _sqlite_snapshot(engine, folder)
+            revision, rows, blobs = _sqlite_snapshot(engine, stage)
         else:
-            revision, rows, blobs = _pg_snapshot(engine, folder)
-        copied, nbytes = _copy_blobs(store, LocalBlobStore(folder / "blobs"), blobs, progress)
-    manifest = {
-        "format": FORMAT,
-        "docledger": _version(),
-        "dialect": engine.dialect.name,
-        "revision": revision,
-        "created_at": started.isoformat(),
-        "database": SQLITE_FILE if engine.dialect.name == "sqlite" else PG_FILE,
-        "rows": rows,
-        "blobs": dict(blobs),
-    }
-    temp = folder / (MANIFEST + ".part")
-    temp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    os.replace(temp, folder / MANIFEST)  # the manifest last: a backup without one is unfinished
+            revision, rows, blobs = _pg_snapshot(engine, stage)
+        copied, nbytes = _copy_blobs(store, where.blobs(), blobs, progress)
+        where.put_file(database, stage / database)
+        manifest = {
+            "format": FORMAT,
+            "docledger": _version(),
+            "dialect": engine.dialect.name,
+            "revision": revision,
+            "created_at": started.isoformat(),
+            "database": database,
+            "rows": rows,
+            "blobs": dict(blobs),
+        }
+        temp = stage / (MANIFEST + ".part")
+        temp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        os.replace(temp, stage / MANIFEST)
+        where.put_file(MANIFEST, stage / MANIFEST)  # last: a backup without one is unfinished
     seconds = (datetime.now(UTC) - started).total_seconds()
     return BackupReport(
-        folder, engine.dialect.name, revision, rows, len(blobs), copied, nbytes, seconds
+        where.name, engine.dialect.name, revision, rows, len(blobs), copied, nbytes, seconds
     )
 
 
@@ -195,7 +196,7 @@ def _pg_snapshot(engine: Engine, folder: Path) -> tuple[str, dict[str, int], lis
 
 def _copy_blobs(
     store: BlobStore,
-    into: LocalBlobStore,
+    into: BlobStore,
     blobs: list[tuple[str, int]],
     progress: Progress | None,
 ) -> tuple[int, int]:
@@ -216,25 +217,24 @@ def _copy_blobs(
 # -- restore --------------------------------------------------------------------------------
 
 
-def read_manifest(source: Path) -> dict[str, Any]:
-    path = source / MANIFEST
-    if not path.is_file():
-        raise InvalidInput(f"{source} is not a docledger backup (no {MANIFEST})")
+def read_manifest(where: backup_targets.BackupTarget) -> dict[str, Any]:
+    text_ = where.read_text(MANIFEST)
+    if text_ is None:
+        raise InvalidInput(f"{where.name} is not a docledger backup (no {MANIFEST})")
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(text_)
     except ValueError as exc:
-        raise InvalidInput(f"{path} is not JSON: {exc}") from exc
+        raise InvalidInput(f"{where.name}/{MANIFEST} is not JSON: {exc}") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise InvalidInput(f"{path} is not a backup manifest this docledger reads")
+        raise InvalidInput(f"{where.name}/{MANIFEST} is not a backup manifest this docledger reads")
     return manifest
 
 
-def check_blob_folder(
-    folder: Path, blobs: dict[str, int], what: str, progress: Progress | None = None
+def check_blobs(
+    store: BlobStore, blobs: dict[str, int], what: str, progress: Progress | None = None
 ) -> None:
-    """Every blob a manifest lists is in ``folder`` with its size and hash (``what`` names
-    the folder's owner in the error: the backup, the dump)."""
-    store = LocalBlobStore(folder)
+    """Every blob a manifest lists is in ``store`` with its size and hash (``what`` names
+    its owner in the error: the backup, the dump)."""
     for sha, size in blobs.items():
         try:
             with store.open(sha) as handle:  # verified as it is read
@@ -307,38 +307,43 @@ def restore(
     force: bool = False,
     progress: Progress | None = None,
 ) -> RestoreReport:
-    source = Path(source_dir)
-    manifest = read_manifest(source)
+    where = backup_targets.target(source_dir, store)
+    manifest = read_manifest(where)
     if manifest["dialect"] != engine.dialect.name:
         raise InvalidInput(
             f"a {manifest['dialect']} backup restores into {manifest['dialect']}; to move a store "
             "between dialects use dump and load"
         )
-    # everything checked before anything is written
-    if engine.dialect.name == "sqlite":
-        _check_sqlite(source, manifest)
-    else:
-        _check_pg(source)
-    check_blob_folder(source / "blobs", manifest["blobs"], "backup")
-    if not force and not target_is_empty(engine):
-        raise InvalidInput("the target store is not empty: restore into an empty one, or --force")
-    folder = LocalBlobStore(source / "blobs")
-    copied = 0
-    for sha in manifest["blobs"]:
-        if not store.exists(sha):
-            with folder.open(sha) as handle:
-                store.put_stream(handle)
-            copied += 1
-        if progress is not None:
-            progress(1)
-    if engine.dialect.name == "sqlite":
-        _restore_sqlite(source, engine)
-    else:
-        _restore_pg(source, engine)
+    database = SQLITE_FILE if engine.dialect.name == "sqlite" else PG_FILE
+    with where.staging() as stage:
+        where.get_file(database, stage / database)
+        # everything checked before anything is written
+        if engine.dialect.name == "sqlite":
+            _check_sqlite(stage, manifest)
+        else:
+            _check_pg(stage)
+        blobs = where.blobs()
+        check_blobs(blobs, manifest["blobs"], "backup")
+        if not force and not target_is_empty(engine):
+            raise InvalidInput(
+                "the target store is not empty: restore into an empty one, or --force"
+            )
+        copied = 0
+        for sha in manifest["blobs"]:
+            if not store.exists(sha):
+                with blobs.open(sha) as handle:
+                    store.put_stream(handle)
+                copied += 1
+            if progress is not None:
+                progress(1)
+        if engine.dialect.name == "sqlite":
+            _restore_sqlite(stage, engine)
+        else:
+            _restore_pg(stage, engine)
     with engine.connect() as conn:
         rows, revision = _counts(conn), _revision(conn)
     problems = [] if rows == manifest["rows"] else ["row counts differ from the manifest"]
-    return RestoreReport(source, revision, rows, len(manifest["blobs"]), copied, problems)
+    return RestoreReport(where.name, revision, rows, len(manifest["blobs"]), copied, problems)
 
 
 def _restore_sqlite(source: Path, engine: Engine) -> None:

@@ -31,7 +31,7 @@ from docledger.db.session import session_scope
 from docledger.errors import BlobCorrupt, InvalidInput
 from docledger.repositories.store_rows import StoreRowsRepository
 from docledger.services import portable
-from docledger.services.backup import check_blob_folder
+from docledger.services.backup import check_blobs
 from docledger.services.dump import snapshot, stream
 from docledger.services.portable import Progress
 from docledger.storage.base import BlobStore
@@ -108,7 +108,7 @@ def check_files(folder: Path, manifest: dict[str, Any]) -> None:
                 f"the dump's {name}.jsonl is damaged: {lines} rows where the manifest lists "
                 f"{entry['rows']}, or its content changed"
             )
-    check_blob_folder(folder / portable.BLOBS, manifest["blobs"], "dump")
+    check_blobs(LocalBlobStore(folder / portable.BLOBS), manifest["blobs"], "dump")
 
 
 def _file_rows(folder: Path) -> RowSource:

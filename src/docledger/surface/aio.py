@@ -2283,7 +2283,8 @@ class AsyncMaintenance(AsyncSurface):
     async def backup(
         self, dest: str | os.PathLike[str], *, progress: Callable[[int], None] | None = None
     ) -> BackupReport:
-        """A consistent backup of the whole store into the folder ``dest`` while writers
+        """A consistent backup of the whole store into the folder (or ``s3://bucket/prefix``)
+        ``dest`` while writers
         and workers keep running: the database at one moment, the blobs it names (only the
         new ones when ``dest`` holds an earlier backup) and a manifest of row counts and
         blob hashes. ``progress`` is called per blob.
@@ -2297,9 +2298,10 @@ class AsyncMaintenance(AsyncSurface):
         force: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> RestoreReport:
-        """Restore a backup folder into this store, which must be empty (``force`` replaces
-        what it holds). The whole backup is checked first: a missing or corrupt blob, or a
-        damaged database file, fails with the reason and changes nothing.
+        """Restore a backup (folder or ``s3://bucket/prefix``) into this store, which must be
+        empty (``force`` replaces what it holds). The whole backup is checked first: a missing
+        or corrupt blob, or a damaged database file, fails with the reason and changes
+        nothing.
         """
         return await self._run("restore", source, force=force, progress=progress)
 
