@@ -34,6 +34,7 @@ from docledger.db.blob_guard import blob_guard
 from docledger.errors import BlobCorrupt, InvalidInput, NotFound
 from docledger.services import backup_targets
 from docledger.storage.base import BlobStore
+from docledger.storage.local import LocalBlobStore
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "docledger.db"
@@ -112,7 +113,10 @@ def backup(
             revision, rows, blobs = _sqlite_snapshot(engine, stage)
         else:
             revision, rows, blobs = _pg_snapshot(engine, stage)
-        copied, nbytes = _copy_blobs(store, where.blobs(), blobs, progress)
+        into = where.blobs()
+        copied, nbytes = _copy_blobs(store, into, blobs, progress)
+        if isinstance(into, LocalBlobStore):
+            into.sync()  # one flush for every blob copied, before the manifest names them
         where.put_file(database, stage / database)
         manifest = {
             "format": FORMAT,

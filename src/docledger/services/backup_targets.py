@@ -69,7 +69,8 @@ class FolderTarget:
             shutil.copyfile(path, local)
 
     def blobs(self) -> BlobStore:
-        return LocalBlobStore(self.folder / "blobs")
+        # made durable all at once (``sync``) before the manifest names them
+        return LocalBlobStore(self.folder / "blobs", sync_each=False)
 
     def blob_folder(self) -> Path | None:
         return self.folder / "blobs"

@@ -126,7 +126,9 @@ def dump(
         files = _write_tables(conn, folder / portable.TABLES, scope, progress)
         blobs = _blob_keys(folder / portable.TABLES / "blobs.jsonl")
         with blob_guard(engine).writing():
-            copied, _ = _copy_blobs(store, LocalBlobStore(folder / portable.BLOBS), blobs, None)
+            into = LocalBlobStore(folder / portable.BLOBS, sync_each=False)
+            copied, _ = _copy_blobs(store, into, blobs, None)
+            into.sync()
     manifest = {
         "kind": portable.KIND,
         "format": portable.FORMAT,

@@ -42,8 +42,12 @@ TOUCH_AFTER_S = 60.0
 
 
 class LocalBlobStore:
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, sync_each: bool = True) -> None:
+        """``sync_each=False`` skips the fsyncs of every put, for a bulk copy that makes it
+        all durable at once with ``sync()`` before it records anything (a backup, a dump:
+        10,000 small blobs cost 10,000 fsync round trips otherwise)."""
         self.root = Path(root).expanduser().resolve()
+        self._sync_each = sync_each
         self._tmp = self.root / "tmp"
         self._lock_path = self.root / ".lock"
         self._ready = False
@@ -87,8 +91,17 @@ class LocalBlobStore:
             os.utime(final)
         return True
 
-    @staticmethod
-    def _fsync_dir(path: Path) -> None:
+    def sync(self) -> None:
+        """Make every put so far durable (after puts with ``sync_each=False``)."""
+        os.sync()
+
+    def _fsync(self, fd: int) -> None:
+        if self._sync_each:
+            os.fsync(fd)
+
+    def _fsync_dir(self, path: Path) -> None:
+        if not self._sync_each:
+            return
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(fd)
@@ -166,7 +179,7 @@ class LocalBlobStore:
         temp, fd = self._temp_file()
         try:
             self._write_fd(fd, data)
-            os.fsync(fd)
+            self._fsync(fd)
         except OSError as exc:
             os.close(fd)
             temp.unlink(missing_ok=True)
@@ -184,7 +197,7 @@ class LocalBlobStore:
                 digest.update(chunk)
                 self._write_fd(fd, chunk)
                 size += len(chunk)
-            os.fsync(fd)
+            self._fsync(fd)
         except OSError as exc:
             os.close(fd)
             temp.unlink(missing_ok=True)
