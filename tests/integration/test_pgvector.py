@@ -200,3 +200,36 @@ def test_migration_0007_goes_down_and_up_without_drift(pgv: Ledger) -> None:
     with pgv.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM vec_embeddings")).scalar() == 30
     assert schema.check(pgv.engine) == []
+
+
+def test_a_tenant_searches_its_own_vectors_through_the_index(pgv: Ledger, blob_root: Path) -> None:
+    """Row-level security on the pgvector copies: a ledger opened for one workspace gets k
+    hits, all its own, from the HNSW path, and its own new vectors are copied and found."""
+    vectors = clustered(2400, DIMS, 20, seed=5)
+    segments: dict[str, list] = {}
+    for slug, part in (("a", vectors[:1200]), ("b", vectors[1200:])):
+        pgv.workspaces.create(slug)
+        version = pgv.documents.create(slug.encode(), external_key=slug, workspace=slug).version_id
+        rec = pgv.extractions.record(
+            version, "x", "1", {}, [{"kind": "chunk", "text": f"{slug}{i}"} for i in range(1200)]
+        )
+        segments[slug] = pgv.segments.of_extraction(rec.extraction.id)
+        if slug == "a":
+            pgv.embeddings.create_space("c", "test", DIMS, "cosine")
+        pgv.embeddings.upsert("c", {s.id: part[i] for i, s in enumerate(segments[slug])})
+    with pgv.engine.connect() as conn:
+        assert vector_index.has_index(conn, pgv.embeddings.space("c").id)
+    pgv.maintenance.enable_rls()
+    url = pgv.engine.url.render_as_string(hide_password=False)
+    settings = load_settings(db_url=url, blob_root=str(blob_root))
+    mine = {s.id for s in segments["a"]}
+    with Ledger.open(settings=settings, workspace="a") as tenant:
+        for query in vectors[1200:1210]:  # B's own points: the nearest rows are B's
+            hits = tenant.search.vector(query, space="c", k=10)
+            assert len(hits) == 10
+            assert {h.segment_id for h in hits} <= mine
+        version = tenant.documents.create(b"new", external_key="new").version_id
+        rec = tenant.extractions.record(version, "x", "1", {}, [{"kind": "chunk", "text": "n"}])
+        (new,) = tenant.segments.of_extraction(rec.extraction.id)
+        tenant.embeddings.upsert("c", {new.id: vectors[1500]})
+        assert tenant.search.vector(vectors[1500], space="c", k=1)[0].segment_id == new.id

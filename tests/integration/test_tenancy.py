@@ -83,8 +83,15 @@ def test_a_tenant_ledger_works_in_its_own_workspace(
     segment = tenant_a.segments.of_version(added.version_id)[0]
     note = tenant_a.annotations.create("segment", segment.id, "label", {"label": "ok"})
     assert len(tenant_a.annotations.history(note.id)) == 1
+    # bulk writes (COPY elsewhere; PostgreSQL refuses COPY under row-level security)
+    many = [{"kind": "zone", "page_number": 1, "text": f"zone {i}"} for i in range(300)]
+    recorded = tenant_a.extractions.record(added.version_id, "bulk", "1", {}, many)
+    assert len(tenant_a.segments.of_extraction(recorded.extraction.id)) == 300
+    assert tenant_a.search.text("zone", k=5)
     run = tenant_a.runs.create("train", "training")
     tenant_a.runs.log_metrics(run.id, {"loss": 0.5})
+    tenant_a.runs.log_metrics_batch(run.id, [("acc", i / 500, i) for i in range(500)])
+    assert len(tenant_a.runs.metric_series(run.id, "acc")) == 500
     job = tenant_a.jobs.enqueue("noop", {})
     assert tenant_a.jobs.get(job.id).workspace_id == tenant_a.workspaces.get().id
     assert [w.slug for w in tenant_a.workspaces.list().items] == ["a"]

@@ -23,7 +23,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from docledger.db.dialects import dialect_of
-from docledger.db.dialects.postgresql import copy_rows
+from docledger.db.dialects.postgresql import copy_rows, insert_batches
+from docledger.db.tenancy import enforced
 
 if TYPE_CHECKING:
     import numpy as np
@@ -161,6 +162,8 @@ def ensure_space_index(conn: Connection, space_id: uuid.UUID, dimensions: int, m
         return False
     if has_index(conn, space_id):
         return True
+    if enforced(conn):  # a tenant owns no table: the owner builds it (docledger db pgvector)
+        return False
     count = conn.execute(
         text(f"SELECT count(*) FROM {TABLE} WHERE space_id = '{space_id}'")
     ).scalar()
@@ -186,14 +189,14 @@ def write(
     if not segment_ids:
         return
     remove(conn, space_id, segment_ids)
-    copy_rows(
-        conn,
-        f"COPY {TABLE} (space_id, segment_id, vec) FROM STDIN",
-        (
-            (space_id, segment_id, literal(vector))
-            for segment_id, vector in zip(segment_ids, vectors, strict=True)
-        ),
+    rows = (
+        (space_id, segment_id, literal(vector))
+        for segment_id, vector in zip(segment_ids, vectors, strict=True)
     )
+    if enforced(conn):  # no COPY under row-level security
+        insert_batches(conn, TABLE, "space_id, segment_id, vec", 3, rows)
+    else:
+        copy_rows(conn, f"COPY {TABLE} (space_id, segment_id, vec) FROM STDIN", rows)
     if build_index:
         ensure_space_index(conn, space_id, dimensions, metric)
 
