@@ -1,8 +1,8 @@
-"""Online backup and restore on both dialects: a backup taken while documents are ingested and
-extracted restores into a fresh store with the manifest's row counts, every blob, a clean
-verify and the same search hits; a second backup copies only new blobs; a damaged backup
-(a missing blob, a truncated database file) fails with the reason and leaves the target as it
-was; a non-empty target is refused."""
+"""Online backup and restore on both dialects: a backup taken while documents are ingested
+and extracted and two workers run jobs restores into a fresh store with the manifest's row
+counts, every blob, a clean verify and the same search hits; a second backup copies only new
+blobs; a damaged backup (a missing blob, a truncated database file) fails with the reason and
+leaves the target as it was; a non-empty target is refused. The same to and from S3."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import pytest
 from docledger import Ledger, load_settings
 from docledger.errors import InvalidInput
 from docledger.services.backup import MANIFEST, PG_FILE, SQLITE_FILE
+from docledger.worker import Worker
+from tests.queue_tasks import create_effects, effect_ids
 
 WORDS = ("valve", "turbine", "gasket", "flange", "rotor", "bearing", "nozzle", "impeller")
 
@@ -48,14 +50,23 @@ def test_backup_while_writing_restores_the_snapshot(
         except BaseException as exc:
             failures.append(exc)
 
-    writer = threading.Thread(target=keep_writing)
-    writer.start()
+    create_effects(ledger)
+    ledger.jobs.enqueue_many([{"task": "tests.effect"} for _ in range(300)])
+    workers = [Worker(ledger, batch_size=5, poll_min_s=0.05) for _ in range(2)]
+    threads = [threading.Thread(target=keep_writing)]
+    threads += [threading.Thread(target=worker.run) for worker in workers]
+    for thread in threads:
+        thread.start()
     try:
         report = ledger.maintenance.backup(tmp_path / "backup")
     finally:
         stop.set()
-        writer.join()
+        for worker in workers:
+            worker.stop()
+        for thread in threads:
+            thread.join(30)
     assert failures == []
+    assert len(effect_ids(ledger)) > 0  # the workers did run meanwhile
     manifest = json.loads((tmp_path / "backup" / MANIFEST).read_text())
     assert manifest["rows"]["documents"] >= 12
     assert report.blobs == len(manifest["blobs"]) == manifest["rows"]["blobs"]
