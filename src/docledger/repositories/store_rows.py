@@ -30,13 +30,19 @@ Counter = Callable[[int], None]
 
 
 def _processed(rows: Rows, processors: list[Any], seen: Counter | None) -> Iterator[list[Any]]:
+    """Rows in the driver's form; ``seen`` hears of them a thousand at a time."""
+    pending = 0
     for row in rows:
         yield [
             value if proc is None or value is None else proc(value)
             for value, proc in zip(row, processors, strict=True)
         ]
-        if seen is not None:
-            seen(1)
+        pending += 1
+        if seen is not None and pending == 1000:
+            seen(pending)
+            pending = 0
+    if seen is not None and pending:
+        seen(pending)
 
 
 class StoreRowsRepository:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,8 @@ class LoadReport:
     blobs_copied: int
     seconds: float
     problems: list[str] = field(default_factory=list)
+    #: seconds per step: rows, full_text, vectors, commit, statistics
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def skipped(self) -> int:
@@ -151,10 +154,18 @@ def load(
     check_files(folder, manifest)
     copied = _copy_blobs(LocalBlobStore(folder / portable.BLOBS), store, list(manifest["blobs"]))
     rows = {name: int(entry["rows"]) for name, entry in manifest["tables"].items()}
-    inserted = write_rows(engine, _file_rows(folder), progress)
+    phases: dict[str, float] = {}
+    inserted = write_rows(engine, _file_rows(folder), progress, phases)
     seconds = (datetime.now(UTC) - started).total_seconds()
     return LoadReport(
-        str(folder), manifest["revision"], rows, inserted, len(manifest["blobs"]), copied, seconds
+        str(folder),
+        manifest["revision"],
+        rows,
+        inserted,
+        len(manifest["blobs"]),
+        copied,
+        seconds,
+        phases=phases,
     )
 
 
@@ -197,7 +208,8 @@ def move(
             for part in stream(conn, table):
                 yield from part
 
-        inserted = write_rows(target, source_rows, progress)
+        phases: dict[str, float] = {}
+        inserted = write_rows(target, source_rows, progress, phases)
     seconds = (datetime.now(UTC) - started).total_seconds()
     return LoadReport(
         engine.url.render_as_string(hide_password=True),
@@ -207,6 +219,7 @@ def move(
         len(shas),
         copied,
         seconds,
+        phases=phases,
     )
 
 
@@ -223,8 +236,15 @@ def _counts(conn: Any) -> dict[str, int]:
     return table_row_counts(conn, [table.name for table in portable.tables()])
 
 
-def write_rows(engine: Engine, source: RowSource, progress: Progress | None) -> dict[str, int]:
-    """Every table's rows in one transaction, then the derived indexes."""
+def write_rows(
+    engine: Engine,
+    source: RowSource,
+    progress: Progress | None,
+    phases: dict[str, float] | None = None,
+) -> dict[str, int]:
+    """Every table's rows in one transaction, then the derived indexes; ``phases`` gets the
+    seconds each step took (rows, full_text, vectors, statistics)."""
+    clock = _Clock(phases)
     inserted: dict[str, int] = {}
     extractions: list[Any] = []
     spaces_before: set[Any] = set()
@@ -253,16 +273,33 @@ def write_rows(engine: Engine, source: RowSource, progress: Progress | None) -> 
             if table.name == "embedding_spaces":
                 spaces_before = repo.pre_existing.get(table.name, set()) | set(space_map.values())
         repo.reset_sequences(portable.tables())
+        clock.lap("rows")
         if extractions:
             full_text_defer(session, extractions)
             full_text_catch_up(session)
+        clock.lap("full_text")
         if inserted.get("embeddings"):
             repo.bump_spaces(spaces_before)
             conn = session.connection()
             if vector_index.present(conn):
                 vector_index.enable(conn)  # copies every new vector, builds missing indexes
+        clock.lap("vectors")
+    clock.lap("commit")
     refresh_statistics(engine, [name for name, count in inserted.items() if count])
+    clock.lap("statistics")
     return inserted
+
+
+class _Clock:
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self.into = into
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.into is not None:
+            self.into[name] = round(now - self.last, 3)
+        self.last = now
 
 
 def _renamed(
