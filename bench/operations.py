@@ -229,15 +229,25 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=1_000_000)
     parser.add_argument("--embeddings", type=int, default=100_000)
     parser.add_argument("--blobs", type=int, default=10_000)
+    parser.add_argument(
+        "--only", choices=["sqlite", "postgresql", "move"], action="append", default=None
+    )
     args = parser.parse_args()
+    parts = args.only or ["sqlite", "postgresql", "move"]
     size = {"segments": args.segments, "embeddings": args.embeddings, "blobs": args.blobs}
     results: dict[str, Any] = {"size": size}
     with tempfile.TemporaryDirectory(prefix="docledger-ops-") as temp:
         work = Path(temp)
-        results["sqlite"] = backup_restore("sqlite", work, size)
-        results["postgresql"] = backup_restore("postgresql", work, size)
-        results["move_sqlite_to_postgresql"] = move(work)
-    write("operations", results)
+        if "sqlite" in parts:
+            results["sqlite"] = backup_restore("sqlite", work, size)
+        if "postgresql" in parts:
+            results["postgresql"] = backup_restore("postgresql", work, size)
+        if "move" in parts:
+            if "sqlite" not in parts:  # the SQLite store to move
+                with open_store(f"sqlite:///{work / 'source.db'}", work / "sqlite-blobs") as lg:
+                    build(lg, size["segments"], size["embeddings"], size["blobs"])
+            results["move_sqlite_to_postgresql"] = move(work)
+    write("operations" if len(parts) == 3 else "operations-" + "-".join(parts), results)
 
 
 if __name__ == "__main__":

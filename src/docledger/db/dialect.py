@@ -304,6 +304,11 @@ def full_text_catch_up(session: Session) -> int:
     return dialect_of(session).full_text_catch_up(session.connection(), ANALYZE_AFTER_ROWS)
 
 
+def full_text_load(session: Session) -> int:
+    """``full_text_catch_up`` after a bulk load (an empty index is built after the rows)."""
+    return dialect_of(session).full_text_load(session.connection(), ANALYZE_AFTER_ROWS)
+
+
 def full_text_drift(session: Session) -> tuple[int, int]:
     """(segments the index should hold and does not, index entries with no segment), leaving
     out the extractions still waiting for their catch-up."""

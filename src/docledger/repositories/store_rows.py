@@ -60,6 +60,9 @@ class StoreRowsRepository:
 
     def begin_load(self) -> None:
         dialect_of(self._conn).defer_foreign_keys(self._conn)
+        if self._conn.dialect.name == "postgresql":
+            # timestamps that arrive as text without an offset (SQLite's) are UTC
+            self._conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
 
     def count(self, table: Table) -> int:
         return int(self.session.execute(select(func.count()).select_from(table)).scalar() or 0)
@@ -117,15 +120,19 @@ class StoreRowsRepository:
             found[space["id"]] = held.id
         return found
 
-    def insert(self, table: Table, rows: Rows, seen: Counter | None = None) -> int:
-        """Add rows (Python values, in the table's column order); returns how many were new."""
+    def insert(
+        self, table: Table, rows: Rows, seen: Counter | None = None, *, driver_form: bool = False
+    ) -> int:
+        """Add rows (Python values in the table's column order, or with ``driver_form`` values
+        the target's driver takes as they are); returns how many were new."""
         conn = self._conn
         dialect = conn.dialect
         prep = dialect.identifier_preparer
         names = [column.name for column in table.c]
         quoted = ", ".join(prep.quote(name) for name in names)
         processors = [
-            column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.c
+            None if driver_form else column.type.dialect_impl(dialect).bind_processor(dialect)
+            for column in table.c
         ]
         target = prep.format_table(table)
         before = self.count(table)

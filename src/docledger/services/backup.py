@@ -332,14 +332,17 @@ def restore(
             raise InvalidInput(
                 "the target store is not empty: restore into an empty one, or --force"
             )
+        into = store.bulk() if isinstance(store, LocalBlobStore) else store
         copied = 0
         for sha in manifest["blobs"]:
-            if not store.exists(sha):
+            if not into.exists(sha):
                 with blobs.open(sha) as handle:
-                    store.put_stream(handle)
+                    into.put_stream(handle)
                 copied += 1
             if progress is not None:
                 progress(1)
+        if isinstance(into, LocalBlobStore):
+            into.sync()  # every copied blob durable before the database names it
         if engine.dialect.name == "sqlite":
             _restore_sqlite(stage, engine)
         else:

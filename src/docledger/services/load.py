@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, text
 
 from docledger.db import vector_index
-from docledger.db.dialect import full_text_catch_up, full_text_defer, refresh_statistics
+from docledger.db.dialect import full_text_defer, full_text_load, refresh_statistics
 from docledger.db.session import session_scope
 from docledger.errors import BlobCorrupt, InvalidInput
 from docledger.repositories.store_rows import StoreRowsRepository
@@ -128,6 +128,15 @@ def _file_rows(folder: Path) -> RowSource:
 
 
 def _copy_blobs(source: BlobStore, target: BlobStore, shas: Sequence[str]) -> int:
+    """Blobs the target lacks, made durable at once before any row names them."""
+    into = target.bulk() if isinstance(target, LocalBlobStore) else target
+    copied = _copy_each(source, into, shas)
+    if isinstance(into, LocalBlobStore):
+        into.sync()
+    return copied
+
+
+def _copy_each(source: BlobStore, target: BlobStore, shas: Sequence[str]) -> int:
     copied = 0
     for sha in shas:
         if target.exists(sha):
@@ -204,12 +213,21 @@ def move(
         shas = [str(row[0]) for row in blob_rows]
         copied = _copy_blobs(store, target_store, shas)
 
+        # SQLite to PostgreSQL: SQLite's stored forms (UUIDs as 32 hex digits, UTC timestamps
+        # as text, JSON as text, vectors as bytes) are what PostgreSQL's COPY reads into
+        # uuid, timestamptz (the load runs in UTC), jsonb and bytea: no Python value is made
+        # per field on the way. Other pairs go through the Python values.
+        raw = engine.dialect.name == "sqlite" and target.dialect.name == "postgresql"
+
         def source_rows(table: Table) -> Iterator[Sequence[Any]]:
+            if raw:
+                yield from _sqlite_rows(conn, table)
+                return
             for part in stream(conn, table):
                 yield from part
 
         phases: dict[str, float] = {}
-        inserted = write_rows(target, source_rows, progress, phases)
+        inserted = write_rows(target, source_rows, progress, phases, driver_form=raw)
     seconds = (datetime.now(UTC) - started).total_seconds()
     return LoadReport(
         engine.url.render_as_string(hide_password=True),
@@ -221,6 +239,19 @@ def move(
         seconds,
         phases=phases,
     )
+
+
+def _sqlite_rows(conn: Any, table: Table) -> Iterator[Sequence[Any]]:
+    """A table's rows as SQLite stores them, read in the snapshot's transaction."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        columns = ", ".join(f'"{c.name}"' for c in table.c)
+        keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+        cursor.execute(f"SELECT {columns} FROM {table.name} ORDER BY {keys}")
+        while part := cursor.fetchmany(portable.BATCH):
+            yield from part
+    finally:
+        cursor.close()
 
 
 def _where(engine: Engine) -> tuple[Any, ...]:
@@ -241,6 +272,8 @@ def write_rows(
     source: RowSource,
     progress: Progress | None,
     phases: dict[str, float] | None = None,
+    *,
+    driver_form: bool = False,
 ) -> dict[str, int]:
     """Every table's rows in one transaction, then the derived indexes; ``phases`` gets the
     seconds each step took (rows, full_text, vectors, statistics)."""
@@ -269,14 +302,14 @@ def write_rows(
                 rows = _renamed(rows, names.index("space_id"), space_map)
             elif table.name == "extractions":
                 rows = _remember(rows, extractions, names.index("id"))
-            inserted[table.name] = repo.insert(table, rows, progress)
+            inserted[table.name] = repo.insert(table, rows, progress, driver_form=driver_form)
             if table.name == "embedding_spaces":
                 spaces_before = repo.pre_existing.get(table.name, set()) | set(space_map.values())
         repo.reset_sequences(portable.tables())
         clock.lap("rows")
         if extractions:
             full_text_defer(session, extractions)
-            full_text_catch_up(session)
+            full_text_load(session)
         clock.lap("full_text")
         if inserted.get("embeddings"):
             repo.bump_spaces(spaces_before)

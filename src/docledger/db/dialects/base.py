@@ -102,6 +102,10 @@ class Dialect:
     def full_text_catch_up(self, conn: Connection, analyze_after: int) -> int:
         raise NotImplementedError
 
+    def full_text_load(self, conn: Connection, analyze_after: int) -> int:
+        """Index what a bulk load (``docledger load``) left pending; by default a catch-up."""
+        return self.full_text_catch_up(conn, analyze_after)
+
     def full_text_drift(self, conn: Connection, waiting: str) -> tuple[int, int]:
         raise NotImplementedError
 
