@@ -233,3 +233,23 @@ def test_a_tenant_searches_its_own_vectors_through_the_index(pgv: Ledger, blob_r
         (new,) = tenant.segments.of_extraction(rec.extraction.id)
         tenant.embeddings.upsert("c", {new.id: vectors[1500]})
         assert tenant.search.vector(vectors[1500], space="c", k=1)[0].segment_id == new.id
+
+
+def test_a_load_builds_the_pgvector_copies_and_index(
+    pgv: Ledger, tmp_path: Path, blob_root: Path
+) -> None:
+    """A dump from SQLite loaded into a PostgreSQL with pgvector: every vector gets its copy,
+    the space its HNSW index, and the index answers like exact search."""
+    source_url = f"sqlite:///{tmp_path / 'source.db'}"
+    with Ledger.open(settings=load_settings(db_url=source_url, blob_root=str(blob_root))) as src:
+        vectors = clustered(1500, DIMS, 15, seed=9)
+        segs = load(src, vectors)
+        src.maintenance.dump(tmp_path / "dump")
+    pgv.maintenance.load(tmp_path / "dump")
+    space = pgv.embeddings.space("c").id
+    with pgv.engine.connect() as conn:
+        copies = conn.execute(text(f"SELECT count(*) FROM {vector_index.TABLE}")).scalar()
+        assert copies == 1500
+        assert vector_index.has_index(conn, space)
+    hit = pgv.search.vector(vectors[42], space="c", k=1)[0]
+    assert hit.segment_id == segs[42].id
