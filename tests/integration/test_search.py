@@ -323,3 +323,36 @@ def test_embed_one_workspace_only(ledger: Ledger) -> None:
     assert ledger.search.embed_missing("hash-256") == 1  # b's, now
     with pytest.raises(NotFound):
         ledger.search.embed_missing("hash-256", workspace="nope")
+
+
+def test_two_writers_upserting_the_same_vector_both_succeed(ledger: Ledger) -> None:
+    """The bulk path inserts new vectors without ON CONFLICT; a writer that finds the row
+    added by a concurrent one after it looked (PostgreSQL: it waits on the unique index, then
+    conflicts) takes the conflict-resolving path, and the later vector wins."""
+    import threading  # noqa: PLC0415
+
+    version = ledger.documents.create(b"one", external_key="one").version_id
+    rec = ledger.extractions.record(version, "x", "1", {}, [{"kind": "chunk", "text": "a"}])
+    (segment,) = ledger.segments.of_extraction(rec.extraction.id)
+    ledger.embeddings.create_space("race", "test", 4, "cosine")
+    first_in = threading.Event()
+    errors: list[BaseException] = []
+
+    def later() -> None:
+        first_in.wait(5)
+        try:
+            ledger.embeddings.upsert("race", {segment.id: [0.0, 1.0, 0.0, 0.0]})
+        except BaseException as exc:
+            errors.append(exc)
+
+    second = threading.Thread(target=later)
+    second.start()
+    with ledger.transaction() as tx:
+        tx.embeddings.upsert("race", {segment.id: [1.0, 0.0, 0.0, 0.0]})
+        first_in.set()
+        second.join(0.5)  # the second writer is now waiting on this transaction
+    second.join(10)
+    assert errors == []
+    (hit,) = ledger.search.vector([0.0, 1.0, 0.0, 0.0], space="race", k=1)
+    assert hit.segment_id == segment.id
+    assert hit.score == pytest.approx(1.0)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import exc as sa_exc
 
 from docledger.db import vector_index
-from docledger.db.dialect import in_values, upsert
+from docledger.db.dialect import bulk_insert, in_values, upsert
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
-from docledger.ids import new_id
+from docledger.ids import new_id, uuid7_hex_many
 from docledger.models import Embedding as EmbeddingRow
 from docledger.models import EmbeddingSpace as SpaceRow
 from docledger.models import Segment as SegmentRow
@@ -42,6 +43,16 @@ def to_vector(value: Any, dimensions: int) -> np.ndarray[Any, np.dtype[np.float3
 
 #: Segment ids looked up per statement.
 LOOKUP_CHUNK = 10_000
+FRESH_COLUMNS = (
+    "id", "workspace_id", "space_id", "segment_id", "external_ref", "created_at", "vector"
+)  # fmt: skip
+_TABLE = cast("Table", EmbeddingRow.__table__)
+#: Core, not ORM: a plain executemany by id, no ORM bulk-update bookkeeping
+_REPLACE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("eid"))
+    .values(vector=bindparam("vec"), external_ref=bindparam("ref"))
+)
 
 
 class EmbeddingRepository(Repository):
@@ -123,25 +134,48 @@ class EmbeddingRepository(Repository):
     ) -> None:
         """``values`` are float32 vectors, or pointer strings in ``external_ref`` mode."""
         now = utcnow()
-        rows = [
-            {
-                "id": new_id(),
-                "workspace_id": found[sid],
-                "space_id": sp.id,
-                "segment_id": sid,
-                "external_ref": value if isinstance(value, str) else None,
-                "created_at": now,
-                "vector": None if isinstance(value, str) else value.astype("<f4").tobytes(),
-            }
-            for sid, value in zip(ids, values, strict=True)
+        existing = self._existing(sp.id, ids)
+        blobs = [None if isinstance(v, str) else v.astype("<f4").tobytes() for v in values]
+        refs = [v if isinstance(v, str) else None for v in values]
+        new = [i for i, sid in enumerate(ids) if sid not in existing]
+        keys = uuid7_hex_many(len(new))  # in the driver's form: no UUID object per row
+        fresh = [
+            (key, found[ids[i]], sp.id, ids[i], refs[i], now, blobs[i])
+            for key, i in zip(keys, new, strict=True)
         ]
-        upsert(
-            self.session,
-            EmbeddingRow,
-            rows,
-            conflict=["segment_id", "space_id"],
-            update=["vector", "external_ref"],
-        )
+        again = [
+            {"eid": existing[sid], "vec": blob, "ref": ref}
+            for sid, ref, blob in zip(ids, refs, blobs, strict=True)
+            if sid in existing
+        ]
+        try:
+            # new rows at the driver's speed, replaced vectors as one executemany; a row a
+            # concurrent writer added meanwhile (PostgreSQL) sends the batch down the
+            # conflict-resolving path instead
+            with self.session.begin_nested():
+                bulk_insert(self.session, _TABLE, fresh, FRESH_COLUMNS, encoded=("id",))
+                if again:
+                    self.session.execute(_REPLACE, again)
+        except sa_exc.IntegrityError:
+            rows = [
+                {
+                    "id": new_id(),
+                    "workspace_id": found[sid],
+                    "space_id": sp.id,
+                    "segment_id": sid,
+                    "external_ref": ref,
+                    "created_at": now,
+                    "vector": blob,
+                }
+                for sid, ref, blob in zip(ids, refs, blobs, strict=True)
+            ]
+            upsert(
+                self.session,
+                EmbeddingRow,
+                rows,
+                conflict=["segment_id", "space_id"],
+                update=["vector", "external_ref"],
+            )
         conn = self.session.connection()
         if vector_index.present(conn):
             pairs = [(i, v) for i, v in zip(ids, values, strict=True) if not isinstance(v, str)]
@@ -155,6 +189,21 @@ class EmbeddingRepository(Repository):
             .where(SpaceRow.id == sp.id)
             .values(change_counter=SpaceRow.change_counter + 1)
         )
+
+    def _existing(self, space_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[Any, Any]:
+        """{segment id: embedding id} of the segments that already have a vector here."""
+        found: dict[Any, Any] = {}
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            part = ids[start : start + LOOKUP_CHUNK]
+            found.update(
+                self.session.execute(
+                    select(EmbeddingRow.segment_id, EmbeddingRow.id).where(
+                        EmbeddingRow.space_id == space_id,
+                        in_values(self.session, EmbeddingRow.segment_id, part),
+                    )
+                ).all()
+            )
+        return found
 
     def upsert(self, space: str | uuid.UUID, vectors: Mapping[uuid.UUID | str, Any]) -> int:
         """Store one vector per segment in the space (replacing an older one), in bulk.
