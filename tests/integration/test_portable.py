@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from docledger import Ledger, load_settings
 from docledger.errors import Conflict, InvalidInput, NotFound
@@ -130,6 +130,16 @@ def test_a_store_round_trips_between_dialects(
         assert [(h.segment_id, h.score) for h in again] == [(h.segment_id, h.score) for h in near]
         assert [c.check for c in other.maintenance.check() if c.count] == []
         assert other.maintenance.verify_blobs().ok
+        if other.engine.dialect.name == "postgresql":  # the bulk build put everything back
+            with other.engine.connect() as conn:
+                kinds = conn.execute(
+                    text(
+                        "SELECT contype FROM pg_constraint "
+                        "WHERE conrelid = 'fts_segments'::regclass ORDER BY contype"
+                    )
+                ).scalars()
+                assert list(kinds) == ["f", "p"]
+                assert conn.execute(text("SELECT to_regclass('fts_segments_tsv')")).scalar()
         other.maintenance.dump(tmp_path / "back")
     with _open(second_db_url, tmp_path / "second-blobs") as third:
         third.maintenance.load(tmp_path / "back")

@@ -197,6 +197,13 @@ class PostgresDialect(Dialect):
         if conn.exec_driver_sql("SELECT 1 FROM fts_segments LIMIT 1").first() is not None:
             return self.full_text_catch_up(conn, analyze_after)
         conn.exec_driver_sql("DROP INDEX IF EXISTS fts_segments_tsv")
+        # the foreign key too: checked once over the table when re-added, not row by row
+        keys = conn.exec_driver_sql(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'fts_segments'::regclass AND contype = 'f'"
+        ).all()
+        for name, _ in keys:
+            conn.exec_driver_sql(f'ALTER TABLE fts_segments DROP CONSTRAINT "{name}"')
         indexed = conn.exec_driver_sql(
             "WITH done AS (DELETE FROM fts_pending RETURNING extraction_id) "
             "INSERT INTO fts_segments (segment_id, tsv) "
@@ -205,6 +212,8 @@ class PostgresDialect(Dialect):
         ).rowcount
         conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BULK_INDEX_MEMORY}'")
         conn.exec_driver_sql("CREATE INDEX fts_segments_tsv ON fts_segments USING gin (tsv)")
+        for name, definition in keys:
+            conn.exec_driver_sql(f'ALTER TABLE fts_segments ADD CONSTRAINT "{name}" {definition}')
         return int(indexed or 0)
 
     def full_text_drift(self, conn: Connection, waiting: str) -> tuple[int, int]:
