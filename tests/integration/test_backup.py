@@ -115,6 +115,15 @@ def test_a_damaged_backup_fails_and_leaves_the_target_alone(
             target.maintenance.restore(tmp_path / "backup", force=True)
         blob.write_bytes(moved)
 
+        # a manifest edited into another shape
+        manifest_file = tmp_path / "backup" / MANIFEST
+        kept_manifest = manifest_file.read_text()
+        for hostile in ({**manifest, "rows": [1]}, {**manifest, "blobs": {sha: "big"}}, []):
+            manifest_file.write_text(json.dumps(hostile))
+            with pytest.raises(InvalidInput):
+                target.maintenance.restore(tmp_path / "backup", force=True)
+        manifest_file.write_text(kept_manifest)
+
         # a truncated database file
         database = tmp_path / "backup" / (SQLITE_FILE if dialect == "sqlite" else PG_FILE)
         whole = database.read_bytes()

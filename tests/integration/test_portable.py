@@ -220,7 +220,22 @@ def test_a_damaged_dump_or_a_clash_changes_nothing(
         manifest_path.write_text(json.dumps({**manifest, "kind": "other"}))
         with pytest.raises(InvalidInput, match="not a dump manifest"):
             other.maintenance.load(tmp_path / "dump")
+        for hostile in (
+            {**manifest, "tables": ["segments"]},
+            {**manifest, "tables": {"segments": {"rows": "many", "sha256": "x"}}},
+            {**manifest, "tables": {"no_such_table": {"rows": 1, "sha256": "x"}}},
+            {**manifest, "blobs": {"abc": None}},
+            {**manifest, "revision": None},
+            [1, 2, 3],
+        ):
+            manifest_path.write_text(json.dumps(hostile))
+            with pytest.raises(InvalidInput):
+                other.maintenance.load(tmp_path / "dump")
+        manifest_path.write_text("{not json")
+        with pytest.raises(InvalidInput, match="not JSON"):
+            other.maintenance.load(tmp_path / "dump")
         manifest_path.write_text(json.dumps(manifest))
+        assert _rows(other.engine) == untouched
         with pytest.raises(InvalidInput, match="not a docledger dump"):
             other.maintenance.load(tmp_path)
 

@@ -231,6 +231,17 @@ def read_manifest(where: backup_targets.BackupTarget) -> dict[str, Any]:
         raise InvalidInput(f"{where.name}/{MANIFEST} is not JSON: {exc}") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InvalidInput(f"{where.name}/{MANIFEST} is not a backup manifest this docledger reads")
+    rows, blobs = manifest.get("rows"), manifest.get("blobs")
+    if (
+        not isinstance(rows, dict)
+        or not isinstance(blobs, dict)
+        or manifest.get("dialect") not in {"sqlite", "postgresql"}
+        or not all(isinstance(n, int) and not isinstance(n, bool) for n in rows.values())
+        or not all(isinstance(n, int) and not isinstance(n, bool) for n in blobs.values())
+    ):
+        raise InvalidInput(
+            f"{where.name}/{MANIFEST} is damaged: its counts or blobs are not as written"
+        )
     return manifest
 
 

@@ -74,7 +74,28 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         or manifest.get("format") != portable.FORMAT
     ):
         raise InvalidInput(f"{path} is not a dump manifest this docledger reads")
+    if not _well_formed(manifest):
+        raise InvalidInput(f"{path} is damaged: its tables, columns or blobs are not as written")
     return manifest
+
+
+def _well_formed(manifest: dict[str, Any]) -> bool:
+    """The shape ``dump`` writes, so a hand-edited manifest fails here, not halfway."""
+    tables, columns, blobs = manifest.get("tables"), manifest.get("columns"), manifest.get("blobs")
+    if not isinstance(manifest.get("revision"), str):
+        return False
+    if not isinstance(tables, dict) or not isinstance(columns, dict) or not isinstance(blobs, dict):
+        return False
+    for entry in tables.values():
+        if not isinstance(entry, dict):
+            return False
+        rows, digest = entry.get("rows"), entry.get("sha256")
+        if not isinstance(rows, int) or isinstance(rows, bool) or not isinstance(digest, str):
+            return False
+    return all(
+        isinstance(sha, str) and isinstance(size, int) and not isinstance(size, bool)
+        for sha, size in blobs.items()
+    )
 
 
 def _target_revision(engine: Engine) -> str:
