@@ -59,3 +59,6 @@ def test_dump_load_and_move_across_dialects(
         assert failed.returncode == 1, bad
         assert failed.stderr.strip().startswith("error: InvalidInput"), failed.stderr
         assert "Traceback" not in failed.stderr
+    failed = run("move", "--to", "not a <url>", url=db_url, cwd=tmp_path, env=here)
+    assert failed.returncode == 1
+    assert failed.stderr.strip().startswith("error: ConfigurationError"), failed.stderr

@@ -251,3 +251,5 @@ def test_a_damaged_dump_or_a_clash_changes_nothing(
         ledger.maintenance.dump(tmp_path / "dump")
     with pytest.raises(NotFound):
         ledger.maintenance.dump(tmp_path / "nobody", workspace="nobody")
+    assert not (tmp_path / "nobody").exists()  # a failed dump leaves nothing behind
+    assert ledger.maintenance.dump(tmp_path / "nobody", workspace="acme").rows["documents"] == 2

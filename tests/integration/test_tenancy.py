@@ -28,7 +28,7 @@ from docledger import (
     PermissionDenied,
     load_settings,
 )
-from docledger.db import tenancy
+from docledger.db import ownership, tenancy
 from docledger.services import portable
 from tests.integration.test_isolation import CALLS, _counts, victim
 
@@ -193,7 +193,7 @@ def test_every_workspace_table_has_a_policy(ledger: Ledger, dialect: str) -> Non
             ledger.maintenance.enable_rls()
         return
     confined = set(ledger.maintenance.enable_rls())
-    owned = {t.name for t in portable.tables() if not portable.shared(t) or "workspace_id" in t.c}
+    owned = {t.name for t in portable.tables() if not ownership.shared(t) or "workspace_id" in t.c}
     assert owned <= confined
     with ledger.engine.connect() as conn:
         policies = {

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from docledger.cli.context import console, err_console, state, styled
+from docledger.config import load_settings
 from docledger.errors import InvalidInput
 from docledger.ledger import Ledger
 from docledger.services.load import LoadReport, read_manifest
@@ -194,8 +195,13 @@ def move(
     """Copy this store (or one workspace) into another database, SQLite or PostgreSQL: same
     ids, same vectors; the target's full-text and vector indexes are built."""
     settings = state.settings()
-    target_settings = settings.model_copy(
-        update={"db_url": to, "blob_root": to_blobs or settings.resolved_blob_root}
+    # validated like --db (model_copy would take a bad URL as it is)
+    target_settings = load_settings(
+        **{
+            **settings.model_dump(),
+            "db_url": to,
+            "blob_root": to_blobs or settings.resolved_blob_root,
+        }
     )
     with state.ledger() as ledger, Ledger.open(settings=target_settings) as target:
         # a workspace's share of the rows is known only as they are picked

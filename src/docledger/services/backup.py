@@ -65,7 +65,7 @@ class RestoreReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _version() -> str:
+def docledger_version() -> str:
     try:
         return metadata.version("docledger")
     except metadata.PackageNotFoundError:
@@ -85,7 +85,8 @@ def _counts(conn: Any) -> dict[str, int]:
     }
 
 
-def _revision(conn: Any) -> str:
+def revision_of(conn: Any) -> str:
+    """The schema revision as this connection's transaction sees it."""
     return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar() or "")
 
 
@@ -120,7 +121,7 @@ def backup(
         where.put_file(database, stage / database)
         manifest = {
             "format": FORMAT,
-            "docledger": _version(),
+            "docledger": docledger_version(),
             "dialect": engine.dialect.name,
             "revision": revision,
             "created_at": started.isoformat(),
@@ -157,7 +158,7 @@ def _sqlite_snapshot(
     copy = create_engine(f"sqlite:///{temp}")
     try:
         with copy.connect() as conn:
-            revision, rows, blobs = _revision(conn), _counts(conn), _blob_list(conn)
+            revision, rows, blobs = revision_of(conn), _counts(conn), _blob_list(conn)
     finally:
         copy.dispose()
     os.replace(temp, target)
@@ -185,7 +186,7 @@ def _pg_snapshot(engine: Engine, folder: Path) -> tuple[str, dict[str, int], lis
         conn = raw.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
-            revision, rows, blobs = _revision(conn), _counts(conn), _blob_list(conn)
+            revision, rows, blobs = revision_of(conn), _counts(conn), _blob_list(conn)
             url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             done = _run(
                 [pg_dump, "--format=custom", "--no-owner", f"--snapshot={snapshot}",
@@ -359,7 +360,7 @@ def restore(
         else:
             _restore_pg(stage, engine)
     with engine.connect() as conn:
-        rows, revision = _counts(conn), _revision(conn)
+        rows, revision = _counts(conn), revision_of(conn)
     problems = [] if rows == manifest["rows"] else ["row counts differ from the manifest"]
     return RestoreReport(where.name, revision, rows, len(manifest["blobs"]), copied, problems)
 

@@ -12,19 +12,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Table, select, text
+from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy.orm import Session
 
+from docledger.db import ownership
 from docledger.db.blob_guard import blob_guard
 from docledger.db.dialects import dialect_of
-from docledger.errors import InvalidInput, NotFound
+from docledger.errors import InvalidInput
+from docledger.repositories.workspace import WorkspaceRepository
 from docledger.services import portable
-from docledger.services.backup import _copy_blobs, _version
+from docledger.services.backup import _copy_blobs, docledger_version, revision_of
 from docledger.services.portable import Progress
 from docledger.storage.base import BlobStore
 from docledger.storage.local import LocalBlobStore
@@ -89,24 +93,6 @@ def stream(conn: Connection, table: Table, where: Any = None) -> Iterator[list[A
         result.close()
 
 
-def workspace_id(conn: Connection, workspace: str) -> Any:
-    """A workspace named by slug or id."""
-    table = portable.table_named("workspaces")
-    found = conn.execute(select(table.c.id).where(table.c.slug == workspace)).scalar()
-    if found is None:
-        try:
-            import uuid  # noqa: PLC0415
-
-            key = uuid.UUID(workspace)
-        except ValueError:
-            key = None
-        if key is not None:
-            found = conn.execute(select(table.c.id).where(table.c.id == key)).scalar()
-    if found is None:
-        raise NotFound(f"no workspace {workspace!r}")
-    return found
-
-
 def dump(
     engine: Engine,
     store: BlobStore,
@@ -119,20 +105,33 @@ def dump(
     folder = Path(dest)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InvalidInput(f"{folder} is not an empty folder: dump into a new one")
-    (folder / portable.TABLES).mkdir(parents=True)
-    with snapshot(engine) as conn, conn.begin():
-        revision = str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar())
-        scope = workspace_id(conn, workspace) if workspace is not None else None
-        files = _write_tables(conn, folder / portable.TABLES, scope, progress)
-        blobs = _blob_keys(folder / portable.TABLES / "blobs.jsonl")
-        with blob_guard(engine).writing():
+    created = not folder.exists()
+    try:
+        # gc waits from before the snapshot: every blob it names is still there to copy
+        with blob_guard(engine).writing(), snapshot(engine) as conn, conn.begin():
+            (folder / portable.TABLES).mkdir(parents=True)
+            revision = revision_of(conn)
+            scope = None
+            if workspace is not None:  # by slug or id, as every call names one
+                with Session(bind=conn) as session:
+                    scope = WorkspaceRepository(session).get(workspace).id
+            files = _write_tables(conn, folder / portable.TABLES, scope, progress)
+            blobs = _blob_keys(folder / portable.TABLES / "blobs.jsonl")
             into = LocalBlobStore(folder / portable.BLOBS, sync_each=False)
             copied, _ = _copy_blobs(store, into, blobs, None)
             into.sync()
+    except BaseException:
+        # nothing half-written left behind: the same folder takes the next attempt
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            for part in (portable.TABLES, portable.BLOBS):
+                shutil.rmtree(folder / part, ignore_errors=True)
+        raise
     manifest = {
         "kind": portable.KIND,
         "format": portable.FORMAT,
-        "docledger": _version(),
+        "docledger": docledger_version(),
         "dialect": engine.dialect.name,
         "revision": revision,
         "workspace": None if scope is None else str(scope),
@@ -195,7 +194,7 @@ def _note(
     have: dict[str, set[Any]],
 ) -> None:
     """Remember the shared rows these rows name, and which shared rows are already written."""
-    if portable.shared(table):
+    if ownership.shared(table):
         key = [c.name for c in table.c].index(next(iter(table.primary_key.columns)).name)
         have.setdefault(table.name, set()).update(row[key] for row in rows)
     for position, parent in portable.references(table):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,13 +28,14 @@ from typing import Any
 from sqlalchemy import Engine, Table, text
 
 from docledger.db import vector_index
+from docledger.db.blob_guard import blob_guard
 from docledger.db.dialect import full_text_defer, full_text_load, refresh_statistics
 from docledger.db.session import session_scope
 from docledger.errors import BlobCorrupt, InvalidInput
 from docledger.repositories.store_rows import StoreRowsRepository
-from docledger.services import portable
+from docledger.services import portable, schema
 from docledger.services.backup import check_blobs
-from docledger.services.dump import snapshot, stream
+from docledger.services.dump import dump, snapshot, stream
 from docledger.services.portable import Progress
 from docledger.storage.base import BlobStore
 from docledger.storage.local import LocalBlobStore
@@ -99,8 +101,7 @@ def _well_formed(manifest: dict[str, Any]) -> bool:
 
 
 def _target_revision(engine: Engine) -> str:
-    with engine.connect() as conn:
-        return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar())
+    return schema.schema_state(engine).current or ""
 
 
 def _check_schema(manifest: dict[str, Any], revision: str) -> None:
@@ -219,16 +220,13 @@ def move(
             f"the target is at another schema revision than {revision}: upgrade both first"
         )
     if workspace is not None:
-        import tempfile  # noqa: PLC0415
-
-        from docledger.services.dump import dump  # noqa: PLC0415
-
         with tempfile.TemporaryDirectory(prefix="docledger-move-") as temp:
             dump(engine, store, Path(temp) / "dump", workspace=workspace)
             report = load(Path(temp) / "dump", target, target_store, progress=progress)
         report.source = str(engine.url.render_as_string(hide_password=True))
         return report
-    with snapshot(engine) as conn, conn.begin():
+    # gc waits from before the snapshot: every blob it names is still there to copy
+    with blob_guard(engine).writing(), snapshot(engine) as conn, conn.begin():
         rows = _counts(conn)
         blob_rows = conn.execute(text("SELECT sha256 FROM blobs ORDER BY sha256")).all()
         shas = [str(row[0]) for row in blob_rows]

@@ -142,11 +142,6 @@ def columns_of(table: Table) -> list[list[str]]:
 # -- which rows a workspace dump holds --------------------------------------------------------
 
 
-def shared(table: Table) -> bool:
-    """A table whose rows no workspace owns: only the rows dumped rows refer to go along."""
-    return ownership.shared(table)
-
-
 def workspace_filters(workspace_id: Any) -> dict[str, ColumnElement[bool]]:
     """The WHERE clause of every table's rows owned by one workspace (tables every workspace
     shares are absent: their rows come along by reference, see ``references``)."""
@@ -169,7 +164,7 @@ def references(table: Table) -> list[tuple[int, Table]]:
     found = []
     for fk in table.foreign_keys:
         parent = fk.column.table
-        if shared(parent) and fk.column is next(iter(parent.primary_key.columns)):
+        if ownership.shared(parent) and fk.column is next(iter(parent.primary_key.columns)):
             found.append((positions[fk.parent.name], parent))
     return found
 
