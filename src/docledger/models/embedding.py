@@ -9,9 +9,11 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +41,9 @@ class EmbeddingSpace(IdMixin, CreatedMixin, Base):
     dimensions: Mapped[int]
     metric: Mapped[str] = mapped_column(String(8), default="cosine")
     change_counter: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: moves when vectors are removed or replaced (deletes by trigger, migration 0018), the
+    #: only writes after which the vector files beside an SQLite database rescan the space
+    removal_counter: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=json_default_dict)
 
 
@@ -48,13 +53,17 @@ class Embedding(IdMixin, CreatedMixin, Base):
     __tablename__ = "embeddings"
     __table_args__ = (
         UniqueConstraint("segment_id", "space_id"),
+        Index("ix_embeddings_space_id_seq", "space_id", "seq"),
         CheckConstraint("vector IS NOT NULL OR external_ref IS NOT NULL", name="has_vector_or_ref"),
     )
 
     workspace_id: Mapped[uuid.UUID]  # denormalised tenant key
     space_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("embedding_spaces.id", ondelete="CASCADE"), index=True
+        ForeignKey("embedding_spaces.id", ondelete="CASCADE")
     )
     segment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
     vector: Mapped[bytes | None] = mapped_column(LargeBinary)
     external_ref: Mapped[str | None] = mapped_column(String(300))
+    #: the space's ``change_counter`` of the write that last stored this row: what changed
+    #: since counter C is one index range (the vector files' catch-up)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))

@@ -44,14 +44,14 @@ def to_vector(value: Any, dimensions: int) -> np.ndarray[Any, np.dtype[np.float3
 #: Segment ids looked up per statement.
 LOOKUP_CHUNK = 10_000
 FRESH_COLUMNS = (
-    "id", "workspace_id", "space_id", "segment_id", "external_ref", "created_at", "vector"
+    "id", "workspace_id", "space_id", "segment_id", "external_ref", "created_at", "seq", "vector"
 )  # fmt: skip
 _TABLE = cast("Table", EmbeddingRow.__table__)
 #: Core, not ORM: a plain executemany by id, no ORM bulk-update bookkeeping
 _REPLACE = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("eid"))
-    .values(vector=bindparam("vec"), external_ref=bindparam("ref"))
+    .values(vector=bindparam("vec"), external_ref=bindparam("ref"), seq=bindparam("seq"))
 )
 
 
@@ -91,6 +91,7 @@ class EmbeddingRepository(Repository):
             "dimensions": dimensions,
             "metric": metric,
             "change_counter": 0,
+            "removal_counter": 0,
             "meta": {},
             "created_at": utcnow(),
         }
@@ -132,19 +133,32 @@ class EmbeddingRepository(Repository):
     def _store(
         self, sp: SpaceRow, ids: list[uuid.UUID], found: dict[Any, Any], values: list[Any]
     ) -> None:
-        """``values`` are float32 vectors, or pointer strings in ``external_ref`` mode."""
+        """``values`` are float32 vectors, or pointer strings in ``external_ref`` mode.
+
+        The space's counter moves first and every row written carries the new value (``seq``),
+        so the vector files beside an SQLite database read only what changed; replacing a
+        vector also moves ``removal_counter`` (the files drop the old row)."""
         now = utcnow()
         existing = self._existing(sp.id, ids)
+        seq = self.session.execute(
+            update(SpaceRow)
+            .where(SpaceRow.id == sp.id)
+            .values(
+                change_counter=SpaceRow.change_counter + 1,
+                removal_counter=SpaceRow.removal_counter + (1 if existing else 0),
+            )
+            .returning(SpaceRow.change_counter)
+        ).scalar_one()
         blobs = [None if isinstance(v, str) else v.astype("<f4").tobytes() for v in values]
         refs = [v if isinstance(v, str) else None for v in values]
         new = [i for i, sid in enumerate(ids) if sid not in existing]
         keys = uuid7_hex_many(len(new))  # in the driver's form: no UUID object per row
         fresh = [
-            (key, found[ids[i]], sp.id, ids[i], refs[i], now, blobs[i])
+            (key, found[ids[i]], sp.id, ids[i], refs[i], now, seq, blobs[i])
             for key, i in zip(keys, new, strict=True)
         ]
         again = [
-            {"eid": existing[sid], "vec": blob, "ref": ref}
+            {"eid": existing[sid], "vec": blob, "ref": ref, "seq": seq}
             for sid, ref, blob in zip(ids, refs, blobs, strict=True)
             if sid in existing
         ]
@@ -165,6 +179,7 @@ class EmbeddingRepository(Repository):
                     "segment_id": sid,
                     "external_ref": ref,
                     "created_at": now,
+                    "seq": seq,
                     "vector": blob,
                 }
                 for sid, ref, blob in zip(ids, refs, blobs, strict=True)
@@ -174,7 +189,13 @@ class EmbeddingRepository(Repository):
                 EmbeddingRow,
                 rows,
                 conflict=["segment_id", "space_id"],
-                update=["vector", "external_ref"],
+                update=["vector", "external_ref", "seq"],
+            )
+            # rows another writer added meanwhile were replaced: the files rescan the space
+            self.session.execute(
+                update(SpaceRow)
+                .where(SpaceRow.id == sp.id)
+                .values(removal_counter=SpaceRow.removal_counter + 1)
             )
         conn = self.session.connection()
         if vector_index.present(conn):
@@ -184,11 +205,6 @@ class EmbeddingRepository(Repository):
                 conn, sp.id, [i for i, _ in pairs], [v for _, v in pairs], sp.dimensions, sp.metric
             )
             vector_index.remove(conn, sp.id, stale)
-        self.session.execute(
-            update(SpaceRow)
-            .where(SpaceRow.id == sp.id)
-            .values(change_counter=SpaceRow.change_counter + 1)
-        )
 
     def _existing(self, space_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[Any, Any]:
         """{segment id: embedding id} of the segments that already have a vector here."""

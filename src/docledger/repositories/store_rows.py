@@ -223,11 +223,15 @@ class StoreRowsRepository:
                 dialect_of(conn).reset_sequence(conn, table.name, keys[0].name)
 
     def bump_spaces(self, space_ids: Iterable[Any]) -> None:
-        """Spaces that gained vectors move their change counter: caches reload."""
+        """Spaces that gained vectors move their counters: caches reload, and the vector files
+        rescan the space (loaded rows carry the source's ``seq``, not this store's)."""
         ids = list(space_ids)
         if ids:
             self.session.execute(
                 update(EmbeddingSpace)
                 .where(EmbeddingSpace.id.in_(ids))
-                .values(change_counter=EmbeddingSpace.change_counter + 1)
+                .values(
+                    change_counter=EmbeddingSpace.change_counter + 1,
+                    removal_counter=EmbeddingSpace.removal_counter + 1,
+                )
             )

@@ -31,6 +31,7 @@ from sqlalchemy import Engine, create_engine, func, inspect, select, text
 
 from docledger.db.base import Base
 from docledger.db.blob_guard import blob_guard
+from docledger.db.dialects import dialect_of
 from docledger.errors import BlobCorrupt, InvalidInput, NotFound
 from docledger.services import backup_targets
 from docledger.storage.base import BlobStore
@@ -379,6 +380,9 @@ def _restore_sqlite(source: Path, engine: Engine) -> None:
     for suffix in ("-wal", "-shm"):
         Path(target + suffix).unlink(missing_ok=True)
     os.replace(temp.name, into)
+    vectors = dialect_of(engine).vector_folder(engine.url)
+    if vectors is not None:  # the old store's vector files: rebuilt from the restored rows
+        shutil.rmtree(vectors, ignore_errors=True)
 
 
 def _restore_pg(source: Path, engine: Engine) -> None:

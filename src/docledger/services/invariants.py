@@ -142,7 +142,10 @@ def _embeddings(engine: Engine, repair: bool) -> CheckResult:
             session.execute(
                 update(SpaceRow)
                 .where(SpaceRow.id.in_({r.space_id for r in rows}))
-                .values(change_counter=SpaceRow.change_counter + 1)
+                .values(
+                    change_counter=SpaceRow.change_counter + 1,
+                    removal_counter=SpaceRow.removal_counter + 1,
+                )
             )
     return CheckResult(
         "embeddings that do not match their space or segment",

@@ -146,9 +146,28 @@ class SearchService(SpaceService):
                 )
                 if len(found) == k:
                     return self._hits(session, found)
+            files = self._files(session, sp)
+            if files is not None:
+                return self._hits(session, self._from_files(files, q, k, ef_search, exact, {
+                    "workspace_id": workspace_id, "documents": documents, "kinds": kinds,
+                    "labels": labels, "pages": pages, "excluded": excluded,
+                }))  # fmt: skip
             matrix = self._matrix(session, sp)
             selected = matrix.mask(workspace_id, documents, kinds, labels, pages, excluded)
             return self._hits(session, matrix.top(q, k, selected))
+
+    @staticmethod
+    def _from_files(
+        files: Any, q: Any, k: int, ef: int, exact: bool, mask_args: dict[str, Any]
+    ) -> list[tuple[uuid.UUID, float]]:
+        """Through the ANN index where the space has one and the filter leaves enough rows
+        for it, else exactly over just the matching rows."""
+        from docledger.services import vector_ann  # noqa: PLC0415
+
+        found = None if exact else vector_ann.nearest(files, q, k, ef, mask_args)
+        if found is None:
+            found = files.top(q, k, files.mask(**mask_args))
+        return found
 
     def _has_index(self, session: Any, space_id: uuid.UUID) -> bool:
         """Spaces get their HNSW index once they hold enough vectors; until then (and above

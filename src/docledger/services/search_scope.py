@@ -4,6 +4,7 @@ box, hash), and the lineage an embedding run records."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -192,6 +193,7 @@ class Space:
     dimensions: int
     metric: str
     change_counter: int
+    removal_counter: int
 
 
 def space_and_workspace(
@@ -210,17 +212,36 @@ def space_and_workspace(
     row = (
         session.connection()
         .execute(
-            select(sp.id, sp.model, sp.dimensions, sp.metric, sp.change_counter, ws_id).where(
-                sp.id == space_key if space_key is not None else sp.name == str(space)
-            )
+            select(
+                sp.id,
+                sp.model,
+                sp.dimensions,
+                sp.metric,
+                sp.change_counter,
+                sp.removal_counter,
+                ws_id,
+            ).where(sp.id == space_key if space_key is not None else sp.name == str(space))
         )
         .first()
     )
     if row is None:
         raise NotFound(f"no embedding space {space}")
-    if row[5] is None:
+    if row[6] is None:
         raise NotFound(f"no workspace {ws_ref!s}")
-    return Space(row[0], row[1], int(row[2]), row[3], int(row[4])), row[5]
+    return Space(row[0], row[1], int(row[2]), row[3], int(row[4]), int(row[5])), row[6]
+
+
+def latest_counters(session: Any, space: Space) -> Space:
+    """The space as the newest committed state has it (a fresh transaction's view)."""
+    sp = SPACES.c
+    row = (
+        session.connection()
+        .execute(select(sp.change_counter, sp.removal_counter).where(sp.id == space.id))
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no embedding space {space.id}")
+    return dataclasses.replace(space, change_counter=int(row[0]), removal_counter=int(row[1]))
 
 
 def uuid_of(value: Any) -> uuid.UUID:

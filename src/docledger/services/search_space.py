@@ -7,8 +7,10 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from docledger.db.dialects import dialect_of
 from docledger.errors import InvalidInput
 from docledger.repositories.embedding import EmbeddingRepository
 from docledger.repositories.run import RunRepository
@@ -16,12 +18,15 @@ from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.services.scope import Scope, Service, service
 from docledger.services.search_scope import (
     embedding_lineage,
+    latest_counters,
+    space_and_workspace,
 )
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # numpy costs every process 50 ms to import: loaded on first vector use
     from docledger.services.embedders import Embedder, Embedders
+    from docledger.services.vector_files import VectorFiles
     from docledger.services.vector_matrix import VectorMatrix
 
 
@@ -43,6 +48,7 @@ class SearchState:
         self.embedders: Embedders | None = None
         self.pgvector: str | bool | None = False  # False: not asked yet; None: not there
         self.indexed_spaces: set[uuid.UUID] = set()
+        self.files: dict[uuid.UUID, VectorFiles] = {}
 
 
 class SpaceService(Service):
@@ -116,6 +122,7 @@ class SpaceService(Service):
                 if run_id is not None:
                     with self._scope.session() as session:
                         RunRepository(session).finish(run_id)
+                    self._maintain(space)
                 return done
             vectors = embedder.embed([text for _, text in todo])
             with self._scope.session() as session:
@@ -140,3 +147,76 @@ class SpaceService(Service):
         with self._state.lock:
             self._state.matrices[space.id] = built
         return built
+
+    def _files(self, session: Any, space: Any) -> VectorFiles | None:
+        """The space's vector files at the snapshot's counters (caught up when behind); None
+        where the database is not a file (PostgreSQL, in-memory SQLite)."""
+        conn = session.connection()
+        root = dialect_of(conn).vector_folder(conn.engine.url)
+        if root is None:
+            return None
+        from docledger.services import vector_catchup as vc  # noqa: PLC0415
+        from docledger.services import vector_files as vf  # noqa: PLC0415
+
+        folder = vf.folder_of(root, space.id)
+        inode = vf.database_inode(Path(str(conn.engine.url.database)))
+        with self._state.lock:
+            cached = self._state.files.get(space.id)
+        if cached is not None and vf.matches(cached.meta, space, inode):
+            return cached
+        for _attempt in range(3):
+            meta = vf.Meta.read(folder)
+            if meta is not None and vf.ahead(meta, space, inode):
+                # another process caught up past this snapshot: newer files serve it, unless
+                # they are ahead of the database itself (another store's): then rebuild
+                with self._scope.session(readonly=True) as fresh:
+                    latest = latest_counters(fresh, space)
+                    if vf.ahead(meta, latest, inode):
+                        meta = vc.catch_up(fresh, folder, latest, inode, rebuild=True)
+            elif meta is None or not vf.matches(meta, space, inode):
+                meta = vc.catch_up(session, folder, space, inode)
+            try:
+                files = vf.VectorFiles.open(folder, meta)
+            except (OSError, ValueError):
+                continue  # compacted or rebuilt meanwhile: read the new state
+            with self._state.lock:
+                self._state.files[space.id] = files
+            return files
+        log.warning("the vector files of space %s keep changing: searching from the database",
+                    space.id)  # fmt: skip
+        return None
+
+    @service
+    def build_index(self, space: str = DEFAULT_SPACE, progress: Any = None) -> int:
+        """Build (or extend by the vectors added since) the space's approximate index in the
+        files beside an SQLite database, whatever the space's size; returns the vectors it
+        holds. ``embed`` does this by itself once a space holds 50,000 vectors; a space
+        written with ``embeddings.upsert`` gets it here (or ``docledger index``). Searches
+        stay exact, and correct, while vectors wait outside the index. PostgreSQL: pgvector
+        builds its own index (``docledger db enable-pgvector``); this returns 0 there."""
+        return self._maintain(space, minimum=0, progress=progress)
+
+    def _maintain(self, space: str, minimum: int | None = None, progress: Any = None) -> int:
+        from docledger.services import vector_ann  # noqa: PLC0415
+        from docledger.services import vector_catchup as vc  # noqa: PLC0415
+        from docledger.services import vector_files as vf  # noqa: PLC0415
+
+        with self._scope.session(readonly=True) as session:
+            sp, _ = space_and_workspace(session, space, None)
+            files = self._files(session, sp)
+            if files is None:
+                return 0
+            if not vector_ann.needs_build(
+                files.meta, vector_ann.MIN_ROWS if minimum is None else minimum
+            ):
+                return files.meta.indexed if files.meta.index else 0
+            with vc.writing(files.folder):
+                meta = vf.Meta.read(files.folder)
+                if meta is None or not vf.same_store(meta, sp, files.meta.database):
+                    return 0  # rebuilt under us: the next search or build starts over
+                if meta != files.meta:  # another process caught up meanwhile: build on that
+                    files = vf.VectorFiles.open(files.folder, meta)
+                state = vector_ann.build(files, progress)
+            with self._state.lock:
+                self._state.files.pop(sp.id, None)
+            return state.indexed - (int(files.dead.sum()) if files.dead is not None else 0)

@@ -833,6 +833,16 @@ class AsyncSearch(AsyncSurface):
         """
         return await self._run("embed_missing", space, batch, progress, workspace=workspace)
 
+    async def build_index(self, space: str = "hash-256", progress: Any = None) -> int:
+        """Build (or extend by the vectors added since) the space's approximate index in the
+        files beside an SQLite database, whatever the space's size; returns the vectors it
+        holds. ``embed`` does this by itself once a space holds 50,000 vectors; a space
+        written with ``embeddings.upsert`` gets it here (or ``docledger index``). Searches
+        stay exact, and correct, while vectors wait outside the index. PostgreSQL: pgvector
+        builds its own index (``docledger db enable-pgvector``); this returns 0 there.
+        """
+        return await self._run("build_index", space, progress)
+
     async def vector(
         self,
         query: str | Sequence[float],

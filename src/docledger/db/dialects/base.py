@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import URL, Connection, Engine, Table
@@ -43,6 +44,11 @@ class Dialect:
     advisory_locks: ClassVar[bool]
     #: the database itself can hold an ANN index (pgvector); see docledger.db.vector_index
     vector_index: ClassVar[bool] = False
+
+    def vector_folder(self, url: URL) -> Path | None:
+        """Where a space's vectors and ANN index live in files beside the database (the
+        embedded default), or None where the database serves vector search itself."""
+        return None
 
     def prepare_url(self, url: URL, settings: Settings) -> None:
         """Check (or create) what the URL needs before the first connection."""

@@ -87,6 +87,14 @@ class SQLiteDialect(Dialect):
     def prepare_url(self, url: URL, settings: Settings) -> None:
         _ensure_sqlite_dir(url, settings)
 
+    def vector_folder(self, url: URL) -> Path | None:
+        """``<database>.vectors/`` beside a database file (docledger.services.vector_files);
+        an in-memory database keeps its vectors in memory."""
+        database = url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return Path(database).expanduser().absolute().with_name(Path(database).name + ".vectors")
+
     def engine_options(self, settings: Settings, *, is_async: bool) -> dict[str, Any]:
         if is_async:
             return {"echo": settings.echo_sql}  # aiosqlite: SQLAlchemy's async queue pool

@@ -1,0 +1,269 @@
+"""Keeping a space's vector files current: catch-up, rescan, compaction, the writer lock.
+
+See ``docledger.services.vector_files`` for the layout and the rules. Only one process writes a
+space's files at a time (``writing``, an exclusive ``flock`` on ``<space>/lock``); readers
+never wait for it, since every state a writer commits is complete before ``meta.json`` names it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+
+from docledger.services.vector_files import (
+    CODED,
+    COLUMNS,
+    Meta,
+    VectorFiles,
+    ahead,
+    behind,
+    hex_of,
+    matches,
+)
+from docledger.services.vector_matrix import Codes
+
+log = logging.getLogger(__name__)
+
+#: rows fetched from the database per statement while catching up
+FETCH = 20_000
+#: share of tombstoned rows above which the live rows move to a new generation
+COMPACT_ABOVE = 0.33
+
+_ROWS = text(
+    """SELECT e.segment_id, e.vector, s.workspace_id, v.document_id, s.kind, s.label,
+              s.extraction_id, s.page_number
+       FROM embeddings e JOIN segments s ON s.id = e.segment_id
+       JOIN document_versions v ON v.id = s.version_id
+       WHERE e.space_id = :space AND e.vector IS NOT NULL AND e.seq > :after
+       ORDER BY e.seq, e.id"""
+)
+_BY_IDS = """SELECT e.segment_id, e.vector, s.workspace_id, v.document_id, s.kind, s.label,
+                    s.extraction_id, s.page_number
+             FROM embeddings e JOIN segments s ON s.id = e.segment_id
+             JOIN document_versions v ON v.id = s.version_id
+             WHERE e.space_id = :space AND e.vector IS NOT NULL AND e.segment_id IN ({marks})"""
+_IDS = text("SELECT segment_id FROM embeddings WHERE space_id = :space AND vector IS NOT NULL")
+
+
+@contextlib.contextmanager
+def writing(folder: Path) -> Iterator[None]:
+    """One writer per space at a time, across processes (readers never wait)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class _Writer:
+    """Appends to one generation's files; ``commit`` makes the new state visible."""
+
+    def __init__(self, folder: Path, meta: Meta, space: Any) -> None:
+        self.folder, self.meta, self.space = folder, meta, space
+        self.gen = folder / f"gen-{meta.generation}"
+        self.gen.mkdir(parents=True, exist_ok=True)
+        n = meta.rows
+        self.handles = {}
+        for name, width in (("vectors.f32", space.dimensions * 4), ("ids.bin", 16),
+                            ("columns.i32", 4 * len(COLUMNS))):  # fmt: skip
+            path = self.gen / name
+            fh = open(path, "r+b" if path.exists() else "w+b")  # noqa: SIM115
+            fh.truncate(n * width)  # bytes a killed writer left past the last commit
+            fh.seek(n * width)
+            self.handles[name] = fh
+        stored = (
+            json.loads((self.gen / meta.codes).read_text())
+            if (self.gen / meta.codes).exists()
+            else {name: [] for name in CODED}
+        )
+        self.codes = {name: Codes({v: i for i, v in enumerate(stored[name])}) for name in CODED}
+        self.dead = (
+            np.fromfile(self.gen / meta.dead, dtype=np.bool_, count=n)
+            if meta.dead is not None
+            else np.zeros(n, dtype=np.bool_)
+        )
+        self.added = 0
+        self._ids: np.ndarray[Any, Any] | None = None
+
+    def append(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Rows as the SQL above returns them, from SQLite (ids as hex text)."""
+        if not rows:
+            return
+        d = self.space.dimensions
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, d).copy()
+        if self.space.metric == "cosine":
+            norms = np.linalg.norm(vectors, axis=1)
+            vectors /= np.where(norms > 0, norms, 1.0)[:, None]
+        table = np.empty((len(rows), len(COLUMNS)), dtype=np.int32)
+        for i, name in enumerate(CODED):  # the SQL's columns 2..6, in COLUMNS order
+            table[:, i] = self.codes[name].encode([r[2 + i] for r in rows])
+        table[:, 5] = [-1 if r[7] is None else r[7] for r in rows]
+        self.handles["vectors.f32"].write(vectors.astype("<f4").tobytes())
+        self.handles["ids.bin"].write(b"".join(bytes.fromhex(hex_of(r[0])) for r in rows))
+        self.handles["columns.i32"].write(table.astype("<i4").tobytes())
+        self.dead = np.concatenate([self.dead, np.zeros(len(rows), dtype=np.bool_)])
+        self._ids = None
+        self.added += len(rows)
+
+    def ids(self) -> np.ndarray[Any, Any]:
+        """Every row's id as 16-byte strings (rows appended so far included)."""
+        if self._ids is None:
+            fh = self.handles["ids.bin"]
+            fh.flush()
+            count = self.meta.rows + self.added
+            raw = np.fromfile(self.gen / "ids.bin", dtype=np.uint8, count=count * 16)
+            self._ids = raw.view("S16") if count else np.zeros(0, dtype="S16")
+        return self._ids
+
+    def kill(self, hex_ids: Sequence[str]) -> int:
+        """Tombstone the live rows of these segments; returns how many."""
+        if not hex_ids:
+            return 0
+        wanted = np.array([bytes.fromhex(h) for h in hex_ids], dtype="S16")
+        hit = np.isin(self.ids(), wanted) & ~self.dead
+        self.dead |= hit
+        return int(hit.sum())
+
+    def commit(self, counter: int, removals: int) -> Meta:
+        for fh in self.handles.values():
+            fh.flush()
+            os.fsync(fh.fileno())
+            fh.close()
+        rows = self.meta.rows + self.added
+        stamp = f"{counter}-{removals}-{rows}"
+        codes = f"codes-{stamp}.json"
+        with open(self.gen / codes, "w") as out:
+            json.dump({name: list(self.codes[name].values) for name in CODED}, out)
+            out.flush()
+            os.fsync(out.fileno())
+        dead = None
+        if self.dead.any():
+            dead = f"dead-{stamp}.bin"
+            with open(self.gen / dead, "wb") as raw:
+                raw.write(self.dead.tobytes())
+                raw.flush()
+                os.fsync(raw.fileno())
+        meta = Meta(**{**self.meta.__dict__})
+        meta.counter, meta.removals, meta.rows = counter, removals, rows
+        meta.codes, meta.dead = codes, dead
+        meta.write(self.folder)
+        self.meta = meta
+        _tidy(self.folder, meta)
+        return meta
+
+
+def _tidy(folder: Path, meta: Meta) -> None:
+    """Files no state names any more (open maps of other processes keep their inodes)."""
+    keep = {meta.codes, meta.dead, meta.index, "vectors.f32", "ids.bin", "columns.i32"}
+    for gen in folder.glob("gen-*"):
+        if gen.name != f"gen-{meta.generation}":
+            shutil.rmtree(gen, ignore_errors=True)
+            continue
+        for path in gen.iterdir():
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+
+
+def catch_up(session: Any, folder: Path, space: Any, inode: int, *, rebuild: bool = False) -> Meta:
+    """Bring the files to the space's counters under the writer lock, reading the database
+    in ``session``'s snapshot; returns the state (a newer one another process wrote meanwhile
+    is returned as it is unless ``rebuild``)."""
+    with writing(folder):
+        meta = Meta.read(folder)
+        if meta is not None and (matches(meta, space, inode) or (
+            ahead(meta, space, inode) and not rebuild
+        )):  # fmt: skip
+            return meta
+        conn = session.connection()
+        if meta is None or rebuild or not behind(meta, space, inode):
+            generation = 1 if meta is None else meta.generation + 1
+            meta = Meta(space.id.hex, space.dimensions, space.metric, 0, 0, generation, 0,
+                        None, "codes-none.json", None, 0, inode)  # fmt: skip
+            shutil.rmtree(folder / f"gen-{generation}", ignore_errors=True)
+            writer = _Writer(folder, meta, space)
+            _append_since(conn, writer, space, -1)
+        else:
+            writer = _Writer(folder, meta, space)
+            if meta.removals != space.removal_counter:
+                _rescan(conn, writer, space)
+            else:
+                _append_since(conn, writer, space, meta.counter)
+        meta = writer.commit(space.change_counter, space.removal_counter)
+        if meta.rows and writer.dead.sum() > COMPACT_ABOVE * meta.rows:
+            meta = _compact(folder, meta, space)
+        return meta
+
+
+def _append_since(conn: Any, writer: _Writer, space: Any, after: int) -> None:
+    result = conn.execute(_ROWS, {"space": space.id.hex, "after": after})
+    while rows := result.fetchmany(FETCH):
+        writer.append(rows)
+
+
+def _rescan(conn: Any, writer: _Writer, space: Any) -> None:
+    """Deletes, replacements or a load: compare the whole space with the database."""
+    there = {r[0] for r in conn.execute(_IDS, {"space": space.id.hex})}
+    ids = writer.ids()
+    live = ids[~writer.dead]
+    here = {bytes(b).hex() for b in live.tolist()}
+    changed = {
+        r[0]
+        for r in conn.execute(
+            text(
+                "SELECT segment_id FROM embeddings WHERE space_id = :space "
+                "AND vector IS NOT NULL AND seq > :after"
+            ),
+            {"space": space.id.hex, "after": writer.meta.counter},
+        )
+    }
+    gone = (here - there) | (changed & here)
+    writer.kill(sorted(gone))
+    wanted = sorted((there - here) | changed)
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        marks = ", ".join(f":i{n}" for n in range(len(part)))
+        params = {"space": space.id.hex, **{f"i{n}": v for n, v in enumerate(part)}}
+        writer.append(conn.execute(text(_BY_IDS.format(marks=marks)), params).all())
+
+
+def _compact(folder: Path, meta: Meta, space: Any) -> Meta:
+    """Copy the live rows into a new generation (the index is rebuilt by ``build``)."""
+    old = VectorFiles.open(folder, meta)
+    live = np.flatnonzero(~old.dead) if old.dead is not None else np.arange(meta.rows)
+    fresh = Meta(**{**meta.__dict__})
+    fresh.generation, fresh.rows, fresh.dead, fresh.index, fresh.indexed = (
+        meta.generation + 1, 0, None, None, 0
+    )  # fmt: skip
+    gen = folder / f"gen-{fresh.generation}"
+    shutil.rmtree(gen, ignore_errors=True)
+    gen.mkdir(parents=True)
+    for start in range(0, len(live), 100_000):
+        part = live[start : start + 100_000]
+        with open(gen / "vectors.f32", "ab") as fh:
+            fh.write(np.ascontiguousarray(old.vectors[part]).tobytes())
+        with open(gen / "ids.bin", "ab") as fh:
+            fh.write(np.ascontiguousarray(old.ids.raw[part]).tobytes())  # type: ignore[attr-defined]
+        table = np.stack([old.columns[name][part] for name in COLUMNS], axis=1)
+        with open(gen / "columns.i32", "ab") as fh:
+            fh.write(table.astype("<i4").tobytes())
+    fresh.rows = len(live)
+    shutil.copy(folder / f"gen-{meta.generation}" / meta.codes, gen / meta.codes)
+    for name in ("vectors.f32", "ids.bin", "columns.i32"):
+        with open(gen / name, "ab") as fh:
+            os.fsync(fh.fileno())
+    fresh.write(folder)
+    _tidy(folder, fresh)
+    log.info("vector files of space %s compacted to %d rows", space.id, fresh.rows)
+    return fresh

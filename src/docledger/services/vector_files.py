@@ -1,0 +1,236 @@
+"""One embedding space's vectors and filter columns in files beside an SQLite database.
+
+The in-process matrix (``vector_matrix``) loads a whole space from the database in every
+process that searches: 1.7 s and a private copy per process at 100,000 vectors. Here the same
+arrays live in files that every process maps read-only, so a fresh process answers its first
+query in milliseconds and the page cache holds one copy for all of them.
+
+The database stays the source of truth. ``meta.json`` records the space's ``change_counter``
+and ``removal_counter`` the files reflect; a reader whose space shows other counters catches
+up under a file lock before it searches (``vector_catchup.catch_up``):
+
+- only ``change_counter`` moved: rows with ``seq`` above the files' counter are appended
+  (one range over ``ix_embeddings_space_id_seq``);
+- ``removal_counter`` moved too (deletes, replaced vectors, loads): the space's ids are compared
+  with the database's, missing rows are tombstoned and new ones appended.
+
+Rows are append-only within a generation folder; ``meta.json`` is replaced atomically after
+the data it names is on disk, so a process killed mid-update leaves the previous state (and
+bytes past its row count, which the next writer cuts off). When a third of the rows are
+tombstones the live ones are copied into a new generation. Anything that does not add up (a
+restored database, another store's files, unreadable files) rebuilds from the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from docledger.services.vector_matrix import Codes, VectorMatrix
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+#: filter columns, in file order (``page`` is the number itself, the others are codes)
+COLUMNS = ("workspace", "document", "kind", "label", "extraction", "page")
+CODED = COLUMNS[:-1]
+
+
+def hex_of(value: Any) -> str:
+    """SQLite stores ids as 32 hex digits; the files key their codes the same way."""
+    return value.hex if isinstance(value, uuid.UUID) else str(value).replace("-", "").lower()
+
+
+class IdColumn:
+    """Segment ids as 16-byte rows, turned into UUIDs only for the rows a query returns."""
+
+    def __init__(self, raw: np.ndarray[Any, Any]) -> None:
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, row: int) -> uuid.UUID:
+        return uuid.UUID(bytes=bytes(self.raw[row]))
+
+
+@dataclass
+class Meta:
+    space: str
+    dimensions: int
+    metric: str
+    counter: int
+    removals: int
+    generation: int
+    rows: int
+    dead: str | None  # tombstone file of this state, None when no row is dead
+    codes: str
+    index: str | None  # the ANN index file, None when there is none
+    indexed: int  # rows [0, indexed) are in the index; later ones are searched exactly
+    database: int  # the database file's inode: files of another (restored) store never count
+
+    @classmethod
+    def read(cls, folder: Path) -> Meta | None:
+        try:
+            data = json.loads((folder / "meta.json").read_text())
+            if data.pop("format", None) != FORMAT:
+                return None
+            return cls(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def write(self, folder: Path) -> None:
+        tmp = folder / "meta.json.tmp"
+        with open(tmp, "w") as fh:
+            json.dump({"format": FORMAT, **self.__dict__}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / "meta.json")
+        _sync_dir(folder)
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _map(path: Path, dtype: Any, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
+    if shape[0] == 0:
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", shape=shape)
+
+
+class VectorFiles(VectorMatrix):
+    """The files of one space as a ``VectorMatrix`` whose arrays are memory maps."""
+
+    folder: Path
+    meta: Meta
+    dead: np.ndarray[Any, np.dtype[np.bool_]] | None
+    _counts: dict[str, np.ndarray[Any, Any]] | None
+
+    @classmethod
+    def open(cls, folder: Path, meta: Meta) -> VectorFiles:
+        gen = folder / f"gen-{meta.generation}"
+        n, d = meta.rows, meta.dimensions
+        vectors = _map(gen / "vectors.f32", np.float32, (n, d))
+        ids = _map(gen / "ids.bin", np.uint8, (n, 16))
+        table = _map(gen / "columns.i32", np.int32, (n, len(COLUMNS)))
+        stored = json.loads((gen / meta.codes).read_text())
+        codes = {name: Codes({v: i for i, v in enumerate(stored[name])}) for name in CODED}
+        columns = {name: table[:, i] for i, name in enumerate(COLUMNS)}
+        sq = np.zeros(0, dtype=np.float32)  # computed per gathered row (l2 only)
+        files = cls(meta.counter, meta.metric, IdColumn(ids), vectors, sq, columns, codes)  # type: ignore[arg-type]
+        files.folder, files.meta, files._counts = folder, meta, None
+        files.dead = (
+            np.fromfile(gen / meta.dead, dtype=np.bool_, count=n).copy()
+            if meta.dead is not None
+            else None
+        )
+        return files
+
+    def mask(
+        self,
+        workspace_id: uuid.UUID,
+        documents: Sequence[uuid.UUID] | None = None,
+        kinds: Sequence[str] | None = None,
+        labels: Sequence[str] | None = None,
+        pages: tuple[int, int] | None = None,
+        excluded: Sequence[uuid.UUID] = (),
+        rows: np.ndarray[Any, Any] | None = None,
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """The matrix's filter over codes keyed as SQLite stores ids; tombstones never."""
+        selected = super().mask(
+            hex_of(workspace_id),  # type: ignore[arg-type]
+            [hex_of(d) for d in documents] if documents else documents,  # type: ignore[misc]
+            kinds,
+            labels,
+            pages,
+            [hex_of(e) for e in excluded],  # type: ignore[misc]
+            rows,
+        )
+        if self.dead is not None:
+            selected &= ~(self.dead if rows is None else self.dead[rows])
+        return selected
+
+    def _sq(self, rows: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
+        picked = self.vectors if rows is None else self.vectors[rows]
+        return np.asarray(np.einsum("ij,ij->i", picked, picked))  # l2 only: not worth a file
+
+    def live(self) -> int:
+        return self.meta.rows - (int(self.dead.sum()) if self.dead is not None else 0)
+
+    def lookup(self, name: str, values: Sequence[Any]) -> np.ndarray[Any, Any]:
+        uuids = name in ("workspace", "document", "extraction")
+        return self.codes[name].lookup([hex_of(v) for v in values] if uuids else list(values))
+
+    def counts(self) -> dict[str, np.ndarray[Any, Any]]:
+        """Live rows per code of each column (the index's selectivity estimate), once per
+        state of the files."""
+        if self._counts is None:
+            alive = None if self.dead is None else ~self.dead
+            counts = {}
+            for name in COLUMNS:
+                column = self.columns[name] if alive is None else self.columns[name][alive]
+                if name == "page":
+                    counts[name] = np.bincount(column + 1)
+                else:
+                    counts[name] = np.bincount(column, minlength=len(self.codes[name].values))
+            self._counts = counts
+        return self._counts
+
+
+# --- keeping the files current -----------------------------------------------------------
+
+
+def folder_of(root: Path, space_id: uuid.UUID) -> Path:
+    return root / space_id.hex
+
+
+def database_inode(database: Path) -> int:
+    try:
+        return os.stat(database).st_ino
+    except OSError:
+        return 0
+
+
+def same_store(meta: Meta, space: Any, inode: int) -> bool:
+    return (
+        meta.space == space.id.hex
+        and meta.dimensions == space.dimensions
+        and meta.metric == space.metric
+        and meta.database == inode
+    )
+
+
+def matches(meta: Meta, space: Any, inode: int) -> bool:
+    """The files are exactly the space as this snapshot sees it."""
+    return (
+        same_store(meta, space, inode)
+        and meta.counter == space.change_counter
+        and meta.removals == space.removal_counter
+    )
+
+
+def behind(meta: Meta, space: Any, inode: int) -> bool:
+    """The files can be brought to the space's counters by catching up."""
+    return (
+        same_store(meta, space, inode)
+        and meta.counter <= space.change_counter
+        and meta.removals <= space.removal_counter
+    )
+
+
+def ahead(meta: Meta, space: Any, inode: int) -> bool:
+    """The files reflect writes this snapshot does not see (or another store's)."""
+    return same_store(meta, space, inode) and not behind(meta, space, inode)
