@@ -7,6 +7,10 @@ knn       100,000 x 384 clustered, normalised vectors: docledger top-10 (exact p
           10% of the rows.
 
     python bench/knn.py [--dialect sqlite|postgresql] [--vectors N]
+
+ann       the embedded default's ANN index at 1,000,000 vectors (bench/knn_ann.py):
+
+    python bench/knn.py --ann [--vectors 1000000] [--queries 200]
 """
 
 from __future__ import annotations
@@ -229,9 +233,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dialect", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--vectors", type=int, default=100_000)
+    parser.add_argument("--vectors", type=int, default=None)
+    parser.add_argument("--ann", action="store_true", help="the SQLite ANN index at scale")
+    parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
-    write(f"content_knn_{args.dialect}", bench_knn(args.dialect, args.vectors))
+    if args.ann:
+        from knn_ann import bench_ann  # noqa: PLC0415
+
+        write("knn_ann_sqlite", bench_ann(args.vectors or 1_000_000, args.queries))
+        return
+    write(f"content_knn_{args.dialect}", bench_knn(args.dialect, args.vectors or 100_000))
 
 
 if __name__ == "__main__":

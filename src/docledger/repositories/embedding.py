@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, literal_column, select, update
 from sqlalchemy import exc as sa_exc
 
 from docledger.db import vector_index
@@ -41,12 +41,46 @@ def to_vector(value: Any, dimensions: int) -> np.ndarray[Any, np.dtype[np.float3
     return vector
 
 
+def to_matrix(values: list[Any], dimensions: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Many vectors checked at once (one array, one finiteness test); a batch that does not
+    fit one (n, dimensions) array is checked vector by vector, for the message."""
+    import numpy as np  # noqa: PLC0415
+
+    try:
+        matrix = np.asarray(values, dtype=np.float32)
+    except (TypeError, ValueError):
+        matrix = None
+    if (
+        matrix is None
+        or matrix.ndim != 2
+        or matrix.shape[1] != dimensions
+        or not np.isfinite(matrix).all()
+    ):
+        checked = [to_vector(v, dimensions) for v in values]  # raises with the reason
+        return np.stack(checked) if checked else np.zeros((0, dimensions), dtype=np.float32)
+    return matrix
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    """A driver's id (32 hex digits on SQLite, a UUID from psycopg) as a UUID."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _driver(session: Any, table: Table, column: str) -> Any:
+    """The column's bind processor (identity where the driver takes the value as it is)."""
+    dialect = session.get_bind().dialect
+    processor = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return processor or (lambda value: value)
+
+
 #: Segment ids looked up per statement.
 LOOKUP_CHUNK = 10_000
 FRESH_COLUMNS = (
     "id", "workspace_id", "space_id", "segment_id", "external_ref", "created_at", "seq", "vector"
 )  # fmt: skip
 _TABLE = cast("Table", EmbeddingRow.__table__)
+#: ``_store`` hands the bulk writer every column already in the driver's form
+ENCODED = FRESH_COLUMNS
 #: Core, not ORM: a plain executemany by id, no ORM bulk-update bookkeeping
 _REPLACE = (
     update(_TABLE)
@@ -111,33 +145,47 @@ class EmbeddingRepository(Repository):
     def space(self, space: str | uuid.UUID) -> EmbeddingSpace:
         return EmbeddingSpace.model_validate(self._space(space))
 
-    def _segments(self, keys: list[uuid.UUID | str]) -> tuple[list[uuid.UUID], dict[Any, Any]]:
+    def _segments(
+        self, keys: list[uuid.UUID | str]
+    ) -> tuple[list[uuid.UUID], list[Any], dict[Any, Any]]:
+        """(ids, the same ids in the driver's form, {driver id: driver workspace id}).
+
+        Rows come back untyped (``literal_column``): a hundred thousand ids turned into UUID
+        objects and back cost more than writing the vectors."""
         ids = [require_uuid(k, "segment id") for k in keys]
+        to_driver = _driver(self.session, SegmentRow.__table__, "id")  # type: ignore[arg-type]
+        drv = [to_driver(i) for i in ids]
         found: dict[Any, Any] = {}
         for start in range(0, len(ids), LOOKUP_CHUNK):  # drivers cap bind parameters
             part = ids[start : start + LOOKUP_CHUNK]
             found.update(
                 self.session.execute(
-                    select(SegmentRow.id, SegmentRow.workspace_id).where(
-                        in_values(self.session, SegmentRow.id, part)
-                    )
+                    select(literal_column("id"), literal_column("workspace_id"))
+                    .select_from(SegmentRow.__table__)
+                    .where(in_values(self.session, SegmentRow.id, part))
                 ).all()
             )
-        missing = [str(i) for i in ids if i not in found]
+        missing = [str(i) for i, d in zip(ids, drv, strict=True) if d not in found]
         if missing:
             raise NotFound(
                 f"no segment {missing[0]}" + (f" (+{len(missing) - 1})" if len(missing) > 1 else "")
             )
-        return ids, found
+        return ids, drv, found
 
     def _store(
-        self, sp: SpaceRow, ids: list[uuid.UUID], found: dict[Any, Any], values: list[Any]
+        self,
+        sp: SpaceRow,
+        segments: tuple[list[uuid.UUID], list[Any], dict[Any, Any]],
+        blobs: list[bytes | None],
+        refs: list[str | None],
     ) -> None:
-        """``values`` are float32 vectors, or pointer strings in ``external_ref`` mode.
+        """``blobs`` are float32 little-endian vectors (None in ``external_ref`` mode, where
+        ``refs`` hold the pointers).
 
         The space's counter moves first and every row written carries the new value (``seq``),
         so the vector files beside an SQLite database read only what changed; replacing a
         vector also moves ``removal_counter`` (the files drop the old row)."""
+        ids, drv, found = segments
         now = utcnow()
         existing = self._existing(sp.id, ids)
         seq = self.session.execute(
@@ -149,32 +197,32 @@ class EmbeddingRepository(Repository):
             )
             .returning(SpaceRow.change_counter)
         ).scalar_one()
-        blobs = [None if isinstance(v, str) else v.astype("<f4").tobytes() for v in values]
-        refs = [v if isinstance(v, str) else None for v in values]
-        new = [i for i, sid in enumerate(ids) if sid not in existing]
+        space = _driver(self.session, _TABLE, "space_id")(sp.id)
+        stamp = _driver(self.session, _TABLE, "created_at")(now)
+        new = [i for i, d in enumerate(drv) if d not in existing]
         keys = uuid7_hex_many(len(new))  # in the driver's form: no UUID object per row
         fresh = [
-            (key, found[ids[i]], sp.id, ids[i], refs[i], now, seq, blobs[i])
+            (key, found[drv[i]], space, drv[i], refs[i], stamp, seq, blobs[i])
             for key, i in zip(keys, new, strict=True)
         ]
         again = [
-            {"eid": existing[sid], "vec": blob, "ref": ref, "seq": seq}
-            for sid, ref, blob in zip(ids, refs, blobs, strict=True)
-            if sid in existing
+            {"eid": _uuid(existing[d]), "vec": blob, "ref": ref, "seq": seq}
+            for d, ref, blob in zip(drv, refs, blobs, strict=True)
+            if d in existing
         ]
         try:
             # new rows at the driver's speed, replaced vectors as one executemany; a row a
             # concurrent writer added meanwhile (PostgreSQL) sends the batch down the
             # conflict-resolving path instead
             with self.session.begin_nested():
-                bulk_insert(self.session, _TABLE, fresh, FRESH_COLUMNS, encoded=("id",))
+                bulk_insert(self.session, _TABLE, fresh, FRESH_COLUMNS, encoded=ENCODED)
                 if again:
                     self.session.execute(_REPLACE, again)
         except sa_exc.IntegrityError:
             rows = [
                 {
                     "id": new_id(),
-                    "workspace_id": found[sid],
+                    "workspace_id": _uuid(found[d]),
                     "space_id": sp.id,
                     "segment_id": sid,
                     "external_ref": ref,
@@ -182,7 +230,7 @@ class EmbeddingRepository(Repository):
                     "seq": seq,
                     "vector": blob,
                 }
-                for sid, ref, blob in zip(ids, refs, blobs, strict=True)
+                for sid, d, ref, blob in zip(ids, drv, refs, blobs, strict=True)
             ]
             upsert(
                 self.session,
@@ -199,21 +247,31 @@ class EmbeddingRepository(Repository):
             )
         conn = self.session.connection()
         if vector_index.present(conn):
-            pairs = [(i, v) for i, v in zip(ids, values, strict=True) if not isinstance(v, str)]
-            stale = [i for i, v in zip(ids, values, strict=True) if isinstance(v, str)]
+            import numpy as np  # noqa: PLC0415
+
+            kept = [(i, b) for i, b in zip(ids, blobs, strict=True) if b is not None]
+            stale = [i for i, b in zip(ids, blobs, strict=True) if b is None]
             vector_index.write(
-                conn, sp.id, [i for i, _ in pairs], [v for _, v in pairs], sp.dimensions, sp.metric
+                conn,
+                sp.id,
+                [i for i, _ in kept],
+                [np.frombuffer(b, dtype="<f4") for _, b in kept],
+                sp.dimensions,
+                sp.metric,
             )
             vector_index.remove(conn, sp.id, stale)
 
     def _existing(self, space_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[Any, Any]:
-        """{segment id: embedding id} of the segments that already have a vector here."""
+        """{driver segment id: driver embedding id} of the segments that already have a
+        vector here."""
         found: dict[Any, Any] = {}
         for start in range(0, len(ids), LOOKUP_CHUNK):
             part = ids[start : start + LOOKUP_CHUNK]
             found.update(
                 self.session.execute(
-                    select(EmbeddingRow.segment_id, EmbeddingRow.id).where(
+                    select(literal_column("segment_id"), literal_column("id"))
+                    .select_from(_TABLE)
+                    .where(
                         EmbeddingRow.space_id == space_id,
                         in_values(self.session, EmbeddingRow.segment_id, part),
                     )
@@ -227,10 +285,14 @@ class EmbeddingRepository(Repository):
         Every vector is checked (dimension, NaN, infinity) before anything is written.
         """
         sp = self._space(space)
-        ids, found = self._segments(list(vectors))
-        values = [to_vector(vec, sp.dimensions) for vec in vectors.values()]
-        self._store(sp, ids, found, values)
-        return len(ids)
+        segments = self._segments(list(vectors))
+        width = sp.dimensions * 4
+        packed = to_matrix(list(vectors.values()), sp.dimensions).astype("<f4").tobytes()
+        blobs: list[bytes | None] = [
+            packed[n * width : (n + 1) * width] for n in range(len(segments[0]))
+        ]
+        self._store(sp, segments, blobs, [None] * len(blobs))
+        return len(blobs)
 
     def upsert_refs(self, space: str | uuid.UUID, refs: Mapping[uuid.UUID | str, str]) -> int:
         """``external_ref`` mode: record only where each vector lives (a Qdrant point id, a
@@ -240,9 +302,9 @@ class EmbeddingRepository(Repository):
         for ref in refs.values():
             if not isinstance(ref, str) or not ref.strip() or len(ref) > 300:
                 raise InvalidInput("an external reference is a non-empty string of <= 300 chars")
-        ids, found = self._segments(list(refs))
-        self._store(sp, ids, found, list(refs.values()))
-        return len(ids)
+        segments = self._segments(list(refs))
+        self._store(sp, segments, [None] * len(refs), list(refs.values()))
+        return len(refs)
 
     @readonly
     def missing_segments(

@@ -11,13 +11,16 @@ a few, and whether it was repaired.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, and_, bindparam, exists, func, not_, select, update
 
 from docledger.db.dialect import full_text_drift, full_text_rebuild
+from docledger.db.dialects import dialect_of
 from docledger.db.session import session_scope
 from docledger.models import Blob as BlobRow
 from docledger.models import Document as DocumentRow
@@ -171,6 +174,38 @@ def _full_text(engine: Engine, repair: bool) -> CheckResult:
     )
 
 
+def _vector_files(engine: Engine, repair: bool) -> CheckResult:
+    """The files beside an SQLite database against its rows (none elsewhere)."""
+    root = dialect_of(engine).vector_folder(engine.url)
+    found: list[str] = []
+    damaged: list[Path] = []
+    if root is not None and root.exists():
+        from docledger.services import vector_catchup as vc  # noqa: PLC0415
+        from docledger.services import vector_files as vf  # noqa: PLC0415
+        from docledger.services.search_scope import Space  # noqa: PLC0415
+
+        inode = vf.database_inode(Path(str(engine.url.database)))
+        with session_scope(engine, readonly=True) as session:
+            for row in session.execute(select(SpaceRow)).scalars():
+                space = Space(row.id, row.model, row.dimensions, row.metric,
+                              row.change_counter, row.removal_counter)  # fmt: skip
+                folder = vf.folder_of(root, row.id)
+                wrong = vc.disagreements(session.connection(), folder, space, inode)
+                found.extend(f"{row.name}: {w}" for w in wrong)
+                if wrong:
+                    damaged.append(folder)
+    if repair:
+        for folder in damaged:
+            shutil.rmtree(folder, ignore_errors=True)
+    return CheckResult(
+        "vector files that disagree with the database",
+        len(found),
+        found[:_SHOWN],
+        repaired=repair and bool(damaged),
+        hint="repair removes them: the next search rebuilds them from the database",
+    )
+
+
 def _orphan_files(engine: Engine, store: BlobStore) -> CheckResult:
     orphans: list[str] = []
     pending: list[str] = []
@@ -213,6 +248,7 @@ def check(
         ("segment hashes", lambda: _segment_hashes(engine, repair, builtin_extractors)),
         ("embeddings", lambda: _embeddings(engine, repair)),
         ("full-text index", lambda: _full_text(engine, repair)),
+        ("vector files", lambda: _vector_files(engine, repair)),
         ("blob files", lambda: _orphan_files(engine, store)),
     ]
     found = []

@@ -5,12 +5,13 @@ box, hash), and the lineage an embedding run records."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from docledger.db.dialect import full_text_candidates, full_text_postings
@@ -25,6 +26,7 @@ from docledger.repositories.base import as_uuid
 from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
+from docledger.schemas.common import from_json_text
 from docledger.schemas.embedding import SearchHit
 from docledger.services import ranking
 
@@ -45,34 +47,41 @@ TEXT_DEPTH = 100
 COMMON = 100
 
 
+@functools.cache
+def _details_statement() -> Any:
+    """Built once: composing this select cost more than running it."""
+    seg, ver, doc = SEGMENTS.c, VERSIONS.c, DOCUMENTS.c
+    return (
+        select(
+            seg.id,
+            ver.document_id,
+            doc.external_key,
+            seg.version_id,
+            seg.page_number,
+            seg.kind,
+            seg.label,
+            seg.text,
+            seg.bbox,
+            ver.sha256,
+            seg.extraction_id,
+            seg.content_hash,
+        )
+        .select_from(
+            SEGMENTS.join(VERSIONS, ver.id == seg.version_id).join(
+                DOCUMENTS, doc.id == ver.document_id
+            )
+        )
+        .where(seg.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
 def hit_details(session: Any, ids: Sequence[Any]) -> dict[uuid.UUID, Any]:
     """What a hit shows, per segment id (the text and content hash among it)."""
-    seg, ver, doc = SEGMENTS.c, VERSIONS.c, DOCUMENTS.c
     out: dict[uuid.UUID, Any] = {}
+    stmt = _details_statement()
     for part in range(0, len(ids), 500):
-        stmt = (
-            select(
-                seg.id,
-                ver.document_id,
-                doc.external_key,
-                seg.version_id,
-                seg.page_number,
-                seg.kind,
-                seg.label,
-                seg.text,
-                seg.bbox,
-                ver.sha256,
-                seg.extraction_id,
-                seg.content_hash,
-            )
-            .select_from(
-                SEGMENTS.join(VERSIONS, ver.id == seg.version_id).join(
-                    DOCUMENTS, doc.id == ver.document_id
-                )
-            )
-            .where(seg.id.in_([uuid_of(i) for i in ids[part : part + 500]]))
-        )
-        for row in session.connection().execute(stmt):
+        wanted = [uuid_of(i) for i in ids[part : part + 500]]
+        for row in session.connection().execute(stmt, {"ids": wanted}):
             out[uuid_of(row[0])] = row
     return out
 
@@ -80,24 +89,31 @@ def hit_details(session: Any, ids: Sequence[Any]) -> dict[uuid.UUID, Any]:
 def build_hits(
     chosen: list[tuple[uuid.UUID, float]], details: dict[uuid.UUID, Any]
 ) -> list[SearchHit]:
-    return [
-        SearchHit(
-            segment_id=sid,
-            score=score,
-            document_id=details[sid][1],
-            external_key=details[sid][2],
-            version_id=details[sid][3],
-            page_number=details[sid][4],
-            kind=details[sid][5],
-            label=details[sid][6],
-            text=details[sid][7],
-            bbox=details[sid][8],
-            sha256=details[sid][9],
-            extraction_id=details[sid][10],
+    """Hits from rows the database just returned (typed by their columns): constructed, not
+    validated, which was a third of a search's own time."""
+    out = []
+    for sid, score in chosen:
+        row = details.get(sid)
+        if row is None:
+            continue
+        out.append(
+            SearchHit.model_construct(
+                segment_id=sid,
+                score=score,
+                document_id=uuid_of(row[1]),
+                external_key=row[2],
+                version_id=uuid_of(row[3]),
+                page_number=row[4],
+                kind=row[5],
+                label=row[6],
+                text=row[7],
+                bbox=from_json_text(row[8]),
+                sha256=row[9],
+                extraction_id=None if row[10] is None else uuid_of(row[10]),
+                meta={},
+            )
         )
-        for sid, score in chosen
-        if sid in details
-    ]
+    return out
 
 
 def by_rare_terms(rare: list[list[tuple[Any, str | None]]]) -> list[Any]:
@@ -149,8 +165,15 @@ def excluded_extractions(
     ``include_superseded``, of versions that are no longer current, failed ones, and ones a
     newer successful run of the same extractor over the same version replaced. Usually few,
     so they are excluded by id rather than the current ones included."""
+    stmt = _excluded_statement(include_superseded)
+    return [uuid_of(e) for e in session.execute(stmt, {"ws": workspace_id}).scalars()]
+
+
+@functools.cache
+def _excluded_statement(include_superseded: bool) -> Any:
     ex, ver, doc = EXTRACTIONS.c, VERSIONS.c, DOCUMENTS.c
     newer = aliased(EXTRACTIONS)
+    workspace_id = bindparam("ws", type_=ex.workspace_id.type)
     # two cheap halves in one statement: by document (walking the workspace's documents and
     # their versions by index), and by extraction (failed, or replaced: a probe of the unique
     # key); one query with every condition OR-ed probed all three tables per extraction
@@ -182,8 +205,7 @@ def excluded_extractions(
             )
         )
     by_extraction = select(ex.id).where(ex.workspace_id == workspace_id, or_(*gone_ex))
-    stmt = by_document.union(by_extraction)
-    return [uuid_of(e) for e in session.execute(stmt).scalars()]
+    return by_document.union(by_extraction)
 
 
 @dataclass(frozen=True)
@@ -196,34 +218,41 @@ class Space:
     removal_counter: int
 
 
+@functools.cache
+def _space_statement(space_by_id: bool, workspace_by_id: bool) -> Any:
+    """Built once per way of naming the two (composing it cost more than running it)."""
+    sp, ws = SPACES.c, WORKSPACES.c
+    ws_id = (
+        select(ws.id)
+        .where(
+            ws.id == bindparam("ws", type_=ws.id.type)
+            if workspace_by_id
+            else ws.slug == bindparam("ws", type_=ws.slug.type)
+        )
+        .scalar_subquery()
+    )
+    return select(
+        sp.id, sp.model, sp.dimensions, sp.metric, sp.change_counter, sp.removal_counter, ws_id
+    ).where(
+        sp.id == bindparam("sp", type_=sp.id.type)
+        if space_by_id
+        else sp.name == bindparam("sp", type_=sp.name.type)
+    )
+
+
 def space_and_workspace(
     session: Any, space: str | uuid.UUID, workspace: WorkspaceRef | None
 ) -> tuple[Space, uuid.UUID]:
     """The space and the workspace id in one Core round trip (a query runs this first)."""
-    sp, ws = SPACES.c, WORKSPACES.c
     space_key = as_uuid(space)
     ws_ref = DEFAULT_SLUG if workspace is None else workspace
     ws_key = as_uuid(ws_ref)
-    ws_id = (
-        select(ws.id)
-        .where(ws.id == ws_key if ws_key is not None else ws.slug == str(ws_ref))
-        .scalar_subquery()
-    )
-    row = (
-        session.connection()
-        .execute(
-            select(
-                sp.id,
-                sp.model,
-                sp.dimensions,
-                sp.metric,
-                sp.change_counter,
-                sp.removal_counter,
-                ws_id,
-            ).where(sp.id == space_key if space_key is not None else sp.name == str(space))
-        )
-        .first()
-    )
+    stmt = _space_statement(space_key is not None, ws_key is not None)
+    params = {
+        "sp": space_key if space_key is not None else str(space),
+        "ws": ws_key if ws_key is not None else str(ws_ref),
+    }
+    row = session.connection().execute(stmt, params).first()
     if row is None:
         raise NotFound(f"no embedding space {space}")
     if row[6] is None:

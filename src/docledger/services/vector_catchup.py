@@ -267,3 +267,44 @@ def _compact(folder: Path, meta: Meta, space: Any) -> Meta:
     _tidy(folder, fresh)
     log.info("vector files of space %s compacted to %d rows", space.id, fresh.rows)
     return fresh
+
+
+def disagreements(conn: Any, folder: Path, space: Any, inode: int) -> list[str]:
+    """What ``verify`` finds wrong in a space's files against the database (read in ``conn``'s
+    snapshot): rows missing or left over, vectors that differ, an index that cannot be read.
+    Files behind the database are not wrong (the next search catches them up)."""
+    meta = Meta.read(folder)
+    if meta is None:
+        return [] if not (folder / "meta.json").exists() else ["meta.json cannot be read"]
+    if not matches(meta, space, inode):
+        return [] if behind(meta, space, inode) else ["the files are not this store's"]
+    try:
+        files = VectorFiles.open(folder, meta)
+    except (OSError, ValueError) as exc:
+        return [f"the files cannot be read: {exc}"]
+    live = np.flatnonzero(~files.dead) if files.dead is not None else np.arange(meta.rows)
+    rows = {bytes(files.ids.raw[r]).hex(): int(r) for r in live}  # type: ignore[attr-defined]
+    found: list[str] = []
+    result = conn.execute(_ROWS, {"space": space.id.hex, "after": -1})
+    while batch := result.fetchmany(FETCH):
+        for segment, blob, *_ in batch:
+            key = hex_of(segment)
+            row = rows.pop(key, None)
+            if row is None:
+                found.append(f"segment {key} is missing")
+                continue
+            vector = np.frombuffer(blob, dtype="<f4")
+            if space.metric == "cosine":
+                vector = vector / (float(np.linalg.norm(vector)) or 1.0)
+            if not np.allclose(files.vectors[row], vector, rtol=1e-5, atol=1e-6):
+                found.append(f"segment {key} has another vector")
+    found.extend(f"segment {key} is left over" for key in rows)
+    if meta.index is not None:
+        from docledger.services.vector_ann import view  # noqa: PLC0415
+
+        try:
+            if len(view(folder / f"gen-{meta.generation}" / meta.index)) > meta.indexed:
+                found.append("the index holds more rows than the files")
+        except (OSError, RuntimeError, ValueError) as exc:
+            found.append(f"the index cannot be read: {exc}")
+    return found

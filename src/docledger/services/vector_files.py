@@ -108,7 +108,8 @@ def _sync_dir(folder: Path) -> None:
 def _map(path: Path, dtype: Any, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
     if shape[0] == 0:
         return np.zeros(shape, dtype=dtype)
-    return np.memmap(path, dtype=dtype, mode="r", shape=shape)
+    # a plain array over the map: numpy's memmap subclass costs per indexing call
+    return np.memmap(path, dtype=dtype, mode="r", shape=shape).view(np.ndarray)
 
 
 class VectorFiles(VectorMatrix):
@@ -164,8 +165,10 @@ class VectorFiles(VectorMatrix):
         return selected
 
     def _sq(self, rows: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
+        if self.metric != "l2":
+            return self.sq_norms  # unused by the other metrics' scores
         picked = self.vectors if rows is None else self.vectors[rows]
-        return np.asarray(np.einsum("ij,ij->i", picked, picked))  # l2 only: not worth a file
+        return np.asarray(np.einsum("ij,ij->i", picked, picked))  # not worth a file
 
     def live(self) -> int:
         return self.meta.rows - (int(self.dead.sum()) if self.dead is not None else 0)

@@ -9,11 +9,26 @@ transaction. Read-only scopes use a plain deferred ``BEGIN`` so readers never qu
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import URL, Connection, Engine, Table, event, exists, func, literal, select
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    String,
+    Table,
+    bindparam,
+    event,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.pool import QueuePool
 
@@ -76,6 +91,11 @@ def _install_sqlite_hooks(engine: Engine, settings: Settings) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
         conn.exec_driver_sql("BEGIN" if mode == "DEFERRED" else f"BEGIN {mode}")
+
+
+_DIALECT = sqlite.dialect()
+#: json_each is built in from SQLite 3.38 (earlier builds may lack it)
+_JSON_EACH = sqlite3.sqlite_version_info >= (3, 38)
 
 
 class SQLiteDialect(Dialect):
@@ -150,7 +170,15 @@ class SQLiteDialect(Dialect):
         conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # until this transaction ends
 
     def in_values(self, column: Any, values: Sequence[Any]) -> Any:
-        return column.in_(list(values))
+        """``column IN (SELECT value FROM json_each(:array))``: one bind parameter holding the
+        keys in their stored form, where an IN list compiles one parameter per key (at 10,000
+        ids that compilation cost more than the look-up)."""
+        if not _JSON_EACH:
+            return column.in_(list(values))
+        processor = column.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+        stored = [processor(v) for v in values] if processor is not None else list(values)
+        keys = bindparam(None, json.dumps(stored), type_=String)
+        return column.in_(select(literal_column("value")).select_from(func.json_each(keys)))
 
     def match(self, words: Sequence[tuple[str, bool]]) -> tuple[str, str, str]:
         return (  # CROSS JOIN: SQLite keeps the index first (else it scans every segment)
