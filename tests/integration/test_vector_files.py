@@ -291,4 +291,7 @@ def test_damaged_or_foreign_files_are_rebuilt(fledger: Ledger) -> None:
         damage()
         with Ledger.open(settings=load_settings(db_url=str(fledger.engine.url))) as fresh:
             assert ids(fresh.search.vector(q, k=10, space=SPACE, exact=True)) == truth
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(meta_path.read_text())  # rebuilt: whole again, of this store
+        assert meta["rows"] == 3000
+        vectors = folder / f"gen-{meta['generation']}" / "vectors.f32"
+        assert vectors.stat().st_size == 3000 * DIMS * 4

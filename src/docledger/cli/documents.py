@@ -299,6 +299,21 @@ def embed(
     console.print(f"embedded {done} segments into {space}")
 
 
+def index(
+    space: Annotated[str, typer.Option(help="Embedding space")] = "hash-256",
+) -> None:
+    """Build (or extend) the space's approximate vector index beside an SQLite database."""
+    with state.ledger() as ledger:
+        columns = (TextColumn("indexing"), BarColumn(), TextColumn("{task.completed} vectors"))
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("index", total=None)
+            held = ledger.search.build_index(space, progress=lambda n: bar.advance(task, n))
+    if held:
+        console.print(f"the index of {space} holds {held} vectors")
+    else:
+        console.print(f"{space}: the database searches it itself (no index file to build)")
+
+
 def search(
     query: Annotated[str, typer.Argument(help="What to look for")],
     k: Annotated[int, typer.Option("--k", min=1, max=1000)] = 10,
@@ -388,6 +403,6 @@ def render(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (add, ls, show, cat, rm, extract, embed, search, render):
+    for command in (add, ls, show, cat, rm, extract, embed, index, search, render):
         app.command()(command)
     app.add_typer(importer, name="import")

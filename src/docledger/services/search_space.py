@@ -155,7 +155,6 @@ class SpaceService(Service):
         root = dialect_of(conn).vector_folder(conn.engine.url)
         if root is None:
             return None
-        from docledger.services import vector_catchup as vc  # noqa: PLC0415
         from docledger.services import vector_files as vf  # noqa: PLC0415
 
         folder = vf.folder_of(root, space.id)
@@ -164,9 +163,23 @@ class SpaceService(Service):
             cached = self._state.files.get(space.id)
         if cached is not None and vf.matches(cached.meta, space, inode):
             return cached
+        try:
+            return self._read_files(session, space, folder, inode)
+        except OSError as exc:  # a read-only or full disk must not take search down
+            log.warning("vector files of space %s unusable (%s): searching from the database",
+                        space.id, exc)  # fmt: skip
+            return None
+
+    def _read_files(self, session: Any, space: Any, folder: Path, inode: int) -> VectorFiles | None:
+        from docledger.services import vector_catchup as vc  # noqa: PLC0415
+        from docledger.services import vector_files as vf  # noqa: PLC0415
+
+        rebuild = False
         for _attempt in range(3):
             meta = vf.Meta.read(folder)
-            if meta is not None and vf.ahead(meta, space, inode):
+            if rebuild:
+                meta = vc.catch_up(session, folder, space, inode, rebuild=True)
+            elif meta is not None and vf.ahead(meta, space, inode):
                 # another process caught up past this snapshot: newer files serve it, unless
                 # they are ahead of the database itself (another store's): then rebuild
                 with self._scope.session(readonly=True) as fresh:
@@ -177,8 +190,12 @@ class SpaceService(Service):
                 meta = vc.catch_up(session, folder, space, inode)
             try:
                 files = vf.VectorFiles.open(folder, meta)
-            except (OSError, ValueError):
+            except FileNotFoundError:
                 continue  # compacted or rebuilt meanwhile: read the new state
+            except ValueError as exc:  # cut short or garbled: the database has it all
+                log.warning("vector files of space %s damaged (%s): rebuilding", space.id, exc)
+                rebuild = True
+                continue
             with self._state.lock:
                 self._state.files[space.id] = files
             return files
@@ -193,7 +210,7 @@ class SpaceService(Service):
         holds. ``embed`` does this by itself once a space holds 50,000 vectors; a space
         written with ``embeddings.upsert`` gets it here (or ``docledger index``). Searches
         stay exact, and correct, while vectors wait outside the index. PostgreSQL: pgvector
-        builds its own index (``docledger db enable-pgvector``); this returns 0 there."""
+        builds its own index (``docledger db pgvector``); this returns 0 there."""
         return self._maintain(space, minimum=0, progress=progress)
 
     def _maintain(self, space: str, minimum: int | None = None, progress: Any = None) -> int:

@@ -45,7 +45,7 @@ MOST_CANDIDATES = 4_096
 #: index's search list is twice that (recall@10 0.965 at 100,000 clustered vectors)
 SHORTLIST = 10
 
-_views: dict[Path, Any] = {}
+_views: dict[Path, tuple[Path, Any]] = {}
 _lock = threading.Lock()
 
 
@@ -60,15 +60,16 @@ def _dtype(metric: str) -> str:
 
 
 def view(path: Path) -> Any:
-    """The index file memory-mapped, once per process and file."""
+    """The index file memory-mapped, once per process; a space's previous file is let go
+    (its disk space is freed once no process maps it)."""
     with _lock:
-        found = _views.get(path)
-        if found is None:
+        found = _views.get(path.parent.parent)
+        if found is None or found[0] != path:
             from usearch.index import Index  # noqa: PLC0415 - only spaces with an index
 
-            found = Index.restore(str(path), view=True)
-            _views[path] = found
-        return found
+            found = (path, Index.restore(str(path), view=True))
+            _views[path.parent.parent] = found
+        return found[1]
 
 
 def build(files: VectorFiles, progress: Callable[[int], None] | None = None) -> Meta:

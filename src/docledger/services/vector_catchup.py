@@ -179,12 +179,14 @@ def _tidy(folder: Path, meta: Meta) -> None:
 def catch_up(session: Any, folder: Path, space: Any, inode: int, *, rebuild: bool = False) -> Meta:
     """Bring the files to the space's counters under the writer lock, reading the database
     in ``session``'s snapshot; returns the state (a newer one another process wrote meanwhile
-    is returned as it is unless ``rebuild``)."""
+    is returned as it is). ``rebuild``: start over from the database whatever is there."""
     with writing(folder):
         meta = Meta.read(folder)
-        if meta is not None and (matches(meta, space, inode) or (
-            ahead(meta, space, inode) and not rebuild
-        )):  # fmt: skip
+        if (
+            meta is not None
+            and not rebuild
+            and (matches(meta, space, inode) or ahead(meta, space, inode))
+        ):
             return meta
         conn = session.connection()
         if meta is None or rebuild or not behind(meta, space, inode):

@@ -135,6 +135,13 @@ def _embed(ctx: TaskContext) -> dict[str, Any]:
     return {"embedded": ctx.ledger.search.embed_missing(ctx.job.payload.get("space", "hash-256"))}
 
 
+@task("docledger.index_vectors")
+def _index_vectors(ctx: TaskContext) -> dict[str, Any]:
+    """Build or extend a space's approximate index beside an SQLite database (payload:
+    optional space), off the path of the next search."""
+    return {"indexed": ctx.ledger.search.build_index(ctx.job.payload.get("space", "hash-256"))}
+
+
 @task("docledger.index_text")
 def _index_text(ctx: TaskContext) -> dict[str, Any]:
     """Index the full text of every pending extraction (writes defer it), in the job's own
