@@ -438,3 +438,77 @@ def test_0017_carries_exports_over_and_back(empty_db_url: str, tmp_path: object)
         schema.upgrade(engine)
     finally:
         engine.dispose()
+
+
+def test_0018_feeds_the_vector_files_from_vectors_written_before(
+    empty_db_url: str, tmp_path: object
+) -> None:
+    """Vectors stored before 0018 carry ``seq`` 0 and are still searched (the files read
+    them on their first catch-up); afterwards a delete moves ``removal_counter`` through the
+    trigger, and a downgrade goes back to the old trigger."""
+    import uuid  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    from docledger.db.types import UTCDateTime  # noqa: PLC0415
+
+    settings = load_settings(db_url=empty_db_url, blob_root=str(tmp_path))
+    engine = create_sync_engine(settings)
+    spaces = sa.table(
+        "embedding_spaces", sa.column("name", sa.String()), sa.column("change_counter")
+    )
+    try:
+        with Ledger.open(settings=settings) as ledger:
+            created = ledger.documents.create(b"before 0018", external_key="b")
+            rec = ledger.extractions.record(
+                created.version_id, "x", "1", {},
+                [{"kind": "chunk", "text": f"t{i}"} for i in range(4)],
+            )  # fmt: skip
+            segs = ledger.segments.of_extraction(rec.extraction.id)
+            ledger.embeddings.create_space("old", "m", 3, "cosine")
+            workspace = ledger.workspaces.get().id
+        schema.downgrade(engine, "0017")  # rows written by hand, as the old schema had them
+        embeddings = sa.table(
+            "embeddings",
+            *(sa.column(n, sa.Uuid()) for n in ("id", "workspace_id", "space_id", "segment_id")),
+            sa.column("vector", sa.LargeBinary()),
+            sa.column("created_at", UTCDateTime(timezone=True)),
+        )
+        with engine.begin() as conn:
+            space_id = conn.execute(
+                sa.text("SELECT id FROM embedding_spaces WHERE name = 'old'")
+            ).scalar_one()
+            space_id = space_id if isinstance(space_id, uuid.UUID) else uuid.UUID(space_id)
+            for n, seg in enumerate(segs):
+                conn.execute(
+                    embeddings.insert().values(
+                        id=uuid.uuid4(), workspace_id=workspace, space_id=space_id,
+                        segment_id=seg.id, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                        vector=np.array([1.0, n, 0.0], dtype="<f4").tobytes(),
+                    )
+                )  # fmt: skip
+            conn.execute(spaces.update().values(change_counter=1))
+        schema.upgrade(engine)
+        assert schema.check(engine) == []
+        with Ledger.open(settings=settings) as ledger:
+            hits = ledger.search.vector([1.0, 0.0, 0.0], k=4, space="old")
+            assert [h.segment_id for h in hits] == [s.id for s in segs]
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text("DELETE FROM segments WHERE id = :id"),
+                    {"id": segs[0].id.hex if engine.dialect.name == "sqlite" else segs[0].id},
+                )
+                moved = conn.execute(
+                    sa.text("SELECT removal_counter FROM embedding_spaces WHERE name = 'old'")
+                ).scalar_one()
+            assert moved == 1
+            again = ledger.search.vector([1.0, 0.0, 0.0], k=4, space="old")
+            assert [h.segment_id for h in again] == [s.id for s in segs[1:]]
+        schema.downgrade(engine, "0017")
+        assert "removal_counter" not in {
+            c["name"] for c in sa.inspect(engine).get_columns("embedding_spaces")
+        }
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
