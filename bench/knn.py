@@ -10,7 +10,11 @@ knn       100,000 x 384 clustered, normalised vectors: docledger top-10 (exact p
 
 ann       the embedded default's ANN index at 1,000,000 vectors (bench/knn_ann.py):
 
-    python bench/knn.py --ann [--vectors 1000000] [--queries 200]
+    python bench/knn.py --ann [--vectors 1000000] [--queries 200] [--lancedb-python PY]
+
+upsert    ``embeddings.upsert`` vs the raw driver writing the same rows (both dialects):
+
+    python bench/knn.py --upsert [--dialect sqlite|postgresql] [--vectors 100000]
 """
 
 from __future__ import annotations
@@ -235,12 +239,22 @@ def main() -> None:
     parser.add_argument("--dialect", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--vectors", type=int, default=None)
     parser.add_argument("--ann", action="store_true", help="the SQLite ANN index at scale")
+    parser.add_argument("--upsert", action="store_true", help="embeddings.upsert vs the driver")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--lancedb-python", help="a Python with lancedb (see bench/knn_lancedb.py)")
     args = parser.parse_args()
+    if args.upsert:
+        from knn_ann import bench_upsert  # noqa: PLC0415
+
+        write(f"knn_upsert_{args.dialect}", bench_upsert(args.dialect, args.vectors or 100_000))
+        return
     if args.ann:
         from knn_ann import bench_ann  # noqa: PLC0415
 
-        write("knn_ann_sqlite", bench_ann(args.vectors or 1_000_000, args.queries))
+        write(
+            "knn_ann_sqlite",
+            bench_ann(args.vectors or 1_000_000, args.queries, args.lancedb_python),
+        )
         return
     write(f"content_knn_{args.dialect}", bench_knn(args.dialect, args.vectors or 100_000))
 

@@ -73,46 +73,84 @@ def _segments(lg: Any, n: int) -> tuple[list[uuid.UUID], np.ndarray, list[uuid.U
     return ids, np.repeat(np.arange(DOCS), per), docs
 
 
-def _upserts(lg: Any, db: Path, ids: list[uuid.UUID], vectors: np.ndarray) -> dict[str, Any]:
-    """Batch by batch in turn: docledger into space bench-384, sqlite3 the same rows into the
-    same table as space raw-384 (same indexes, triggers and foreign keys)."""
+def _upserts(lg: Any, url: str, ids: list[uuid.UUID], vectors: np.ndarray) -> dict[str, Any]:
+    """Batch by batch in turn: docledger into space bench-384, the raw driver the same rows
+    into the same table as space raw-384 (same indexes, triggers and foreign keys): sqlite3's
+    executemany, psycopg's COPY (binary vectors both ways)."""
     lg.embeddings.create_space("bench-384", "bench", vectors.shape[1], "cosine")
     raw_space = lg.embeddings.create_space("raw-384", "bench", vectors.shape[1], "cosine")
-    ws = lg.workspaces.get("default").id.hex
-    conn = sqlite3.connect(db, timeout=60)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
+    ws = lg.workspaces.get("default").id
+    sqlite = url.startswith("sqlite")
+    columns = "id, workspace_id, space_id, segment_id, external_ref, created_at, seq, vector"
+    if sqlite:
+        conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=60)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    else:
+        import psycopg  # noqa: PLC0415
+
+        conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
     ours = theirs = 0.0
     batch = 50_000
-    stamp = "2026-11-27 00:00:00.000000"
+    stamp = "2026-11-27 00:00:00.000000+00:00"
+    day = stamp[:26]  # SQLite stores UTC timestamps without their offset
     for start in range(0, len(ids), batch):
         part = slice(start, start + batch)
         t = time.perf_counter()
         lg.embeddings.upsert("bench-384", dict(zip(ids[part], vectors[part], strict=True)))
         ours += time.perf_counter() - t
         t = time.perf_counter()
-        rows = [
-            (uuid.uuid4().hex, ws, raw_space.id.hex, sid.hex, None, stamp, 1, vec.tobytes())
-            for sid, vec in zip(ids[part], vectors[part], strict=True)
-        ]
-        conn.executemany(
-            "INSERT INTO embeddings (id, workspace_id, space_id, segment_id, external_ref, "
-            "created_at, seq, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        if sqlite:
+            conn.executemany(
+                f"INSERT INTO embeddings ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        uuid.uuid4().hex,
+                        ws.hex,
+                        raw_space.id.hex,
+                        sid.hex,
+                        None,
+                        day,
+                        1,
+                        vec.tobytes(),
+                    )
+                    for sid, vec in zip(ids[part], vectors[part], strict=True)
+                ],
+            )
+        else:
+            with conn.cursor().copy(f"COPY embeddings ({columns}) FROM STDIN") as copy:
+                for sid, vec in zip(ids[part], vectors[part], strict=True):
+                    copy.write_row(
+                        (uuid.uuid4(), ws, raw_space.id, sid, None, stamp, 1, vec.tobytes())
+                    )
         conn.commit()
         theirs += time.perf_counter() - t
     conn.close()
     n = len(ids)
     return {
         "docledger_vectors_per_s": round(n / ours),
-        "raw_sqlite3_vectors_per_s": round(n / theirs),
+        "raw_driver_vectors_per_s": round(n / theirs),
         "ratio": round(theirs / ours, 2),
     }
 
 
-def bench_ann(n: int, queries_n: int) -> dict[str, Any]:
+def bench_upsert(dialect: str, n: int) -> dict[str, Any]:
+    """``embeddings.upsert`` against the raw driver on one dialect (no index, no queries)."""
+    from common import docledger_url  # noqa: PLC0415
+    from knn import clustered_unit  # noqa: PLC0415
+
+    from docledger import Ledger, load_settings  # noqa: PLC0415
+
+    vectors = clustered_unit(n, 384, max(200, n // 1000), seed=11)
+    work = Path(tempfile.mkdtemp(prefix="bench-upsert-"))
+    url = docledger_url(dialect, work)
+    with Ledger.open(settings=load_settings(db_url=url, blob_root=str(work / "b"))) as lg:
+        ids, _doc_of, _docs = _segments(lg, n)
+        return {"dialect": dialect, "vectors": n, "upsert": _upserts(lg, url, ids, vectors)}
+
+
+def bench_ann(n: int, queries_n: int, lancedb_python: str | None = None) -> dict[str, Any]:
     from knn import bench_sqlite_vec, clustered_unit, numpy_top, recall  # noqa: PLC0415
     from usearch.index import Index  # noqa: PLC0415
 
@@ -129,7 +167,7 @@ def bench_ann(n: int, queries_n: int) -> dict[str, Any]:
         t = time.perf_counter()
         ids, doc_of, docs = _segments(lg, n)
         out["segments_s"] = round(time.perf_counter() - t, 1)
-        out["upsert"] = _upserts(lg, db, ids, vectors)
+        out["upsert"] = _upserts(lg, url, ids, vectors)
         print("upsert", out["upsert"], file=sys.stderr)
         t = time.perf_counter()
         lg.search.vector(queries[0], k=K, space="bench-384", exact=True)
@@ -229,4 +267,11 @@ def bench_ann(n: int, queries_n: int) -> dict[str, Any]:
     )
     out["sqlite_vec_sample"] = {"queries": sample, **vec}
     out["speedup_vs_sqlite_vec_p50"] = round(vec["p50_ms"] / out["docledger"]["p50_ms"], 1)
+    if lancedb_python:
+        lance = subprocess.run(
+            [lancedb_python, str(Path(__file__).with_name("knn_lancedb.py")), str(n),
+             str(queries_n)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        out["lancedb"] = json.loads(lance.stdout)
     return out

@@ -166,7 +166,12 @@ class SearchService(SpaceService):
 
         found = None if exact else vector_ann.nearest(files, q, k, ef, mask_args)
         if found is None:
-            found = files.top(q, k, files.mask(**mask_args))
+            rows = files.candidates(mask_args)
+            found = (
+                files.top(q, k, files.mask(**mask_args))
+                if rows is None
+                else files.top_rows(q, k, rows)
+            )
         return found
 
     def _has_index(self, session: Any, space_id: uuid.UUID) -> bool:

@@ -161,7 +161,13 @@ class SpaceService(Service):
         inode = vf.database_inode(Path(str(conn.engine.url.database)))
         with self._state.lock:
             cached = self._state.files.get(space.id)
-        if cached is not None and vf.matches(cached.meta, space, inode):
+        # meta.json read each time (tens of microseconds): an index another process built
+        # is used at once, and one it replaced is let go
+        if (
+            cached is not None
+            and vf.matches(cached.meta, space, inode)
+            and vf.Meta.read(folder) == cached.meta
+        ):
             return cached
         try:
             return self._read_files(session, space, folder, inode)

@@ -23,12 +23,14 @@ from sqlalchemy import text
 from docledger.services.vector_files import (
     CODED,
     COLUMNS,
+    DATA,
     Meta,
     VectorFiles,
     ahead,
     behind,
     hex_of,
     matches,
+    width,
 )
 from docledger.services.vector_matrix import Codes
 
@@ -76,12 +78,11 @@ class _Writer:
         self.gen.mkdir(parents=True, exist_ok=True)
         n = meta.rows
         self.handles = {}
-        for name, width in (("vectors.f32", space.dimensions * 4), ("ids.bin", 16),
-                            ("columns.i32", 4 * len(COLUMNS))):  # fmt: skip
+        for name in DATA:
             path = self.gen / name
             fh = open(path, "r+b" if path.exists() else "w+b")  # noqa: SIM115
-            fh.truncate(n * width)  # bytes a killed writer left past the last commit
-            fh.seek(n * width)
+            fh.truncate(n * width(name, space.dimensions))  # past the last commit: a killed
+            fh.seek(n * width(name, space.dimensions))  # writer's leftovers
             self.handles[name] = fh
         stored = (
             json.loads((self.gen / meta.codes).read_text())
@@ -89,6 +90,10 @@ class _Writer:
             else {name: [] for name in CODED}
         )
         self.codes = {name: Codes({v: i for i, v in enumerate(stored[name])}) for name in CODED}
+        self.counts = {
+            name: np.asarray(stored.get("counts", {}).get(name, []), dtype=np.int64)
+            for name in COLUMNS
+        }
         self.dead = (
             np.fromfile(self.gen / meta.dead, dtype=np.bool_, count=n)
             if meta.dead is not None
@@ -96,6 +101,15 @@ class _Writer:
         )
         self.added = 0
         self._ids: np.ndarray[Any, Any] | None = None
+
+    def _count(self, table: dict[str, np.ndarray[Any, Any]], sign: int) -> None:
+        for name, column in table.items():
+            seen = np.bincount(column + 1 if name == "page" else column)
+            have = self.counts[name]
+            if len(have) < len(seen):
+                have = np.concatenate([have, np.zeros(len(seen) - len(have), dtype=np.int64)])
+            have[: len(seen)] += sign * seen
+            self.counts[name] = have
 
     def append(self, rows: Sequence[Sequence[Any]]) -> None:
         """Rows as the SQL above returns them, from SQLite (ids as hex text)."""
@@ -106,13 +120,15 @@ class _Writer:
         if self.space.metric == "cosine":
             norms = np.linalg.norm(vectors, axis=1)
             vectors /= np.where(norms > 0, norms, 1.0)[:, None]
-        table = np.empty((len(rows), len(COLUMNS)), dtype=np.int32)
-        for i, name in enumerate(CODED):  # the SQL's columns 2..6, in COLUMNS order
-            table[:, i] = self.codes[name].encode([r[2 + i] for r in rows])
-        table[:, 5] = [-1 if r[7] is None else r[7] for r in rows]
+        table = {  # the SQL's columns 2..6 are the coded ones, in COLUMNS order
+            name: self.codes[name].encode([r[2 + i] for r in rows]) for i, name in enumerate(CODED)
+        }
+        table["page"] = np.array([-1 if r[7] is None else r[7] for r in rows], dtype=np.int32)
         self.handles["vectors.f32"].write(vectors.astype("<f4").tobytes())
         self.handles["ids.bin"].write(b"".join(bytes.fromhex(hex_of(r[0])) for r in rows))
-        self.handles["columns.i32"].write(table.astype("<i4").tobytes())
+        for name, column in table.items():
+            self.handles[f"col-{name}.i32"].write(column.astype("<i4").tobytes())
+        self._count(table, +1)
         self.dead = np.concatenate([self.dead, np.zeros(len(rows), dtype=np.bool_)])
         self._ids = None
         self.added += len(rows)
@@ -132,9 +148,17 @@ class _Writer:
         if not hex_ids:
             return 0
         wanted = np.array([bytes.fromhex(h) for h in hex_ids], dtype="S16")
-        hit = np.isin(self.ids(), wanted) & ~self.dead
-        self.dead |= hit
-        return int(hit.sum())
+        hit = np.flatnonzero(np.isin(self.ids(), wanted) & ~self.dead)
+        if len(hit):
+            table = {}
+            for name in COLUMNS:
+                fh = self.handles[f"col-{name}.i32"]
+                fh.flush()
+                column = np.fromfile(self.gen / f"col-{name}.i32", dtype="<i4")
+                table[name] = column[hit]
+            self._count(table, -1)
+        self.dead[hit] = True
+        return len(hit)
 
     def commit(self, counter: int, removals: int) -> Meta:
         for fh in self.handles.values():
@@ -145,7 +169,13 @@ class _Writer:
         stamp = f"{counter}-{removals}-{rows}"
         codes = f"codes-{stamp}.json"
         with open(self.gen / codes, "w") as out:
-            json.dump({name: list(self.codes[name].values) for name in CODED}, out)
+            json.dump(
+                {
+                    **{name: list(self.codes[name].values) for name in CODED},
+                    "counts": {name: self.counts[name].tolist() for name in COLUMNS},
+                },
+                out,
+            )
             out.flush()
             os.fsync(out.fileno())
         dead = None
@@ -166,7 +196,7 @@ class _Writer:
 
 def _tidy(folder: Path, meta: Meta) -> None:
     """Files no state names any more (open maps of other processes keep their inodes)."""
-    keep = {meta.codes, meta.dead, meta.index, "vectors.f32", "ids.bin", "columns.i32"}
+    keep = {meta.codes, meta.dead, meta.index, *DATA}
     for gen in folder.glob("gen-*"):
         if gen.name != f"gen-{meta.generation}":
             shutil.rmtree(gen, ignore_errors=True)
@@ -251,20 +281,16 @@ def _compact(folder: Path, meta: Meta, space: Any) -> Meta:
     gen = folder / f"gen-{fresh.generation}"
     shutil.rmtree(gen, ignore_errors=True)
     gen.mkdir(parents=True)
-    for start in range(0, len(live), 100_000):
-        part = live[start : start + 100_000]
-        with open(gen / "vectors.f32", "ab") as fh:
-            fh.write(np.ascontiguousarray(old.vectors[part]).tobytes())
-        with open(gen / "ids.bin", "ab") as fh:
-            fh.write(np.ascontiguousarray(old.ids.raw[part]).tobytes())  # type: ignore[attr-defined]
-        table = np.stack([old.columns[name][part] for name in COLUMNS], axis=1)
-        with open(gen / "columns.i32", "ab") as fh:
-            fh.write(table.astype("<i4").tobytes())
+    sources = {"vectors.f32": old.vectors, "ids.bin": old.ids.raw}  # type: ignore[attr-defined]
+    sources.update({f"col-{name}.i32": old.columns[name] for name in COLUMNS})
+    for name, source in sources.items():
+        with open(gen / name, "wb") as fh:
+            for start in range(0, len(live), 100_000):
+                fh.write(np.ascontiguousarray(source[live[start : start + 100_000]]).tobytes())
+            fh.flush()
+            os.fsync(fh.fileno())
     fresh.rows = len(live)
     shutil.copy(folder / f"gen-{meta.generation}" / meta.codes, gen / meta.codes)
-    for name in ("vectors.f32", "ids.bin", "columns.i32"):
-        with open(gen / name, "ab") as fh:
-            os.fsync(fh.fileno())
     fresh.write(folder)
     _tidy(folder, fresh)
     log.info("vector files of space %s compacted to %d rows", space.id, fresh.rows)

@@ -34,14 +34,21 @@ from typing import Any
 
 import numpy as np
 
-from docledger.services.vector_matrix import Codes, VectorMatrix
+from docledger.services.vector_matrix import GATHER_BELOW, Codes, VectorMatrix, isin
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
-#: filter columns, in file order (``page`` is the number itself, the others are codes)
+FORMAT = 2
+#: filter columns, one file each (``page`` is the number itself, the others are codes): a
+#: filter reads only its own column, contiguously
 COLUMNS = ("workspace", "document", "kind", "label", "extraction", "page")
 CODED = COLUMNS[:-1]
+#: the files of a generation, with each row's width in bytes per dimension count
+DATA = ("vectors.f32", "ids.bin", *(f"col-{name}.i32" for name in COLUMNS))
+
+
+def width(name: str, dimensions: int) -> int:
+    return dimensions * 4 if name == "vectors.f32" else 16 if name == "ids.bin" else 4
 
 
 def hex_of(value: Any) -> str:
@@ -118,7 +125,7 @@ class VectorFiles(VectorMatrix):
     folder: Path
     meta: Meta
     dead: np.ndarray[Any, np.dtype[np.bool_]] | None
-    _counts: dict[str, np.ndarray[Any, Any]] | None
+    _counts: dict[str, np.ndarray[Any, Any]]
 
     @classmethod
     def open(cls, folder: Path, meta: Meta) -> VectorFiles:
@@ -126,13 +133,15 @@ class VectorFiles(VectorMatrix):
         n, d = meta.rows, meta.dimensions
         vectors = _map(gen / "vectors.f32", np.float32, (n, d))
         ids = _map(gen / "ids.bin", np.uint8, (n, 16))
-        table = _map(gen / "columns.i32", np.int32, (n, len(COLUMNS)))
         stored = json.loads((gen / meta.codes).read_text())
         codes = {name: Codes({v: i for i, v in enumerate(stored[name])}) for name in CODED}
-        columns = {name: table[:, i] for i, name in enumerate(COLUMNS)}
+        columns = {name: _map(gen / f"col-{name}.i32", np.int32, (n,)) for name in COLUMNS}
         sq = np.zeros(0, dtype=np.float32)  # computed per gathered row (l2 only)
         files = cls(meta.counter, meta.metric, IdColumn(ids), vectors, sq, columns, codes)  # type: ignore[arg-type]
-        files.folder, files.meta, files._counts = folder, meta, None
+        files.folder, files.meta = folder, meta
+        files._counts = {
+            name: np.asarray(v, dtype=np.int64) for name, v in stored["counts"].items()
+        }
         files.dead = (
             np.fromfile(gen / meta.dead, dtype=np.bool_, count=n).copy()
             if meta.dead is not None
@@ -178,19 +187,39 @@ class VectorFiles(VectorMatrix):
         return self.codes[name].lookup([hex_of(v) for v in values] if uuids else list(values))
 
     def counts(self) -> dict[str, np.ndarray[Any, Any]]:
-        """Live rows per code of each column (the index's selectivity estimate), once per
-        state of the files."""
-        if self._counts is None:
-            alive = None if self.dead is None else ~self.dead
-            counts = {}
-            for name in COLUMNS:
-                column = self.columns[name] if alive is None else self.columns[name][alive]
-                if name == "page":
-                    counts[name] = np.bincount(column + 1)
-                else:
-                    counts[name] = np.bincount(column, minlength=len(self.codes[name].values))
-            self._counts = counts
+        """Live rows per code of each column (per page + 1 for pages), kept by the writer:
+        the selectivity of a filter without a pass over the rows."""
         return self._counts
+
+    def candidates(self, mask_args: dict[str, Any]) -> np.ndarray[Any, Any] | None:
+        """The rows within the filter, found through its most selective column first (the
+        other conditions are checked on those rows only): a 1% filter reads one column.
+        None when the filter keeps most rows (scoring them all is cheaper than gathering)."""
+        counts, best_rows = self.counts(), float(self.live())
+        best: tuple[str, Any] | None = None
+        for name, key in (("document", "documents"), ("label", "labels"), ("kind", "kinds"),
+                          ("workspace", "workspace_id")):  # fmt: skip
+            wanted = mask_args.get(key)
+            if wanted is None or (key != "workspace_id" and not wanted):
+                continue
+            codes = self.lookup(name, [wanted] if key == "workspace_id" else list(wanted))
+            rows = float(counts[name][codes].sum()) if len(codes) else 0.0
+            if rows < best_rows:
+                best, best_rows = (name, codes), rows
+        if mask_args.get("pages"):
+            low, high = mask_args["pages"]
+            rows = float(counts["page"][max(low + 1, 0) : max(high + 2, 0)].sum())
+            if rows < best_rows:
+                best, best_rows = ("page", (low, high)), rows
+        if best is None or best_rows > GATHER_BELOW * self.live():
+            return None
+        name, wanted = best
+        column = self.columns[name]
+        if name == "page":
+            first = np.flatnonzero((column >= wanted[0]) & (column <= wanted[1]))
+        else:
+            first = np.flatnonzero(isin(column, wanted, len(self.codes[name].values)))
+        return np.asarray(first[self.mask(**mask_args, rows=first)])
 
 
 # --- keeping the files current -----------------------------------------------------------
