@@ -33,7 +33,9 @@ from docledger.services.vector_files import Meta, VectorFiles
 
 log = logging.getLogger(__name__)
 
-CONNECTIVITY = 16
+#: graph degree: at 200,000 clustered vectors 32 kept recall@10 at 0.998 where 16 gave 0.986
+#: (and 0.93 at 1,000,000), for 10% more build time and a third more graph
+CONNECTIVITY = 32
 EXPANSION_ADD = 64
 #: spaces below this many vectors are searched exactly unless an index is built by hand
 MIN_ROWS = 50_000
