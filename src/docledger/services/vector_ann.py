@@ -1,16 +1,15 @@
 """The approximate (HNSW) index over a space's vector files, and the search that uses it.
 
-usearch, chosen by measurement (bench/knn.py, 100,000 x 384 clustered, 2 cores): its index
-file is served memory-mapped with no load step (``Index.restore(view=True)``), so a fresh
-process searches at once and every process shares the page cache's one copy; quantised to
-int8 the index is a quarter of the float32 vectors and builds fastest (10,400 vectors/s
-against faiss HNSW's 8,000 and usearch float32's 4,100). faiss reads an HNSW graph into
-memory on open, and hnswlib has no memory-mapped mode. The int8 distances only pick
-candidates: every candidate is re-scored exactly from the float32 rows, so scores equal the
-exact path's.
+usearch, chosen by measurement (100,000 x 384 clustered, 2 cores, graph degree 16): its
+index file is served memory-mapped (``Index.restore(view=True)``), so a fresh process reads
+no graph into memory and every process shares the page cache's one copy; quantised to int8
+the index is a quarter of the float32 vectors and built fastest (10,400 vectors/s against
+faiss HNSW's 8,000 and usearch float32's 4,100). faiss reads an HNSW graph into memory on
+open, and hnswlib has no memory-mapped mode. The int8 distances only pick candidates: every
+candidate is re-scored exactly from the float32 rows, so scores equal the exact path's.
 
 Keys are row numbers of the files; rows appended after the build (``meta.indexed`` onwards)
-are scanned exactly until ``maintain`` adds them. Filters are checked on the candidates' own
+are scanned exactly until ``build`` adds them. Filters are checked on the candidates' own
 columns; the candidate list grows until k rows pass, and a filter too selective for that is
 answered by the exact path over just the matching rows, so a query returns k rows whenever
 k rows match.
