@@ -839,7 +839,7 @@ class AsyncSearch(AsyncSurface):
         holds. ``embed`` does this by itself once a space holds 50,000 vectors; a space
         written with ``embeddings.upsert`` gets it here (or ``docledger index``). Searches
         stay exact, and correct, while vectors wait outside the index. PostgreSQL: pgvector
-        builds its own index (``docledger db enable-pgvector``); this returns 0 there.
+        builds its own index (``docledger db pgvector``); this returns 0 there.
         """
         return await self._run("build_index", space, progress)
 
