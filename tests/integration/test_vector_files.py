@@ -295,3 +295,34 @@ def test_damaged_or_foreign_files_are_rebuilt(fledger: Ledger) -> None:
         assert meta["rows"] == 3000
         vectors = folder / f"gen-{meta['generation']}" / "vectors.f32"
         assert vectors.stat().st_size == 3000 * DIMS * 4
+
+
+def test_after_a_machine_crash_the_last_durable_state_is_caught_up_again(
+    fledger: Ledger, file_url: str, blob_root: Path
+) -> None:
+    """Small catch-ups are not fsynced: after the machine (not just the process) crashed,
+    what they appended may be lost. Simulated: the state claims another boot and the bytes
+    it appended are zeroed; the fsynced state from the index build is used and the lost
+    vectors come back from the database."""
+    seeded(fledger)
+    fledger.search.build_index(SPACE)  # fsynced: the durable state
+    q = queries(1)[0]
+    subprocess.run(
+        [sys.executable, "-c", WRITER, file_url, str(blob_root), q.tobytes().hex()],
+        capture_output=True,
+        check=True,
+    )
+    late = ids(fledger.search.vector(q, k=3, space=SPACE))  # caught up, not fsynced
+    folder = next(Path(fledger.engine.url.database + ".vectors").iterdir())
+    meta = json.loads((folder / "meta.json").read_text())
+    durable = json.loads((folder / "durable.json").read_text())
+    assert (meta["durable"], meta["rows"], durable["rows"]) == (False, 3003, 3000)
+    (folder / "meta.json").write_text(json.dumps({**meta, "boot": "a boot before the crash"}))
+    vectors = folder / f"gen-{meta['generation']}" / "vectors.f32"
+    with open(vectors, "r+b") as fh:  # the lost tail
+        fh.seek(3000 * DIMS * 4)
+        fh.write(b"\0" * 3 * DIMS * 4)
+    with Ledger.open(settings=load_settings(db_url=file_url, blob_root=str(blob_root))) as fresh:
+        again = fresh.search.vector(q, k=3, space=SPACE)
+        assert ids(again) == late
+        assert again[0].score > 0.99

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from docledger.services.vector_files import Meta, VectorFiles
+from docledger.services.vector_files import DATA, Meta, VectorFiles, sync
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +109,13 @@ def build(files: VectorFiles, progress: Callable[[int], None] | None = None) -> 
     name = f"ann-{meta.counter}-{meta.removals}-{meta.rows}.usearch"
     tmp = gen / (name + ".tmp")
     index.save(str(tmp))
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
+    sync([tmp])
     os.replace(tmp, gen / name)
+    # the index names rows by number: the rows it covers become durable with it
+    sync([gen / n for n in (*DATA, meta.codes, meta.dead) if n])
     fresh = Meta(**{**meta.__dict__})
     fresh.index, fresh.indexed = name, meta.rows
-    fresh.write(files.folder)
+    fresh.write(files.folder, durable=True)
     return fresh
 
 

@@ -23,6 +23,7 @@ restored database, another store's files, unreadable files) rebuilds from the da
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -38,7 +39,7 @@ from docledger.services.vector_matrix import GATHER_BELOW, Codes, VectorMatrix, 
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 #: filter columns, one file each (``page`` is the number itself, the others are codes): a
 #: filter reads only its own column, contiguously
 COLUMNS = ("workspace", "document", "kind", "label", "extraction", "page")
@@ -69,6 +70,16 @@ class IdColumn:
         return uuid.UUID(bytes=bytes(self.raw[row]))
 
 
+@functools.cache
+def boot_id() -> str:
+    """This boot of the machine ("" where the system does not say): data a process wrote
+    survives the process (page cache) but not the machine's crash."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
 @dataclass
 class Meta:
     space: str
@@ -83,25 +94,43 @@ class Meta:
     index: str | None  # the ANN index file, None when there is none
     indexed: int  # rows [0, indexed) are in the index; later ones are searched exactly
     database: int  # the database file's inode: files of another (restored) store never count
+    boot: str = ""  # the boot the state was written in
+    durable: bool = False  # fsynced: survives a crash of the machine
 
     @classmethod
     def read(cls, folder: Path) -> Meta | None:
+        """The current state; after the machine restarted, the last state that was fsynced
+        (small catch-ups are not: a lost tail is caught up again from the database)."""
+        meta = cls._load(folder / "meta.json")
+        if meta is not None and not meta.durable and meta.boot != boot_id():
+            return cls._load(folder / "durable.json")
+        return meta
+
+    @classmethod
+    def _load(cls, path: Path) -> Meta | None:
         try:
-            data = json.loads((folder / "meta.json").read_text())
+            data = json.loads(path.read_text())
             if data.pop("format", None) != FORMAT:
                 return None
             return cls(**data)
         except (OSError, ValueError, TypeError):
             return None
 
-    def write(self, folder: Path) -> None:
-        tmp = folder / "meta.json.tmp"
-        with open(tmp, "w") as fh:
-            json.dump({"format": FORMAT, **self.__dict__}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / "meta.json")
-        _sync_dir(folder)
+    def write(self, folder: Path, *, durable: bool) -> None:
+        """Replace the state atomically. ``durable``: the data it names were fsynced by the
+        caller, and so is this (it also becomes the state to fall back to after a crash)."""
+        self.boot, self.durable = boot_id(), durable or not boot_id()
+        names = ("durable.json", "meta.json") if self.durable else ("meta.json",)
+        for name in names:
+            tmp = folder / (name + ".tmp")
+            with open(tmp, "w") as fh:
+                json.dump({"format": FORMAT, **self.__dict__}, fh)
+                if self.durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            os.replace(tmp, folder / name)
+        if self.durable:
+            _sync_dir(folder)
 
 
 def _sync_dir(folder: Path) -> None:
@@ -110,6 +139,13 @@ def _sync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sync(paths: Sequence[Path]) -> None:
+    for path in paths:
+        if path.exists():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
 
 
 def _map(path: Path, dtype: Any, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
