@@ -260,6 +260,24 @@ def space_and_workspace(
     return Space(row[0], row[1], int(row[2]), row[3], int(row[4]), int(row[5])), row[6]
 
 
+def space_only(session: Any, space: str | uuid.UUID) -> Space:
+    """The space alone (index maintenance needs no workspace: a tenant sees only its own)."""
+    sp = SPACES.c
+    key = as_uuid(space)
+    row = (
+        session.connection()
+        .execute(
+            select(
+                sp.id, sp.model, sp.dimensions, sp.metric, sp.change_counter, sp.removal_counter
+            ).where(sp.id == key if key is not None else sp.name == str(space))
+        )
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no embedding space {space}")
+    return Space(row[0], row[1], int(row[2]), row[3], int(row[4]), int(row[5]))
+
+
 def latest_counters(session: Any, space: Space) -> Space:
     """The space as the newest committed state has it (a fresh transaction's view)."""
     sp = SPACES.c

@@ -19,7 +19,7 @@ from docledger.services.scope import Scope, Service, service
 from docledger.services.search_scope import (
     embedding_lineage,
     latest_counters,
-    space_and_workspace,
+    space_only,
 )
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,10 @@ class SpaceService(Service):
         from docledger.services import vector_files as vf  # noqa: PLC0415
 
         with self._scope.session(readonly=True) as session:
-            sp, _ = space_and_workspace(session, space, None)
+            conn = session.connection()
+            if dialect_of(conn).vector_folder(conn.engine.url) is None:
+                return 0  # the database indexes vectors itself (or keeps them in memory)
+            sp = space_only(session, space)
             files = self._files(session, sp)
             if files is None:
                 return 0

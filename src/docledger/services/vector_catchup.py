@@ -117,9 +117,11 @@ class _Writer:
 
     def append(self, rows: Sequence[Sequence[Any]]) -> None:
         """Rows as the SQL above returns them, from SQLite (ids as hex text)."""
+        d = self.space.dimensions
+        # a vector of another length (damage `verify` reports and repairs) is left out
+        rows = [r for r in rows if len(r[1]) == d * 4]
         if not rows:
             return
-        d = self.space.dimensions
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, d).copy()
         if self.space.metric == "cosine":
             norms = np.linalg.norm(vectors, axis=1)
@@ -335,6 +337,9 @@ def disagreements(conn: Any, folder: Path, space: Any, inode: int) -> list[str]:
                 found.append(f"segment {key} is missing")
                 continue
             vector = np.frombuffer(blob, dtype="<f4")
+            if len(vector) != space.dimensions:  # the embeddings check names the row itself
+                found.append(f"segment {key} has a vector of another length")
+                continue
             if space.metric == "cosine":
                 vector = vector / (float(np.linalg.norm(vector)) or 1.0)
             if not np.allclose(files.vectors[row], vector, rtol=1e-5, atol=1e-6):
