@@ -4,7 +4,6 @@ box, hash), and the lineage an embedding run records."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import uuid
 from collections.abc import Sequence
@@ -280,15 +279,7 @@ def space_only(session: Any, space: str | uuid.UUID) -> Space:
 
 def latest_counters(session: Any, space: Space) -> Space:
     """The space as the newest committed state has it (a fresh transaction's view)."""
-    sp = SPACES.c
-    row = (
-        session.connection()
-        .execute(select(sp.change_counter, sp.removal_counter).where(sp.id == space.id))
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"no embedding space {space.id}")
-    return dataclasses.replace(space, change_counter=int(row[0]), removal_counter=int(row[1]))
+    return space_only(session, space.id)
 
 
 def uuid_of(value: Any) -> uuid.UUID:
