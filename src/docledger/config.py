@@ -61,6 +61,16 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     sqlite_cache_size_kib: int = Field(default=65_536, ge=0)
+    sqlite_checkpoint: Literal["background", "inline"] = Field(
+        default="background",
+        description="WAL checkpoints on a thread of the engine's own (background) or inside "
+        "the commit that passes SQLite's threshold (inline, SQLite's default)",
+    )
+    sqlite_mmap_size_mib: int = Field(
+        default=2048,
+        ge=0,
+        description="Read the database through a memory map of up to this size (0: pread)",
+    )
     sqlite_pragmas: dict[str, str] = Field(
         default_factory=dict, description="Extra PRAGMA name -> value pairs (advanced)"
     )
