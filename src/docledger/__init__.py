@@ -20,6 +20,7 @@ from docledger.errors import (
     NotNullViolation,
     PermissionDenied,
     StorageFull,
+    Unauthenticated,
 )
 from docledger.ledger import AsyncLedger, AsyncTx, Ledger, Tx
 from docledger.schemas import Membership, User, Workspace
@@ -55,6 +56,7 @@ __all__ = [
     "StorageFull",
     "TaskContext",
     "Tx",
+    "Unauthenticated",
     "User",
     "Workspace",
     "__version__",

@@ -80,6 +80,11 @@ class PermissionDenied(DocledgerError):
     tenant to its workspace's rows)."""
 
 
+class Unauthenticated(DocledgerError):
+    """The API key is missing, malformed, unknown or revoked (one answer for all four, so a
+    caller learns nothing about which keys exist)."""
+
+
 class BlobStoreError(DocledgerError):
     """The blob store failed to store or read bytes."""
 
@@ -112,4 +117,5 @@ __all__ = [
     "NotNullViolation",
     "PermissionDenied",
     "StorageFull",
+    "Unauthenticated",
 ]

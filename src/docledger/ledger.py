@@ -20,9 +20,8 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
-from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -42,6 +41,7 @@ from docledger.repositories import (
     UserRepository,
     WorkspaceRepository,
 )
+from docledger.repositories.api_key import ApiKeyRepository
 from docledger.repositories.conversation import ConversationRepository
 from docledger.repositories.lease import LeaseRepository
 from docledger.repositories.lineage import LineageRepository
@@ -56,11 +56,28 @@ from docledger.services.tracking import ModelService, RunService
 from docledger.services.upkeep import MaintenanceService
 from docledger.storage import BlobStore, open_blob_store
 from docledger.surface import aio, auto
+from docledger.surface.registry import build
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 T = TypeVar("T")
+P = TypeVar("P")
+
+
+class _Part(Generic[P]):
+    """``tx.X``: the surface class over the transaction, built on first use and kept."""
+
+    def __init__(self, cls: type[P]) -> None:
+        self.cls = cls
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.name = name
+
+    def __get__(self, tx: Tx, owner: type[Any] | None = None) -> P:
+        part = cast(P, build(self.cls, tx._scope))
+        tx.__dict__[self.name] = part  # an instance attribute from now on: built once
+        return part
 
 
 class Tx:
@@ -71,85 +88,27 @@ class Tx:
         self.session: Session = scope.bound
         self._scope = scope
 
-    @cached_property
-    def workspaces(self) -> WorkspaceRepository:
-        return WorkspaceRepository(self.session)
-
-    @cached_property
-    def users(self) -> UserRepository:
-        return UserRepository(self.session)
-
-    @cached_property
-    def memberships(self) -> MembershipRepository:
-        return MembershipRepository(self.session)
-
-    @cached_property
-    def documents(self) -> DocumentService:
-        return DocumentService(self._scope)
-
-    @cached_property
-    def page_images(self) -> PageImageRepository:
-        return PageImageRepository(self.session)
-
-    @cached_property
-    def extractions(self) -> ExtractionService:
-        return ExtractionService(self._scope)
-
-    @cached_property
-    def segments(self) -> SegmentRepository:
-        return SegmentRepository(self.session)
-
-    @cached_property
-    def embeddings(self) -> EmbeddingRepository:
-        return EmbeddingRepository(self.session)
-
-    @cached_property
-    def search(self) -> SearchService:
-        return SearchService(self._scope)
-
-    @cached_property
-    def annotations(self) -> AnnotationRepository:
-        return AnnotationRepository(self.session)
-
-    @cached_property
-    def datasets(self) -> DatasetRepository:
-        return DatasetRepository(self.session)
-
-    @cached_property
-    def jobs(self) -> JobRepository:
-        return JobRepository(self.session)
-
-    @cached_property
-    def leases(self) -> LeaseRepository:
-        return LeaseRepository(self.session)
-
-    @cached_property
-    def runs(self) -> RunService:
-        return RunService(self._scope)
-
-    @cached_property
-    def model_versions(self) -> ModelService:
-        return ModelService(self._scope)
-
-    @cached_property
-    def findings(self) -> FindingService:
-        return FindingService(self._scope)
-
-    @cached_property
-    def conversations(self) -> ConversationRepository:
-        return ConversationRepository(self.session)
-
-    @cached_property
-    def exports(self) -> ExportService:
-        return ExportService(self._scope)
-
-    @cached_property
-    def lineage(self) -> LineageRepository:
-        return LineageRepository(self.session)
-
-    @cached_property
-    def maintenance(self) -> MaintenanceService:
-        return MaintenanceService(self._scope)
+    workspaces = _Part(WorkspaceRepository)
+    users = _Part(UserRepository)
+    memberships = _Part(MembershipRepository)
+    api_keys = _Part(ApiKeyRepository)
+    documents = _Part(DocumentService)
+    page_images = _Part(PageImageRepository)
+    extractions = _Part(ExtractionService)
+    segments = _Part(SegmentRepository)
+    embeddings = _Part(EmbeddingRepository)
+    search = _Part(SearchService)
+    annotations = _Part(AnnotationRepository)
+    datasets = _Part(DatasetRepository)
+    jobs = _Part(JobRepository)
+    leases = _Part(LeaseRepository)
+    runs = _Part(RunService)
+    model_versions = _Part(ModelService)
+    findings = _Part(FindingService)
+    conversations = _Part(ConversationRepository)
+    exports = _Part(ExportService)
+    lineage = _Part(LineageRepository)
+    maintenance = _Part(MaintenanceService)
 
     @property
     def models(self) -> ModelService:
@@ -178,6 +137,7 @@ class Ledger:
         self.workspaces = auto.Workspaces(scope)
         self.users = auto.Users(scope)
         self.memberships = auto.Memberships(scope)
+        self.api_keys = auto.ApiKeys(scope)
         self.documents = auto.Documents(scope)
         self.page_images = auto.PageImages(scope)
         self.extractions = auto.Extractions(scope)
@@ -274,6 +234,7 @@ class AsyncLedger:
         self.workspaces = aio.AsyncWorkspaces(make, engine)
         self.users = aio.AsyncUsers(make, engine)
         self.memberships = aio.AsyncMemberships(make, engine)
+        self.api_keys = aio.AsyncApiKeys(make, engine)
         self.documents = aio.AsyncDocuments(make, engine)
         self.page_images = aio.AsyncPageImages(make, engine)
         self.extractions = aio.AsyncExtractions(make, engine)
@@ -355,6 +316,7 @@ class AsyncTx:
         self.workspaces = aio.AsyncWorkspaces(scope, engine, session)
         self.users = aio.AsyncUsers(scope, engine, session)
         self.memberships = aio.AsyncMemberships(scope, engine, session)
+        self.api_keys = aio.AsyncApiKeys(scope, engine, session)
         self.documents = aio.AsyncDocuments(scope, engine, session)
         self.page_images = aio.AsyncPageImages(scope, engine, session)
         self.extractions = aio.AsyncExtractions(scope, engine, session)

@@ -28,6 +28,8 @@ NOT_BY_ID = {
     "memberships.create": "workspace and user by slug/email",
     "memberships.remove": "workspace and user by slug/email",
     "memberships.list": "lists one workspace",
+    "api_keys.create": "issues a key in the workspace it is given",
+    "api_keys.list": "lists one workspace",
     "documents.list": "lists one workspace",
     "documents.mark_deleted": "keys within one workspace",
     "documents.create": "creates in the workspace",
@@ -139,6 +141,8 @@ CALLS: dict[str, Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any
         {},
     ),
     "findings.summarize_run": lambda b: ((b["run"],), {}),
+    "api_keys.get": lambda b: ((b["api_key"],), {}),
+    "api_keys.revoke": lambda b: ((b["api_key"],), {}),
     "conversations.create": lambda b: ((), {"run": b["run"]}),
     "conversations.list": lambda b: ((), {"run": b["run"]}),
     "conversations.get": lambda b: ((b["conversation"],), {}),
@@ -203,6 +207,7 @@ def _counts(ledger: Ledger) -> dict[str, int]:
         m.ExportFile,
         m.ExportEvent,
         m.Blob,
+        m.ApiKey,
     ]
     with session_scope(ledger.engine, readonly=True) as s:
         return {
@@ -236,7 +241,9 @@ def victim(ledger: Ledger) -> dict[str, Any]:
     talk = ledger.conversations.create(title="secret", workspace="b")
     said = ledger.conversations.log_query(talk.id, "revenue?", [segment], answer="grew")
     export = ledger.exports.create({}, ["jsonl"], workspace="b")
+    key = ledger.api_keys.create("b", "secret key", "owner")
     return {
+        "api_key": key.key.id,
         "export": export.id,
         "finding": found.id,
         "other_finding": other.id,

@@ -43,7 +43,7 @@ def test_each_step_goes_up_and_down(empty_db_url: str) -> None:
     engine = create_sync_engine(load_settings(db_url=empty_db_url))
     try:
         revisions = [rev for rev, _down, _msg in schema.history()]
-        assert len(revisions) == 18
+        assert len(revisions) == 19
         seen: list[set[str]] = []
         for rev in revisions:
             schema.upgrade(engine, rev)
@@ -54,13 +54,15 @@ def test_each_step_goes_up_and_down(empty_db_url: str) -> None:
         # add triggers and the fts_pending table; 0010 and 0011 change triggers and the shape
         # of fts_pending (fts_* tables are not counted here); 0012 replaces the metrics table
         # by metric_chunks and a view named metrics; 0013 changes indexes only; 0014 adds
-        # page_images (and a column of documents); 0015 drops a unique constraint
+        # page_images (and a column of documents); 0015 drops a unique constraint; 0019 adds
+        # api_keys
         assert all(a < b for a, b in itertools.pairwise(seen[:5])), "each phase adds tables"
         assert seen[10] == seen[9] == seen[8] == seen[7] == seen[6] == seen[5] == seen[4]
         assert seen[11] == seen[10] - {"metrics"} | {"metric_chunks"}
         assert seen[12] == seen[11]
         assert seen[13] == seen[12] | {"page_images"}
         assert seen[14] == seen[13]
+        assert seen[18] == seen[17] | {"api_keys"}  # 0019
         for rev, before in zip(reversed(revisions[:-1]), reversed(seen[:-1]), strict=True):
             schema.downgrade(engine, rev)
             assert _tables(engine) == before

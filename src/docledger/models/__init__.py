@@ -3,6 +3,7 @@
 from docledger.db.base import Base
 from docledger.db.bounds import bound_columns
 from docledger.models.annotation import Annotation, AnnotationEvent
+from docledger.models.api_key import ApiKey
 from docledger.models.blob import Blob
 from docledger.models.conversation import Conversation, Message, MessageFeedback, Retrieval
 from docledger.models.dataset import Dataset, DatasetItem
@@ -33,6 +34,7 @@ bound_columns(Base.metadata)
 __all__ = [
     "Annotation",
     "AnnotationEvent",
+    "ApiKey",
     "Blob",
     "Conversation",
     "Dataset",

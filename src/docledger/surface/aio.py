@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from docledger.deprecation import deprecated_alias
 from docledger.repositories.annotation import AnnotationRepository
+from docledger.repositories.api_key import ApiKeyRepository
 from docledger.repositories.conversation import ConversationRepository
 from docledger.repositories.dataset import DatasetRepository
 from docledger.repositories.embedding import EmbeddingRepository
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from docledger.repositories.user import UserRef
     from docledger.repositories.workspace import WorkspaceRef
     from docledger.schemas.annotation import Annotation, AnnotationEvent
+    from docledger.schemas.api_key import ApiKey, IssuedApiKey
     from docledger.schemas.common import Page
     from docledger.schemas.conversation import Conversation, Feedback, Message
     from docledger.schemas.dataset import Dataset, DatasetItem
@@ -211,6 +213,53 @@ class AsyncMemberships(AsyncSurface):
         return await self._run("list", workspace=workspace, user=user, limit=limit, cursor=cursor)
 
     add = deprecated_alias(create, "add")
+
+
+class AsyncApiKeys(AsyncSurface):
+    """``aledger.api_keys``: the methods of :class:`ApiKeyRepository`."""
+
+    _cls = ApiKeyRepository
+
+    async def create(
+        self, workspace: WorkspaceRef, name: str, role: str = "viewer", *, actor: str | None = None
+    ) -> IssuedApiKey:
+        """Issue a key for one workspace with one role (owner / editor / viewer). The key
+        itself is in the result only: the store keeps its SHA-256, so it cannot be shown
+        again (revoke it and issue another when it is lost). ``actor``: the user (email or
+        id) the key acts for, whom every change made with it is recorded under.
+        """
+        return await self._run("create", workspace, name, role, actor=actor)
+
+    async def get(self, key: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> ApiKey:
+        """A key's record (never its secret), by id or prefix."""
+        return await self._run("get", key, workspace=workspace)
+
+    async def list(
+        self,
+        *,
+        workspace: WorkspaceRef | None = None,
+        include_revoked: bool = False,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[ApiKey]:
+        """A workspace's keys, oldest first (the default workspace when none is named)."""
+        return await self._run(
+            "list", workspace=workspace, include_revoked=include_revoked, limit=limit, cursor=cursor
+        )
+
+    async def revoke(
+        self, key: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> ApiKey:
+        """Revoke for good: every later request with the key is refused. Revoking a revoked
+        key changes nothing.
+        """
+        return await self._run("revoke", key, workspace=workspace)
+
+    async def authenticate(self, key: str) -> ApiKey:
+        """The live key a client sent, or Unauthenticated: the same answer for a malformed,
+        unknown, wrong or revoked key, after the same constant-time comparison.
+        """
+        return await self._run("authenticate", key)
 
 
 class AsyncDocuments(AsyncSurface):

@@ -26,6 +26,7 @@ from docledger.repositories import (
     UserRepository,
     WorkspaceRepository,
 )
+from docledger.repositories.api_key import ApiKeyRepository
 from docledger.repositories.base import READONLY_ATTR
 from docledger.repositories.conversation import ConversationRepository
 from docledger.repositories.lease import LeaseRepository
@@ -44,6 +45,7 @@ SURFACE: dict[str, type[Repository] | type[Service]] = {
     "workspaces": WorkspaceRepository,
     "users": UserRepository,
     "memberships": MembershipRepository,
+    "api_keys": ApiKeyRepository,
     "documents": DocumentService,
     "page_images": PageImageRepository,
     "extractions": ExtractionService,
