@@ -42,6 +42,7 @@ RANKS = {
     "queue": 8,
     "cli": 9,
     "devserver": 9,
+    "server": 9,
     "__init__": 9,
 }
 #: packages of one rank that must not import each other either

@@ -15,6 +15,7 @@ from docledger.cli import inspect as inspect_cli
 from docledger.cli import jobs as jobs_cli
 from docledger.cli import maintenance as maintenance_cli
 from docledger.cli import people as people_cli
+from docledger.cli import server as server_cli
 from docledger.cli import tracking as tracking_cli
 from docledger.cli.context import err_console, state, styled
 from docledger.errors import DocledgerError
@@ -50,6 +51,7 @@ jobs_cli.register(app)
 tracking_cli.register(app)
 findings_cli.register(app)
 exports_cli.register(app)
+server_cli.register(app)
 
 
 def main() -> None:
