@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from docledger.config import Settings, load_settings
 from docledger.ledger import AsyncLedger
-from docledger.server import documents, findings, keys, labels, problems, search
+from docledger.server import documents, findings, keys, labels, problems, search, ui
 from docledger.server.limits import BodyLimit
 
 API = "/api/v1"
@@ -59,6 +59,7 @@ def create_app(
     problems.install(app)
     for module in (keys, documents, search, labels, findings):
         app.include_router(module.router, prefix=API)
+    ui.install(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     return app
 

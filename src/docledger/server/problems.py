@@ -72,7 +72,7 @@ def status_of(exc: errors.DocledgerError) -> int:
     return 500
 
 
-def _from_error(request: Request, exc: Exception) -> JSONResponse:
+def from_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DocledgerError)
     status = status_of(exc)
     name = type(exc).__name__
@@ -128,7 +128,7 @@ def _from_anything(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(errors.DocledgerError, _from_error)
+    app.add_exception_handler(errors.DocledgerError, from_error)
     app.add_exception_handler(RequestValidationError, _from_validation)
     app.add_exception_handler(HTTPException, _from_http)
     app.add_exception_handler(Exception, _from_anything)

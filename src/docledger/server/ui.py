@@ -1,0 +1,288 @@
+"""The web UI under ``/ui``: server-rendered pages (Jinja, autoescaped) with a little script,
+every asset inside the package, no CDN. Documents with search and upload, a viewer that draws
+each page's segments on the page image, a segment's annotations and history, and the review
+queue of low-confidence zones driven by the keyboard."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from docledger.errors import DocledgerError, NotFound
+from docledger.schemas.extraction import Segment
+from docledger.server import documents as api_documents
+from docledger.server.auth import Caller, Ledger
+from docledger.server.problems import from_error, status_of
+from docledger.server.session import (
+    BadToken,
+    LoginRequired,
+    check_login_token,
+    check_token,
+    end_session,
+    new_login_token,
+    session_caller,
+    session_token,
+    set_login_token,
+    start_session,
+)
+
+HERE = Path(__file__).parent
+router = APIRouter(prefix="/ui", include_in_schema=False)
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"], default=True),
+)
+#: drawn on the page unless asked for: pages are the frame, words and chunks repeat lines
+HIDDEN_KINDS = {"page", "word", "chunk"}
+DPI = 96
+
+
+def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    who: Caller | None = values.get("who")
+    html = templates.get_template(name).render(
+        request=request, csrf=session_token(request) if who else "", **values
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _login_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    token = new_login_token()
+    html = templates.get_template("login.html").render(request=request, token=token, error=error)
+    page = HTMLResponse(html, status_code=status)
+    set_login_token(page, token)
+    return page
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    return _login_page(request)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    ledger: Ledger,
+    key: Annotated[str, Form(max_length=200)],
+    token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    check_login_token(request, token)
+    try:
+        await ledger.api_keys.authenticate(key)
+    except DocledgerError:
+        return _login_page(request, 401, "That key is not valid.")
+    response = RedirectResponse("/ui/", status_code=303)
+    start_session(response, key.strip(), secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    check_token(request, csrf)
+    response = RedirectResponse("/ui/login", status_code=303)
+    end_session(response)
+    return response
+
+
+@router.get("/")
+async def documents_page(
+    request: Request,
+    ledger: Ledger,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: str | None = None,
+) -> Response:
+    who = await session_caller(request)
+    workspace = await ledger.workspaces.get(who.workspace)
+    if q and q.strip():
+        hits = await ledger.search.text(q, k=50, workspace=who.workspace)
+        return render(request, "documents.html", who=who, workspace=workspace, q=q, hits=hits)
+    page = await ledger.documents.list(workspace=who.workspace, limit=50, cursor=cursor)
+    return render(request, "documents.html", who=who, workspace=workspace, q="", page=page)
+
+
+@router.post("/upload")
+async def upload(
+    request: Request,
+    ledger: Ledger,
+    file: Annotated[UploadFile, File()],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    who = await session_caller(request)
+    check_token(request, csrf)
+    who.require("editor")
+    result = await api_documents.upload_document(ledger, who, file, None, None, True)
+    return RedirectResponse(f"/ui/documents/{result.document_id}", status_code=303)
+
+
+def _pages(segments: list[Segment]) -> list[dict[str, Any]]:
+    """Per page: its size in the boxes' unit (from the page segment, else the boxes' extent)
+    and the boxes to draw, largest first so smaller ones lie on top and take the clicks."""
+    pages: dict[int, dict[str, Any]] = {}
+    for s in segments:
+        if s.page_number is None or not s.bbox:
+            continue
+        page = pages.setdefault(s.page_number, {"number": s.page_number, "size": None, "boxes": []})
+        box = s.bbox
+        if s.kind == "page":
+            page["size"] = (box["x1"] - box["x0"], box["y1"] - box["y0"])
+        elif s.kind not in HIDDEN_KINDS:
+            page["boxes"].append(s)
+    for page in pages.values():
+        if page["size"] is None:
+            boxes = page["boxes"]
+            page["size"] = (
+                max((b.bbox["x1"] for b in boxes), default=1),
+                max((b.bbox["y1"] for b in boxes), default=1),
+            )
+        page["boxes"].sort(
+            key=lambda b: (b.bbox["x1"] - b.bbox["x0"]) * (b.bbox["y1"] - b.bbox["y0"]),
+            reverse=True,
+        )
+    return [pages[n] for n in sorted(pages)]
+
+
+@router.get("/documents/{document_id}")
+async def viewer(request: Request, ledger: Ledger, document_id: uuid.UUID) -> Response:
+    who = await session_caller(request)
+    detail = await ledger.documents.detail(document_id, workspace=who.workspace)
+    version = await ledger.documents.version(document_id, workspace=who.workspace)
+    segments = await ledger.segments.of_version(version.id, workspace=who.workspace)
+    pages = _pages(segments)
+    cards = {
+        str(s.id): {"kind": s.kind, "text": s.text or "", "confidence": s.confidence}
+        for page in pages
+        for s in page["boxes"]
+    }
+    return render(
+        request,
+        "viewer.html",
+        who=who,
+        document=detail,
+        version=version,
+        pages=pages,
+        cards=cards,
+        renderable=(version.media_type or "").startswith(("application/pdf", "image/")),
+        dpi=DPI,
+    )
+
+
+@router.get("/documents/{document_id}/pages/{page}.png")
+async def page_png(request: Request, ledger: Ledger, document_id: uuid.UUID, page: int) -> Response:
+    who = await session_caller(request)
+    return await api_documents.page_image(
+        ledger, who, str(document_id), page, DPI, request.headers.get("if-none-match")
+    )
+
+
+@router.get("/segments/{segment_id}")
+async def segment_page(request: Request, ledger: Ledger, segment_id: uuid.UUID) -> Response:
+    who = await session_caller(request)
+    segment = await ledger.segments.get(segment_id, workspace=who.workspace)
+    notes = (
+        await ledger.annotations.list(segment=segment_id, limit=100, workspace=who.workspace)
+    ).items
+    histories = {
+        n.id: await ledger.annotations.history(n.id, workspace=who.workspace) for n in notes
+    }
+    version = await ledger.documents.get_version(segment.version_id, workspace=who.workspace)
+    return render(
+        request,
+        "segment.html",
+        who=who,
+        segment=segment,
+        notes=notes,
+        histories=histories,
+        version=version,
+    )
+
+
+@router.post("/segments/{segment_id}/annotate")
+async def annotate(
+    request: Request,
+    ledger: Ledger,
+    segment_id: uuid.UUID,
+    kind: Annotated[str, Form(max_length=20)],
+    text: Annotated[str, Form(max_length=100_000)] = "",
+    then: Annotated[str, Form(max_length=20)] = "segment",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """label: ``text`` is the label; correction: the corrected text; accept: the zone was
+    read right (a review annotation, approved)."""
+    who = await session_caller(request)
+    check_token(request, csrf)
+    who.require("editor")
+    if kind == "accept":
+        args: tuple[str, dict[str, Any], str] = ("review", {"verdict": "accepted"}, "approved")
+    elif kind == "correction":
+        args = ("correction", {"corrected": text}, "submitted")
+    else:
+        args = ("label", {"label": text.strip()}, "submitted")
+    await ledger.annotations.create(
+        "segment",
+        segment_id,
+        args[0],
+        args[1],
+        status=args[2],
+        actor=who.actor,
+        workspace=who.workspace,
+    )
+    where = "/ui/review" if then == "review" else f"/ui/segments/{segment_id}"
+    return RedirectResponse(where, status_code=303)
+
+
+@router.get("/review")
+async def review_page(
+    request: Request,
+    ledger: Ledger,
+    threshold: Annotated[float, Query(ge=0, le=1)] = 0.8,
+) -> Response:
+    """Zones below the threshold that nobody has reviewed yet, worst first."""
+    who = await session_caller(request)
+    queue: list[Segment] = []
+    for s in await ledger.segments.low_confidence(threshold, limit=200, workspace=who.workspace):
+        if s.kind in HIDDEN_KINDS - {"chunk"}:
+            continue
+        seen = await ledger.annotations.list(segment=s.id, limit=1, workspace=who.workspace)
+        if not seen.items:
+            queue.append(s)
+        if len(queue) == 50:
+            break
+    return render(request, "review.html", who=who, queue=queue, threshold=threshold)
+
+
+def install(app: FastAPI) -> None:
+    """The UI's routes, its static files, and its answers to a missing login (a redirect)
+    and a bad form token (403 page)."""
+
+    async def to_login(request: Request, exc: Exception) -> Response:
+        return RedirectResponse("/ui/login", status_code=303)
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        return HTMLResponse("<h1>403</h1><p>The form's token is not valid.</p>", 403)
+
+    async def ui_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DocledgerError)
+        if not request.url.path.startswith("/ui"):
+            return from_error(request, exc)
+        status = status_of(exc)
+        message = str(exc) if status != 500 else "Something went wrong."
+        title = "Not found" if isinstance(exc, NotFound) else type(exc).__name__
+        html = templates.get_template("error.html").render(
+            request=request, title=title, message=message, status=status
+        )
+        return HTMLResponse(html, status_code=status)
+
+    app.add_exception_handler(LoginRequired, to_login)
+    app.add_exception_handler(BadToken, refused)
+    app.add_exception_handler(DocledgerError, ui_error)
+    app.include_router(router)
+    app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> Response:
+        return RedirectResponse("/ui/", status_code=307)
