@@ -30,6 +30,8 @@ NOT_BY_ID = {
     "memberships.list": "lists one workspace",
     "api_keys.create": "issues a key in the workspace it is given",
     "api_keys.list": "lists one workspace",
+    "jobs.list": "lists one workspace's jobs",
+    "jobs.stats": "counts one workspace's jobs",
     "documents.list": "lists one workspace",
     "documents.mark_deleted": "keys within one workspace",
     "documents.create": "creates in the workspace",
@@ -142,6 +144,9 @@ CALLS: dict[str, Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any
     ),
     "findings.summarize_run": lambda b: ((b["run"],), {}),
     "api_keys.get": lambda b: ((b["api_key"],), {}),
+    "jobs.get": lambda b: ((b["job"],), {}),
+    "jobs.cancel": lambda b: ((b["job"],), {}),
+    "jobs.retry": lambda b: ((b["dead_job"],), {}),
     "api_keys.revoke": lambda b: ((b["api_key"],), {}),
     "conversations.create": lambda b: ((), {"run": b["run"]}),
     "conversations.list": lambda b: ((), {"run": b["run"]}),
@@ -208,6 +213,8 @@ def _counts(ledger: Ledger) -> dict[str, int]:
         m.ExportEvent,
         m.Blob,
         m.ApiKey,
+        m.Job,
+        m.JobEvent,
     ]
     with session_scope(ledger.engine, readonly=True) as s:
         return {
@@ -242,7 +249,12 @@ def victim(ledger: Ledger) -> dict[str, Any]:
     said = ledger.conversations.log_query(talk.id, "revenue?", [segment], answer="grew")
     export = ledger.exports.create({}, ["jsonl"], workspace="b")
     key = ledger.api_keys.create("b", "secret key", "owner")
+    job = ledger.jobs.enqueue("secret.task", {"x": 1}, workspace="b")
+    dead = ledger.jobs.enqueue("secret.task", {"x": 2}, workspace="b")
+    ledger.jobs.cancel(dead.id)
     return {
+        "job": job.id,
+        "dead_job": dead.id,
         "api_key": key.key.id,
         "export": export.id,
         "finding": found.id,

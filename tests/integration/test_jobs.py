@@ -465,3 +465,23 @@ def test_complete_and_claim_in_one_step(ledger: Ledger, dialect: str) -> None:
         tx.leases.complete_and_claim(
             {rest[1].id: {"x": {1, 2}}}, "w1", "default", lease_s=30, limit=1
         )
+
+
+def test_a_workspace_sees_its_own_jobs_only(ledger: Ledger) -> None:
+    ledger.workspaces.create("a")
+    ledger.workspaces.create("b")
+    mine = ledger.jobs.enqueue("t.mine", workspace="a")
+    ledger.jobs.enqueue("t.theirs", workspace="b")
+    shared = ledger.jobs.enqueue("t.store")  # store-wide work belongs to no workspace
+    assert [j.id for j in ledger.jobs.list(workspace="a").items] == [mine.id]
+    assert len(ledger.jobs.list().items) == 3
+    (stats,) = ledger.jobs.stats(workspace="a")
+    assert stats.counts == {"queued": 1}
+    assert ledger.jobs.get(mine.id, workspace="a").task == "t.mine"
+    with pytest.raises(NotFound):
+        ledger.jobs.get(shared.id, workspace="a")
+    with pytest.raises(NotFound):
+        ledger.jobs.cancel(shared.id, workspace="a")
+    assert ledger.jobs.get(shared.id).status == "queued"
+    assert ledger.jobs.cancel(mine.id, workspace="a").status == "cancelled"
+    assert ledger.jobs.retry(mine.id, workspace="a").status == "queued"

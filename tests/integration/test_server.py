@@ -69,8 +69,11 @@ def test_every_operation_refuses_a_request_without_a_key(api: Api) -> None:
     for path, operations in spec["paths"].items():
         concrete = path
         for name in ("document", "version_id", "segment_id", "annotation_id", "finding_id",
-                     "conversation_id", "key", "page", "verdict"):  # fmt: skip
-            value = {"page": "1", "verdict": "confirm"}.get(name, str(uuid.uuid4()))
+                     "conversation_id", "key", "page", "verdict", "job_id", "run_id",
+                     "action"):  # fmt: skip
+            value = {"page": "1", "verdict": "confirm", "action": "retry"}.get(
+                name, str(uuid.uuid4())
+            )
             concrete = concrete.replace("{" + name + "}", value)
         assert "{" not in concrete, path
         for method in operations:

@@ -6,6 +6,7 @@ seeds' processing_history) can never disagree with the job.
 
 from __future__ import annotations
 
+import builtins
 import json
 import random
 import uuid
@@ -25,7 +26,7 @@ from docledger.db.dialect import (
 )
 from docledger.db.types import utcnow
 from docledger.deprecation import renamed_argument
-from docledger.errors import InvalidInput, InvalidTransition, NotFound
+from docledger.errors import InvalidInput, InvalidTransition
 from docledger.ids import new_id
 from docledger.models import Job as JobRow
 from docledger.models import JobEvent as JobEventRow
@@ -38,7 +39,7 @@ from docledger.repositories.base import (
     where_given,
 )
 from docledger.repositories.paging import page
-from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine
 from docledger.schemas.common import Page, validate
 from docledger.schemas.job import Job, JobCreate, JobDetail, JobEvent, QueueStats
 from docledger.vocab import JobStatus, values
@@ -213,39 +214,47 @@ class JobRepository(Repository):
         }
         return self.enqueue_many([item])[0]
 
-    def cancel(self, job_id: uuid.UUID | str) -> Job:
+    def cancel(self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Job:
         """Cancel a queued or running job (a running job's completion is then refused, so
-        whatever it wrote rolls back)."""
+        whatever it wrote rolls back). With ``workspace``, only a job of that workspace."""
         return self._move(
             job_id,
+            workspace,
             ("queued", "running"),
             "cancelled",
             "cancelled",
             {"finished_at": utcnow(), "lease_owner": None, "lease_expires_at": None},
         )
 
-    def retry(self, job_id: uuid.UUID | str) -> Job:
-        """Re-queue a dead, failed or cancelled job with a fresh set of attempts."""
+    def retry(self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Job:
+        """Re-queue a dead, failed or cancelled job with a fresh set of attempts. With
+        ``workspace``, only a job of that workspace."""
         return self._move(
             job_id,
+            workspace,
             ("dead", "failed", "cancelled"),
             "queued",
             "retried",
             {"attempts": 0, "run_after": utcnow(), "finished_at": None, "progress": 0},
         )
 
+    def _row(self, job_id: uuid.UUID | str, workspace: WorkspaceRef | None) -> JobRow:
+        """The job, confined to ``workspace`` when given: a job of another workspace, or of
+        none (store-wide work), is answered like one that does not exist."""
+        key = require_uuid(job_id, "job id")
+        return confine(self.session, self.session.get(JobRow, key), workspace, f"no job {job_id}")  # type: ignore[no-any-return]
+
     def _move(
         self,
         job_id: uuid.UUID | str,
+        workspace: WorkspaceRef | None,
         allowed: Sequence[str],
         to_status: str,
         event: str,
         extra: dict[str, Any],
     ) -> Job:
-        key = require_uuid(job_id, "job id")
-        row = self.session.get(JobRow, key)
-        if row is None:
-            raise NotFound(f"no job {job_id}")
+        row = self._row(job_id, workspace)
+        key = row.id
         current = row.status
         if current not in allowed:
             raise InvalidTransition(f"job {key} is {current}, cannot become {to_status}")
@@ -289,12 +298,16 @@ class JobRepository(Repository):
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     # -- reading -------------------------------------------------------------------------
+    def _mine(self, workspace: WorkspaceRef | None) -> builtins.list[Any]:
+        if workspace is None:
+            return []
+        return [JobRow.workspace_id == WorkspaceRepository(self.session).get(workspace).id]
+
     @readonly
-    def get(self, job_id: uuid.UUID | str) -> JobDetail:
-        key = require_uuid(job_id, "job id")
-        row = self.session.get(JobRow, key)
-        if row is None:
-            raise NotFound(f"no job {job_id}")
+    def get(self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> JobDetail:
+        """A job with its events; with ``workspace``, only a job of that workspace."""
+        row = self._row(job_id, workspace)
+        key = row.id
         events = self.session.scalars(
             select(JobEventRow)
             .where(JobEventRow.job_id == key)
@@ -306,18 +319,22 @@ class JobRepository(Repository):
         )
 
     @readonly
-    def stats(self) -> list[QueueStats]:
-        """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
+    def stats(self, *, workspace: WorkspaceRef | None = None) -> list[QueueStats]:
+        """Counts by queue and status, the oldest queued job's age, and last-minute throughput
+        (of one workspace's jobs when given)."""
         now = utcnow()
+        mine = self._mine(workspace)
         counts: dict[str, dict[str, int]] = {}
         for queue, status, n in self.session.execute(
-            select(JobRow.queue, JobRow.status, func.count()).group_by(JobRow.queue, JobRow.status)
+            select(JobRow.queue, JobRow.status, func.count())
+            .where(*mine)
+            .group_by(JobRow.queue, JobRow.status)
         ):
             counts.setdefault(queue, {})[status] = int(n)
         oldest = dict(
             self.session.execute(
                 select(JobRow.queue, func.min(JobRow.created_at))
-                .where(JobRow.status == "queued")
+                .where(JobRow.status == "queued", *mine)
                 .group_by(JobRow.queue)
             ).all()
         )
@@ -325,7 +342,9 @@ class JobRepository(Repository):
             self.session.execute(
                 select(JobRow.queue, func.count())
                 .where(
-                    JobRow.status == "succeeded", JobRow.finished_at >= now - timedelta(minutes=1)
+                    JobRow.status == "succeeded",
+                    JobRow.finished_at >= now - timedelta(minutes=1),
+                    *mine,
                 )
                 .group_by(JobRow.queue)
             ).all()
@@ -353,12 +372,16 @@ class JobRepository(Repository):
         task: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> Page[Job]:
-        """Newest first."""
+        """Newest first; of one workspace's jobs when given."""
         if status is not None and status not in values(JobStatus):
             raise InvalidInput(f"unknown job status {status!r}")
         stmt = where_given(
-            select(JobRow), (JobRow.status, status), (JobRow.queue, queue), (JobRow.task, task)
+            select(JobRow).where(*self._mine(workspace)),
+            (JobRow.status, status),
+            (JobRow.queue, queue),
+            (JobRow.task, task),
         )
         keys = [(JobRow.created_at, True), (JobRow.id, True)]
         return page(self.session, stmt, keys, Job.model_validate, limit=limit, cursor=cursor)

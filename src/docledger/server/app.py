@@ -15,7 +15,16 @@ from fastapi import FastAPI
 
 from docledger.config import Settings, load_settings
 from docledger.ledger import AsyncLedger
-from docledger.server import documents, findings, keys, labels, problems, search, ui
+from docledger.server import (
+    documents,
+    findings,
+    keys,
+    labels,
+    operations,
+    problems,
+    search,
+    ui,
+)
 from docledger.server.limits import BodyLimit
 
 API = "/api/v1"
@@ -57,7 +66,7 @@ def create_app(
     if ledger is not None:
         app.state.ledger = ledger
     problems.install(app)
-    for module in (keys, documents, search, labels, findings):
+    for module in (keys, documents, search, labels, findings, operations):
         app.include_router(module.router, prefix=API)
     ui.install(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)

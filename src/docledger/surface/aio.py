@@ -1240,15 +1240,19 @@ class AsyncJobs(AsyncSurface):
             workspace_id=workspace_id,
         )
 
-    async def cancel(self, job_id: uuid.UUID | str) -> Job:
+    async def cancel(
+        self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> Job:
         """Cancel a queued or running job (a running job's completion is then refused, so
-        whatever it wrote rolls back).
+        whatever it wrote rolls back). With ``workspace``, only a job of that workspace.
         """
-        return await self._run("cancel", job_id)
+        return await self._run("cancel", job_id, workspace=workspace)
 
-    async def retry(self, job_id: uuid.UUID | str) -> Job:
-        """Re-queue a dead, failed or cancelled job with a fresh set of attempts."""
-        return await self._run("retry", job_id)
+    async def retry(self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Job:
+        """Re-queue a dead, failed or cancelled job with a fresh set of attempts. With
+        ``workspace``, only a job of that workspace.
+        """
+        return await self._run("retry", job_id, workspace=workspace)
 
     async def purge(
         self,
@@ -1261,12 +1265,17 @@ class AsyncJobs(AsyncSurface):
         """
         return await self._run("purge", older_than_days=older_than_days, statuses=statuses)
 
-    async def get(self, job_id: uuid.UUID | str) -> JobDetail:
-        return await self._run("get", job_id)
+    async def get(
+        self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> JobDetail:
+        """A job with its events; with ``workspace``, only a job of that workspace."""
+        return await self._run("get", job_id, workspace=workspace)
 
-    async def stats(self) -> builtins.list[QueueStats]:
-        """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
-        return await self._run("stats")
+    async def stats(self, *, workspace: WorkspaceRef | None = None) -> builtins.list[QueueStats]:
+        """Counts by queue and status, the oldest queued job's age, and last-minute throughput
+        (of one workspace's jobs when given).
+        """
+        return await self._run("stats", workspace=workspace)
 
     async def list(
         self,
@@ -1276,10 +1285,17 @@ class AsyncJobs(AsyncSurface):
         task: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> Page[Job]:
-        """Newest first."""
+        """Newest first; of one workspace's jobs when given."""
         return await self._run(
-            "list", status=status, queue=queue, task=task, limit=limit, cursor=cursor
+            "list",
+            status=status,
+            queue=queue,
+            task=task,
+            limit=limit,
+            cursor=cursor,
+            workspace=workspace,
         )
 
 

@@ -1227,15 +1227,17 @@ class Jobs(AutoSurface):
             workspace_id=workspace_id,
         )
 
-    def cancel(self, job_id: uuid.UUID | str) -> Job:
+    def cancel(self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Job:
         """Cancel a queued or running job (a running job's completion is then refused, so
-        whatever it wrote rolls back).
+        whatever it wrote rolls back). With ``workspace``, only a job of that workspace.
         """
-        return self._run("cancel", job_id)
+        return self._run("cancel", job_id, workspace=workspace)
 
-    def retry(self, job_id: uuid.UUID | str) -> Job:
-        """Re-queue a dead, failed or cancelled job with a fresh set of attempts."""
-        return self._run("retry", job_id)
+    def retry(self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> Job:
+        """Re-queue a dead, failed or cancelled job with a fresh set of attempts. With
+        ``workspace``, only a job of that workspace.
+        """
+        return self._run("retry", job_id, workspace=workspace)
 
     def purge(
         self,
@@ -1248,12 +1250,15 @@ class Jobs(AutoSurface):
         """
         return self._run("purge", older_than_days=older_than_days, statuses=statuses)
 
-    def get(self, job_id: uuid.UUID | str) -> JobDetail:
-        return self._run("get", job_id)
+    def get(self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> JobDetail:
+        """A job with its events; with ``workspace``, only a job of that workspace."""
+        return self._run("get", job_id, workspace=workspace)
 
-    def stats(self) -> builtins.list[QueueStats]:
-        """Counts by queue and status, the oldest queued job's age, and last-minute throughput."""
-        return self._run("stats")
+    def stats(self, *, workspace: WorkspaceRef | None = None) -> builtins.list[QueueStats]:
+        """Counts by queue and status, the oldest queued job's age, and last-minute throughput
+        (of one workspace's jobs when given).
+        """
+        return self._run("stats", workspace=workspace)
 
     def list(
         self,
@@ -1263,9 +1268,18 @@ class Jobs(AutoSurface):
         task: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> Page[Job]:
-        """Newest first."""
-        return self._run("list", status=status, queue=queue, task=task, limit=limit, cursor=cursor)
+        """Newest first; of one workspace's jobs when given."""
+        return self._run(
+            "list",
+            status=status,
+            queue=queue,
+            task=task,
+            limit=limit,
+            cursor=cursor,
+            workspace=workspace,
+        )
 
 
 class Leases(AutoSurface):
