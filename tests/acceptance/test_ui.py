@@ -244,3 +244,88 @@ def test_the_ui_in_a_browser(site: dict[str, Any]) -> None:
     with Ledger.open(settings=site["settings"]) as ledger:
         notes = ledger.annotations.list().items
         assert sorted(n.kind for n in notes) == ["correction", "review"]
+
+
+def test_findings_jobs_runs_and_conversations_in_a_browser(site: dict[str, Any]) -> None:
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    base = site["base"]
+    hostile = '<img src=x onerror="alert(2)">'
+    with Ledger.open(settings=site["settings"]) as ledger:
+        added = ledger.documents.create(PDF.read_bytes(), external_key="plan.pdf")
+        ledger.extractions.run([added.document_id])
+        line = next(
+            s
+            for s in ledger.segments.of_version(added.version_id)
+            if s.kind == "line" and s.text == "Door D12 now opens outward"
+        )
+        finding = ledger.findings.create(
+            "feature", "Door swing changed", confidence=0.6,
+            evidence=[{"target": line, "relation": "supports", "reasoning": hostile}],
+        )  # fmt: skip
+        job = ledger.jobs.enqueue("ocr.page", {"page": 2}, queue="ocr", workspace="default")
+        (claimed,) = ledger.leases.claim("ocr", "w1")
+        ledger.leases.fail(claimed.id, "w1", hostile, retry=False)
+        run = ledger.runs.create("train", "training", workspace="default")
+        for step in range(10):
+            ledger.runs.log_metrics(run.id, {"loss": 1 / (step + 1)}, step, workspace="default")
+        talk = ledger.conversations.create(title="doors")
+        ledger.conversations.log_query(talk.id, "which door?", [line], answer=hostile)
+        (page_frame,) = ledger.segments.of_version(added.version_id, page=2, kind="page")
+    dialogs: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            _log_in(page, base, site["editor"])
+
+            # a finding's evidence drawn where its line is on the page; then confirmed
+            page.goto(f"{base}/ui/findings")
+            page.click(f"a[href='/ui/findings/{finding.id}']")
+            page.wait_for_function("document.querySelector('.sheet img').complete")
+            rect = page.eval_on_selector(
+                "rect.evidence",
+                """r => { const b = r.getBoundingClientRect();
+                          const s = r.closest('.sheet').getBoundingClientRect();
+                          return {x: b.x - s.x, y: b.y - s.y, w: b.width, sw: s.width}; }""",
+            )
+            scale = rect["sw"] / page_frame.bbox["x1"]
+            assert abs(rect["x"] - line.bbox["x0"] * scale) < 2
+            assert abs(rect["y"] - line.bbox["y0"] * scale) < 2
+            assert abs(rect["w"] - (line.bbox["x1"] - line.bbox["x0"]) * scale) < 2
+            assert hostile in page.inner_text("#evidence")
+            _shoot(page, "finding")
+            page.click("form.verdict button[value=confirm]")
+            page.wait_for_url(f"{base}/ui/findings/{finding.id}")
+            assert "confirmed" in page.inner_text("h1")
+            assert "ana@example.org" in page.inner_text("table.history")
+
+            # the jobs dashboard: the failed job's error as text, and a retry
+            page.goto(f"{base}/ui/jobs")
+            assert page.inner_text(f"section[data-id='{job.id}'] pre") == hostile
+            assert page.locator("section.broken img").count() == 0
+            _shoot(page, "jobs")
+            page.click(f"section[data-id='{job.id}'] form.retry button")
+            page.wait_for_url(f"{base}/ui/jobs")
+            assert page.locator(f"section[data-id='{job.id}']").count() == 0
+
+            # a run's loss curve: one point per step, falling
+            page.goto(f"{base}/ui/runs")
+            page.click(f"a[href='/ui/runs/{run.id}']")
+            points = page.get_attribute("figure[data-key=loss] polyline", "points") or ""
+            ys = [float(xy.split(",")[1]) for xy in points.split()]
+            assert len(ys) == 10
+            assert ys == sorted(ys)  # SVG y grows downwards: a falling loss
+            _shoot(page, "run")
+
+            # a conversation with the citation it was answered from
+            page.goto(f"{base}/ui/conversations/{talk.id}")
+            assert "Door D12 now opens outward" in page.inner_text("ol.citations")
+            assert hostile in page.inner_text("section.assistant pre")
+        finally:
+            browser.close()
+    assert dialogs == []
+    with Ledger.open(settings=site["settings"]) as ledger:
+        assert ledger.findings.get(finding.id).status == "confirmed"
+        assert ledger.jobs.get(job.id).status == "queued"

@@ -6,18 +6,18 @@ queue of low-confidence zones driven by the keyboard."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from docledger.errors import DocledgerError, NotFound
 from docledger.schemas.extraction import Segment
 from docledger.server import documents as api_documents
-from docledger.server.auth import Caller, Ledger
+from docledger.server import ui_findings, ui_work
+from docledger.server.auth import Ledger
+from docledger.server.pages import DPI, HERE, HIDDEN_KINDS, page_layout, render, templates
 from docledger.server.problems import from_error, status_of
 from docledger.server.session import (
     BadToken,
@@ -27,28 +27,11 @@ from docledger.server.session import (
     end_session,
     new_login_token,
     session_caller,
-    session_token,
     set_login_token,
     start_session,
 )
 
-HERE = Path(__file__).parent
 router = APIRouter(prefix="/ui", include_in_schema=False)
-templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(["html"], default=True),
-)
-#: drawn on the page unless asked for: pages are the frame, words and chunks repeat lines
-HIDDEN_KINDS = {"page", "word", "chunk"}
-DPI = 96
-
-
-def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    who: Caller | None = values.get("who")
-    html = templates.get_template(name).render(
-        request=request, csrf=session_token(request) if who else "", **values
-    )
-    return HTMLResponse(html, status_code=status)
 
 
 def _login_page(request: Request, status: int = 200, error: str | None = None) -> Response:
@@ -119,40 +102,13 @@ async def upload(
     return RedirectResponse(f"/ui/documents/{result.document_id}", status_code=303)
 
 
-def _pages(segments: list[Segment]) -> list[dict[str, Any]]:
-    """Per page: its size in the boxes' unit (from the page segment, else the boxes' extent)
-    and the boxes to draw, largest first so smaller ones lie on top and take the clicks."""
-    pages: dict[int, dict[str, Any]] = {}
-    for s in segments:
-        if s.page_number is None or not s.bbox:
-            continue
-        page = pages.setdefault(s.page_number, {"number": s.page_number, "size": None, "boxes": []})
-        box = s.bbox
-        if s.kind == "page":
-            page["size"] = (box["x1"] - box["x0"], box["y1"] - box["y0"])
-        elif s.kind not in HIDDEN_KINDS:
-            page["boxes"].append(s)
-    for page in pages.values():
-        if page["size"] is None:
-            boxes = page["boxes"]
-            page["size"] = (
-                max((b.bbox["x1"] for b in boxes), default=1),
-                max((b.bbox["y1"] for b in boxes), default=1),
-            )
-        page["boxes"].sort(
-            key=lambda b: (b.bbox["x1"] - b.bbox["x0"]) * (b.bbox["y1"] - b.bbox["y0"]),
-            reverse=True,
-        )
-    return [pages[n] for n in sorted(pages)]
-
-
 @router.get("/documents/{document_id}")
 async def viewer(request: Request, ledger: Ledger, document_id: uuid.UUID) -> Response:
     who = await session_caller(request)
     detail = await ledger.documents.detail(document_id, workspace=who.workspace)
     version = await ledger.documents.version(document_id, workspace=who.workspace)
     segments = await ledger.segments.of_version(version.id, workspace=who.workspace)
-    pages = _pages(segments)
+    pages = page_layout(segments)
     cards = {
         str(s.id): {"kind": s.kind, "text": s.text or "", "confidence": s.confidence}
         for page in pages
@@ -281,6 +237,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BadToken, refused)
     app.add_exception_handler(DocledgerError, ui_error)
     app.include_router(router)
+    app.include_router(ui_work.router)
+    app.include_router(ui_findings.router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
 
     @app.get("/", include_in_schema=False)

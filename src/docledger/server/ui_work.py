@@ -1,0 +1,93 @@
+"""The UI's jobs dashboard and runs with their metric plots (inline SVG drawn here: no
+charting library, nothing fetched)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from docledger.schemas.run import MetricPoint
+from docledger.server.auth import Ledger
+from docledger.server.pages import render
+from docledger.server.session import check_token, session_caller
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+PLOT_W, PLOT_H, PAD = 480, 180, 36
+
+
+@router.get("/jobs")
+async def jobs_page(request: Request, ledger: Ledger) -> Response:
+    """Counts by queue and status, and the failed and dead jobs with their errors and
+    events (newest first)."""
+    who = await session_caller(request)
+    stats = await ledger.jobs.stats(workspace=who.workspace)
+    broken = []
+    for status in ("dead", "failed"):
+        page = await ledger.jobs.list(status=status, limit=50, workspace=who.workspace)
+        broken.extend(page.items)
+    details = [await ledger.jobs.get(j.id, workspace=who.workspace) for j in broken[:50]]
+    recent = (await ledger.jobs.list(limit=20, workspace=who.workspace)).items
+    statuses = ["queued", "running", "succeeded", "failed", "dead", "cancelled"]
+    return render(
+        request, "jobs.html", who=who, stats=stats, statuses=statuses, broken=details,
+        recent=recent,
+    )  # fmt: skip
+
+
+@router.post("/jobs/{job_id}/retry")
+async def retry_job(
+    request: Request,
+    ledger: Ledger,
+    job_id: uuid.UUID,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    who = await session_caller(request)
+    check_token(request, csrf)
+    who.require("editor")
+    await ledger.jobs.retry(job_id, workspace=who.workspace)
+    return RedirectResponse("/ui/jobs", status_code=303)
+
+
+@router.get("/runs")
+async def runs_page(request: Request, ledger: Ledger) -> Response:
+    who = await session_caller(request)
+    runs = (await ledger.runs.list(limit=100, workspace=who.workspace)).items
+    return render(request, "runs.html", who=who, runs=runs)
+
+
+def plot(points: list[MetricPoint]) -> dict[str, Any]:
+    """An SVG polyline of value against step, scaled into the plot box, with its axis
+    ends; non-finite values are left out (they cannot be drawn)."""
+    finite = [p for p in points if math.isfinite(p.value)]
+    if not finite:
+        return {"points": "", "steps": (0, 0), "span": (0.0, 0.0), "count": 0}
+    s0, s1 = min(p.step for p in finite), max(p.step for p in finite)
+    v0, v1 = min(p.value for p in finite), max(p.value for p in finite)
+    ds, dv = (s1 - s0) or 1, (v1 - v0) or 1.0
+    coords = " ".join(
+        f"{PAD + (p.step - s0) / ds * (PLOT_W - 2 * PAD):.1f},"
+        f"{PLOT_H - PAD - (p.value - v0) / dv * (PLOT_H - 2 * PAD):.1f}"
+        for p in finite
+    )
+    return {"points": coords, "steps": (s0, s1), "span": (v0, v1), "count": len(finite)}
+
+
+@router.get("/runs/{run_id}")
+async def run_page(request: Request, ledger: Ledger, run_id: uuid.UUID) -> Response:
+    who = await session_caller(request)
+    run = await ledger.runs.get(run_id, workspace=who.workspace)
+    latest = await ledger.runs.latest_metrics(run_id, workspace=who.workspace)
+    plots = {
+        key: plot(await ledger.runs.metric_series(run_id, key, workspace=who.workspace))
+        for key in sorted(latest)[:12]
+    }
+    events = await ledger.runs.events(run_id, workspace=who.workspace)
+    return render(
+        request, "run.html", who=who, run=run, latest=latest, plots=plots, events=events[-200:],
+        size=(PLOT_W, PLOT_H, PAD),
+    )  # fmt: skip
