@@ -145,6 +145,8 @@ CALLS: dict[str, Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any
     "findings.summarize_run": lambda b: ((b["run"],), {}),
     "api_keys.get": lambda b: ((b["api_key"],), {}),
     "jobs.get": lambda b: ((b["job"],), {}),
+    "lineage.upstream": lambda b: ((("segment", str(b["segment"])),), {}),
+    "lineage.downstream": lambda b: ((("document", str(b["document"])),), {}),
     "jobs.cancel": lambda b: ((b["job"],), {}),
     "jobs.retry": lambda b: ((b["dead_job"],), {}),
     "api_keys.revoke": lambda b: ((b["api_key"],), {}),
@@ -324,3 +326,27 @@ def test_a_key_that_spells_a_uuid_is_found_by_key(ledger: Ledger) -> None:
     assert ledger.documents.get(added.document_id).external_key == key
     with pytest.raises(NotFound):
         ledger.documents.get(str(uuid.uuid4()))
+
+
+def test_lineage_shows_a_workspace_its_own_entities_only(ledger: Ledger) -> None:
+    """A run of workspace B that read A's document: A's lineage of that document does not
+    show B's run or what it made; B's shows them (and A's document, which B's run read, is
+    left out of B's view)."""
+    ledger.workspaces.create("a")
+    ledger.workspaces.create("b")
+    mine = ledger.documents.create(b"a's file", external_key="a.txt", workspace="a")
+    theirs = ledger.documents.create(b"b's file", external_key="b.txt", workspace="b")
+    run = ledger.runs.create("b's run", "pipeline", workspace="b")
+    ledger.lineage.link(run.id, "in", [("document", mine.document_id)])
+    ledger.lineage.link(run.id, "out", [("document", theirs.document_id)])
+    everything = {n.entity_id for n in ledger.lineage.downstream(("document", mine.document_id))}
+    assert str(theirs.document_id) in everything
+    seen_by_a = ledger.lineage.downstream(("document", mine.document_id), workspace="a")
+    assert {n.entity_type for n in seen_by_a} == {"version"}
+    assert str(theirs.document_id) not in {n.entity_id for n in seen_by_a}
+    seen_by_b = ledger.lineage.upstream(("document", theirs.document_id), workspace="b")
+    assert str(mine.document_id) not in {n.entity_id for n in seen_by_b}
+    with pytest.raises(NotFound):
+        ledger.lineage.upstream(("document", theirs.document_id), workspace="a")
+    with pytest.raises(NotFound):
+        ledger.lineage.upstream(("document", str(uuid.uuid4())), workspace="a")

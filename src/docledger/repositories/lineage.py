@@ -28,7 +28,7 @@ from docledger.repositories.base import (
     readonly,
     require_uuid,
 )
-from docledger.repositories.workspace import WorkspaceRef, confine, run_in
+from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine, run_in
 from docledger.schemas import Document, DocumentVersion
 from docledger.schemas.annotation import Annotation
 from docledger.schemas.dataset import Dataset
@@ -151,6 +151,46 @@ def _entity_models() -> dict[str, Any]:
     }
 
 
+#: entities owned through their parent (they carry no workspace column themselves)
+_OWNED_VIA = {
+    "finding_output": ("finding_id", "finding"),
+    "message": ("conversation_id", "conversation"),
+}
+#: entities no workspace owns
+_SHARED = {"blob", "embedding_space"}
+
+
+def owning_workspaces(
+    session: Any, entities: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], uuid.UUID | None]:
+    """The workspace each entity belongs to (None: a store-wide run or model, or a row that is
+    gone); shared entities (blobs, embedding spaces) are left out. Batched per type."""
+    models = _entity_models()
+    wanted: dict[str, set[str]] = {}
+    for kind, ref in entities:
+        if kind not in _SHARED:
+            wanted.setdefault(kind, set()).add(ref)
+    out: dict[tuple[str, str], uuid.UUID | None] = {}
+    for kind, refs in wanted.items():
+        keys = {ref: as_uuid(ref) for ref in refs}
+        ids = sorted({k for k in keys.values() if k is not None}, key=str)
+        model = models[kind]
+        if kind in _OWNED_VIA:
+            column, parent = _OWNED_VIA[kind]
+            parent_model = models[parent]
+            stmt = select(model.id, parent_model.workspace_id).join(
+                parent_model, getattr(model, column) == parent_model.id
+            )
+        else:
+            stmt = select(model.id, model.workspace_id)
+        found: dict[uuid.UUID, uuid.UUID | None] = {}
+        for part in range(0, len(ids), 500):
+            found.update(session.execute(stmt.where(model.id.in_(ids[part : part + 500]))).all())
+        for ref, parsed in keys.items():
+            out[(kind, ref)] = found.get(parsed) if parsed is not None else None
+    return out
+
+
 class LineageRepository(Repository):
     def _missing_entities(self, rows: Sequence[Mapping[str, Any]]) -> builtins.list[str]:
         """The entities among ``rows`` that do not exist: lineage names real rows only."""
@@ -229,24 +269,60 @@ class LineageRepository(Repository):
         ]
 
     @readonly
-    def upstream(self, entity: EntityRef, max_depth: int = MAX_DEPTH) -> builtins.list[LineageNode]:
+    def upstream(
+        self,
+        entity: EntityRef,
+        max_depth: int = MAX_DEPTH,
+        *,
+        workspace: WorkspaceRef | None = None,
+    ) -> builtins.list[LineageNode]:
         """Everything the entity (a DTO or an ``(entity_type, id)`` pair) was made from: the
         inputs of the runs that produced it, then the inputs of the runs that produced those,
         ... (one recursive query per start), and what the schema records itself: a version's
         document, an extraction's version, a segment's extraction. Those links are exact per
         entity, where a run over a batch of files would make every file of the batch an input
-        of each output."""
+        of each output. With ``workspace``: the entity must be that workspace's (else
+        NotFound), and only its entities (and shared ones: blobs, embedding spaces) are
+        returned."""
         entity_type, entity_id = entity_key(entity)
-        return self._closure(entity_type, entity_id, max_depth, up=True)
+        ws = self._confine_start(entity_type, entity_id, workspace)
+        return self._visible(self._closure(entity_type, entity_id, max_depth, up=True), ws)
 
     @readonly
     def downstream(
-        self, entity: EntityRef, max_depth: int = MAX_DEPTH
+        self,
+        entity: EntityRef,
+        max_depth: int = MAX_DEPTH,
+        *,
+        workspace: WorkspaceRef | None = None,
     ) -> builtins.list[LineageNode]:
         """Everything made from the entity: what must be rebuilt if it changes (a document's
-        versions and their extractions included)."""
+        versions and their extractions included). ``workspace`` as in ``upstream``."""
         entity_type, entity_id = entity_key(entity)
-        return self._closure(entity_type, entity_id, max_depth, up=False)
+        ws = self._confine_start(entity_type, entity_id, workspace)
+        return self._visible(self._closure(entity_type, entity_id, max_depth, up=False), ws)
+
+    def _confine_start(
+        self, entity_type: str, entity_id: str, workspace: WorkspaceRef | None
+    ) -> uuid.UUID | None:
+        if workspace is None:
+            return None
+        if entity_type not in values(EntityType):
+            raise InvalidInput(f"unknown entity type {entity_type!r}")
+        ws = WorkspaceRepository(self.session).get(workspace).id
+        owners = owning_workspaces(self.session, [(entity_type, entity_id)])
+        if owners.get((entity_type, entity_id), ws) != ws:
+            raise NotFound(f"no {entity_type} {entity_id}")
+        return ws
+
+    def _visible(
+        self, nodes: builtins.list[LineageNode], ws: uuid.UUID | None
+    ) -> builtins.list[LineageNode]:
+        """The nodes a workspace may see: its own entities and shared ones."""
+        if ws is None:
+            return nodes
+        owners = owning_workspaces(self.session, [(n.entity_type, n.entity_id) for n in nodes])
+        return [n for n in nodes if owners.get((n.entity_type, n.entity_id), ws) == ws]
 
     def _closure(
         self, entity_type: str, entity_id: str, max_depth: int, *, up: bool

@@ -2309,23 +2309,27 @@ class AsyncLineage(AsyncSurface):
     ) -> builtins.list[LineageEdge]:
         return await self._run("edges", run_id, workspace=workspace)
 
-    async def upstream(self, entity: EntityRef, max_depth: int = 50) -> builtins.list[LineageNode]:
+    async def upstream(
+        self, entity: EntityRef, max_depth: int = 50, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[LineageNode]:
         """Everything the entity (a DTO or an ``(entity_type, id)`` pair) was made from: the
         inputs of the runs that produced it, then the inputs of the runs that produced those,
         ... (one recursive query per start), and what the schema records itself: a version's
         document, an extraction's version, a segment's extraction. Those links are exact per
         entity, where a run over a batch of files would make every file of the batch an input
-        of each output.
+        of each output. With ``workspace``: the entity must be that workspace's (else
+        NotFound), and only its entities (and shared ones: blobs, embedding spaces) are
+        returned.
         """
-        return await self._run("upstream", entity, max_depth)
+        return await self._run("upstream", entity, max_depth, workspace=workspace)
 
     async def downstream(
-        self, entity: EntityRef, max_depth: int = 50
+        self, entity: EntityRef, max_depth: int = 50, *, workspace: WorkspaceRef | None = None
     ) -> builtins.list[LineageNode]:
         """Everything made from the entity: what must be rebuilt if it changes (a document's
-        versions and their extractions included).
+        versions and their extractions included). ``workspace`` as in ``upstream``.
         """
-        return await self._run("downstream", entity, max_depth)
+        return await self._run("downstream", entity, max_depth, workspace=workspace)
 
 
 class AsyncMaintenance(AsyncSurface):
