@@ -319,6 +319,17 @@ def test_findings_jobs_runs_and_conversations_in_a_browser(site: dict[str, Any])
             assert ys == sorted(ys)  # SVG y grows downwards: a falling loss
             _shoot(page, "run")
 
+            # the document's lineage: its version and extraction, each a box to click
+            page.goto(f"{base}/ui/documents/{added.document_id}")
+            page.click("a[href^='/ui/lineage/document/']")
+            types = page.eval_on_selector_all(
+                "svg.lineage g.node[data-type]", "gs => gs.map(g => g.dataset.type)"
+            )
+            assert sorted(types) == ["extraction", "version"]
+            _shoot(page, "lineage")
+            page.click("svg.lineage g.node[data-type=version]")
+            assert "made from" in page.inner_text("#lineage-nodes")
+
             # a conversation with the citation it was answered from
             page.goto(f"{base}/ui/conversations/{talk.id}")
             assert "Door D12 now opens outward" in page.inner_text("ol.citations")

@@ -22,6 +22,7 @@ from docledger.server import (
     labels,
     operations,
     problems,
+    records,
     search,
     ui,
 )
@@ -66,7 +67,7 @@ def create_app(
     if ledger is not None:
         app.state.ledger = ledger
     problems.install(app)
-    for module in (keys, documents, search, labels, findings, operations):
+    for module in (keys, documents, search, labels, findings, operations, records):
         app.include_router(module.router, prefix=API)
     ui.install(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)

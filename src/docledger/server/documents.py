@@ -162,7 +162,7 @@ async def download(
         return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
     source = await ledger.documents.open(document, found.version_number, workspace=who.workspace)
     name = found.original_filename or "content"
-    headers["Content-Disposition"] = _disposition(name)
+    headers["Content-Disposition"] = content_disposition(name)
     media = found.media_type or "application/octet-stream"
     if wanted is None:
         headers["Content-Length"] = str(size)
@@ -175,7 +175,7 @@ async def download(
     )
 
 
-def _disposition(name: str) -> str:
+def content_disposition(name: str) -> str:
     from urllib.parse import quote  # noqa: PLC0415 - only downloads need it
 
     plain = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)

@@ -91,3 +91,56 @@ async def run_page(request: Request, ledger: Ledger, run_id: uuid.UUID) -> Respo
         request, "run.html", who=who, run=run, latest=latest, plots=plots, events=events[-200:],
         size=(PLOT_W, PLOT_H, PAD),
     )  # fmt: skip
+
+
+#: the UI page an entity type has, if any
+PAGES = {
+    "document": "/ui/documents/{}",
+    "finding": "/ui/findings/{}",
+    "run": "/ui/runs/{}",
+    "segment": "/ui/segments/{}",
+    "conversation": "/ui/conversations/{}",
+}
+COL_W, ROW_H, BOX_W, BOX_H = 190, 46, 160, 32
+
+
+def _place(nodes: list[Any], sign: int) -> list[dict[str, Any]]:
+    """Columns by distance (left of the centre upstream, right downstream), rows in order."""
+    rows: dict[int, int] = {}
+    out = []
+    for n in sorted(nodes, key=lambda n: (n.depth, n.entity_type, n.entity_id)):
+        row = rows.get(n.depth, 0)
+        rows[n.depth] = row + 1
+        out.append({"node": n, "col": sign * n.depth, "row": row})
+    return out
+
+
+@router.get("/lineage/{entity_type}/{entity_id}")
+async def lineage_page(
+    request: Request, ledger: Ledger, entity_type: str, entity_id: str
+) -> Response:
+    """The entity in the middle, what it was made from on the left and what was made from
+    it on the right, one column per step; each box leads to its own lineage (or its page)."""
+    who = await session_caller(request)
+    ref = (entity_type, entity_id)
+    up = await ledger.lineage.upstream(ref, 10, workspace=who.workspace)
+    down = await ledger.lineage.downstream(ref, 10, workspace=who.workspace)
+    placed = _place(up, -1) + _place(down, 1)
+    left = max((-p["col"] for p in placed if p["col"] < 0), default=0)
+    right = max((p["col"] for p in placed if p["col"] > 0), default=0)
+    rows = max((p["row"] + 1 for p in placed), default=1)
+    for p in placed:
+        p["x"] = (p["col"] + left) * COL_W + 10
+        p["y"] = p["row"] * ROW_H + 10
+        n = p["node"]
+        p["page"] = PAGES.get(n.entity_type, "/ui/lineage/{}/{}").format(
+            *((n.entity_id,) if n.entity_type in PAGES else (n.entity_type, n.entity_id))
+        )
+        p["lineage"] = f"/ui/lineage/{n.entity_type}/{n.entity_id}"
+    centre = {"x": left * COL_W + 10, "y": 10}
+    return render(
+        request, "lineage.html", who=who, entity_type=entity_type, entity_id=entity_id,
+        placed=placed, centre=centre, box=(BOX_W, BOX_H),
+        width=(left + right + 1) * COL_W + 20, height=rows * ROW_H + 20,
+        up=up, down=down,
+    )  # fmt: skip
