@@ -230,6 +230,7 @@ class AsyncLedger:
         self.blobs = open_blob_store(settings)
         self._sync: Engine | None = None
         self._sync_lock = threading.Lock()
+        self._owns_engines = True
         make = self._scope
         self.workspaces = aio.AsyncWorkspaces(make, engine)
         self.users = aio.AsyncUsers(make, engine)
@@ -281,9 +282,23 @@ class AsyncLedger:
         return _AsyncOpener(settings or load_settings(db_url=url), workspace)
 
     async def close(self) -> None:
+        if not self._owns_engines:
+            return
         await self.engine.dispose()
         if self._sync is not None:
             self._sync.dispose()
+
+    def confined_to(self, who: tenancy.Tenant) -> AsyncLedger:
+        """This ledger for one workspace (``who`` from ``tenancy.tenant``), sharing its
+        connection pools: under row-level security every transaction of the view is confined
+        to that workspace by PostgreSQL. A view closes nothing; its parent owns the pools."""
+        engine = self.engine.execution_options(**tenancy.options(who))
+        tenancy.install(engine.sync_engine, who)
+        confined = AsyncLedger(self.settings, engine, who)
+        confined.blobs = self.blobs
+        confined._sync = tenancy.view(self._scope().engine, who)
+        confined._owns_engines = False
+        return confined
 
     @asynccontextmanager
     async def transaction(self, *, readonly: bool = False) -> AsyncIterator[AsyncTx]:

@@ -218,6 +218,15 @@ def confined(engine: Engine, who: Tenant) -> Engine:
     return engine.execution_options(**options(who))
 
 
+def view(engine: Engine, who: Tenant) -> Engine:
+    """``engine`` for one workspace, sharing its connection pool: the workspace is named by
+    a listener on the view alone (listeners on an option engine do not reach the engine it
+    was made from), so one pool serves many workspaces, each transaction confined to one."""
+    option_engine = engine.execution_options(**options(who))
+    install(option_engine, who)
+    return option_engine
+
+
 def options(who: Tenant) -> dict[str, Any]:
     """The execution options that mark an engine as opened for ``who``."""
     return {OPTION: str(who.workspace_id), ENFORCED_OPTION: who.enforced}

@@ -1,7 +1,9 @@
 """The FastAPI application: ``/api/v1`` over the async surface, one ledger per process.
 
 Every route authenticates its API key and passes the key's workspace to the library, whose
-own isolation (tested method by method) makes another workspace's ids answer 404. Errors are
+own isolation (tested method by method) makes another workspace's ids answer 404; under
+PostgreSQL row-level security the calls also run on a view the database confines to that
+workspace (``server/tenants.py``). Errors are
 problem documents (``server/problems.py``); bodies over the limit are refused with 413
 (``server/limits.py``). No CORS headers are sent: browsers keep other sites' pages out.
 """
@@ -27,6 +29,7 @@ from docledger.server import (
     ui,
 )
 from docledger.server.limits import BodyLimit
+from docledger.server.tenants import Tenants
 
 API = "/api/v1"
 #: 2 GiB: a large scan or drawing set fits, a runaway client does not fill the disk
@@ -46,10 +49,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if ledger is not None:
+            app.state.tenants = await Tenants.open(ledger)
             yield
             return
         opened = await AsyncLedger.open(settings=settings or load_settings())
         app.state.ledger = opened
+        app.state.tenants = await Tenants.open(opened)
         try:
             yield
         finally:

@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from docledger.errors import PermissionDenied, Unauthenticated
 from docledger.ledger import AsyncLedger
 from docledger.schemas.api_key import ApiKey
+from docledger.server.tenants import Tenants
 
 RANK = {"viewer": 0, "editor": 1, "owner": 2}
 
@@ -40,12 +41,19 @@ class Caller:
 
 
 def ledger_of(request: Request) -> AsyncLedger:
+    """The store's own ledger (authentication runs on it: a key names its workspace)."""
     found = request.app.state.ledger
     assert isinstance(found, AsyncLedger), "the app's lifespan opens the ledger"
     return found
 
 
-Ledger = Annotated[AsyncLedger, Depends(ledger_of)]
+async def ledger_for(request: Request, who: Caller) -> AsyncLedger:
+    """The ledger a caller's calls run on: under row-level security a view confined by
+    PostgreSQL to the caller's workspace (server/tenants.py), else the store's."""
+    tenants: Tenants | None = getattr(request.app.state, "tenants", None)
+    if tenants is None:
+        return ledger_of(request)
+    return await tenants.ledger(who.workspace)
 
 
 async def caller(
@@ -73,6 +81,14 @@ async def owner(who: Annotated[Caller, Depends(caller)]) -> Caller:
     return who
 
 
+async def _tenant_ledger(request: Request, who: Annotated[Caller, Depends(caller)]) -> AsyncLedger:
+    return await ledger_for(request, who)
+
+
+#: what API routes call: authenticated by the request's key, confined to its workspace
+Ledger = Annotated[AsyncLedger, Depends(_tenant_ledger)]
+#: the store's ledger, for the UI's login (which has no session yet)
+StoreLedger = Annotated[AsyncLedger, Depends(ledger_of)]
 Viewer = Annotated[Caller, Depends(caller)]
 Editor = Annotated[Caller, Depends(editor)]
 Owner = Annotated[Caller, Depends(owner)]

@@ -16,7 +16,7 @@ from docledger.errors import DocledgerError, NotFound
 from docledger.schemas.extraction import Segment
 from docledger.server import documents as api_documents
 from docledger.server import ui_findings, ui_work
-from docledger.server.auth import Ledger
+from docledger.server.auth import StoreLedger, ledger_for
 from docledger.server.pages import DPI, HERE, HIDDEN_KINDS, page_layout, render, templates
 from docledger.server.problems import from_error, status_of
 from docledger.server.session import (
@@ -50,7 +50,7 @@ async def login_form(request: Request) -> Response:
 @router.post("/login")
 async def login(
     request: Request,
-    ledger: Ledger,
+    ledger: StoreLedger,
     key: Annotated[str, Form(max_length=200)],
     token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -75,11 +75,11 @@ async def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = 
 @router.get("/")
 async def documents_page(
     request: Request,
-    ledger: Ledger,
     q: Annotated[str | None, Query(max_length=500)] = None,
     cursor: str | None = None,
 ) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     workspace = await ledger.workspaces.get(who.workspace)
     if q and q.strip():
         hits = await ledger.search.text(q, k=50, workspace=who.workspace)
@@ -91,11 +91,11 @@ async def documents_page(
 @router.post("/upload")
 async def upload(
     request: Request,
-    ledger: Ledger,
     file: Annotated[UploadFile, File()],
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     check_token(request, csrf)
     who.require("editor")
     result = await api_documents.upload_document(ledger, who, file, None, None, True)
@@ -103,8 +103,9 @@ async def upload(
 
 
 @router.get("/documents/{document_id}")
-async def viewer(request: Request, ledger: Ledger, document_id: uuid.UUID) -> Response:
+async def viewer(request: Request, document_id: uuid.UUID) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     detail = await ledger.documents.detail(document_id, workspace=who.workspace)
     version = await ledger.documents.version(document_id, workspace=who.workspace)
     segments = await ledger.segments.of_version(version.id, workspace=who.workspace)
@@ -128,16 +129,18 @@ async def viewer(request: Request, ledger: Ledger, document_id: uuid.UUID) -> Re
 
 
 @router.get("/documents/{document_id}/pages/{page}.png")
-async def page_png(request: Request, ledger: Ledger, document_id: uuid.UUID, page: int) -> Response:
+async def page_png(request: Request, document_id: uuid.UUID, page: int) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     return await api_documents.page_image(
         ledger, who, str(document_id), page, DPI, request.headers.get("if-none-match")
     )
 
 
 @router.get("/segments/{segment_id}")
-async def segment_page(request: Request, ledger: Ledger, segment_id: uuid.UUID) -> Response:
+async def segment_page(request: Request, segment_id: uuid.UUID) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     segment = await ledger.segments.get(segment_id, workspace=who.workspace)
     notes = (
         await ledger.annotations.list(segment=segment_id, limit=100, workspace=who.workspace)
@@ -160,7 +163,6 @@ async def segment_page(request: Request, ledger: Ledger, segment_id: uuid.UUID) 
 @router.post("/segments/{segment_id}/annotate")
 async def annotate(
     request: Request,
-    ledger: Ledger,
     segment_id: uuid.UUID,
     kind: Annotated[str, Form(max_length=20)],
     text: Annotated[str, Form(max_length=100_000)] = "",
@@ -170,6 +172,7 @@ async def annotate(
     """label: ``text`` is the label; correction: the corrected text; accept: the zone was
     read right (a review annotation, approved)."""
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     check_token(request, csrf)
     who.require("editor")
     if kind == "accept":
@@ -194,11 +197,11 @@ async def annotate(
 @router.get("/review")
 async def review_page(
     request: Request,
-    ledger: Ledger,
     threshold: Annotated[float, Query(ge=0, le=1)] = 0.8,
 ) -> Response:
     """Zones below the threshold that nobody has reviewed yet, worst first."""
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     queue: list[Segment] = []
     for s in await ledger.segments.low_confidence(threshold, limit=200, workspace=who.workspace):
         if s.kind in HIDDEN_KINDS - {"chunk"}:

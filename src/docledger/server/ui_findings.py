@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from docledger.errors import InvalidInput
 from docledger.schemas.finding import Evidence
-from docledger.server.auth import Caller, Ledger
+from docledger.server.auth import Caller, ledger_for
 from docledger.server.pages import DPI, render
 from docledger.server.session import check_token, session_caller
 
@@ -21,11 +21,11 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 @router.get("/findings")
 async def findings_page(
     request: Request,
-    ledger: Ledger,
     status: Annotated[str | None, Query(max_length=20)] = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     found = await ledger.findings.list(
         status=status or None, kind=kind or None, order="-created", limit=200,
         workspace=who.workspace,
@@ -71,8 +71,9 @@ async def _sheets(ledger: Any, who: Caller, evidence: list[Evidence]) -> list[di
 
 
 @router.get("/findings/{finding_id}")
-async def finding_page(request: Request, ledger: Ledger, finding_id: uuid.UUID) -> Response:
+async def finding_page(request: Request, finding_id: uuid.UUID) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     finding = await ledger.findings.get(finding_id, workspace=who.workspace)
     evidence = await ledger.findings.evidence(finding_id, workspace=who.workspace)
     history = await ledger.findings.history(finding_id, workspace=who.workspace)
@@ -85,7 +86,6 @@ async def finding_page(request: Request, ledger: Ledger, finding_id: uuid.UUID) 
 @router.post("/findings/{finding_id}/review")
 async def review_finding(
     request: Request,
-    ledger: Ledger,
     finding_id: uuid.UUID,
     verdict: Annotated[str, Form(max_length=20)],
     revision: Annotated[int, Form(ge=1, le=2_000_000_000)],
@@ -94,6 +94,7 @@ async def review_finding(
 ) -> Response:
     """confirm / reject / reopen the revision the reviewer saw (a stale one is refused)."""
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     check_token(request, csrf)
     who.require("editor")
     acts = {
@@ -111,17 +112,17 @@ async def review_finding(
 
 
 @router.get("/conversations")
-async def conversations_page(request: Request, ledger: Ledger) -> Response:
+async def conversations_page(request: Request) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     talks = (await ledger.conversations.list(limit=200, workspace=who.workspace)).items
     return render(request, "conversations.html", who=who, talks=talks)
 
 
 @router.get("/conversations/{conversation_id}")
-async def conversation_page(
-    request: Request, ledger: Ledger, conversation_id: uuid.UUID
-) -> Response:
+async def conversation_page(request: Request, conversation_id: uuid.UUID) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     talk = await ledger.conversations.get(conversation_id, workspace=who.workspace)
     messages = await ledger.conversations.messages(conversation_id, workspace=who.workspace)
     return render(request, "conversation.html", who=who, talk=talk, messages=messages)

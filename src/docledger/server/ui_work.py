@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from docledger.schemas.run import MetricPoint
-from docledger.server.auth import Ledger
+from docledger.server.auth import ledger_for
 from docledger.server.pages import render
 from docledger.server.session import check_token, session_caller
 
@@ -21,10 +21,11 @@ PLOT_W, PLOT_H, PAD = 480, 180, 36
 
 
 @router.get("/jobs")
-async def jobs_page(request: Request, ledger: Ledger) -> Response:
+async def jobs_page(request: Request) -> Response:
     """Counts by queue and status, and the failed and dead jobs with their errors and
     events (newest first)."""
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     stats = await ledger.jobs.stats(workspace=who.workspace)
     broken = []
     for status in ("dead", "failed"):
@@ -42,11 +43,11 @@ async def jobs_page(request: Request, ledger: Ledger) -> Response:
 @router.post("/jobs/{job_id}/retry")
 async def retry_job(
     request: Request,
-    ledger: Ledger,
     job_id: uuid.UUID,
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     check_token(request, csrf)
     who.require("editor")
     await ledger.jobs.retry(job_id, workspace=who.workspace)
@@ -54,8 +55,9 @@ async def retry_job(
 
 
 @router.get("/runs")
-async def runs_page(request: Request, ledger: Ledger) -> Response:
+async def runs_page(request: Request) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     runs = (await ledger.runs.list(limit=100, workspace=who.workspace)).items
     return render(request, "runs.html", who=who, runs=runs)
 
@@ -78,8 +80,9 @@ def plot(points: list[MetricPoint]) -> dict[str, Any]:
 
 
 @router.get("/runs/{run_id}")
-async def run_page(request: Request, ledger: Ledger, run_id: uuid.UUID) -> Response:
+async def run_page(request: Request, run_id: uuid.UUID) -> Response:
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     run = await ledger.runs.get(run_id, workspace=who.workspace)
     latest = await ledger.runs.latest_metrics(run_id, workspace=who.workspace)
     plots = {
@@ -116,12 +119,11 @@ def _place(nodes: list[Any], sign: int) -> list[dict[str, Any]]:
 
 
 @router.get("/lineage/{entity_type}/{entity_id}")
-async def lineage_page(
-    request: Request, ledger: Ledger, entity_type: str, entity_id: str
-) -> Response:
+async def lineage_page(request: Request, entity_type: str, entity_id: str) -> Response:
     """The entity in the middle, what it was made from on the left and what was made from
     it on the right, one column per step; each box leads to its own lineage (or its page)."""
     who = await session_caller(request)
+    ledger = await ledger_for(request, who)
     ref = (entity_type, entity_id)
     up = await ledger.lineage.upstream(ref, 10, workspace=who.workspace)
     down = await ledger.lineage.downstream(ref, 10, workspace=who.workspace)
