@@ -55,7 +55,8 @@ def test_keys_and_a_served_store(db_url: str, tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [docledger_bin(), "--db", db_url, "serve", "--port", str(port)],
+            # two worker processes: each builds the app from the factory and the environment
+            [docledger_bin(), "--db", db_url, "serve", "--port", str(port), "--workers", "2"],
             cwd=tmp_path,
             env=env,
             stdout=out,
