@@ -6,6 +6,7 @@ shows them)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -272,6 +273,9 @@ def test_findings_jobs_runs_and_conversations_in_a_browser(site: dict[str, Any])
         talk = ledger.conversations.create(title="doors")
         ledger.conversations.log_query(talk.id, "which door?", [line], answer=hostile)
         (page_frame,) = ledger.segments.of_version(added.version_id, page=2, kind="page")
+        ledger.annotations.create("segment", line.id, "label", {"label": "door"}, status="approved")
+        dataset = ledger.datasets.snapshot("doors", {"kind": "label"})
+        export = ledger.exports.create({}, ["jsonl"])
     dialogs: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -325,10 +329,21 @@ def test_findings_jobs_runs_and_conversations_in_a_browser(site: dict[str, Any])
             types = page.eval_on_selector_all(
                 "svg.lineage g.node[data-type]", "gs => gs.map(g => g.dataset.type)"
             )
-            assert sorted(types) == ["extraction", "version"]
+            # its version and extraction, and (through the export's run) what was made of it
+            assert {"extraction", "version", "dataset"} <= set(types), types
             _shoot(page, "lineage")
             page.click("svg.lineage g.node[data-type=version]")
             assert "made from" in page.inner_text("#lineage-nodes")
+
+            # datasets and exports: a file downloads with the bytes its hash names
+            page.goto(f"{base}/ui/datasets")
+            assert "doors" in page.inner_text("#datasets")
+            (file,) = export.files
+            with page.expect_download() as download:
+                page.click(f"#exports a:has-text('{file.name}')")
+            saved = Path(download.value.path())
+            assert hashlib.sha256(saved.read_bytes()).hexdigest() == file.sha256
+            assert dataset.item_count == 1
 
             # a conversation with the citation it was answered from
             page.goto(f"{base}/ui/conversations/{talk.id}")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from docledger.schemas.run import MetricPoint
+from docledger.server import records
 from docledger.server.auth import ledger_for
 from docledger.server.pages import render
 from docledger.server.session import check_token, session_caller
@@ -146,3 +147,21 @@ async def lineage_page(request: Request, entity_type: str, entity_id: str) -> Re
         width=(left + right + 1) * COL_W + 20, height=rows * ROW_H + 20,
         up=up, down=down,
     )  # fmt: skip
+
+
+@router.get("/datasets")
+async def datasets_page(request: Request) -> Response:
+    """Dataset snapshots (every version) and the workspace's exports with their files."""
+    who = await session_caller(request)
+    ledger = await ledger_for(request, who)
+    datasets = (await ledger.datasets.list(limit=200, workspace=who.workspace)).items
+    exports = (await ledger.exports.list(limit=100, workspace=who.workspace)).items
+    detailed = [await ledger.exports.get(e.id, workspace=who.workspace) for e in exports]
+    return render(request, "datasets.html", who=who, datasets=datasets, exports=detailed)
+
+
+@router.get("/exports/{export_id}/files/{name}")
+async def export_file(request: Request, export_id: uuid.UUID, name: str) -> Response:
+    who = await session_caller(request)
+    ledger = await ledger_for(request, who)
+    return await records.export_file(ledger, who, export_id, name)  # streamed as by the API
