@@ -24,6 +24,16 @@ HIDDEN_KINDS = {"page", "word", "chunk"}
 DPI = 96
 
 
+def sheet_width(size: tuple[float, float], unit: str) -> int:
+    """The page's width on screen in CSS pixels: points at the UI's dpi, pixels as they are,
+    relative units (fraction, percent) at a fixed width."""
+    if unit == "pt":
+        return round(size[0] * DPI / 72)
+    if unit == "px":
+        return round(size[0])
+    return 800
+
+
 def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
     who: Caller | None = values.get("who")
     html = templates.get_template(name).render(
@@ -39,8 +49,11 @@ def page_layout(segments: list[Segment]) -> list[dict[str, Any]]:
     for s in segments:
         if s.page_number is None or not s.bbox:
             continue
-        page = pages.setdefault(s.page_number, {"number": s.page_number, "size": None, "boxes": []})
+        page = pages.setdefault(
+            s.page_number, {"number": s.page_number, "size": None, "boxes": [], "unit": "pt"}
+        )
         box = s.bbox
+        page["unit"] = box.get("unit", "pt")
         if s.kind == "page":
             page["size"] = (box["x1"] - box["x0"], box["y1"] - box["y0"])
         elif s.kind not in HIDDEN_KINDS:

@@ -17,7 +17,15 @@ from docledger.schemas.extraction import Segment
 from docledger.server import documents as api_documents
 from docledger.server import ui_findings, ui_work
 from docledger.server.auth import StoreLedger, ledger_for
-from docledger.server.pages import DPI, HERE, HIDDEN_KINDS, page_layout, render, templates
+from docledger.server.pages import (
+    DPI,
+    HERE,
+    HIDDEN_KINDS,
+    page_layout,
+    render,
+    sheet_width,
+    templates,
+)
 from docledger.server.problems import from_error, status_of
 from docledger.server.session import (
     BadToken,
@@ -124,17 +132,22 @@ async def viewer(request: Request, document_id: uuid.UUID) -> Response:
         pages=pages,
         cards=cards,
         renderable=(version.media_type or "").startswith(("application/pdf", "image/")),
-        dpi=DPI,
+        sheet_width=sheet_width,
     )
 
 
 @router.get("/documents/{document_id}/pages/{page}.png")
 async def page_png(request: Request, document_id: uuid.UUID, page: int) -> Response:
+    """A PDF page rendered at the UI's dpi; an image document is its own (only) page."""
     who = await session_caller(request)
     ledger = await ledger_for(request, who)
-    return await api_documents.page_image(
-        ledger, who, str(document_id), page, DPI, request.headers.get("if-none-match")
-    )
+    version = await ledger.documents.version(document_id, workspace=who.workspace)
+    etag = request.headers.get("if-none-match")
+    if (version.media_type or "").startswith("image/") and page == 1:
+        return await api_documents.download(
+            request, ledger, who, str(document_id), None, None, etag
+        )
+    return await api_documents.page_image(ledger, who, str(document_id), page, DPI, etag)
 
 
 @router.get("/segments/{segment_id}")

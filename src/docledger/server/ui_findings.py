@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from docledger.errors import InvalidInput
 from docledger.schemas.finding import Evidence
 from docledger.server.auth import Caller, ledger_for
-from docledger.server.pages import DPI, render
+from docledger.server.pages import render, sheet_width
 from docledger.server.session import check_token, session_caller
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -79,7 +79,7 @@ async def finding_page(request: Request, finding_id: uuid.UUID) -> Response:
     history = await ledger.findings.history(finding_id, workspace=who.workspace)
     return render(
         request, "finding.html", who=who, finding=finding, evidence=evidence, history=history,
-        sheets=await _sheets(ledger, who, evidence), dpi=DPI,
+        sheets=await _sheets(ledger, who, evidence), sheet_width=sheet_width,
     )  # fmt: skip
 
 

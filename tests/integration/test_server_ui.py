@@ -1,0 +1,93 @@
+"""The web UI's pages over HTTP on both dialects (the browser tests are in
+tests/acceptance/test_ui.py): login with its token, an image document shown as its own page
+with its pixel boxes, forms refused without the session's token, user text escaped."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from docledger.schemas.extraction import SegmentIn
+from tests.integration.server_api import Api, serve
+
+
+def _log_in(api: Api, who: str = "editor") -> None:
+    form = api.client.get("/ui/login")
+    token = re.search(r'name="token" value="([^"]+)"', form.text)
+    assert token is not None
+    done = api.client.post(
+        "/ui/login", data={"key": api.keys[who], "token": token.group(1)}, follow_redirects=False
+    )
+    assert done.status_code == 303, done.text
+
+
+def test_login_needs_the_forms_token(db_url: str, blob_root: Path) -> None:
+    with serve(db_url, blob_root) as api:
+        assert api.client.get("/ui/", follow_redirects=False).headers["location"] == "/ui/login"
+        forged = api.client.post(
+            "/ui/login", data={"key": api.keys["editor"], "token": "x"}, follow_redirects=False
+        )
+        assert forged.status_code == 403
+        assert "docledger_session" not in forged.cookies
+        _log_in(api)
+        assert api.client.get("/ui/").status_code == 200
+
+
+def test_an_image_document_is_its_own_page_with_pixel_boxes(db_url: str, blob_root: Path) -> None:
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 200), "white").save(picture, format="PNG")
+    with serve(db_url, blob_root) as api:
+        added = api.ledger.documents.create(
+            picture.getvalue(), external_key="scan.png", workspace="a"
+        )
+        api.ledger.extractions.record(
+            added.version_id, "ocr", "1", {},
+            [
+                SegmentIn(kind="page", page_number=1, text="",
+                          bbox={"x0": 0, "y0": 0, "x1": 640, "y1": 200, "unit": "px"}),
+                SegmentIn(kind="line", page_number=1, text="<b>Fire</b> door D9", confidence=0.4,
+                          bbox={"x0": 40, "y0": 30, "x1": 300, "y1": 60, "unit": "px"}),
+            ],
+        )  # fmt: skip
+        _log_in(api)
+        page = api.client.get(f"/ui/documents/{added.document_id}")
+        assert page.status_code == 200
+        assert 'class="sheet" style="width: 640px' in page.text
+        assert '<rect class="seg kind-line"' in page.text
+        assert "\\u003cb\\u003eFire" in page.text  # escaped in the cards the script reads
+        assert "<b>Fire</b>" not in page.text
+        image = api.client.get(f"/ui/documents/{added.document_id}/pages/1.png")
+        assert image.status_code == 200
+        assert image.content == picture.getvalue()
+        assert api.client.get(f"/ui/documents/{added.document_id}/pages/2.png").status_code == 422
+
+
+def test_forms_without_the_sessions_token_change_nothing(db_url: str, blob_root: Path) -> None:
+    with serve(db_url, blob_root) as api:
+        added = api.ledger.documents.create(
+            b"Valve V7 closed.", external_key="n.txt", workspace="a"
+        )
+        api.ledger.extractions.run([added.document_id], workspace="a")
+        (segment, *_) = api.ledger.segments.of_version(added.version_id, workspace="a")
+        _log_in(api)
+        refused: Any = api.client.post(
+            f"/ui/segments/{segment.id}/annotate", data={"kind": "label", "text": "x", "csrf": "no"}
+        )
+        assert refused.status_code == 403
+        assert api.ledger.annotations.list(workspace="a").items == []
+        page = api.client.get(f"/ui/segments/{segment.id}")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token is not None
+        made = api.client.post(
+            f"/ui/segments/{segment.id}/annotate",
+            data={"kind": "label", "text": "valve", "csrf": token.group(1)},
+            follow_redirects=False,
+        )
+        assert made.status_code == 303
+        (note,) = api.ledger.annotations.list(workspace="a").items
+        assert note.value == {"label": "valve"}
+        assert note.workspace_id == api.ledger.workspaces.get("a").id
