@@ -73,7 +73,8 @@ class Checkpointer:
             if self._stopping:
                 return
             self._last_commit = time.monotonic()
-            if not self._pending:
+            was_pending = self._pending
+            if not was_pending:
                 self._first_pending = self._last_commit
             self._pending = True
             if self._thread is None:
@@ -81,7 +82,9 @@ class Checkpointer:
                     target=self._loop, name="docledger-wal-checkpoint", daemon=True
                 )
                 self._thread.start()
-            else:
+            elif not was_pending:
+                # only an idle thread needs waking: a pending one wakes at its own deadline and
+                # reads the newest commit time then (no wake-up per commit under a stream)
                 self._wake.notify()
 
     def stop(self) -> None:
