@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .test_cli import docledger_bin, run
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from .served import served
+from .test_cli import run
 
 
 def _call(url: str, key: str | None, data: bytes | None = None, **headers: str) -> Any:
@@ -49,29 +41,10 @@ def test_keys_and_a_served_store(db_url: str, tmp_path: Path) -> None:
     assert "InvalidInput" in refused.stderr
     assert "Traceback" not in refused.stderr
 
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCLEDGER_")}
-    env["DOCLEDGER_BLOB_ROOT"] = str(tmp_path / "blobs")
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            # two worker processes: each builds the app from the factory and the environment
-            [docledger_bin(), "--db", db_url, "serve", "--port", str(port), "--workers", "2"],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        for _ in range(150):
-            try:
-                status, _, _ = _call(f"{base}/whoami", None)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the server did not start")
+    # two worker processes: each builds the app from the factory and the environment
+    with served(db_url, tmp_path, "--workers", "2") as root:
+        base = f"{root}/api/v1"
+        status, _, _ = _call(f"{base}/whoami", None)
         assert status == 401
         status, body, _ = _call(f"{base}/whoami", key)
         assert status == 200
@@ -94,16 +67,10 @@ def test_keys_and_a_served_store(db_url: str, tmp_path: Path) -> None:
         status, body, headers = _call(f"{base}/documents/note.txt/content", key)
         assert status == 200
         assert body == b"Fire doors close on their own."
-        assert (
-            headers["ETag"]
-            == f'"{json.loads(_call(f"{base}/documents/note.txt/versions", key)[1])[0]["sha256"]}"'
-        )
+        (version,) = json.loads(_call(f"{base}/documents/note.txt/versions", key)[1])
+        assert headers["ETag"] == f'"{version["sha256"]}"'
 
         assert dl("keys", "revoke", prefix).returncode == 0
         status, body, headers = _call(f"{base}/whoami", key)
         assert status == 401
         assert headers.get("Content-Type").startswith("application/problem+json")
-    finally:
-        server.terminate()
-        server.wait(20)
-    assert b"Traceback" not in log.read_bytes()

@@ -9,11 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +18,7 @@ import pytest
 from docledger import Ledger, load_settings
 from docledger.schemas.extraction import SegmentIn
 
-from .test_cli import docledger_bin
+from .served import served
 
 PDF = Path(__file__).resolve().parents[2] / "examples" / "data" / "invoice-and-plan.pdf"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -53,12 +48,6 @@ def _browser_or_skip() -> None:
         pytest.skip("needs Debian's chromium and the playwright package")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def site(db_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A served store with an editor and a viewer key, and a scanned page whose zones are
@@ -84,38 +73,13 @@ def site(db_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
                           bbox={"x0": 40, "y0": 120, "x1": 300, "y1": 150}),
             ],
         )  # fmt: skip
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCLEDGER_")}
-    env["DOCLEDGER_BLOB_ROOT"] = str(tmp_path / "blobs")
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [docledger_bin(), "--db", db_url, "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/ui/login", timeout=2).close()  # noqa: S310
-                break
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"the server did not start: {log.read_text()}")
+    with served(db_url, tmp_path) as base:
         yield {
             "base": base,
             "editor": editor.secret,
             "viewer": viewer.secret,
             "settings": settings,
         }
-    finally:
-        server.terminate()
-        server.wait(20)
-    assert b"Traceback" not in log.read_bytes(), log.read_text()
 
 
 def _shoot(page: Any, name: str) -> None:

@@ -12,7 +12,8 @@ import secrets
 from fastapi import Request, Response
 
 from docledger.errors import Unauthenticated
-from docledger.server.auth import Caller, ledger_of
+from docledger.ledger import AsyncLedger
+from docledger.server.auth import Caller, ledger_for, ledger_of
 
 SESSION = "docledger_session"
 LOGIN = "docledger_login"
@@ -39,6 +40,18 @@ async def session_caller(request: Request) -> Caller:
     except Unauthenticated:
         raise LoginRequired from None
     return Caller(found)
+
+
+async def visit(
+    request: Request, *, csrf: str | None = None, role: str = "viewer"
+) -> tuple[Caller, AsyncLedger]:
+    """Who is looking at a UI page and the ledger their calls run on; for a form, its token
+    checked and the role it needs required first (nothing changes otherwise)."""
+    who = await session_caller(request)
+    if csrf is not None:
+        check_token(request, csrf)
+    who.require(role)
+    return who, await ledger_for(request, who)
 
 
 def session_token(request: Request) -> str:

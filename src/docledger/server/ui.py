@@ -16,7 +16,7 @@ from docledger.errors import DocledgerError, NotFound
 from docledger.schemas.extraction import Segment
 from docledger.server import documents as api_documents
 from docledger.server import ui_findings, ui_work
-from docledger.server.auth import StoreLedger, ledger_for
+from docledger.server.auth import StoreLedger
 from docledger.server.pages import (
     DPI,
     HERE,
@@ -34,9 +34,9 @@ from docledger.server.session import (
     check_token,
     end_session,
     new_login_token,
-    session_caller,
     set_login_token,
     start_session,
+    visit,
 )
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -86,8 +86,7 @@ async def documents_page(
     q: Annotated[str | None, Query(max_length=500)] = None,
     cursor: str | None = None,
 ) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     workspace = await ledger.workspaces.get(who.workspace)
     if q and q.strip():
         hits = await ledger.search.text(q, k=50, workspace=who.workspace)
@@ -102,18 +101,14 @@ async def upload(
     file: Annotated[UploadFile, File()],
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
-    check_token(request, csrf)
-    who.require("editor")
+    who, ledger = await visit(request, csrf=csrf, role="editor")
     result = await api_documents.upload_document(ledger, who, file, None, None, True)
     return RedirectResponse(f"/ui/documents/{result.document_id}", status_code=303)
 
 
 @router.get("/documents/{document_id}")
 async def viewer(request: Request, document_id: uuid.UUID) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     detail = await ledger.documents.detail(document_id, workspace=who.workspace)
     version = await ledger.documents.version(document_id, workspace=who.workspace)
     segments = await ledger.segments.of_version(version.id, workspace=who.workspace)
@@ -139,8 +134,7 @@ async def viewer(request: Request, document_id: uuid.UUID) -> Response:
 @router.get("/documents/{document_id}/pages/{page}.png")
 async def page_png(request: Request, document_id: uuid.UUID, page: int) -> Response:
     """A PDF page rendered at the UI's dpi; an image document is its own (only) page."""
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     version = await ledger.documents.version(document_id, workspace=who.workspace)
     etag = request.headers.get("if-none-match")
     if (version.media_type or "").startswith("image/") and page == 1:
@@ -152,8 +146,7 @@ async def page_png(request: Request, document_id: uuid.UUID, page: int) -> Respo
 
 @router.get("/segments/{segment_id}")
 async def segment_page(request: Request, segment_id: uuid.UUID) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     segment = await ledger.segments.get(segment_id, workspace=who.workspace)
     notes = (
         await ledger.annotations.list(segment=segment_id, limit=100, workspace=who.workspace)
@@ -184,10 +177,7 @@ async def annotate(
 ) -> Response:
     """label: ``text`` is the label; correction: the corrected text; accept: the zone was
     read right (a review annotation, approved)."""
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
-    check_token(request, csrf)
-    who.require("editor")
+    who, ledger = await visit(request, csrf=csrf, role="editor")
     if kind == "accept":
         args: tuple[str, dict[str, Any], str] = ("review", {"verdict": "accepted"}, "approved")
     elif kind == "correction":
@@ -213,8 +203,7 @@ async def review_page(
     threshold: Annotated[float, Query(ge=0, le=1)] = 0.8,
 ) -> Response:
     """Zones below the threshold that nobody has reviewed yet, worst first."""
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     queue: list[Segment] = []
     for s in await ledger.segments.low_confidence(threshold, limit=200, workspace=who.workspace):
         if s.kind in HIDDEN_KINDS - {"chunk"}:

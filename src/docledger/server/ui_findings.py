@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from docledger.errors import InvalidInput
 from docledger.schemas.finding import Evidence
-from docledger.server.auth import Caller, ledger_for
+from docledger.server.auth import Caller
 from docledger.server.pages import render, sheet_width
-from docledger.server.session import check_token, session_caller
+from docledger.server.session import visit
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -24,8 +24,7 @@ async def findings_page(
     status: Annotated[str | None, Query(max_length=20)] = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     found = await ledger.findings.list(
         status=status or None, kind=kind or None, order="-created", limit=200,
         workspace=who.workspace,
@@ -72,8 +71,7 @@ async def _sheets(ledger: Any, who: Caller, evidence: list[Evidence]) -> list[di
 
 @router.get("/findings/{finding_id}")
 async def finding_page(request: Request, finding_id: uuid.UUID) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     finding = await ledger.findings.get(finding_id, workspace=who.workspace)
     evidence = await ledger.findings.evidence(finding_id, workspace=who.workspace)
     history = await ledger.findings.history(finding_id, workspace=who.workspace)
@@ -93,10 +91,7 @@ async def review_finding(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """confirm / reject / reopen the revision the reviewer saw (a stale one is refused)."""
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
-    check_token(request, csrf)
-    who.require("editor")
+    who, ledger = await visit(request, csrf=csrf, role="editor")
     acts = {
         "confirm": ledger.findings.confirm,
         "reject": ledger.findings.reject,
@@ -113,16 +108,14 @@ async def review_finding(
 
 @router.get("/conversations")
 async def conversations_page(request: Request) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     talks = (await ledger.conversations.list(limit=200, workspace=who.workspace)).items
     return render(request, "conversations.html", who=who, talks=talks)
 
 
 @router.get("/conversations/{conversation_id}")
 async def conversation_page(request: Request, conversation_id: uuid.UUID) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     talk = await ledger.conversations.get(conversation_id, workspace=who.workspace)
     messages = await ledger.conversations.messages(conversation_id, workspace=who.workspace)
     return render(request, "conversation.html", who=who, talk=talk, messages=messages)

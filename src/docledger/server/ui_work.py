@@ -12,9 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from docledger.schemas.run import MetricPoint
 from docledger.server import records
-from docledger.server.auth import ledger_for
 from docledger.server.pages import render
-from docledger.server.session import check_token, session_caller
+from docledger.server.session import visit
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -25,8 +24,7 @@ PLOT_W, PLOT_H, PAD = 480, 180, 36
 async def jobs_page(request: Request) -> Response:
     """Counts by queue and status, and the failed and dead jobs with their errors and
     events (newest first)."""
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     stats = await ledger.jobs.stats(workspace=who.workspace)
     broken = []
     for status in ("dead", "failed"):
@@ -47,18 +45,14 @@ async def retry_job(
     job_id: uuid.UUID,
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
-    check_token(request, csrf)
-    who.require("editor")
+    who, ledger = await visit(request, csrf=csrf, role="editor")
     await ledger.jobs.retry(job_id, workspace=who.workspace)
     return RedirectResponse("/ui/jobs", status_code=303)
 
 
 @router.get("/runs")
 async def runs_page(request: Request) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     runs = (await ledger.runs.list(limit=100, workspace=who.workspace)).items
     return render(request, "runs.html", who=who, runs=runs)
 
@@ -82,8 +76,7 @@ def plot(points: list[MetricPoint]) -> dict[str, Any]:
 
 @router.get("/runs/{run_id}")
 async def run_page(request: Request, run_id: uuid.UUID) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     run = await ledger.runs.get(run_id, workspace=who.workspace)
     latest = await ledger.runs.latest_metrics(run_id, workspace=who.workspace)
     plots = {
@@ -123,8 +116,7 @@ def _place(nodes: list[Any], sign: int) -> list[dict[str, Any]]:
 async def lineage_page(request: Request, entity_type: str, entity_id: str) -> Response:
     """The entity in the middle, what it was made from on the left and what was made from
     it on the right, one column per step; each box leads to its own lineage (or its page)."""
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     ref = (entity_type, entity_id)
     up = await ledger.lineage.upstream(ref, 10, workspace=who.workspace)
     down = await ledger.lineage.downstream(ref, 10, workspace=who.workspace)
@@ -152,8 +144,7 @@ async def lineage_page(request: Request, entity_type: str, entity_id: str) -> Re
 @router.get("/datasets")
 async def datasets_page(request: Request) -> Response:
     """Dataset snapshots (every version) and the workspace's exports with their files."""
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     datasets = (await ledger.datasets.list(limit=200, workspace=who.workspace)).items
     exports = (await ledger.exports.list(limit=100, workspace=who.workspace)).items
     detailed = [await ledger.exports.get(e.id, workspace=who.workspace) for e in exports]
@@ -162,6 +153,5 @@ async def datasets_page(request: Request) -> Response:
 
 @router.get("/exports/{export_id}/files/{name}")
 async def export_file(request: Request, export_id: uuid.UUID, name: str) -> Response:
-    who = await session_caller(request)
-    ledger = await ledger_for(request, who)
+    who, ledger = await visit(request)
     return await records.export_file(ledger, who, export_id, name)  # streamed as by the API
