@@ -130,12 +130,18 @@ def test_fork_during_checkpoints_gives_a_working_child(
             while not stop.is_set():
                 ledger.workspaces.create(f"p{i}", "y", settings={"pad": "y" * 1000})
                 i += 1
-                time.sleep(0.002)  # SQLite's busy handler is not fair: leave the child a turn
 
         thread = threading.Thread(target=writer)
         thread.start()
         try:
             assert _wait(lambda: worker.checkpoints > 0)
+            # No transaction of the parent may be in flight at the fork: SQLite keeps its locks
+            # per process, so a child inherits a sibling's open write as its own and waits on
+            # it forever. The writes stop; the checkpoint thread, pending on the last of them,
+            # is what the fork meets (the at-fork handler waits for a running checkpoint).
+            stop.set()
+            thread.join()
+            assert worker._thread is not None
             pid = os.fork()
             if pid == 0:  # the child: its own engine, its own checkpointer, real commits
                 code = 1
