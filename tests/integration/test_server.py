@@ -97,6 +97,12 @@ def test_upload_download_with_etag_and_ranges(api: Api) -> None:
     cached = api.get("/documents/notes.txt/content", headers={"If-None-Match": f'"{digest}"'})
     assert cached.status_code == 304
     assert cached.content == b""
+    listed_tags = api.get(
+        "/documents/notes.txt/content", headers={"If-None-Match": f'"other", W/"{digest}"'}
+    )
+    assert listed_tags.status_code == 304
+    stale = api.get("/documents/notes.txt/content", headers={"If-None-Match": '"other"'})
+    assert stale.status_code == 200
 
     part = api.get("/documents/notes.txt/content", headers={"Range": "bytes=5-6"})
     assert part.status_code == 206

@@ -82,6 +82,14 @@ async def list_versions(ledger: Ledger, who: Viewer, document: str) -> list[Docu
     return await ledger.documents.versions(document, workspace=who.workspace)
 
 
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """``If-None-Match`` names this entity tag (one of a list, or ``*``)."""
+    if if_none_match is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     """(first, last) of a single ``bytes=`` range, None for the whole body; several ranges
     are answered whole (allowed by RFC 9110). Unsatisfiable: InvalidRange."""
@@ -153,14 +161,15 @@ async def download(
     found = await ledger.documents.version(document, version, workspace=who.workspace)
     etag = f'"{found.sha256}"'
     headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": "private, max-age=0"}
-    if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
+    if not_modified(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     size = found.size_bytes
     try:
         wanted = _byte_range(range_, size)
     except InvalidRange:
         return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-    source = await ledger.documents.open(document, found.version_number, workspace=who.workspace)
+    # the version row is read once: its blob is opened by hash (verified as it is read)
+    source = await to_thread.run_sync(ledger.blobs.open, found.sha256)
     name = found.original_filename or "content"
     headers["Content-Disposition"] = content_disposition(name)
     media = found.media_type or "application/octet-stream"
@@ -203,7 +212,7 @@ async def page_image(
     )
     etag = f'"{image.sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=0"}
-    if if_none_match == etag:
+    if not_modified(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     data = await to_thread.run_sync(_read_blob, ledger.blobs, image.sha256)
     return Response(data, media_type="image/png", headers=headers)
