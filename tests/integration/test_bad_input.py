@@ -80,6 +80,7 @@ INVALID: dict[str, Call] = {
     "annotations limit -1": lambda ld, w: ld.annotations.list(limit=-1),
     "users cursor garbage": lambda ld, w: ld.users.list(cursor="not a cursor"),
     "low confidence limit -1": lambda ld, w: ld.segments.low_confidence(0.5, limit=-1),
+    "low confidence kinds 'zone'": lambda ld, w: ld.segments.low_confidence(0.5, kinds="zone"),
     "search k -1": lambda ld, w: ld.search.text("text", k=-1),
     # defect 6: wrong types that reached Python errors
     "external key 5": lambda ld, w: ld.documents.create(b"x", external_key=5),  # type: ignore[arg-type]

@@ -58,6 +58,16 @@ def test_record_is_idempotent_and_params_make_snapshots(ledger: Ledger) -> None:
     worst = ledger.segments.low_confidence(0.85, extraction=first.extraction.id)
     assert [s.text for s in worst] == ["b", "a"][: len(worst)]
     assert worst[0].confidence == pytest.approx(0.8)
+    # the review queue: one kind, and only what nobody has annotated yet
+    assert (
+        ledger.segments.low_confidence(0.85, kinds=["page"], extraction=first.extraction.id) == []
+    )
+    ledger.annotations.create("segment", worst[0].id, "review", {"verdict": "accepted"})
+    left = ledger.segments.low_confidence(
+        0.85, extraction=first.extraction.id, kinds=["zone"], unreviewed=True
+    )
+    assert worst[0].id not in [s.id for s in left]
+    assert [s.id for s in left] == [s.id for s in worst[1:]]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from docledger import models as m
 from docledger.db.session import session_scope
+from docledger.schemas.extraction import SegmentIn
 from tests.integration.server_api import PDF, PROBLEM, Api, assert_problem, serve
 
 TEXT = b"Pump P1 runs at 40 bar.\n\nValve V7 is closed during start-up.\n"
@@ -343,3 +344,20 @@ def test_bodies_over_the_limit_get_413_and_store_nothing(db_url: str, blob_root:
         assert_problem(streamed, 413)
         assert api.upload("small.txt", b"small").status_code == 201
         assert _count(api, m.Document) == 1
+
+
+def test_the_review_queue_leaves_out_what_was_reviewed(api: Api) -> None:
+    added = api.ledger.documents.create(b"scan", external_key="scan.png", workspace="a")
+    zone = SegmentIn(kind="zone", page_number=1, text="Tota1", confidence=0.3,
+                     bbox={"x0": 0, "y0": 0, "x1": 10, "y1": 10, "unit": "px"})  # fmt: skip
+    api.ledger.extractions.record(added.version_id, "ocr", "1", {}, [zone, zone])
+    first, second = api.get("/review-queue").json()
+    made = api.post(
+        "/annotations",
+        json={"target_type": "segment", "target_id": first["id"], "kind": "review",
+              "value": {"verdict": "accepted"}},
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    assert len(api.get("/review-queue").json()) == 2
+    left = api.get("/review-queue", params={"unreviewed": True}).json()
+    assert [s["id"] for s in left] == [second["id"]]

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import uuid
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, exists, select
 
 from docledger.errors import InvalidInput, NotFound
+from docledger.models import Annotation as AnnotationRow
 from docledger.models import Extraction as ExtractionRow
 from docledger.models import Segment as SegmentRow
 from docledger.repositories.annotation import AnnotationRepository
@@ -152,12 +154,21 @@ class SegmentRepository(Repository):
         extraction: uuid.UUID | str | None = None,
         limit: int = 100,
         workspace: WorkspaceRef | None = None,
+        kinds: Sequence[str] | None = None,
+        unreviewed: bool = False,
     ) -> list[Segment]:
-        """The OCR review queue: segments below ``threshold``, worst first."""
+        """The OCR review queue: segments below ``threshold``, worst first; of some kinds
+        only, and (``unreviewed``) only those no annotation targets yet, in one statement."""
         if not is_number(threshold) or not 0 <= threshold <= 1:
             raise InvalidInput("threshold is a number between 0 and 1")
         check_limit(limit)
         stmt = select(*SEGMENT_FIELDS).where(SegmentRow.confidence < threshold)
+        if kinds is not None:
+            if isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds):
+                raise InvalidInput("kinds is a list of segment kinds")
+            stmt = stmt.where(SegmentRow.kind.in_(list(kinds)))
+        if unreviewed:
+            stmt = stmt.where(~exists().where(AnnotationRow.segment_id == SegmentRow.id))
         if workspace is not None:
             ws = WorkspaceRepository(self.session).get(workspace)
             stmt = stmt.where(SegmentRow.workspace_id == ws.id)

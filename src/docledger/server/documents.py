@@ -250,6 +250,10 @@ async def review_queue(
     who: Viewer,
     threshold: Annotated[float, Query(ge=0, le=1)] = 0.8,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    unreviewed: bool = False,
 ) -> list[Segment]:
-    """Segments below the confidence threshold, worst first (the OCR review queue)."""
-    return await ledger.segments.low_confidence(threshold, limit=limit, workspace=who.workspace)
+    """Segments below the confidence threshold, worst first (the OCR review queue); with
+    ``unreviewed``, only those no annotation targets yet."""
+    return await ledger.segments.low_confidence(
+        threshold, limit=limit, workspace=who.workspace, unreviewed=unreviewed
+    )

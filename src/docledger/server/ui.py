@@ -13,14 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from docledger.errors import DocledgerError, NotFound
-from docledger.schemas.extraction import Segment
 from docledger.server import documents as api_documents
 from docledger.server import ui_findings, ui_work
 from docledger.server.auth import StoreLedger
 from docledger.server.pages import (
     DPI,
     HERE,
-    HIDDEN_KINDS,
     page_layout,
     render,
     sheet_width,
@@ -38,8 +36,11 @@ from docledger.server.session import (
     start_session,
     visit,
 )
+from docledger.vocab import SegmentKind, values
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+#: what a reviewer corrects: every kind but whole pages and single words
+REVIEWED_KINDS = [k for k in values(SegmentKind) if k not in {"page", "word"}]
 
 
 def _login_page(request: Request, status: int = 200, error: str | None = None) -> Response:
@@ -204,15 +205,13 @@ async def review_page(
 ) -> Response:
     """Zones below the threshold that nobody has reviewed yet, worst first."""
     who, ledger = await visit(request)
-    queue: list[Segment] = []
-    for s in await ledger.segments.low_confidence(threshold, limit=200, workspace=who.workspace):
-        if s.kind in HIDDEN_KINDS - {"chunk"}:
-            continue
-        seen = await ledger.annotations.list(segment=s.id, limit=1, workspace=who.workspace)
-        if not seen.items:
-            queue.append(s)
-        if len(queue) == 50:
-            break
+    queue = await ledger.segments.low_confidence(
+        threshold,
+        limit=50,
+        workspace=who.workspace,
+        kinds=REVIEWED_KINDS,
+        unreviewed=True,
+    )
     return render(request, "review.html", who=who, queue=queue, threshold=threshold)
 
 

@@ -782,10 +782,20 @@ class Segments(AutoSurface):
         extraction: uuid.UUID | str | None = None,
         limit: int = 100,
         workspace: WorkspaceRef | None = None,
+        kinds: Sequence[str] | None = None,
+        unreviewed: bool = False,
     ) -> list[Segment]:
-        """The OCR review queue: segments below ``threshold``, worst first."""
+        """The OCR review queue: segments below ``threshold``, worst first; of some kinds
+        only, and (``unreviewed``) only those no annotation targets yet, in one statement.
+        """
         return self._run(
-            "low_confidence", threshold, extraction=extraction, limit=limit, workspace=workspace
+            "low_confidence",
+            threshold,
+            extraction=extraction,
+            limit=limit,
+            workspace=workspace,
+            kinds=kinds,
+            unreviewed=unreviewed,
         )
 
     def carry_forward(
