@@ -132,6 +132,7 @@ class Ledger:
         self.settings = settings
         self.engine = engine
         self.blobs = blobs if blobs is not None else open_blob_store(settings)
+        self._owns_engine = True
         self._shared = Shared()
         scope = Scope(engine, self.blobs, self._shared)
         self.workspaces = auto.Workspaces(scope)
@@ -187,7 +188,15 @@ class Ledger:
         return cls(settings, engine, blobs)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def confined_to(self, who: tenancy.Tenant) -> Ledger:
+        """This ledger for one workspace (``who`` from ``tenancy.tenant``), sharing its
+        connection pool; as ``AsyncLedger.confined_to``. A view closes nothing."""
+        view = Ledger(self.settings, tenancy.view(self.engine, who), self.blobs)
+        view._owns_engine = False
+        return view
 
     def __enter__(self) -> Self:
         return self

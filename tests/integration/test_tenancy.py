@@ -247,3 +247,35 @@ async def test_an_async_ledger_opened_for_a_workspace_is_confined_the_same_way(
         with pytest.raises(NotFound):
             await tenant.findings.get(victim["finding"])
         assert (await tenant.workspaces.get()).slug == "a"
+
+
+@pytest.mark.asyncio
+async def test_views_of_one_ledger_are_confined_and_share_its_pool(
+    ledger: Ledger, victim: dict[str, Any], db_url: str, blob_root: Path, dialect: str
+) -> None:
+    """``confined_to``: one pool, one view per workspace (what the HTTP server runs each
+    request on); under RLS the database itself answers raw SQL with the view's rows only."""
+    if dialect == "postgresql":
+        ledger.maintenance.enable_rls()
+    mine = ledger.documents.create(b"A's note.", external_key="a-note.txt", workspace="a")
+    with ledger.engine.connect() as conn:
+        who = tenancy.tenant(conn, "a")
+    view = ledger.confined_to(who)
+    assert [d.id for d in view.documents.list().items] == [mine.document_id]
+    with pytest.raises(NotFound):
+        view.documents.get(victim["document"])
+    with view.transaction(readonly=True) as tx:
+        seen = tx.session.execute(text("SELECT count(*) FROM documents")).scalar()
+    assert seen == (1 if dialect == "postgresql" else 2)  # the database's own answer
+    view.close()  # a view closes nothing: the ledger goes on
+    assert ledger.documents.get(victim["document"], workspace="b").id == victim["document"]
+    settings = load_settings(db_url=db_url, blob_root=str(blob_root))
+    async with AsyncLedger.open(settings=settings) as store:
+        aview = store.confined_to(who)
+        assert [d.id for d in (await aview.documents.list()).items] == [mine.document_id]
+        raw = await aview.run(
+            lambda tx: tx.session.execute(text("SELECT count(*) FROM documents")).scalar()
+        )
+        assert raw == (1 if dialect == "postgresql" else 2)
+        await aview.close()
+        assert (await store.documents.get(victim["document"], workspace="b")).id
