@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from docledger import models as m
@@ -230,17 +230,39 @@ def test_constraint_rejects(
 
 
 def test_one_production_model_per_name(ledger: Ledger) -> None:
-    with session_scope(ledger.engine) as s:
-        s.add_all(
-            [
-                m.ModelVersion(name="clf", version=1, stage="production"),
-                m.ModelVersion(name="clf", version=2, stage="staging"),
-                m.ModelVersion(name="other", version=1, stage="production"),
-            ]
-        )
+    """Per name and workspace; store-wide models (no workspace) have an index of their own."""
+    ws = ledger.workspaces.get().id
+    for workspace, index in (
+        (ws, "ux_model_versions_production"),
+        (None, "ux_model_versions_production_shared"),
+    ):
+        with session_scope(ledger.engine) as s:
+            s.add_all(
+                [
+                    m.ModelVersion(
+                        workspace_id=workspace, name="clf", version=1, stage="production"
+                    ),
+                    m.ModelVersion(workspace_id=workspace, name="clf", version=2, stage="staging"),
+                    m.ModelVersion(
+                        workspace_id=workspace, name="other", version=1, stage="production"
+                    ),
+                ]
+            )
+        with pytest.raises(Conflict) as info, session_scope(ledger.engine) as s:
+            s.execute(
+                update(m.ModelVersion)
+                .where(
+                    m.ModelVersion.version == 2,
+                    m.ModelVersion.workspace_id.is_(workspace)
+                    if workspace is None
+                    else m.ModelVersion.workspace_id == workspace,
+                )
+                .values(stage="production")
+            )
+        assert info.value.constraint == index
     with pytest.raises(Conflict) as info, session_scope(ledger.engine) as s:
-        s.execute(text("UPDATE model_versions SET stage = 'production' WHERE version = 2"))
-    assert info.value.constraint == "ux_model_versions_production"
+        s.add(m.ModelVersion(workspace_id=ws, name="clf", version=2, stage="none"))
+    assert info.value.constraint == "ux_model_versions_version"
 
 
 def test_deleting_a_document_cascades_to_what_was_derived(ledger: Ledger) -> None:

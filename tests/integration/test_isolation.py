@@ -30,6 +30,7 @@ NOT_BY_ID = {
     "memberships.list": "lists one workspace",
     "api_keys.create": "issues a key in the workspace it is given",
     "api_keys.list": "lists one workspace",
+    "model_versions.list": "lists one workspace's models",
     "jobs.list": "lists one workspace's jobs",
     "jobs.stats": "counts one workspace's jobs",
     "documents.list": "lists one workspace",
@@ -159,6 +160,10 @@ CALLS: dict[str, Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any
     "conversations.log_query": lambda b: ((b["conversation"], "q", []), {}),
     "conversations.create_feedback": lambda b: ((b["message"], -1), {}),
     "exports.get": lambda b: ((b["export"],), {}),
+    "model_versions.get": lambda b: ((b["model"],), {}),
+    "model_versions.promote": lambda b: ((b["model"], 1, "production"), {}),
+    "model_versions.create": lambda b: (("stolen", b["run"]), {"artifact": b"stolen"}),
+    "model_versions.create_version": lambda b: (("stolen",), {"run": b["run"]}),
     "exports.history": lambda b: ((b["export"],), {}),
     "exports.delete": lambda b: ((b["export"],), {}),
     "exports.resume": lambda b: ((b["export"],), {}),
@@ -215,6 +220,7 @@ def _counts(ledger: Ledger) -> dict[str, int]:
         m.ExportEvent,
         m.Blob,
         m.ApiKey,
+        m.ModelVersion,
         m.Job,
         m.JobEvent,
     ]
@@ -253,6 +259,7 @@ def victim(ledger: Ledger) -> dict[str, Any]:
     key = ledger.api_keys.create("b", "secret key", "owner")
     job = ledger.jobs.enqueue("secret.task", {"x": 1}, workspace="b")
     dead = ledger.jobs.enqueue("secret.task", {"x": 2}, workspace="b")
+    ledger.model_versions.create("secret-model", run.id, artifact=b"weights")
     ledger.jobs.cancel(dead.id)
     return {
         "job": job.id,
@@ -270,6 +277,7 @@ def victim(ledger: Ledger) -> dict[str, Any]:
         "annotation": note.id,
         "dataset": dataset.id,
         "run": run.id,
+        "model": "secret-model",
     }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 from docledger.config import load_settings
 from docledger.db.base import Base
 from docledger.db.engine import create_sync_engine
-from docledger.errors import MigrationRequired
+from docledger.errors import Conflict, InvalidInput, MigrationRequired
 from docledger.ledger import Ledger
 from docledger.services import schema
 
@@ -43,7 +43,7 @@ def test_each_step_goes_up_and_down(empty_db_url: str) -> None:
     engine = create_sync_engine(load_settings(db_url=empty_db_url))
     try:
         revisions = [rev for rev, _down, _msg in schema.history()]
-        assert len(revisions) == 19
+        assert len(revisions) == 20
         seen: list[set[str]] = []
         for rev in revisions:
             schema.upgrade(engine, rev)
@@ -512,5 +512,64 @@ def test_0018_feeds_the_vector_files_from_vectors_written_before(
             c["name"] for c in sa.inspect(engine).get_columns("embedding_spaces")
         }
         schema.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def test_0020_numbers_model_names_per_workspace(empty_db_url: str, tmp_path: object) -> None:
+    """Models stored before 0020 without a workspace keep their numbers and stage; afterwards
+    each workspace numbers the same name from v1, and downgrading refuses while two
+    workspaces share a name (the store-wide rule could not hold)."""
+    import uuid  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from docledger.db.types import JSONType, UTCDateTime  # noqa: PLC0415
+
+    settings = load_settings(db_url=empty_db_url, blob_root=str(tmp_path))
+    engine = create_sync_engine(settings)
+    models = sa.table(
+        "model_versions",
+        sa.column("id", sa.Uuid()),
+        sa.column("name", sa.String()),
+        sa.column("version", sa.Integer()),
+        sa.column("stage", sa.String()),
+        sa.column("metrics", JSONType),
+        *(sa.column(n, UTCDateTime(timezone=True)) for n in ("created_at", "stage_changed_at")),
+    )
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        schema.upgrade(engine, "0019")
+        with engine.begin() as conn:
+            for version, stage in ((1, "archived"), (2, "production")):
+                conn.execute(
+                    models.insert().values(
+                        id=uuid.uuid4(), name="legacy", version=version, stage=stage,
+                        metrics={}, created_at=when, stage_changed_at=when,
+                    )
+                )  # fmt: skip
+        schema.upgrade(engine)
+        assert schema.check(engine) == []
+        with Ledger.open(settings=settings) as ledger:
+            assert ledger.model_versions.get("legacy", stage="production").version == 2
+            ledger.workspaces.create("beta")
+            mine = ledger.model_versions.create("legacy", stage="production")  # default ws
+            assert (mine.version, mine.workspace_id) == (1, ledger.workspaces.get().id)
+            with pytest.raises(InvalidInput, match="more than one workspace"):
+                ledger.model_versions.get("legacy")
+            a1 = ledger.model_versions.create("ocr", stage="production")
+            b1 = ledger.model_versions.create("ocr", workspace="beta", stage="production")
+            assert (a1.version, b1.version) == (1, 1)
+            assert ledger.model_versions.get("ocr", workspace="beta").id == b1.id
+        with pytest.raises(Conflict):
+            schema.downgrade(engine, "0019")
+        with Ledger.open(settings=settings) as ledger:  # the failed downgrade changed nothing
+            assert len(ledger.model_versions.list().items) == 5
+        with engine.begin() as conn:
+            conn.execute(
+                models.delete().where(models.c.version == 1, models.c.stage == "production")
+            )
+        schema.downgrade(engine, "0019")
+        schema.upgrade(engine)
+        assert schema.check(engine) == []
     finally:
         engine.dispose()

@@ -341,3 +341,35 @@ def test_reap_closes_runs_a_killed_process_left_running(ledger: Ledger) -> None:
     assert ledger.runs.get(alive.id).status == "running"
     with pytest.raises(InvalidInput):
         ledger.runs.reap(idle_s=float("nan"))
+
+
+def test_model_names_are_numbered_per_workspace(ledger: Ledger) -> None:
+    """Two workspaces each have their own "ocr" v1 and their own production version; a
+    look-up without a workspace refuses to pick one of them."""
+    ledger.workspaces.create("acme")
+    ledger.workspaces.create("beta")
+    a1 = ledger.model_versions.create("ocr", workspace="acme", stage="production")
+    b1 = ledger.model_versions.create("ocr", workspace="beta", stage="production")
+    b2 = ledger.model_versions.create("ocr", workspace="beta")
+    assert (a1.version, b1.version, b2.version) == (1, 1, 2)
+    ledger.model_versions.promote("ocr", 2, "production", workspace="beta")
+    assert ledger.model_versions.get("ocr", stage="production", workspace="acme").id == a1.id
+    assert ledger.model_versions.get("ocr", stage="production", workspace="beta").id == b2.id
+    assert ledger.model_versions.get("ocr", version=1, workspace="beta").stage == "archived"
+    assert [m.id for m in ledger.model_versions.list(workspace="acme").items] == [a1.id]
+    with pytest.raises(InvalidInput, match="more than one workspace"):
+        ledger.model_versions.get("ocr")
+    with pytest.raises(NotFound):
+        ledger.model_versions.get("ocr", version=2, workspace="acme")
+    with ledger.runs.start("train", "training", workspace="acme") as run:
+        pass
+    before = len(ledger.model_versions.list().items)
+    with pytest.raises(NotFound, match="no run"):  # another workspace's run, as if absent
+        ledger.model_versions.create("ocr", run.id, workspace="beta")
+    with pytest.raises(InvalidInput):
+        ledger.model_versions.get("ocr", version="2", workspace="beta")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        ledger.model_versions.create("ocr", workspace="beta", metrics=[1])  # type: ignore[arg-type]
+    assert len(ledger.model_versions.list().items) == before
+    made = ledger.model_versions.create("ocr", run.id)  # the run's workspace
+    assert (made.workspace_id, made.version) == (ledger.workspaces.get("acme").id, 2)

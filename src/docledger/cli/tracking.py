@@ -208,13 +208,18 @@ def _plot(series: dict[str, Any], path: Path, title: str) -> None:
 
 
 @models.command("ls")
-def models_ls(name: Annotated[str | None, typer.Argument()] = None) -> None:
-    """List model versions."""
+def models_ls(
+    name: Annotated[str | None, typer.Argument()] = None,
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w", help="Slug or id")] = None,
+) -> None:
+    """List model versions (one workspace's with --workspace)."""
     with state.ledger() as ledger:
-        rows = list(every(ledger.model_versions.list, name=name, limit=1000))
-    table = Table("name", "version", "stage", "run", "artifact", "metrics")
+        rows = list(every(ledger.model_versions.list, name=name, workspace=workspace, limit=1000))
+        slugs = {w.id: w.slug for w in every(ledger.workspaces.list, limit=1000)}
+    table = Table("workspace", "name", "version", "stage", "run", "artifact", "metrics")
     for m in rows:
         table.add_row(
+            slugs.get(m.workspace_id, "") if m.workspace_id else "(store-wide)",
             m.name,
             str(m.version),
             m.stage,
@@ -231,11 +236,17 @@ def models_register(
     artifact: Annotated[str | None, typer.Option(help="Path of the model file")] = None,
     run: Annotated[str | None, typer.Option(help="Run that produced it")] = None,
     metrics: Annotated[str, typer.Option(help="JSON object")] = "{}",
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w", help="Slug or id")] = None,
 ) -> None:
-    """Register version n+1 of a model (the artifact is stored as a blob)."""
+    """Register version n+1 of a model (the artifact is stored as a blob); names are
+    numbered per workspace (the run's, or the default one when neither is given)."""
     with state.ledger() as ledger:
         m = ledger.model_versions.create(
-            name, run, artifact=artifact, metrics=_json(metrics, "--metrics")
+            name,
+            run,
+            artifact=artifact,
+            metrics=_json(metrics, "--metrics"),
+            workspace=workspace,
         )
     console.print(f"{m.name} v{m.version} ({m.id})")
 
@@ -245,10 +256,12 @@ def models_promote(
     name: Annotated[str, typer.Argument()],
     version: Annotated[int, typer.Argument()],
     stage: Annotated[str, typer.Argument(help="none, staging, production, archived")],
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w", help="Slug or id")] = None,
 ) -> None:
-    """Move a version to a stage (production archives the previous production version)."""
+    """Move a version to a stage (production archives the previous production version of
+    the same name and workspace)."""
     with state.ledger() as ledger:
-        m = ledger.model_versions.promote(name, version, stage)
+        m = ledger.model_versions.promote(name, version, stage, workspace=workspace)
     console.print(f"{m.name} v{m.version} is {m.stage}")
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from docledger.db.base import Base, CreatedMixin, IdMixin
@@ -15,28 +15,39 @@ from docledger.db.types import json_default_dict, utcnow
 from docledger.vocab import ModelStage
 
 
+def _per_workspace(name: str, columns: tuple[str, ...], where: str | None) -> tuple[Index, Index]:
+    """One unique index for the workspaces' models and one for the store-wide ones (a unique
+    index never treats two NULL workspaces as equal)."""
+    made = []
+    for suffix, scope, keys in (
+        ("", "workspace_id IS NOT NULL", ("workspace_id", *columns)),
+        ("_shared", "workspace_id IS NULL", columns),
+    ):
+        condition = text(f"{scope} AND {where}" if where else scope)
+        made.append(
+            Index(
+                f"{name}{suffix}",
+                *keys,
+                unique=True,
+                sqlite_where=condition,
+                postgresql_where=condition,
+            )
+        )
+    return made[0], made[1]
+
+
 class ModelVersion(IdMixin, CreatedMixin, Base):
-    """``ux_model_versions_production`` makes "one production version per name" a database rule,
-    so two concurrent promotions cannot both win."""
+    """A model's name is numbered within its workspace: two workspaces may each have their
+    own "ocr" v1, and models that belong to no workspace (store-wide) are numbered apart.
+    The partial unique indexes make "one production version per name and workspace" a
+    database rule, so two concurrent promotions cannot both win."""
 
     __tablename__ = "model_versions"
     __table_args__ = (
-        UniqueConstraint("name", "version"),
         one_of("stage", ModelStage),
         at_least("version", 1),
-        Index(
-            "ux_model_versions_production",
-            "name",
-            unique=True,
-            sqlite_where=text("stage = 'production'"),
-            postgresql_where=text("stage = 'production'"),
-        ),
-        Index(
-            "ix_model_versions_workspace_id",
-            "workspace_id",
-            sqlite_where=text("workspace_id IS NOT NULL"),
-            postgresql_where=text("workspace_id IS NOT NULL"),
-        ),
+        *_per_workspace("ux_model_versions_version", ("name", "version"), None),
+        *_per_workspace("ux_model_versions_production", ("name",), "stage = 'production'"),
     )
 
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(

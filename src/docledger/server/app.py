@@ -25,6 +25,7 @@ from docledger.server import (
     operations,
     problems,
     records,
+    registry,
     search,
     ui,
 )
@@ -72,7 +73,7 @@ def create_app(
     if ledger is not None:
         app.state.ledger = ledger
     problems.install(app)
-    for module in (keys, documents, search, labels, findings, operations, records):
+    for module in (keys, documents, search, labels, findings, operations, records, registry):
         app.include_router(module.router, prefix=API)
     ui.install(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)

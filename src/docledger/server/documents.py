@@ -142,6 +142,15 @@ async def _stream(source: BinaryIO, start: int, length: int) -> AsyncIterator[by
         await to_thread.run_sync(source.close)
 
 
+async def chunks(source: BinaryIO) -> AsyncIterator[bytes]:
+    """A whole file object's bytes off the event loop, closed at the end (or on disconnect)."""
+    try:
+        while data := await to_thread.run_sync(source.read, CHUNK):
+            yield data
+    finally:
+        await to_thread.run_sync(source.close)
+
+
 @router.get(
     "/documents/{document}/content",
     response_class=StreamingResponse,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from anyio import to_thread
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +16,7 @@ from docledger.schemas.dataset import Dataset, DatasetItem
 from docledger.schemas.export import Export
 from docledger.schemas.lineage import LineageNode
 from docledger.server.auth import Editor, Ledger, Viewer
-from docledger.server.documents import content_disposition
+from docledger.server.documents import chunks, content_disposition
 from docledger.vocab import EntityType
 
 router = APIRouter()
@@ -126,19 +125,12 @@ async def export_file(
         raise NotFound(f"export {export_id} has no file {name!r}")
     source = await ledger.exports.open_file(export_id, name, workspace=who.workspace)
 
-    async def chunks() -> Any:
-        try:
-            while data := await to_thread.run_sync(source.read, 1 << 20):
-                yield data
-        finally:
-            await to_thread.run_sync(source.close)
-
     headers = {
         "ETag": f'"{found.sha256}"',
         "Content-Length": str(found.size_bytes),
         "Content-Disposition": content_disposition(found.name),
     }
-    return StreamingResponse(chunks(), media_type=found.media_type, headers=headers)
+    return StreamingResponse(chunks(source), media_type=found.media_type, headers=headers)
 
 
 class Lineage(BaseModel):

@@ -20,6 +20,7 @@ from docledger.repositories.lineage import EntityRef, LineageRepository, entity_
 from docledger.repositories.metric import MetricTriple
 from docledger.repositories.model_version import ModelRepository
 from docledger.repositories.run import RunRepository
+from docledger.repositories.workspace import WorkspaceRef
 from docledger.schemas.model_version import ModelVersion
 from docledger.schemas.run import Run
 from docledger.services.scope import Scope, Service, service
@@ -108,8 +109,10 @@ class ModelService(Service, ModelRepository):
         metrics: dict[str, Any] | None = None,
         description: str | None = None,
         stage: str = "none",
+        workspace: WorkspaceRef | None = None,
     ) -> ModelVersion:
-        """Register version n+1 of ``name``; the artifact (a path, bytes or stream) is stored
+        """Register version n+1 of ``name`` in ``workspace`` (the run's when only a run is
+        given, the default one when neither is); the artifact (a path, bytes or stream) is stored
         as a blob first, durably, then named by the version row."""
         run_id = run.id if isinstance(run, Run | RunHandle) else run
         # the artifact's bytes and the rows naming them, inside one blob write section
@@ -129,6 +132,7 @@ class ModelService(Service, ModelRepository):
                     metrics=metrics,
                     description=description,
                     stage=stage,
+                    workspace=workspace,
                 )
 
     register = deprecated_alias(create, "register")

@@ -1581,10 +1581,12 @@ class AsyncModelVersions(AsyncSurface):
         metrics: dict[str, Any] | None = None,
         description: str | None = None,
         stage: str = "none",
+        workspace: WorkspaceRef | None = None,
     ) -> ModelVersion:
-        """Add version n+1 of ``name`` whose artifact is already a stored blob (``create``
-        stores a file or bytes first). The run, if given, gets a lineage
-        edge to the new version.
+        """Add version n+1 of ``name`` in ``workspace`` (the run's when only a run is given,
+        the default one when neither is) whose artifact is already a stored blob (``create``
+        stores a file or bytes first). The run, if given, gets a lineage edge to the new
+        version.
         """
         return await self._run(
             "create_version",
@@ -1594,26 +1596,41 @@ class AsyncModelVersions(AsyncSurface):
             metrics=metrics,
             description=description,
             stage=stage,
+            workspace=workspace,
         )
 
-    async def promote(self, name: str, version: int, stage: str) -> ModelVersion:
+    async def promote(
+        self, name: str, version: int, stage: str, *, workspace: WorkspaceRef | None = None
+    ) -> ModelVersion:
         """Move a version to a stage. Promoting to production archives the current production
-        version in the same transaction; the partial unique index makes a concurrent second
-        promotion fail with Conflict instead of leaving two.
+        version of the same name and workspace in the same transaction; the partial unique
+        index makes a concurrent second promotion fail with Conflict instead of leaving two.
         """
-        return await self._run("promote", name, version, stage)
+        return await self._run("promote", name, version, stage, workspace=workspace)
 
     async def get(
-        self, name: str, *, version: int | None = None, stage: str | None = None
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        stage: str | None = None,
+        workspace: WorkspaceRef | None = None,
     ) -> ModelVersion:
         """A version by number, the one in a stage (``stage="production"``), or the newest."""
-        return await self._run("get", name, version=version, stage=stage)
+        return await self._run("get", name, version=version, stage=stage, workspace=workspace)
 
     async def list(
-        self, name: str | None = None, *, limit: int = 100, cursor: str | None = None
+        self,
+        name: str | None = None,
+        *,
+        workspace: WorkspaceRef | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
     ) -> Page[ModelVersion]:
-        """Model versions by name and version, every version of ``name`` when given."""
-        return await self._run("list", name, limit=limit, cursor=cursor)
+        """Model versions by name and version, every version of ``name`` when given; one
+        workspace's models when given (every model otherwise).
+        """
+        return await self._run("list", name, workspace=workspace, limit=limit, cursor=cursor)
 
     async def create(
         self,
@@ -1624,8 +1641,10 @@ class AsyncModelVersions(AsyncSurface):
         metrics: dict[str, Any] | None = None,
         description: str | None = None,
         stage: str = "none",
+        workspace: WorkspaceRef | None = None,
     ) -> ModelVersion:
-        """Register version n+1 of ``name``; the artifact (a path, bytes or stream) is stored
+        """Register version n+1 of ``name`` in ``workspace`` (the run's when only a run is
+        given, the default one when neither is); the artifact (a path, bytes or stream) is stored
         as a blob first, durably, then named by the version row.
         """
         return await self._run(
@@ -1636,6 +1655,7 @@ class AsyncModelVersions(AsyncSurface):
             metrics=metrics,
             description=description,
             stage=stage,
+            workspace=workspace,
         )
 
     register = deprecated_alias(create, "register")
