@@ -77,7 +77,21 @@ def test_export_commands(db_url: str, tmp_path: Path) -> None:
     assert "min_confidence is a number" in err
     code, out, err = dl("exports", "resume", export_id)
     assert code != 0
-    assert "only a partial or failed one resumes" in err
+    assert "only a pending, partial or failed one resumes" in err
     code, out, err = dl("exports", "ls")
     assert code == 0, err
     assert out.count(" succeeded ") == 2  # the export and its reproduction, nothing more
+
+    # in the background: pending at once, made by a worker
+    code, out, err = dl("export", "jsonl", "--background", "--filter", "kinds=block")
+    assert code == 0, err
+    assert "is pending" in out
+    pending = out.split()[1]
+    code, out, err = dl("worker", "--burst")
+    assert code == 0, err
+    code, out, err = dl("exports", "show", pending)
+    assert code == 0, err
+    assert "succeeded" in out
+    code, out, err = dl("export", "jsonl", "--background", "-o", "nowhere")
+    assert code != 0
+    assert "not with --background" in err

@@ -24,7 +24,7 @@ from docledger import AsyncLedger, Ledger, formats
 from docledger.bbox import convert
 from docledger.config import load_settings
 from docledger.db.session import session_scope
-from docledger.errors import InvalidInput, NotFound
+from docledger.errors import Conflict, InvalidInput, NotFound
 from docledger.formats.base import Sink, Source
 from docledger.models import Annotation as AnnotationRow
 from docledger.models import Export as ExportRow
@@ -32,8 +32,11 @@ from docledger.models import ExportEvent as EventRow
 from docledger.models import ExportFile as FileRow
 from docledger.models import Run as RunRow
 from docledger.models import Segment as SegmentRow
+from docledger.repositories.export import ExportRepository
 from docledger.schemas.extraction import BBox
 from docledger.services import elements
+from docledger.services.exports import RUNNABLE
+from docledger.worker import Worker
 from tests.corpus import real_pdfs
 
 ALL = [
@@ -329,8 +332,43 @@ def test_a_failed_format_makes_a_partial_export_that_resume_finishes(
         ("finish", None), ("resume", None), ("format", "flaky"), ("finish", None),
     ]  # fmt: skip
     assert {e.actor for e in history} == {"rita@example.org"}
-    with pytest.raises(InvalidInput, match="only a partial or failed one resumes"):
+    with pytest.raises(InvalidInput, match="only a pending, partial or failed one resumes"):
         store.exports.resume(done.id)
+
+
+def test_a_background_export_is_made_by_a_worker(store: Ledger) -> None:
+    """``background=True``: pending at once with its job (one transaction), made by the
+    worker's ``docledger.export`` task; a filter selection reads the data as it is when the
+    worker makes it (a dataset version would not move); a second start finds it taken."""
+    pending = store.exports.create({}, ["jsonl", "csv"], actor="rita@example.org", background=True)
+    assert (pending.status, pending.files) == ("pending", [])
+    (job,) = store.jobs.list(task="docledger.export").items
+    assert job.payload == {"export": str(pending.id), "actor": "rita@example.org"}
+    assert job.workspace_id == pending.workspace_id
+    # a segment recorded after the request is in it: a filter follows the data
+    expected = store.exports.create({}, ["jsonl"]).results["jsonl"]["records"]
+    seg = store.segments.get(_segments(store, "block")[0])
+    store.extractions.record(
+        seg.version_id, "late", "1", segments=[{"kind": "block", "text": "late"}]
+    )
+    stats = Worker(store, backoff_base_s=0.0).run(burst=True)
+    assert stats.succeeded == 1, stats
+    done = store.exports.get(pending.id)
+    assert done.status == "succeeded"
+    assert {f.name for f in done.files} == {"segments.jsonl", "segments.csv"}
+    assert done.results["jsonl"]["records"] == expected + 1
+    assert store.jobs.get(job.id).result == {
+        "export": str(pending.id), "status": "succeeded", "files": 2,
+    }  # fmt: skip
+    assert [e.action for e in store.exports.history(pending.id)][:2] == ["create", "start"]
+    with pytest.raises(InvalidInput, match="is succeeded"):
+        store.exports.resume(pending.id)
+    # two starts of one pending export: exactly one makes it
+    other = store.exports.create({}, ["jsonl"], background=True)
+    with session_scope(store.engine) as s:
+        ExportRepository(s)._start(other.id, "start", None, RUNNABLE["start"])
+    with pytest.raises(Conflict, match="started by someone else"), session_scope(store.engine) as s:
+        ExportRepository(s)._start(other.id, "start", None, RUNNABLE["start"])
 
 
 def test_a_page_without_a_size_is_a_recorded_failure_not_a_stop(store: Ledger) -> None:

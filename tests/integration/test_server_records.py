@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from docledger.worker import Worker
 from tests.integration.server_api import Api, assert_problem, serve
 
 TEXT = b"Pump P1 runs at 40 bar.\n\nValve V7 is closed during start-up.\n"
@@ -67,6 +68,26 @@ def test_exports_are_made_listed_and_downloaded(api: Api) -> None:
     assert_problem(api.get(f"/exports/{export['id']}/files/nope.jsonl"), 404)
     assert_problem(api.post("/exports", json={"formats": ["pdf"]}), 422)
     assert_problem(api.post("/exports", "viewer", json={}), 403)
+
+
+def test_a_background_export_answers_202_and_a_worker_makes_it(api: Api) -> None:
+    _labelled(api)
+    asked = api.post("/exports", json={"formats": ["jsonl"], "background": True})
+    assert asked.status_code == 202, asked.text
+    pending = asked.json()
+    assert pending["status"] == "pending"
+    assert asked.headers["location"] == f"/api/v1/exports/{pending['id']}"
+    (job,) = api.get("/jobs", params={"task": "docledger.export"}).json()["items"]
+    assert job["payload"]["export"] == pending["id"]
+    assert api.get("/jobs", "other", params={"task": "docledger.export"}).json()["items"] == []
+    assert Worker(api.ledger, backoff_base_s=0.0).run(burst=True).succeeded == 1
+    done = api.get(asked.headers["location"].removeprefix("/api/v1")).json()
+    assert done["status"] == "succeeded"
+    (file,) = done["files"]
+    got = api.get(f"/exports/{pending['id']}/files/{file['name']}")
+    assert hashlib.sha256(got.content).hexdigest() == file["sha256"]
+    assert_problem(api.post("/exports", json={"formats": ["pdf"], "background": True}), 422)
+    assert len(api.ledger.jobs.list(task="docledger.export").items) == 1
 
 
 def test_lineage_of_an_entity(api: Api) -> None:

@@ -124,11 +124,27 @@ def export_command(
     ] = None,
     workspace: Workspace = None,
     actor: Actor = None,
+    background: Annotated[
+        bool, typer.Option("--background", help="enqueue it: a worker makes it (see jobs)")
+    ] = False,
 ) -> None:
     """Export a dataset version or a filtered selection in one or more formats."""
     selection = selection_of(dataset, filter_)
     options = _option_values(option)
+    if background and output is not None:
+        raise typer.BadParameter("--output needs the finished export: not with --background")
     with state.ledger() as ledger:
+        if background:
+            pending = ledger.exports.create(
+                selection, formats, options=options, actor=actor, workspace=workspace,
+                background=True,
+            )  # fmt: skip
+            console.print(
+                f"export {pending.id} is pending: a worker makes it "
+                f"(docledger exports show {pending.id})",
+                markup=False,
+            )
+            return
         done = _with_progress(
             lambda progress: ledger.exports.create(
                 selection,

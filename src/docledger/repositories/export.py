@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
 from docledger.db.types import utcnow
-from docledger.errors import InvalidInput
+from docledger.errors import Conflict, InvalidInput
 from docledger.ids import new_id
 from docledger.models import Export as ExportRow
 from docledger.models import ExportEvent as EventRow
@@ -103,12 +103,22 @@ class ExportRepository(Repository):
         self._event(key, "create", actor=who, detail=detail)
         return key
 
-    def _start(self, key: uuid.UUID, action: str, actor: str | uuid.UUID | None) -> None:
-        self.session.execute(
+    def _start(
+        self,
+        key: uuid.UUID,
+        action: str,
+        actor: str | uuid.UUID | None,
+        allowed: Collection[str],
+    ) -> None:
+        """Compare and set: only from one of the ``allowed`` statuses, else Conflict (another
+        worker or caller started it first)."""
+        moved = self.session.execute(
             update(ExportRow)
-            .where(ExportRow.id == key)
+            .where(ExportRow.id == key, ExportRow.status.in_(sorted(allowed)))
             .values(status="running", started_at=utcnow(), completed_at=None)
         )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"export {key} was started by someone else")
         self._event(key, action, actor=self._actor(actor))
 
     def _record_format(

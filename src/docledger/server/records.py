@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -89,16 +89,30 @@ class ExportIn(BaseModel):
     selection: dict[str, Any] = Field(default_factory=dict)
     formats: list[str] = Field(default_factory=lambda: ["jsonl"], min_length=1, max_length=10)
     options: dict[str, Any] = Field(default_factory=dict)
+    background: bool = Field(
+        default=False, description="answer 202 with the export pending; a worker makes it"
+    )
 
 
-@router.post("/exports", response_model=Export, status_code=201, tags=["exports"])
-async def create_export(ledger: Ledger, who: Editor, body: ExportIn) -> Export:
-    """Make an export now (in the request: for large selections prefer the CLI or a worker);
-    its status, per-format results and files are in the answer."""
-    return await ledger.exports.create(
+@router.post(
+    "/exports",
+    response_model=Export,
+    status_code=201,
+    responses={202: {"model": Export, "description": "pending: a worker makes it"}},
+    tags=["exports"],
+)
+async def create_export(ledger: Ledger, who: Editor, body: ExportIn, response: Response) -> Export:
+    """Make an export: in the request (201, finished: status, per-format results and files
+    in the answer), or with ``background`` (202, pending: a ``docledger.export`` job makes
+    it; poll ``GET /exports/{id}``, with ``Location`` pointing there)."""
+    made = await ledger.exports.create(
         body.selection, body.formats, options=body.options, actor=who.actor,
-        workspace=who.workspace,
+        workspace=who.workspace, background=body.background,
     )  # fmt: skip
+    if body.background:
+        response.status_code = 202
+        response.headers["Location"] = f"/api/v1/exports/{made.id}"
+    return made
 
 
 @router.get("/exports/{export_id}", response_model=Export, tags=["exports"])

@@ -30,6 +30,7 @@ from docledger.formats.labelstudio import parse
 from docledger.models import ExportFile as FileRow
 from docledger.models import Run as RunRow
 from docledger.repositories.export import ExportRef, ExportRepository
+from docledger.repositories.job import JobRepository
 from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
@@ -90,6 +91,13 @@ def _selection_of(stored: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: the task that makes an export created with ``background=True``
+EXPORT_TASK = "docledger.export"
+#: the statuses an export may start from, per action (checked again as it starts, so two
+#: workers given the same export cannot both make it)
+RUNNABLE = {"start": frozenset({"pending"}), "resume": frozenset({"partial", "failed"})}
+
+
 class ExportService(Service, ExportRepository):
     def _get(self, export: ExportRef, workspace: WorkspaceRef | None = None) -> Export:
         with self._scope.session(readonly=True) as session:
@@ -105,13 +113,19 @@ class ExportService(Service, ExportRepository):
         actor: str | uuid.UUID | None = None,
         workspace: WorkspaceRef | None = None,
         progress: Progress | None = None,
+        background: bool = False,
     ) -> Export:
         """Export a selection (``{"dataset": "name@3"}``, or filters such as ``documents``,
         ``kinds``, ``labels``, ``status``, ``min_confidence``) in one or more formats
         (``docledger.formats.available()``). Returns the finished export: ``succeeded``,
         ``partial`` (some formats or pages could not be written: see ``results``; ``resume``
         finishes it) or ``failed``. Bad selections and unknown formats are refused before
-        anything is written."""
+        anything is written.
+
+        ``background=True`` returns the export ``pending`` at once, with a
+        ``docledger.export`` job enqueued in the same transaction; a worker makes it (a
+        dataset selection is pinned to its version now; a filter reads the data as it is
+        when the worker runs)."""
         chosen = registry.get(list(formats) if not isinstance(formats, str) else formats)
         opts = _options(options)
         with self._scope.session(readonly=True) as session:
@@ -132,6 +146,13 @@ class ExportService(Service, ExportRepository):
             key = ExportRepository(session)._create(
                 ws, plan.pinned(), [f.name for f in chosen], opts, versions, actor, run
             )
+            if background:
+                payload = {"export": str(key)} | ({"actor": str(actor)} if actor else {})
+                JobRepository(session).enqueue(
+                    EXPORT_TASK, payload, workspace=ws, idempotency_key=f"export:{key}"
+                )
+        if background:
+            return self._get(key)
         return self._run(key, plan, chosen, opts, actor, "start", progress)
 
     def _run(
@@ -145,7 +166,7 @@ class ExportService(Service, ExportRepository):
         progress: Progress | None,
     ) -> Export:
         with self._scope.session() as session:
-            ExportRepository(session)._start(key, action, actor)
+            ExportRepository(session)._start(key, action, actor, RUNNABLE[action])
         for fmt in chosen:
             result, files, checks = self._one(plan, fmt, opts, progress)
             with self._scope.writing_blobs():
@@ -239,12 +260,15 @@ class ExportService(Service, ExportRepository):
         progress: Progress | None = None,
     ) -> Export:
         """Run again every format of a partial or failed export that did not succeed (their
-        earlier files are replaced); the formats that succeeded are left as they are."""
+        earlier files are replaced); the formats that succeeded are left as they are. A
+        ``pending`` export (``create(background=True)``) is made whole: what its job does."""
         with self._scope.session(readonly=True) as session:
             row = ExportRepository(session)._row(export, workspace)
-            if row.status not in {"partial", "failed"}:
+            action = "start" if row.status == "pending" else "resume"
+            if row.status not in RUNNABLE[action]:
                 raise InvalidInput(
-                    f"export {row.id} is {row.status}: only a partial or failed one resumes"
+                    f"export {row.id} is {row.status}: only a pending, partial or failed one "
+                    "resumes"
                 )
             key, ws = row.id, row.workspace_id
             todo = [f for f in row.formats if row.results.get(f, {}).get("status") != "succeeded"]
@@ -254,7 +278,7 @@ class ExportService(Service, ExportRepository):
         missing = [f for f in todo if f not in known]
         if missing:
             raise InvalidInput(f"format(s) {missing} are not installed: cannot resume")
-        return self._run(key, plan, [known[f] for f in todo], opts, actor, "resume", progress)
+        return self._run(key, plan, [known[f] for f in todo], opts, actor, action, progress)
 
     @service
     def reproduce(

@@ -2234,6 +2234,7 @@ class AsyncExports(AsyncSurface):
         actor: str | uuid.UUID | None = None,
         workspace: WorkspaceRef | None = None,
         progress: Progress | None = None,
+        background: bool = False,
     ) -> Export:
         """Export a selection (``{"dataset": "name@3"}``, or filters such as ``documents``,
         ``kinds``, ``labels``, ``status``, ``min_confidence``) in one or more formats
@@ -2241,6 +2242,10 @@ class AsyncExports(AsyncSurface):
         ``partial`` (some formats or pages could not be written: see ``results``; ``resume``
         finishes it) or ``failed``. Bad selections and unknown formats are refused before
         anything is written.
+
+        ``background=True`` returns the export ``pending`` at once, with a
+        ``docledger.export`` job enqueued in the same transaction (a worker makes it; the
+        selection is pinned now, so later labels do not change what it holds).
         """
         return await self._run(
             "create",
@@ -2250,6 +2255,7 @@ class AsyncExports(AsyncSurface):
             actor=actor,
             workspace=workspace,
             progress=progress,
+            background=background,
         )
 
     async def resume(
@@ -2261,7 +2267,8 @@ class AsyncExports(AsyncSurface):
         progress: Progress | None = None,
     ) -> Export:
         """Run again every format of a partial or failed export that did not succeed (their
-        earlier files are replaced); the formats that succeeded are left as they are.
+        earlier files are replaced); the formats that succeeded are left as they are. A
+        ``pending`` export (``create(background=True)``) is made whole: what its job does.
         """
         return await self._run(
             "resume", export, actor=actor, workspace=workspace, progress=progress

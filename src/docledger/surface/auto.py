@@ -2205,6 +2205,7 @@ class Exports(AutoSurface):
         actor: str | uuid.UUID | None = None,
         workspace: WorkspaceRef | None = None,
         progress: Progress | None = None,
+        background: bool = False,
     ) -> Export:
         """Export a selection (``{"dataset": "name@3"}``, or filters such as ``documents``,
         ``kinds``, ``labels``, ``status``, ``min_confidence``) in one or more formats
@@ -2212,6 +2213,10 @@ class Exports(AutoSurface):
         ``partial`` (some formats or pages could not be written: see ``results``; ``resume``
         finishes it) or ``failed``. Bad selections and unknown formats are refused before
         anything is written.
+
+        ``background=True`` returns the export ``pending`` at once, with a
+        ``docledger.export`` job enqueued in the same transaction (a worker makes it; the
+        selection is pinned now, so later labels do not change what it holds).
         """
         return self._run(
             "create",
@@ -2221,6 +2226,7 @@ class Exports(AutoSurface):
             actor=actor,
             workspace=workspace,
             progress=progress,
+            background=background,
         )
 
     def resume(
@@ -2232,7 +2238,8 @@ class Exports(AutoSurface):
         progress: Progress | None = None,
     ) -> Export:
         """Run again every format of a partial or failed export that did not succeed (their
-        earlier files are replaced); the formats that succeeded are left as they are.
+        earlier files are replaced); the formats that succeeded are left as they are. A
+        ``pending`` export (``create(background=True)``) is made whole: what its job does.
         """
         return self._run("resume", export, actor=actor, workspace=workspace, progress=progress)
 

@@ -142,6 +142,17 @@ def _index_vectors(ctx: TaskContext) -> dict[str, Any]:
     return {"indexed": ctx.ledger.search.build_index(ctx.job.payload.get("space", "hash-256"))}
 
 
+@task("docledger.export")
+def _export(ctx: TaskContext) -> dict[str, Any]:
+    """Make an export created with ``background=True`` (payload: export, optional actor).
+    A second delivery of the same job finds the export started and stops with Conflict."""
+    payload = ctx.job.payload
+    if "export" not in payload:
+        raise InvalidInput("docledger.export needs an 'export' in its payload")
+    done = ctx.ledger.exports.resume(payload["export"], actor=payload.get("actor"))
+    return {"export": str(done.id), "status": done.status, "files": len(done.files)}
+
+
 @task("docledger.index_text")
 def _index_text(ctx: TaskContext) -> dict[str, Any]:
     """Index the full text of every pending extraction (writes defer it), in the job's own
