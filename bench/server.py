@@ -35,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import docledger_url, segment_batch, summary, vocabulary, write
+from http_load import Connections, encode, multipart
 
 from docledger import AsyncLedger, Ledger, load_settings
 from docledger.schemas.extraction import SegmentIn
@@ -160,7 +161,7 @@ def search_part(url: str, blobs: str, workdir: Path, args: argparse.Namespace) -
 def upload_part(url: str, blobs: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     settings = load_settings(db_url=url, blob_root=blobs)
     rng = np.random.default_rng(11)
-    files = [rng.bytes(4096) for _ in range(2 * args.files)]
+    files = [rng.bytes(4096) for _ in range(3 * args.files)]  # new bytes for every upload
     with Ledger.open(settings=settings) as ledger:
         key = ledger.api_keys.create("default", "bench-up", "editor").secret
         t = time.perf_counter()
@@ -171,7 +172,7 @@ def upload_part(url: str, blobs: str, workdir: Path, args: argparse.Namespace) -
 
         async def over_http() -> dict[str, Any]:
             headers = {"Authorization": f"Bearer {key}"}
-            todo = list(enumerate(files[args.files :]))
+            todo = list(enumerate(files[args.files : 2 * args.files]))
             async with httpx.AsyncClient(base_url=base, headers=headers) as c:
 
                 async def one(item: Any) -> None:
@@ -182,12 +183,27 @@ def upload_part(url: str, blobs: str, workdir: Path, args: argparse.Namespace) -
                 return await _load(todo, args.clients, one)
 
         server = asyncio.run(over_http())
+        port = int(base.split(":")[2].split("/")[0])
+        host = f"127.0.0.1:{port}"
+        raw_requests = []
+        for i, data in enumerate(files[2 * args.files :]):
+            body, kind = multipart("file", f"raw-{i}.bin", data)
+            auth = {"Authorization": f"Bearer {key}", "Content-Type": kind}
+            raw_requests.append(encode("POST", "/api/v1/documents", host, auth, body))
+
+        async def over_raw() -> dict[str, Any]:
+            async with Connections("127.0.0.1", port, args.clients) as pool:
+                return await _load(raw_requests, args.clients, pool.send)
+
+        raw = asyncio.run(over_raw())
     return {
         "files": args.files,
         "size_bytes": 4096,
-        "server": server,
+        "server_httpx_client": server,
+        "server_light_client": raw,
         "library_in_process_per_s": round(library, 1),
-        "ratio": round(server["per_s"] / library, 3),
+        "ratio_httpx_client": round(server["per_s"] / library, 3),
+        "ratio_light_client": round(raw["per_s"] / library, 3),
         "target_ratio": 0.5,
     }
 

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         description="WAL checkpoints on a thread of the engine's own (background) or inside "
         "the commit that passes SQLite's threshold (inline, SQLite's default)",
     )
+    sqlite_write_gate: bool = Field(
+        default=True,
+        description="Threads of one process take turns for the write lock in arrival order "
+        "(SQLite's busy handler polls and sleeps; off: leave it all to SQLite)",
+    )
     sqlite_mmap_size_mib: int = Field(
         default=2048,
         ge=0,

@@ -146,6 +146,7 @@ CALLS: dict[str, Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any
     "findings.summarize_run": lambda b: ((b["run"],), {}),
     "api_keys.get": lambda b: ((b["api_key"],), {}),
     "jobs.get": lambda b: ((b["job"],), {}),
+    "jobs.get_many": lambda b: (([b["job"], b["dead_job"]],), {}),
     "lineage.upstream": lambda b: ((("segment", str(b["segment"])),), {}),
     "lineage.downstream": lambda b: ((("document", str(b["document"])),), {}),
     "jobs.cancel": lambda b: ((b["job"],), {}),
@@ -296,6 +297,8 @@ def test_another_workspaces_ids_are_not_found(
     # input never stops a batch), instead of raising
     if name == "documents.current_many":
         assert _call(ledger, name, victim) == {}
+    elif name == "jobs.get_many":
+        assert _call(ledger, name, victim) == []
     elif name == "extractions.run":
         (outcome,) = _call(ledger, name, victim)
         assert outcome.extraction_id is None
@@ -358,3 +361,37 @@ def test_lineage_shows_a_workspace_its_own_entities_only(ledger: Ledger) -> None
         ledger.lineage.upstream(("document", theirs.document_id), workspace="a")
     with pytest.raises(NotFound):
         ledger.lineage.upstream(("document", str(uuid.uuid4())), workspace="a")
+
+
+def test_no_path_through_another_workspace_connects_two_of_mine(ledger: Ledger) -> None:
+    """A's document -> B's run -> B's document -> B's run -> A's dataset: unconfined, the
+    dataset comes from the document; confined to A the walk neither follows B's runs nor
+    steps through B's document, so A sees no link between its own two entities."""
+    ledger.workspaces.create("a")
+    ledger.workspaces.create("b")
+    source = ledger.documents.create(b"a's source", external_key="src.txt", workspace="a")
+    middle = ledger.documents.create(b"b's middle", external_key="mid.txt", workspace="b")
+    made = ledger.datasets.snapshot("a-set", workspace="a")
+    first = ledger.runs.create("b1", "pipeline", workspace="b")
+    ledger.lineage.link(first.id, "in", [("document", source.document_id)])
+    ledger.lineage.link(first.id, "out", [("document", middle.document_id)])
+    second = ledger.runs.create("b2", "pipeline", workspace="b")
+    ledger.lineage.link(second.id, "in", [("document", middle.document_id)])
+    ledger.lineage.link(second.id, "out", [("dataset", made.id)])
+    everything = {n.entity_id for n in ledger.lineage.upstream(made)}
+    assert str(source.document_id) in everything
+    seen_by_a = {n.entity_id for n in ledger.lineage.upstream(made, workspace="a")}
+    assert str(source.document_id) not in seen_by_a
+    assert str(middle.document_id) not in seen_by_a
+    down = {
+        n.entity_id
+        for n in ledger.lineage.downstream(("document", source.document_id), workspace="a")
+    }
+    assert str(made.id) not in down
+    # A's own run between the same two entities is followed
+    own = ledger.runs.create("a1", "pipeline", workspace="a")
+    ledger.lineage.link(own.id, "in", [("document", source.document_id)])
+    ledger.lineage.link(own.id, "out", [("dataset", made.id)])
+    assert str(source.document_id) in {
+        n.entity_id for n in ledger.lineage.upstream(made, workspace="a")
+    }

@@ -485,3 +485,21 @@ def test_a_workspace_sees_its_own_jobs_only(ledger: Ledger) -> None:
     assert ledger.jobs.get(shared.id).status == "queued"
     assert ledger.jobs.cancel(mine.id, workspace="a").status == "cancelled"
     assert ledger.jobs.retry(mine.id, workspace="a").status == "queued"
+
+
+def test_get_many_reads_jobs_with_their_events_in_order(ledger: Ledger) -> None:
+    ledger.workspaces.create("other")
+    a = ledger.jobs.enqueue("docledger.noop", {"n": 1})
+    b = ledger.jobs.enqueue("docledger.noop", {"n": 2})
+    ledger.jobs.cancel(b.id)
+    theirs = ledger.jobs.enqueue("docledger.noop", {"n": 3}, workspace="other")
+    got = ledger.jobs.get_many([b.id, str(a.id), uuid.uuid4(), b.id])
+    assert [j.id for j in got] == [b.id, a.id]  # the order given, once each, unknown left out
+    assert [j.model_dump() for j in got] == [ledger.jobs.get(b.id).model_dump(),
+                                             ledger.jobs.get(a.id).model_dump()]  # fmt: skip
+    assert [e.event for e in got[0].events] == [e.event for e in ledger.jobs.get(b.id).events]
+    mine = ledger.jobs.get_many([a.id, theirs.id], workspace="other")
+    assert [j.id for j in mine] == [theirs.id]
+    assert ledger.jobs.get_many([]) == []
+    with pytest.raises(InvalidInput):
+        ledger.jobs.get_many(["not-an-id"])

@@ -14,19 +14,9 @@ import pytest
 from docledger import Ledger
 from docledger.config import load_settings
 from docledger.db import checkpointer
+from tests.integration.sqlite_file import open_copy
 
 THREAD = "docledger-wal-checkpoint"
-
-
-def _open(tmp_path: Path, sqlite_template: Path, **settings: object) -> Ledger:
-    path = tmp_path / "docledger.db"
-    if not path.exists():
-        path.write_bytes(sqlite_template.read_bytes())
-    return Ledger.open(
-        settings=load_settings(
-            db_url=f"sqlite:///{path}", blob_root=str(tmp_path / "blobs"), **settings
-        )
-    )
 
 
 def _fill(ledger: Ledger, count: int, prefix: str = "w") -> None:
@@ -56,7 +46,7 @@ def _integrity(path: Path) -> str:
 
 
 def test_commits_are_checkpointed_by_the_thread(tmp_path: Path, sqlite_template: Path) -> None:
-    with _open(tmp_path, sqlite_template) as ledger:
+    with open_copy(tmp_path, sqlite_template) as ledger:
         worker = checkpointer.of(ledger.engine)
         assert worker is not None
         _fill(ledger, 200)
@@ -69,7 +59,7 @@ def test_commits_are_checkpointed_by_the_thread(tmp_path: Path, sqlite_template:
 
 
 def test_close_stops_the_thread_and_leaves_no_wal(tmp_path: Path, sqlite_template: Path) -> None:
-    ledger = _open(tmp_path, sqlite_template)
+    ledger = open_copy(tmp_path, sqlite_template)
     _fill(ledger, 50)
     assert _wait(lambda: bool(_threads()))
     ledger.close()
@@ -81,7 +71,7 @@ def test_close_stops_the_thread_and_leaves_no_wal(tmp_path: Path, sqlite_templat
 
 
 def test_thread_ends_when_idle_and_comes_back(tmp_path: Path, sqlite_template: Path) -> None:
-    with _open(tmp_path, sqlite_template) as ledger:
+    with open_copy(tmp_path, sqlite_template) as ledger:
         worker = checkpointer.of(ledger.engine)
         assert worker is not None
         worker.idle_s = 0.3
@@ -94,7 +84,7 @@ def test_thread_ends_when_idle_and_comes_back(tmp_path: Path, sqlite_template: P
 
 
 def test_inline_setting_keeps_sqlites_default(tmp_path: Path, sqlite_template: Path) -> None:
-    with _open(tmp_path, sqlite_template, sqlite_checkpoint="inline") as ledger:
+    with open_copy(tmp_path, sqlite_template, sqlite_checkpoint="inline") as ledger:
         assert checkpointer.of(ledger.engine) is None
         _fill(ledger, 5)
         with ledger.engine.connect() as conn:
@@ -110,7 +100,7 @@ def test_memory_database_has_no_thread(tmp_path: Path) -> None:
 
 
 def test_mmap_is_applied(tmp_path: Path, sqlite_template: Path) -> None:
-    with _open(tmp_path, sqlite_template, sqlite_mmap_size_mib=64) as ledger:
+    with open_copy(tmp_path, sqlite_template, sqlite_mmap_size_mib=64) as ledger:
         with ledger.engine.connect() as conn:
             size = conn.exec_driver_sql("PRAGMA mmap_size").scalar()
         assert size == 64 * 1024 * 1024
@@ -120,7 +110,7 @@ def test_mmap_is_applied(tmp_path: Path, sqlite_template: Path) -> None:
 def test_fork_during_checkpoints_gives_a_working_child(
     tmp_path: Path, sqlite_template: Path
 ) -> None:
-    with _open(tmp_path, sqlite_template) as ledger:
+    with open_copy(tmp_path, sqlite_template) as ledger:
         worker = checkpointer.of(ledger.engine)
         assert worker is not None
         stop = threading.Event()
@@ -146,7 +136,7 @@ def test_fork_during_checkpoints_gives_a_working_child(
             if pid == 0:  # the child: its own engine, its own checkpointer, real commits
                 code = 1
                 try:
-                    child = _open(tmp_path, sqlite_template)
+                    child = open_copy(tmp_path, sqlite_template)
                     _fill(child, 30, prefix="child")
                     mine = checkpointer.of(child.engine)
                     ok = mine is not None and _wait(lambda: mine.checkpoints > 0)

@@ -319,6 +319,34 @@ class JobRepository(Repository):
         )
 
     @readonly
+    def get_many(
+        self, job_ids: Iterable[uuid.UUID | str], *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[JobDetail]:
+        """Several jobs with their events in two queries (a dashboard's failed jobs), in the
+        order given; ids that name no job (of ``workspace``, when given) are left out."""
+        keys = [require_uuid(j, "job id") for j in job_ids]
+        if not keys:
+            return []
+        rows: dict[uuid.UUID, Any] = {}
+        events: dict[uuid.UUID, builtins.list[JobEvent]] = {}
+        mine = self._mine(workspace)
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            for row in self.session.scalars(select(JobRow).where(JobRow.id.in_(part), *mine)):
+                rows[row.id] = row
+            for e in self.session.scalars(
+                select(JobEventRow)
+                .where(JobEventRow.job_id.in_([k for k in part if k in rows]))
+                .order_by(JobEventRow.job_id, JobEventRow.at, JobEventRow.id)
+            ):
+                events.setdefault(e.job_id, []).append(JobEvent.model_validate(e))
+        return [
+            JobDetail(**Job.model_validate(rows[k]).model_dump(), events=events.get(k, []))
+            for k in dict.fromkeys(keys)
+            if k in rows
+        ]
+
+    @readonly
     def stats(self, *, workspace: WorkspaceRef | None = None) -> list[QueueStats]:
         """Counts by queue and status, the oldest queued job's age, and last-minute throughput
         (of one workspace's jobs when given)."""

@@ -8,26 +8,21 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, or_, select
 
 from docledger.db.dialect import insert_ignore
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id
-from docledger.models import DocumentVersion as VersionRow
-from docledger.models import Extraction as ExtractionRow
-from docledger.models import Finding as FindingRow
-from docledger.models import FindingLink as LinkRow
-from docledger.models import FindingOutput as OutputRow
 from docledger.models import LineageEdge as EdgeRow
 from docledger.models import Run as RunRow
-from docledger.models import Segment as SegmentRow
 from docledger.repositories.base import (
     Repository,
     as_uuid,
     readonly,
     require_uuid,
 )
+from docledger.repositories.lineage_entities import entity_models, owning_workspaces, structural
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository, confine, run_in
 from docledger.schemas import Document, DocumentVersion
 from docledger.schemas.annotation import Annotation
@@ -71,130 +66,10 @@ def entity_key(entity: EntityRef) -> tuple[str, str]:
     )
 
 
-#: (child type, child column, parent column, parent type): lineage the schema records.
-_STRUCTURE = (
-    ("version", VersionRow.id, VersionRow.document_id, "document"),
-    ("extraction", ExtractionRow.id, ExtractionRow.version_id, "version"),
-    ("segment", SegmentRow.id, SegmentRow.extraction_id, "extraction"),
-    ("finding", FindingRow.id, FindingRow.run_id, "run"),
-    ("finding_output", OutputRow.id, OutputRow.finding_id, "finding"),
-)
-
-
-def structural(
-    session: Any, entity_type: str, entity_id: str, *, up: bool
-) -> builtins.list[tuple[str, str]]:
-    """The entity's parents (``up``) or children in the schema's own links. Children stop at
-    extractions: an extraction's segments are its content, not things made from it."""
-    key = as_uuid(entity_id)
-    if key is None:
-        return []
-    out: builtins.list[tuple[str, str]] = []
-    for child, child_col, parent_col, parent in _STRUCTURE:
-        if up and entity_type == child:
-            out += [
-                (parent, str(p))
-                for p in session.scalars(select(parent_col).where(child_col == key))
-            ]
-        elif not up and entity_type == parent and child != "segment":
-            out += [
-                (child, str(c)) for c in session.scalars(select(child_col).where(parent_col == key))
-            ]
-    # a finding was made from its evidence: up to what its links name, down to the findings
-    # that cite an entity (links to rows deleted since lead nowhere)
-    if up and entity_type == "finding":
-        out += [
-            (t, i)
-            for t, i, seg, ver, doc, other in session.execute(
-                select(
-                    LinkRow.target_type,
-                    LinkRow.target_id,
-                    LinkRow.segment_id,
-                    LinkRow.version_id,
-                    LinkRow.document_id,
-                    LinkRow.target_finding_id,
-                ).where(LinkRow.finding_id == key)
-            )
-            if (seg or ver or doc or other) is not None
-        ]
-    elif not up and entity_type in {"segment", "version", "document", "finding"}:
-        out += [
-            ("finding", str(f))
-            for f in session.scalars(
-                select(LinkRow.finding_id).where(
-                    LinkRow.target_type == entity_type, LinkRow.target_id == str(key)
-                )
-            )
-        ]
-    return out
-
-
-def _entity_models() -> dict[str, Any]:
-    import docledger.models as m  # noqa: PLC0415
-
-    return {
-        "blob": m.Blob,
-        "document": m.Document,
-        "version": m.DocumentVersion,
-        "extraction": m.Extraction,
-        "segment": m.Segment,
-        "embedding_space": m.EmbeddingSpace,
-        "annotation": m.Annotation,
-        "dataset": m.Dataset,
-        "run": m.Run,
-        "model_version": m.ModelVersion,
-        "export": m.Export,
-        "finding": m.Finding,
-        "finding_output": m.FindingOutput,
-        "conversation": m.Conversation,
-        "message": m.Message,
-    }
-
-
-#: entities owned through their parent (they carry no workspace column themselves)
-_OWNED_VIA = {
-    "finding_output": ("finding_id", "finding"),
-    "message": ("conversation_id", "conversation"),
-}
-#: entities no workspace owns
-_SHARED = {"blob", "embedding_space"}
-
-
-def owning_workspaces(
-    session: Any, entities: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], uuid.UUID | None]:
-    """The workspace each entity belongs to (None: a store-wide run or model, or a row that is
-    gone); shared entities (blobs, embedding spaces) are left out. Batched per type."""
-    models = _entity_models()
-    wanted: dict[str, set[str]] = {}
-    for kind, ref in entities:
-        if kind not in _SHARED:
-            wanted.setdefault(kind, set()).add(ref)
-    out: dict[tuple[str, str], uuid.UUID | None] = {}
-    for kind, refs in wanted.items():
-        keys = {ref: as_uuid(ref) for ref in refs}
-        ids = sorted({k for k in keys.values() if k is not None}, key=str)
-        model = models[kind]
-        if kind in _OWNED_VIA:
-            column, parent = _OWNED_VIA[kind]
-            parent_model = models[parent]
-            stmt = select(model.id, parent_model.workspace_id).join(
-                parent_model, getattr(model, column) == parent_model.id
-            )
-        else:
-            stmt = select(model.id, model.workspace_id)
-        found: dict[uuid.UUID, uuid.UUID | None] = {}
-        for part in range(0, len(ids), 500):
-            found.update(session.execute(stmt.where(model.id.in_(ids[part : part + 500]))).all())
-        for ref, parsed in keys.items():
-            out[(kind, ref)] = found.get(parsed) if parsed is not None else None
-    return out
-
-
 class LineageRepository(Repository):
     def _missing_entities(self, rows: Sequence[Mapping[str, Any]]) -> builtins.list[str]:
         """The entities among ``rows`` that do not exist: lineage names real rows only."""
-        models = _entity_models()
+        models = entity_models()
         wanted: dict[str, set[str]] = {}
         for row in rows:
             wanted.setdefault(row["entity_type"], set()).add(row["entity_id"])
@@ -286,7 +161,7 @@ class LineageRepository(Repository):
         returned."""
         entity_type, entity_id = entity_key(entity)
         ws = self._confine_start(entity_type, entity_id, workspace)
-        return self._visible(self._closure(entity_type, entity_id, max_depth, up=True), ws)
+        return self._visible(self._closure(entity_type, entity_id, max_depth, ws, up=True), ws)
 
     @readonly
     def downstream(
@@ -300,7 +175,7 @@ class LineageRepository(Repository):
         versions and their extractions included). ``workspace`` as in ``upstream``."""
         entity_type, entity_id = entity_key(entity)
         ws = self._confine_start(entity_type, entity_id, workspace)
-        return self._visible(self._closure(entity_type, entity_id, max_depth, up=False), ws)
+        return self._visible(self._closure(entity_type, entity_id, max_depth, ws, up=False), ws)
 
     def _confine_start(
         self, entity_type: str, entity_id: str, workspace: WorkspaceRef | None
@@ -325,8 +200,11 @@ class LineageRepository(Repository):
         return [n for n in nodes if owners.get((n.entity_type, n.entity_id), ws) == ws]
 
     def _closure(
-        self, entity_type: str, entity_id: str, max_depth: int, *, up: bool
+        self, entity_type: str, entity_id: str, max_depth: int, ws: uuid.UUID | None, *, up: bool
     ) -> builtins.list[LineageNode]:
+        """The walk; with ``ws`` it stays inside the workspace: it follows only that
+        workspace's runs (and shared ones) and never steps through another workspace's
+        entity, so no path through foreign records connects two of its own."""
         if entity_type not in values(EntityType):
             raise InvalidInput(f"unknown entity type {entity_type!r}")
         start = (entity_type, entity_id)
@@ -344,12 +222,16 @@ class LineageRepository(Repository):
                 produced_by="out" if up else "in",
                 consumed="in" if up else "out",
                 max_depth=max_depth - depth,
+                ws=ws,
             )
             linked = [
                 LineageNode(entity_type=t, entity_id=i, via_run_id=None, depth=1)
                 for t, i in structural(self.session, kind, key, up=up)
             ]
-            for node in [*reached, *linked]:
+            nodes = [*reached, *linked]
+            if ws is not None:
+                nodes = self._visible(nodes, ws)
+            for node in nodes:
                 ref = (node.entity_type, node.entity_id)
                 total = node.depth + depth
                 if ref == start or total > max_depth:
@@ -360,13 +242,29 @@ class LineageRepository(Repository):
         return sorted(found.values(), key=lambda n: (n.depth, n.entity_type, n.entity_id))
 
     def _walk(
-        self, entity_type: str, entity_id: str, *, produced_by: str, consumed: str, max_depth: int
+        self,
+        entity_type: str,
+        entity_id: str,
+        *,
+        produced_by: str,
+        consumed: str,
+        max_depth: int,
+        ws: uuid.UUID | None = None,
     ) -> builtins.list[LineageNode]:
         start = EdgeRow.__table__.alias("start")
         hop = EdgeRow.__table__.alias("hop")
+
+        def runs_of_ws(edges: Any, via: Any) -> Any:
+            """``edges`` joined to the run they name when it is this workspace's or shared."""
+            if ws is None:
+                return edges
+            run = RunRow.__table__.alias(f"{via.name}_run")
+            mine = or_(run.c.workspace_id.is_(None), run.c.workspace_id == ws)
+            return edges.join(run, (run.c.id == via.c.run_id) & mine)
+
         seed = (
             select(hop.c.entity_type, hop.c.entity_id, hop.c.run_id, literal(1).label("depth"))
-            .select_from(start.join(hop, hop.c.run_id == start.c.run_id))
+            .select_from(runs_of_ws(start.join(hop, hop.c.run_id == start.c.run_id), hop))
             .where(
                 start.c.direction == produced_by,
                 start.c.entity_type == entity_type,
@@ -385,14 +283,18 @@ class LineageRepository(Repository):
                 (walk.c.depth + 1).label("depth"),
             )
             .select_from(
-                walk.join(
-                    nxt_start,
-                    (nxt_start.c.entity_type == walk.c.entity_type)
-                    & (nxt_start.c.entity_id == walk.c.entity_id)
-                    & (nxt_start.c.direction == produced_by),
-                ).join(
+                runs_of_ws(
+                    walk.join(
+                        nxt_start,
+                        (nxt_start.c.entity_type == walk.c.entity_type)
+                        & (nxt_start.c.entity_id == walk.c.entity_id)
+                        & (nxt_start.c.direction == produced_by),
+                    ).join(
+                        nxt_hop,
+                        (nxt_hop.c.run_id == nxt_start.c.run_id)
+                        & (nxt_hop.c.direction == consumed),
+                    ),
                     nxt_hop,
-                    (nxt_hop.c.run_id == nxt_start.c.run_id) & (nxt_hop.c.direction == consumed),
                 )
             )
             .where(walk.c.depth < max_depth)

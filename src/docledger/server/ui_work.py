@@ -30,7 +30,7 @@ async def jobs_page(request: Request) -> Response:
     for status in ("dead", "failed"):
         page = await ledger.jobs.list(status=status, limit=50, workspace=who.workspace)
         broken.extend(page.items)
-    details = [await ledger.jobs.get(j.id, workspace=who.workspace) for j in broken[:50]]
+    details = await ledger.jobs.get_many([j.id for j in broken[:50]], workspace=who.workspace)
     recent = (await ledger.jobs.list(limit=20, workspace=who.workspace)).items
     statuses = ["queued", "running", "succeeded", "failed", "dead", "cancelled"]
     return render(

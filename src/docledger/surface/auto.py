@@ -1264,6 +1264,14 @@ class Jobs(AutoSurface):
         """A job with its events; with ``workspace``, only a job of that workspace."""
         return self._run("get", job_id, workspace=workspace)
 
+    def get_many(
+        self, job_ids: Iterable[uuid.UUID | str], *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[JobDetail]:
+        """Several jobs with their events in two queries (a dashboard's failed jobs), in the
+        order given; ids that name no job (of ``workspace``, when given) are left out.
+        """
+        return self._run("get_many", job_ids, workspace=workspace)
+
     def stats(self, *, workspace: WorkspaceRef | None = None) -> builtins.list[QueueStats]:
         """Counts by queue and status, the oldest queued job's age, and last-minute throughput
         (of one workspace's jobs when given).
@@ -2215,8 +2223,9 @@ class Exports(AutoSurface):
         anything is written.
 
         ``background=True`` returns the export ``pending`` at once, with a
-        ``docledger.export`` job enqueued in the same transaction (a worker makes it; the
-        selection is pinned now, so later labels do not change what it holds).
+        ``docledger.export`` job enqueued in the same transaction; a worker makes it (a
+        dataset selection is pinned to its version now; a filter reads the data as it is
+        when the worker runs).
         """
         return self._run(
             "create",

@@ -33,7 +33,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.pool import QueuePool
 
 from docledger.config import Settings
-from docledger.db import checkpointer
+from docledger.db import checkpointer, write_gate
 from docledger.db.dialects.base import Capabilities, Dialect
 from docledger.errors import ConfigurationError
 
@@ -97,10 +97,41 @@ def _install_sqlite_hooks(engine: Engine, settings: Settings) -> None:
         finally:
             cursor.close()
 
+    path = _gated_path(engine, settings)
+    if path is not None:
+        write_gate.install(engine)
+    timeout_s = settings.sqlite_busy_timeout_ms / 1000
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
-        conn.exec_driver_sql("BEGIN" if mode == "DEFERRED" else f"BEGIN {mode}")
+        if mode == "DEFERRED":
+            conn.exec_driver_sql("BEGIN")
+            return
+        info = conn.connection.info
+        if path is None or not write_gate.enter(info, path, timeout_s):
+            conn.exec_driver_sql(f"BEGIN {mode}")
+            return
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            write_gate.leave(info)
+            raise
+
+
+def _gated_path(engine: Engine, settings: Settings) -> str | None:
+    """The database file whose in-process writers take turns (write_gate), None for none:
+    an in-memory database, the async driver, or ``DOCLEDGER_SQLITE_WRITE_GATE=off``."""
+    database = engine.url.database
+    if (
+        not settings.sqlite_write_gate
+        or engine.dialect.driver != "pysqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")
+    ):
+        return None
+    return str(Path(database).expanduser().absolute())
 
 
 _DIALECT = sqlite.dialect()
