@@ -242,6 +242,11 @@ def main() -> None:
     parser.add_argument("--upsert", action="store_true", help="embeddings.upsert vs the driver")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--lancedb-python", help="a Python with lancedb (see bench/knn_lancedb.py)")
+    parser.add_argument(
+        "--no-raw-build",
+        action="store_true",
+        help="skip usearch building its own index (a build-rate baseline only: ~5 min at 1M)",
+    )
     args = parser.parse_args()
     if args.upsert:
         from knn_ann import bench_upsert  # noqa: PLC0415
@@ -253,7 +258,12 @@ def main() -> None:
 
         write(
             "knn_ann_sqlite",
-            bench_ann(args.vectors or 1_000_000, args.queries, args.lancedb_python),
+            bench_ann(
+                args.vectors or 1_000_000,
+                args.queries,
+                args.lancedb_python,
+                raw_build=not args.no_raw_build,
+            ),
         )
         return
     write(f"content_knn_{args.dialect}", bench_knn(args.dialect, args.vectors or 100_000))

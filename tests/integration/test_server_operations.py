@@ -84,3 +84,59 @@ def test_runs_with_events_and_metrics(api: Api) -> None:
     for path in ["", "/events", "/metrics", "/metrics/loss"]:
         assert_problem(api.get(f"/runs/{theirs.id}{path}"), 404)
     assert_problem(api.get("/runs", params={"kind": "nonsense"}), 422)
+
+
+def test_a_run_is_started_logged_and_finished_over_http(api: Api) -> None:
+    made = api.post("/runs", json={"name": "remote-train", "kind": "training",
+                                   "params": {"lr": 0.01}, "tags": ["gpu"]})  # fmt: skip
+    assert made.status_code == 201, made.text
+    run = made.json()
+    assert (run["status"], run["params"], run["tags"]) == ("running", {"lr": 0.01}, ["gpu"])
+    points = [{"key": "loss", "value": 1 / (s + 1), "step": s} for s in range(100)]
+    logged = api.post(f"/runs/{run['id']}/metrics", json={"points": points})
+    assert logged.json() == {"logged": 100}
+    assert api.get(f"/runs/{run['id']}/metrics").json() == {"loss": 0.01}
+    # bad points: nothing of the batch is written
+    bad = [{"key": "loss", "value": 0.5, "step": 200}, {"key": "", "value": 1.0}]
+    assert_problem(api.post(f"/runs/{run['id']}/metrics", json={"points": bad}), 422)
+    nan = api.client.post(
+        f"/api/v1/runs/{run['id']}/metrics",
+        headers={**api.as_("editor"), "Content-Type": "application/json"},
+        content=b'{"points": [{"key": "loss", "value": NaN}]}',
+    )
+    assert_problem(nan, 422)
+    assert len(api.get(f"/runs/{run['id']}/metrics/loss").json()) == 100
+    assert_problem(api.post(f"/runs/{run['id']}/metrics", "viewer", json={"points": points}), 403)
+    assert_problem(api.post("/runs", "viewer", json={"name": "x"}), 403)
+    assert_problem(api.post("/runs", json={"name": "x", "kind": "nonsense"}), 422)
+    done = api.post(f"/runs/{run['id']}/finish", json={"status": "succeeded"})
+    assert done.json()["status"] == "succeeded"
+    assert api.post(f"/runs/{run['id']}/finish", json={}).status_code in (409, 422)
+    theirs = api.post("/runs", "other", json={"name": "secret"}).json()
+    assert_problem(api.post(f"/runs/{theirs['id']}/metrics", json={"points": points}), 404)
+    assert_problem(api.post(f"/runs/{theirs['id']}/finish", json={}), 404)
+    assert api.ledger.runs.get(theirs["id"]).status == "running"
+
+
+def test_extractions_are_listed_and_run_now_or_by_a_worker(api: Api) -> None:
+    added = api.upload("notes.txt", b"Pump P1 runs at 40 bar.\n\nValve V7 is closed.\n").json()
+    ran = api.post(f"/documents/{added['document_id']}/extractions", json={})
+    assert ran.status_code == 201, ran.text
+    outcome = ran.json()
+    assert outcome["created"] is True
+    assert outcome["segments"] >= 2
+    again = api.post("/documents/notes.txt/extractions", json={}).json()
+    assert again["created"] is False  # the same extractor and params: nothing new
+    (listed,) = api.get(f"/versions/{added['version_id']}/extractions").json()
+    assert listed["id"] == outcome["extraction_id"]
+    assert_problem(api.post("/documents/notes.txt/extractions", json={"extractor": "nope"}), 422)
+    assert_problem(api.post("/documents/notes.txt/extractions", "viewer", json={}), 403)
+    assert_problem(api.post("/documents/nothing.txt/extractions", json={}), 404)
+    assert_problem(api.get(f"/versions/{added['version_id']}/extractions", "other"), 404)
+    queued = api.post(
+        "/documents/notes.txt/extractions", json={"background": True, "extractor": "text"}
+    )
+    assert queued.status_code == 202, queued.text
+    job = queued.json()
+    assert (job["task"], job["status"]) == ("docledger.extract", "queued")
+    assert job["payload"]["document"] == added["document_id"]

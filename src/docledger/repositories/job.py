@@ -306,17 +306,8 @@ class JobRepository(Repository):
     @readonly
     def get(self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> JobDetail:
         """A job with its events; with ``workspace``, only a job of that workspace."""
-        row = self._row(job_id, workspace)
-        key = row.id
-        events = self.session.scalars(
-            select(JobEventRow)
-            .where(JobEventRow.job_id == key)
-            .order_by(JobEventRow.at, JobEventRow.id)
-        )
-        return JobDetail(
-            **Job.model_validate(row).model_dump(),
-            events=[JobEvent.model_validate(e) for e in events],
-        )
+        found = self.get_many([self._row(job_id, workspace).id])
+        return found[0]
 
     @readonly
     def get_many(

@@ -19,6 +19,7 @@ from docledger.config import Settings, load_settings
 from docledger.ledger import AsyncLedger
 from docledger.server import (
     documents,
+    extractions,
     findings,
     keys,
     labels,
@@ -73,7 +74,17 @@ def create_app(
     if ledger is not None:
         app.state.ledger = ledger
     problems.install(app)
-    for module in (keys, documents, search, labels, findings, operations, records, registry):
+    for module in (
+        keys,
+        documents,
+        extractions,
+        search,
+        labels,
+        findings,
+        operations,
+        records,
+        registry,
+    ):
         app.include_router(module.router, prefix=API)
     ui.install(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)

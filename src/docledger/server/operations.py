@@ -1,6 +1,6 @@
-"""Jobs (enqueue, list, counts, detail with events, retry, cancel) and runs (list, detail,
-events, metrics) of the key's workspace. Store-wide jobs and runs belong to no workspace and
-are out of every key's reach."""
+"""Jobs (enqueue, list, counts, detail with events, retry, cancel) and runs (start, list,
+detail, events, metrics logged and read, finish) of the key's workspace. Store-wide jobs and
+runs belong to no workspace and are out of every key's reach."""
 
 from __future__ import annotations
 
@@ -123,3 +123,63 @@ async def metric_series(
 ) -> list[MetricPoint]:
     """Every point of one key, by step."""
     return await ledger.runs.metric_series(run_id, key, workspace=who.workspace)
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: RunKind = "pipeline"
+    params: dict[str, Any] = Field(default_factory=dict)
+    tags: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    parent: uuid.UUID | None = None
+
+
+@router.post("/runs", response_model=Run, status_code=201, tags=["runs"])
+async def create_run(ledger: Ledger, who: Editor, body: RunIn) -> Run:
+    """Start a run (a training job on another machine logs its metrics here, as MLflow's
+    REST API would take them)."""
+    return await ledger.runs.create(
+        body.name, body.kind, params=body.params, tags=body.tags, parent=body.parent,
+        workspace=who.workspace,
+    )  # fmt: skip
+
+
+class PointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=250)
+    value: float = Field(allow_inf_nan=False)
+    step: int = Field(default=0, ge=0, le=2**62)
+
+
+class PointsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: list[PointIn] = Field(min_length=1, max_length=10_000)
+
+
+class Logged(BaseModel):
+    logged: int
+
+
+@router.post("/runs/{run_id}/metrics", response_model=Logged, tags=["runs"])
+async def log_metrics(ledger: Ledger, who: Editor, run_id: uuid.UUID, body: PointsIn) -> Logged:
+    """Up to 10,000 points in one transaction (all or none)."""
+    logged = await ledger.runs.log_metrics_batch(
+        run_id, [(p.key, p.value, p.step) for p in body.points], workspace=who.workspace
+    )
+    return Logged(logged=logged)
+
+
+class FinishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["succeeded", "failed", "cancelled"] = "succeeded"
+    error: str | None = Field(default=None, max_length=10_000)
+
+
+@router.post("/runs/{run_id}/finish", response_model=Run, tags=["runs"])
+async def finish_run(ledger: Ledger, who: Editor, run_id: uuid.UUID, body: FinishIn) -> Run:
+    """End a running run (409 when it has ended already)."""
+    return await ledger.runs.finish(run_id, body.status, body.error, workspace=who.workspace)
