@@ -222,6 +222,7 @@ def bench_ann(
             "recall_at_10": round(recall([[h.segment_id for h in r] for r in hits], want), 4),
         }
         out["raw_usearch_same_index"] = summary(limit)
+        print("unfiltered", out["docledger"], "raw", out["raw_usearch_same_index"], file=sys.stderr)
         out["qps_ratio_vs_raw_usearch"] = round(
             out["raw_usearch_same_index"]["p50_ms"] / out["docledger"]["p50_ms"], 2
         )

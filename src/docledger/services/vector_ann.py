@@ -44,6 +44,10 @@ EXACT_BELOW = 20_000
 MOST_CANDIDATES = 4_096
 #: candidates re-scored exactly per result wanted (int8 distances only shortlist)
 SHORTLIST = 10
+#: ... at the least, under a filter: the index is asked for candidates / share, so a filter's
+#: passing candidates come from a deeper search and fewer suffice (1M clustered vectors, a 10%
+#: filter: recall@10 0.981 with 3 as with 10, p50 2.1 ms against 10.4 ms)
+FILTERED_SHORTLIST = 3
 #: the index's search list per candidate asked (recall@10 0.965 at 100,000 clustered vectors)
 EXPANSION = 2
 
@@ -169,12 +173,12 @@ def nearest(
     query = q.astype(np.float32)
     if meta.metric == "cosine":
         query = query / (float(np.linalg.norm(query)) or 1.0)
-    enough = k * SHORTLIST
+    enough = k * max(FILTERED_SHORTLIST, round(SHORTLIST * min(share, 1.0)))
     want = min(MOST_CANDIDATES, max(enough, math.ceil(1.5 * enough / max(share, 1e-9))))
     delta = np.arange(meta.indexed, meta.rows)
     extra = delta[files.mask(**mask_args, rows=delta)] if len(delta) else delta
     while True:
-        index.expansion_search = max(ef, EXPANSION * want)
+        index.expansion_search = max(ef, int(EXPANSION * want))
         found = index.search(query, want, threads=1).keys.astype(np.int64)
         passing = found[files.mask(**mask_args, rows=found)] if len(found) else found
         exhausted = len(found) < want  # every indexed row was a candidate
