@@ -171,7 +171,11 @@ class VectorMatrix:
         if self.metric == "cosine":
             q = q / (float(np.linalg.norm(q)) or 1.0)
         if rows is not None:
-            scores = self._scores(self.vectors[rows], self._sq(rows), q)
+            # a document's rows are usually written together: a run of consecutive rows is
+            # scored in place (a view of the mapped file) instead of gathered into a copy
+            run = len(rows) > 1 and bool(np.all(np.diff(rows) == 1))
+            picked = self.vectors[rows[0] : rows[-1] + 1] if run else self.vectors[rows]
+            scores = self._scores(picked, self._sq(rows), q)
         else:
             scores = self._scores(self.vectors, self._sq(None), q)
             if selected is not None and matching < len(self.ids):
