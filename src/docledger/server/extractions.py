@@ -9,12 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from docledger.errors import InvalidInput
-from docledger.extractors import available
 from docledger.schemas.extraction import Extraction
 from docledger.schemas.job import Job
 from docledger.server.auth import Editor, Ledger, Viewer
-from docledger.services.extraction import ExtractOutcome
+from docledger.services.extraction import ExtractOutcome, check_params
 
 router = APIRouter(tags=["extractions"])
 
@@ -49,8 +47,7 @@ async def extract(
     (``error``), not an HTTP error. With ``background`` a ``docledger.extract`` job is
     queued instead (202)."""
     found = await ledger.documents.detail(document, workspace=who.workspace)
-    if body.extractor is not None and body.extractor not in available():
-        raise InvalidInput(f"unknown extractor {body.extractor!r}; one of {sorted(available())}")
+    check_params(body.extractor, body.params)  # refused now, not by the job later
     if body.background:
         payload: dict[str, Any] = {"document": str(found.id), "params": body.params}
         if body.extractor is not None:

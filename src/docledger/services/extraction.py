@@ -81,6 +81,24 @@ def _checked(extractor: Extractor, params: Mapping[str, Any]) -> dict[str, Any]:
     return dict(params)
 
 
+def check_params(
+    extractor: str | None, params: Mapping[str, Any] | None
+) -> tuple[Extractor | None, dict[str, dict[str, Any]]]:
+    """The extractor named (None: whatever fits each document) and each extractor's share of
+    ``params``, checked: InvalidInput for an unknown extractor or a param none takes. Run
+    before anything is written, and before a job is queued to run it later."""
+    if params is not None and not isinstance(params, Mapping):
+        raise InvalidInput("extractor params are a JSON object")
+    given = dict(params or {})
+    extractors = available()
+    if extractor is None:
+        return None, _params_for(extractors, given)
+    chosen = extractors.get(extractor)
+    if chosen is None:
+        raise InvalidInput(f"no extractor {extractor!r}; have {sorted(extractors)}")
+    return chosen, {chosen.name: _checked(chosen, given)}
+
+
 def _params_for(
     extractors: Mapping[str, Extractor], params: Mapping[str, Any]
 ) -> dict[str, dict[str, Any]]:
@@ -136,18 +154,8 @@ class ExtractionService(Service, ExtractionRepository):
         Lineage needs no run here: an extraction names its version, and lineage walks
         follow that link (exact per document, where a batch run would tie every document of
         the batch to every extraction)."""
-        if params is not None and not isinstance(params, Mapping):
-            raise InvalidInput("extractor params are a JSON object")
-        given = dict(params or {})
         extractors = available()
-        if extractor is not None:
-            chosen = extractors.get(extractor)
-            if chosen is None:
-                raise InvalidInput(f"no extractor {extractor!r}; have {sorted(extractors)}")
-            shares = {chosen.name: _checked(chosen, given)}
-        else:
-            chosen = None
-            shares = _params_for(extractors, given)
+        chosen, shares = check_params(extractor, params)
         todo = list(documents)
         outcomes: list[ExtractOutcome] = []
         for start in range(0, len(todo), BATCH_DOCUMENTS):
