@@ -105,3 +105,21 @@ def test_bad_registrations_are_problems_and_write_nothing(api: Api) -> None:
     assert bare.status_code == 201
     assert_problem(api.get("/models/no-file/versions/1/artifact"), 404)
     assert api.ledger.model_versions.get("ocr", workspace="a").stage == "none"
+
+
+def test_names_with_slashes_and_markup_are_reachable(api: Api) -> None:
+    """Hub-style names ("org/ocr") and markup are names like any other: every route reaches
+    them, and a name that is a prefix of another is not confused with it."""
+    for name in ["org/ocr", "org/ocr/versions", "<b>x</b> & y"]:
+        made = _register(api, name)
+        assert made.status_code == 201, made.text
+        assert api.get(f"/models/{name}").json()["name"] == name
+        staged = api.client.put(
+            f"/api/v1/models/{name}/versions/1/stage",
+            headers=api.as_("editor"),
+            json={"stage": "staging"},
+        )
+        assert (staged.status_code, staged.json()["name"]) == (200, name), staged.text
+        assert api.get(f"/models/{name}/versions/1/artifact").content == WEIGHTS
+    assert api.get("/models/org/ocr").json()["stage"] == "staging"
+    assert_problem(api.get("/models/org"), 404)

@@ -26,7 +26,7 @@ from docledger.db.dialect import (
 )
 from docledger.db.types import utcnow
 from docledger.deprecation import renamed_argument
-from docledger.errors import InvalidInput, InvalidTransition
+from docledger.errors import InvalidInput, InvalidTransition, NotFound
 from docledger.ids import new_id
 from docledger.models import Job as JobRow
 from docledger.models import JobEvent as JobEventRow
@@ -306,7 +306,9 @@ class JobRepository(Repository):
     @readonly
     def get(self, job_id: uuid.UUID | str, *, workspace: WorkspaceRef | None = None) -> JobDetail:
         """A job with its events; with ``workspace``, only a job of that workspace."""
-        found = self.get_many([self._row(job_id, workspace).id])
+        found = self.get_many([require_uuid(job_id, "job id")], workspace=workspace)
+        if not found:  # another workspace's job is answered like one that does not exist
+            raise NotFound(f"no job {job_id}")
         return found[0]
 
     @readonly

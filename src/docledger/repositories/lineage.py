@@ -161,7 +161,7 @@ class LineageRepository(Repository):
         returned."""
         entity_type, entity_id = entity_key(entity)
         ws = self._confine_start(entity_type, entity_id, workspace)
-        return self._visible(self._closure(entity_type, entity_id, max_depth, ws, up=True), ws)
+        return self._closure(entity_type, entity_id, max_depth, ws, up=True)
 
     @readonly
     def downstream(
@@ -175,7 +175,7 @@ class LineageRepository(Repository):
         versions and their extractions included). ``workspace`` as in ``upstream``."""
         entity_type, entity_id = entity_key(entity)
         ws = self._confine_start(entity_type, entity_id, workspace)
-        return self._visible(self._closure(entity_type, entity_id, max_depth, ws, up=False), ws)
+        return self._closure(entity_type, entity_id, max_depth, ws, up=False)
 
     def _confine_start(
         self, entity_type: str, entity_id: str, workspace: WorkspaceRef | None

@@ -76,27 +76,13 @@ async def register_model(
     )
 
 
-@router.get("/models/{name}", response_model=ModelVersion)
-async def get_model(
-    ledger: Ledger,
-    who: Viewer,
-    name: Name,
-    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    stage: ModelStage | None = None,
-) -> ModelVersion:
-    """A version by number, the one in a stage (``stage=production``), or the newest."""
-    return await ledger.model_versions.get(
-        name, version=version, stage=stage, workspace=who.workspace
-    )
-
-
 class StageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     stage: ModelStage
 
 
-@router.put("/models/{name}/versions/{version}/stage", response_model=ModelVersion)
+@router.put("/models/{name:path}/versions/{version}/stage", response_model=ModelVersion)
 async def set_stage(
     ledger: Ledger, who: Editor, name: Name, version: Version, body: StageIn
 ) -> ModelVersion:
@@ -106,7 +92,7 @@ async def set_stage(
 
 
 @router.get(
-    "/models/{name}/versions/{version}/artifact",
+    "/models/{name:path}/versions/{version}/artifact",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}, 304: {}},
 )
@@ -131,3 +117,18 @@ async def download_artifact(
     if size is not None:
         headers["Content-Length"] = str(size)
     return StreamingResponse(chunks(source), media_type="application/octet-stream", headers=headers)
+
+
+# last: a name may hold slashes ("org/ocr"), so this path would also match the routes above
+@router.get("/models/{name:path}", response_model=ModelVersion)
+async def get_model(
+    ledger: Ledger,
+    who: Viewer,
+    name: Name,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    stage: ModelStage | None = None,
+) -> ModelVersion:
+    """A version by number, the one in a stage (``stage=production``), or the newest."""
+    return await ledger.model_versions.get(
+        name, version=version, stage=stage, workspace=who.workspace
+    )
