@@ -356,3 +356,29 @@ def test_two_writers_upserting_the_same_vector_both_succeed(ledger: Ledger) -> N
     (hit,) = ledger.search.vector([0.0, 1.0, 0.0, 0.0], space="race", k=1)
     assert hit.segment_id == segment.id
     assert hit.score == pytest.approx(1.0)
+
+
+def test_common_words_ranked_within_the_scope(ledger: Ledger) -> None:
+    """A word common in the scope (more than 100 segments) is ranked by the index first and
+    scoped after: when another workspace holds all the index's best matches, the scope's
+    own best still come back, in order, the same in two workspaces holding the same text."""
+    ledger.workspaces.create("busy")
+    crowd = ledger.documents.create(b"x", external_key="crowd.txt", workspace="busy").version_id
+    ledger.extractions.record(
+        crowd, "mine", "1", {}, [{"kind": "chunk", "text": "bridge"} for _ in range(600)]
+    )
+    longer = [{"kind": "chunk", "text": "bridge" + " filler" * n} for n in range(1, 151)]
+    found = {}
+    for slug in ("quiet", "quiet2"):
+        ledger.workspaces.create(slug)
+        version = ledger.documents.create(
+            slug.encode(), external_key=f"{slug}.txt", workspace=slug
+        ).version_id
+        ledger.extractions.record(version, "mine", "1", {}, longer)
+        found[slug] = ledger.search.text("bridge", k=10, workspace=slug)
+        assert {h.external_key for h in found[slug]} == {f"{slug}.txt"}
+    assert [h.text for h in found["quiet"]] == [z["text"] for z in longer[:10]]
+    assert [h.text for h in found["quiet2"]] == [h.text for h in found["quiet"]]
+    busy = ledger.search.text("bridge", k=10, workspace="busy")
+    assert len(busy) == 10
+    assert {h.text for h in busy} == {"bridge"}

@@ -191,6 +191,8 @@ def in_values(session: Session, column: Any, values: Sequence[Any]) -> Any:
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+#: How many of the index's best matches are joined to the scope per candidate wanted.
+BEST_OVERFETCH = 4
 
 
 def _scope_sql(
@@ -267,9 +269,19 @@ def full_text_candidates(
         return []
     where, binds = _scope_sql(**scope)
     source, match, query = _match(session, words)
-    rank = dialect_of(session).rank()
+    dialect = dialect_of(session)
+    # the index's best few first, then the scope: the same rows as the full query whenever
+    # ``limit`` of those lie in the scope (a scope holding few of the matches falls back)
+    best, order = dialect.best_matches()
     stmt = text(
-        f"SELECT s.id FROM {source} WHERE {match} AND {where} ORDER BY {rank}, s.id LIMIT :n"
+        f"SELECT s.id FROM {best} WHERE {where} ORDER BY {order}, s.id LIMIT :n"
+    ).bindparams(*binds, q=query, n=limit, over=limit * BEST_OVERFETCH)
+    found = [row[0] for row in session.execute(stmt)]
+    if len(found) == limit:
+        return found
+    stmt = text(
+        f"SELECT s.id FROM {source} WHERE {match} AND {where} "
+        f"ORDER BY {dialect.rank()}, s.id LIMIT :n"
     ).bindparams(*binds, q=query, n=limit)
     return [row[0] for row in session.execute(stmt)]
 

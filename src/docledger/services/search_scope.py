@@ -85,6 +85,25 @@ def hit_details(session: Any, ids: Sequence[Any]) -> dict[uuid.UUID, Any]:
     return out
 
 
+@functools.cache
+def _texts_statement() -> Any:
+    seg = SEGMENTS.c
+    return select(seg.id, seg.text, seg.content_hash).where(
+        seg.id.in_(bindparam("ids", expanding=True))
+    )
+
+
+def candidate_texts(session: Any, ids: Sequence[Any]) -> dict[uuid.UUID, tuple[str, str]]:
+    """(text, content hash) per segment id: all that ranking a candidate needs."""
+    out: dict[uuid.UUID, tuple[str, str]] = {}
+    stmt = _texts_statement()
+    for part in range(0, len(ids), 500):
+        wanted = [uuid_of(i) for i in ids[part : part + 500]]
+        for sid, body, digest in session.connection().execute(stmt, {"ids": wanted}):
+            out[uuid_of(sid)] = (body or "", digest or "")
+    return out
+
+
 def build_hits(
     chosen: list[tuple[uuid.UUID, float]], details: dict[uuid.UUID, Any]
 ) -> list[SearchHit]:
@@ -310,18 +329,14 @@ def ranked_text(
         chosen = by_rare_terms(rare)
     else:  # only common words: the dialect's own ranker picks the candidates
         chosen = full_text_candidates(session, wanted, scope=scope, limit=max(k * 10, TEXT_DEPTH))
-    details = hit_details(session, chosen)
-    order = [key for key in (uuid_of(i) for i in chosen) if key in details]
+    # rank on the candidates' text alone; the joined details are read for the k shown
+    texts = candidate_texts(session, chosen)
+    order = [key for key in (uuid_of(i) for i in chosen) if key in texts]
     scores = ranking.bm25(
-        wanted, [details[key][7] or "" for key in order], df=[len(rows) for rows in postings]
+        wanted, [texts[key][0] for key in order], df=[len(rows) for rows in postings]
     )
     ranked = sorted(
         ((key, score) for key, score in zip(order, scores, strict=True) if score > 0),
-        key=lambda hit: (
-            -hit[1],
-            details[hit[0]][7] or "",
-            details[hit[0]][11] or "",
-            str(hit[0]),
-        ),
-    )
-    return build_hits(ranked[:k], details)
+        key=lambda hit: (-hit[1], texts[hit[0]][0], texts[hit[0]][1], str(hit[0])),
+    )[:k]
+    return build_hits(ranked, hit_details(session, [key for key, _ in ranked]))

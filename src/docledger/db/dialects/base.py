@@ -105,6 +105,13 @@ class Dialect:
         """ORDER BY text of the full-text index's own ranker, best first."""
         raise NotImplementedError
 
+    def best_matches(self) -> tuple[str, str]:
+        """(FROM clause, ORDER BY text) joining ``s`` (segments) to ``m``: the ``:over`` best
+        matches of ``:q`` in the whole index by its own ranker, found before any scope is
+        applied (ranking every match of a common word joined to its segment cost twice as
+        much as ranking the index alone)."""
+        raise NotImplementedError
+
     def full_text_catch_up(self, conn: Connection, analyze_after: int) -> int:
         raise NotImplementedError
 

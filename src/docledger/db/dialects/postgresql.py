@@ -168,6 +168,14 @@ class PostgresDialect(Dialect):
     def rank(self) -> str:
         return "ts_rank(f.tsv, to_tsquery('simple', :q)) DESC"
 
+    def best_matches(self) -> tuple[str, str]:
+        return (
+            "(SELECT segment_id AS k, ts_rank(tsv, to_tsquery('simple', :q)) AS r "
+            "FROM fts_segments WHERE tsv @@ to_tsquery('simple', :q) "
+            "ORDER BY r DESC LIMIT :over) AS m JOIN segments s ON s.id = m.k",
+            "m.r DESC",
+        )
+
     def full_text_catch_up(self, conn: Connection, analyze_after: int) -> int:
         """The pending rows are taken by ``DELETE ... RETURNING``: a concurrent catch-up waits
         on their row locks and then finds them gone, and ``ON CONFLICT`` covers a row the

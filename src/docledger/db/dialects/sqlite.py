@@ -243,6 +243,14 @@ class SQLiteDialect(Dialect):
     def rank(self) -> str:
         return "bm25(fts_segments)"
 
+    def best_matches(self) -> tuple[str, str]:
+        return (
+            "(SELECT rowid AS k, bm25(fts_segments) AS r FROM fts_segments "
+            "WHERE fts_segments MATCH :q ORDER BY r LIMIT :over) AS m "
+            "CROSS JOIN segments s ON s.rowid = m.k",
+            "m.r",
+        )
+
     def full_text_catch_up(self, conn: Connection, analyze_after: int) -> int:
         """SQLite holds the database's write lock, so the pending set cannot change under it;
         rows FTS5 already holds (its docsize) are skipped (an edited row queues its
