@@ -3,9 +3,11 @@ helpers those tests share: the side-effect table and the worker command line."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
@@ -56,3 +58,24 @@ def worker_argv(url: str, *options: str) -> list[str]:
         "tests.queue_tasks",
         *options,
     ]
+
+
+class StallingFormat:
+    """An export format that stalls while the file named by ``DOCLEDGER_TEST_STALL`` exists
+    (so a test can kill the worker in the middle of an export), else writes one line per
+    record. Workers register it with ``--import tests.stall_format``."""
+
+    name = "tests-stall"
+    version = "1"
+    source = "segments"
+    description = "stalls while a file exists"
+
+    def write(self, records: Any, sink: Any, options: Any) -> None:
+        gate = os.environ.get("DOCLEDGER_TEST_STALL", "")
+        out = sink.open("stall.txt", "text/plain")
+        for record in records():
+            while gate and os.path.exists(gate):
+                Path(gate + ".started").touch()
+                time.sleep(0.05)
+            out.write(record["segment_id"] + "\n")
+            sink.count("stall.txt")

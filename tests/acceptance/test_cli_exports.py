@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 from docledger import Ledger, load_settings
+from docledger.repositories.export import ExportRepository
+from docledger.services.exports import RUNNABLE
 from tests.corpus import real_pdfs
 
 from .test_cli import run
@@ -95,3 +98,17 @@ def test_export_commands(db_url: str, tmp_path: Path) -> None:
     code, out, err = dl("export", "jsonl", "--background", "-o", "nowhere")
     assert code != 0
     assert "not with --background" in err
+
+    # a background export whose worker died after starting it: --force takes it over
+    code, out, err = dl("export", "jsonl", "--background")
+    assert code == 0, err
+    stuck = out.split()[1]
+    with Ledger.open(settings=settings) as ledger, ledger.transaction() as tx:
+        ExportRepository(tx.session)._start(uuid.UUID(stuck), "start", None, RUNNABLE["start"])
+    code, out, err = dl("exports", "resume", stuck)
+    assert code != 0
+    assert "force=True takes over" in err
+    assert "Traceback" not in err
+    code, out, err = dl("exports", "resume", stuck, "--force")
+    assert code == 0, err
+    assert "succeeded" in out

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from docledger.db.session import session_scope
+from docledger.repositories.export import ExportRepository
+from docledger.services.exports import RUNNABLE
 from docledger.worker import Worker
 from tests.integration.server_api import Api, assert_problem, serve
 
@@ -88,6 +92,22 @@ def test_a_background_export_answers_202_and_a_worker_makes_it(api: Api) -> None
     assert hashlib.sha256(got.content).hexdigest() == file["sha256"]
     assert_problem(api.post("/exports", json={"formats": ["pdf"], "background": True}), 422)
     assert len(api.ledger.jobs.list(task="docledger.export").items) == 1
+
+
+def test_an_export_left_running_is_resumed_with_force(api: Api) -> None:
+    _labelled(api)
+    pending = api.post("/exports", json={"formats": ["jsonl"], "background": True}).json()
+    with session_scope(api.ledger.engine) as s:  # its worker started it and died
+        ExportRepository(s)._start(uuid.UUID(pending["id"]), "start", None, RUNNABLE["start"])
+    resume = f"/exports/{pending['id']}/resume"
+    assert_problem(api.post(resume), 422)
+    assert_problem(api.post(resume, "viewer", params={"force": "true"}), 403)
+    done = api.post(resume, params={"force": "true"})
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "succeeded"
+    assert_problem(api.post(resume, params={"force": "true"}), 422)  # nothing left to do
+    theirs = api.ledger.exports.create({}, ["jsonl"], workspace="b", background=True)
+    assert_problem(api.post(f"/exports/{theirs.id}/resume"), 404)
 
 
 def test_lineage_of_an_entity(api: Api) -> None:

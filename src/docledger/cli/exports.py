@@ -209,13 +209,18 @@ def exports_show(export_id: Annotated[str, typer.Argument()], workspace: Workspa
 
 @exports.command("resume")
 def exports_resume(
-    export_id: Annotated[str, typer.Argument()], workspace: Workspace = None, actor: Actor = None
+    export_id: Annotated[str, typer.Argument()],
+    workspace: Workspace = None,
+    actor: Actor = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="also take over a running export whose maker died")
+    ] = False,
 ) -> None:
     """Finish a partial or failed export (only the formats that did not succeed run)."""
     with state.ledger() as ledger:
         done = _with_progress(
             lambda progress: ledger.exports.resume(
-                export_id, actor=actor, workspace=workspace, progress=progress
+                export_id, actor=actor, workspace=workspace, progress=progress, force=force
             )
         )
     _summary(done)

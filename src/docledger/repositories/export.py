@@ -109,6 +109,7 @@ class ExportRepository(Repository):
         action: str,
         actor: str | uuid.UUID | None,
         allowed: Collection[str],
+        detail: Mapping[str, Any] | None = None,
     ) -> None:
         """Compare and set: only from one of the ``allowed`` statuses, else Conflict (another
         worker or caller started it first)."""
@@ -119,7 +120,7 @@ class ExportRepository(Repository):
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"export {key} was started by someone else")
-        self._event(key, action, actor=self._actor(actor))
+        self._event(key, action, actor=self._actor(actor), detail=detail)
 
     def _record_format(
         self,

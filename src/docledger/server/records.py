@@ -115,6 +115,22 @@ async def create_export(ledger: Ledger, who: Editor, body: ExportIn, response: R
     return made
 
 
+@router.post("/exports/{export_id}/resume", response_model=Export, tags=["exports"])
+async def resume_export(
+    ledger: Ledger,
+    who: Editor,
+    export_id: uuid.UUID,
+    force: Annotated[
+        bool, Query(description="also take over a running export whose maker died")
+    ] = False,
+) -> Export:
+    """Run again the formats of a partial, failed or pending export that did not succeed;
+    422 for an export in any other state."""
+    return await ledger.exports.resume(
+        export_id, actor=who.actor, workspace=who.workspace, force=force
+    )
+
+
 @router.get("/exports/{export_id}", response_model=Export, tags=["exports"])
 async def get_export(ledger: Ledger, who: Viewer, export_id: uuid.UUID) -> Export:
     return await ledger.exports.get(export_id, workspace=who.workspace)

@@ -13,10 +13,8 @@ import json
 import logging
 import os
 import shutil
-import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,7 +23,7 @@ from sqlalchemy import select
 
 from docledger import formats as registry
 from docledger.errors import DocledgerError, InvalidInput, NotFound
-from docledger.formats.base import ExportFormat, Record, Sink
+from docledger.formats.base import ExportFormat
 from docledger.formats.labelstudio import parse
 from docledger.models import ExportFile as FileRow
 from docledger.models import Run as RunRow
@@ -35,16 +33,14 @@ from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.export import Export, LabelStudioImport, Reproduction
-from docledger.services.export_pages import PageImages
-from docledger.services.export_records import READERS
 from docledger.services.export_source import Plan, resolve
+from docledger.services.export_writing import Progress, write_format
 from docledger.services.label_studio import import_regions
 from docledger.services.scope import Service, service
 from docledger.services.staging import put_file
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int], None]
 #: options every format understands; others are passed through to the formats as given
 OPTION_TYPES: dict[str, type] = {"dpi": int, "image_prefix": str, "validate": str, "images": bool}
 
@@ -96,6 +92,9 @@ EXPORT_TASK = "docledger.export"
 #: the statuses an export may start from, per action (checked again as it starts, so two
 #: workers given the same export cannot both make it)
 RUNNABLE = {"start": frozenset({"pending"}), "resume": frozenset({"partial", "failed"})}
+#: what ``resume(force=True)`` takes over besides: an export whose maker died while running
+#: (a killed process, a worker whose job lease expired)
+ABANDONED = frozenset({"running"})
 
 
 class ExportService(Service, ExportRepository):
@@ -164,11 +163,34 @@ class ExportService(Service, ExportRepository):
         actor: str | uuid.UUID | None,
         action: str,
         progress: Progress | None,
+        force: bool = False,
     ) -> Export:
+        allowed = RUNNABLE[action] | (ABANDONED if force else frozenset())
         with self._scope.session() as session:
-            ExportRepository(session)._start(key, action, actor, RUNNABLE[action])
+            detail = {"forced": True} if force else None
+            ExportRepository(session)._start(key, action, actor, allowed, detail)
         for fmt in chosen:
-            result, files, checks = self._one(plan, fmt, opts, progress)
+            try:
+                self._format(key, plan, fmt, opts, actor, progress)
+            except BaseException as exc:
+                # an error no format catches (a full disk, the database gone, Ctrl-C): the
+                # export is finished with what it has and this format failed, never left
+                # ``running``; ``resume`` redoes the rest; the error still reaches the caller
+                self._abandon(key, fmt, exc, actor)
+                raise
+        return self._complete(key, actor)
+
+    def _format(
+        self,
+        key: uuid.UUID,
+        plan: Plan,
+        fmt: ExportFormat,
+        opts: Mapping[str, Any],
+        actor: str | uuid.UUID | None,
+        progress: Progress | None,
+    ) -> None:
+        result, files, checks = write_format(self._scope, plan, fmt, opts, progress)
+        try:
             with self._scope.writing_blobs():
                 stored = [
                     (name, put_file(self._scope.blobs, meta["path"], "an export file"),
@@ -179,8 +201,27 @@ class ExportService(Service, ExportRepository):
                     ExportRepository(session)._record_format(
                         key, fmt.name, result, stored, checks, actor
                     )
+        finally:
             for _, meta in files:
                 shutil.rmtree(meta["folder"], ignore_errors=True)
+
+    def _abandon(
+        self, key: uuid.UUID, fmt: ExportFormat, exc: BaseException, actor: str | uuid.UUID | None
+    ) -> None:
+        message = str(exc) if isinstance(exc, DocledgerError) else f"{type(exc).__name__}: {exc}"
+        failed = {
+            "status": "failed",
+            "error": message or type(exc).__name__,
+            "version": fmt.version,
+        }
+        try:
+            with self._scope.session() as session:
+                ExportRepository(session)._record_format(key, fmt.name, failed, [], None, actor)
+            self._complete(key, actor)
+        except Exception:  # the store itself failed: resume(force=True) takes it over later
+            log.warning("export %s could not be marked finished; it stays running", key)
+
+    def _complete(self, key: uuid.UUID, actor: str | uuid.UUID | None) -> Export:
         with self._scope.session() as session:
             status = ExportRepository(session)._finish(key, actor)
             row = ExportRepository(session)._row(key)
@@ -193,63 +234,6 @@ class ExportService(Service, ExportRepository):
                     )
         return self._get(key)
 
-    def _one(
-        self,
-        plan: Plan,
-        fmt: ExportFormat,
-        opts: Mapping[str, Any],
-        progress: Progress | None,
-    ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], dict[str, Any] | None]:
-        """Write one format into a private folder: (result, files, validation)."""
-        folder = Path(tempfile.mkdtemp(prefix="docledger-export-"))
-        sink = Sink(folder, fmt.name, PageImages(self._scope) if opts.get("images") else None)
-        started = time.perf_counter()
-        reader = READERS.get(fmt.source)
-
-        def records() -> Iterator[Record]:
-            assert reader is not None
-            with self._scope.session(readonly=True) as session:
-                done = 0
-                for record in reader(session, plan):
-                    yield record
-                    done += 1
-                    if progress is not None and done % 1000 == 0:
-                        progress(fmt.name, 1000)
-                if progress is not None and done % 1000:
-                    progress(fmt.name, done % 1000)
-
-        try:
-            if reader is None:
-                raise InvalidInput(
-                    f"format {fmt.name} reads {fmt.source!r}, not segments or findings"
-                )
-            fmt.write(records, sink, opts)
-        except Exception as exc:
-            sink.close()
-            shutil.rmtree(folder, ignore_errors=True)
-            log.debug("export format %s failed", fmt.name, exc_info=True)
-            message = (
-                str(exc) if isinstance(exc, DocledgerError) else f"{type(exc).__name__}: {exc}"
-            )
-            failed: dict[str, Any] = {"status": "failed", "error": message, "version": fmt.version}
-            return failed, [], None
-        sink.close()
-        files = [(name, {**meta, "folder": folder}) for name, meta in sorted(sink.files.items())]
-        result: dict[str, Any] = {
-            "status": "partial" if sink.failed_count else "succeeded",
-            "version": fmt.version,
-            "records": sum(meta["records"] for _, meta in files),
-            "files": [name for name, _ in files],
-            "failed": sink.failed,
-            "failed_count": sink.failed_count,
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        if sink.failed_count:
-            result["error"] = f"{sink.failed_count} record(s) could not be written"
-        if not files:
-            shutil.rmtree(folder, ignore_errors=True)
-        return result, files, _check(files, opts.get("validate") == "full")
-
     @service
     def resume(
         self,
@@ -258,17 +242,29 @@ class ExportService(Service, ExportRepository):
         actor: str | uuid.UUID | None = None,
         workspace: WorkspaceRef | None = None,
         progress: Progress | None = None,
+        force: bool = False,
     ) -> Export:
         """Run again every format of a partial or failed export that did not succeed (their
         earlier files are replaced); the formats that succeeded are left as they are. A
-        ``pending`` export (``create(background=True)``) is made whole: what its job does."""
+        ``pending`` export (``create(background=True)``) is made whole: what its job does.
+
+        ``force=True`` also takes over a ``running`` export, for when what was making it is
+        gone (a killed process; the export job does it when the queue hands it over again
+        after its first worker's lease ran out). Forcing an export that is really being
+        made makes it twice; the files of the last run are kept."""
         with self._scope.session(readonly=True) as session:
             row = ExportRepository(session)._row(export, workspace)
             action = "start" if row.status == "pending" else "resume"
-            if row.status not in RUNNABLE[action]:
+            allowed = RUNNABLE[action] | (ABANDONED if force else frozenset())
+            if row.status not in allowed:
                 raise InvalidInput(
                     f"export {row.id} is {row.status}: only a pending, partial or failed one "
                     "resumes"
+                    + (
+                        ""
+                        if force or row.status not in ABANDONED
+                        else " (force=True takes over one whose maker was killed)"
+                    )
                 )
             key, ws = row.id, row.workspace_id
             todo = [f for f in row.formats if row.results.get(f, {}).get("status") != "succeeded"]
@@ -278,7 +274,8 @@ class ExportService(Service, ExportRepository):
         missing = [f for f in todo if f not in known]
         if missing:
             raise InvalidInput(f"format(s) {missing} are not installed: cannot resume")
-        return self._run(key, plan, [known[f] for f in todo], opts, actor, action, progress)
+        todo_formats = [known[f] for f in todo]
+        return self._run(key, plan, todo_formats, opts, actor, action, progress, force)
 
     @service
     def reproduce(
@@ -370,38 +367,6 @@ class ExportService(Service, ExportRepository):
         regions = parse(data)
         with self._scope.session() as session:
             return import_regions(session, regions, status, actor, workspace)
-
-
-def _check(files: list[tuple[str, dict[str, Any]]], full: bool) -> dict[str, Any]:
-    """What the export checks itself in every file it wrote: JSON lines are counted against
-    the records; with ``validate="full"`` each line is parsed and every JSON document too
-    (which holds the document in memory: off by default, so memory stays flat)."""
-    out: dict[str, Any] = {"ok": True, "files": {}}
-    for name, meta in files:
-        path: Path = meta["path"]
-        entry: dict[str, Any] = {"bytes": path.stat().st_size, "records": meta["records"]}
-        try:
-            if name.endswith(".jsonl"):
-                with open(path, encoding="utf-8") as handle:
-                    if full:
-                        lines = sum(1 for line in handle if json.loads(line) is not None)
-                    else:
-                        lines = sum(1 for _ in handle)
-                entry["lines"] = lines
-                entry["ok"] = lines == meta["records"]
-            elif name.endswith(".json") and full:  # parsing holds the document in memory
-                with open(path, encoding="utf-8") as handle:
-                    json.load(handle)
-                entry["ok"] = True
-                entry["parsed"] = True
-            else:
-                entry["ok"] = True
-        except ValueError as exc:
-            entry["ok"] = False
-            entry["error"] = str(exc)
-        out["files"][name] = entry
-        out["ok"] = out["ok"] and entry["ok"]
-    return out
 
 
 __all__ = ["ExportService"]

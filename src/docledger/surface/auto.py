@@ -88,7 +88,7 @@ if TYPE_CHECKING:
     from docledger.services.backup import BackupReport, RestoreReport
     from docledger.services.dump import DumpReport
     from docledger.services.embedders import Embedder
-    from docledger.services.exports import Progress
+    from docledger.services.export_writing import Progress
     from docledger.services.extraction import ExtractOutcome
     from docledger.services.ingest import SyncResult
     from docledger.services.invariants import CheckResult
@@ -2245,12 +2245,20 @@ class Exports(AutoSurface):
         actor: str | uuid.UUID | None = None,
         workspace: WorkspaceRef | None = None,
         progress: Progress | None = None,
+        force: bool = False,
     ) -> Export:
         """Run again every format of a partial or failed export that did not succeed (their
         earlier files are replaced); the formats that succeeded are left as they are. A
         ``pending`` export (``create(background=True)``) is made whole: what its job does.
+
+        ``force=True`` also takes over a ``running`` export, for when what was making it is
+        gone (a killed process; the export job does it when the queue hands it over again
+        after its first worker's lease ran out). Forcing an export that is really being
+        made makes it twice; the files of the last run are kept.
         """
-        return self._run("resume", export, actor=actor, workspace=workspace, progress=progress)
+        return self._run(
+            "resume", export, actor=actor, workspace=workspace, progress=progress, force=force
+        )
 
     def reproduce(
         self,

@@ -145,11 +145,13 @@ def _index_vectors(ctx: TaskContext) -> dict[str, Any]:
 @task("docledger.export")
 def _export(ctx: TaskContext) -> dict[str, Any]:
     """Make an export created with ``background=True`` (payload: export, optional actor).
-    A second delivery of the same job finds the export started and stops with Conflict."""
+    A later attempt of the job (its first worker died, or failed) takes over the export that
+    attempt left running; the queue hands a job to one worker at a time."""
     payload = ctx.job.payload
     if "export" not in payload:
         raise InvalidInput("docledger.export needs an 'export' in its payload")
-    done = ctx.ledger.exports.resume(payload["export"], actor=payload.get("actor"))
+    again = ctx.job.attempt > 1
+    done = ctx.ledger.exports.resume(payload["export"], actor=payload.get("actor"), force=again)
     return {"export": str(done.id), "status": done.status, "files": len(done.files)}
 
 
