@@ -4,13 +4,15 @@ other dialect; the gate must be invisible there and on the async driver."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
-from docledger import LockTimeout
+from docledger import AsyncLedger, LockTimeout
+from docledger.config import load_settings
 from docledger.db import write_gate
 from docledger.db.session import session_scope
 from tests.integration.sqlite_file import open_copy
@@ -94,3 +96,32 @@ def test_it_can_be_switched_off(tmp_path: Path, sqlite_template: Path) -> None:
         session.connection()
         assert _gate(tmp_path).owner is None
         assert write_gate.HELD not in session.connection().connection.info
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("gated", [True, False])
+async def test_async_writes_take_their_turn_at_the_gate(
+    tmp_path: Path, sqlite_template: Path, gated: bool
+) -> None:
+    """A write of the async surface waits for the gate another writer of the process holds
+    (SQLite itself is free: aiosqlite alone would go straight in); reads never wait."""
+    open_copy(tmp_path, sqlite_template).close()
+    settings = load_settings(
+        db_url=f"sqlite:///{tmp_path / 'docledger.db'}",
+        blob_root=str(tmp_path / "blobs"),
+        sqlite_write_gate=gated,
+    )
+    async with AsyncLedger.open(settings=settings) as aledger:
+        await aledger.jobs.enqueue("docledger.noop")  # the engines are open
+        gate = _gate(tmp_path)
+        assert gate.acquire(0)
+        try:
+            write = asyncio.create_task(aledger.jobs.enqueue("docledger.noop", {"n": 1}))
+            assert len((await aledger.jobs.list()).items) == 1  # a read goes on
+            await asyncio.sleep(0.3)
+            assert write.done() is not gated
+        finally:
+            gate.release()
+        job = await asyncio.wait_for(write, 10)
+        assert job.payload == {"n": 1}
+        assert len((await aledger.jobs.list()).items) == 2

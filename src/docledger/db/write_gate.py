@@ -12,8 +12,9 @@ the next one is woken the moment the writer before it commits or rolls back: the
 still arbitrates between processes.
 
 The gate is taken only for write transactions of the threaded driver (pysqlite; aiosqlite
-runs its statements from the event loop, which must never block), released after the
-driver's commit or rollback (the pool's reset on return is a rollback too), and a thread
+runs its statements from the event loop, which must never block: so the async surface sends
+each write call of its own to a thread on the gated engine, see ``installed``), released
+after the driver's commit or rollback (the pool's reset on return is a rollback too), and a thread
 that already holds it goes straight to SQLite, so nested writers behave as they did without
 it. A forked child starts with fresh gates.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -50,6 +52,8 @@ class Gate:
 
 _gates: dict[str, Gate] = {}
 _guard = threading.Lock()
+#: dialects of gated engines (an engine's option views share its dialect, and so the gate)
+_installed: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def gate(path: str) -> Gate:
@@ -104,6 +108,7 @@ def _info(connection: Any) -> dict[str, Any] | None:
 def install(engine: Engine) -> None:
     """Release the gate after the driver's commit and rollback of ``engine``'s connections
     (the ``begin`` listener in the SQLite dialect takes it)."""
+    _installed.add(engine.dialect)
     dialect = engine.dialect
     commit, rollback = dialect.do_commit, dialect.do_rollback
 
@@ -128,3 +133,9 @@ def install(engine: Engine) -> None:
 
     event.listen(engine, "invalidate", dropped)
     event.listen(engine, "close", dropped)
+
+
+def installed(engine: Engine) -> bool:
+    """Whether ``engine``'s write transactions take the gate: the async surface then sends
+    its SQLite writes through this engine, so they take their turn with the threads'."""
+    return engine.dialect in _installed

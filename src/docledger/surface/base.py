@@ -3,9 +3,11 @@
 Sync, own transaction: a ``rows`` method opens one transaction (read-only ones a deferred
 SQLite BEGIN) and runs on the repository built over it; a ``service`` method gets the scope and
 opens what it needs itself. Async: ``rows`` methods run through ``AsyncSession.run_sync`` on the
-async engine; ``service`` methods (blob bytes, models, commits in steps) run the very same sync
-code in a worker thread, so neither file I/O nor a model blocks the event loop. Inside an async
-transaction every method runs through ``run_sync`` on the caller's session.
+async engine (on SQLite with the write gate on, the writing ones run on the sync engine in a
+thread instead, so they take their turn with every thread's); ``service`` methods (blob
+bytes, models, commits in steps) run the very same sync code in a worker thread, so neither
+file I/O nor a model blocks the event loop. Inside an async transaction every method runs
+through ``run_sync`` on the caller's session.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from docledger.db import write_gate
 from docledger.db.session import async_session_scope, session_scope
 from docledger.db.tenancy import default_workspace
 from docledger.services.scope import Scope, Service, is_service
@@ -40,6 +43,14 @@ def _confined(kwargs: dict[str, Any], bind: Any) -> dict[str, Any]:
     return kwargs
 
 
+def _own_transaction(
+    cls: type[Any], scope: Scope, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    fn = getattr(cls, name)
+    with session_scope(scope.engine, readonly=readonly(fn)) as session:
+        return getattr(build(cls, scope, session), name)(*args, **kwargs)
+
+
 class AutoSurface:
     """``ledger.X``: every call in a transaction of its own."""
 
@@ -53,8 +64,7 @@ class AutoSurface:
         kwargs = _confined(kwargs, self._scope.engine)
         if is_service(fn):
             return getattr(build(self._cls, self._scope), name)(*args, **kwargs)
-        with session_scope(self._scope.engine, readonly=readonly(fn)) as session:
-            return getattr(build(self._cls, self._scope, session), name)(*args, **kwargs)
+        return _own_transaction(self._cls, self._scope, name, args, kwargs)
 
 
 class AsyncSurface:
@@ -82,6 +92,14 @@ class AsyncSurface:
             return await asyncio.to_thread(
                 lambda: getattr(build(self._cls, scope), name)(*args, **kwargs)
             )
+        if not readonly(fn) and self._engine.dialect.name == "sqlite":
+            scope = self._sync_scope()
+            if write_gate.installed(scope.engine):
+                # a write takes its turn at this process's SQLite write gate with every
+                # thread's (aiosqlite's BEGIN would only meet them in SQLite's busy handler)
+                return await asyncio.to_thread(
+                    _own_transaction, self._cls, scope, name, args, kwargs
+                )
         async with async_session_scope(self._engine, readonly=readonly(fn)) as session:
             return await self._in_session(session, name, args, kwargs)
 
