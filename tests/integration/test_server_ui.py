@@ -11,7 +11,10 @@ from typing import Any
 
 from PIL import Image
 
+from docledger.db.session import session_scope
+from docledger.repositories.export import ExportRepository
 from docledger.schemas.extraction import SegmentIn
+from docledger.services.exports import RUNNABLE
 from tests.integration.server_api import Api, serve
 
 
@@ -91,3 +94,36 @@ def test_forms_without_the_sessions_token_change_nothing(db_url: str, blob_root:
         (note,) = api.ledger.annotations.list(workspace="a").items
         assert note.value == {"label": "valve"}
         assert note.workspace_id == api.ledger.workspaces.get("a").id
+
+
+def test_an_export_left_running_is_taken_over_from_the_exports_page(
+    db_url: str, blob_root: Path
+) -> None:
+    with serve(db_url, blob_root) as api:
+        added = api.ledger.documents.create(b"Pump P1.", external_key="p.txt", workspace="a")
+        api.ledger.extractions.run([added.document_id], workspace="a")
+        stuck = api.ledger.exports.create({}, ["jsonl"], workspace="a", background=True)
+        with session_scope(api.ledger.engine) as s:  # its worker started it and died
+            ExportRepository(s)._start(stuck.id, "start", None, RUNNABLE["start"])
+        _log_in(api, "viewer")
+        assert "Take over" not in api.client.get("/ui/datasets").text
+        api.client.cookies.clear()
+        _log_in(api)
+        page = api.client.get("/ui/datasets")
+        assert f'action="/ui/exports/{stuck.id}/resume"' in page.text
+        assert "Take over" in page.text
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token is not None
+        forged = api.client.post(
+            f"/ui/exports/{stuck.id}/resume", data={"csrf": "no", "force": "true"}
+        )
+        assert forged.status_code == 403
+        assert api.ledger.exports.get(stuck.id).status == "running"
+        done = api.client.post(
+            f"/ui/exports/{stuck.id}/resume",
+            data={"csrf": token.group(1), "force": "true"},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        assert api.ledger.exports.get(stuck.id).status == "succeeded"
+        assert "Take over" not in api.client.get("/ui/datasets").text

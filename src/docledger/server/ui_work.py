@@ -151,6 +151,20 @@ async def datasets_page(request: Request) -> Response:
     return render(request, "datasets.html", who=who, datasets=datasets, exports=detailed)
 
 
+@router.post("/exports/{export_id}/resume")
+async def resume_export(
+    request: Request,
+    export_id: uuid.UUID,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    force: Annotated[bool, Form()] = False,
+) -> Response:
+    """Finish a partial, failed or pending export; ``force`` takes over a running one whose
+    maker died (the page says so next to the button)."""
+    who, ledger = await visit(request, csrf=csrf, role="editor")
+    await ledger.exports.resume(export_id, actor=who.actor, workspace=who.workspace, force=force)
+    return RedirectResponse("/ui/datasets", status_code=303)
+
+
 @router.get("/exports/{export_id}/files/{name}")
 async def export_file(request: Request, export_id: uuid.UUID, name: str) -> Response:
     who, ledger = await visit(request)
