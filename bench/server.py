@@ -58,13 +58,15 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def served(url: str, blobs: str, workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def served(
+    url: str, blobs: str, workdir: Path, workers: int = 1
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = _port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCLEDGER_")}
     env["DOCLEDGER_BLOB_ROOT"] = blobs
     log = (workdir / f"server-{port}.log").open("wb")
     server = subprocess.Popen(
-        [str(BIN), "--db", url, "serve", "--port", str(port)],
+        [str(BIN), "--db", url, "serve", "--port", str(port), "--workers", str(workers)],
         cwd=workdir,
         env=env,
         stdout=log,
@@ -133,7 +135,7 @@ def search_part(url: str, blobs: str, workdir: Path, args: argparse.Namespace) -
             return await _load(queries, args.clients, one)
 
     library = asyncio.run(in_process())
-    with served(url, blobs, workdir) as (base, _):
+    with served(url, blobs, workdir, args.server_workers) as (base, _):
 
         async def over_http() -> dict[str, Any]:
             limits = httpx.Limits(max_connections=args.clients)
@@ -151,6 +153,7 @@ def search_part(url: str, blobs: str, workdir: Path, args: argparse.Namespace) -
     return {
         "segments": args.segments,
         "clients": args.clients,
+        "server_workers": args.server_workers,
         "server": server,
         "library_in_process": library,
         "ratio": round(server["per_s"] / library["per_s"], 3),
@@ -256,6 +259,9 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--big-mib", type=int, default=1024)
     parser.add_argument("--only", action="append", choices=["search", "upload", "big"])
+    parser.add_argument(
+        "--server-workers", type=int, default=1, help="docledger serve --workers (search part)"
+    )
     args = parser.parse_args()
     parts = {"search": search_part, "upload": upload_part, "big": big_part}
     result: dict[str, Any] = {"dialect": args.dialect}
