@@ -43,7 +43,7 @@ def test_each_step_goes_up_and_down(empty_db_url: str) -> None:
     engine = create_sync_engine(load_settings(db_url=empty_db_url))
     try:
         revisions = [rev for rev, _down, _msg in schema.history()]
-        assert len(revisions) == 20
+        assert len(revisions) == 21
         seen: list[set[str]] = []
         for rev in revisions:
             schema.upgrade(engine, rev)
@@ -571,5 +571,43 @@ def test_0020_numbers_model_names_per_workspace(empty_db_url: str, tmp_path: obj
         schema.downgrade(engine, "0019")
         schema.upgrade(engine)
         assert schema.check(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_0021_marks_reruns_before_and_after(empty_db_url: str, tmp_path: object) -> None:
+    """Extractions that share a (version, extractor) pair are marked as reruns by the trigger
+    as the second one arrives, and by the migration for rows stored before it (a downgrade
+    and upgrade); a lone extraction never is; the superseded run leaves search either way."""
+    settings = load_settings(db_url=empty_db_url, blob_root=str(tmp_path))
+    engine = create_sync_engine(settings)
+
+    def reruns() -> dict[tuple[str, str], bool]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT extractor, extractor_version, rerun FROM extractions")
+            )
+            return {(name, version): bool(flag) for name, version, flag in rows}
+
+    try:
+        schema.upgrade(engine)
+        with Ledger.open(settings=settings) as ledger:
+            version = ledger.documents.create(b"pump", external_key="p.txt").version_id
+            ledger.extractions.record(version, "zones", "1", {}, [{"kind": "zone", "text": "old"}])
+            ledger.extractions.record(version, "ocr", "1", {}, [{"kind": "zone", "text": "ocr"}])
+            assert set(reruns().values()) == {False}
+            ledger.extractions.record(version, "zones", "2", {}, [{"kind": "zone", "text": "new"}])
+            marked = {("zones", "1"): True, ("zones", "2"): True, ("ocr", "1"): False}
+            assert reruns() == marked
+            texts = {h.text for h in ledger.search.text("old new ocr", k=10)}
+            assert texts == {"new", "ocr"}
+        schema.downgrade(engine, "0020")
+        assert "rerun" not in {c["name"] for c in inspect(engine).get_columns("extractions")}
+        schema.upgrade(engine)
+        assert reruns() == marked
+        assert schema.check(engine) == []
+        with Ledger.open(settings=settings) as ledger:
+            texts = {h.text for h in ledger.search.text("old new ocr", k=10)}
+            assert texts == {"new", "ocr"}
     finally:
         engine.dispose()

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from docledger.db.base import Base, CreatedMixin, IdMixin, TimestampMixin
@@ -25,6 +25,12 @@ class Document(IdMixin, TimestampMixin, Base):
             "ix_documents_workspace_id_status_created_at", "workspace_id", "status", "created_at"
         ),
         Index("ix_documents_created_at", "created_at"),
+        Index(
+            "ix_documents_deleted",
+            "workspace_id",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -56,6 +62,14 @@ class DocumentVersion(IdMixin, CreatedMixin, Base):
         UniqueConstraint("document_id", "sha256"),
         at_least("version_number", 1),
         at_least("page_count", 0, nullable=True),
+        # documents with a version that may not be current (migration 0021)
+        Index(
+            "ix_document_versions_later",
+            "workspace_id",
+            "document_id",
+            sqlite_where=text("version_number > 1"),
+            postgresql_where=text("version_number > 1"),
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(index=True)  # denormalised tenant key

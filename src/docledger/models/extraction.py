@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from docledger.db.base import Base, CreatedMixin, IdMixin
@@ -27,6 +27,19 @@ class Extraction(IdMixin, CreatedMixin, Base):
         UniqueConstraint("version_id", "extractor", "extractor_version", "params_hash"),
         one_of("status", ExtractionStatus),
         Index("ix_extractions_workspace_id_created_at", "workspace_id", "created_at"),
+        # what a search leaves out starts from these few rows (migration 0021)
+        Index(
+            "ix_extractions_rerun",
+            "workspace_id",
+            sqlite_where=text("rerun"),
+            postgresql_where=text("rerun"),
+        ),
+        Index(
+            "ix_extractions_unsucceeded",
+            "workspace_id",
+            sqlite_where=text("status <> 'succeeded'"),
+            postgresql_where=text("status <> 'succeeded'"),
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID]  # denormalised tenant key
@@ -42,6 +55,9 @@ class Extraction(IdMixin, CreatedMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    #: Another extraction of the same version by the same extractor exists (or existed): set
+    #: on the whole pair by a trigger, so a search checks only these for a newer successful run.
+    rerun: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Segment(IdMixin, CreatedMixin, Base):

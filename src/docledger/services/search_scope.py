@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    literal_column,
+    or_,
+    select,
+    text,
+    union,
+)
 from sqlalchemy.orm import aliased
 
 from docledger.db.dialect import full_text_candidates, full_text_postings
@@ -189,17 +200,27 @@ def excluded_extractions(
 
 @functools.cache
 def _excluded_statement(include_superseded: bool) -> Any:
+    """Each half starts from the few rows that can qualify, through partial indexes (migration
+    0021), so the cost follows what is left out, not the size of the workspace: deleted
+    documents and documents with a second version (a version that is not current implies
+    one); extractions that did not succeed; extractions with a sibling run (``rerun``), the
+    only ones a newer successful run can have replaced. The conditions are written as the
+    indexes' own (literals, not parameters), which SQLite needs to use them."""
     ex, ver, doc = EXTRACTIONS.c, VERSIONS.c, DOCUMENTS.c
     newer = aliased(EXTRACTIONS)
     workspace_id = bindparam("ws", type_=ex.workspace_id.type)
-    # two cheap halves in one statement: by document (walking the workspace's documents and
-    # their versions by index), and by extraction (failed, or replaced: a probe of the unique
-    # key); one query with every condition OR-ed probed all three tables per extraction
-    gone_doc: list[ColumnElement[bool]] = [doc.deleted_at.is_not(None)]
+    deleted = doc.deleted_at.is_not(None)
+    candidates: Any = select(doc.id.label("id")).where(doc.workspace_id == workspace_id, deleted)
+    gone_doc: list[ColumnElement[bool]] = [deleted]
     if not include_superseded:
+        later = select(ver.document_id.label("id")).where(
+            ver.workspace_id == workspace_id, ver.version_number > literal_column("1")
+        )
+        candidates = union(candidates, later)
         gone_doc.append(
             and_(doc.current_version.is_not(None), ver.version_number != doc.current_version)
         )
+    # no other condition on ``documents``: the planner then starts from the candidates
     by_document = (
         select(ex.id)
         .select_from(
@@ -207,23 +228,27 @@ def _excluded_statement(include_superseded: bool) -> Any:
                 EXTRACTIONS, ex.version_id == ver.id
             )
         )
-        .where(doc.workspace_id == workspace_id, or_(*gone_doc))
+        .where(doc.id.in_(candidates), or_(*gone_doc))
     )
-    gone_ex: list[ColumnElement[bool]] = [ex.status != "succeeded"]
-    if not include_superseded:
-        gone_ex.append(
-            exists().where(
-                newer.c.version_id == ex.version_id,
-                newer.c.extractor == ex.extractor,
-                newer.c.status == "succeeded",
-                or_(
-                    newer.c.created_at > ex.created_at,
-                    and_(newer.c.created_at == ex.created_at, newer.c.id > ex.id),
-                ),
-            )
-        )
-    by_extraction = select(ex.id).where(ex.workspace_id == workspace_id, or_(*gone_ex))
-    return by_document.union(by_extraction)
+    failed = select(ex.id).where(
+        ex.workspace_id == workspace_id, ex.status != literal_column("'succeeded'")
+    )
+    if include_superseded:
+        return union(by_document, failed)
+    replaced = select(ex.id).where(
+        ex.workspace_id == workspace_id,
+        text("extractions.rerun"),
+        exists().where(
+            newer.c.version_id == ex.version_id,
+            newer.c.extractor == ex.extractor,
+            newer.c.status == "succeeded",
+            or_(
+                newer.c.created_at > ex.created_at,
+                and_(newer.c.created_at == ex.created_at, newer.c.id > ex.id),
+            ),
+        ),
+    )
+    return union(by_document, failed, replaced)
 
 
 @dataclass(frozen=True)
