@@ -1,8 +1,9 @@
-"""CHECK constraint builders shared by the models (named through the metadata convention)."""
+"""CHECK constraint and partial index builders shared by the models (named through the
+metadata convention)."""
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint
+from sqlalchemy import CheckConstraint, Index, text
 
 from docledger.vocab import values
 
@@ -27,3 +28,10 @@ def at_least(column: str, minimum: int, *, nullable: bool = False) -> CheckConst
     if nullable:
         expr = f"{column} IS NULL OR {expr}"
     return CheckConstraint(expr, name=f"{column}_min")
+
+
+def partial_index(name: str, *columns: str, where: str) -> Index:
+    """An index over the rows ``where`` holds, the same on both dialects (a query uses it on
+    SQLite only when its WHERE repeats the condition as written)."""
+    condition = text(where)
+    return Index(name, *columns, sqlite_where=condition, postgresql_where=condition)

@@ -14,19 +14,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from docledger.db.base import Base, CreatedMixin, IdMixin, TimestampMixin
-from docledger.db.checks import at_least, one_of
+from docledger.db.checks import at_least, one_of, partial_index
 from docledger.db.types import json_default_dict
 from docledger.vocab import MessageRole, SearchMode
 
 
 def _partial(name: str, column: str) -> Index:
-    where = text(f"{column} IS NOT NULL")
-    return Index(name, column, sqlite_where=where, postgresql_where=where)
+    return partial_index(name, column, where=f"{column} IS NOT NULL")
 
 
 class Conversation(IdMixin, TimestampMixin, Base):

@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from docledger.db.base import Base, CreatedMixin, IdMixin, TimestampMixin
-from docledger.db.checks import at_least, one_of
+from docledger.db.checks import at_least, one_of, partial_index
 from docledger.db.types import json_default_dict, json_default_list
 from docledger.vocab import DocumentStatus
 
@@ -25,12 +25,7 @@ class Document(IdMixin, TimestampMixin, Base):
             "ix_documents_workspace_id_status_created_at", "workspace_id", "status", "created_at"
         ),
         Index("ix_documents_created_at", "created_at"),
-        Index(
-            "ix_documents_deleted",
-            "workspace_id",
-            sqlite_where=text("deleted_at IS NOT NULL"),
-            postgresql_where=text("deleted_at IS NOT NULL"),
-        ),
+        partial_index("ix_documents_deleted", "workspace_id", where="deleted_at IS NOT NULL"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -63,12 +58,8 @@ class DocumentVersion(IdMixin, CreatedMixin, Base):
         at_least("version_number", 1),
         at_least("page_count", 0, nullable=True),
         # documents with a version that may not be current (migration 0021)
-        Index(
-            "ix_document_versions_later",
-            "workspace_id",
-            "document_id",
-            sqlite_where=text("version_number > 1"),
-            postgresql_where=text("version_number > 1"),
+        partial_index(
+            "ix_document_versions_later", "workspace_id", "document_id", where="version_number > 1"
         ),
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from docledger.db.base import Base, CreatedMixin, IdMixin
-from docledger.db.checks import at_least, one_of, unit_interval
+from docledger.db.checks import at_least, one_of, partial_index, unit_interval
 from docledger.db.types import json_default_dict
 from docledger.vocab import ExtractionStatus, SegmentKind
 
@@ -28,18 +28,8 @@ class Extraction(IdMixin, CreatedMixin, Base):
         one_of("status", ExtractionStatus),
         Index("ix_extractions_workspace_id_created_at", "workspace_id", "created_at"),
         # what a search leaves out starts from these few rows (migration 0021)
-        Index(
-            "ix_extractions_rerun",
-            "workspace_id",
-            sqlite_where=text("rerun"),
-            postgresql_where=text("rerun"),
-        ),
-        Index(
-            "ix_extractions_unsucceeded",
-            "workspace_id",
-            sqlite_where=text("status <> 'succeeded'"),
-            postgresql_where=text("status <> 'succeeded'"),
-        ),
+        partial_index("ix_extractions_rerun", "workspace_id", where="rerun"),
+        partial_index("ix_extractions_unsucceeded", "workspace_id", where="status <> 'succeeded'"),
     )
 
     workspace_id: Mapped[uuid.UUID]  # denormalised tenant key
