@@ -196,6 +196,7 @@ BEST_OVERFETCH = 4
 
 
 def _scope_sql(
+    session: Session,
     workspace_id: Any,
     kinds: Sequence[str] | None,
     excluded: Sequence[Any],
@@ -209,8 +210,9 @@ def _scope_sql(
         binds.append(bindparam("kinds", list(kinds), expanding=True))
         clauses.append("s.kind IN :kinds")
     if excluded:
-        binds.append(bindparam("excluded", list(excluded), type_=Uuid(), expanding=True))
-        clauses.append("s.extraction_id NOT IN :excluded")
+        clause, bound = dialect_of(session).not_among("s.extraction_id", "excluded", excluded)
+        binds.append(bound)
+        clauses.append(clause)
     if documents:
         binds.append(bindparam("documents", list(documents), type_=Uuid(), expanding=True))
         clauses.append(
@@ -239,7 +241,7 @@ def full_text_postings(
     usable = [n for n, (t, _) in enumerate(query_terms) if t and _TOKEN.fullmatch(t)]
     if not usable:
         return out
-    where, binds = _scope_sql(**scope)
+    where, binds = _scope_sql(session, **scope)
     parts: list[str] = []
     params: dict[str, Any] = {"n": limit}
     for n in usable:
@@ -267,7 +269,7 @@ def full_text_candidates(
     words = [(t, p) for t, p in query_terms if t and _TOKEN.fullmatch(t)]
     if not words:
         return []
-    where, binds = _scope_sql(**scope)
+    where, binds = _scope_sql(session, **scope)
     source, match, query = _match(session, words)
     dialect = dialect_of(session)
     # the index's best few first, then the scope: the same rows as the full query whenever

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import URL, Connection, Engine, Table
+from sqlalchemy import URL, Connection, Engine, Table, Uuid, bindparam
 from sqlalchemy.orm import Session
 
 from docledger.config import Settings
@@ -104,6 +104,13 @@ class Dialect:
     def rank(self) -> str:
         """ORDER BY text of the full-text index's own ranker, best first."""
         raise NotImplementedError
+
+    def not_among(self, column: str, name: str, ids: Sequence[Any]) -> tuple[str, Any]:
+        """(SQL text, bound parameter) of ``column NOT IN ids`` for raw SQL. Here a list
+        expanded into one parameter per id; the dialects pass the ids as one parameter, which
+        a search's thousands of left-out extractions need (binding each cost more than the
+        search)."""
+        return f"{column} NOT IN :{name}", bindparam(name, list(ids), type_=Uuid(), expanding=True)
 
     def best_matches(self) -> tuple[str, str]:
         """(FROM clause, ORDER BY text) joining ``s`` (segments) to ``m``: the ``:over`` best

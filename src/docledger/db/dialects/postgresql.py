@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import ARRAY, URL, Connection, Table, any_, bindparam, func, select, text
+from sqlalchemy import ARRAY, URL, Connection, Table, Uuid, any_, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
@@ -157,6 +157,9 @@ class PostgresDialect(Dialect):
         """``column = ANY(:array)``: one bind parameter instead of hundreds, so the statement
         text (and its server-side plan) is the same for every batch."""
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+    def not_among(self, column: str, name: str, ids: Sequence[Any]) -> tuple[str, Any]:
+        return f"NOT ({column} = ANY(:{name}))", bindparam(name, list(ids), type_=ARRAY(Uuid()))
 
     def match(self, words: Sequence[tuple[str, bool]]) -> tuple[str, str, str]:
         return (

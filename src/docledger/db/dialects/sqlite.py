@@ -21,6 +21,7 @@ from sqlalchemy import (
     Engine,
     String,
     Table,
+    Uuid,
     bindparam,
     event,
     exists,
@@ -232,6 +233,14 @@ class SQLiteDialect(Dialect):
         stored = [processor(v) for v in values] if processor is not None else list(values)
         keys = bindparam(None, json.dumps(stored), type_=String)
         return column.in_(select(literal_column("value")).select_from(func.json_each(keys)))
+
+    def not_among(self, column: str, name: str, ids: Sequence[Any]) -> tuple[str, Any]:
+        if not _JSON_EACH:
+            return super().not_among(column, name, ids)
+        processor = Uuid().dialect_impl(_DIALECT).bind_processor(_DIALECT)
+        stored = [processor(v) for v in ids] if processor is not None else list(ids)
+        keys = bindparam(name, json.dumps(stored), type_=String)
+        return f"{column} NOT IN (SELECT value FROM json_each(:{name}))", keys
 
     def match(self, words: Sequence[tuple[str, bool]]) -> tuple[str, str, str]:
         return (  # CROSS JOIN: SQLite keeps the index first (else it scans every segment)
