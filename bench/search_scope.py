@@ -3,7 +3,7 @@
 Each search first finds the extractions it must leave out (deleted documents, versions that are
 not current, failed runs, runs a newer one replaced). A store of --documents documents (default
 20,000; one in ten with a second version, one in twenty re-extracted, one in fifty failed),
-then, in the same run and the same transaction: docledger's statement (from a few indexed rows)
+then, in the same run and the same transaction: docledger's statement (marked rows, 0021-0022)
 against the statement before 0021 (every document and extraction of the workspace), both
 checked to return the same ids; and a text search's p50 over the store.
 

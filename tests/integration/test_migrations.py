@@ -575,39 +575,53 @@ def test_0020_numbers_model_names_per_workspace(empty_db_url: str, tmp_path: obj
         engine.dispose()
 
 
-def test_0021_marks_reruns_before_and_after(empty_db_url: str, tmp_path: object) -> None:
-    """Extractions that share a (version, extractor) pair are marked as reruns by the trigger
-    as the second one arrives, and by the migration for rows stored before it (a downgrade
-    and upgrade); a lone extraction never is; the superseded run leaves search either way."""
+def test_0021_marks_superseded_extractions_before_and_after(
+    empty_db_url: str, tmp_path: object
+) -> None:
+    """The migration marks what rows stored before it left superseded (a downgrade and
+    upgrade), the triggers what later writes do: a newer run of the same extractor, a new
+    version, a revert to the old one; search leaves the marked ones out either way."""
     settings = load_settings(db_url=empty_db_url, blob_root=str(tmp_path))
     engine = create_sync_engine(settings)
 
-    def reruns() -> dict[tuple[str, str], bool]:
+    def marks() -> dict[str, bool]:
         with engine.connect() as conn:
             rows = conn.execute(
-                sa.text("SELECT extractor, extractor_version, rerun FROM extractions")
+                sa.text(
+                    "SELECT s.text, e.superseded FROM extractions e "
+                    "JOIN segments s ON s.extraction_id = e.id"
+                )
             )
-            return {(name, version): bool(flag) for name, version, flag in rows}
+            return {body: bool(flag) for body, flag in rows}
+
+    def found(ledger: Ledger) -> set[str]:
+        return {h.text for h in ledger.search.text("old new ocr second", k=10)}
 
     try:
         schema.upgrade(engine)
         with Ledger.open(settings=settings) as ledger:
-            version = ledger.documents.create(b"pump", external_key="p.txt").version_id
-            ledger.extractions.record(version, "zones", "1", {}, [{"kind": "zone", "text": "old"}])
-            ledger.extractions.record(version, "ocr", "1", {}, [{"kind": "zone", "text": "ocr"}])
-            assert set(reruns().values()) == {False}
-            ledger.extractions.record(version, "zones", "2", {}, [{"kind": "zone", "text": "new"}])
-            marked = {("zones", "1"): True, ("zones", "2"): True, ("ocr", "1"): False}
-            assert reruns() == marked
-            texts = {h.text for h in ledger.search.text("old new ocr", k=10)}
-            assert texts == {"new", "ocr"}
+            first = ledger.documents.create(b"pump", external_key="p.txt").version_id
+            ledger.extractions.record(first, "zones", "1", {}, [{"kind": "zone", "text": "old"}])
+            ledger.extractions.record(first, "ocr", "1", {}, [{"kind": "zone", "text": "ocr"}])
+            assert set(marks().values()) == {False}
+            ledger.extractions.record(first, "zones", "2", {}, [{"kind": "zone", "text": "new"}])
+            assert marks() == {"old": True, "ocr": False, "new": False}
+            second = ledger.documents.create(b"pump 2", external_key="p.txt").version_id
+            ledger.extractions.record(
+                second, "zones", "1", {}, [{"kind": "zone", "text": "second"}]
+            )
+            assert marks() == {"old": True, "ocr": True, "new": True, "second": False}
+            assert found(ledger) == {"second"}
+            ledger.documents.create(b"pump", external_key="p.txt")  # back to version 1
+            after = {"old": True, "ocr": False, "new": False, "second": True}
+            assert marks() == after
+            assert found(ledger) == {"new", "ocr"}
         schema.downgrade(engine, "0020")
-        assert "rerun" not in {c["name"] for c in inspect(engine).get_columns("extractions")}
+        assert "superseded" not in {c["name"] for c in inspect(engine).get_columns("extractions")}
         schema.upgrade(engine)
-        assert reruns() == marked
+        assert marks() == after
         assert schema.check(engine) == []
         with Ledger.open(settings=settings) as ledger:
-            texts = {h.text for h in ledger.search.text("old new ocr", k=10)}
-            assert texts == {"new", "ocr"}
+            assert found(ledger) == {"new", "ocr"}
     finally:
         engine.dispose()

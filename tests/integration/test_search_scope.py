@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from docledger import Ledger
 from docledger.db.session import session_scope
@@ -53,6 +53,26 @@ def _store(ledger: Ledger, workspace: str) -> None:
     ledger.extractions.record_failure(
         broken.version_id, "zones", "1", {}, "unreadable", workspace=workspace
     )
+    # a failed run that later succeeds with the same key (its status changes)
+    healed = docs.create(b"heal " + workspace.encode(), external_key="healed", workspace=workspace)
+    record(healed.version_id, "zones", "1", {}, _zone("heal old"), workspace=workspace)
+    ledger.extractions.record_failure(
+        healed.version_id, "zones", "2", {}, "flaky", workspace=workspace
+    )
+    record(healed.version_id, "zones", "2", {}, _zone("heal new"), workspace=workspace)
+    # the newest run of a pair removed: the one before it is current again
+    undone = docs.create(b"undo " + workspace.encode(), external_key="undone", workspace=workspace)
+    record(undone.version_id, "zones", "1", {}, _zone("undo old"), workspace=workspace)
+    newest = record(undone.version_id, "zones", "2", {}, _zone("undo new"), workspace=workspace)
+    with session_scope(ledger.engine) as session:
+        session.execute(delete(ExtractionRow).where(ExtractionRow.id == newest.extraction.id))
+    # a document deleted with its reruns (a cascade through the triggers)
+    dropped = docs.create(
+        b"drop " + workspace.encode(), external_key="dropped", workspace=workspace
+    )
+    record(dropped.version_id, "zones", "1", {}, _zone("drop"), workspace=workspace)
+    record(dropped.version_id, "zones", "2", {}, _zone("drop"), workspace=workspace)
+    docs.delete("dropped", workspace=workspace)
     # a document a folder sync found gone
     gone = docs.create(b"gone " + workspace.encode(), external_key="gone", workspace=workspace)
     record(gone.version_id, "zones", "1", {}, _zone("gone"), workspace=workspace)
@@ -100,7 +120,7 @@ def test_what_search_leaves_out_follows_the_rule(ledger: Ledger) -> None:
                 found = {str(e) for e in excluded_extractions(session, ws, include_superseded)}
             expected = _reference(ledger, ws, include_superseded)
             assert found == expected, (slug, include_superseded)
-            assert len(expected) == (3 if include_superseded else 6)
-    texts = {h.text for h in ledger.search.text("plain v1 v2 r1 r2 rr old new ocr gone", k=50,
-                                                workspace="one")}  # fmt: skip
-    assert texts == {"plain", "v2", "r1", "rr new", "rr ocr"}
+            assert len(expected) == (3 if include_superseded else 7)
+    words = "plain v1 v2 r1 r2 rr old new ocr gone heal undo drop"
+    texts = {h.text for h in ledger.search.text(words, k=50, workspace="one")}
+    assert texts == {"plain", "v2", "r1", "rr new", "rr ocr", "heal new", "undo old"}

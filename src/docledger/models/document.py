@@ -57,10 +57,6 @@ class DocumentVersion(IdMixin, CreatedMixin, Base):
         UniqueConstraint("document_id", "sha256"),
         at_least("version_number", 1),
         at_least("page_count", 0, nullable=True),
-        # documents with a version that may not be current (migration 0021)
-        partial_index(
-            "ix_document_versions_later", "workspace_id", "document_id", where="version_number > 1"
-        ),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(index=True)  # denormalised tenant key

@@ -27,9 +27,11 @@ class Extraction(IdMixin, CreatedMixin, Base):
         UniqueConstraint("version_id", "extractor", "extractor_version", "params_hash"),
         one_of("status", ExtractionStatus),
         Index("ix_extractions_workspace_id_created_at", "workspace_id", "created_at"),
-        # what a search leaves out starts from these few rows (migration 0021)
-        partial_index("ix_extractions_rerun", "workspace_id", where="rerun"),
-        partial_index("ix_extractions_unsucceeded", "workspace_id", where="status <> 'succeeded'"),
+        # what a search leaves out is listed from these (migration 0021)
+        partial_index(
+            "ix_extractions_unsucceeded", "workspace_id", "id", where="status <> 'succeeded'"
+        ),
+        partial_index("ix_extractions_superseded", "workspace_id", "id", where="superseded"),
     )
 
     workspace_id: Mapped[uuid.UUID]  # denormalised tenant key
@@ -45,9 +47,10 @@ class Extraction(IdMixin, CreatedMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    #: Another extraction of the same version by the same extractor exists (or existed): set
-    #: on the whole pair by a trigger, so a search checks only these for a newer successful run.
-    rerun: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Its version is not the document's current one, or a newer successful run of the same
+    #: extractor over the same version replaced it: kept by triggers (migration 0021) wherever
+    #: that can change, so a search reads the answer instead of computing it.
+    superseded: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Segment(IdMixin, CreatedMixin, Base):

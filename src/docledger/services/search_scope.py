@@ -11,18 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Table,
-    and_,
     bindparam,
-    exists,
     literal_column,
-    or_,
     select,
     text,
     union,
 )
-from sqlalchemy.orm import aliased
 
 from docledger.db.dialect import full_text_candidates, full_text_postings
 from docledger.errors import NotFound
@@ -200,55 +195,31 @@ def excluded_extractions(
 
 @functools.cache
 def _excluded_statement(include_superseded: bool) -> Any:
-    """Each half starts from the few rows that can qualify, through partial indexes (migration
-    0021), so the cost follows what is left out, not the size of the workspace: deleted
-    documents and documents with a second version (a version that is not current implies
-    one); extractions that did not succeed; extractions with a sibling run (``rerun``), the
-    only ones a newer successful run can have replaced. The conditions are written as the
-    indexes' own (literals, not parameters), which SQLite needs to use them."""
+    """Three short lists through partial indexes, so the cost follows what is left out, not
+    the size of the workspace: extractions of deleted documents, extractions that did not
+    succeed, and (unless ``include_superseded``) superseded ones, which triggers mark
+    (migration 0021). The conditions are written as the indexes' own (literals, not
+    parameters), which SQLite needs to use them."""
     ex, ver, doc = EXTRACTIONS.c, VERSIONS.c, DOCUMENTS.c
-    newer = aliased(EXTRACTIONS)
     workspace_id = bindparam("ws", type_=ex.workspace_id.type)
-    deleted = doc.deleted_at.is_not(None)
-    candidates: Any = select(doc.id.label("id")).where(doc.workspace_id == workspace_id, deleted)
-    gone_doc: list[ColumnElement[bool]] = [deleted]
-    if not include_superseded:
-        later = select(ver.document_id.label("id")).where(
-            ver.workspace_id == workspace_id, ver.version_number > literal_column("1")
-        )
-        candidates = union(candidates, later)
-        gone_doc.append(
-            and_(doc.current_version.is_not(None), ver.version_number != doc.current_version)
-        )
-    # no other condition on ``documents``: the planner then starts from the candidates
-    by_document = (
+    deleted = (
         select(ex.id)
         .select_from(
             DOCUMENTS.join(VERSIONS, ver.document_id == doc.id).join(
                 EXTRACTIONS, ex.version_id == ver.id
             )
         )
-        .where(doc.id.in_(candidates), or_(*gone_doc))
+        .where(doc.workspace_id == workspace_id, doc.deleted_at.is_not(None))
     )
     failed = select(ex.id).where(
         ex.workspace_id == workspace_id, ex.status != literal_column("'succeeded'")
     )
     if include_superseded:
-        return union(by_document, failed)
-    replaced = select(ex.id).where(
-        ex.workspace_id == workspace_id,
-        text("extractions.rerun"),
-        exists().where(
-            newer.c.version_id == ex.version_id,
-            newer.c.extractor == ex.extractor,
-            newer.c.status == "succeeded",
-            or_(
-                newer.c.created_at > ex.created_at,
-                and_(newer.c.created_at == ex.created_at, newer.c.id > ex.id),
-            ),
-        ),
+        return union(deleted, failed)
+    superseded = select(ex.id).where(
+        ex.workspace_id == workspace_id, text("extractions.superseded")
     )
-    return union(by_document, failed, replaced)
+    return union(deleted, failed, superseded)
 
 
 @dataclass(frozen=True)
