@@ -25,6 +25,13 @@ log = logging.getLogger("docledger.services.exports")
 Progress = Callable[[str, int], None]
 
 
+def failed_result(fmt: ExportFormat, exc: BaseException) -> dict[str, Any]:
+    """A format's result when it failed: our own errors say what went wrong as they are,
+    anything else with its type (a plugin's RuntimeError, an interrupt)."""
+    message = str(exc) if isinstance(exc, DocledgerError) else f"{type(exc).__name__}: {exc}"
+    return {"status": "failed", "error": message or type(exc).__name__, "version": fmt.version}
+
+
 def write_format(
     scope: Scope,
     plan: Plan,
@@ -59,9 +66,7 @@ def write_format(
         sink.close()
         shutil.rmtree(folder, ignore_errors=True)
         log.debug("export format %s failed", fmt.name, exc_info=True)
-        message = str(exc) if isinstance(exc, DocledgerError) else f"{type(exc).__name__}: {exc}"
-        failed: dict[str, Any] = {"status": "failed", "error": message, "version": fmt.version}
-        return failed, [], None
+        return failed_result(fmt, exc), [], None
     except BaseException:  # an interrupt: nothing of this format is kept, and it goes on up
         sink.close()
         shutil.rmtree(folder, ignore_errors=True)

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 
 from docledger import formats as registry
-from docledger.errors import DocledgerError, InvalidInput, NotFound
+from docledger.errors import InvalidInput, NotFound
 from docledger.formats.base import ExportFormat
 from docledger.formats.labelstudio import parse
 from docledger.models import ExportFile as FileRow
@@ -34,7 +34,7 @@ from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef, WorkspaceRepository
 from docledger.schemas.export import Export, LabelStudioImport, Reproduction
 from docledger.services.export_source import Plan, resolve
-from docledger.services.export_writing import Progress, write_format
+from docledger.services.export_writing import Progress, failed_result, write_format
 from docledger.services.label_studio import import_regions
 from docledger.services.scope import Service, service
 from docledger.services.staging import put_file
@@ -95,6 +95,10 @@ RUNNABLE = {"start": frozenset({"pending"}), "resume": frozenset({"partial", "fa
 #: what ``resume(force=True)`` takes over besides: an export whose maker died while running
 #: (a killed process, a worker whose job lease expired)
 ABANDONED = frozenset({"running"})
+
+
+def _runnable(action: str, force: bool) -> frozenset[str]:
+    return RUNNABLE[action] | ABANDONED if force else RUNNABLE[action]
 
 
 class ExportService(Service, ExportRepository):
@@ -165,7 +169,7 @@ class ExportService(Service, ExportRepository):
         progress: Progress | None,
         force: bool = False,
     ) -> Export:
-        allowed = RUNNABLE[action] | (ABANDONED if force else frozenset())
+        allowed = _runnable(action, force)
         with self._scope.session() as session:
             detail = {"forced": True} if force else None
             ExportRepository(session)._start(key, action, actor, allowed, detail)
@@ -208,12 +212,7 @@ class ExportService(Service, ExportRepository):
     def _abandon(
         self, key: uuid.UUID, fmt: ExportFormat, exc: BaseException, actor: str | uuid.UUID | None
     ) -> None:
-        message = str(exc) if isinstance(exc, DocledgerError) else f"{type(exc).__name__}: {exc}"
-        failed = {
-            "status": "failed",
-            "error": message or type(exc).__name__,
-            "version": fmt.version,
-        }
+        failed = failed_result(fmt, exc)
         try:
             with self._scope.session() as session:
                 ExportRepository(session)._record_format(key, fmt.name, failed, [], None, actor)
@@ -255,8 +254,7 @@ class ExportService(Service, ExportRepository):
         with self._scope.session(readonly=True) as session:
             row = ExportRepository(session)._row(export, workspace)
             action = "start" if row.status == "pending" else "resume"
-            allowed = RUNNABLE[action] | (ABANDONED if force else frozenset())
-            if row.status not in allowed:
+            if row.status not in _runnable(action, force):
                 raise InvalidInput(
                     f"export {row.id} is {row.status}: only a pending, partial or failed one "
                     "resumes"

@@ -140,6 +140,13 @@ _DIALECT = sqlite.dialect()
 _JSON_EACH = sqlite3.sqlite_version_info >= (3, 38)
 
 
+def _stored_json(type_: Any, values: Sequence[Any]) -> str:
+    """The values as the column stores them (a UUID as 32 hex digits), as one JSON array for
+    ``json_each``."""
+    processor = type_.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+    return json.dumps([processor(v) for v in values] if processor is not None else list(values))
+
+
 class SQLiteDialect(Dialect):
     name: ClassVar[str] = "sqlite"
     writable_ctes: ClassVar[bool] = False
@@ -229,17 +236,13 @@ class SQLiteDialect(Dialect):
         ids that compilation cost more than the look-up)."""
         if not _JSON_EACH:
             return column.in_(list(values))
-        processor = column.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
-        stored = [processor(v) for v in values] if processor is not None else list(values)
-        keys = bindparam(None, json.dumps(stored), type_=String)
+        keys = bindparam(None, _stored_json(column.type, values), type_=String)
         return column.in_(select(literal_column("value")).select_from(func.json_each(keys)))
 
     def not_among(self, column: str, name: str, ids: Sequence[Any]) -> tuple[str, Any]:
         if not _JSON_EACH:
             return super().not_among(column, name, ids)
-        processor = Uuid().dialect_impl(_DIALECT).bind_processor(_DIALECT)
-        stored = [processor(v) for v in ids] if processor is not None else list(ids)
-        keys = bindparam(name, json.dumps(stored), type_=String)
+        keys = bindparam(name, _stored_json(Uuid(), ids), type_=String)
         return f"{column} NOT IN (SELECT value FROM json_each(:{name}))", keys
 
     def match(self, words: Sequence[tuple[str, bool]]) -> tuple[str, str, str]:
