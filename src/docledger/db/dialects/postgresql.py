@@ -51,23 +51,29 @@ async def _copy_async(raw: Any, statement: str, rows: Iterable[Sequence[Any]]) -
             await copy.write_row(row)
 
 
-#: up to this many rows go as one multi-row INSERT: COPY costs two round trips (start, end)
-#: and its protocol set-up, which dominates a handful of rows (a chat turn's ten citations)
+#: up to this many rows go as one pipelined executemany of a one-row INSERT: COPY costs two
+#: round trips (start, end) and its protocol set-up, which dominates a handful of rows (a chat
+#: turn's ten citations); a multi-row INSERT has too many parameters for psycopg to cache its
+#: parsing or prepare it, while the one-row statement is parsed once and prepared
 SMALL_BATCH = 64
 
 
-def insert_rows(conn: Connection, statement: str, params: Sequence[Any]) -> None:
+def insert_rows(
+    conn: Connection, statement: str, params: Sequence[Any], *, many: bool = False
+) -> None:
+    """One statement with its parameters, or (``many``) a one-row statement per row in
+    ``params``, which psycopg sends as one pipeline."""
     raw: Any = conn.connection.driver_connection
     if conn.dialect.is_async:
-        await_only(_insert_async(raw, statement, params))
+        await_only(_insert_async(raw, statement, params, many))
         return
     with raw.cursor() as cursor:
-        cursor.execute(statement, params)
+        (cursor.executemany if many else cursor.execute)(statement, params)
 
 
-async def _insert_async(raw: Any, statement: str, params: Sequence[Any]) -> None:
+async def _insert_async(raw: Any, statement: str, params: Sequence[Any], many: bool) -> None:
     async with raw.cursor() as cursor:
-        await cursor.execute(statement, params)
+        await (cursor.executemany if many else cursor.execute)(statement, params)
 
 
 def insert_batches(
@@ -124,9 +130,10 @@ class PostgresDialect(Dialect):
         if enforced(conn):
             return insert_batches(conn, table, columns, count, rows)
         if len(rows) <= SMALL_BATCH:
-            one = "(" + ", ".join(["%s"] * count) + ")"
-            statement = f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([one] * len(rows))
-            insert_rows(conn, statement, [value for row in rows for value in row])
+            statement = (
+                f"INSERT INTO {table} ({columns}) VALUES (" + ", ".join(["%s"] * count) + ")"
+            )
+            insert_rows(conn, statement, rows, many=True)
             return statement
         statement = f"COPY {table} ({columns}) FROM STDIN"
         copy_rows(conn, statement, rows)
