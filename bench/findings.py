@@ -326,6 +326,19 @@ def log_part(ledger: Ledger, queries: int = 1000) -> dict[str, Any]:
     }
 
 
+def settle(ledger: Ledger) -> None:
+    """Between parts: the previous part's bulk writes flushed and its tables analysed, so a
+    part measures its own work, not PostgreSQL checkpointing and autovacuuming what the part
+    before it loaded (the log part after link_many: p99 14 ms for docledger and 10 ms for the
+    raw driver alike, against 4 and 2.4 ms on a settled server)."""
+    if ledger.engine.dialect.name != "postgresql":
+        return
+    with ledger.engine.connect() as conn:
+        auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+        auto.exec_driver_sql("VACUUM (ANALYZE)")
+        auto.exec_driver_sql("CHECKPOINT")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dialect", default="sqlite", choices=["sqlite", "postgresql"])
@@ -344,6 +357,7 @@ def main() -> None:
             result: dict[str, Any] = {"dialect": args.dialect}
             for name, part in parts.items():
                 if not args.only or name in args.only:
+                    settle(ledger)
                     result[name] = part(ledger)
     write(f"findings_{args.dialect}", result)
 
