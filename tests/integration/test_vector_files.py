@@ -93,6 +93,23 @@ def queries(n: int = 40) -> np.ndarray:
     return clustered(n, seed=99)
 
 
+def recall_against_exact(ledger: Ledger) -> float:
+    """recall@10 of the default search against exact search over 40 queries; every hit both
+    return carries exact search's score (candidates are re-scored exactly)."""
+    found = total = 0
+    for q in queries():
+        approx = ledger.search.vector(q, k=10, space=SPACE)
+        exact = ledger.search.vector(q, k=10, space=SPACE, exact=True)
+        assert len(approx) == 10
+        found += len(set(ids(approx)) & set(ids(exact)))
+        total += 10
+        scores = {h.segment_id: h.score for h in exact}
+        for hit in approx:
+            if hit.segment_id in scores:
+                assert hit.score == pytest.approx(scores[hit.segment_id], abs=1e-5)
+    return found / total
+
+
 def is_sqlite(ledger: Ledger) -> bool:
     return ledger.engine.dialect.name == "sqlite"
 
@@ -101,18 +118,7 @@ def test_the_index_finds_what_exact_search_finds(vledger: Ledger) -> None:
     seeded(vledger)
     built = vledger.search.build_index(SPACE)
     assert built == (3000 if is_sqlite(vledger) else 0)
-    found = total = 0
-    for q in queries():
-        approx = vledger.search.vector(q, k=10, space=SPACE)
-        exact = vledger.search.vector(q, k=10, space=SPACE, exact=True)
-        assert len(approx) == 10
-        found += len(set(ids(approx)) & set(ids(exact)))
-        total += 10
-        scores = {h.segment_id: h.score for h in exact}
-        for hit in approx:  # re-scored exactly: the same score as exact search gives it
-            if hit.segment_id in scores:
-                assert hit.score == pytest.approx(scores[hit.segment_id], abs=1e-5)
-    assert found / total >= 0.95
+    assert recall_against_exact(vledger) >= 0.95
 
 
 def test_filters_of_every_selectivity_return_k(vledger: Ledger) -> None:
@@ -135,6 +141,43 @@ def test_filters_of_every_selectivity_return_k(vledger: Ledger) -> None:
             )
             if expected < 10 or expected == 30:  # every matching row: the same set
                 assert set(ids(got)) == set(ids(exact)), kwargs
+    assert len(segs) == 3000
+
+
+def test_the_index_itself_answers_small_spaces_when_asked(
+    fledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spaces this small are searched exactly by default; with the threshold lowered the
+    memory-mapped index answers (counted as it is asked), unfiltered and under every filter,
+    with exact search's scores and always k rows."""
+    from docledger.services import vector_ann  # noqa: PLC0415
+
+    segs, documents = seeded(fledger)
+    fledger.search.build_index(SPACE)
+    monkeypatch.setattr(vector_ann, "EXACT_BELOW", 0)
+    asked = []
+    real = vector_ann._candidates
+
+    def counted(index: object, query: np.ndarray, want: int) -> np.ndarray:
+        found = real(index, query, want)
+        asked.append(len(found))
+        return found
+
+    monkeypatch.setattr(vector_ann, "_candidates", counted)
+    assert recall_against_exact(fledger) >= 0.95
+    assert len(asked) >= 40
+    assert min(asked) >= 10
+    before = len(asked)
+    for q in queries(5):
+        for kwargs, holds in (
+            ({"documents": [documents[2]]}, lambda h: h.document_id == documents[2]),
+            ({"pages": (3, 3)}, lambda h: h.page_number == 3),
+            ({"labels": ["rare"]}, lambda h: h.label == "rare"),
+        ):
+            got = fledger.search.vector(q, k=10, space=SPACE, **kwargs)
+            assert len(got) == 10, kwargs
+            assert all(holds(h) for h in got), kwargs
+    assert len(asked) > before
     assert len(segs) == 3000
 
 
