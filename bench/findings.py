@@ -357,7 +357,8 @@ def main() -> None:
             result: dict[str, Any] = {"dialect": args.dialect}
             for name, part in parts.items():
                 if not args.only or name in args.only:
-                    settle(ledger)
+                    if len(result) > 1:  # after a part, not before the first
+                        settle(ledger)
                     result[name] = part(ledger)
     write(f"findings_{args.dialect}", result)
 
