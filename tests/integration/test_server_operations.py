@@ -133,7 +133,11 @@ def test_extractions_are_listed_and_run_now_or_by_a_worker(api: Api) -> None:
     assert_problem(api.post("/documents/notes.txt/extractions", "viewer", json={}), 403)
     assert_problem(api.post("/documents/nothing.txt/extractions", json={}), 404)
     assert_problem(api.get(f"/versions/{added['version_id']}/extractions", "other"), 404)
-    for bad in ({"extractor": "nope"}, {"params": {"no_such_param": 1}}):
+    for bad in (
+        {"extractor": "nope"},
+        {"params": {"no_such_param": 1}},
+        {"params": {"password": "kept nowhere"}},  # a job payload is stored: refused
+    ):
         refused = api.post("/documents/notes.txt/extractions", json={"background": True, **bad})
         assert_problem(refused, 422)  # refused now, not by the job later
     assert api.ledger.jobs.list(task="docledger.extract").items == []

@@ -16,7 +16,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
 from docledger.errors import InvalidInput
-from docledger.extractors import PdfExtractor
+from docledger.extractors import ImageExtractor, PdfExtractor
 
 W, H = 595.0, 842.0
 FONT, SIZE = "Helvetica", 12.0
@@ -275,3 +275,14 @@ def test_not_a_pdf_and_encrypted_are_clear_errors() -> None:
         PdfExtractor().extract(out.getvalue(), {})
     words = _segments(out.getvalue(), password="secret")
     assert "classified" in {s["text"] for s in words if s["kind"] == "word"}
+
+
+def test_an_unreadable_image_is_a_clear_error() -> None:
+    from PIL import Image  # noqa: PLC0415
+
+    png = io.BytesIO()
+    Image.new("RGB", (20, 20), "white").save(png, format="PNG")
+    for data in (b"not an image at all", png.getvalue()[:40], b"\xff\xd8\xff\xe0garbage"):
+        with pytest.raises(InvalidInput, match="cannot read the image") as refused:
+            ImageExtractor().extract(data, {})
+        assert "object at 0x" not in str(refused.value)

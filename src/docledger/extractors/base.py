@@ -37,7 +37,9 @@ def version_of(extractor: Extractor, params: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Param:
-    """One accepted param: its type, bounds or choices, and default."""
+    """One accepted param: its type, bounds or choices, and default. A ``secret`` one (a
+    PDF's password) is used for the run and never recorded: not in the extraction's params,
+    not in its identity, not in a queued job's payload."""
 
     kind: type
     default: Any
@@ -45,6 +47,7 @@ class Param:
     high: float | None = None
     choices: tuple[str, ...] = ()
     nullable: bool = False
+    secret: bool = False
 
     def check(self, name: str, value: Any) -> Any:
         if value is None and self.nullable:

@@ -28,7 +28,7 @@ class PdfExtractor:
     params = {
         **CHUNK_PARAMS,
         "granularity": Param(str, "lines", choices=GRANULARITIES),
-        "password": Param(str, None, nullable=True),
+        "password": Param(str, None, nullable=True, secret=True),
         "ocr": Param(str, "auto", choices=OCR_MODES),
         "ocr_min_chars": Param(int, 16, low=0, high=100_000),
         "ocr_dpi": Param(int, 144, low=72, high=600),
@@ -114,7 +114,9 @@ class ImageExtractor:
         try:
             image = Image.open(io.BytesIO(data))
             frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        except UnidentifiedImageError as exc:  # its text names an internal buffer object
+            raise InvalidInput("cannot read the image: not a format Pillow can read") from exc
+        except (OSError, Image.DecompressionBombError) as exc:
             raise InvalidInput(f"cannot read the image: {exc}") from exc
         out: list[dict[str, Any]] = []
         for number, frame in enumerate(frames, start=1):

@@ -222,7 +222,11 @@ def open_pdf(pdfium: Any, data: bytes, password: str | None) -> Any:
     except pdfium.PdfiumError as exc:
         message = str(exc)
         if "password" in message.lower():
-            hint = "a wrong password" if password else "encrypted: pass params={'password': ...}"
+            hint = (
+                "a wrong password"
+                if password
+                else 'encrypted: give its password as the param "password" (used, never stored)'
+            )
             raise InvalidInput(f"cannot open the PDF: {hint}") from exc
         raise InvalidInput(f"cannot open the PDF: {message}") from exc
 
@@ -251,15 +255,16 @@ def pages(
             doc.close()
 
 
-def page_count(data: bytes) -> int | None:
-    """Pages of a PDF, or None when PDFium cannot open it."""
+def page_count(data: bytes) -> int | str:
+    """Pages of a PDF, or why PDFium cannot open it (``encrypted`` when it needs a
+    password)."""
     import pypdfium2 as pdfium  # noqa: PLC0415
 
     with PDFIUM_LOCK:
         try:
             doc = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError:
-            return None
+        except pdfium.PdfiumError as exc:
+            return "encrypted" if "password" in str(exc).lower() else str(exc)
         try:
             return len(doc)
         finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +48,8 @@ class _Planned:
     extractor: Extractor
     tag: str
     params: dict[str, Any]
+    #: params the extractor marks secret: passed to this run only, never recorded
+    secrets: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,31 @@ def _params_for(
     if unknown:
         raise InvalidInput(f"no extractor takes the param {unknown[0]!r}")
     return shares
+
+
+def split_secrets(
+    extractor: Extractor, params: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(params to record, secret params to use and forget)."""
+    spec = getattr(extractor, "params", None)
+    secret = {
+        k for k in params if isinstance(spec, Mapping) and getattr(spec.get(k), "secret", False)
+    }
+    return (
+        {k: v for k, v in params.items() if k not in secret},
+        {k: v for k, v in params.items() if k in secret},
+    )
+
+
+def secret_params(extractor: str | None, params: Mapping[str, Any] | None) -> list[str]:
+    """The names among ``params`` an extractor that takes them keeps secret (a job's payload
+    is stored, so it must not carry them)."""
+    chosen, shares = check_params(extractor, params)
+    found: set[str] = set()
+    extractors = available()
+    for name, share in shares.items():
+        found.update(split_secrets(chosen or extractors[name], share)[1])
+    return sorted(found)
 
 
 class ExtractionService(Service, ExtractionRepository):
@@ -214,7 +241,7 @@ class ExtractionService(Service, ExtractionRepository):
             try:
                 with self._scope.blobs.open(item.sha256) as handle:
                     data = handle.read()
-                segments: Any = list(item.extractor.extract(data, item.params))
+                segments: Any = list(item.extractor.extract(data, {**item.params, **item.secrets}))
                 pending.append((n, item, segments, None))
                 size += len(segments)
             except Exception as exc:  # any failure of one document is recorded as its own
@@ -239,9 +266,11 @@ class ExtractionService(Service, ExtractionRepository):
         if extractor is None:
             skipped = f"no extractor for {version.media_type}"
             return ExtractOutcome(doc.external_key, None, None, False, 0, skipped=skipped)
-        params = shares.get(extractor.name, {})
+        params, secrets = split_secrets(extractor, shares.get(extractor.name, {}))
         tag = version_of(extractor, params)
-        return _Planned(doc.external_key, version.id, version.sha256, extractor, tag, params)
+        return _Planned(
+            doc.external_key, version.id, version.sha256, extractor, tag, params, secrets
+        )
 
     def _record_pending(
         self, pending: list[tuple[int, _Planned, Any, str | None]]

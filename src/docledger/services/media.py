@@ -100,9 +100,9 @@ def _parses_as_json(data: bytes) -> bool:
     return True
 
 
-def pdf_page_count(stream: BinaryIO | bytes) -> int | None:
-    """Pages of a PDF (PDFium), or None when it cannot be opened (the file is still stored;
-    an encrypted PDF is counted once extraction is given its password)."""
+def pdf_page_count(stream: BinaryIO | bytes) -> int | str:
+    """Pages of a PDF (PDFium), or why it cannot be opened (the file is still stored; an
+    encrypted PDF is counted once extraction is given its password)."""
     from docledger.extractors.pdf import page_count  # noqa: PLC0415 - only PDFs pay for it
 
     return page_count(stream if isinstance(stream, bytes) else stream.read())

@@ -73,7 +73,7 @@ def store_blob(store: BlobStore, src: Source, data: bytes | None) -> tuple[Store
             handle.close()
 
 
-def pdf_pages(store: BlobStore, blob: StoredBlob, data: bytes | None) -> int | None:
+def pdf_pages(store: BlobStore, blob: StoredBlob, data: bytes | None) -> int | str:
     if data is not None:
         return pdf_page_count(data)
     with store.open(blob.sha256) as stored:
@@ -107,9 +107,15 @@ def stage(store: BlobStore, src: Source) -> Staged:
         warnings.append("empty file: stored as it is, nothing to extract")
     pages = None
     if media_type == "application/pdf":
-        pages = pdf_pages(store, blob, data)
-        if pages is None:
-            warnings.append("PDF could not be parsed: stored, page count unknown")
+        counted = pdf_pages(store, blob, data)
+        if counted == "encrypted":
+            warnings.append(
+                "encrypted PDF: stored, page count unknown; extract it with its password"
+            )
+        elif isinstance(counted, str):
+            warnings.append(f"PDF could not be parsed ({counted}): stored, page count unknown")
+        else:
+            pages = counted
     return Staged(src, key or f"sha256/{blob.sha256}", blob, media_type, pages, warnings)
 
 
