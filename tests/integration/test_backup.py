@@ -192,3 +192,48 @@ def test_backup_to_s3_and_restore_from_it(
             restored.maintenance.restore(where, force=True)
     with pytest.raises(InvalidInput, match="not a docledger backup"):
         ledger.maintenance.restore(f"s3://{s3_bucket}/nothing-here")
+
+
+def test_the_database_password_never_reaches_a_command_line(
+    db_url: str,
+    second_db_url: str,
+    blob_root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL's pg_dump and pg_restore get the password in their environment: a command
+    line is readable by every user of the machine (``ps``). SQLite runs no tool at all."""
+    import subprocess  # noqa: PLC0415
+
+    from sqlalchemy import make_url  # noqa: PLC0415
+
+    from docledger.services import backup  # noqa: PLC0415
+
+    secret = "s3cret-pw-for-the-test"  # trust authentication lets any password in
+    postgres = db_url.startswith("postgresql")
+    source = make_url(db_url).set(password=secret) if postgres else make_url(db_url)
+    target = make_url(second_db_url).set(password=secret) if postgres else make_url(second_db_url)
+    calls: list[tuple[list[str], dict[str, str]]] = []
+    real = subprocess.run
+
+    def watched(args: list[str], **kwargs: object) -> object:
+        calls.append((list(args), dict(kwargs.get("env") or {})))  # type: ignore[call-overload]
+        return real(args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(backup.subprocess, "run", watched)
+    with _open(source.render_as_string(hide_password=False), blob_root) as ledger:
+        _fill(ledger, 0, 2)
+        ledger.maintenance.backup(tmp_path / "bk")
+    with _open(target.render_as_string(hide_password=False), tmp_path / "b2") as restored:
+        assert restored.maintenance.restore(tmp_path / "bk").problems == []
+        assert len(restored.documents.list().items) == 2
+    if not postgres:
+        assert calls == []
+        return
+    tools = [Path(args[0]).name for args, _ in calls]
+    assert "pg_dump" in tools
+    assert "pg_restore" in tools
+    for args, env in calls:
+        assert not any(secret in a for a in args), args
+        if any(a.startswith("--dbname=") for a in args):
+            assert env["PGPASSWORD"] == secret

@@ -173,9 +173,17 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    """PostgreSQL's own tools, with arguments we built (no shell)."""
-    return subprocess.run(args, capture_output=True, text=True, check=False)  # noqa: S603
+def _run(args: list[str], engine: Engine | None = None) -> subprocess.CompletedProcess[str]:
+    """PostgreSQL's own tools, with arguments we built (no shell), connected to the engine's
+    database when given. The password goes in the tool's environment, not on its command
+    line, which any user of the machine can read in the process list."""
+    env = dict(os.environ)
+    if engine is not None:
+        url = engine.url._replace(password=None).set(drivername="postgresql")
+        args = [*args, f"--dbname={url.render_as_string(hide_password=False)}"]
+        if engine.url.password is not None:
+            env["PGPASSWORD"] = str(engine.url.password)
+    return subprocess.run(args, capture_output=True, text=True, check=False, env=env)  # noqa: S603
 
 
 def _pg_snapshot(engine: Engine, folder: Path) -> tuple[str, dict[str, int], list[tuple[str, int]]]:
@@ -188,10 +196,10 @@ def _pg_snapshot(engine: Engine, folder: Path) -> tuple[str, dict[str, int], lis
         with conn.begin():
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
             revision, rows, blobs = revision_of(conn), _counts(conn), _blob_list(conn)
-            url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             done = _run(
                 [pg_dump, "--format=custom", "--no-owner", f"--snapshot={snapshot}",
-                 f"--file={temp}", f"--dbname={url}"]
+                 f"--file={temp}"],
+                engine,
             )  # fmt: skip
     if done.returncode != 0:
         temp.unlink(missing_ok=True)
@@ -386,7 +394,6 @@ def _restore_sqlite(source: Path, engine: Engine) -> None:
 
 
 def _restore_pg(source: Path, engine: Engine) -> None:
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     engine.dispose()
     with engine.connect() as conn:  # a clean schema: pg_restore recreates every object
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -394,8 +401,7 @@ def _restore_pg(source: Path, engine: Engine) -> None:
         conn.commit()
     engine.dispose()
     done = _run(
-        [_tool("pg_restore"), "--no-owner", "--exit-on-error", f"--dbname={url}",
-         str(source / PG_FILE)]
-    )  # fmt: skip
+        [_tool("pg_restore"), "--no-owner", "--exit-on-error", str(source / PG_FILE)], engine
+    )
     if done.returncode != 0:
         raise InvalidInput(f"pg_restore failed: {done.stderr.strip()[:300]}")
