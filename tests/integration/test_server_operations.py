@@ -140,6 +140,9 @@ def test_extractions_are_listed_and_run_now_or_by_a_worker(api: Api) -> None:
     ):
         refused = api.post("/documents/notes.txt/extractions", json={"background": True, **bad})
         assert_problem(refused, 422)  # refused now, not by the job later
+    secret = {"document": added["document_id"], "params": {"password": "kept nowhere"}}
+    refused = api.post("/jobs", json={"task": "docledger.extract", "payload": secret})
+    assert_problem(refused, 422)  # nor through the generic jobs endpoint
     assert api.ledger.jobs.list(task="docledger.extract").items == []
     queued = api.post(
         "/documents/notes.txt/extractions", json={"background": True, "extractor": "text"}

@@ -9,11 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from docledger.errors import InvalidInput
 from docledger.schemas.extraction import Extraction
 from docledger.schemas.job import Job
 from docledger.server.auth import Editor, Ledger, Viewer
-from docledger.services.extraction import ExtractOutcome, check_params, secret_params
+from docledger.services.extraction import ExtractOutcome, check_params, refuse_stored_secrets
 
 router = APIRouter(tags=["extractions"])
 
@@ -49,12 +48,8 @@ async def extract(
     queued instead (202)."""
     found = await ledger.documents.detail(document, workspace=who.workspace)
     check_params(body.extractor, body.params)  # refused now, not by the job later
-    if body.background and (hidden := secret_params(body.extractor, body.params)):
-        raise InvalidInput(
-            f"the param {hidden[0]!r} is never stored, and a queued job's payload is: "
-            "extract this document without background"
-        )
     if body.background:
+        refuse_stored_secrets(body.extractor, body.params)
         payload: dict[str, Any] = {"document": str(found.id), "params": body.params}
         if body.extractor is not None:
             payload["extractor"] = body.extractor

@@ -15,6 +15,7 @@ from docledger.schemas.common import Page
 from docledger.schemas.job import Job, JobDetail, QueueStats
 from docledger.schemas.run import MetricPoint, Run, RunEvent
 from docledger.server.auth import Editor, Ledger, Viewer
+from docledger.services.extraction import refuse_stored_secrets
 from docledger.vocab import JobStatus, RunKind, RunStatus
 
 router = APIRouter()
@@ -58,6 +59,8 @@ class JobIn(BaseModel):
 async def enqueue(ledger: Ledger, who: Editor, body: JobIn) -> Job:
     """Enqueue a task for the workers; the same ``idempotency_key`` on a queue returns the
     job already there."""
+    if body.task == "docledger.extract":  # its payload is stored: no secret params in it
+        refuse_stored_secrets(body.payload.get("extractor"), body.payload.get("params"))
     return await ledger.jobs.enqueue(
         body.task,
         body.payload,

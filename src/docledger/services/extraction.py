@@ -148,6 +148,22 @@ def secret_params(extractor: str | None, params: Mapping[str, Any] | None) -> li
     return sorted(found)
 
 
+def refuse_stored_secrets(extractor: Any, params: Any) -> None:
+    """InvalidInput when a job that would store these params (its payload is kept) carries a
+    secret one; params an extractor would refuse anyway are left to the job."""
+    if not isinstance(params, Mapping) or not (extractor is None or isinstance(extractor, str)):
+        return
+    try:
+        hidden = secret_params(extractor, params)
+    except InvalidInput:
+        return
+    if hidden:
+        raise InvalidInput(
+            f"the param {hidden[0]!r} is never stored, and a queued job's payload is: "
+            "extract this document without a job"
+        )
+
+
 class ExtractionService(Service, ExtractionRepository):
     """``ledger.extractions``: run extractors over documents, import other tools' elements,
     and every ExtractionRepository method."""
