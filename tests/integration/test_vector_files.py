@@ -181,6 +181,39 @@ def test_the_index_itself_answers_small_spaces_when_asked(
     assert len(segs) == 3000
 
 
+def test_rows_deleted_after_the_build_never_come_back_from_the_index(
+    fledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tombstoned rows stay in the index until it is rebuilt: candidates are asked for
+    beyond them, so a query whose best rows were deleted still gets k live rows from the
+    index, the same rows exact search returns."""
+    from docledger.services import vector_ann  # noqa: PLC0415
+
+    seeded(fledger)
+    fledger.search.build_index(SPACE)
+    monkeypatch.setattr(vector_ann, "EXACT_BELOW", 0)
+    asked = []
+    real = vector_ann._candidates
+
+    def counted(index: object, query: np.ndarray, want: int) -> np.ndarray:
+        asked.append(want)
+        return real(index, query, want)
+
+    monkeypatch.setattr(vector_ann, "_candidates", counted)
+    q = queries(1)[0]
+    doomed = {h.segment_id for h in fledger.search.vector(q, k=30, space=SPACE)}
+    with session_scope(fledger.engine) as session:
+        for sid in doomed:
+            session.execute(text("DELETE FROM segments WHERE id = :id"), {"id": sid.hex})
+    asked.clear()
+    after = fledger.search.vector(q, k=10, space=SPACE)
+    assert asked  # the index answered, tombstones and all
+    assert len(after) == 10
+    assert not doomed & set(ids(after))
+    exact = fledger.search.vector(q, k=10, space=SPACE, exact=True)
+    assert len(set(ids(after)) & set(ids(exact))) >= 9
+
+
 def test_deleted_vectors_never_come_back(vledger: Ledger) -> None:
     segs, _documents = seeded(vledger)
     vledger.search.build_index(SPACE)

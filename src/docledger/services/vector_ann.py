@@ -195,7 +195,13 @@ def nearest(
     if meta.metric == "cosine":
         query = query / (float(np.linalg.norm(query)) or 1.0)
     enough = k * max(FILTERED_SHORTLIST, round(SHORTLIST * min(share, 1.0)))
-    want = min(MOST_CANDIDATES, max(enough, math.ceil(1.5 * enough / max(share, 1e-9))))
+    # a filter's share is an estimate: half again as many candidates, so one pass usually
+    # yields enough; with nothing filtered out every candidate passes and none are spare
+    # (and tombstoned rows the index still holds never pass: asked for in proportion)
+    slack = (1.0 if share >= 1.0 else 1.5) * meta.rows / max(files.live(), 1)
+    want = min(MOST_CANDIDATES, max(enough, math.ceil(slack * enough / max(share, 1e-9))))
+    # unfiltered, a few tombstones among the candidates cost a little depth, not a new search
+    need = enough if share < 1.0 else max(k, enough * 4 // 5)
     delta = np.arange(meta.indexed, meta.rows)
     extra = delta[files.mask(**mask_args, rows=delta)] if len(delta) else delta
     while True:
@@ -203,7 +209,7 @@ def nearest(
         found = _candidates(index, query, want)
         passing = found[files.mask(**mask_args, rows=found)] if len(found) else found
         exhausted = len(found) < want  # every indexed row was a candidate
-        if len(passing) >= enough or exhausted or want >= MOST_CANDIDATES:
+        if len(passing) >= need or exhausted or want >= MOST_CANDIDATES:
             rows = np.concatenate([passing, extra]) if len(extra) else passing
             if len(rows) < k and not exhausted:
                 return None  # too selective for the index: the exact path decides

@@ -162,6 +162,7 @@ class VectorFiles(VectorMatrix):
     meta: Meta
     dead: np.ndarray[Any, np.dtype[np.bool_]] | None
     _counts: dict[str, np.ndarray[Any, Any]]
+    _live: int
 
     @classmethod
     def open(cls, folder: Path, meta: Meta) -> VectorFiles:
@@ -183,6 +184,7 @@ class VectorFiles(VectorMatrix):
             if meta.dead is not None
             else None
         )
+        files._live = n - (int(files.dead.sum()) if files.dead is not None else 0)
         return files
 
     def mask(
@@ -216,7 +218,7 @@ class VectorFiles(VectorMatrix):
         return np.asarray(np.einsum("ij,ij->i", picked, picked))  # not worth a file
 
     def live(self) -> int:
-        return self.meta.rows - (int(self.dead.sum()) if self.dead is not None else 0)
+        return self._live  # counted once: a state's tombstones never change
 
     def lookup(self, name: str, values: Sequence[Any]) -> np.ndarray[Any, Any]:
         uuids = name in ("workspace", "document", "extraction")
