@@ -214,6 +214,35 @@ def test_rows_deleted_after_the_build_never_come_back_from_the_index(
     assert len(set(ids(after)) & set(ids(exact))) >= 9
 
 
+def test_an_index_another_ledger_builds_is_used_at_once(
+    fledger: Ledger, file_url: str, blob_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building an index changes no counter in the database, only the files' state: a ledger
+    that already searched the space (its files cached) sees the new state on its next query
+    and asks the index."""
+    from docledger.services import vector_ann  # noqa: PLC0415
+
+    seeded(fledger)
+    monkeypatch.setattr(vector_ann, "EXACT_BELOW", 0)
+    asked: list[int] = []
+    real = vector_ann._candidates
+
+    def counted(index: object, query: np.ndarray, want: int) -> np.ndarray:
+        asked.append(want)
+        return real(index, query, want)
+
+    monkeypatch.setattr(vector_ann, "_candidates", counted)
+    q = queries(1)[0]
+    before = fledger.search.vector(q, k=10, space=SPACE)
+    fledger.search.vector(q, k=10, space=SPACE)  # served from the cached state
+    assert asked == []  # no index yet
+    with Ledger.open(settings=load_settings(db_url=file_url, blob_root=str(blob_root))) as other:
+        assert other.search.build_index(SPACE) == 3000
+    after = fledger.search.vector(q, k=10, space=SPACE)
+    assert asked  # the new state was read, and its index asked
+    assert len(set(ids(after)) & set(ids(before))) >= 9
+
+
 def test_deleted_vectors_never_come_back(vledger: Ledger) -> None:
     segs, _documents = seeded(vledger)
     vledger.search.build_index(SPACE)

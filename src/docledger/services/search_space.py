@@ -48,7 +48,10 @@ class SearchState:
         self.embedders: Embedders | None = None
         self.pgvector: str | bool | None = False  # False: not asked yet; None: not there
         self.indexed_spaces: set[uuid.UUID] = set()
-        self.files: dict[uuid.UUID, VectorFiles] = {}
+        #: per space: its files and the meta.json they were checked against (stat signature)
+        self.files: dict[uuid.UUID, tuple[VectorFiles, tuple[int, ...] | None]] = {}
+        #: per database URL: (vector folder root, database file), worked out once
+        self.folders: dict[Any, tuple[Path | None, Path]] = {}
 
 
 class SpaceService(Service):
@@ -152,22 +155,35 @@ class SpaceService(Service):
         """The space's vector files at the snapshot's counters (caught up when behind); None
         where the database is not a file (PostgreSQL, in-memory SQLite)."""
         conn = session.connection()
-        root = dialect_of(conn).vector_folder(conn.engine.url)
+        where = self._state.folders.get(conn.engine.url)
+        if where is None:
+            root = dialect_of(conn).vector_folder(conn.engine.url)
+            where = self._state.folders[conn.engine.url] = (
+                root,
+                Path(str(conn.engine.url.database)),
+            )
+        root, database = where
         if root is None:
             return None
         from docledger.services import vector_files as vf  # noqa: PLC0415
 
         folder = vf.folder_of(root, space.id)
-        inode = vf.database_inode(Path(str(conn.engine.url.database)))
+        inode = vf.database_inode(database)
+        signature = vf.meta_signature(folder)
         with self._state.lock:
-            cached = self._state.files.get(space.id)
-        # meta.json read each time (tens of microseconds): an index another process built
-        # is used at once, and one it replaced is let go
+            cached, seen = self._state.files.get(space.id, (None, None))
+        # meta.json looked at each time: an index another process built is used at once,
+        # and one it replaced is let go; read again only when the file is not the one seen
         if (
             cached is not None
             and vf.matches(cached.meta, space, inode)
-            and vf.Meta.read(folder) == cached.meta
+            and (
+                (signature is not None and signature == seen) or vf.Meta.read(folder) == cached.meta
+            )
         ):
+            if signature != seen:
+                with self._state.lock:
+                    self._state.files[space.id] = (cached, signature)
             return cached
         try:
             return self._read_files(session, space, folder, inode)
@@ -203,7 +219,7 @@ class SpaceService(Service):
                 rebuild = True
                 continue
             with self._state.lock:
-                self._state.files[space.id] = files
+                self._state.files[space.id] = (files, None)
             return files
         log.warning("the vector files of space %s keep changing: searching from the database",
                     space.id)  # fmt: skip

@@ -267,6 +267,16 @@ def folder_of(root: Path, space_id: uuid.UUID) -> Path:
     return root / space_id.hex
 
 
+def meta_signature(folder: Path) -> tuple[int, ...] | None:
+    """meta.json as stat sees it: every write replaces the file (a new inode, new change
+    time), so an equal signature means the state already read; None when unreadable."""
+    try:
+        st = os.stat(folder / "meta.json")
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+
+
 def database_inode(database: Path) -> int:
     try:
         return os.stat(database).st_ino
