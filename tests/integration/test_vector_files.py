@@ -110,6 +110,24 @@ def recall_against_exact(ledger: Ledger) -> float:
     return found / total
 
 
+def index_asks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Spaces this small are searched exactly by default: the threshold lowered so the
+    memory-mapped index answers, and every ask of it counted (candidates returned)."""
+    from docledger.services import vector_ann  # noqa: PLC0415
+
+    monkeypatch.setattr(vector_ann, "EXACT_BELOW", 0)
+    asked: list[int] = []
+    real = vector_ann._candidates
+
+    def counted(index: object, query: np.ndarray, want: int) -> np.ndarray:
+        found = real(index, query, want)
+        asked.append(len(found))
+        return found
+
+    monkeypatch.setattr(vector_ann, "_candidates", counted)
+    return asked
+
+
 def is_sqlite(ledger: Ledger) -> bool:
     return ledger.engine.dialect.name == "sqlite"
 
@@ -147,23 +165,11 @@ def test_filters_of_every_selectivity_return_k(vledger: Ledger) -> None:
 def test_the_index_itself_answers_small_spaces_when_asked(
     fledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Spaces this small are searched exactly by default; with the threshold lowered the
-    memory-mapped index answers (counted as it is asked), unfiltered and under every filter,
-    with exact search's scores and always k rows."""
-    from docledger.services import vector_ann  # noqa: PLC0415
-
+    """With the threshold lowered (``index_asks``) the memory-mapped index answers,
+    unfiltered and under every filter, with exact search's scores and always k rows."""
     segs, documents = seeded(fledger)
     fledger.search.build_index(SPACE)
-    monkeypatch.setattr(vector_ann, "EXACT_BELOW", 0)
-    asked = []
-    real = vector_ann._candidates
-
-    def counted(index: object, query: np.ndarray, want: int) -> np.ndarray:
-        found = real(index, query, want)
-        asked.append(len(found))
-        return found
-
-    monkeypatch.setattr(vector_ann, "_candidates", counted)
+    asked = index_asks(monkeypatch)
     assert recall_against_exact(fledger) >= 0.95
     assert len(asked) >= 40
     assert min(asked) >= 10
@@ -187,19 +193,9 @@ def test_rows_deleted_after_the_build_never_come_back_from_the_index(
     """Tombstoned rows stay in the index until it is rebuilt: candidates are asked for
     beyond them, so a query whose best rows were deleted still gets k live rows from the
     index, the same rows exact search returns."""
-    from docledger.services import vector_ann  # noqa: PLC0415
-
     seeded(fledger)
     fledger.search.build_index(SPACE)
-    monkeypatch.setattr(vector_ann, "EXACT_BELOW", 0)
-    asked = []
-    real = vector_ann._candidates
-
-    def counted(index: object, query: np.ndarray, want: int) -> np.ndarray:
-        asked.append(want)
-        return real(index, query, want)
-
-    monkeypatch.setattr(vector_ann, "_candidates", counted)
+    asked = index_asks(monkeypatch)
     q = queries(1)[0]
     doomed = {h.segment_id for h in fledger.search.vector(q, k=30, space=SPACE)}
     with session_scope(fledger.engine) as session:
@@ -220,18 +216,8 @@ def test_an_index_another_ledger_builds_is_used_at_once(
     """Building an index changes no counter in the database, only the files' state: a ledger
     that already searched the space (its files cached) sees the new state on its next query
     and asks the index."""
-    from docledger.services import vector_ann  # noqa: PLC0415
-
     seeded(fledger)
-    monkeypatch.setattr(vector_ann, "EXACT_BELOW", 0)
-    asked: list[int] = []
-    real = vector_ann._candidates
-
-    def counted(index: object, query: np.ndarray, want: int) -> np.ndarray:
-        asked.append(want)
-        return real(index, query, want)
-
-    monkeypatch.setattr(vector_ann, "_candidates", counted)
+    asked = index_asks(monkeypatch)
     q = queries(1)[0]
     before = fledger.search.vector(q, k=10, space=SPACE)
     fledger.search.vector(q, k=10, space=SPACE)  # served from the cached state
