@@ -11,7 +11,8 @@ from sqlalchemy import Table, bindparam, literal_column, select, update
 from sqlalchemy import exc as sa_exc
 
 from docledger.db import vector_index
-from docledger.db.dialect import bulk_insert, in_values, upsert
+from docledger.db.dialect import ANALYZE_AFTER_ROWS, bulk_insert, in_values, upsert
+from docledger.db.dialects import dialect_of
 from docledger.db.types import utcnow
 from docledger.errors import InvalidInput, NotFound
 from docledger.ids import new_id, uuid7_hex_many
@@ -246,7 +247,8 @@ class EmbeddingRepository(Repository):
                 .values(removal_counter=SpaceRow.removal_counter + 1)
             )
         conn = self.session.connection()
-        if vector_index.present(conn):
+        copies = vector_index.present(conn)
+        if copies:
             import numpy as np  # noqa: PLC0415
 
             kept = [(i, b) for i, b in zip(ids, blobs, strict=True) if b is not None]
@@ -260,6 +262,23 @@ class EmbeddingRepository(Repository):
                 sp.metric,
             )
             vector_index.remove(conn, sp.id, stale)
+        self._refresh_statistics(len(fresh), copies)
+
+    def _refresh_statistics(self, written: int, copies: bool) -> None:
+        """After a load that outgrows what the planner believes of the tables a vector
+        search joins, analyse them now, last in this transaction (ANALYZE counts the rows
+        it inserted). Measured at 100,000 x 384 on pgvector right after one upsert: the
+        planner took the never-analysed tables for nearly empty and sorted every row instead
+        of walking the HNSW index, 908 ms a query instead of 3.4 ms, until autovacuum got
+        round to them."""
+        if written < ANALYZE_AFTER_ROWS:
+            return
+        conn = self.session.connection()
+        if dialect_of(conn).statistics_behind(conn, "embeddings", written):
+            tables = ["document_versions", "segments", "embeddings"]
+            dialect_of(conn).refresh_statistics(
+                conn, [*tables, vector_index.TABLE] if copies else tables
+            )
 
     def _existing(self, space_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[Any, Any]:
         """{driver segment id: driver embedding id} of the segments that already have a

@@ -138,6 +138,11 @@ class Dialect:
     def refresh_statistics(self, conn: Connection, tables: Sequence[str]) -> None:
         raise NotImplementedError
 
+    def statistics_behind(self, conn: Connection, table: str, written: int) -> bool:
+        """Whether ``written`` new rows leave the planner's idea of ``table`` far behind
+        (where the planner needs one: PostgreSQL)."""
+        return False
+
     def skip_commit_flush(self, session: Session) -> None:
         """Let this transaction's commit return before the log is flushed (where it waits)."""
 
