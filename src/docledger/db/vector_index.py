@@ -43,8 +43,15 @@ OPERATORS = {
 BACKFILL_BATCH = 2000
 #: A space gets its HNSW index once it holds this many vectors (exact search below that).
 INDEX_MIN_ROWS = 1000
-#: maintenance_work_mem for an index build (pgvector builds in memory: 64 MB took 3.7x longer).
-BUILD_MEMORY = "512MB"
+#: maintenance_work_mem for an index build, at least (pgvector builds in memory: 64 MB took
+#: 3.7x longer at 100,000 x 384) ...
+BUILD_MEMORY_MIB = 512
+#: ... and what the graph needs where that is more (bytes per vector beyond the floats:
+#: measured 2,365 bytes a 384-dimension vector, the notice pgvector prints when the graph
+#: outgrows the memory; past it the build goes on at the speed of single inserts) ...
+GRAPH_BYTES = 850
+#: ... up to this (the build's memory is the server's: a 1M x 384 space asks ~2.6 GB)
+BUILD_MEMORY_MAX_MIB = 4096
 
 _CREATE_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
@@ -154,7 +161,7 @@ def ensure_space_index(conn: Connection, space_id: uuid.UUID, dimensions: int, m
 
     Built after a load, not maintained from the first row: inserting 100,000 x 384 vectors
     into a live index ran at ~600 vectors/s here, while building it over the loaded rows took
-    16 s (with BUILD_MEMORY; 60 s with the default 64 MB). A space with fewer vectors is
+    16 s (with 512 MB; 60 s with the default 64 MB). A space with fewer vectors is
     searched exactly. The build takes a SHARE lock on ``vec_embeddings`` until commit:
     searches go on, other vector writes wait.
     """
@@ -164,14 +171,23 @@ def ensure_space_index(conn: Connection, space_id: uuid.UUID, dimensions: int, m
         return True
     if enforced(conn):  # a tenant owns no table: the owner builds it (docledger db pgvector)
         return False
-    count = conn.execute(
-        text(f"SELECT count(*) FROM {TABLE} WHERE space_id = '{space_id}'")
-    ).scalar()
-    if int(count or 0) < INDEX_MIN_ROWS:
+    count = int(
+        conn.execute(text(f"SELECT count(*) FROM {TABLE} WHERE space_id = '{space_id}'")).scalar()
+        or 0
+    )
+    if count < INDEX_MIN_ROWS:
         return False
-    conn.execute(text(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"))
+    memory = build_memory_mib(count, dimensions)
+    conn.execute(text(f"SET LOCAL maintenance_work_mem = '{memory}MB'"))
     create_space_index(conn, space_id, dimensions, metric)
     return True
+
+
+def build_memory_mib(rows: int, dimensions: int) -> int:
+    """Room for the whole graph of a space of ``rows`` vectors (with a fifth to spare for the
+    rows written while it builds), within BUILD_MEMORY_MIB..BUILD_MEMORY_MAX_MIB."""
+    need = rows * (dimensions * 4 + GRAPH_BYTES) * 1.2 / 2**20
+    return int(min(max(need, BUILD_MEMORY_MIB), BUILD_MEMORY_MAX_MIB))
 
 
 def write(
