@@ -12,6 +12,10 @@ ann       the embedded default's ANN index at 1,000,000 vectors (bench/knn_ann.p
 
     python bench/knn.py --ann [--vectors 1000000] [--queries 200] [--lancedb-python PY]
 
+          and the same figures on PostgreSQL with pgvector's HNSW (bench/knn_pgvector.py):
+
+    python bench/knn.py --ann --dialect postgresql [--vectors 1000000]
+
 upsert    ``embeddings.upsert`` vs the raw driver writing the same rows (both dialects):
 
     python bench/knn.py --upsert [--dialect sqlite|postgresql] [--vectors 100000]
@@ -252,6 +256,11 @@ def main() -> None:
         from knn_ann import bench_upsert  # noqa: PLC0415
 
         write(f"knn_upsert_{args.dialect}", bench_upsert(args.dialect, args.vectors or 100_000))
+        return
+    if args.ann and args.dialect == "postgresql":
+        from knn_pgvector import bench_pgvector  # noqa: PLC0415
+
+        write("knn_ann_pgvector", bench_pgvector(args.vectors or 1_000_000, args.queries))
         return
     if args.ann:
         from knn_ann import bench_ann  # noqa: PLC0415

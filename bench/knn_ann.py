@@ -153,10 +153,95 @@ def bench_upsert(dialect: str, n: int) -> dict[str, Any]:
         return {"dialect": dialect, "vectors": n, "upsert": _upserts(lg, url, ids, vectors)}
 
 
+def fresh_process(url: str, blobs: str, query: np.ndarray) -> dict[str, Any]:
+    """Open the store and answer one query in a new Python process: times and its RSS."""
+    fresh = subprocess.run(
+        [sys.executable, "-c", FRESH, url, blobs, query.astype("<f4").tobytes().hex()],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(fresh.stdout))
+
+
+def against_limit(
+    lg: Any,
+    raw_search: Any,
+    name: str,
+    queries: np.ndarray,
+    ids: list[uuid.UUID],
+    truth: list[Any],
+) -> dict[str, Any]:
+    """Unfiltered top 10, docledger and the bare index in turn query by query (machine noise
+    hits both alike): p50/p99, docledger's recall@10 and its share of the limit's rate."""
+    from knn import recall  # noqa: PLC0415
+
+    # a million UUIDs and rows live in this process: without a frozen heap, Python's
+    # full collections land in query timings (the caller's heap, not the search's cost)
+    gc.collect()
+    gc.freeze()
+    ours, limit, hits = [], [], []
+    lg.search.vector(queries[0], k=K, space="bench-384")  # maps the index / warms the plan
+    raw_search(queries[0])
+    for q in queries:
+        t = time.perf_counter()
+        raw_search(q)
+        limit.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        hits.append(lg.search.vector(q, k=K, space="bench-384"))
+        ours.append((time.perf_counter() - t) * 1000)
+    want = [[ids[i] for i in r] for r in truth]
+    out: dict[str, Any] = {
+        "docledger": {
+            **summary(ours),
+            "recall_at_10": round(recall([[h.segment_id for h in r] for r in hits], want), 4),
+        },
+        f"{name}_same_index": summary(limit),
+    }
+    out[f"qps_ratio_vs_{name}"] = round(
+        out[f"{name}_same_index"]["p50_ms"] / out["docledger"]["p50_ms"], 2
+    )
+    print("unfiltered", out, file=sys.stderr)
+    return out
+
+
+def filtered(
+    lg: Any,
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    ids: list[uuid.UUID],
+    doc_of: np.ndarray,
+    docs: list[uuid.UUID],
+) -> dict[str, Any]:
+    """1% (one document) and 10% (one page) filters: latency, always k, recall@10 against
+    numpy's exact top 10 over the matching rows."""
+    from knn import numpy_top, recall  # noqa: PLC0415
+
+    n, out = len(vectors), {}
+    for label, rows, kwargs in (
+        ("filtered_1pct", np.flatnonzero(doc_of == 0), {"documents": [docs[0]]}),
+        ("filtered_10pct", np.flatnonzero(np.arange(n) % (n // DOCS) % 10 == 0),
+         {"pages": (1, 1)}),
+    ):  # fmt: skip
+        sub = vectors[rows]
+        f_want = [[ids[rows[i]] for i in numpy_top(sub, q, K)] for q in queries]
+        f_times, f_hits = latencies(
+            lambda q, kw=kwargs: lg.search.vector(q, k=K, space="bench-384", **kw), queries
+        )
+        out[label] = {
+            **summary(f_times),
+            "matching_rows": len(rows),
+            "always_k": all(len(r) == K for r in f_hits),
+            "recall_at_10": round(recall([[h.segment_id for h in r] for r in f_hits], f_want), 4),
+        }
+        print(label, out[label], file=sys.stderr)
+    return out
+
+
 def bench_ann(
     n: int, queries_n: int, lancedb_python: str | None = None, *, raw_build: bool = True
 ) -> dict[str, Any]:
-    from knn import bench_sqlite_vec, clustered_unit, numpy_top, recall  # noqa: PLC0415
+    from knn import bench_sqlite_vec, clustered_unit, numpy_top  # noqa: PLC0415
     from usearch.index import Index  # noqa: PLC0415
 
     from docledger import Ledger, load_settings  # noqa: PLC0415
@@ -203,29 +288,7 @@ def bench_ann(
             return keys[np.argsort(-(vectors[keys] @ q))[:K]]
 
         truth = [numpy_top(vectors, q, K) for q in queries]
-        # a million UUIDs and rows live in this process: without a frozen heap, Python's
-        # full collections land in query timings (the caller's heap, not the search's cost)
-        gc.collect()
-        gc.freeze()
-        ours, limit, hits = [], [], []
-        lg.search.vector(queries[0], k=K, space="bench-384")  # maps the index
-        for q in queries:
-            t = time.perf_counter()
-            raw_search(q)
-            limit.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            hits.append(lg.search.vector(q, k=K, space="bench-384"))
-            ours.append((time.perf_counter() - t) * 1000)
-        want = [[ids[i] for i in r] for r in truth]
-        out["docledger"] = {
-            **summary(ours),
-            "recall_at_10": round(recall([[h.segment_id for h in r] for r in hits], want), 4),
-        }
-        out["raw_usearch_same_index"] = summary(limit)
-        print("unfiltered", out["docledger"], "raw", out["raw_usearch_same_index"], file=sys.stderr)
-        out["qps_ratio_vs_raw_usearch"] = round(
-            out["raw_usearch_same_index"]["p50_ms"] / out["docledger"]["p50_ms"], 2
-        )
+        out.update(against_limit(lg, raw_search, "raw_usearch", queries, ids, truth))
         e_times, _ = latencies(
             lambda q: lg.search.vector(q, k=K, space="bench-384", exact=True), queries[:20]
         )
@@ -233,33 +296,9 @@ def bench_ann(
         np_times, _ = latencies(lambda q: numpy_top(vectors, q, K), queries[:50])
         out["numpy_exact"] = summary(np_times)
 
-        for label, rows, kwargs in (
-            ("filtered_1pct", np.flatnonzero(doc_of == 0), {"documents": [docs[0]]}),
-            ("filtered_10pct", np.flatnonzero(np.arange(n) % (n // DOCS) % 10 == 0),
-             {"pages": (1, 1)}),
-        ):  # fmt: skip
-            sub = vectors[rows]
-            f_want = [[ids[rows[i]] for i in numpy_top(sub, q, K)] for q in queries]
-            f_times, f_hits = latencies(
-                lambda q, kw=kwargs: lg.search.vector(q, k=K, space="bench-384", **kw), queries
-            )
-            out[label] = {
-                **summary(f_times),
-                "matching_rows": len(rows),
-                "always_k": all(len(r) == K for r in f_hits),
-                "recall_at_10": round(
-                    recall([[h.segment_id for h in r] for r in f_hits], f_want), 4
-                ),
-            }
-            print(label, out[label], file=sys.stderr)
+        out.update(filtered(lg, vectors, queries, ids, doc_of, docs))
 
-    fresh = subprocess.run(
-        [sys.executable, "-c", FRESH, url, blobs, queries[1].astype("<f4").tobytes().hex()],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    out["fresh_process"] = json.loads(fresh.stdout)
+    out["fresh_process"] = fresh_process(url, blobs, queries[1])
     out["fresh_process"]["rss_vs_index_file"] = round(
         out["fresh_process"]["rss_mb"] / out["index_file_mb"], 2
     )
