@@ -21,6 +21,7 @@ from docledger.db import vector_index
 from docledger.services import schema
 from docledger.services.search_space import SEARCH_KINDS
 from tests.conftest import PgDatabases
+from tests.integration.test_vector_files import SPACE, queries, seeded
 
 DIMS = 48
 
@@ -161,7 +162,24 @@ def test_the_index_is_built_once_a_space_is_big_enough(pgv: Ledger) -> None:
     assert hits[0].segment_id == extra[2].id
 
 
-def test_filtered_queries_return_k_on_the_index_path(pgv: Ledger) -> None:
+def scored_exactly(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every search the pgvector path answers by scoring the filtered rows, recorded."""
+    calls: list[str] = []
+    real = vector_index.exact_sql
+
+    def spy(*args: object) -> str:
+        calls.append("exact")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vector_index, "exact_sql", spy)
+    return calls
+
+
+def test_filtered_queries_return_k_on_the_index_path(
+    pgv: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vector_index, "EXACT_BELOW", 0)  # every filter through the index
+    exact_calls = scored_exactly(monkeypatch)
     vectors = clustered(2000, DIMS, 20, seed=5)
     segs = load(pgv, vectors)
     q = list(map(float, vectors[0]))
@@ -174,6 +192,26 @@ def test_filtered_queries_return_k_on_the_index_path(pgv: Ledger) -> None:
     assert overlap >= 23
     assert pgv.search.vector(q, k=5, space="c", kinds=["zone"]) == []
     assert len(segs) == 2000
+    assert exact_calls == []
+
+
+def test_a_selective_filter_scores_its_rows_exactly(
+    pgv: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One document of three (the planner expects ~1,000 rows): scored exactly in SQL, so the
+    hits are exact search's, scores included; a broad filter still walks the index."""
+    exact_calls = scored_exactly(monkeypatch)
+    segs, docs = seeded(pgv, docs=3, per=1000)
+    for q in queries(5):
+        got = pgv.search.vector(q, k=10, space=SPACE, documents=[docs[1]])
+        want = pgv.search.vector(q, k=10, space=SPACE, documents=[docs[1]], exact=True)
+        assert [h.segment_id for h in got] == [h.segment_id for h in want]
+        assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-5)
+    assert len(exact_calls) == 5
+    monkeypatch.setattr(vector_index, "EXACT_BELOW", 500)
+    assert len(pgv.search.vector(queries(1)[0], k=10, space=SPACE, documents=[docs[1]])) == 10
+    assert len(segs) == 3000
+    assert len(exact_calls) == 5  # above the threshold: the index answered
 
 
 def test_external_refs_are_recorded_not_searched(vledger: Ledger) -> None:
