@@ -283,7 +283,7 @@ def bench_ann(
         shortlist = K * vector_ann.SHORTLIST
 
         def raw_search(q: np.ndarray) -> Any:  # what docledger asks of the index, directly
-            view.expansion_search = 2 * shortlist
+            view.expansion_search = int(vector_ann.EXPANSION * shortlist)
             keys = view.search(q, shortlist, threads=1).keys
             return keys[np.argsort(-(vectors[keys] @ q))[:K]]
 
