@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Annotated
 
@@ -52,6 +53,25 @@ tracking_cli.register(app)
 findings_cli.register(app)
 exports_cli.register(app)
 server_cli.register(app)
+
+
+def _one_line_paragraphs(text: str) -> str:
+    """A docstring's wrapped lines joined within each paragraph: Rich help keeps every line
+    break, so a sentence wrapped at 100 columns in the source broke mid-sentence on screen."""
+    return "\n\n".join(" ".join(part.split()) for part in inspect.cleandoc(text).split("\n\n"))
+
+
+def _plain_help(group: typer.Typer) -> None:
+    for command in group.registered_commands:
+        doc = command.help or (command.callback.__doc__ if command.callback else None)
+        if doc:
+            command.help = _one_line_paragraphs(doc)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _plain_help(sub.typer_instance)
+
+
+_plain_help(app)
 
 
 def main() -> None:

@@ -86,7 +86,7 @@ def findings_ls(
     ] = False,
     limit: Annotated[int, typer.Option(help="at most this many")] = 50,
 ) -> None:
-    """List findings (oldest first), or the review queue with ``--queue``."""
+    """List findings (oldest first), or the review queue with --queue."""
     with state.ledger() as ledger:
         if queue:
             found = ledger.findings.review_queue(kind=kind, limit=limit, workspace=workspace)
@@ -246,8 +246,7 @@ def findings_summary(
     run: Annotated[str | None, typer.Option(help="one run (a comparison session)")] = None,
     workspace: Workspace = None,
 ) -> None:
-    """Findings by kind and status (of a workspace, or of one run with its comparison
-    figures)."""
+    """Findings by kind and status, of a workspace or of one run (with its comparisons)."""
     with state.ledger() as ledger:
         if run is not None:
             s = ledger.findings.summarize_run(run, workspace=workspace)
