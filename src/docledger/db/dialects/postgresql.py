@@ -8,12 +8,25 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import ARRAY, URL, Connection, Table, Uuid, any_, bindparam, func, select, text
+from sqlalchemy import (
+    ARRAY,
+    URL,
+    Connection,
+    Engine,
+    Table,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
 from docledger.config import Settings
+from docledger.db import idle_ping
 from docledger.db.dialects.base import Capabilities, Dialect
 from docledger.db.fair_pool import FairQueuePool
 from docledger.db.tenancy import enforced
@@ -111,11 +124,15 @@ class PostgresDialect(Dialect):
             **({} if is_async else {"poolclass": FairQueuePool}),
             "pool_size": settings.pool_size,
             "max_overflow": settings.pool_max_overflow,
-            "pool_pre_ping": settings.pool_pre_ping,
+            "pool_pre_ping": False,  # idle_ping: only connections left idle (configure_engine)
             "pool_recycle": settings.pool_recycle_s,
             "pool_timeout": settings.pool_timeout_s,
             "connect_args": _pg_connect_args(settings),
         }
+
+    def configure_engine(self, engine: Engine, settings: Settings) -> None:
+        if settings.pool_pre_ping:
+            idle_ping.install(engine)
 
     writable_ctes: ClassVar[bool] = True
     wakes_workers: ClassVar[bool] = True
