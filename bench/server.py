@@ -5,6 +5,9 @@ bounded in count and time.
 search   text search over --segments zones (default 100,000) from --clients concurrent clients
          (default 50): the server's throughput and p50/p99 vs the same queries through
          ``AsyncLedger`` in-process with the same concurrency. Targets: >= 0.5x, p99 < 100 ms.
+         Then the server's p50/p99 in an open loop (requests sent at a fixed rate, 25, 50, 75%
+         of the closed loop's throughput): the latency a client sees when the server is not
+         saturated by construction.
 upload   --files uploads of 4 KiB (default 1,000), --clients at a time, vs ``documents.create``
          in-process, one at a time. Target >= 0.5x.
 big      one --big-mib upload (default 1024) and its download, on a freshly started server:
@@ -118,6 +121,24 @@ async def _load(queries: list[str], clients: int, one: Any) -> dict[str, Any]:
     return {"requests": len(times), "per_s": round(len(times) / wall, 1), **summary(times)}
 
 
+async def _paced(queries: list[str], rate: float, one: Any) -> dict[str, Any]:
+    """Open loop: query i is sent at start + i / rate whatever came back before, and its
+    latency counts from that moment (time spent queued for a free client counts too), so a
+    slow answer cannot slow the load that measures it. Bounded by the list and DEADLINE_S."""
+    times: list[float] = []
+    start = time.perf_counter()
+
+    async def send(i: int, q: str) -> None:
+        due = start + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        await one(q)
+        times.append((time.perf_counter() - due) * 1000)
+
+    count = min(len(queries), int(rate * DEADLINE_S))
+    await asyncio.gather(*(send(i, q) for i, q in enumerate(queries[:count])))
+    return {"rate_per_s": rate, "requests": len(times), **summary(times)}
+
+
 def search_part(url: str, blobs: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     settings = load_settings(db_url=url, blob_root=blobs)
     with Ledger.open(settings=settings) as ledger:
@@ -147,7 +168,12 @@ def search_part(url: str, blobs: str, workdir: Path, args: argparse.Namespace) -
                     r.raise_for_status()
 
                 await one(queries[0])
-                return await _load(queries, args.clients, one)
+                closed = await _load(queries, args.clients, one)
+                paced = [
+                    await _paced(queries, round(share * closed["per_s"], 1), one)
+                    for share in (0.25, 0.5, 0.75)
+                ]
+                return {**closed, "open_loop": paced}
 
         server = asyncio.run(over_http())
     return {
