@@ -263,10 +263,17 @@ def search_sql(space_id: uuid.UUID, dimensions: int, metric: str, filters: str, 
     dims = int(dimensions)
     return (
         f"SELECT v.segment_id, v.vec::vector({dims}) {op} CAST(:q AS vector({dims})) AS distance "
+        f"{_matching(space_id, filters)} "
+        f"ORDER BY v.vec::vector({dims}) {op} CAST(:q AS vector({dims})) LIMIT {int(limit)}"
+    )
+
+
+def _matching(space_id: uuid.UUID, filters: str) -> str:
+    """FROM and WHERE of a space's rows within ``filters`` (SQL over ``v``, ``s``, ``dv``)."""
+    return (
         f"FROM {TABLE} v JOIN segments s ON s.id = v.segment_id "
         "JOIN document_versions dv ON dv.id = s.version_id "
-        f"WHERE v.space_id = '{space_id}' {filters} "
-        f"ORDER BY v.vec::vector({dims}) {op} CAST(:q AS vector({dims})) LIMIT {int(limit)}"
+        f"WHERE v.space_id = '{space_id}' {filters}"
     )
 
 
@@ -278,9 +285,7 @@ def exact_sql(space_id: uuid.UUID, dimensions: int, metric: str, filters: str, l
     return (
         "SELECT segment_id, distance FROM (SELECT v.segment_id, "
         f"v.vec::vector({dims}) {op} CAST(:q AS vector({dims})) AS distance "
-        f"FROM {TABLE} v JOIN segments s ON s.id = v.segment_id "
-        "JOIN document_versions dv ON dv.id = s.version_id "
-        f"WHERE v.space_id = '{space_id}' {filters} OFFSET 0) AS c "
+        f"{_matching(space_id, filters)} OFFSET 0) AS c "
         f"ORDER BY distance LIMIT {int(limit)}"
     )
 
@@ -289,13 +294,7 @@ def estimated_rows(session: Session, space_id: uuid.UUID, filters: str, params: 
     """The planner's estimate of a space's rows within the filters (a plan, not a count:
     a millisecond whatever the size)."""
     plan = session.execute(
-        text(
-            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {TABLE} v "
-            "JOIN segments s ON s.id = v.segment_id "
-            "JOIN document_versions dv ON dv.id = s.version_id "
-            f"WHERE v.space_id = '{space_id}' {filters}"
-        ),
-        params,
+        text(f"EXPLAIN (FORMAT JSON) SELECT 1 {_matching(space_id, filters)}"), params
     ).scalar()
     found: Any = json.loads(plan) if isinstance(plan, str) else plan
     return float(found[0]["Plan"]["Plan Rows"])
