@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from docledger import InvalidInput, Ledger
+from docledger import InvalidInput, Ledger, NotFound
 from docledger.config import load_settings
 from docledger.db import vector_index
 from docledger.services import schema
@@ -290,3 +290,22 @@ def test_a_load_builds_the_pgvector_copies_and_index(
         assert vector_index.has_index(conn, space)
     hit = pgv.search.vector(vectors[42], space="c", k=1)[0]
     assert hit.segment_id == segs[42].id
+
+
+def test_a_nul_in_a_filter_finds_nothing_on_every_path(vledger: Ledger) -> None:
+    """No stored kind or label holds a NUL (writes refuse it): a filter value with one
+    matches nothing, on every backend and through the index, where PostgreSQL's pgvector and
+    full-text paths refused to bind it; the other values of the same filter still count."""
+    vectors = clustered(1200, DIMS, 12, seed=10)  # past INDEX_MIN_ROWS: pgvector's index
+    load(vledger, vectors)
+    q = list(map(float, vectors[3]))
+    assert vledger.search.vector(q, k=5, space="c", labels=["a\x00b"]) == []
+    assert vledger.search.vector(q, k=5, space="c", kinds=["chunk\x00"]) == []
+    kept = vledger.search.vector(q, k=5, space="c", kinds=["chunk", "zone\x00"])
+    assert [h.segment_id for h in kept] == [
+        h.segment_id for h in vledger.search.vector(q, k=5, space="c")
+    ]
+    assert vledger.search.text("c7", k=5, kinds=["chunk\x00"]) == []
+    assert len(vledger.search.text("c7", k=5, kinds=["chunk", "x\x00"])) >= 1
+    with pytest.raises(NotFound):
+        vledger.search.vector(q, k=5, space="nowhere", labels=["a\x00b"])

@@ -37,6 +37,7 @@ from docledger.services.search_scope import (
     build_hits,
     excluded_extractions,
     hit_details,
+    matchable,
     ranked_text,
     space_and_workspace,
 )
@@ -116,7 +117,8 @@ class SearchService(SpaceService):
         ef_search: int,
         include_superseded: bool,
     ) -> list[SearchHit]:
-        kinds = SEARCH_KINDS if kinds is None else kinds
+        kinds, any_kind = matchable(SEARCH_KINDS if kinds is None else kinds)
+        labels, any_label = (None, True) if labels is None else matchable(labels)
         check_limit(k, what="k")
         if ef_search < 1:
             raise InvalidInput("ef_search must be at least 1")
@@ -127,6 +129,8 @@ class SearchService(SpaceService):
                 if isinstance(query, str)
                 else to_vector(query, sp.dimensions)
             )
+            if not (any_kind and any_label):
+                return []  # the query and the names were checked: nothing can match
             excluded = excluded_extractions(session, workspace_id, include_superseded)
             pgvector = None if exact else self._pgvector_version(session)
             if pgvector is not None and self._has_index(session, sp.id):
@@ -237,9 +241,9 @@ class SearchService(SpaceService):
         check_limit(k, what="k")
         if not isinstance(query, str):
             raise InvalidInput("a text query is a string")
-        kinds = SEARCH_KINDS if kinds is None else kinds
+        kinds, any_kind = matchable(SEARCH_KINDS if kinds is None else kinds)
         wanted = ranking.terms(query)
-        if not wanted:
+        if not wanted or not any_kind:
             return []
         for attempt in (1, 2):
             with self._scope.session(readonly=True) as session:

@@ -297,6 +297,15 @@ def latest_counters(session: Any, space: Space) -> Space:
     return space_only(session, space.id)
 
 
+def matchable(values: Sequence[str]) -> tuple[list[str], bool]:
+    """A filter's values without those no stored row can hold (a NUL: writes refuse it, and
+    PostgreSQL cannot even bind it), and whether anything can still match: so a NUL in a
+    filter finds nothing on every dialect and path alike, where the pgvector and full-text
+    paths of PostgreSQL refused it and every other path returned no rows."""
+    kept = [v for v in values if "\x00" not in str(v)]
+    return kept, bool(kept) or not values
+
+
 def uuid_of(value: Any) -> uuid.UUID:
     """Raw SQL hands back ids as text on SQLite (32 hex digits) and as UUID on PostgreSQL."""
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
