@@ -1,20 +1,29 @@
-"""Real-world PDFs nobody on this project wrote: the test files shipped in the source
-distributions of pikepdf (qpdf's and its own: encrypted, broken, CJK, scanned, odd names) and
-pdfminer.six 20191110 (its samples: forms, papers, encrypted with AES and RC4).
+"""Real-world files nobody on this project wrote, from other projects' source distributions:
+- PDFs: pikepdf's (qpdf's and its own: encrypted, broken, CJK, scanned, odd names), pdfminer.six
+  20191110's samples (forms, papers, encrypted with AES and RC4) and pypdf's resources
+  (encryption revisions 2 to 6, forms, CAD drawings, scanned pages, broken xrefs);
+- images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
+  EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
 
-Downloaded once with pip (``pip download --no-binary :all: --no-deps``) into a cache folder
-(``DOCLEDGER_TEST_CORPUS`` or ``~/.cache/docledger/test-corpus``) and unpacked there.
+Each is downloaded once with pip (``pip download --no-binary :all: --no-deps``) into a cache
+folder (``DOCLEDGER_TEST_CORPUS`` or ``~/.cache/docledger/test-corpus``) and unpacked there;
+each source distribution has its own marker, so adding one fetches only it. Test workers that
+start together may unpack the same one: each unpacks into a folder of its own and renames it
+into place.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
+import uuid
 from pathlib import Path
 
-SDISTS = ("pikepdf==10.18.0", "pdfminer.six==20191110")
+PDF_SDISTS = ("pikepdf==10.18.0", "pdfminer.six==20191110", "pypdf==7.1.1")
+IMAGE_SDIST = "pillow==11.3.0"
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -24,40 +33,49 @@ def corpus_dir() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "docledger" / "test-corpus"
 
 
-def real_pdfs() -> list[Path]:
-    """Every PDF of the two source distributions, fetched and unpacked on first use."""
+def _unpacked(spec: str, kind: str, keep: object) -> Path:
+    """The files of one source distribution that ``keep(member name)`` accepts, flattened
+    into one folder (path separators become ``__``), fetched and unpacked on first use."""
     root = corpus_dir()
-    done = root / ".complete"
-    if not done.exists():
-        archives = root / "sdists"
-        archives.mkdir(parents=True, exist_ok=True)
+    target = root / kind / spec.replace("==", "-")
+    if (target / ".complete").exists():
+        return target
+    archives = root / "sdists" / spec.replace("==", "-")
+    archives.mkdir(parents=True, exist_ok=True)
+    if not any(archives.glob("*.tar.gz")):
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-binary",
-                ":all:",
-                "--no-deps",
-                "--disable-pip-version-check",
-                "-d",
-                str(archives),
-                *SDISTS,
-            ],
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:",
+             "--no-deps", "--disable-pip-version-check", "-d", str(archives), spec],
             check=True,
             capture_output=True,
-        )
-        for archive in sorted(archives.glob("*.tar.gz")):
-            target = root / "pdfs" / archive.name.removesuffix(".tar.gz")
-            target.mkdir(parents=True, exist_ok=True)
-            with tarfile.open(archive) as tar:
-                for member in tar.getmembers():
-                    if member.isfile() and member.name.lower().endswith(".pdf"):
-                        name = member.name.replace("/", "__")
-                        source = tar.extractfile(member)
-                        assert source is not None
-                        (target / name).write_bytes(source.read())
-        done.write_text("ok\n")
-    return sorted((root / "pdfs").rglob("*.pdf"))
+        )  # fmt: skip
+    (archive,) = sorted(archives.glob("*.tar.gz"))
+    work = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
+    work.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and keep(member.name):  # type: ignore[operator]
+                source = tar.extractfile(member)
+                assert source is not None
+                (work / member.name.replace("/", "__")).write_bytes(source.read())
+    (work / ".complete").write_text("ok\n")
+    try:
+        work.rename(target)
+    except OSError:  # another worker put it there first
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def real_pdfs() -> list[Path]:
+    """Every PDF of the PDF source distributions."""
+    found: list[Path] = []
+    for spec in PDF_SDISTS:
+        folder = _unpacked(spec, "pdfs", lambda name: name.lower().endswith(".pdf"))
+        found.extend(folder.glob("*.pdf"))
+    return sorted(found)
+
+
+def real_images() -> list[Path]:
+    """Every file of Pillow's ``Tests/images`` (some are not images at all, on purpose)."""
+    folder = _unpacked(IMAGE_SDIST, "images", lambda name: "/Tests/images/" in name)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name != ".complete")

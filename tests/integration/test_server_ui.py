@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from docledger.db.session import session_scope
 from docledger.repositories.export import ExportRepository
@@ -65,8 +66,59 @@ def test_an_image_document_is_its_own_page_with_pixel_boxes(db_url: str, blob_ro
         assert "<b>Fire</b>" not in page.text
         image = api.client.get(f"/ui/documents/{added.document_id}/pages/1.png")
         assert image.status_code == 200
-        assert image.content == picture.getvalue()
+        shown = Image.open(io.BytesIO(image.content))
+        assert (shown.format, shown.size) == ("PNG", (640, 200))
+        assert shown.convert("RGB").tobytes() == Image.open(picture).convert("RGB").tobytes()
         assert api.client.get(f"/ui/documents/{added.document_id}/pages/2.png").status_code == 422
+
+
+def _text_picture(lines: list[str]) -> Image.Image:
+    font = ImageFont.load_default(size=28)
+    picture = Image.new("L", (700, 80 * len(lines)), 255)
+    draw = ImageDraw.Draw(picture)
+    for n, text in enumerate(lines):
+        draw.text((30, 20 + 80 * n), text, font=font, fill=0)
+    return picture
+
+
+def test_a_sideways_photo_and_a_tiff_show_their_boxes_on_their_ink(
+    db_url: str, blob_root: Path
+) -> None:
+    """A photo stored sideways (EXIF orientation 6) and a two-page TIFF, which no browser
+    shows: the viewer's page images are the upright pages the OCR measured, so every line's
+    box lies on dark pixels of the picture served, on every page."""
+    sideways, tiff = io.BytesIO(), io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright = _text_picture(["Fire door D7 fails the test"])
+    upright.transpose(Image.Transpose.ROTATE_90).save(sideways, format="JPEG", exif=exif)
+    second = _text_picture(["Water damage in room N-104", "Grid lines moved east"])
+    upright.save(tiff, format="TIFF", save_all=True, append_images=[second])
+    with serve(db_url, blob_root) as api:
+        photo = api.ledger.documents.create(sideways.getvalue(), external_key="photo.jpg",
+                                            workspace="a")  # fmt: skip
+        scan = api.ledger.documents.create(tiff.getvalue(), external_key="scan.tif", workspace="a")
+        done = api.ledger.extractions.run([photo.document_id, scan.document_id], workspace="a")
+        assert all(r.error is None for r in done), done
+        _log_in(api)
+        checked = 0
+        for added, pages in ((photo, 1), (scan, 2)):
+            segments = api.ledger.segments.of_version(added.version_id, workspace="a")
+            for number in range(1, pages + 1):
+                served = api.client.get(f"/ui/documents/{added.document_id}/pages/{number}.png")
+                assert served.status_code == 200
+                shown = np.asarray(Image.open(io.BytesIO(served.content)).convert("L"))
+                (page,) = [s for s in segments if s.kind == "page" and s.page_number == number]
+                assert (shown.shape[1], shown.shape[0]) == (page.bbox["x1"], page.bbox["y1"])
+                lines = [s for s in segments if s.kind == "line" and s.page_number == number]
+                assert lines, (added.document_id, number)
+                for line in lines:
+                    box = line.bbox
+                    inside = shown[int(box["y0"]) : int(box["y1"]), int(box["x0"]) : int(box["x1"])]
+                    assert inside.size > 0, (line.text, box)
+                    assert inside.min() < 64, (line.text, box)
+                    checked += 1
+        assert checked == 4
 
 
 def test_forms_without_the_sessions_token_change_nothing(db_url: str, blob_root: Path) -> None:

@@ -1,4 +1,4 @@
-"""The PDF extractor on every PDF of two other projects' test suites (see tests/corpus.py):
+"""The PDF extractor on every PDF of three other projects' test suites (see tests/corpus.py):
 each file gives segments whose boxes lie inside their page and whose text is PDFium's own
 page text, or one clear per-document error; nothing raises anything else."""
 
@@ -16,6 +16,8 @@ from docledger.errors import InvalidInput
 from docledger.extractors import PdfExtractor
 from tests.corpus import SAMPLE_PASSWORD, real_pdfs
 
+#: The user password of pypdf's files encrypted with every revision of the standard handler.
+PYPDF_PASSWORD = "asdfzxcv"
 IGNORED = {"\ufffe", "\ufffd"}
 
 
@@ -75,7 +77,7 @@ def _check(path: Path, segments: list[dict], password: str | None) -> None:
 
 
 def test_every_real_pdf_extracts_or_fails_clearly(corpus: list[Path]) -> None:
-    assert len(corpus) >= 80
+    assert len(corpus) >= 150
     extractor = PdfExtractor()
     extracted, refused = [], []
     for path in corpus:
@@ -87,7 +89,7 @@ def test_every_real_pdf_extracts_or_fails_clearly(corpus: list[Path]) -> None:
             continue
         _check(path, segments, None)
         extracted.append(path.name)
-    assert len(extracted) >= 70, refused
+    assert len(extracted) >= 135, refused
     for name, message in refused:
         assert message.startswith(("cannot open the PDF", "cannot read page")), (name, message)
     # the encrypted samples are refused without a password and read with it
@@ -100,3 +102,20 @@ def test_every_real_pdf_extracts_or_fails_clearly(corpus: list[Path]) -> None:
         )
         _check(path, segments, SAMPLE_PASSWORD)
         assert any(s["kind"] == "line" for s in segments)
+
+
+def test_every_revision_of_pdf_encryption_reads_with_its_password(corpus: list[Path]) -> None:
+    """pypdf's files encrypted with revisions 2, 3, 4 (RC4 and AES) and 5 and 6 (AES-256) of
+    the standard handler: refused without the user password, extracted with it."""
+    extractor = PdfExtractor()
+    found = [p for p in corpus if p.name.split("__")[-1].endswith("-user-password.pdf")]
+    revisions = {p.name.split("__")[-1].split("-")[0] for p in found}
+    assert revisions == {"r2", "r3", "r4", "r5", "r6"}, sorted(p.name for p in found)
+    for path in found:
+        with pytest.raises(InvalidInput, match="encrypted: give its password"):
+            extractor.extract(path.read_bytes(), {"ocr": "never"})
+        segments = extractor.extract(
+            path.read_bytes(), {"password": PYPDF_PASSWORD, "ocr": "never"}
+        )
+        _check(path, segments, PYPDF_PASSWORD)
+        assert any(s["kind"] == "line" and s["text"].strip() for s in segments), path.name

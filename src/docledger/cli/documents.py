@@ -371,14 +371,17 @@ def render(
     page: Annotated[
         list[int] | None, typer.Option("--page", "-p", help="Page number (default: all)")
     ] = None,
-    dpi: Annotated[int, typer.Option(min=18, max=1200, help="Pixels per inch")] = 144,
+    dpi: Annotated[
+        int, typer.Option(min=18, max=1200, help="Pixels per inch (PDF; images keep their size)")
+    ] = 144,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Also write the PNGs into this folder")
     ] = None,
     password: Annotated[str | None, typer.Option(help="Password of an encrypted PDF")] = None,
     workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
 ) -> None:
-    """Render a PDF's pages to PNG images, kept as blobs beside the document."""
+    """Render a PDF's pages (or an image's, upright and flattened) to PNG images, kept as
+    blobs beside the document."""
     with state.ledger() as ledger:
         images = ledger.documents.render(
             document, pages=page, dpi=dpi, password=password, workspace=workspace

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
 from docledger.errors import InvalidInput
 from docledger.extractors import ocr
 from docledger.extractors.base import CHUNK_PARAMS, Param, check_chunking, check_params
+from docledger.extractors.image import FRAME_MODES
+from docledger.extractors.image import pages as image_pages
 from docledger.extractors.layout import blocks_of
 from docledger.extractors.pdf import layout_segments, page_layout, pages
 
@@ -83,11 +84,15 @@ class PdfExtractor:
 
 
 class ImageExtractor:
-    """Scans and screenshots (PNG, JPEG, TIFF, ...): OCR lines, blocks and chunks per frame,
-    boxes in pixels of the image. Needs the ocr extra."""
+    """Scans, screenshots and photos of pages (PNG, JPEG, TIFF, ...): OCR lines, blocks and
+    chunks per page, boxes in pixels of the image as viewers show it (EXIF orientation
+    applied, see ``docledger.extractors.image``). A multi-page TIFF's frames are its pages;
+    an animation is read by its first frame unless ``frames="all"``. Needs the ocr extra."""
 
     name: str = "image"
-    version: str = "1"
+    #: 2: EXIF orientation applied, transparency on white, 16-bit levels stretched,
+    #: animations read by their first frame
+    version: str = "2"
     media_types: tuple[str, ...] = (
         "image/png",
         "image/jpeg",
@@ -96,7 +101,11 @@ class ImageExtractor:
         "image/bmp",
         "image/gif",
     )
-    params = {**CHUNK_PARAMS, "granularity": Param(str, "lines", choices=GRANULARITIES)}
+    params = {
+        **CHUNK_PARAMS,
+        "granularity": Param(str, "lines", choices=GRANULARITIES),
+        "frames": Param(str, "auto", choices=FRAME_MODES),
+    }
 
     def version_for(self, params: Mapping[str, Any]) -> str:
         """The text is the OCR engine's: its version is part of the extraction's."""
@@ -108,20 +117,11 @@ class ImageExtractor:
         return values
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        from PIL import Image, ImageSequence, UnidentifiedImageError  # noqa: PLC0415
-
         values = self.check(params)
-        try:
-            image = Image.open(io.BytesIO(data))
-            frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
-        except UnidentifiedImageError as exc:  # its text names an internal buffer object
-            raise InvalidInput("cannot read the image: not a format Pillow can read") from exc
-        except (OSError, Image.DecompressionBombError) as exc:
-            raise InvalidInput(f"cannot read the image: {exc}") from exc
         out: list[dict[str, Any]] = []
-        for number, frame in enumerate(frames, start=1):
-            width, height = frame.size
-            blocks = blocks_of(ocr.read_lines(frame))
+        for number, page, notes in image_pages(data, values["frames"]):
+            width, height = page.size
+            blocks = blocks_of(ocr.read_lines(page))
             out.extend(
                 layout_segments(
                     number,
@@ -131,7 +131,7 @@ class ImageExtractor:
                     granularity=values["granularity"],
                     chunk_size=values["chunk_size"],
                     chunk_overlap=values["chunk_overlap"],
-                    page_meta={"ocr": {"engine": ocr.engine_version()}},
+                    page_meta={**notes, "ocr": {"engine": ocr.engine_version()}},
                     first_index=len(out),
                 )
             )

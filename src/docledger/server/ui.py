@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from docledger.errors import DocledgerError, NotFound
+from docledger.extractors import ImageExtractor
 from docledger.server import documents as api_documents
 from docledger.server import ui_findings, ui_work
 from docledger.server.auth import StoreLedger
@@ -40,6 +41,8 @@ from docledger.vocab import SegmentKind, values
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 #: what a reviewer corrects: every kind but whole pages and single words
+#: what the viewer shows page images of (rendered on first view, see ``documents.render``)
+RENDERABLE = frozenset({"application/pdf", *ImageExtractor.media_types})
 REVIEWED_KINDS = [k for k in values(SegmentKind) if k not in {"page", "word"}]
 
 
@@ -127,21 +130,18 @@ async def viewer(request: Request, document_id: uuid.UUID) -> Response:
         version=version,
         pages=pages,
         cards=cards,
-        renderable=(version.media_type or "").startswith(("application/pdf", "image/")),
+        renderable=version.media_type in RENDERABLE,
         sheet_width=sheet_width,
     )
 
 
 @router.get("/documents/{document_id}/pages/{page}.png")
 async def page_png(request: Request, document_id: uuid.UUID, page: int) -> Response:
-    """A PDF page rendered at the UI's dpi; an image document is its own (only) page."""
+    """A PDF page rendered at the UI's dpi; an image's page is its frame as the extractor
+    read it (upright and flattened: the stored file may be a TIFF no browser shows, or a
+    photo whose EXIF orientation the boxes were measured after)."""
     who, ledger = await visit(request)
-    version = await ledger.documents.version(document_id, workspace=who.workspace)
     etag = request.headers.get("if-none-match")
-    if (version.media_type or "").startswith("image/") and page == 1:
-        return await api_documents.download(
-            request, ledger, who, str(document_id), None, None, etag
-        )
     return await api_documents.page_image(ledger, who, str(document_id), page, DPI, etag)
 
 

@@ -304,8 +304,11 @@ class DocumentService(Service, DocumentRepository):
         workspace: WorkspaceRef | None = None,
     ) -> list[PageImage]:
         """Render the current version's pages (all, or those named) to PNG blobs, each noted
-        in ``page_images``; a page rendered before at this dpi is not rendered again."""
-        from docledger.extractors.render import render_pages  # noqa: PLC0415
+        in ``page_images``; a page rendered before at this dpi is not rendered again. An
+        image's pages are its frames at their own size, upright (EXIF orientation applied)
+        and flattened, as the image extractor reads them (the dpi only names the rendering)."""
+        from docledger.extractors.builtin import ImageExtractor  # noqa: PLC0415
+        from docledger.extractors.render import render_image_pages, render_pages  # noqa: PLC0415
 
         if not isinstance(dpi, int) or isinstance(dpi, bool) or not 18 <= dpi <= 1200:
             raise InvalidInput("dpi is a whole number from 18 to 1200")
@@ -315,8 +318,9 @@ class DocumentService(Service, DocumentRepository):
                 p.page_number: p
                 for p in PageImageRepository(session).of_version(version.id, dpi=dpi)
             }
-        if version.media_type != "application/pdf":
-            raise InvalidInput(f"only PDF pages are rendered, not {version.media_type}")
+        is_image = version.media_type in ImageExtractor.media_types
+        if version.media_type != "application/pdf" and not is_image:
+            raise InvalidInput(f"only PDF pages and images are rendered, not {version.media_type}")
         wanted = None if pages is None else set(pages)
         if wanted is not None and any(not isinstance(p, int) or p < 1 for p in wanted):
             raise InvalidInput("pages are numbered from 1")
@@ -324,7 +328,12 @@ class DocumentService(Service, DocumentRepository):
         with store.open(version.sha256) as handle:
             data = handle.read()
         out: list[PageImage] = []
-        for number, png, width, height in render_pages(data, dpi, wanted, set(done), password):
+        rendered = (
+            render_image_pages(data, wanted, set(done))
+            if is_image
+            else render_pages(data, dpi, wanted, set(done), password)
+        )
+        for number, png, width, height in rendered:
             if png is None:
                 out.append(done[number])
                 continue
