@@ -368,3 +368,30 @@ def test_a_file_rewritten_while_it_is_added_fails_instead_of_being_stored_torn(
     assert again.outcome == "added"
     with ledger.documents.open("growing.log") as handle:
         assert handle.read() == b"first half\nsecond half\n"
+
+
+def test_image_pages_are_counted_at_ingest(ledger: Ledger, tmp_path: Path) -> None:
+    """A TIFF's frames, one page for any other image (an animation is read by its first
+    frame), and an image whose header cannot be read stored with a warning saying why; big
+    files (streamed into the store) are counted too."""
+    from PIL import Image  # noqa: PLC0415
+
+    frames = [Image.new("L", (60, 40), shade) for shade in (0, 120, 240)]
+    tiff, gif = io.BytesIO(), io.BytesIO()
+    frames[0].save(tiff, format="TIFF", save_all=True, append_images=frames[1:])
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:])
+    assert ledger.documents.create(tiff.getvalue(), external_key="scan.tif").page_count == 3
+    assert ledger.documents.create(gif.getvalue(), external_key="moving.gif").page_count == 1
+    broken = ledger.documents.create(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, external_key="x.png")
+    assert broken.media_type == "image/png"
+    assert broken.page_count is None
+    assert broken.warnings == [
+        "cannot read the image: not a format Pillow can read: stored, page count unknown"
+    ]
+    big = tmp_path / "big.tif"
+    noise = Image.frombytes("L", (3000, 3000), os.urandom(9_000_000))
+    noise.save(big, format="TIFF", save_all=True, append_images=[noise])
+    assert big.stat().st_size > staging_mod.SMALL_FILE
+    (result,) = ledger.documents.create_from_paths([big])
+    assert (result.outcome, result.page_count) == ("added", 2)
+    assert ledger.documents.version(result.document_id).page_count == 2

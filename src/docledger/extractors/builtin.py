@@ -8,7 +8,7 @@ from typing import Any
 from docledger.errors import InvalidInput
 from docledger.extractors import ocr
 from docledger.extractors.base import CHUNK_PARAMS, Param, check_chunking, check_params
-from docledger.extractors.image import FRAME_MODES
+from docledger.extractors.image import FRAME_MODES, MEDIA_TYPES
 from docledger.extractors.image import pages as image_pages
 from docledger.extractors.layout import blocks_of
 from docledger.extractors.pdf import layout_segments, page_layout, pages
@@ -93,14 +93,7 @@ class ImageExtractor:
     #: 2: EXIF orientation applied, transparency on white, 16-bit levels stretched,
     #: animations read by their first frame
     version: str = "2"
-    media_types: tuple[str, ...] = (
-        "image/png",
-        "image/jpeg",
-        "image/tiff",
-        "image/webp",
-        "image/bmp",
-        "image/gif",
-    )
+    media_types: tuple[str, ...] = MEDIA_TYPES
     params = {
         **CHUNK_PARAMS,
         "granularity": Param(str, "lines", choices=GRANULARITIES),

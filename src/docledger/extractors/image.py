@@ -27,6 +27,8 @@ from typing import Any
 
 from docledger.errors import InvalidInput
 
+#: The media types read as images (what ``sniff`` names them).
+MEDIA_TYPES = ("image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp", "image/gif")
 #: Formats whose frames are the pages of a document; other formats' frames are animation.
 PAGED_FORMATS = frozenset({"TIFF", "DCX"})
 #: ``frames`` param: "auto" reads every page of a paged format and the first frame of an
@@ -66,6 +68,18 @@ def frame_count(image: Any, mode: str = "auto") -> int:
     if mode == "all" or (mode == "auto" and image.format in PAGED_FORMATS):
         return total
     return 1
+
+
+def page_count(data: bytes) -> int | str:
+    """Pages the image extractor will read (a TIFF's frames, else one), or why the image
+    cannot be read: counted at ingest from the headers, no pixels decoded."""
+    try:
+        image = open_image(data)
+        return frame_count(image)
+    except InvalidInput as exc:
+        return str(exc)
+    except _refusals() as exc:
+        return f"cannot read the image: {_reason(exc)}"
 
 
 def pages(

@@ -80,6 +80,40 @@ def pdf_pages(store: BlobStore, blob: StoredBlob, data: bytes | None) -> int | s
         return pdf_page_count(stored)
 
 
+def image_pages(
+    store: BlobStore, blob: StoredBlob, data: bytes | None, media_type: str
+) -> int | str | None:
+    """Pages of an image the image extractor reads, or why it cannot; None for other types.
+    (The extractors package is imported only here: importing it loads PDFium.)"""
+    from docledger.extractors.image import MEDIA_TYPES, page_count  # noqa: PLC0415
+
+    if media_type not in MEDIA_TYPES:
+        return None
+    if data is not None:
+        return page_count(data)
+    with store.open(blob.sha256) as stored:
+        return page_count(stored.read())
+
+
+def counted_pages(
+    store: BlobStore, blob: StoredBlob, data: bytes | None, media_type: str
+) -> tuple[int | None, list[str]]:
+    """A PDF's or an image's page count, or the warning that says why it is unknown."""
+    if media_type == "application/pdf":
+        counted = pdf_pages(store, blob, data)
+        if counted == "encrypted":
+            return None, ["encrypted PDF: stored, page count unknown; extract it with its password"]
+        if isinstance(counted, str):
+            return None, [f"PDF could not be parsed ({counted}): stored, page count unknown"]
+        return counted, []
+    if media_type.startswith("image/") and blob.size_bytes:
+        found = image_pages(store, blob, data, media_type)
+        if isinstance(found, str):
+            return None, [f"{found}: stored, page count unknown"]
+        return found, []
+    return None, []
+
+
 def stage(store: BlobStore, src: Source) -> Staged:
     """Make the source's bytes durable in the store and describe them. Raises per-source errors
     as InvalidInput/OSError (the source fails) and BlobStoreError (the whole ingest stops)."""
@@ -105,17 +139,8 @@ def stage(store: BlobStore, src: Source) -> Staged:
     warnings: list[str] = []
     if blob.size_bytes == 0:
         warnings.append("empty file: stored as it is, nothing to extract")
-    pages = None
-    if media_type == "application/pdf":
-        counted = pdf_pages(store, blob, data)
-        if counted == "encrypted":
-            warnings.append(
-                "encrypted PDF: stored, page count unknown; extract it with its password"
-            )
-        elif isinstance(counted, str):
-            warnings.append(f"PDF could not be parsed ({counted}): stored, page count unknown")
-        else:
-            pages = counted
+    pages, noted = counted_pages(store, blob, data, media_type)
+    warnings.extend(noted)
     return Staged(src, key or f"sha256/{blob.sha256}", blob, media_type, pages, warnings)
 
 
