@@ -2,6 +2,8 @@
 - PDFs: pikepdf's (qpdf's and its own: encrypted, broken, CJK, scanned, odd names), pdfminer.six
   20191110's samples (forms, papers, encrypted with AES and RC4) and pypdf's resources
   (encryption revisions 2 to 6, forms, CAD drawings, scanned pages, broken xrefs);
+- text: chardet's test files (web pages, feeds, subtitles and mail in 50 encodings, each in a
+  folder named after its encoding);
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
   EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
 
@@ -20,10 +22,15 @@ import subprocess
 import sys
 import tarfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 PDF_SDISTS = ("pikepdf==10.18.0", "pdfminer.six==20191110", "pypdf==7.1.1")
 IMAGE_SDIST = "pillow==11.3.0"
+TEXT_SDIST = "chardet==5.2.0"
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -79,3 +86,28 @@ def real_images() -> list[Path]:
     """Every file of Pillow's ``Tests/images`` (some are not images at all, on purpose)."""
     folder = _unpacked(IMAGE_SDIST, "images", lambda name: "/Tests/images/" in name)
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name != ".complete")
+
+
+def real_texts() -> list[tuple[Path, str]]:
+    """(file, the encoding its folder names) for every file of chardet's test folders."""
+    folder = _unpacked(TEXT_SDIST, "texts", lambda name: name.count("/tests/") == 1
+                       and name.split("/tests/")[1].count("/") == 1)  # fmt: skip
+    out = []
+    for path in sorted(folder.iterdir()):
+        parts = path.name.split("__")
+        if path.is_file() and len(parts) == 4:  # chardet-5.2.0, tests, <encoding>, <file>
+            out.append((path, parts[2]))
+    return out
+
+
+def fetched(load: Callable[[], T], what: str) -> T:
+    """``load()``, or a skipped test where the corpus cannot be fetched (no network, no
+    cache), except under CI, where a missing corpus is a failure."""
+    import pytest  # noqa: PLC0415 - the corpus functions also serve scripts
+
+    try:
+        return load()
+    except Exception as exc:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            raise
+        pytest.skip(f"the {what} corpus could not be fetched: {exc}")

@@ -17,17 +17,12 @@ from PIL import Image
 from docledger.errors import InvalidInput
 from docledger.extractors import ImageExtractor, image, ocr
 from docledger.extractors.render import LONGEST_SIDE, render_image_pages
-from tests.corpus import real_images
+from tests.corpus import fetched, real_images
 
 
 @pytest.fixture(scope="module")
 def corpus() -> dict[str, Path]:
-    try:
-        found = real_images()
-    except Exception as exc:  # no network and no cache
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            raise
-        pytest.skip(f"the real-image corpus could not be fetched: {exc}")
+    found = fetched(real_images, "real-image")
     return {p.name: p for p in found}
 
 

@@ -4,7 +4,6 @@ page text, or one clear per-document error; nothing raises anything else."""
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from docledger.errors import InvalidInput
 from docledger.extractors import PdfExtractor
-from tests.corpus import SAMPLE_PASSWORD, real_pdfs
+from tests.corpus import SAMPLE_PASSWORD, fetched, real_pdfs
 
 #: The user password of pypdf's files encrypted with every revision of the standard handler.
 PYPDF_PASSWORD = "asdfzxcv"
@@ -22,12 +21,7 @@ IGNORED = {"\ufffe", "\ufffd"}
 
 
 def _corpus() -> list[Path]:
-    try:
-        return real_pdfs()
-    except Exception as exc:  # no network and no cache
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            raise
-        pytest.skip(f"the real-PDF corpus could not be fetched: {exc}")
+    return fetched(real_pdfs, "real-PDF")
 
 
 @pytest.fixture(scope="module")

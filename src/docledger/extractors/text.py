@@ -10,6 +10,7 @@ from typing import Any
 from docledger.errors import InvalidInput
 from docledger.extractors.base import CHUNK_PARAMS, Param, check_chunking, check_params
 from docledger.extractors.chunking import spans
+from docledger.extractors.encoding import decode
 from docledger.schemas.extraction import SegmentIn
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$", re.MULTILINE)
@@ -17,10 +18,13 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*)$", re.MULTILINE)
 
 class TextExtractor:
     """A section per Markdown heading (or one for the whole text), then sentence-aware
-    chunks of up to ``chunk_size`` characters as its children (what search returns)."""
+    chunks of up to ``chunk_size`` characters as its children (what search returns). The
+    text is read in the file's own encoding (``docledger.extractors.encoding``), named in
+    each section's metadata when it is not UTF-8."""
 
     name: str = "text"
-    version: str = "2"
+    #: 3: read in the file's own encoding (a byte-order mark, UTF-8, else detected)
+    version: str = "3"
     media_types: tuple[str, ...] = ("text/markdown", "text/plain", "text/csv", "text/html")
     params = {**CHUNK_PARAMS}
 
@@ -31,7 +35,8 @@ class TextExtractor:
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
         values = self.check(params)
-        text = data.decode("utf-8", errors="replace").replace("\x00", "")
+        text, encoding = decode(data)
+        noted = {} if encoding == "utf-8" else {"encoding": encoding}
         marks = [(m.start(), m.group(2).strip()) for m in _HEADING.finditer(text)]
         if not marks or marks[0][0] > 0:
             marks.insert(0, (0, ""))
@@ -47,7 +52,7 @@ class TextExtractor:
                     kind="section",
                     label=title[:200] or None,
                     text=body,
-                    metadata={"start": start, "end": end},
+                    metadata={"start": start, "end": end, **noted},
                 )
             )
             segments.extend(
@@ -76,7 +81,7 @@ class JsonExtractor:
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
         self.check(params)
         try:
-            doc = json.loads(data)
+            doc = json.loads(decode(data)[0])
         except (ValueError, RecursionError) as exc:
             raise InvalidInput(f"not valid JSON: {str(exc)[:200]}") from exc
         items: list[tuple[str | None, Any]]

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
+from codecs import BOM_UTF8
 from pathlib import PurePath
 from typing import BinaryIO
+
+from docledger.extractors.encoding import looks_textual
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +70,9 @@ def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
             return media_type
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
-    if not _looks_textual(head):
+    if not looks_textual(head, complete):
         return "application/octet-stream"
-    stripped = head.lstrip()
+    stripped = head.removeprefix(BOM_UTF8).lstrip()
     looks_json = suffix in {".json", ""} and stripped[:1] in {b"{", b"["}
     if looks_json and (not complete or _parses_as_json(head)):
         return "application/json"
@@ -78,18 +81,6 @@ def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
     if stripped[:5].lower() in {b"<!doc", b"<html"}:
         return "text/html"
     return "text/plain"
-
-
-def _looks_textual(head: bytes) -> bool:
-    if b"\x00" in head:
-        return False
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sniffed window is still text.
-        if exc.start < len(head) - 4:
-            return False
-    return True
 
 
 def _parses_as_json(data: bytes) -> bool:
