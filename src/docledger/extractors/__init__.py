@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from docledger.extractors import ocr
 from docledger.extractors.base import Extractor, version_of
 from docledger.extractors.builtin import ImageExtractor, PdfExtractor
+from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.text import JsonExtractor, TextExtractor
 
 ENTRY_POINT_GROUP = "docledger.extractors"
@@ -18,6 +19,7 @@ ENTRY_POINT_GROUP = "docledger.extractors"
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Extractor",
+    "HtmlExtractor",
     "ImageExtractor",
     "JsonExtractor",
     "PdfExtractor",
@@ -31,7 +33,14 @@ __all__ = [
 def available() -> dict[str, Extractor]:
     """Every extractor: the built-ins and those other packages register as entry points."""
     found: dict[str, Extractor] = {
-        e.name: e for e in (TextExtractor(), JsonExtractor(), PdfExtractor(), ImageExtractor())
+        e.name: e
+        for e in (
+            TextExtractor(),
+            HtmlExtractor(),
+            JsonExtractor(),
+            PdfExtractor(),
+            ImageExtractor(),
+        )
     }
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in found:

@@ -25,7 +25,7 @@ class TextExtractor:
     name: str = "text"
     #: 3: read in the file's own encoding (a byte-order mark, UTF-8, else detected)
     version: str = "3"
-    media_types: tuple[str, ...] = ("text/markdown", "text/plain", "text/csv", "text/html")
+    media_types: tuple[str, ...] = ("text/markdown", "text/plain", "text/csv")
     params = {**CHUNK_PARAMS}
 
     def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,33 +38,45 @@ class TextExtractor:
         text, encoding = decode(data)
         noted = {} if encoding == "utf-8" else {"encoding": encoding}
         marks = [(m.start(), m.group(2).strip()) for m in _HEADING.finditer(text)]
-        if not marks or marks[0][0] > 0:
-            marks.insert(0, (0, ""))
-        segments: list[SegmentIn] = []
-        for n, (start, title) in enumerate(marks):
-            end = marks[n + 1][0] if n + 1 < len(marks) else len(text)
-            body = text[start:end]
-            if not body.strip():
-                continue
-            parent = len(segments)
-            segments.append(
-                SegmentIn(
-                    kind="section",
-                    label=title[:200] or None,
-                    text=body,
-                    metadata={"start": start, "end": end, **noted},
-                )
+        return sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], noted)
+
+
+def sectioned(
+    text: str,
+    marks: list[tuple[int, str]],
+    chunk_size: int,
+    chunk_overlap: int,
+    noted: Mapping[str, Any],
+) -> list[SegmentIn]:
+    """A ``section`` from each heading mark (offset, title) to the next (and one for any text
+    before the first), each followed by its sentence-aware chunks; offsets are the text's."""
+    if not marks or marks[0][0] > 0:
+        marks = [(0, ""), *marks]
+    segments: list[SegmentIn] = []
+    for n, (start, title) in enumerate(marks):
+        end = marks[n + 1][0] if n + 1 < len(marks) else len(text)
+        body = text[start:end]
+        if not body.strip():
+            continue
+        parent = len(segments)
+        segments.append(
+            SegmentIn(
+                kind="section",
+                label=title[:200] or None,
+                text=body,
+                metadata={"start": start, "end": end, **noted},
             )
-            segments.extend(
-                SegmentIn(
-                    kind="chunk",
-                    text=body[a:b],
-                    parent=parent,
-                    metadata={"start": start + a, "end": start + b},
-                )
-                for a, b in spans(body, values["chunk_size"], values["chunk_overlap"])
+        )
+        segments.extend(
+            SegmentIn(
+                kind="chunk",
+                text=body[a:b],
+                parent=parent,
+                metadata={"start": start + a, "end": start + b},
             )
-        return segments
+            for a, b in spans(body, chunk_size, chunk_overlap)
+        )
+    return segments
 
 
 class JsonExtractor:

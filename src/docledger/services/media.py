@@ -43,6 +43,7 @@ _TEXT_BY_EXTENSION = {
     ".csv": "text/csv",
     ".html": "text/html",
     ".htm": "text/html",
+    ".xhtml": "application/xhtml+xml",
     ".xml": "application/xml",
     ".svg": "image/svg+xml",
     ".json": "application/json",
@@ -78,7 +79,7 @@ def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
         return "application/json"
     if suffix in _TEXT_BY_EXTENSION:
         return _TEXT_BY_EXTENSION[suffix]
-    if stripped[:5].lower() in {b"<!doc", b"<html"}:
+    if stripped[:5].lower() in {b"<!doc", b"<html", b"<head", b"<body"}:
         return "text/html"
     return "text/plain"
 

@@ -1,0 +1,111 @@
+"""HTML pages read as the text a browser shows: on a page we wrote (every construct named),
+and on the real pages of chardet's test folders (28 pages in 25 encodings, see
+tests/corpus.py), whose words must match lxml's reading of the same page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from lxml import html as lxml_html
+
+from docledger.extractors import HtmlExtractor, for_media_type
+from docledger.extractors.html import _decoded
+from docledger.services.media import sniff
+from tests.corpus import fetched, real_texts
+
+PAGE = b"""<!DOCTYPE html><html><head><title>Inspection &amp; report</title>
+<style>p { color: red }</style><script>var x = "<p>not text</p>";</script></head><body>
+<p>Intro   text with&nbsp;an entity &lt;b&gt; and <b>bold</b>.</p>
+<h2>Fire doors</h2><p>Door D7 fails.<br>Door D9 passes.</p>
+<table><tr><th>Room</th><th>State</th></tr><tr><td>N-104</td><td>wet</td></tr></table>
+<h2>Lighting <small>(all floors)</small></h2>
+<ul><li>Floor 1 ok</li><li>Floor 2 <i>pending</i></li></ul>
+<pre>  code   block
+  kept</pre><noscript>enable scripts</noscript><template><p>hidden</p></template>
+<svg><text>drawn</text></svg></body></html>"""
+WORD = re.compile(r"\w+")
+#: What lxml and this reader both leave out of a page's text.
+UNSHOWN = ("//script|//style|//noscript|//template|//head|//svg|//iframe|//object|//select"
+           "|//canvas|//math|//datalist")  # fmt: skip
+
+
+def test_a_page_reads_as_a_browser_shows_it() -> None:
+    segments = HtmlExtractor().extract(PAGE, {})
+    sections = [s for s in segments if s.kind == "section"]
+    assert [s.label for s in sections] == ["Inspection & report", "Fire doors",
+                                           "Lighting (all floors)"]  # fmt: skip
+    assert [s.text for s in sections] == [
+        "Intro text with an entity <b> and bold.",
+        "Fire doors\n\nDoor D7 fails.\nDoor D9 passes.\n\nRoom | State\nN-104 | wet",
+        "Lighting (all floors)\n\nFloor 1 ok\nFloor 2 pending\n\n  code   block\n  kept",
+    ]
+    assert all(s.metadata["title"] == "Inspection & report" for s in sections)
+    chunks = [s for s in segments if s.kind == "chunk"]
+    assert chunks
+    assert all(s.parent is not None for s in chunks)
+    everything = " ".join(s.text or "" for s in segments)
+    for hidden in ("color", "not text", "enable scripts", "hidden", "drawn", "&amp;", "&nbsp;"):
+        assert hidden not in everything
+
+
+def test_html_is_sniffed_and_routed_to_the_html_extractor() -> None:
+    assert sniff(PAGE, "page.html", complete=True) == "text/html"
+    assert sniff(b"  <html><body>x</body></html>", None, complete=True) == "text/html"
+    assert sniff(b"<body>x</body>", "export", complete=True) == "text/html"
+    assert isinstance(for_media_type("text/html"), HtmlExtractor)
+    assert isinstance(for_media_type("application/xhtml+xml"), HtmlExtractor)
+
+
+def test_the_pages_own_charset_declaration_decides() -> None:
+    page = '<html><head><meta charset="koi8-r"><title>t</title></head><body><p>Привет мир</p>'
+    (section, *_) = HtmlExtractor().extract(page.encode("koi8-r"), {})
+    assert section.text == "Привет мир"
+    assert section.metadata["encoding"] == "koi8-r"
+    # an unknown or self-contradicting declaration is ignored: detection decides
+    for meta in ('<meta charset="no-such">', '<meta charset="utf-16">'):
+        page = f"<html><head>{meta}</head><body><p>Situação aprovada</p></body></html>"
+        (section, *_) = HtmlExtractor().extract(page.encode("utf-8"), {})
+        assert section.text == "Situação aprovada"
+
+
+def test_broken_markup_never_fails() -> None:
+    deep = b"<p>" * 50_000 + b"deep"
+    for page in (b"", b"<", b"<p>open <b>never closed", b"</div></div>text", b"<script>x",
+                 b"<!-- unterminated", deep, b"<table><td>a<td>b"):  # fmt: skip
+        segments = HtmlExtractor().extract(page, {})
+        for s in segments:
+            assert "<p>" not in (s.text or "")
+    (section, *_) = HtmlExtractor().extract(deep, {})
+    assert section.text == "deep"
+
+
+@pytest.fixture(scope="module")
+def pages() -> list[tuple[str, bytes]]:
+    found = fetched(real_texts, "real-text")
+    return [
+        (p.name, p.read_bytes()) for p, _ in found if p.name.lower().endswith((".html", ".htm"))
+    ]
+
+
+def test_real_pages_give_the_words_lxml_reads(pages: list[tuple[str, bytes]]) -> None:
+    """Every word of each page as lxml reads it (in the same encoding, its unshown elements
+    dropped, text nodes apart) and none besides, for all but one degenerate page (a title
+    after 1,100 NUL bytes)."""
+    assert len(pages) >= 25
+    differing = []
+    for name, data in pages:
+        text, _ = _decoded(data)
+        root = lxml_html.document_fromstring(
+            text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8")
+        )
+        for element in root.xpath(UNSHOWN):
+            element.drop_tree()
+        theirs = set(WORD.findall(" ".join(root.itertext()).lower()))
+        segments = HtmlExtractor().extract(data, {})
+        shown = " ".join(s.text or "" for s in segments if s.kind == "section")
+        ours = set(WORD.findall(shown.lower()))
+        assert not re.search(r"</?(p|div|span|a|td|tr|br|script|style)\b[^>]*>", shown, re.I), name
+        if ours != theirs:
+            differing.append((name, sorted(ours ^ theirs)[:5]))
+    assert len(differing) <= 1, differing
