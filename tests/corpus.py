@@ -4,6 +4,8 @@
   (encryption revisions 2 to 6, forms, CAD drawings, scanned pages, broken xrefs);
 - text: chardet's test files (web pages, feeds, subtitles and mail in 50 encodings, each in a
   folder named after its encoding);
+- Word documents: python-docx's feature-test files (tables, nested tables, hyperlinks,
+  sections, headers, comments, styles);
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
   EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
 
@@ -31,6 +33,7 @@ T = TypeVar("T")
 PDF_SDISTS = ("pikepdf==10.18.0", "pdfminer.six==20191110", "pypdf==7.1.1")
 IMAGE_SDIST = "pillow==11.3.0"
 TEXT_SDIST = "chardet==5.2.0"
+DOCX_SDIST = "python-docx==1.2.0"
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -98,6 +101,12 @@ def real_texts() -> list[tuple[Path, str]]:
         if path.is_file() and len(parts) == 4:  # chardet-5.2.0, tests, <encoding>, <file>
             out.append((path, parts[2]))
     return out
+
+
+def real_docx() -> list[Path]:
+    """Every DOCX of python-docx's source distribution."""
+    folder = _unpacked(DOCX_SDIST, "docx", lambda name: name.lower().endswith(".docx"))
+    return sorted(folder.glob("*.docx"))
 
 
 def fetched(load: Callable[[], T], what: str) -> T:

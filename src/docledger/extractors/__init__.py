@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from docledger.extractors import ocr
 from docledger.extractors.base import Extractor, version_of
 from docledger.extractors.builtin import ImageExtractor, PdfExtractor
+from docledger.extractors.docx import DocxExtractor
 from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.text import JsonExtractor, TextExtractor
 
@@ -18,6 +19,7 @@ ENTRY_POINT_GROUP = "docledger.extractors"
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "DocxExtractor",
     "Extractor",
     "HtmlExtractor",
     "ImageExtractor",
@@ -37,6 +39,7 @@ def available() -> dict[str, Extractor]:
         for e in (
             TextExtractor(),
             HtmlExtractor(),
+            DocxExtractor(),
             JsonExtractor(),
             PdfExtractor(),
             ImageExtractor(),
