@@ -531,7 +531,9 @@ class AsyncDocuments(AsyncSurface):
         workspace: WorkspaceRef | None = None,
     ) -> builtins.list[PageImage]:
         """Render the current version's pages (all, or those named) to PNG blobs, each noted
-        in ``page_images``; a page rendered before at this dpi is not rendered again.
+        in ``page_images``; a page rendered before at this dpi is not rendered again. An
+        image's pages are its frames at their own size, upright (EXIF orientation applied)
+        and flattened, as the image extractor reads them (the dpi only names the rendering).
         """
         return await self._run(
             "render", ref, pages=pages, dpi=dpi, password=password, workspace=workspace
