@@ -1,0 +1,131 @@
+"""Reading real files of every format (the test corpora of tests/corpus.py), each against
+the library a user would otherwise call, in the same run, rounds alternating:
+
+html     docledger's html extractor (text, sections, chunks) vs lxml parsing the same decoded
+         page and joining its text nodes, over chardet's real pages;
+docx     docledger's docx extractor vs python-docx reading paragraphs and table cells, over
+         python-docx's test documents;
+text     ``encoding.decode`` (BOM, UTF-8, detection with the language preference) vs
+         charset-normalizer's ``from_bytes(...).best()`` alone, over chardet's 424 texts;
+images   ``image.pages`` (upright, flattened, 8-bit RGB) vs Pillow's ``open`` +
+         ``convert("RGB")``, over Pillow's test images that both read.
+
+    python bench/formats.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT))
+import docx  # noqa: E402 - after the path set-up above
+from charset_normalizer import from_bytes  # noqa: E402
+from common import write  # noqa: E402
+from lxml import html as lxml_html  # noqa: E402
+from PIL import Image  # noqa: E402
+from tests.corpus import real_docx, real_images, real_texts  # noqa: E402
+from tests.unit.test_html import UNSHOWN  # noqa: E402
+
+from docledger.errors import InvalidInput  # noqa: E402
+from docledger.extractors import DocxExtractor, HtmlExtractor, image  # noqa: E402
+from docledger.extractors.encoding import decode  # noqa: E402
+from docledger.extractors.html import _decoded  # noqa: E402
+
+
+def _lxml_text(data: bytes) -> str:
+    text, _ = _decoded(data)  # the same decoding: only the parsing is compared
+    root = lxml_html.document_fromstring(
+        text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8")
+    )
+    for element in root.xpath(UNSHOWN):
+        element.drop_tree()
+    return " ".join(root.itertext())
+
+
+def _python_docx_text(data: bytes) -> str:
+    document = docx.Document(io.BytesIO(data))
+    texts = [p.text for p in document.paragraphs]
+    texts += [c.text for t in document.tables for row in t.rows for c in row.cells]
+    return "\n".join(texts)
+
+
+def _pillow_rgb(data: bytes) -> Any:
+    with Image.open(io.BytesIO(data)) as opened:
+        return opened.convert("RGB")
+
+
+def _upright(data: bytes) -> Any:
+    return [page for _, page, _ in image.pages(data)]
+
+
+def _readable(data: bytes) -> bool:
+    try:
+        _upright(data)
+        _pillow_rgb(data)
+    except (InvalidInput, OSError, ValueError, SyntaxError, EOFError, NotImplementedError):
+        return False
+    return True
+
+
+def _compare(
+    name: str,
+    files: list[bytes],
+    ours: Callable[[bytes], Any],
+    theirs: Callable[[bytes], Any],
+    baseline: str,
+    rounds: int,
+) -> dict[str, Any]:
+    """Seconds per pass over ``files``, the two alternating; best pass of each."""
+    mine, other = [], []
+    for _ in range(rounds):
+        for timings, fn in ((mine, ours), (other, theirs)):
+            started = time.perf_counter()
+            for data in files:
+                fn(data)
+            timings.append(time.perf_counter() - started)
+    size = sum(len(d) for d in files)
+    out = {
+        "files": len(files),
+        "mb": round(size / 2**20, 2),
+        "docledger_files_per_s": round(len(files) / min(mine), 1),
+        f"{baseline}_files_per_s": round(len(files) / min(other), 1),
+        f"ratio_vs_{baseline}": round(min(other) / min(mine), 2),
+    }
+    print(name, out, file=sys.stderr)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    rounds = parser.parse_args().rounds
+    texts = [p.read_bytes() for p, _ in real_texts()]
+    pages = [p.read_bytes() for p, _ in real_texts() if p.name.lower().endswith((".html", ".htm"))]
+    documents = [p.read_bytes() for p in real_docx()]
+    pictures = [d for d in (p.read_bytes() for p in real_images()) if _readable(d)]
+    html_extractor, docx_extractor = HtmlExtractor(), DocxExtractor()
+    write(
+        "formats",
+        {
+            "rounds": rounds,
+            "html": _compare("html", pages, lambda d: html_extractor.extract(d, {}),
+                             _lxml_text, "lxml", rounds),
+            "docx": _compare("docx", documents, lambda d: docx_extractor.extract(d, {}),
+                             _python_docx_text, "python_docx", rounds),
+            "text": _compare("text", texts, decode, lambda d: str(from_bytes(d).best()),
+                             "charset_normalizer", rounds),
+            "images": _compare("images", pictures, _upright, _pillow_rgb, "pillow", rounds),
+        },
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
