@@ -6,6 +6,8 @@
   folder named after its encoding);
 - Word documents: python-docx's feature-test files (tables, nested tables, hyperlinks,
   sections, headers, comments, styles);
+- Markdown: Python-Markdown's own documentation (setext and ATX headings, fenced and
+  indented code full of ``#`` comments, raw HTML);
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
   EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
 
@@ -34,6 +36,7 @@ PDF_SDISTS = ("pikepdf==10.18.0", "pdfminer.six==20191110", "pypdf==7.1.1")
 IMAGE_SDIST = "pillow==11.3.0"
 TEXT_SDIST = "chardet==5.2.0"
 DOCX_SDIST = "python-docx==1.2.0"
+MARKDOWN_SDIST = "markdown==3.7"
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -107,6 +110,12 @@ def real_docx() -> list[Path]:
     """Every DOCX of python-docx's source distribution."""
     folder = _unpacked(DOCX_SDIST, "docx", lambda name: name.lower().endswith(".docx"))
     return sorted(folder.glob("*.docx"))
+
+
+def real_markdown() -> list[Path]:
+    """Every Markdown file of Python-Markdown's source distribution."""
+    folder = _unpacked(MARKDOWN_SDIST, "markdown", lambda name: name.lower().endswith(".md"))
+    return sorted(folder.glob("*.md"))
 
 
 def fetched(load: Callable[[], T], what: str) -> T:

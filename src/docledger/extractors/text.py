@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,19 +10,20 @@ from docledger.errors import InvalidInput
 from docledger.extractors.base import CHUNK_PARAMS, Param, check_chunking, check_params
 from docledger.extractors.chunking import spans
 from docledger.extractors.encoding import decode
+from docledger.extractors.markdown import headings
 from docledger.schemas.extraction import SegmentIn
-
-_HEADING = re.compile(r"^(#{1,6})\s+(.*)$", re.MULTILINE)
 
 
 class TextExtractor:
-    """A section per Markdown heading (or one for the whole text), then sentence-aware
+    """A section per Markdown heading (``docledger.extractors.markdown``; one for the whole
+    text without any), then sentence-aware
     chunks of up to ``chunk_size`` characters as its children (what search returns). The
     text is read in the file's own encoding (``docledger.extractors.encoding``), named in
     each section's metadata when it is not UTF-8."""
 
     name: str = "text"
-    #: 3: read in the file's own encoding (a byte-order mark, UTF-8, else detected)
+    #: 3: read in the file's own encoding (a byte-order mark, UTF-8, else detected), and
+    #: headings found as CommonMark finds them (setext ones too, none in code blocks)
     version: str = "3"
     media_types: tuple[str, ...] = ("text/markdown", "text/plain", "text/csv")
     params = {**CHUNK_PARAMS}
@@ -37,7 +37,7 @@ class TextExtractor:
         values = self.check(params)
         text, encoding = decode(data)
         noted = {} if encoding == "utf-8" else {"encoding": encoding}
-        marks = [(m.start(), m.group(2).strip()) for m in _HEADING.finditer(text)]
+        marks = headings(text)
         return sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], noted)
 
 
