@@ -8,6 +8,8 @@
   sections, headers, comments, styles);
 - Markdown: Python-Markdown's own documentation (setext and ATX headings, fenced and
   indented code full of ``#`` comments, raw HTML);
+- tables: csvkit's example CSVs (Latin-1, UTF-16, a BOM, NUL bytes, Mac line ends, ragged
+  rows, no header row, census extracts);
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
   EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
 
@@ -37,6 +39,7 @@ IMAGE_SDIST = "pillow==11.3.0"
 TEXT_SDIST = "chardet==5.2.0"
 DOCX_SDIST = "python-docx==1.2.0"
 MARKDOWN_SDIST = "markdown==3.7"
+CSV_SDIST = "csvkit==2.2.0"
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -116,6 +119,12 @@ def real_markdown() -> list[Path]:
     """Every Markdown file of Python-Markdown's source distribution."""
     folder = _unpacked(MARKDOWN_SDIST, "markdown", lambda name: name.lower().endswith(".md"))
     return sorted(folder.glob("*.md"))
+
+
+def real_csv() -> list[Path]:
+    """Every CSV and TSV of csvkit's source distribution."""
+    folder = _unpacked(CSV_SDIST, "csv", lambda name: name.lower().endswith((".csv", ".tsv")))
+    return sorted(p for p in folder.iterdir() if p.suffix in {".csv", ".tsv"})
 
 
 def fetched(load: Callable[[], T], what: str) -> T:

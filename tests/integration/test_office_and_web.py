@@ -52,7 +52,7 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
     errors = {Path(o.document).name: o.error for o in outcomes if o.error}
     assert kinds["vistoria.docx"] == "docx"
     assert kinds["page.html"] == "html"
-    assert kinds["revisão.csv"] == "text"
+    assert kinds["revisão.csv"] == "csv"
     assert kinds["nota.txt"] == "text"
     assert list(errors) == ["broken.docx"]
     assert errors["broken.docx"].startswith("cannot read the DOCX: not a readable zip file")

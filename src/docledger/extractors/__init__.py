@@ -13,12 +13,14 @@ from docledger.extractors.base import Extractor, version_of
 from docledger.extractors.builtin import ImageExtractor, PdfExtractor
 from docledger.extractors.docx import DocxExtractor
 from docledger.extractors.html import HtmlExtractor
+from docledger.extractors.table import CsvExtractor
 from docledger.extractors.text import JsonExtractor, TextExtractor
 
 ENTRY_POINT_GROUP = "docledger.extractors"
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "CsvExtractor",
     "DocxExtractor",
     "Extractor",
     "HtmlExtractor",
@@ -39,6 +41,7 @@ def available() -> dict[str, Extractor]:
         for e in (
             TextExtractor(),
             HtmlExtractor(),
+            CsvExtractor(),
             DocxExtractor(),
             JsonExtractor(),
             PdfExtractor(),

@@ -25,7 +25,7 @@ class TextExtractor:
     #: 3: read in the file's own encoding (a byte-order mark, UTF-8, else detected), and
     #: headings found as CommonMark finds them (setext ones too, none in code blocks)
     version: str = "3"
-    media_types: tuple[str, ...] = ("text/markdown", "text/plain", "text/csv")
+    media_types: tuple[str, ...] = ("text/markdown", "text/plain")
     params = {**CHUNK_PARAMS}
 
     def check(self, params: Mapping[str, Any]) -> dict[str, Any]:

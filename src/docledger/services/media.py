@@ -41,6 +41,7 @@ _TEXT_BY_EXTENSION = {
     ".md": "text/markdown",
     ".markdown": "text/markdown",
     ".csv": "text/csv",
+    ".tsv": "text/tab-separated-values",
     ".html": "text/html",
     ".htm": "text/html",
     ".xhtml": "application/xhtml+xml",
