@@ -59,12 +59,18 @@ def _unpacked(spec: str, kind: str, keep: object) -> Path:
     archives = root / "sdists" / spec.replace("==", "-")
     archives.mkdir(parents=True, exist_ok=True)
     if not any(archives.glob("*.tar.gz")):
+        # into a folder of this process's own, then renamed: a worker never reads an archive
+        # another is still writing
+        fetching = archives / f".fetching-{uuid.uuid4().hex}"
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:",
-             "--no-deps", "--disable-pip-version-check", "-d", str(archives), spec],
+             "--no-deps", "--disable-pip-version-check", "-d", str(fetching), spec],
             check=True,
             capture_output=True,
         )  # fmt: skip
+        for archive in fetching.glob("*.tar.gz"):
+            os.replace(archive, archives / archive.name)
+        shutil.rmtree(fetching, ignore_errors=True)
     (archive,) = sorted(archives.glob("*.tar.gz"))
     work = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
     work.mkdir(parents=True)
