@@ -89,17 +89,16 @@ def pages(
     those in ``only`` when given, but not in ``skip``), one frame decoded at a time.
     Pillow's warnings about a file (an invalid animation, an odd palette) are kept in the
     notes instead of printed."""
-
     if mode not in FRAME_MODES:
         raise InvalidInput(f"frames is one of {', '.join(FRAME_MODES)}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         image = open_image(data)
-        try:
+        try:  # counting a TIFF's frames walks the file: a broken one fails here
             count = frame_count(image, mode)
-        except DECODE_ERRORS as exc:
+            total = int(getattr(image, "n_frames", 1) or 1)
+        except _refusals() as exc:
             raise InvalidInput(f"cannot read the image: {_reason(exc)}") from exc
-    total = int(getattr(image, "n_frames", 1) or 1)
     for number in range(1, count + 1):
         if (only is not None and number not in only) or (skip and number in skip):
             continue
