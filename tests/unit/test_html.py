@@ -69,6 +69,17 @@ def test_the_pages_own_charset_declaration_decides() -> None:
         assert section.text == "Situação aprovada"
 
 
+def test_a_head_never_closed_ends_where_the_body_starts() -> None:
+    for page in (
+        b"<html><head><title>T</title><body><p>Visible text</p></body></html>",
+        b"<html><head><title>T</title><meta charset=utf-8><p>Visible text",
+        b"<head><title>T</title>Visible text",
+    ):
+        (section, *_) = HtmlExtractor().extract(page, {})
+        assert section.text == "Visible text", page
+        assert section.label == "T"
+
+
 def test_broken_markup_never_fails() -> None:
     deep = b"<p>" * 50_000 + b"deep"
     for page in (b"", b"<", b"<p>open <b>never closed", b"</div></div>text", b"<script>x",

@@ -33,6 +33,9 @@ PARAGRAPHS = frozenset({"p", "div", "section", "article", "header", "footer", "a
 #: Elements that end a line.
 LINES = frozenset({"br", "li", "tr", "dt", "dd", "figcaption", "summary", "caption", "option",
                    "legend", "label"})  # fmt: skip
+#: What may stand in a page's head; anything else ends a head left open.
+HEAD_CONTENT = frozenset({"title", "meta", "link", "style", "script", "base", "noscript",
+                          "template", "head", "html"})  # fmt: skip
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 #: Elements without an end tag (never on the stack).
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
@@ -98,7 +101,15 @@ class _Reader(HTMLParser):
             want = want[1:]
         self._emit(want)
 
+    def _leave_head(self) -> None:
+        """A page that never closes its head: the body starts where the head's content
+        ends, as a browser reads it (else the whole page would stay hidden)."""
+        if self.hidden and self.hidden[-1] == "head":
+            self.hidden.pop()
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in HEAD_CONTENT:
+            self._leave_head()
         if tag in HIDDEN:
             if tag not in VOID:
                 self.hidden.append(tag)
@@ -151,6 +162,8 @@ class _Reader(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.in_title:
             self.title += data
+        elif data.strip():
+            self._leave_head()
         if self.hidden:
             return
         data = data.replace("\xa0", " ")  # a no-break space is a space to search
