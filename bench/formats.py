@@ -7,6 +7,11 @@ docx     docledger's docx extractor vs python-docx reading paragraphs and table 
          python-docx's test documents;
 text     ``encoding.decode`` (BOM, UTF-8, detection with the language preference) vs
          charset-normalizer's ``from_bytes(...).best()`` alone, over chardet's 424 texts;
+csv      docledger's csv extractor (decode, sniff, a record per row) vs the csv module's
+         DictReader over the text decoded as UTF-8 (what fails on half of csvkit's files:
+         the baseline is told to replace what it cannot decode), over csvkit's examples;
+markdown the text extractor (headings, sections, chunks) vs markdown-it-py parsing the
+         same files, over Python-Markdown's documentation;
 images   ``image.pages`` (upright, flattened, 8-bit RGB) vs Pillow's ``open`` +
          ``convert("RGB")``, over Pillow's test images that both read.
 
@@ -16,6 +21,7 @@ images   ``image.pages`` (upright, flattened, 8-bit RGB) vs Pillow's ``open`` +
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import sys
 import time
@@ -30,12 +36,25 @@ import docx  # noqa: E402 - after the path set-up above
 from charset_normalizer import from_bytes  # noqa: E402
 from common import write  # noqa: E402
 from lxml import html as lxml_html  # noqa: E402
+from markdown_it import MarkdownIt  # noqa: E402
 from PIL import Image  # noqa: E402
-from tests.corpus import real_docx, real_images, real_texts  # noqa: E402
+from tests.corpus import (  # noqa: E402
+    real_csv,
+    real_docx,
+    real_images,
+    real_markdown,
+    real_texts,
+)
 from tests.unit.test_html import UNSHOWN  # noqa: E402
 
 from docledger.errors import InvalidInput  # noqa: E402
-from docledger.extractors import DocxExtractor, HtmlExtractor, image  # noqa: E402
+from docledger.extractors import (  # noqa: E402
+    CsvExtractor,
+    DocxExtractor,
+    HtmlExtractor,
+    TextExtractor,
+    image,
+)
 from docledger.extractors.encoding import decode  # noqa: E402
 from docledger.extractors.html import _decoded  # noqa: E402
 
@@ -55,6 +74,11 @@ def _python_docx_text(data: bytes) -> str:
     texts = [p.text for p in document.paragraphs]
     texts += [c.text for t in document.tables for row in t.rows for c in row.cells]
     return "\n".join(texts)
+
+
+def _dict_rows(data: bytes) -> list[dict[str, str]]:
+    text = data.decode("utf-8", errors="replace")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def _pillow_rgb(data: bytes) -> Any:
@@ -111,7 +135,10 @@ def main() -> None:
     pages = [p.read_bytes() for p, _ in real_texts() if p.name.lower().endswith((".html", ".htm"))]
     documents = [p.read_bytes() for p in real_docx()]
     pictures = [d for d in (p.read_bytes() for p in real_images()) if _readable(d)]
+    tables = [p.read_bytes() for p in real_csv()]
+    markdown = [p.read_bytes() for p in real_markdown()]
     html_extractor, docx_extractor = HtmlExtractor(), DocxExtractor()
+    csv_extractor, text_extractor, parser = CsvExtractor(), TextExtractor(), MarkdownIt()
     write(
         "formats",
         {
@@ -122,6 +149,11 @@ def main() -> None:
                              _python_docx_text, "python_docx", rounds),
             "text": _compare("text", texts, decode, lambda d: str(from_bytes(d).best()),
                              "charset_normalizer", rounds),
+            "csv": _compare("csv", tables, lambda d: csv_extractor.extract(d, {}),
+                            _dict_rows, "csv_dictreader", rounds),
+            "markdown": _compare("markdown", markdown, lambda d: text_extractor.extract(d, {}),
+                                 lambda d: parser.parse(d.decode("utf-8")), "markdown_it",
+                                 rounds),
             "images": _compare("images", pictures, _upright, _pillow_rgb, "pillow", rounds),
         },
     )  # fmt: skip

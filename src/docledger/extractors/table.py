@@ -28,6 +28,7 @@ DELIMITERS = ",;\t|"
 SAMPLE = 64 * 1024
 #: Longest value read (the csv module's default limit is 128 KiB).
 MOST_FIELD = 16 * 1024 * 1024
+_SPACES = re.compile(r"\s\s|[^\S ]")
 _NUMBER = re.compile(r"^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?%?$")
 
 
@@ -95,11 +96,16 @@ class CsvExtractor(TextExtractor):
             table = table[1:]
         noted: dict[str, Any] = {} if encoding == "utf-8" else {"encoding": encoding}
         out = []
+        names = list(header)
         for number, line, cells in table:
-            names = header + [f"column {n}" for n in range(len(header) + 1, len(cells) + 1)]
-            # a value's own line breaks and runs of spaces become one space: a line a value
-            lines = [f"{names[n]}: {' '.join(value.split())}" for n, value in enumerate(cells)
-                     if value.strip()]  # fmt: skip
+            names.extend(f"column {n}" for n in range(len(names) + 1, len(cells) + 1))
+            lines = []
+            for name, value in zip(names, cells, strict=False):
+                value = value.strip()  # noqa: PLW2901 - the cell as stored, trimmed
+                if value:
+                    # a value's own line breaks and runs of spaces become one space
+                    folded = " ".join(value.split()) if _SPACES.search(value) else value
+                    lines.append(f"{name}: {folded}")
             out.append(
                 SegmentIn(
                     kind="record",
