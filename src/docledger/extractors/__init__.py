@@ -14,7 +14,7 @@ from docledger.extractors.builtin import ImageExtractor, PdfExtractor
 from docledger.extractors.docx import DocxExtractor
 from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.table import CsvExtractor
-from docledger.extractors.text import JsonExtractor, TextExtractor
+from docledger.extractors.text import JsonExtractor, JsonLinesExtractor, TextExtractor
 
 ENTRY_POINT_GROUP = "docledger.extractors"
 
@@ -26,6 +26,7 @@ __all__ = [
     "HtmlExtractor",
     "ImageExtractor",
     "JsonExtractor",
+    "JsonLinesExtractor",
     "PdfExtractor",
     "TextExtractor",
     "available",
@@ -44,6 +45,7 @@ def available() -> dict[str, Extractor]:
             CsvExtractor(),
             DocxExtractor(),
             JsonExtractor(),
+            JsonLinesExtractor(),
             PdfExtractor(),
             ImageExtractor(),
         )
