@@ -63,6 +63,11 @@ def _written() -> bytes:
     return out.getvalue()
 
 
+def test_tables_nested_a_few_deep_are_read() -> None:
+    text, _ = document_text(_rezipped(_written(), "word/document.xml", _nested(20)))
+    assert text == "deep"
+
+
 def test_headings_make_sections_and_tables_rows() -> None:
     segments = DocxExtractor().extract(_written(), {})
     sections = [s for s in segments if s.kind == "section"]
@@ -97,6 +102,14 @@ def _rezipped(data: bytes, name: str, content: bytes | None) -> bytes:
     return out.getvalue()
 
 
+def _nested(depth: int) -> bytes:
+    """A body of tables each inside the one cell of the table around it."""
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    inner = "<w:tbl><w:tr><w:tc>" * depth + "<w:p><w:r><w:t>deep</w:t></w:r></w:p>"
+    close = "</w:tc></w:tr></w:tbl>" * depth
+    return f"<w:document {w}><w:body>{inner}{close}</w:body></w:document>".encode()
+
+
 def test_broken_and_hostile_files_are_refused() -> None:
     good = _written()
     laughs = (
@@ -114,6 +127,7 @@ def test_broken_and_hostile_files_are_refused() -> None:
         _rezipped(good, "word/document.xml", None): "it has no word/document.xml",
         _rezipped(good, "word/document.xml", b"<w:document><w:body>"): "broken XML",
         _rezipped(good, "word/document.xml", laughs): "declares a DTD",
+        _rezipped(good, "word/document.xml", _nested(5_000)): "nested too deeply",
     }
     for data, message in cases.items():
         with pytest.raises(InvalidInput, match=message):

@@ -132,11 +132,14 @@ def document_text(data: bytes) -> tuple[str, list[tuple[int, str]]]:
     parts: list[str] = []
     marks: list[tuple[int, str]] = []
     offset = 0
-    for text, heading in _blocks(main if main is not None else body, headings):
-        if heading:
-            marks.append((offset, text))
-        parts.append(text)
-        offset += len(text) + 2
+    try:
+        for text, heading in _blocks(main if main is not None else body, headings):
+            if heading:
+                marks.append((offset, text))
+            parts.append(text)
+            offset += len(text) + 2
+    except RecursionError as exc:  # tables in cells in tables, thousands deep
+        raise InvalidInput("cannot read the DOCX: its tables are nested too deeply") from exc
     return "\n\n".join(parts), marks
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from docledger.errors import InvalidInput
 
@@ -50,12 +50,13 @@ DECODE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def open_image(data: bytes) -> Any:
-    """The image, its header read; ``InvalidInput`` when Pillow cannot read it."""
+def open_image(data: bytes | BinaryIO) -> Any:
+    """The image, its header read (from bytes or a seekable file); ``InvalidInput`` when
+    Pillow cannot read it."""
     from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
 
     try:
-        return Image.open(io.BytesIO(data))
+        return Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
     except UnidentifiedImageError as exc:  # its text names an internal buffer object
         raise InvalidInput("cannot read the image: not a format Pillow can read") from exc
     except _refusals() as exc:
@@ -70,7 +71,7 @@ def frame_count(image: Any, mode: str = "auto") -> int:
     return 1
 
 
-def page_count(data: bytes) -> int | str:
+def page_count(data: bytes | BinaryIO) -> int | str:
     """Pages the image extractor will read (a TIFF's frames, else one), or why the image
     cannot be read: counted at ingest from the headers, no pixels decoded."""
     try:

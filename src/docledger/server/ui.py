@@ -40,9 +40,9 @@ from docledger.server.session import (
 from docledger.vocab import SegmentKind, values
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-#: what a reviewer corrects: every kind but whole pages and single words
 #: what the viewer shows page images of (rendered on first view, see ``documents.render``)
 RENDERABLE = frozenset({"application/pdf", *ImageExtractor.media_types})
+#: what a reviewer corrects: every kind but whole pages and single words
 REVIEWED_KINDS = [k for k in values(SegmentKind) if k not in {"page", "word"}]
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from docledger.errors import InvalidInput
+from docledger.extractors.image import MEDIA_TYPES as IMAGE_TYPES
+from docledger.extractors.image import page_count as image_page_count
 from docledger.schemas import IngestResult
 from docledger.services.media import SNIFF_BYTES, pdf_page_count, sniff
 from docledger.services.sources import (
@@ -84,15 +86,13 @@ def image_pages(
     store: BlobStore, blob: StoredBlob, data: bytes | None, media_type: str
 ) -> int | str | None:
     """Pages of an image the image extractor reads, or why it cannot; None for other types.
-    (The extractors package is imported only here: importing it loads PDFium.)"""
-    from docledger.extractors.image import MEDIA_TYPES, page_count  # noqa: PLC0415
-
-    if media_type not in MEDIA_TYPES:
+    A big image is counted from the stored file (headers only), not read into memory."""
+    if media_type not in IMAGE_TYPES:
         return None
     if data is not None:
-        return page_count(data)
+        return image_page_count(data)
     with store.open(blob.sha256) as stored:
-        return page_count(stored.read())
+        return image_page_count(stored if stored.seekable() else stored.read())
 
 
 def counted_pages(
@@ -106,7 +106,7 @@ def counted_pages(
         if isinstance(counted, str):
             return None, [f"PDF could not be parsed ({counted}): stored, page count unknown"]
         return counted, []
-    if media_type.startswith("image/") and blob.size_bytes:
+    if blob.size_bytes:
         found = image_pages(store, blob, data, media_type)
         if isinstance(found, str):
             return None, [f"{found}: stored, page count unknown"]
