@@ -64,9 +64,17 @@ def test_real_texts_in_50_encodings_read_as_written(corpus: list[tuple[Path, str
         else:
             wrong.append((folder, path.name, encoding))
     # measured: 410 of 424 exact; the rest in a sibling encoding (ISO-8859-2 read as cp1250,
-    # a letter or two apart) or in the 7-bit ISO-2022 encodings, which read as UTF-8
+    # a letter or two apart)
     assert exact >= 405, wrong
-    assert len(binary) <= 8, binary  # the ISO-2022 files' escape bytes, one mis-guessed feed
+    assert len(binary) <= 8, binary
+    # the 7-bit ISO-2022 files (Japanese and Korean mail) read exactly: their escape bytes
+    # made them binary, and they decoded as UTF-8 with the escapes left in
+    iso2022 = [(p, f) for p, f in corpus if f.startswith("iso-2022")]
+    assert len(iso2022) >= 3  # two Japanese, one Korean
+    for path, folder in iso2022:
+        data = path.read_bytes()
+        assert decode(data)[0] == _truth(data, folder), path.name
+        assert sniff(data[:SNIFF_BYTES], path.name) != "application/octet-stream", path.name
     # every Unicode form, with a byte-order mark or without, reads exactly
     unicode_forms = Counter(f for f, _, _ in wrong if f.upper().startswith("UTF"))
     assert not unicode_forms, unicode_forms

@@ -32,7 +32,7 @@ def test_every_real_csv_gives_a_record_per_data_row() -> None:
         assert sep == (";" if semicolons else "\t" if path.suffix == ".tsv" else ","), path.name
         table = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep)
                  if any(c.strip() for c in r)]  # fmt: skip
-        header = bool(table) and is_header(table[0])
+        header = len(table) > 1 and is_header(table[0])  # a lone row is data
         headed += header
         assert len(records) == len(table) - (1 if header else 0), path.name
         for record, cells in zip(records, table[1 if header else 0 :], strict=True):
@@ -40,6 +40,18 @@ def test_every_real_csv_gives_a_record_per_data_row() -> None:
             assert values == [" ".join(c.split()) for c in cells if c.strip()], path.name
             assert record.kind == "record"
     assert headed >= 50
+
+
+def test_a_one_line_csv_is_a_record_not_a_header() -> None:
+    """gawk's example addresses.csv: one row, every cell filled, none a number (the ZIP code
+    is "12345-6789"). Read as a header it left the file with no segment at all."""
+    data = b'Robbins,Arnold,"1234 A Pretty Street, NE",MyTown,MyState,12345-6789,USA\n'
+    (record,) = CsvExtractor().extract(data, {})
+    assert record.text is not None
+    assert "column 3: 1234 A Pretty Street, NE" in record.text
+    assert record.metadata["row"] == 1
+    header_only_then_row = data.replace(b"Robbins", b"Name") + data
+    assert len(CsvExtractor().extract(header_only_then_row, {})) == 1
 
 
 def test_a_brazilian_excel_export() -> None:
@@ -67,7 +79,9 @@ def test_rows_without_a_header_and_tsv() -> None:
     (row,) = CsvExtractor().extract(b"name\tvalue\ndoor D7\tfails\n", {})
     assert row.text == "name: door D7\nvalue: fails"
     assert CsvExtractor().extract(b"", {}) == []
-    assert CsvExtractor().extract(b"a,b\n", {}) == []  # a header and no rows
+    # a lone row: nothing below says it is a header, so it is kept as a record
+    (lone,) = CsvExtractor().extract(b"a,b\n", {})
+    assert lone.text == "column 1: a\ncolumn 2: b"
 
 
 def test_a_malformed_csv_is_refused_clearly() -> None:

@@ -11,7 +11,8 @@ reads most like language, and among readings nearly as good this prefers the enc
 in the detected language is usually written in (``_likeliest``). On chardet's test files
 (424 real pages in 50 encodings) that gives the exact text for 410, the detector's own
 first choice 407; the rest come out in a sibling encoding (ISO-8859-2 as cp1250, a letter
-or two apart) or are ISO-2022, a 7-bit encoding read as UTF-8.
+or two apart). ISO-2022 (Japanese and Korean mail) is 7-bit, so valid UTF-8, and its escape
+bytes made it look like binary: it is recognised by its designation sequences first.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ def detect(data: bytes) -> str | None:
     """The encoding of ``data`` as text, or None when it does not read as text at all (a
     binary file may well begin with a byte-order mark or be valid UTF-8 for a while)."""
     # valid UTF-8 holds NULs only when it is not UTF-8 text (UTF-16 of ASCII, binary)
-    found = bom_encoding(data) or (None if b"\x00" in data else _utf8(data))
+    found = (
+        bom_encoding(data)
+        or _iso2022(data)
+        or (None if b"\x00" in data else _utf8(data))
+    )
     if found is None:
         from charset_normalizer import from_bytes  # noqa: PLC0415 - only non-UTF-8 pays
 
@@ -114,6 +119,25 @@ def _likeliest(matches: Any) -> str | None:
             if name in usual:
                 return str(name)
     return str(best.encoding)
+
+
+#: The escape sequences that switch ISO-2022 text into a character set: JIS X 0208 / 0212 /
+#: GB 2312 / KS C 5601 two-byte sets, JIS-Roman and half-width katakana.
+_DESIGNATION = re.compile(rb"\x1b\$[@AB]|\x1b\$\([@ABCD]|\x1b\$\)C|\x1b\([BIJ]")
+
+
+def _iso2022(data: bytes) -> str | None:
+    """The ISO-2022 variant 7-bit ``data`` decodes in without error, if it designates a
+    character set at all (ESC is no byte of ordinary text)."""
+    if b"\x1b" not in data or not data.isascii() or not _DESIGNATION.search(data[:SAMPLE]):
+        return None
+    for name in ("iso2022_kr", "iso2022_jp_2") if b"\x1b$)C" in data else ("iso2022_jp_2",):
+        try:
+            data.decode(name)
+        except UnicodeDecodeError:
+            continue
+        return name
+    return None
 
 
 def _utf8(data: bytes) -> str | None:

@@ -7,7 +7,8 @@ row 1), its text one ``column: value`` line per non-empty cell, which is what a 
 embedder) needs to understand a row out of its table. The file is decoded in its own encoding
 (a Brazilian Excel export is cp1252 with ``;`` between values), the delimiter is sniffed among
 ``, ; tab |``, and the first row is the header when it looks like one (every cell filled,
-distinct, none a number); otherwise columns are named ``column 1``, ``column 2``...
+distinct, none a number) and is not the only one; otherwise columns are named ``column 1``,
+``column 2``...
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ class CsvExtractor(TextExtractor):
         if not table:
             return []
         header: list[str] = []
-        if is_header(table[0][2]):
+        # a lone row is data: with no row below it nothing says it names columns (a
+        # one-line export of an address is not a header with nothing under it)
+        if len(table) > 1 and is_header(table[0][2]):
             header = [
                 " ".join(cell.split()) or f"column {n}" for n, cell in enumerate(table[0][2], 1)
             ]
