@@ -43,11 +43,7 @@ def detect(data: bytes) -> str | None:
     """The encoding of ``data`` as text, or None when it does not read as text at all (a
     binary file may well begin with a byte-order mark or be valid UTF-8 for a while)."""
     # valid UTF-8 holds NULs only when it is not UTF-8 text (UTF-16 of ASCII, binary)
-    found = (
-        bom_encoding(data)
-        or _iso2022(data)
-        or (None if b"\x00" in data else _utf8(data))
-    )
+    found = bom_encoding(data) or _iso2022(data) or (None if b"\x00" in data else _utf8(data))
     if found is None:
         from charset_normalizer import from_bytes  # noqa: PLC0415 - only non-UTF-8 pays
 
