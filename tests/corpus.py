@@ -10,6 +10,8 @@
   indented code full of ``#`` comments, raw HTML);
 - tables: csvkit's example CSVs (Latin-1, UTF-16, a BOM, NUL bytes, Mac line ends, ragged
   rows, no header row, census extracts);
+- slides: python-pptx's test presentations (placeholders, groups, tables, charts, notes);
+- OpenDocument: odfpy's test documents and spreadsheets (ODT, ODS);
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
   EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
 
@@ -40,6 +42,8 @@ TEXT_SDIST = "chardet==5.2.0"
 DOCX_SDIST = "python-docx==1.2.0"
 MARKDOWN_SDIST = "markdown==3.7"
 CSV_SDIST = "csvkit==2.2.0"
+PPTX_SDIST = "python-pptx==1.0.2"
+ODF_SDIST = "odfpy==1.4.1"
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -131,6 +135,18 @@ def real_csv() -> list[Path]:
     """Every CSV and TSV of csvkit's source distribution."""
     folder = _unpacked(CSV_SDIST, "csv", lambda name: name.lower().endswith((".csv", ".tsv")))
     return sorted(p for p in folder.iterdir() if p.suffix in {".csv", ".tsv"})
+
+
+def real_pptx() -> list[Path]:
+    """Every PowerPoint presentation of python-pptx's source distribution."""
+    folder = _unpacked(PPTX_SDIST, "pptx", lambda name: name.lower().endswith(".pptx"))
+    return sorted(folder.glob("*.pptx"))
+
+
+def real_odf() -> list[Path]:
+    """Every OpenDocument text and spreadsheet of odfpy's source distribution."""
+    folder = _unpacked(ODF_SDIST, "odf", lambda name: name.lower().endswith((".odt", ".ods")))
+    return sorted(p for p in folder.iterdir() if p.suffix in {".odt", ".ods"})
 
 
 def fetched(load: Callable[[], T], what: str) -> T:

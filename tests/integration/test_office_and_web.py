@@ -1,6 +1,7 @@
 """A folder of the files teams actually have, ingested and extracted in one batch on both
 dialects: a Word report, a saved web page, a Latin-1 CSV from a Windows spreadsheet, a UTF-16
-note, a photo stored sideways and a broken DOCX. Each goes to its extractor; the broken one
+note, a photo stored sideways, a slide deck, LibreOffice text and a spreadsheet, and a broken
+DOCX. Each goes to its extractor; the broken one
 is a recorded failure with a clear message and the rest goes on; text search finds words
 that only a right reading of each file gives."""
 
@@ -10,6 +11,10 @@ import io
 from pathlib import Path
 
 import docx
+import pptx
+from odf.opendocument import OpenDocumentSpreadsheet, OpenDocumentText
+from odf.table import Table, TableCell, TableRow
+from odf.text import H, P
 from PIL import Image
 
 from docledger import Ledger
@@ -37,6 +42,28 @@ def _folder(root: Path) -> Path:
     Image.new("RGB", (40, 120), "white").save(photo, format="JPEG", exif=exif)
     (folder / "photo.jpg").write_bytes(photo.getvalue())
     (folder / "broken.docx").write_bytes(b"PK\x03\x04 this is not really a zip archive")
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])  # title only
+    slide.shapes.title.text = "Fachada norte"
+    box = slide.shapes.add_textbox(pptx.util.Pt(72), pptx.util.Pt(144), pptx.util.Pt(200),
+                                   pptx.util.Pt(40))  # fmt: skip
+    box.text_frame.text = "Rachadura na viga V12"
+    deck.save(str(folder / "obra.pptx"))
+    odt = OpenDocumentText()
+    odt.text.addElement(H(outlinelevel=1, text="Ata de reunião"))
+    odt.text.addElement(P(text="Escada pressurizada liberada."))
+    odt.save(str(folder / "ata.odt"))
+    ods = OpenDocumentSpreadsheet()
+    sheet = Table(name="Pendências")
+    for values in (("item", "estado"), ("extintor E3", "vencido")):
+        row = TableRow()
+        for value in values:
+            cell = TableCell()
+            cell.addElement(P(text=value))
+            row.addElement(cell)
+        sheet.addElement(row)
+    ods.spreadsheet.addElement(sheet)
+    ods.save(str(folder / "pendencias.ods"))
     return folder
 
 
@@ -54,6 +81,7 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
     assert kinds["page.html"] == "html"
     assert kinds["revisão.csv"] == "csv"
     assert kinds["nota.txt"] == "text"
+    assert (kinds["obra.pptx"], kinds["ata.odt"], kinds["pendencias.ods"]) == ("pptx", "odt", "ods")
     assert list(errors) == ["broken.docx"]
     assert errors["broken.docx"].startswith("cannot read the DOCX: not a readable zip file")
     for query, key in (
@@ -61,6 +89,9 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
         ("luminaires flicker", "page.html"),
         ("aprovação pendente", "revisão.csv"),
         ("infiltração teto", "nota.txt"),
+        ("rachadura viga", "obra.pptx"),
+        ("escada pressurizada", "ata.odt"),
+        ("extintor vencido", "pendencias.ods"),
     ):
         hits = ledger.search.text(query, k=3)
         assert hits, query
@@ -70,3 +101,16 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
         s for s in ledger.segments.of_version(by_key["photo.jpg"].version_id) if s.kind == "page"
     ]
     assert (photo_page.bbox["x1"], photo_page.bbox["y1"]) == (120, 40)  # as the photo shows
+    # the slide's text box where the deck put it (points), on slide 1
+    (crack,) = [
+        s
+        for s in ledger.segments.of_version(by_key["obra.pptx"].version_id)
+        if s.kind == "block" and "V12" in (s.text or "")
+    ]
+    assert crack.page_number == 1
+    assert crack.bbox is not None
+    assert (crack.bbox["x0"], crack.bbox["y0"], crack.bbox["x1"], crack.bbox["y1"]) == (
+        72, 144, 272, 184)  # fmt: skip
+    (record,) = list(ledger.segments.of_version(by_key["pendencias.ods"].version_id))
+    assert record.text == "item: extintor E3\nestado: vencido"
+    assert record.meta["sheet"] == "Pendências"

@@ -13,6 +13,8 @@ from docledger.extractors.base import Extractor, version_of
 from docledger.extractors.builtin import ImageExtractor, PdfExtractor
 from docledger.extractors.docx import DocxExtractor
 from docledger.extractors.html import HtmlExtractor
+from docledger.extractors.odf import OdsExtractor, OdtExtractor
+from docledger.extractors.slides import SlidesExtractor
 from docledger.extractors.table import CsvExtractor
 from docledger.extractors.text import JsonExtractor, JsonLinesExtractor, TextExtractor
 
@@ -27,7 +29,10 @@ __all__ = [
     "ImageExtractor",
     "JsonExtractor",
     "JsonLinesExtractor",
+    "OdsExtractor",
+    "OdtExtractor",
     "PdfExtractor",
+    "SlidesExtractor",
     "TextExtractor",
     "available",
     "for_media_type",
@@ -44,6 +49,9 @@ def available() -> dict[str, Extractor]:
             HtmlExtractor(),
             CsvExtractor(),
             DocxExtractor(),
+            SlidesExtractor(),
+            OdtExtractor(),
+            OdsExtractor(),
             JsonExtractor(),
             JsonLinesExtractor(),
             PdfExtractor(),

@@ -75,6 +75,39 @@ def is_header(cells: list[str]) -> bool:
     )
 
 
+def records(table: list[tuple[int, int, list[str]]], noted: Mapping[str, Any]) -> list[SegmentIn]:
+    """A ``record`` per data row of (row number, line, cells) rows, the first row the header
+    when it looks like one; ``noted`` goes into every record's metadata. Spreadsheets
+    (``docledger.extractors.odf``) share it."""
+    if not table:
+        return []
+    header: list[str] = []
+    # a lone row is data: with no row below it nothing says it names columns (a
+    # one-line export of an address is not a header with nothing under it)
+    if len(table) > 1 and is_header(table[0][2]):
+        header = [" ".join(cell.split()) or f"column {n}" for n, cell in enumerate(table[0][2], 1)]
+        table = table[1:]
+    out = []
+    names = list(header)
+    for number, line, cells in table:
+        names.extend(f"column {n}" for n in range(len(names) + 1, len(cells) + 1))
+        lines = []
+        for name, value in zip(names, cells, strict=False):
+            value = value.strip()  # noqa: PLW2901 - the cell as stored, trimmed
+            if value:
+                # a value's own line breaks and runs of spaces become one space
+                folded = " ".join(value.split()) if _SPACES.search(value) else value
+                lines.append(f"{name}: {folded}")
+        out.append(
+            SegmentIn(
+                kind="record",
+                text="\n".join(lines),
+                metadata={"row": number, "line": line, **noted},
+            )
+        )
+    return out
+
+
 class CsvExtractor(TextExtractor):
     """Delimited tables (CSV, TSV): a ``record`` per data row, its text one
     ``column: value`` line per filled cell (see ``docledger.extractors.table``)."""
@@ -87,33 +120,5 @@ class CsvExtractor(TextExtractor):
         self.check(params)  # the text extractor's params are accepted (and unused)
         text, encoding = decode(data)
         table = rows(text, delimiter(text, tab_default=b"\t" in data[:4096]))
-        if not table:
-            return []
-        header: list[str] = []
-        # a lone row is data: with no row below it nothing says it names columns (a
-        # one-line export of an address is not a header with nothing under it)
-        if len(table) > 1 and is_header(table[0][2]):
-            header = [
-                " ".join(cell.split()) or f"column {n}" for n, cell in enumerate(table[0][2], 1)
-            ]
-            table = table[1:]
         noted: dict[str, Any] = {} if encoding == "utf-8" else {"encoding": encoding}
-        out = []
-        names = list(header)
-        for number, line, cells in table:
-            names.extend(f"column {n}" for n in range(len(names) + 1, len(cells) + 1))
-            lines = []
-            for name, value in zip(names, cells, strict=False):
-                value = value.strip()  # noqa: PLW2901 - the cell as stored, trimmed
-                if value:
-                    # a value's own line breaks and runs of spaces become one space
-                    folded = " ".join(value.split()) if _SPACES.search(value) else value
-                    lines.append(f"{name}: {folded}")
-            out.append(
-                SegmentIn(
-                    kind="record",
-                    text="\n".join(lines),
-                    metadata={"row": number, "line": line, **noted},
-                )
-            )
-        return out
+        return records(table, noted)

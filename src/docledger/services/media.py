@@ -35,7 +35,33 @@ _ZIP_BY_EXTENSION = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".odp": "application/vnd.oasis.opendocument.presentation",
 }
+
+#: Folders only one kind of OOXML package has (their names appear in the zip's first
+#: entries, which a file's first few kilobytes hold).
+_OOXML_FOLDERS = (
+    (b"word/", _ZIP_BY_EXTENSION[".docx"]),
+    (b"ppt/", _ZIP_BY_EXTENSION[".pptx"]),
+    (b"xl/", _ZIP_BY_EXTENSION[".xlsx"]),
+)
+
+
+def _package(head: bytes) -> str | None:
+    """An office package's own type: OpenDocument stores it as its first entry, named
+    ``mimetype`` and uncompressed; OOXML names its parts' folders. None for other zips."""
+    if head[30:38] == b"mimetype":
+        name = head[38:120].split(b"PK", 1)[0]
+        if name.startswith(b"application/vnd.oasis.opendocument.") and name.isascii():
+            return name.decode()
+    if b"[Content_Types].xml" in head:
+        for folder, media_type in _OOXML_FOLDERS:
+            if b"\x00" + folder in head:  # a local header's name (after its length field)
+                return media_type
+    return None
+
 
 _TEXT_BY_EXTENSION = {
     ".md": "text/markdown",
@@ -68,7 +94,7 @@ def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
     for signature, offset, media_type in _SIGNATURES:
         if head[offset : offset + len(signature)] == signature:
             if media_type == "application/zip":
-                return _ZIP_BY_EXTENSION.get(suffix, media_type)
+                return _package(head) or _ZIP_BY_EXTENSION.get(suffix, media_type)
             return media_type
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
