@@ -11,6 +11,8 @@
 - tables: csvkit's example CSVs (Latin-1, UTF-16, a BOM, NUL bytes, Mac line ends, ragged
   rows, no header row, census extracts);
 - slides: python-pptx's test presentations (placeholders, groups, tables, charts, notes);
+- workbooks: xlsx2csv's test workbooks (dates in both date systems, percentages, inline and
+  rich strings, references left out, prefixed namespaces, sheets out of order, macros);
 - OpenDocument: odfpy's test documents and spreadsheets (ODT, ODS);
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
   EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
@@ -44,6 +46,7 @@ MARKDOWN_SDIST = "markdown==3.7"
 CSV_SDIST = "csvkit==2.2.0"
 PPTX_SDIST = "python-pptx==1.0.2"
 ODF_SDIST = "odfpy==1.4.1"
+XLSX_SDIST = "xlsx2csv==0.8.6"
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -147,6 +150,12 @@ def real_odf() -> list[Path]:
     """Every OpenDocument text and spreadsheet of odfpy's source distribution."""
     folder = _unpacked(ODF_SDIST, "odf", lambda name: name.lower().endswith((".odt", ".ods")))
     return sorted(p for p in folder.iterdir() if p.suffix in {".odt", ".ods"})
+
+
+def real_xlsx() -> list[Path]:
+    """Every Excel workbook of xlsx2csv's source distribution."""
+    folder = _unpacked(XLSX_SDIST, "xlsx", lambda name: name.lower().endswith((".xlsx", ".xlsm")))
+    return sorted(p for p in folder.iterdir() if p.suffix in {".xlsx", ".xlsm"})
 
 
 def fetched(load: Callable[[], T], what: str) -> T:

@@ -1,16 +1,18 @@
 """A folder of the files teams actually have, ingested and extracted in one batch on both
 dialects: a Word report, a saved web page, a Latin-1 CSV from a Windows spreadsheet, a UTF-16
-note, a photo stored sideways, a slide deck, LibreOffice text and a spreadsheet, and a broken
-DOCX. Each goes to its extractor; the broken one
-is a recorded failure with a clear message and the rest goes on; text search finds words
-that only a right reading of each file gives."""
+note, a photo stored sideways, a slide deck, an Excel workbook, LibreOffice text and a
+spreadsheet, and a broken DOCX. Each goes to its extractor; the broken one is a recorded
+failure with a clear message and the rest goes on; text search finds words that only a right
+reading of each file gives."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
 import docx
+import openpyxl
 import pptx
 from odf.opendocument import OpenDocumentSpreadsheet, OpenDocumentText
 from odf.table import Table, TableCell, TableRow
@@ -64,6 +66,11 @@ def _folder(root: Path) -> Path:
         sheet.addElement(row)
     ods.spreadsheet.addElement(sheet)
     ods.save(str(folder / "pendencias.ods"))
+    book = openpyxl.Workbook()
+    book.active.append(["desenho", "revisado"])
+    book.active.append(["A-101 planta térreo", dt.date(2026, 11, 30)])
+    book.active["B2"].number_format = "dd/mm/yyyy"
+    book.save(str(folder / "desenhos.xlsx"))
     return folder
 
 
@@ -82,6 +89,7 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
     assert kinds["revisão.csv"] == "csv"
     assert kinds["nota.txt"] == "text"
     assert (kinds["obra.pptx"], kinds["ata.odt"], kinds["pendencias.ods"]) == ("pptx", "odt", "ods")
+    assert kinds["desenhos.xlsx"] == "xlsx"
     assert list(errors) == ["broken.docx"]
     assert errors["broken.docx"].startswith("cannot read the DOCX: not a readable zip file")
     for query, key in (
@@ -92,6 +100,7 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
         ("rachadura viga", "obra.pptx"),
         ("escada pressurizada", "ata.odt"),
         ("extintor vencido", "pendencias.ods"),
+        ("planta térreo", "desenhos.xlsx"),
     ):
         hits = ledger.search.text(query, k=3)
         assert hits, query
@@ -114,3 +123,5 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
     (record,) = list(ledger.segments.of_version(by_key["pendencias.ods"].version_id))
     assert record.text == "item: extintor E3\nestado: vencido"
     assert record.meta["sheet"] == "Pendências"
+    (drawing,) = list(ledger.segments.of_version(by_key["desenhos.xlsx"].version_id))
+    assert drawing.text == "desenho: A-101 planta térreo\nrevisado: 2026-11-30"

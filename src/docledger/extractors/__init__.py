@@ -17,6 +17,7 @@ from docledger.extractors.odf import OdsExtractor, OdtExtractor
 from docledger.extractors.slides import SlidesExtractor
 from docledger.extractors.table import CsvExtractor
 from docledger.extractors.text import JsonExtractor, JsonLinesExtractor, TextExtractor
+from docledger.extractors.workbook import XlsxExtractor
 
 ENTRY_POINT_GROUP = "docledger.extractors"
 
@@ -34,6 +35,7 @@ __all__ = [
     "PdfExtractor",
     "SlidesExtractor",
     "TextExtractor",
+    "XlsxExtractor",
     "available",
     "for_media_type",
     "version_of",
@@ -52,6 +54,7 @@ def available() -> dict[str, Extractor]:
             SlidesExtractor(),
             OdtExtractor(),
             OdsExtractor(),
+            XlsxExtractor(),
             JsonExtractor(),
             JsonLinesExtractor(),
             PdfExtractor(),

@@ -14,6 +14,7 @@ import posixpath
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 from xml.etree import ElementTree
 
 from docledger.errors import InvalidInput
@@ -51,6 +52,38 @@ def part(archive: zipfile.ZipFile, name: str, what: str) -> ElementTree.Element 
     if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
         raise InvalidInput(f"cannot read the {what}: {name} declares a DTD")
     return ElementTree.fromstring(xml)  # noqa: S314 - no DTD, so no entities to expand
+
+
+class _Checked:
+    """A part read as a stream, refused the moment a DTD shows up in it (the check ``part``
+    makes on a whole part, made chunk by chunk with an overlap for a marker cut in two)."""
+
+    def __init__(self, raw: IO[bytes], name: str, what: str) -> None:
+        self.raw, self.name, self.what, self.tail = raw, name, what, b""
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.raw.read(size)
+        seen = self.tail + chunk
+        if b"<!DOCTYPE" in seen or b"<!ENTITY" in seen:
+            raise InvalidInput(f"cannot read the {self.what}: {self.name} declares a DTD")
+        self.tail = seen[-8:]
+        return chunk
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+@contextmanager
+def streamed(archive: zipfile.ZipFile, name: str, what: str) -> Iterator[_Checked]:
+    """A big part (a worksheet) to parse incrementally, with ``part``'s checks."""
+    info = archive.getinfo(name)
+    if info.file_size > MOST_BYTES:
+        raise InvalidInput(f"cannot read the {what}: {name} inflates to {info.file_size} bytes")
+    stream = _Checked(archive.open(info), name, what)
+    try:
+        yield stream
+    finally:
+        stream.close()
 
 
 def relations(archive: zipfile.ZipFile, source: str, what: str) -> dict[str, tuple[str, str]]:

@@ -34,6 +34,7 @@ _SIGNATURES: list[tuple[bytes, int, str]] = [
 _ZIP_BY_EXTENSION = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
     ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     ".odt": "application/vnd.oasis.opendocument.text",
     ".ods": "application/vnd.oasis.opendocument.spreadsheet",
@@ -56,7 +57,7 @@ def _package(head: bytes) -> str | None:
         name = head[38:120].split(b"PK", 1)[0]
         if name.startswith(b"application/vnd.oasis.opendocument.") and name.isascii():
             return name.decode()
-    if b"[Content_Types].xml" in head:
+    if any(marker in head for marker in (b"[Content_Types].xml", b"_rels/.rels", b"docProps/")):
         for folder, media_type in _OOXML_FOLDERS:
             if b"\x00" + folder in head:  # a local header's name (after its length field)
                 return media_type
