@@ -13,6 +13,8 @@
 - slides: python-pptx's test presentations (placeholders, groups, tables, charts, notes);
 - workbooks: xlsx2csv's test workbooks (dates in both date systems, percentages, inline and
   rich strings, references left out, prefixed namespaces, sheets out of order, macros);
+- mail: mail-parser's test messages (spam as it arrives: base64 and quoted-printable parts,
+  HTML only, Outlook, malformed headers and MIME);
 - OpenDocument: odfpy's test documents and spreadsheets (ODT, ODS);
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
   EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
@@ -47,6 +49,7 @@ CSV_SDIST = "csvkit==2.2.0"
 PPTX_SDIST = "python-pptx==1.0.2"
 ODF_SDIST = "odfpy==1.4.1"
 XLSX_SDIST = "xlsx2csv==0.8.6"
+MAIL_SDIST = "mail-parser==4.8.0"
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -156,6 +159,12 @@ def real_xlsx() -> list[Path]:
     """Every Excel workbook of xlsx2csv's source distribution."""
     folder = _unpacked(XLSX_SDIST, "xlsx", lambda name: name.lower().endswith((".xlsx", ".xlsm")))
     return sorted(p for p in folder.iterdir() if p.suffix in {".xlsx", ".xlsm"})
+
+
+def real_mail() -> list[Path]:
+    """Every message of mail-parser's test folder (files without a name suffix)."""
+    folder = _unpacked(MAIL_SDIST, "mail", lambda name: "/tests/mails/" in name)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name != ".complete")
 
 
 def fetched(load: Callable[[], T], what: str) -> T:

@@ -1,7 +1,7 @@
 """A folder of the files teams actually have, ingested and extracted in one batch on both
 dialects: a Word report, a saved web page, a Latin-1 CSV from a Windows spreadsheet, a UTF-16
 note, a photo stored sideways, a slide deck, an Excel workbook, LibreOffice text and a
-spreadsheet, and a broken DOCX. Each goes to its extractor; the broken one is a recorded
+spreadsheet, a mail, and a broken DOCX. Each goes to its extractor; the broken one is a recorded
 failure with a clear message and the rest goes on; text search finds words that only a right
 reading of each file gives."""
 
@@ -71,6 +71,12 @@ def _folder(root: Path) -> Path:
     book.active.append(["A-101 planta térreo", dt.date(2026, 11, 30)])
     book.active["B2"].number_format = "dd/mm/yyyy"
     book.save(str(folder / "desenhos.xlsx"))
+    (folder / "aviso.eml").write_bytes(
+        b"From: Obra <obra@example.com>\nTo: qualidade@example.com\nSubject: =?utf-8?q?Aviso_de_"
+        b"interdi=C3=A7=C3=A3o?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+        b"Content-Transfer-Encoding: quoted-printable\n\nElevador de carga interditado at=C3=A9 "
+        b"segunda.\n"
+    )
     return folder
 
 
@@ -90,6 +96,7 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
     assert kinds["nota.txt"] == "text"
     assert (kinds["obra.pptx"], kinds["ata.odt"], kinds["pendencias.ods"]) == ("pptx", "odt", "ods")
     assert kinds["desenhos.xlsx"] == "xlsx"
+    assert kinds["aviso.eml"] == "mail"
     assert list(errors) == ["broken.docx"]
     assert errors["broken.docx"].startswith("cannot read the DOCX: not a readable zip file")
     for query, key in (
@@ -101,6 +108,7 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
         ("escada pressurizada", "ata.odt"),
         ("extintor vencido", "pendencias.ods"),
         ("planta térreo", "desenhos.xlsx"),
+        ("elevador interditado até segunda", "aviso.eml"),
     ):
         hits = ledger.search.text(query, k=3)
         assert hits, query

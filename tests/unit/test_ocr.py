@@ -124,5 +124,5 @@ def test_pdf_page_without_text_layer_is_ocrd_under_auto() -> None:
     assert first["x0"] == pytest.approx(72, abs=3)  # drawn at x = 72 pt
     chunks = [s for s in segments if s["kind"] == "chunk"]
     assert "Fire door D7 fails" in chunks[0]["text"]
-    assert extractor.version_for({}).startswith("2+rapidocr")
-    assert extractor.version_for({"ocr": "never"}) == "2"
+    assert extractor.version_for({}).startswith("3+rapidocr")
+    assert extractor.version_for({"ocr": "never"}) == "3"

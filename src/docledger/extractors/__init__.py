@@ -13,6 +13,7 @@ from docledger.extractors.base import Extractor, version_of
 from docledger.extractors.builtin import ImageExtractor, PdfExtractor
 from docledger.extractors.docx import DocxExtractor
 from docledger.extractors.html import HtmlExtractor
+from docledger.extractors.mail import MailExtractor
 from docledger.extractors.odf import OdsExtractor, OdtExtractor
 from docledger.extractors.slides import SlidesExtractor
 from docledger.extractors.table import CsvExtractor
@@ -30,6 +31,7 @@ __all__ = [
     "ImageExtractor",
     "JsonExtractor",
     "JsonLinesExtractor",
+    "MailExtractor",
     "OdsExtractor",
     "OdtExtractor",
     "PdfExtractor",
@@ -55,6 +57,7 @@ def available() -> dict[str, Extractor]:
             OdtExtractor(),
             OdsExtractor(),
             XlsxExtractor(),
+            MailExtractor(),
             JsonExtractor(),
             JsonLinesExtractor(),
             PdfExtractor(),

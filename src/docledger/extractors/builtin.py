@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from docledger.errors import InvalidInput
-from docledger.extractors import ocr
+from docledger.extractors import ocr, pdf_forms
 from docledger.extractors.base import CHUNK_PARAMS, Param, check_chunking, check_params
 from docledger.extractors.image import FRAME_MODES, MEDIA_TYPES
 from docledger.extractors.image import pages as image_pages
@@ -21,10 +21,12 @@ class PdfExtractor:
     """PDF layout: per page a ``page`` segment (width, height, rotation), its ``block`` and
     ``line`` segments with exact boxes in reading order (``word`` too with
     ``granularity="words"``), and retrieval ``chunk`` segments. Pages with fewer than
-    ``ocr_min_chars`` characters are OCR'd when the ocr extra is installed (``ocr="auto"``)."""
+    ``ocr_min_chars`` characters are OCR'd when the ocr extra is installed (``ocr="auto"``).
+    A filled-in form's answers are ``zone`` segments (``docledger.extractors.pdf_forms``)."""
 
     name: str = "pdf"
-    version: str = "2"
+    #: 3: filled-in form fields' values as zones
+    version: str = "3"
     media_types: tuple[str, ...] = ("application/pdf",)
     params = {
         **CHUNK_PARAMS,
@@ -67,6 +69,7 @@ class PdfExtractor:
                 found = blocks_of(ocr.read_lines(image, scale=dpi / 72.0))
                 if found or mode == "always":
                     blocks, meta["ocr"] = found, {"dpi": dpi, "engine": ocr.engine_version()}
+            first = len(out)
             out.extend(
                 layout_segments(
                     number,
@@ -77,9 +80,12 @@ class PdfExtractor:
                     chunk_size=values["chunk_size"],
                     chunk_overlap=values["chunk_overlap"],
                     page_meta=meta,
-                    first_index=len(out),
+                    first_index=first,
                 )
             )
+            env = getattr(page.pdf, "formenv", None)
+            answers = pdf_forms.fields(env.raw if env is not None else None, page, frame)
+            out.extend(pdf_forms.segments(answers, number, first))
         return out
 
 

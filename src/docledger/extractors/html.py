@@ -53,6 +53,14 @@ def page_text(data: bytes) -> tuple[str, str, list[tuple[int, str]], str]:
     return reader.text(), reader.title.strip(), reader.headings, encoding
 
 
+def visible_text(markup: str) -> str:
+    """The text a browser shows of markup already decoded (an e-mail's HTML part)."""
+    reader = _Reader()
+    reader.feed(markup)
+    reader.close()
+    return reader.text()
+
+
 def _decoded(data: bytes) -> tuple[str, str]:
     """A byte-order mark first, then the page's own declaration, then detection."""
     if bom_encoding(data) is None:

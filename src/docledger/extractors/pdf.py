@@ -234,12 +234,17 @@ def open_pdf(pdfium: Any, data: bytes, password: str | None) -> Any:
 def pages(
     data: bytes, password: str | None = None, only: set[int] | None = None
 ) -> Iterator[tuple[Any, Any, int]]:
-    """(pdfium module, page, number) for each page, one at a time (constant memory)."""
+    """(pdfium module, page, number) for each page, one at a time (constant memory). The
+    form environment is set up first, so filled-in fields are drawn on rendered pages and
+    readable (``docledger.extractors.pdf_forms``; ``page.pdf.formenv``)."""
     import pypdfium2 as pdfium  # noqa: PLC0415 - only PDF extraction pays for the import
+
+    from docledger.extractors.pdf_forms import enable  # noqa: PLC0415
 
     with PDFIUM_LOCK:
         doc = open_pdf(pdfium, data, password)
         try:
+            enable(doc)
             for index in range(len(doc)):
                 if only is not None and index + 1 not in only:
                     continue

@@ -12,6 +12,7 @@ from pathlib import PurePath
 from typing import BinaryIO
 
 from docledger.extractors.encoding import looks_textual
+from docledger.extractors.mail import looks_like_mail
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ _TEXT_BY_EXTENSION = {
     ".svg": "image/svg+xml",
     ".json": "application/json",
     ".jsonl": "application/x-ndjson",
+    ".eml": "message/rfc822",
     ".yaml": "application/yaml",
     ".yml": "application/yaml",
 }
@@ -109,6 +111,8 @@ def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
         return _TEXT_BY_EXTENSION[suffix]
     if stripped[:5].lower() in {b"<!doc", b"<html", b"<head", b"<body"}:
         return "text/html"
+    if suffix != ".txt" and looks_like_mail(head):  # a saved message with no .eml name
+        return "message/rfc822"
     return "text/plain"
 
 

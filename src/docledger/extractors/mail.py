@@ -1,0 +1,213 @@
+"""E-mail messages (``.eml``, RFC 5322 / MIME): who wrote to whom, when, about what, and the
+text, as a reader of the mail sees it.
+
+Invoices, claims and notices reach document pipelines as mail. Read as plain text, a message
+is mostly routing headers, base64 and quoted-printable (``=3D``, ``=C3=A9``), and its HTML
+part's tags; here it is parsed with the standard library's ``email`` package (which records a
+malformed message's defects instead of failing): a ``section`` per message, labelled with its
+subject, whose text starts with the headers a reader looks at (From, To, Cc, Date, Subject)
+followed by the body, then sentence-aware ``chunk``s. The body is the ``text/plain``
+alternative, else the ``text/html`` one as a browser shows it; each part is decoded by its
+declared charset, and a charset Python does not know (or a wrong one) by detection
+(``docledger.extractors.encoding``). A forwarded message (``message/rfc822``) is a section of
+its own. Attachments are listed in the metadata (name, type, size), not read: add them as
+documents of their own to extract them.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+import re
+from collections.abc import Iterator, Mapping
+from email.message import EmailMessage, Message
+from typing import Any
+
+from docledger.errors import InvalidInput
+from docledger.extractors.encoding import decode
+from docledger.extractors.html import visible_text
+from docledger.extractors.text import TextExtractor, sectioned
+from docledger.schemas.extraction import SegmentIn
+
+MEDIA_TYPE = "message/rfc822"
+SHOWN = ("From", "To", "Cc", "Date", "Subject")
+#: Forwarded messages followed inside one another at most this deep.
+MOST_DEPTH = 10
+#: Attachments listed per message.
+MOST_LISTED = 200
+#: A header line: a field name, a colon, then a space, a tab or the end of the line (a value
+#: folded onto the next lines).
+HEADER = re.compile(rb"[A-Za-z0-9][A-Za-z0-9-]*:(?:[ \t]|\r?$)")
+#: Headers only mail has, spelled as mail writes them: a file of ``key: value`` lines with
+#: none of these (a config file, a YAML front) is something else.
+_MAIL_ONLY = re.compile(
+    rb"^(?:Received|From|Message-I[Dd]|Subject|Delivered-To|Return-[Pp]ath|MIME-Version):",
+    re.MULTILINE,
+)
+
+
+def looks_like_mail(head: bytes) -> bool:
+    """The first lines are mail headers: each a ``Name: value`` (or a folded continuation),
+    at least two of them, one of them a header only mail has."""
+    lines = head.replace(b"\r\n", b"\n").split(b"\n")[:12]
+    if lines[0].startswith(b"From "):
+        lines = lines[1:]  # an mbox separator line
+    named = 0
+    for line in lines:
+        if not line.strip():
+            break
+        if line[:1] in {b" ", b"\t"}:
+            continue
+        if not HEADER.match(line):
+            return False
+        named += 1
+    return named >= 2 and bool(_MAIL_ONLY.search(head[:4096]))
+
+
+def _header(message: Message, name: str) -> str:
+    """A header's value as text; a header too broken to parse is read raw."""
+    try:
+        value = message.get(name)
+    except (ValueError, TypeError, IndexError, AttributeError):  # the policy's parsers
+        raw = message.get_all(name, failobj=[]) if hasattr(message, "get_all") else []
+        value = str(raw[0]) if raw else None
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _part_text(part: Message) -> str:
+    """A leaf part's text, decoded by its charset, else by detection."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset()
+    if charset:
+        try:
+            return payload.decode(charset).replace("\x00", "")
+        except (LookupError, UnicodeDecodeError):
+            pass  # an unknown or wrong charset: detection below
+    return decode(payload)[0]
+
+
+def _body(message: Message) -> str:
+    """The text parts a mail client shows, in order (see ``_shown_parts``)."""
+    return "\n\n".join(t.strip() for t in _shown_parts(message) if t.strip())
+
+
+def _shown_parts(part: Message) -> Iterator[str]:
+    """Every inline text part of a mixed or related body; of alternatives, the plain text
+    when it says anything, else the HTML as a browser shows it. Forwarded messages and
+    attachments are not the body."""
+    kind = part.get_content_type()
+    if part.is_multipart():
+        if kind == "message/rfc822" or _is_attachment(part):
+            return
+        children = [c for c in part.get_payload() if isinstance(c, Message)]
+        if part.get_content_subtype() == "alternative":
+            ranked = sorted(children, key=lambda c: c.get_content_type() != "text/plain")
+            for child in ranked:
+                found = [t for t in _shown_parts(child) if t.strip()]
+                if found:
+                    yield from found
+                    return
+            return
+        for child in children:
+            yield from _shown_parts(child)
+    elif not _is_attachment(part):
+        if kind == "text/plain":
+            yield _part_text(part)
+        elif kind == "text/html":
+            yield visible_text(_part_text(part))
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+    return disposition == "attachment" or (
+        bool(part.get_filename()) and part.get_content_maintype() != "text"
+    )
+
+
+def _attachments(message: Message) -> list[dict[str, Any]]:
+    out = []
+    for part in message.walk():
+        if part is message or not _is_attachment(part):
+            continue
+        payload = None if part.is_multipart() else part.get_payload(decode=True)
+        out.append({
+            "filename": part.get_filename() or None,
+            "media_type": part.get_content_type(),
+            "size": len(payload) if isinstance(payload, bytes) else None,
+        })  # fmt: skip
+        if len(out) >= MOST_LISTED:
+            break
+    return out
+
+
+def _forwarded(message: Message) -> Iterator[Message]:
+    for part in message.walk():
+        if part.get_content_type() == "message/rfc822" and part.is_multipart():
+            for inner in part.get_payload():
+                if isinstance(inner, Message):
+                    yield inner
+
+
+def messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
+    """(subject, text, metadata) of the message and of each message forwarded in it."""
+    try:
+        top = email.message_from_bytes(data, policy=email.policy.default)
+    except (ValueError, TypeError, IndexError, LookupError) as exc:  # pragma: no cover
+        raise InvalidInput(f"cannot read the e-mail: {exc}") from exc
+    if not isinstance(top, EmailMessage) or not any(_header(top, n) for n in SHOWN):
+        raise InvalidInput("cannot read the e-mail: it has none of From, To, Date, Subject")
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    todo: list[tuple[Message, int]] = [(top, 0)]
+    while todo:
+        message, depth = todo.pop(0)
+        shown = {name: _header(message, name) for name in SHOWN}
+        lines = [f"{name}: {value}" for name, value in shown.items() if value]
+        body = _body(message)
+        meta: dict[str, Any] = {name.lower(): value for name, value in shown.items() if value}
+        when = _date(shown["Date"])
+        if when:
+            meta["date"] = when
+        listed = _attachments(message) if depth == 0 else []
+        if listed:
+            meta["attachments"] = listed
+        if message.defects:
+            meta["defects"] = sorted({type(d).__name__ for d in message.defects})
+        out.append((shown["Subject"], "\n".join(lines) + ("\n\n" + body if body else ""), meta))
+        if depth < MOST_DEPTH:
+            todo.extend((inner, depth + 1) for inner in _forwarded(message))
+    return out
+
+
+def _date(value: str) -> str | None:
+    """The Date header as ISO 8601 with its offset, when it parses."""
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).isoformat()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+class MailExtractor(TextExtractor):
+    """E-mail (``.eml``): a ``section`` per message (forwarded ones too), its reader's
+    headers then its body, sentence-aware ``chunk``s; sender, recipients, ISO date and
+    attachments in the metadata (see ``docledger.extractors.mail``)."""
+
+    name: str = "mail"
+    version: str = "1"
+    media_types: tuple[str, ...] = (MEDIA_TYPE,)
+
+    def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
+        values = self.check(params)
+        out: list[SegmentIn] = []
+        for subject, text, meta in messages(data):
+            part = sectioned(text, [(0, subject or "(no subject)")], values["chunk_size"],
+                             values["chunk_overlap"], meta)  # fmt: skip
+            for segment in part:
+                if segment.parent is not None:
+                    segment.parent += len(out)
+            out.extend(part)
+        return out

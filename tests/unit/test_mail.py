@@ -1,0 +1,145 @@
+"""E-mail: every message of mail-parser's test folder (spam as it arrives, Outlook, malformed
+MIME) sniffed as mail without a file name and read as its reader sees it: the subject as the
+section's label, no MIME plumbing (base64, quoted-printable, boundaries, tags) in the text,
+attachments listed; then a message built here with an HTML-only body in Latin-1, a wrong
+charset and a forwarded message."""
+
+from __future__ import annotations
+
+import re
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+
+import pytest
+
+from docledger.errors import InvalidInput
+from docledger.extractors import MailExtractor, TextExtractor, for_media_type
+from docledger.extractors.mail import looks_like_mail
+from docledger.services.media import sniff
+from tests.corpus import fetched, real_mail
+
+PLUMBING = (
+    re.compile(r"^Content-Transfer-Encoding:", re.M | re.I),
+    re.compile(r"^--(?=[-=_.]*[A-Za-z0-9])[-=_A-Za-z0-9.]{12,}$", re.M),  # a MIME boundary
+    re.compile(r"^[A-Za-z0-9+/]{60,}={0,2}$", re.M),  # a base64 line
+    re.compile(r"=[0-9A-F]{2}=[0-9A-F]{2}"),  # quoted-printable bytes
+    re.compile(r"</?(?:div|p|td|table|span|br|font|html)\b", re.I),  # HTML tags
+)
+
+
+def test_every_real_message_reads_as_its_reader_sees_it() -> None:
+    corpus = fetched(real_mail, "real-mail")
+    assert len(corpus) >= 20
+    read = attachments = 0
+    for path in corpus:
+        data = path.read_bytes()
+        kind = sniff(data[:4096], path.name)
+        if path.name.endswith("mail_outlook_1"):  # Outlook's binary .msg, not MIME
+            assert kind == "application/octet-stream"
+            continue
+        assert kind == "message/rfc822", path.name
+        assert isinstance(for_media_type(kind), MailExtractor)
+        segments = MailExtractor().extract(data, {})
+        first = segments[0]
+        raw_subject = BytesHeaderParser().parsebytes(data).get("Subject", "")
+        try:
+            subject = " ".join(str(make_header(decode_header(str(raw_subject)))).split())
+        except UnicodeDecodeError:  # bytes its charset cannot decode: read with replacements
+            assert first.label, path.name
+        else:
+            assert first.label == (subject[:200] or "(no subject)"), path.name
+        for section in (s for s in segments if s.kind == "section"):
+            for pattern in PLUMBING:
+                assert not pattern.search(section.text or ""), (path.name, pattern.pattern)
+        listed = first.metadata.get("attachments", [])
+        if re.search(rb"Content-Disposition:\s*attachment", data, re.I):
+            assert listed, path.name
+        attachments += len(listed)
+        read += 1
+    # measured: 22 messages read, 23 attachments listed
+    assert read >= 22
+    assert attachments >= 20
+
+
+def test_what_a_reader_looks_at_comes_first() -> None:
+    corpus = fetched(real_mail, "real-mail")
+    (path,) = [p for p in corpus if p.name.endswith("mail_test_10")]
+    (section, *_) = MailExtractor().extract(path.read_bytes(), {})
+    assert section.metadata["subject"].startswith("*** ATTENZIONE ***")
+    pdf = [a for a in section.metadata["attachments"] if a["filename"].endswith(".pdf")]
+    assert [a["filename"] for a in pdf] == ["Move To Eight ZWEP6227F.pdf"]
+    assert pdf[0]["size"] > 1000
+    (path,) = [p for p in corpus if p.name.endswith("mail_test_3")]
+    (section, *_) = MailExtractor().extract(path.read_bytes(), {})
+    assert (section.text or "").startswith(
+        "From: Ava Oneil <Oneil.844@randtelekom.com.tr>\nTo: kalinokyra@thismail.it\n"
+    )
+    assert section.metadata["date"] == "2016-08-22T16:56:09+03:00"
+
+
+def _message() -> bytes:
+    forwarded = EmailMessage()
+    forwarded["From"] = "Obra <obra@example.com>"
+    forwarded["Subject"] = "Laudo da laje L3"
+    forwarded.set_content("A laje L3 apresenta fissuras na face inferior.\n")
+    mail = EmailMessage()
+    mail["From"] = "Joana <joana@example.com>"
+    mail["To"] = "qualidade@example.com"
+    mail["Date"] = "Fri, 04 Dec 2026 17:02:00 -0300"
+    mail["Subject"] = "Vistoria: infiltração no térreo"
+    html = "<html><body><p>Infiltra&ccedil;&atilde;o na parede <b>P-12</b>.</p></body></html>"
+    mail.set_content(
+        html.encode("latin-1"), maintype="text", subtype="html", cte="quoted-printable"
+    )
+    mail.make_mixed()
+    mail.attach(_part("fotos.zip", b"PK\x03\x04 not really", "application", "zip"))
+    wrapper = EmailMessage()
+    wrapper.set_content(forwarded)
+    mail.attach(wrapper)
+    # a plain note that says US-ASCII but holds UTF-8, as careless mailers write
+    note = EmailMessage()
+    note.set_content("Prazo: três dias.".encode(), maintype="text", subtype="plain")
+    note.replace_header("Content-Type", 'text/plain; charset="us-ascii"')
+    mail.attach(note)
+    return mail.as_bytes()
+
+
+def _part(name: str, data: bytes, main: str, sub: str) -> EmailMessage:
+    part = EmailMessage()
+    part.set_content(data, maintype=main, subtype=sub, filename=name)
+    return part
+
+
+def test_a_message_with_html_a_wrong_charset_and_a_forward() -> None:
+    data = _message()
+    assert looks_like_mail(data[:4096])
+    assert sniff(data[:4096], "message") == "message/rfc822"
+    sections = [s for s in MailExtractor().extract(data, {}) if s.kind == "section"]
+    top, forwarded = sections
+    assert top.label == "Vistoria: infiltração no térreo"
+    assert "Infiltração na parede P-12." in (top.text or "")
+    assert "Prazo: três dias." in (top.text or "")
+    assert "<p>" not in (top.text or "")
+    assert top.metadata["attachments"][0] == {
+        "filename": "fotos.zip",
+        "media_type": "application/zip",
+        "size": 15,
+    }
+    assert top.metadata["date"] == "2026-12-04T17:02:00-03:00"
+    assert forwarded.label == "Laudo da laje L3"
+    assert "fissuras na face inferior" in (forwarded.text or "")
+
+
+def test_text_that_is_not_mail_stays_text() -> None:
+    for head in (
+        b"title: Inspection\nauthor: J. Silva\n\nBody",  # a YAML front
+        b"Subject matter: doors\nand more text\n",
+        b"Note: check door D7\nDate: tomorrow\n",
+    ):
+        assert not looks_like_mail(head), head
+        assert sniff(head, "notes", complete=True) == "text/plain"
+    assert sniff(b"From: a@b.c\nSubject: x\n\nhi\n", "mail.txt", complete=True) == "text/plain"
+    with pytest.raises(InvalidInput, match="none of From, To, Date, Subject"):
+        MailExtractor().extract(b"\n\njust text\n", {})
+    assert isinstance(for_media_type("text/plain"), TextExtractor)
