@@ -8,8 +8,10 @@ tables a row to a line with cells joined by `` | ``; deleted text and field code
 text. A paragraph
 is a heading when its style is one of Word's "heading N" or "Title" styles (by the style's
 name in ``word/styles.xml``, which is English whatever the document's language, while the
-style's id is not) or carries an outline level. Headers, footers, footnotes and comments are
-left out.
+style's id is not) or carries an outline level. After the body come its footnotes and
+endnotes (each numbered as Word numbers it), then the text of its headers and footers (each
+once, however many sections repeat it), a section each with ``metadata.part`` saying which;
+comments are left out.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from docledger.errors import InvalidInput
-from docledger.extractors.package import opened, part
+from docledger.extractors.package import opened, part, relations
 from docledger.extractors.text import TextExtractor, sectioned
 from docledger.schemas.extraction import SegmentIn
 
@@ -96,13 +98,52 @@ def _blocks(container: ElementTree.Element, headings: set[str]) -> Iterator[tupl
             yield from _blocks(child, headings)
 
 
-def document_text(data: bytes) -> tuple[str, list[tuple[int, str]]]:
-    """The body's text (blocks apart by a blank line) and (offset, heading) per heading."""
+#: What the body's notes and page furniture are called, in the order they follow the body.
+EXTRA_PARTS = (("footnotes", "Footnotes"), ("endnotes", "Endnotes"), ("header", "Headers"),
+               ("footer", "Footers"))  # fmt: skip
+
+
+def _notes(root: ElementTree.Element) -> Iterator[str]:
+    """Each footnote's or endnote's text, numbered as Word numbers them (separators left out)."""
+    for note in root:
+        if note.get(f"{W}type") in {"separator", "continuationSeparator", "continuationNotice"}:
+            continue
+        text = " ".join(t for t, _ in _blocks(note, set()))
+        if text.strip():
+            yield f"[{note.get(f'{W}id', '?')}] {text}"
+
+
+def _extras(archive: Any) -> list[tuple[str, str]]:
+    """(part kind, its text) for the footnotes, endnotes, headers and footers the body uses;
+    a header repeated by several sections is read once."""
+    targets = relations(archive, "word/document.xml", "DOCX")
+    out: list[tuple[str, str]] = []
+    for kind, _title in EXTRA_PARTS:
+        seen: list[str] = []
+        for name in sorted({n for k, n in targets.values() if k == kind}):
+            root = part(archive, name, "DOCX")
+            if root is None:
+                continue
+            found = _notes(root) if kind in {"footnotes", "endnotes"} else (
+                t for t, _ in _blocks(root, set()))  # fmt: skip
+            seen.extend(t for t in found if t.strip() and t not in seen)
+        if seen:
+            out.append((kind, "\n\n".join(seen)))
+    return out
+
+
+def document_text(data: bytes) -> tuple[str, list[tuple[int, str]], int]:
+    """The body's text (blocks apart by a blank line) followed by its footnotes, endnotes,
+    headers and footers (a section each); (offset, heading) per heading; where the body ends."""
     with opened(data, "DOCX") as archive:
         body = part(archive, "word/document.xml", "DOCX")
         if body is None:
             raise InvalidInput("cannot read the DOCX: it has no word/document.xml")
         headings = _headings(part(archive, "word/styles.xml", "DOCX"))
+        try:
+            extras = _extras(archive)
+        except RecursionError as exc:
+            raise InvalidInput("cannot read the DOCX: its tables are nested too deeply") from exc
     main = body.find(f"{W}body")
     parts: list[str] = []
     marks: list[tuple[int, str]] = []
@@ -115,7 +156,13 @@ def document_text(data: bytes) -> tuple[str, list[tuple[int, str]]]:
             offset += len(text) + 2
     except RecursionError as exc:  # tables in cells in tables, thousands deep
         raise InvalidInput("cannot read the DOCX: its tables are nested too deeply") from exc
-    return "\n\n".join(parts), marks
+    body_end = offset
+    titles = dict(EXTRA_PARTS)
+    for kind, text in extras:
+        marks.append((offset, titles[kind]))
+        parts.append(text)
+        offset += len(text) + 2
+    return "\n\n".join(parts), marks, body_end
 
 
 class DocxExtractor(TextExtractor):
@@ -124,10 +171,16 @@ class DocxExtractor(TextExtractor):
     ``docledger.extractors.docx``)."""
 
     name: str = "docx"
-    version: str = "1"
+    #: 2: footnotes, endnotes, headers and footers as sections after the body
+    version: str = "2"
     media_types: tuple[str, ...] = (MEDIA_TYPE,)
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
         values = self.check(params)  # the text extractor's params: chunk size and overlap
-        text, marks = document_text(data)
-        return sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], {})
+        text, marks, body_end = document_text(data)
+        segments = sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], {})
+        kinds = {title: kind for kind, title in EXTRA_PARTS}
+        for segment in segments:
+            if segment.kind == "section" and segment.metadata.get("start", 0) >= body_end:
+                segment.metadata["part"] = kinds.get(segment.label or "", "body")
+        return segments
