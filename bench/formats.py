@@ -12,6 +12,14 @@ csv      docledger's csv extractor (decode, sniff, a record per row) vs the csv 
          the baseline is told to replace what it cannot decode), over csvkit's examples;
 markdown the text extractor (headings, sections, chunks) vs markdown-it-py parsing the
          same files, over Python-Markdown's documentation;
+pptx     the pptx extractor (slides, boxes, chunks, notes) vs python-pptx walking every
+         slide's shapes' text frames, over python-pptx's test decks;
+xlsx     the xlsx extractor (a record per row, values as shown) vs openpyxl loading the
+         workbook read-only with cached values and iterating every row, over xlsx2csv's;
+odt      the odt extractor vs odfpy loading the document and extracting its paragraphs'
+         text, over odfpy's test documents;
+mail     the mail extractor (headers, body, attachments listed) vs the standard library's
+         ``email`` parser with the default policy and ``get_body()``, over mail-parser's;
 images   ``image.pages`` (upright, flattened, 8-bit RGB) vs Pillow's ``open`` +
          ``convert("RGB")``, over Pillow's test images that both read.
 
@@ -32,18 +40,30 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT))
+import email  # noqa: E402
+import email.policy  # noqa: E402
+
 import docx  # noqa: E402 - after the path set-up above
+import openpyxl  # noqa: E402
+import pptx  # noqa: E402
 from charset_normalizer import from_bytes  # noqa: E402
 from common import write  # noqa: E402
 from lxml import html as lxml_html  # noqa: E402
 from markdown_it import MarkdownIt  # noqa: E402
+from odf import teletype  # noqa: E402
+from odf import text as odf_text  # noqa: E402
+from odf.opendocument import load as odf_load  # noqa: E402
 from PIL import Image  # noqa: E402
 from tests.corpus import (  # noqa: E402
     real_csv,
     real_docx,
     real_images,
+    real_mail,
     real_markdown,
+    real_odf,
+    real_pptx,
     real_texts,
+    real_xlsx,
 )
 from tests.unit.test_html import UNSHOWN  # noqa: E402
 
@@ -52,7 +72,11 @@ from docledger.extractors import (  # noqa: E402
     CsvExtractor,
     DocxExtractor,
     HtmlExtractor,
+    MailExtractor,
+    OdtExtractor,
+    SlidesExtractor,
     TextExtractor,
+    XlsxExtractor,
     image,
 )
 from docledger.extractors.encoding import decode  # noqa: E402
@@ -74,6 +98,29 @@ def _python_docx_text(data: bytes) -> str:
     texts = [p.text for p in document.paragraphs]
     texts += [c.text for t in document.tables for row in t.rows for c in row.cells]
     return "\n".join(texts)
+
+
+def _python_pptx_text(data: bytes) -> list[str]:
+    deck = pptx.Presentation(io.BytesIO(data))
+    return [s.text_frame.text for slide in deck.slides for s in slide.shapes if s.has_text_frame]
+
+
+def _openpyxl_rows(data: bytes) -> int:
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    rows = sum(1 for sheet in book.worksheets for _ in sheet.iter_rows(values_only=True))
+    book.close()
+    return rows
+
+
+def _odfpy_text(data: bytes) -> list[str]:
+    document = odf_load(io.BytesIO(data))
+    return [teletype.extractText(p) for p in document.getElementsByType(odf_text.P)]
+
+
+def _email_body(data: bytes) -> str:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    body = message.get_body(("plain", "html"))  # type: ignore[attr-defined]
+    return str(body.get_content()) if body is not None else ""
 
 
 def _dict_rows(data: bytes) -> list[dict[str, str]]:
@@ -137,6 +184,10 @@ def main() -> None:
     pictures = [d for d in (p.read_bytes() for p in real_images()) if _readable(d)]
     tables = [p.read_bytes() for p in real_csv()]
     markdown = [p.read_bytes() for p in real_markdown()]
+    decks = [p.read_bytes() for p in real_pptx()]
+    books = [p.read_bytes() for p in real_xlsx() if not p.name.endswith("inline_string.xlsx")]
+    odts = [p.read_bytes() for p in real_odf() if p.suffix == ".odt" and "nasty" not in p.name]
+    mails = [p.read_bytes() for p in real_mail() if not p.name.endswith("outlook_1")]
     html_extractor, docx_extractor = HtmlExtractor(), DocxExtractor()
     csv_extractor, text_extractor, parser = CsvExtractor(), TextExtractor(), MarkdownIt()
     write(
@@ -154,6 +205,14 @@ def main() -> None:
             "markdown": _compare("markdown", markdown, lambda d: text_extractor.extract(d, {}),
                                  lambda d: parser.parse(d.decode("utf-8")), "markdown_it",
                                  rounds),
+            "pptx": _compare("pptx", decks, lambda d: SlidesExtractor().extract(d, {}),
+                             _python_pptx_text, "python_pptx", rounds),
+            "xlsx": _compare("xlsx", books, lambda d: XlsxExtractor().extract(d, {}),
+                             _openpyxl_rows, "openpyxl", rounds),
+            "odt": _compare("odt", odts, lambda d: OdtExtractor().extract(d, {}),
+                            _odfpy_text, "odfpy", rounds),
+            "mail": _compare("mail", mails, lambda d: MailExtractor().extract(d, {}),
+                             _email_body, "email_stdlib", rounds),
             "images": _compare("images", pictures, _upright, _pillow_rgb, "pillow", rounds),
         },
     )  # fmt: skip
