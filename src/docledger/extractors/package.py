@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -32,8 +33,10 @@ def opened(data: bytes, what: str) -> Iterator[zipfile.ZipFile]:
             yield archive
     except InvalidInput:
         raise  # already said (it is a ValueError too)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
         raise InvalidInput(f"cannot read the {what}: not a readable zip file ({exc})") from exc
+    except LookupError as exc:  # an XML declaration naming an encoding Python does not know
+        raise InvalidInput(f"cannot read the {what}: {exc}") from exc
     except ElementTree.ParseError as exc:
         raise InvalidInput(f"cannot read the {what}: broken XML ({exc})") from exc
     except (RuntimeError, NotImplementedError, ValueError) as exc:  # encrypted, odd compression
