@@ -15,6 +15,8 @@
   rich strings, references left out, prefixed namespaces, sheets out of order, macros);
 - mail: mail-parser's test messages (spam as it arrives: base64 and quoted-printable parts,
   HTML only, Outlook, malformed headers and MIME);
+- drawings: svglib's test SVGs (maps with hundreds of labels, transforms, units, embedded
+  images, nested SVG);
 - OpenDocument: odfpy's test documents and spreadsheets (ODT, ODS);
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
   EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
@@ -50,6 +52,7 @@ PPTX_SDIST = "python-pptx==1.0.2"
 ODF_SDIST = "odfpy==1.4.1"
 XLSX_SDIST = "xlsx2csv==0.8.6"
 MAIL_SDIST = "mail-parser==4.8.0"
+SVG_SDIST = "svglib==2.3.2"
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -165,6 +168,12 @@ def real_mail() -> list[Path]:
     """Every message of mail-parser's test folder (files without a name suffix)."""
     folder = _unpacked(MAIL_SDIST, "mail", lambda name: "/tests/mails/" in name)
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name != ".complete")
+
+
+def real_svg() -> list[Path]:
+    """Every SVG of svglib's source distribution."""
+    folder = _unpacked(SVG_SDIST, "svg", lambda name: name.lower().endswith(".svg"))
+    return sorted(folder.glob("*.svg"))
 
 
 def fetched(load: Callable[[], T], what: str) -> T:

@@ -1,9 +1,9 @@
 """A folder of the files teams actually have, ingested and extracted in one batch on both
 dialects: a Word report, a saved web page, a Latin-1 CSV from a Windows spreadsheet, a UTF-16
 note, a photo stored sideways, a slide deck, an Excel workbook, LibreOffice text and a
-spreadsheet, a mail, and a broken DOCX. Each goes to its extractor; the broken one is a recorded
-failure with a clear message and the rest goes on; text search finds words that only a right
-reading of each file gives."""
+spreadsheet, a mail, an SVG plan, and a broken DOCX. Each goes to its extractor; the broken
+one is a recorded failure with a clear message and the rest goes on; text search finds words
+that only a right reading of each file gives."""
 
 from __future__ import annotations
 
@@ -71,6 +71,10 @@ def _folder(root: Path) -> Path:
     book.active.append(["A-101 planta térreo", dt.date(2026, 11, 30)])
     book.active["B2"].number_format = "dd/mm/yyyy"
     book.save(str(folder / "desenhos.xlsx"))
+    (folder / "planta.svg").write_bytes(
+        b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300"><g transform="translate('
+        b'50 40)"><text x="10" y="20" font-size="12">Shaft S-3 sealed</text></g></svg>'
+    )
     (folder / "aviso.eml").write_bytes(
         b"From: Obra <obra@example.com>\nTo: qualidade@example.com\nSubject: =?utf-8?q?Aviso_de_"
         b"interdi=C3=A7=C3=A3o?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
@@ -97,6 +101,7 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
     assert (kinds["obra.pptx"], kinds["ata.odt"], kinds["pendencias.ods"]) == ("pptx", "odt", "ods")
     assert kinds["desenhos.xlsx"] == "xlsx"
     assert kinds["aviso.eml"] == "mail"
+    assert kinds["planta.svg"] == "svg"
     assert list(errors) == ["broken.docx"]
     assert errors["broken.docx"].startswith("cannot read the DOCX: not a readable zip file")
     for query, key in (
@@ -109,6 +114,7 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
         ("extintor vencido", "pendencias.ods"),
         ("planta térreo", "desenhos.xlsx"),
         ("elevador interditado até segunda", "aviso.eml"),
+        ("shaft sealed", "planta.svg"),
     ):
         hits = ledger.search.text(query, k=3)
         assert hits, query

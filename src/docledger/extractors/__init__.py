@@ -16,6 +16,7 @@ from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.mail import MailExtractor
 from docledger.extractors.odf import OdsExtractor, OdtExtractor
 from docledger.extractors.slides import SlidesExtractor
+from docledger.extractors.svg import SvgExtractor
 from docledger.extractors.table import CsvExtractor
 from docledger.extractors.text import JsonExtractor, JsonLinesExtractor, TextExtractor
 from docledger.extractors.workbook import XlsxExtractor
@@ -36,6 +37,7 @@ __all__ = [
     "OdtExtractor",
     "PdfExtractor",
     "SlidesExtractor",
+    "SvgExtractor",
     "TextExtractor",
     "XlsxExtractor",
     "available",
@@ -58,6 +60,7 @@ def available() -> dict[str, Extractor]:
             OdsExtractor(),
             XlsxExtractor(),
             MailExtractor(),
+            SvgExtractor(),
             JsonExtractor(),
             JsonLinesExtractor(),
             PdfExtractor(),
