@@ -98,3 +98,16 @@ CHUNK_PARAMS = {
 def check_chunking(values: Mapping[str, Any]) -> None:
     if values["chunk_size"] and values["chunk_overlap"] >= values["chunk_size"]:
         raise InvalidInput("param 'chunk_overlap' must be smaller than 'chunk_size'")
+
+
+class Chunking:
+    """``check`` for extractors whose params include the chunking pair: the names and
+    values against ``params``, then the overlap against the size."""
+
+    name: str
+    params: dict[str, Param]
+
+    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        values = check_params(self.params, params, self.name)
+        check_chunking(values)
+        return values

@@ -7,7 +7,7 @@ from typing import Any
 
 from docledger.errors import InvalidInput
 from docledger.extractors import ocr, pdf_forms
-from docledger.extractors.base import CHUNK_PARAMS, Param, check_chunking, check_params
+from docledger.extractors.base import CHUNK_PARAMS, Chunking, Param
 from docledger.extractors.image import FRAME_MODES, MEDIA_TYPES
 from docledger.extractors.image import pages as image_pages
 from docledger.extractors.layout import blocks_of
@@ -17,7 +17,7 @@ GRANULARITIES = ("pages", "blocks", "lines", "words")
 OCR_MODES = ("auto", "always", "never")
 
 
-class PdfExtractor:
+class PdfExtractor(Chunking):
     """PDF layout: per page a ``page`` segment (width, height, rotation), its ``block`` and
     ``line`` segments with exact boxes in reading order (``word`` too with
     ``granularity="words"``), and retrieval ``chunk`` segments. Pages with fewer than
@@ -38,8 +38,7 @@ class PdfExtractor:
     }
 
     def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        values = check_params(self.params, params, self.name)
-        check_chunking(values)
+        values = super().check(params)
         if values["ocr"] == "always" and not ocr.available():
             raise InvalidInput("ocr='always' needs the ocr extra: pip install 'docledger[ocr]'")
         return values
@@ -89,7 +88,7 @@ class PdfExtractor:
         return out
 
 
-class ImageExtractor:
+class ImageExtractor(Chunking):
     """Scans, screenshots and photos of pages (PNG, JPEG, TIFF, ...): OCR lines, blocks and
     chunks per page, boxes in pixels of the image as viewers show it (EXIF orientation
     applied, see ``docledger.extractors.image``). A multi-page TIFF's frames are its pages;
@@ -109,11 +108,6 @@ class ImageExtractor:
     def version_for(self, params: Mapping[str, Any]) -> str:
         """The text is the OCR engine's: its version is part of the extraction's."""
         return f"{self.version}+{(ocr.engine_version() or 'no-ocr').replace(' ', '-')}"
-
-    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        values = check_params(self.params, params, self.name)
-        check_chunking(values)
-        return values
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         values = self.check(params)

@@ -24,7 +24,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from docledger.errors import InvalidInput
-from docledger.extractors.base import CHUNK_PARAMS, check_chunking, check_params
+from docledger.extractors.base import CHUNK_PARAMS, Chunking
 from docledger.extractors.chunking import spans
 from docledger.extractors.layout import Block, Box, Line, Word
 from docledger.extractors.package import opened, part, relations
@@ -265,7 +265,7 @@ def slides(data: bytes) -> tuple[tuple[float, float], list[Slide]]:
     return (width / EMU_PER_PT, height / EMU_PER_PT), found
 
 
-class SlidesExtractor:
+class SlidesExtractor(Chunking):
     """PowerPoint presentations: per slide a ``page``, a ``block`` per shape with its box in
     points, chunks, and the speaker notes (see ``docledger.extractors.slides``)."""
 
@@ -273,11 +273,6 @@ class SlidesExtractor:
     version: str = "1"
     media_types: tuple[str, ...] = (MEDIA_TYPE,)
     params = dict(CHUNK_PARAMS)
-
-    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        values = check_params(self.params, params, self.name)
-        check_chunking(values)
-        return values
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         values = self.check(params)

@@ -25,7 +25,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from docledger.errors import InvalidInput
-from docledger.extractors.base import CHUNK_PARAMS, check_chunking, check_params
+from docledger.extractors.base import CHUNK_PARAMS, Chunking
 from docledger.extractors.layout import Box, Line, Word, blocks_of
 from docledger.extractors.pdf import layout_segments
 
@@ -257,7 +257,7 @@ def drawing(data: bytes) -> tuple[tuple[float, float], list[Line], dict[str, str
     return (width, height), lines, notes
 
 
-class SvgExtractor:
+class SvgExtractor(Chunking):
     """SVG drawings: a ``page`` (the canvas), the text's ``block``s and ``line``s where they
     are drawn (anchors exact, extents estimated: ``metadata.boxes``), ``chunk``s (see
     ``docledger.extractors.svg``)."""
@@ -266,11 +266,6 @@ class SvgExtractor:
     version: str = "1"
     media_types: tuple[str, ...] = (MEDIA_TYPE,)
     params = dict(CHUNK_PARAMS)
-
-    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        values = check_params(self.params, params, self.name)
-        check_chunking(values)
-        return values
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         values = self.check(params)
