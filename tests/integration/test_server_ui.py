@@ -72,6 +72,34 @@ def test_an_image_document_is_its_own_page_with_pixel_boxes(db_url: str, blob_ro
         assert api.client.get(f"/ui/documents/{added.document_id}/pages/2.png").status_code == 422
 
 
+def test_a_document_read_as_text_lists_its_sections_and_records(
+    db_url: str, blob_root: Path
+) -> None:
+    """A spreadsheet's records and a report's sections have no boxes: the viewer lists them
+    (user text escaped), and says "extract first" only while there is nothing to show."""
+    with serve(db_url, blob_root) as api:
+        table = api.ledger.documents.create(
+            b"zone,state\nC2,<script>alert(1)</script>\nC3,dry\n", external_key="z.csv",
+            filename="z.csv",
+            workspace="a",
+        )  # fmt: skip
+        _log_in(api)
+        before = api.client.get(f"/ui/documents/{table.document_id}")
+        assert "extract the document first" in before.text
+        api.ledger.extractions.run([table.document_id], workspace="a")
+        page = api.client.get(f"/ui/documents/{table.document_id}")
+        assert page.status_code == 200
+        assert "extract the document first" not in page.text
+        assert page.text.count('<li class="passage kind-record">') == 2
+        assert "row 3" in page.text
+        assert "state: dry" in page.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+        assert "<script>alert(1)</script>" not in page.text
+        segment = re.search(r'href="/ui/segments/([0-9a-f-]+)"', page.text)
+        assert segment is not None
+        assert api.client.get(f"/ui/segments/{segment.group(1)}").status_code == 200
+
+
 def _text_picture(lines: list[str]) -> Image.Image:
     font = ImageFont.load_default(size=28)
     picture = Image.new("L", (700, 80 * len(lines)), 255)

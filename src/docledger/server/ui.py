@@ -39,6 +39,10 @@ from docledger.server.session import (
 )
 from docledger.vocab import SegmentKind, values
 
+#: What a document without boxes shows in the viewer, and how many of them.
+PASSAGE_KINDS = {"section", "record", "zone", "block"}
+MOST_PASSAGES = 500
+
 router = APIRouter(prefix="/ui", include_in_schema=False)
 #: what the viewer shows page images of (rendered on first view, see ``documents.render``)
 RENDERABLE = frozenset({"application/pdf", *ImageExtractor.media_types})
@@ -117,6 +121,13 @@ async def viewer(request: Request, document_id: uuid.UUID) -> Response:
     version = await ledger.documents.version(document_id, workspace=who.workspace)
     segments = await ledger.segments.of_version(version.id, workspace=who.workspace)
     pages = page_layout(segments)
+    # a document read as text (Word, mail, a spreadsheet's records) has no boxes to draw:
+    # its sections, records and zones are listed instead
+    passages = (
+        [s for s in segments if s.kind in PASSAGE_KINDS and not s.bbox][:MOST_PASSAGES]
+        if not pages
+        else []
+    )
     cards = {
         str(s.id): {"kind": s.kind, "text": s.text or "", "confidence": s.confidence}
         for page in pages
@@ -129,6 +140,8 @@ async def viewer(request: Request, document_id: uuid.UUID) -> Response:
         document=detail,
         version=version,
         pages=pages,
+        passages=passages,
+        extracted=bool(segments),
         cards=cards,
         renderable=version.media_type in RENDERABLE,
         sheet_width=sheet_width,
