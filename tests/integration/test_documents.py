@@ -83,7 +83,13 @@ def test_bytes_and_streams(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> N
     same = ledger.documents.create(io.BytesIO(b"%PDF-1.4 not really"), external_key="scan.txt")
     assert same.outcome == "unchanged"
     assert same.version_id == first.version_id
+    # bytes given only a key are named by it: its suffix tells a CSV from prose
+    table = ledger.documents.create(b"zone,state\nC2,wet\n", external_key="reports/zones.csv")
+    assert table.media_type == "text/csv"
+    named = ledger.documents.create(b"zone,state\nC3,dry\n", external_key="z", filename="z.tsv")
+    assert named.media_type == "text/tab-separated-values"  # a filename given wins
     anonymous = ledger.documents.create(b"some text")
+    assert anonymous.media_type == "text/plain"
     assert anonymous.external_key == f"sha256/{hashlib.sha256(b'some text').hexdigest()}"
     # Large sources stream through the store in one pass.
     monkeypatch.setattr(staging_mod, "SMALL_FILE", 16)

@@ -135,7 +135,10 @@ def stage(store: BlobStore, src: Source) -> Staged:
             # what was stored may mix old and new bytes: fail this file rather than keep a
             # torn copy (the stored bytes are unreferenced; gc frees them)
             raise InvalidInput(f"{src.display} changed while it was being read: add it again")
-    media_type = sniff(head, src.filename, complete=complete)
+    # bytes and streams given only a key ("reports/zones.csv") are named by it: the key is
+    # where the caller keeps the file, and its suffix tells a CSV from prose
+    named = src.filename or (key.rsplit("/", 1)[-1] if key else None)
+    media_type = sniff(head, named, complete=complete)
     warnings: list[str] = []
     if blob.size_bytes == 0:
         warnings.append("empty file: stored as it is, nothing to extract")
