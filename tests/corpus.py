@@ -17,6 +17,8 @@
   HTML only, Outlook, malformed headers and MIME);
 - drawings: svglib's test SVGs (maps with hundreds of labels, transforms, units, embedded
   images, nested SVG);
+- Outlook messages: msg-parser's test .msg files (attachments, embedded messages, Chinese)
+  and mail-parser's Outlook newsletter;
 - OpenDocument: odfpy's test documents and spreadsheets (ODT, ODS);
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
   EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
@@ -53,6 +55,7 @@ ODF_SDIST = "odfpy==1.4.1"
 XLSX_SDIST = "xlsx2csv==0.8.6"
 MAIL_SDIST = "mail-parser==4.8.0"
 SVG_SDIST = "svglib==2.3.2"
+MSG_SDIST = "msg-parser==1.2.0"
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -174,6 +177,13 @@ def real_svg() -> list[Path]:
     """Every SVG of svglib's source distribution."""
     folder = _unpacked(SVG_SDIST, "svg", lambda name: name.lower().endswith(".svg"))
     return sorted(folder.glob("*.svg"))
+
+
+def real_msg() -> list[Path]:
+    """Every Outlook .msg of msg-parser's source distribution, and mail-parser's one (named
+    without a suffix)."""
+    folder = _unpacked(MSG_SDIST, "msg", lambda name: name.lower().endswith(".msg"))
+    return sorted(folder.glob("*.msg")) + [p for p in real_mail() if p.name.endswith("outlook_1")]
 
 
 def fetched(load: Callable[[], T], what: str) -> T:

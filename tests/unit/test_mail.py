@@ -36,7 +36,7 @@ def test_every_real_message_reads_as_its_reader_sees_it() -> None:
         data = path.read_bytes()
         kind = sniff(data[:4096], path.name)
         if path.name.endswith("mail_outlook_1"):  # Outlook's binary .msg, not MIME
-            assert kind == "application/octet-stream"
+            assert kind == "application/vnd.ms-outlook"  # tests/unit/test_outlook.py
             continue
         assert kind == "message/rfc822", path.name
         assert isinstance(for_media_type(kind), MailExtractor)

@@ -15,6 +15,7 @@ from docledger.extractors.docx import DocxExtractor
 from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.mail import MailExtractor
 from docledger.extractors.odf import OdsExtractor, OdtExtractor
+from docledger.extractors.outlook import OutlookExtractor
 from docledger.extractors.slides import SlidesExtractor
 from docledger.extractors.svg import SvgExtractor
 from docledger.extractors.table import CsvExtractor
@@ -35,6 +36,7 @@ __all__ = [
     "MailExtractor",
     "OdsExtractor",
     "OdtExtractor",
+    "OutlookExtractor",
     "PdfExtractor",
     "SlidesExtractor",
     "SvgExtractor",
@@ -60,6 +62,7 @@ def available() -> dict[str, Extractor]:
             OdsExtractor(),
             XlsxExtractor(),
             MailExtractor(),
+            OutlookExtractor(),
             SvgExtractor(),
             JsonExtractor(),
             JsonLinesExtractor(),

@@ -201,13 +201,20 @@ class MailExtractor(TextExtractor):
     media_types: tuple[str, ...] = (MEDIA_TYPE,)
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
-        values = self.check(params)
-        out: list[SegmentIn] = []
-        for subject, text, meta in messages(data):
-            part = sectioned(text, [(0, subject or "(no subject)")], values["chunk_size"],
-                             values["chunk_overlap"], meta)  # fmt: skip
-            for segment in part:
-                if segment.parent is not None:
-                    segment.parent += len(out)
-            out.extend(part)
-        return out
+        return mail_segments(messages(data), self.check(params))
+
+
+def mail_segments(
+    found: list[tuple[str, str, dict[str, Any]]], values: Mapping[str, Any]
+) -> list[SegmentIn]:
+    """A section per (subject, text, metadata) message, labelled with its subject, and its
+    chunks (Outlook's ``.msg`` files come out the same way)."""
+    out: list[SegmentIn] = []
+    for subject, text, meta in found:
+        part = sectioned(text, [(0, subject or "(no subject)")], values["chunk_size"],
+                         values["chunk_overlap"], meta)  # fmt: skip
+        for segment in part:
+            if segment.parent is not None:
+                segment.parent += len(out)
+        out.extend(part)
+    return out

@@ -30,6 +30,7 @@ _SIGNATURES: list[tuple[bytes, int, str]] = [
     (b"BM", 0, "image/bmp"),
     (b"\x1f\x8b", 0, "application/gzip"),
     (b"PK\x03\x04", 0, "application/zip"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, "application/x-ole-storage"),
 ]
 
 _ZIP_BY_EXTENSION = {
@@ -98,6 +99,10 @@ def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
         if head[offset : offset + len(signature)] == signature:
             if media_type == "application/zip":
                 return _package(head) or _ZIP_BY_EXTENSION.get(suffix, media_type)
+            if media_type == "application/x-ole-storage" and (
+                suffix == ".msg" or "__substg1.0_".encode("utf-16-le") in head
+            ):
+                return "application/vnd.ms-outlook"  # an Outlook message's property streams
             return media_type
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
