@@ -66,6 +66,13 @@ def _package(head: bytes) -> str | None:
     return None
 
 
+#: Office 97-2003 files are OLE compound files too (named here, not read).
+_OLE_BY_EXTENSION = {
+    ".doc": "application/msword",
+    ".xls": "application/vnd.ms-excel",
+    ".ppt": "application/vnd.ms-powerpoint",
+}
+
 _TEXT_BY_EXTENSION = {
     ".md": "text/markdown",
     ".markdown": "text/markdown",
@@ -103,6 +110,8 @@ def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
                 suffix == ".msg" or "__substg1.0_".encode("utf-16-le") in head
             ):
                 return "application/vnd.ms-outlook"  # an Outlook message's property streams
+            if media_type == "application/x-ole-storage":
+                return _OLE_BY_EXTENSION.get(suffix, media_type)
             return media_type
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
