@@ -195,3 +195,23 @@ def test_broken_decks_are_refused_clearly() -> None:
         bare.writestr("[Content_Types].xml", "<Types/>")
     with pytest.raises(InvalidInput, match=re.escape("it has no ppt/presentation.xml")):
         SlidesExtractor().extract(out.getvalue(), {})
+
+
+def _alternate(xml: str) -> str:
+    """The text box wrapped as PowerPoint wraps newer shapes: a choice and a fallback."""
+    shape = re.search(r"<p:sp>(?:(?!<p:sp>).)*?Door D7.*?</p:sp>", xml, re.S)
+    assert shape is not None
+    mc = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+    wrapped = (f'<mc:AlternateContent xmlns:mc="{mc}"><mc:Choice Requires="p14">'
+               f"{shape.group()}</mc:Choice><mc:Fallback>{shape.group()}</mc:Fallback>"
+               "</mc:AlternateContent>")  # fmt: skip
+    return xml.replace(shape.group(), wrapped)
+
+
+def test_a_shape_with_a_fallback_is_read_once() -> None:
+    data = _rewrite(_deck(), "ppt/slides/slide2.xml", _alternate)
+    segments = [SegmentIn(**s) for s in SlidesExtractor().extract(data, {})]
+    door = [s for s in segments if s.kind == "block" and "Door D7 does not close" in (s.text or "")]
+    assert len(door) == 1
+    assert door[0].bbox is not None
+    assert (door[0].bbox.x0, door[0].bbox.y0) == (72, 144)

@@ -33,6 +33,7 @@ from docledger.extractors.pdf import layout_segments
 P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 EMU_PER_PT = 12_700
 #: PowerPoint's default slide (10 x 7.5 in) when a presentation does not say its size.
@@ -179,6 +180,13 @@ def _shapes(
     if depth > MOST_DEPTH:
         raise InvalidInput(f"cannot read the {_WHAT}: its groups are nested too deeply")
     for shape in tree:
+        if shape.tag == f"{MC}AlternateContent":
+            # newer shapes come with a fallback for older readers: the first choice is read
+            chosen = shape.find(f"{MC}Choice")
+            chosen = chosen if chosen is not None else shape.find(f"{MC}Fallback")
+            if chosen is not None:
+                yield from _shapes(chosen, where, positions, depth + 1)
+            continue
         if shape.tag == f"{P}grpSp":
             xfrm = shape.find(f"{P}grpSpPr/{A}xfrm")
             inner = where.into(xfrm) if xfrm is not None else where
