@@ -181,12 +181,12 @@ def _rows(stream: Any, shared: list[str], styles: list[str | None],
           epoch: datetime) -> Iterator[tuple[int, list[str]]]:  # fmt: skip
     """(row number, cell texts) per row of a worksheet, read as a stream."""
     last = 0
-    root: ElementTree.Element | None = None
+    holder: ElementTree.Element | None = None
     # S314: ``stream`` refuses a DTD as it is read (package.streamed), so no entity expands
     for event, element in ElementTree.iterparse(stream, events=("start", "end")):  # noqa: S314
         if event == "start":
-            if root is None:
-                root = element
+            if holder is None and _local(element.tag) == "sheetData":
+                holder = element
             continue
         if _local(element.tag) != "row":
             continue
@@ -208,9 +208,8 @@ def _rows(stream: Any, shared: list[str], styles: list[str | None],
         while cells and not cells[-1].strip():
             cells.pop()
         yield number, cells
-        element.clear()
-        if root is not None:
-            root.clear()  # rows read are let go: memory stays one row deep
+        if holder is not None:
+            holder.clear()  # rows read are let go: memory stays one row deep
 
 
 def sheets(data: bytes) -> Iterator[tuple[str, bool, list[tuple[int, int, list[str]]]]]:
