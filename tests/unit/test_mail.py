@@ -143,3 +143,16 @@ def test_text_that_is_not_mail_stays_text() -> None:
     with pytest.raises(InvalidInput, match="none of From, To, Date, Subject"):
         MailExtractor().extract(b"\n\njust text\n", {})
     assert isinstance(for_media_type("text/plain"), TextExtractor)
+
+
+def test_parts_nested_thousands_deep_are_refused_clearly() -> None:
+    head = b"From: a@b.c\nSubject: deep\nMIME-Version: 1.0\n"
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (n, n) for n in range(3_000)
+    )
+    closing = b"".join(b"--b%d--\n" % n for n in reversed(range(3_000)))
+    data = head + opening + b"Content-Type: text/plain\n\nhello\n" + closing
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        MailExtractor().extract(data, {})
+    shallow = head + opening[:2_000] + b"Content-Type: text/plain\n\nhello\n"
+    assert MailExtractor().extract(shallow, {})  # a few levels are read

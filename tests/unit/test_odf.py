@@ -96,6 +96,10 @@ def test_broken_opendocument_files_are_refused_clearly() -> None:
         (_zip({"mimetype": "application/vnd.oasis.opendocument.text"}), "it has no content.xml"),
         (_zip({"content.xml": "<a><b></a>"}), "broken XML"),
         (_zip({"content.xml": _EMPTY_BODY}), "it holds no text body"),
+        (
+            _zip({"content.xml": _text("<text:span>" * 5_000 + "x" + "</text:span>" * 5_000)}),
+            "it is nested too deeply",
+        ),
     ):
         with pytest.raises(InvalidInput, match=re.escape(message)):
             OdtExtractor().extract(data, {})
@@ -104,6 +108,20 @@ def test_broken_opendocument_files_are_refused_clearly() -> None:
 _EMPTY_BODY = (
     '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"/>'
 )
+
+
+def _text(paragraph: str) -> str:
+    return (
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>'
+        f"<text:p>{paragraph}</text:p></office:text></office:body></office:document-content>"
+    )
+
+
+def test_junk_space_counts_read_as_one_space() -> None:
+    data = _zip({"content.xml": _text('a<text:s text:c="x"/>b<text:s text:c="3"/>c')})
+    (section,) = [s for s in OdtExtractor().extract(data, {}) if s.kind == "section"]
+    assert section.text == "a b   c"
 
 
 def _zip(parts: dict[str, str]) -> bytes:

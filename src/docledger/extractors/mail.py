@@ -154,6 +154,13 @@ def _forwarded(message: Message) -> Iterator[Message]:
 def messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
     """(subject, text, metadata) of the message and of each message forwarded in it."""
     try:
+        return _messages(data)
+    except RecursionError as exc:  # parts in parts, thousands deep: the file's fault
+        raise InvalidInput("cannot read the e-mail: its parts are nested too deeply") from exc
+
+
+def _messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
+    try:
         top = email.message_from_bytes(data, policy=email.policy.default)
     except (ValueError, TypeError, IndexError, LookupError) as exc:  # pragma: no cover
         raise InvalidInput(f"cannot read the e-mail: {exc}") from exc

@@ -59,7 +59,8 @@ def _inline(element: ElementTree.Element) -> Iterator[str | ElementTree.Element]
     for child in element:
         tag = child.tag
         if tag == f"{TEXT}s":
-            yield " " * min(int(child.get(f"{TEXT}c", "1") or 1), 1_000)
+            count = child.get(f"{TEXT}c", "1")
+            yield " " * (min(int(count), 1_000) if count.isdigit() else 1)
         elif tag == f"{TEXT}tab":
             yield "\t"
         elif tag == f"{TEXT}line-break":
@@ -140,6 +141,15 @@ def _repeat(element: ElementTree.Element, name: str) -> int:
         return 1
 
 
+def _read(blocks: Iterator[Any]) -> list[Any]:
+    """All of a generator's items, a hostile nesting (spans in spans, thousands deep) being
+    the file's fault."""
+    try:
+        return list(blocks)
+    except RecursionError as exc:
+        raise InvalidInput("cannot read the OpenDocument file: it is nested too deeply") from exc
+
+
 def _body(data: bytes, kind: str) -> ElementTree.Element:
     with opened(data, "OpenDocument file") as archive:
         content = part(archive, "content.xml", "OpenDocument file")
@@ -156,7 +166,7 @@ def document_text(data: bytes) -> tuple[str, list[tuple[int, str]]]:
     parts: list[str] = []
     marks: list[tuple[int, str]] = []
     offset = 0
-    for text, heading in _blocks(_body(data, "text")):
+    for text, heading in _read(_blocks(_body(data, "text"))):
         if heading:
             marks.append((offset, text))
         parts.append(text)
@@ -193,7 +203,7 @@ class OdsExtractor(TextExtractor):
         for sheet in _body(data, "spreadsheet").findall(f"{TABLE}table"):
             name = sheet.get(f"{TABLE}name", "")
             table = []
-            for number, row in enumerate(_rows(sheet), 1):
+            for number, row in enumerate(_read(_rows(sheet)), 1):
                 cells += len(row)
                 if cells > MOST_CELLS:
                     raise InvalidInput(f"cannot read the spreadsheet: over {MOST_CELLS} cells")
