@@ -18,6 +18,7 @@ from docledger.cli import maintenance as maintenance_cli
 from docledger.cli import people as people_cli
 from docledger.cli import server as server_cli
 from docledger.cli import tracking as tracking_cli
+from docledger.cli import unpack as unpack_cli
 from docledger.cli.context import err_console, state, styled
 from docledger.errors import DocledgerError
 
@@ -47,6 +48,7 @@ app.add_typer(people_cli.workspaces, name="workspaces")
 app.add_typer(people_cli.users, name="users")
 inspect_cli.register(app)
 documents_cli.register(app)
+unpack_cli.register(app)
 maintenance_cli.register(app)
 jobs_cli.register(app)
 tracking_cli.register(app)

@@ -10,8 +10,8 @@ followed by the body, then sentence-aware ``chunk``s. The body is the ``text/pla
 alternative, else the ``text/html`` one as a browser shows it; each part is decoded by its
 declared charset, and a charset Python does not know (or a wrong one) by detection
 (``docledger.extractors.encoding``). A forwarded message (``message/rfc822``) is a section of
-its own. Attachments are listed in the metadata (name, type, size), not read: add them as
-documents of their own to extract them.
+its own. Attachments are listed in the metadata (name, type, size), not read here:
+``documents.unpack`` adds them as documents of their own (``attachment_files``).
 """
 
 from __future__ import annotations
@@ -186,6 +186,33 @@ def _messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
         if depth < MOST_DEPTH:
             todo.extend((inner, depth + 1) for inner in _forwarded(message))
     return out
+
+
+def attachment_files(data: bytes) -> list[tuple[str | None, bytes]]:
+    """(file name, bytes) of the message's attachments, in order; an attached message is its
+    ``.eml`` bytes. For ``documents.unpack``: what is listed is what can be added."""
+    try:
+        top = email.message_from_bytes(data, policy=email.policy.default)
+        out: list[tuple[str | None, bytes]] = []
+        for part in top.walk():
+            if part is top or not _is_attachment(part):
+                continue
+            name = part.get_filename() or None
+            if part.is_multipart():
+                inner: Any = part.get_payload()
+                attached = part.get_content_type() == "message/rfc822" and isinstance(inner, list)
+                message = inner[0] if attached else part
+                if isinstance(message, Message):
+                    out.append((name, message.as_bytes()))
+                continue
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                out.append((name, payload))
+            if len(out) >= MOST_LISTED:
+                break
+        return out
+    except RecursionError as exc:
+        raise InvalidInput("cannot read the e-mail: its parts are nested too deeply") from exc
 
 
 def _date(value: str) -> str | None:

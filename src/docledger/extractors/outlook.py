@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import email.utils
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from docledger.errors import InvalidInput
@@ -125,8 +126,25 @@ def _attachments(ole: Any, message: _Message) -> tuple[list[dict[str, Any]], lis
     return listed, embedded
 
 
-def messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
-    """(subject, text, metadata) of the message and of each message embedded in it."""
+def attachment_files(data: bytes) -> list[tuple[str | None, bytes]]:
+    """(file name, bytes) of the message's attached files, in order (for ``documents.unpack``;
+    an embedded Outlook message is a storage, not a file, and is read as a section instead)."""
+    with _opened(data) as ole:
+        message = _Message(ole, [])
+        out: list[tuple[str | None, bytes]] = []
+        for storage in message.children("__attach_version1.0_")[:MOST_LISTED]:
+            part = _Message(ole, storage)
+            body = part.binary(ATTACH_DATA)
+            if body is not None:
+                name = part.text(ATTACH_LONG_NAME) or part.text(ATTACH_NAME)
+                out.append((name or part.text(ATTACH_DISPLAY) or None, body))
+        return out
+
+
+@contextmanager
+def _opened(data: bytes) -> Iterator[Any]:
+    """The compound file, every way reading it can fail said as "cannot read the Outlook
+    message"."""
     import olefile  # noqa: PLC0415 - only Outlook files pay for the import
 
     if not data.startswith(OLE_SIGNATURE):
@@ -140,6 +158,16 @@ def messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
             "__properties_version1.0"
         ):
             raise InvalidInput("cannot read the Outlook message: it holds no message properties")
+        yield ole
+    except (OSError, ValueError, IndexError, EOFError) as exc:  # streams a broken file names
+        raise InvalidInput(f"cannot read the Outlook message: {exc}") from exc
+    finally:
+        ole.close()
+
+
+def messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
+    """(subject, text, metadata) of the message and of each message embedded in it."""
+    with _opened(data) as ole:
         out: list[tuple[str, str, dict[str, Any]]] = []
         todo: list[tuple[_Message, int]] = [(_Message(ole, []), 0)]
         while todo:
@@ -169,10 +197,6 @@ def messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
             if depth < MOST_DEPTH:
                 todo.extend((inner, depth + 1) for inner in embedded)
         return out
-    except (OSError, ValueError, IndexError, EOFError) as exc:  # streams a broken file names
-        raise InvalidInput(f"cannot read the Outlook message: {exc}") from exc
-    finally:
-        ole.close()
 
 
 class OutlookExtractor(TextExtractor):

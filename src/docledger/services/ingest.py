@@ -42,6 +42,7 @@ from docledger.services.staging import (
     failed_result,
     stage,
 )
+from docledger.services.unpack import attachment_sources, record_lineage
 from docledger.vocab import DuplicatePolicy, values
 
 DEFAULT_CHUNK = 500
@@ -362,6 +363,19 @@ class DocumentService(Service, DocumentRepository):
         with self._scope.session(readonly=True) as session:
             found = DocumentRepository(session).version(ref, version, workspace=workspace)
         return self._scope.blobs.open(found.sha256)
+
+    @service
+    def unpack(
+        self, document: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> list[IngestResult]:
+        """A mail's (``.eml``, Outlook ``.msg``) attached files as documents of their own,
+        keyed ``<mail key>/attachments/<n>-<file name>``, with ``attached_to`` in their
+        metadata and lineage from the mail's version (``docledger.services.unpack``).
+        Idempotent; any other document is InvalidInput."""
+        version, sources = attachment_sources(self._scope, document, workspace)
+        results = list(ingest(self._scope, sources, workspace=workspace))
+        record_lineage(self._scope, version.id, results, workspace)
+        return results
 
     add = deprecated_alias(create, "add")
     add_many = deprecated_alias(create_many, "add_many")

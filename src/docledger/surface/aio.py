@@ -549,6 +549,16 @@ class AsyncDocuments(AsyncSurface):
         """The bytes of a document version (default: newest), as a binary file object."""
         return await self._run("open", ref, version, workspace=workspace)
 
+    async def unpack(
+        self, document: uuid.UUID | str, *, workspace: WorkspaceRef | None = None
+    ) -> builtins.list[IngestResult]:
+        """A mail's (``.eml``, Outlook ``.msg``) attached files as documents of their own,
+        keyed ``<mail key>/attachments/<n>-<file name>``, with ``attached_to`` in their
+        metadata and lineage from the mail's version (``docledger.services.unpack``).
+        Idempotent; any other document is InvalidInput.
+        """
+        return await self._run("unpack", document, workspace=workspace)
+
     add = deprecated_alias(create, "add")
     add_many = deprecated_alias(create_many, "add_many")
     add_paths = deprecated_alias(create_from_paths, "add_paths")

@@ -1,0 +1,81 @@
+"""A mail's attachments as documents of their own (``documents.unpack``).
+
+Invoices, drawings and reports reach a pipeline attached to mail. The mail extractors list
+the attachments; unpacking ingests each attached file as a document keyed under its mail
+(``<mail key>/attachments/<n>-<file name>``), with ``attached_to`` (the mail's document id)
+and ``from_version`` in its metadata, and records the lineage: an ``ingest`` run named
+``unpack`` that read the mail's version and produced each attachment's version. Unpacking
+again is idempotent (the same bytes under the same keys are ``unchanged``); a new version of
+the mail whose attachment changed adds a version to that attachment's document.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from docledger.errors import InvalidInput
+from docledger.extractors import mail, outlook
+from docledger.repositories.document import DocumentRef, DocumentRepository
+from docledger.repositories.lineage import LineageRepository
+from docledger.repositories.run import RunRepository
+from docledger.repositories.workspace import WorkspaceRef
+from docledger.schemas import IngestResult
+from docledger.services.scope import Scope
+from docledger.services.sources import Source, make_source
+
+#: What can be unpacked, and how its attached files are read.
+READERS = {
+    mail.MEDIA_TYPE: mail.attachment_files,
+    outlook.MEDIA_TYPE: outlook.attachment_files,
+}
+#: A file name's characters that cannot be part of one key segment.
+_UNSAFE = re.compile(r"[/\\\x00-\x1f]+")
+
+
+def _name(index: int, filename: str | None) -> str:
+    clean = _UNSAFE.sub("_", (filename or "").strip()).strip(". ")[:150]
+    return f"{index:02d}-{clean or 'attachment'}"
+
+
+def attachment_sources(scope: Scope, document: DocumentRef,
+                       workspace: WorkspaceRef | None) -> tuple[Any, list[Source]]:  # fmt: skip
+    """The mail's current version, and a source per attached file."""
+    with scope.session(readonly=True) as session:
+        repo = DocumentRepository(session)
+        doc = repo.get(document, workspace=workspace)
+        version = repo.version(doc.id, workspace=workspace)
+    reader = READERS.get(version.media_type or "")
+    if reader is None:
+        raise InvalidInput(
+            f"document {doc.external_key} is {version.media_type}: only mail "
+            f"({', '.join(sorted(READERS))}) has attachments to unpack"
+        )
+    with scope.blobs.open(version.sha256) as handle:
+        data = handle.read()
+    sources = []
+    for n, (filename, body) in enumerate(reader(data), 1):
+        key = f"{doc.external_key}/attachments/{_name(n, filename)}"
+        meta = {"attached_to": str(doc.id), "from_version": str(version.id),
+                "attachment": filename}  # fmt: skip
+        sources.append(make_source(body, external_key=key, filename=filename, metadata=meta))
+    return version, sources
+
+
+def record_lineage(
+    scope: Scope, version_id: uuid.UUID, results: list[IngestResult],
+    workspace: WorkspaceRef | None,
+) -> None:  # fmt: skip
+    """An ``ingest`` run named ``unpack``: it read the mail's version and produced the
+    attachments' versions."""
+    produced = [("version", r.version_id) for r in results if r.version_id is not None]
+    with scope.session() as session:
+        runs = RunRepository(session)
+        run = runs.create("unpack", "ingest", params={"version": str(version_id)},
+                          workspace=workspace)  # fmt: skip
+        lineage = LineageRepository(session)
+        lineage.link(run.id, "in", [("version", version_id)], workspace=workspace)
+        if produced:
+            lineage.link(run.id, "out", produced, workspace=workspace)
+        runs.finish(run.id, "succeeded", workspace=workspace)

@@ -1,0 +1,100 @@
+"""A mail's attachments as documents of their own, on both dialects: an invoice mail with a
+PDF and a CSV attached (and a forwarded message) unpacked into documents keyed under it, each
+extracted by its own extractor, linked to the mail by lineage; a re-run adds nothing; a new
+version of the mail with a changed attachment adds a version; Outlook files too; anything
+else refused without a write."""
+
+from __future__ import annotations
+
+import io
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from reportlab.pdfgen import canvas
+
+from docledger import Ledger
+from docledger.errors import InvalidInput
+from tests.corpus import fetched, real_msg
+
+
+def _pdf(text: str) -> bytes:
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.drawString(72, 720, text)
+    page.save()
+    return out.getvalue()
+
+
+def _mail(total: str) -> bytes:
+    forwarded = EmailMessage()
+    forwarded["From"] = "vendor@example.com"
+    forwarded["Subject"] = "Original quote"
+    forwarded.set_content("Quote Q-17 attached earlier.\n")
+    mail = EmailMessage()
+    mail["From"] = "Billing <billing@example.com>"
+    mail["To"] = "ap@example.com"
+    mail["Subject"] = "Invoice 2026-118"
+    mail.set_content("Please find the invoice attached.\n")
+    mail.add_attachment(_pdf(f"Invoice 2026-118 total {total}"), maintype="application",
+                        subtype="pdf", filename="invoice 2026/118.pdf")  # fmt: skip
+    mail.add_attachment(b"item,amount\nsteel,900\n", maintype="text", subtype="csv",
+                        filename="items.csv")  # fmt: skip
+    mail.add_attachment(forwarded)
+    return mail.as_bytes()
+
+
+def test_attachments_become_documents_with_lineage(ledger: Ledger) -> None:
+    added = ledger.documents.create(_mail("1,250.00"), external_key="inbox/invoice.eml")
+    assert added.media_type == "message/rfc822"
+    results = ledger.documents.unpack(added.document_id)
+    keys = [r.external_key for r in results]
+    assert keys == [
+        "inbox/invoice.eml/attachments/01-invoice 2026_118.pdf",
+        "inbox/invoice.eml/attachments/02-items.csv",
+        "inbox/invoice.eml/attachments/03-attachment",
+    ]
+    assert [r.outcome for r in results] == ["added"] * 3
+    assert [r.media_type for r in results] == ["application/pdf", "text/csv", "message/rfc822"]
+    document = ledger.documents.get(results[0].document_id)
+    assert document.meta["attached_to"] == str(added.document_id)
+    assert document.meta["attachment"] == "invoice 2026/118.pdf"
+    # each is extracted by its own extractor
+    outcomes = ledger.extractions.run([r.document_id for r in results])
+    assert [o.extractor for o in outcomes] == ["pdf", "csv", "mail"]
+    assert ledger.search.text("steel amount")[0].external_key == keys[1]
+    # lineage: the mail's version produced the attachments' versions
+    below = {(n.entity_type, n.entity_id) for n in ledger.lineage.downstream(
+        ("version", added.version_id))}  # fmt: skip
+    assert {("version", str(r.version_id)) for r in results} <= below
+    # again: nothing new; a new version of the mail changes the PDF's document only
+    assert [r.outcome for r in ledger.documents.unpack("inbox/invoice.eml")] == ["unchanged"] * 3
+    newer = ledger.documents.create(_mail("1,350.00"), external_key="inbox/invoice.eml")
+    assert newer.outcome == "new_version"
+    again = ledger.documents.unpack("inbox/invoice.eml")
+    assert [r.outcome for r in again] == ["new_version", "unchanged", "unchanged"]
+
+
+def test_an_outlook_message_is_unpacked_too(ledger: Ledger) -> None:
+    corpus = fetched(real_msg, "real-Outlook")
+    (complete,) = [p for p in corpus if p.name.endswith("complete.msg")]
+    added = ledger.documents.create(complete.read_bytes(), external_key="mail/complete.msg")
+    results = ledger.documents.unpack(added.document_id)
+    names = [Path(r.external_key or "").name for r in results]
+    assert names == [
+        "01-[MS-OXPROPS]-181001.docx",
+        "02-[MS-OXPROPS].txt",
+        "03-[MS-OXPROPS].pdf",
+        "04-hugues-de-buyer-mimeure-313867-unsplash.jpg",
+    ]
+    assert results[2].media_type == "application/pdf"
+    assert results[2].size_bytes == 6934165
+
+
+def test_only_mail_is_unpacked_and_nothing_is_written(ledger: Ledger) -> None:
+    plain = ledger.documents.create(b"just a note\n", external_key="note.txt")
+    before = len(ledger.documents.list(limit=100).items)
+    with pytest.raises(InvalidInput, match="only mail"):
+        ledger.documents.unpack(plain.document_id)
+    assert len(ledger.documents.list(limit=100).items) == before
+    assert ledger.runs.list(limit=10).items == []
