@@ -12,9 +12,9 @@ import pytest
 from odf import teletype
 from odf import text as odf_text
 from odf.draw import Frame
-from odf.opendocument import OpenDocumentSpreadsheet, load
+from odf.opendocument import OpenDocumentSpreadsheet, OpenDocumentText, load
 from odf.table import Table, TableCell, TableRow
-from odf.text import P
+from odf.text import Note, NoteBody, NoteCitation, P
 
 from docledger.errors import InvalidInput
 from docledger.extractors import OdsExtractor, OdtExtractor, for_media_type
@@ -132,3 +132,23 @@ def _zip(parts: dict[str, str]) -> bytes:
         for name, body in parts.items():
             archive.writestr(name, body)
     return out.getvalue()
+
+
+def test_footnotes_follow_the_body_numbered() -> None:
+    document = OpenDocumentText()
+    paragraph = P(text="Door D7 fails the self-closing test.")
+    note = Note(noteclass="footnote", id="ftn1")
+    note.addElement(NoteCitation(text="1"))
+    body = NoteBody()
+    body.addElement(P(text="Tested under NBR 11742."))
+    note.addElement(body)
+    paragraph.addElement(note)
+    document.text.addElement(paragraph)
+    out = io.BytesIO()
+    document.write(out)
+    sections = [s for s in OdtExtractor().extract(out.getvalue(), {}) if s.kind == "section"]
+    text, notes = sections
+    assert text.text == "Door D7 fails the self-closing test."  # the note is not the sentence's
+    assert "part" not in text.metadata
+    assert (notes.label, notes.text) == ("Footnotes", "[1] Tested under NBR 11742.")
+    assert notes.metadata["part"] == "footnotes"

@@ -6,8 +6,9 @@ refused, which turns away the external-entity trick of a hostile file) whose bod
 
 - Text (ODT): headings (``text:h``) open sections, as Word's heading styles do in a DOCX;
   paragraphs, list items, frames' text boxes and sections are read in order, tables a row a
-  line with cells joined by `` | ``; spaces (``text:s``), tabs and line breaks kept; notes'
-  citations, tracked deletions and comments are not text.
+  line with cells joined by `` | ``; spaces (``text:s``), tabs and line breaks kept; tracked
+  deletions and comments are not text. Footnotes and endnotes follow the body as sections of
+  their own (``metadata.part``), each numbered by its citation, as in a DOCX.
 - Spreadsheets (ODS): a ``record`` per row of every sheet, as a CSV's rows are
   (``docledger.extractors.table``), with the sheet's name in its metadata; repeated empty
   rows and columns (how a sheet says "nothing until column XFD") are never expanded.
@@ -161,17 +162,42 @@ def _body(data: bytes, kind: str) -> ElementTree.Element:
     return body
 
 
-def document_text(data: bytes) -> tuple[str, list[tuple[int, str]]]:
-    """The text document's text (blocks apart by a blank line) and (offset, heading) marks."""
+def _notes(body: ElementTree.Element) -> list[tuple[str, str]]:
+    """(part, text) of the footnotes and endnotes, each "[citation] text", in order."""
+    found: dict[str, list[str]] = {"footnotes": [], "endnotes": []}
+    for note in body.iter(f"{TEXT}note"):
+        kind = "endnotes" if note.get(f"{TEXT}note-class") == "endnote" else "footnotes"
+        citation = note.find(f"{TEXT}note-citation")
+        mark = "".join(citation.itertext()).strip() if citation is not None else ""
+        inner = note.find(f"{TEXT}note-body")
+        text = " ".join(t for t, _ in _read(_blocks(inner))) if inner is not None else ""
+        if text.strip():
+            found[kind].append(f"[{mark or '?'}] {text}")
+    return [(kind, "\n\n".join(texts)) for kind, texts in found.items() if texts]
+
+
+#: The notes' sections after the body, by part.
+NOTE_TITLES = {"footnotes": "Footnotes", "endnotes": "Endnotes"}
+
+
+def document_text(data: bytes) -> tuple[str, list[tuple[int, str]], int]:
+    """The text document's text (blocks apart by a blank line) followed by its footnotes and
+    endnotes (a section each); (offset, heading) marks; where the body ends."""
+    body = _body(data, "text")
     parts: list[str] = []
     marks: list[tuple[int, str]] = []
     offset = 0
-    for text, heading in _read(_blocks(_body(data, "text"))):
+    for text, heading in _read(_blocks(body)):
         if heading:
             marks.append((offset, text))
         parts.append(text)
         offset += len(text) + 2
-    return "\n\n".join(parts), marks
+    body_end = offset
+    for kind, text in _notes(body):
+        marks.append((offset, NOTE_TITLES[kind]))
+        parts.append(text)
+        offset += len(text) + 2
+    return "\n\n".join(parts), marks, body_end
 
 
 class OdtExtractor(TextExtractor):
@@ -184,8 +210,13 @@ class OdtExtractor(TextExtractor):
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
         values = self.check(params)
-        text, marks = document_text(data)
-        return sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], {})
+        text, marks, body_end = document_text(data)
+        segments = sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], {})
+        parts = {title: part for part, title in NOTE_TITLES.items()}
+        for segment in segments:
+            if segment.kind == "section" and segment.metadata.get("start", 0) >= body_end:
+                segment.metadata["part"] = parts.get(segment.label or "", "body")
+        return segments
 
 
 class OdsExtractor(TextExtractor):
