@@ -81,6 +81,7 @@ CALLS: dict[str, Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any
     "documents.delete": lambda b: ((b["document"],), {}),
     "documents.open": lambda b: ((b["document"],), {}),
     "documents.render": lambda b: ((b["document"],), {}),
+    "documents.unpack": lambda b: ((b["document"],), {}),
     "annotations.create": lambda b: (("segment", b["segment"], "label", {"label": "x"}), {}),
     "annotations.get": lambda b: ((b["annotation"],), {}),
     "annotations.history": lambda b: ((b["annotation"],), {}),
