@@ -100,6 +100,35 @@ def test_a_document_read_as_text_lists_its_sections_and_records(
         assert api.client.get(f"/ui/segments/{segment.group(1)}").status_code == 200
 
 
+PLAN = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300"><script>alert(1)</script>'
+    b'<g transform="translate(50 40)"><text x="10" y="20" font-size="12">Shaft S-3</text></g>'
+    b"</svg>"
+)
+
+
+def test_an_svg_drawing_is_its_own_page_served_so_nothing_in_it_runs(
+    db_url: str, blob_root: Path
+) -> None:
+    with serve(db_url, blob_root) as api:
+        plan = api.ledger.documents.create(PLAN, external_key="plan.svg", workspace="a")
+        api.ledger.extractions.run([plan.document_id], workspace="a")
+        _log_in(api)
+        page = api.client.get(f"/ui/documents/{plan.document_id}")
+        assert f'<img src="/ui/documents/{plan.document_id}/drawing.svg"' in page.text
+        assert "aspect-ratio: 400.0 / 300.0" in page.text
+        assert '<rect class="seg kind-line"' in page.text
+        drawing = api.client.get(f"/ui/documents/{plan.document_id}/drawing.svg")
+        assert drawing.status_code == 200
+        assert drawing.content == PLAN
+        assert drawing.headers["content-type"].startswith("image/svg+xml")
+        assert "default-src 'none'" in drawing.headers["content-security-policy"]
+        assert drawing.headers["x-content-type-options"] == "nosniff"
+        other = api.ledger.documents.create(b"a note", external_key="n.txt", workspace="a")
+        refused = api.client.get(f"/ui/documents/{other.document_id}/drawing.svg")
+        assert refused.status_code == 404
+
+
 def _text_picture(lines: list[str]) -> Image.Image:
     font = ImageFont.load_default(size=28)
     picture = Image.new("L", (700, 80 * len(lines)), 255)

@@ -223,11 +223,12 @@ async def page_image(
     headers = {"ETag": etag, "Cache-Control": "private, max-age=0"}
     if not_modified(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    data = await to_thread.run_sync(_read_blob, ledger.blobs, image.sha256)
+    data = await to_thread.run_sync(read_blob, ledger.blobs, image.sha256)
     return Response(data, media_type="image/png", headers=headers)
 
 
-def _read_blob(blobs: Any, sha256: str) -> bytes:
+def read_blob(blobs: Any, sha256: str) -> bytes:
+    """A blob's bytes (small ones: page images, drawings), for a worker thread."""
     with blobs.open(sha256) as source:
         return bytes(source.read())
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from docledger.errors import DocledgerError, NotFound
-from docledger.extractors import ImageExtractor
+from docledger.extractors import ImageExtractor, SvgExtractor
 from docledger.server import documents as api_documents
 from docledger.server import ui_findings, ui_work
 from docledger.server.auth import StoreLedger
@@ -144,6 +145,7 @@ async def viewer(request: Request, document_id: uuid.UUID) -> Response:
         extracted=bool(segments),
         cards=cards,
         renderable=version.media_type in RENDERABLE,
+        drawing=version.media_type == SvgExtractor.media_types[0],
         sheet_width=sheet_width,
     )
 
@@ -156,6 +158,28 @@ async def page_png(request: Request, document_id: uuid.UUID, page: int) -> Respo
     who, ledger = await visit(request)
     etag = request.headers.get("if-none-match")
     return await api_documents.page_image(ledger, who, str(document_id), page, DPI, etag)
+
+
+#: An SVG shown as a page is the user's own markup: served so that nothing in it can run or
+#: load (an <img> never runs scripts; this also holds for the URL opened on its own).
+DRAWING_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, max-age=0",
+}
+
+
+@router.get("/documents/{document_id}/drawing.svg")
+async def drawing_svg(request: Request, document_id: uuid.UUID) -> Response:
+    """An SVG document's current version, as the page its boxes are drawn on (browsers draw
+    SVG themselves; no renderer is needed)."""
+    who, ledger = await visit(request)
+    version = await ledger.documents.version(document_id, workspace=who.workspace)
+    if version.media_type != SvgExtractor.media_types[0]:
+        raise NotFound(f"document {document_id} is not an SVG drawing")
+    data = await to_thread.run_sync(api_documents.read_blob, ledger.blobs, version.sha256)
+    etag = f'"{version.sha256}"'
+    return Response(data, media_type="image/svg+xml", headers={"ETag": etag, **DRAWING_HEADERS})
 
 
 @router.get("/segments/{segment_id}")
