@@ -171,18 +171,9 @@ def _messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
     while todo:
         message, depth = todo.pop(0)
         shown = {name: _header(message, name) for name in SHOWN}
-        lines = [f"{name}: {value}" for name, value in shown.items() if value]
-        body = _body(message)
-        meta: dict[str, Any] = {name.lower(): value for name, value in shown.items() if value}
-        when = _date(shown["Date"])
-        if when:
-            meta["date"] = when
         listed = _attachments(message) if depth == 0 else []
-        if listed:
-            meta["attachments"] = listed
-        if message.defects:
-            meta["defects"] = sorted({type(d).__name__ for d in message.defects})
-        out.append((shown["Subject"], "\n".join(lines) + ("\n\n" + body if body else ""), meta))
+        defects = sorted({type(d).__name__ for d in message.defects})
+        out.append(entry(shown, _body(message), listed, defects))
         if depth < MOST_DEPTH:
             todo.extend((inner, depth + 1) for inner in _forwarded(message))
     return out
@@ -215,8 +206,30 @@ def attachment_files(data: bytes) -> list[tuple[str | None, bytes]]:
         raise InvalidInput("cannot read the e-mail: its parts are nested too deeply") from exc
 
 
-def _date(value: str) -> str | None:
-    """The Date header as ISO 8601 with its offset, when it parses."""
+def entry(
+    shown: Mapping[str, str],
+    body: str,
+    attachments: list[dict[str, Any]],
+    defects: list[str] | None = None,
+) -> tuple[str, str, dict[str, Any]]:
+    """(subject, text, metadata) of one message: the headers a reader looks at (``SHOWN``,
+    whitespace folded), then the body; the Date as ISO 8601 when it parses. Outlook's
+    ``.msg`` messages are written up the same way."""
+    folded = {name: " ".join((shown.get(name) or "").split()) for name in SHOWN}
+    lines = [f"{name}: {value}" for name, value in folded.items() if value]
+    meta: dict[str, Any] = {name.lower(): value for name, value in folded.items() if value}
+    when = iso_date(folded["Date"])
+    if when:
+        meta["date"] = when
+    if attachments:
+        meta["attachments"] = attachments
+    if defects:
+        meta["defects"] = defects
+    return folded["Subject"], "\n".join(lines) + ("\n\n" + body if body else ""), meta
+
+
+def iso_date(value: str) -> str | None:
+    """A Date header as ISO 8601 with its offset, when it parses."""
     if not value:
         return None
     try:

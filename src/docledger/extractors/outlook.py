@@ -13,7 +13,6 @@ attachments listed in the metadata.
 
 from __future__ import annotations
 
-import email.utils
 import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from typing import Any
 from docledger.errors import InvalidInput
 from docledger.extractors.encoding import decode
 from docledger.extractors.html import visible_text
-from docledger.extractors.mail import SHOWN, mail_segments
+from docledger.extractors.mail import entry, mail_segments
 from docledger.extractors.text import TextExtractor
 from docledger.schemas.extraction import SegmentIn
 
@@ -93,16 +92,12 @@ def _body(message: _Message) -> str:
     return visible_text(decode(html)[0]).strip()
 
 
-def _date(headers: str) -> tuple[str, str | None]:
-    """The Date header as the transport headers give it, and as ISO 8601."""
+def _date_header(headers: str) -> str:
+    """The Date header of the transport headers Outlook kept, as written."""
     for line in headers.splitlines():
         if line.lower().startswith("date:"):
-            raw = line[5:].strip()
-            try:
-                return raw, email.utils.parsedate_to_datetime(raw).isoformat()
-            except (TypeError, ValueError, IndexError):
-                return raw, None
-    return "", None
+            return line[5:].strip()
+    return ""
 
 
 def _attachments(ole: Any, message: _Message) -> tuple[list[dict[str, Any]], list[_Message]]:
@@ -174,26 +169,16 @@ def messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
             message, depth = todo.pop(0)
             sender = message.text(SENDER_NAME)
             address = message.text(SENDER_EMAIL)
-            date_raw, date_iso = _date(message.text(HEADERS))
             shown = {
                 "From": f"{sender} <{address}>" if sender and address and sender != address
                 else sender or address,
                 "To": message.text(DISPLAY_TO),
                 "Cc": message.text(DISPLAY_CC),
-                "Date": date_raw,
+                "Date": _date_header(message.text(HEADERS)),
                 "Subject": message.text(SUBJECT),
             }  # fmt: skip
-            shown = {k: " ".join(v.split()) for k, v in shown.items()}
             listed, embedded = _attachments(ole, message)
-            lines = [f"{name}: {shown[name]}" for name in SHOWN if shown[name]]
-            body = _body(message)
-            meta: dict[str, Any] = {k.lower(): v for k, v in shown.items() if v}
-            if date_iso:
-                meta["date"] = date_iso
-            if listed:
-                meta["attachments"] = listed
-            out.append((shown["Subject"], "\n".join(lines) + ("\n\n" + body if body else ""),
-                        meta))  # fmt: skip
+            out.append(entry(shown, _body(message), listed))
             if depth < MOST_DEPTH:
                 todo.extend((inner, depth + 1) for inner in embedded)
         return out
