@@ -128,6 +128,17 @@ def test_hostile_and_broken_drawings_are_refused_clearly() -> None:
         (external, "refers to other entities or to a file"),
         (DRAWING[: len(DRAWING) // 2], "broken XML"),
         (b"<html><body>not a drawing</body></html>", "root element is not <svg>"),
+        (
+            laughs.replace(b"ENTITY a ", b"ENTITY a:b ").replace(b"&a;", b"&a:b;"),
+            "refers to other entities",
+        ),
+        (
+            b'<!DOCTYPE svg [<!ENTITY a SYSTEM "x"><!ENTITY b "y" >]><svg/>'.replace(
+                b"<!ENTITY b", b"<!ENTITY\tb"
+            ),
+            "refers to other entities or to a file",
+        ),
+        (b'<!DOCTYPE svg [<!ENTITY a "x"> <!ENTITY>]><svg/>', "other than plain strings"),
     ):
         with pytest.raises(InvalidInput, match=re.escape(message)):
             SvgExtractor().extract(data, {})
