@@ -189,6 +189,7 @@ def test_another_workspaces_ids_answer_404_everywhere(api: Api) -> None:
         404,
     )  # fmt: skip
     assert_problem(api.post(f"/findings/{finding.id}/confirm", json={}), 404)
+    assert_problem(api.post(f"/documents/{doc}/unpack"), 404)
     assert_problem(api.delete(f"/keys/{key.prefix}"), 404)
     assert_problem(
         api.post("/annotations", json={"target_type": "segment", "target_id": str(segment.id),
@@ -361,3 +362,27 @@ def test_the_review_queue_leaves_out_what_was_reviewed(api: Api) -> None:
     assert len(api.get("/review-queue").json()) == 2
     left = api.get("/review-queue", params={"unreviewed": True}).json()
     assert [s["id"] for s in left] == [second["id"]]
+
+
+MAIL = (
+    b"From: billing@example.com\nTo: ap@example.com\nSubject: Invoice 7\nMIME-Version: 1.0\n"
+    b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nAttached.\n'
+    b'--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename="items.csv"\n\n'
+    b"item,amount\nsteel,900\n--b--\n"
+)
+
+
+def test_a_mail_is_unpacked_over_http(api: Api) -> None:
+    mail = api.upload("invoice.eml", MAIL).json()
+    assert_problem(api.post(f"/documents/{mail['document_id']}/unpack", "viewer"), 403)
+    assert _count(api, m.Document) == 1  # the refused call wrote nothing
+    unpacked = api.post(f"/documents/{mail['document_id']}/unpack")
+    assert unpacked.status_code == 200, unpacked.text
+    (item,) = unpacked.json()
+    assert (item["external_key"], item["outcome"], item["media_type"]) == (
+        "invoice.eml/attachments/01-items.csv", "added", "text/csv")  # fmt: skip
+    again = api.post("/documents/invoice.eml/unpack").json()
+    assert [r["outcome"] for r in again] == ["unchanged"]
+    note = api.upload("note.txt", TEXT).json()
+    body = assert_problem(api.post(f"/documents/{note['document_id']}/unpack"), 422)
+    assert "only mail" in body["detail"]

@@ -71,6 +71,13 @@ async def upload_document(
     return result
 
 
+@router.post("/documents/{document}/unpack", response_model=list[IngestResult])
+async def unpack_document(ledger: Ledger, who: Editor, document: str) -> list[IngestResult]:
+    """A mail's (.eml, Outlook .msg) attached files as documents of their own, keyed under
+    it, with lineage from it; again: nothing new (``documents.unpack``)."""
+    return await ledger.documents.unpack(document, workspace=who.workspace)
+
+
 @router.get("/documents/{document}", response_model=DocumentDetail)
 async def get_document(ledger: Ledger, who: Viewer, document: str) -> DocumentDetail:
     """A document by id or external key, with its versions."""
