@@ -131,40 +131,40 @@ def real_texts() -> list[tuple[Path, str]]:
     return out
 
 
+def _ending(spec: str, kind: str, *suffixes: str) -> list[Path]:
+    """The files of one source distribution whose names end in one of ``suffixes``."""
+    folder = _unpacked(spec, kind, lambda name: name.lower().endswith(suffixes))
+    return sorted(p for p in folder.iterdir() if p.name.lower().endswith(suffixes))
+
+
 def real_docx() -> list[Path]:
     """Every DOCX of python-docx's source distribution."""
-    folder = _unpacked(DOCX_SDIST, "docx", lambda name: name.lower().endswith(".docx"))
-    return sorted(folder.glob("*.docx"))
+    return _ending(DOCX_SDIST, "docx", ".docx")
 
 
 def real_markdown() -> list[Path]:
     """Every Markdown file of Python-Markdown's source distribution."""
-    folder = _unpacked(MARKDOWN_SDIST, "markdown", lambda name: name.lower().endswith(".md"))
-    return sorted(folder.glob("*.md"))
+    return _ending(MARKDOWN_SDIST, "markdown", ".md")
 
 
 def real_csv() -> list[Path]:
     """Every CSV and TSV of csvkit's source distribution."""
-    folder = _unpacked(CSV_SDIST, "csv", lambda name: name.lower().endswith((".csv", ".tsv")))
-    return sorted(p for p in folder.iterdir() if p.suffix in {".csv", ".tsv"})
+    return _ending(CSV_SDIST, "csv", ".csv", ".tsv")
 
 
 def real_pptx() -> list[Path]:
     """Every PowerPoint presentation of python-pptx's source distribution."""
-    folder = _unpacked(PPTX_SDIST, "pptx", lambda name: name.lower().endswith(".pptx"))
-    return sorted(folder.glob("*.pptx"))
+    return _ending(PPTX_SDIST, "pptx", ".pptx")
 
 
 def real_odf() -> list[Path]:
     """Every OpenDocument text and spreadsheet of odfpy's source distribution."""
-    folder = _unpacked(ODF_SDIST, "odf", lambda name: name.lower().endswith((".odt", ".ods")))
-    return sorted(p for p in folder.iterdir() if p.suffix in {".odt", ".ods"})
+    return _ending(ODF_SDIST, "odf", ".odt", ".ods")
 
 
 def real_xlsx() -> list[Path]:
     """Every Excel workbook of xlsx2csv's source distribution."""
-    folder = _unpacked(XLSX_SDIST, "xlsx", lambda name: name.lower().endswith((".xlsx", ".xlsm")))
-    return sorted(p for p in folder.iterdir() if p.suffix in {".xlsx", ".xlsm"})
+    return _ending(XLSX_SDIST, "xlsx", ".xlsx", ".xlsm")
 
 
 def real_mail() -> list[Path]:
@@ -175,15 +175,14 @@ def real_mail() -> list[Path]:
 
 def real_svg() -> list[Path]:
     """Every SVG of svglib's source distribution."""
-    folder = _unpacked(SVG_SDIST, "svg", lambda name: name.lower().endswith(".svg"))
-    return sorted(folder.glob("*.svg"))
+    return _ending(SVG_SDIST, "svg", ".svg")
 
 
 def real_msg() -> list[Path]:
     """Every Outlook .msg of msg-parser's source distribution, and mail-parser's one (named
     without a suffix)."""
-    folder = _unpacked(MSG_SDIST, "msg", lambda name: name.lower().endswith(".msg"))
-    return sorted(folder.glob("*.msg")) + [p for p in real_mail() if p.name.endswith("outlook_1")]
+    own = _ending(MSG_SDIST, "msg", ".msg")
+    return own + [p for p in real_mail() if p.name.endswith("outlook_1")]
 
 
 def fetched(load: Callable[[], T], what: str) -> T:
