@@ -98,3 +98,27 @@ def test_only_mail_is_unpacked_and_nothing_is_written(ledger: Ledger) -> None:
         ledger.documents.unpack(plain.document_id)
     assert len(ledger.documents.list(limit=100).items) == before
     assert ledger.runs.list(limit=10).items == []
+
+
+def test_hostile_attachment_names_are_kept_inside_their_mail(ledger: Ledger) -> None:
+    """Names from a mail are the sender's: folders, NULs and markup stay in their segment of
+    the key (a NUL failed every attachment of the mail at the title column)."""
+    mail = EmailMessage()
+    mail["From"] = "x@example.com"
+    mail["Subject"] = "names"
+    # a NUL in the sniffed head makes any file binary: the attachments come after it
+    mail.set_content("see attached\n" * 500)
+    for name in ("../../etc/passwd", "a\x00b.txt", "<script>.html", ".."):
+        mail.add_attachment(name.encode(), maintype="application", subtype="octet-stream",
+                            filename=name)  # fmt: skip
+    added = ledger.documents.create(mail.as_bytes(), external_key="in/m.eml")
+    results = ledger.documents.unpack(added.document_id)
+    assert [r.external_key for r in results] == [
+        "in/m.eml/attachments/01-_.._etc_passwd",
+        "in/m.eml/attachments/02-ab.txt",
+        "in/m.eml/attachments/03-<script>.html",
+        "in/m.eml/attachments/04-attachment",
+    ]
+    assert all(r.outcome == "added" for r in results)
+    with pytest.raises(InvalidInput, match="without NUL"):
+        ledger.documents.create(b"x", external_key="k", filename="a\x00b")

@@ -72,6 +72,9 @@ def make_source(
         raise InvalidInput("document metadata is a JSON object")
     if title is not None and not isinstance(title, str):
         raise InvalidInput("a title is text")
+    if filename is not None and (not isinstance(filename, str) or "\x00" in filename):
+        # a NUL reached the documents' title column and failed the whole chunk it was in
+        raise InvalidInput("a file name is text without NUL characters")
     meta = dict(metadata or {})
     if isinstance(source, bytes | bytearray | memoryview):
         return Source(

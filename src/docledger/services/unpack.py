@@ -32,6 +32,8 @@ READERS = {
 }
 #: A file name's characters that cannot be part of one key segment.
 _UNSAFE = re.compile(r"[/\\\x00-\x1f]+")
+#: Characters a mail's attachment name may carry that no stored name keeps.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def _name(index: int, filename: str | None) -> str:
@@ -55,7 +57,8 @@ def attachment_sources(scope: Scope, document: DocumentRef,
     with scope.blobs.open(version.sha256) as handle:
         data = handle.read()
     sources = []
-    for n, (filename, body) in enumerate(reader(data), 1):
+    for n, (raw_name, body) in enumerate(reader(data), 1):
+        filename = _CONTROL.sub("", raw_name or "").strip() or None
         key = f"{doc.external_key}/attachments/{_name(n, filename)}"
         meta = {"attached_to": str(doc.id), "from_version": str(version.id),
                 "attachment": filename}  # fmt: skip
