@@ -417,3 +417,83 @@ def test_after_a_machine_crash_the_last_durable_state_is_caught_up_again(
         again = fresh.search.vector(q, k=3, space=SPACE)
         assert ids(again) == late
         assert again[0].score > 0.99
+
+
+def statements_of(ledger: Ledger) -> list[str]:
+    """Every statement SQLAlchemy sends from now on (the driver path sends none through it)."""
+    from sqlalchemy import event  # noqa: PLC0415
+
+    sent: list[str] = []
+    event.listen(ledger.engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    return sent
+
+
+def test_a_search_whose_space_is_known_reads_through_the_driver_alone(fledger: Ledger) -> None:
+    """Once a process has the space's files, a search reads its scope and hits on the
+    driver connection (no statement through SQLAlchemy), with the same hits, field for
+    field, as the full path in a caller's transaction, under every filter, with and without
+    the index."""
+    segs, documents = seeded(fledger)
+    q = queries(1)[0]
+    fledger.search.vector(q, k=10, space=SPACE)  # the first search reads the files
+    sent = statements_of(fledger)
+    cases: list[dict] = [
+        {},
+        {"exact": True},
+        {"documents": [documents[2]]},
+        {"pages": (3, 4)},
+        {"labels": ["rare"]},
+        {"kinds": ["chunk", "page"]},
+        {"include_superseded": True},
+        {"min_score": 0.5},
+    ]
+    for built in (False, True):
+        if built:
+            fledger.search.build_index(SPACE)
+            fledger.search.vector(q, k=10, space=SPACE)  # the new state read in full
+        for kwargs in cases:
+            sent.clear()
+            quick = fledger.search.vector(q, k=10, space=SPACE, **kwargs)
+            assert sent == [], kwargs
+            with fledger.transaction(readonly=True) as tx:  # a caller's: the full path
+                full = tx.search.vector(q, k=10, space=SPACE, **kwargs)
+            assert sent, kwargs
+            assert quick
+            assert [h.model_dump() for h in quick] == [h.model_dump() for h in full]
+    assert len(segs) == 3000
+
+
+def test_the_driver_path_steps_aside_for_what_it_cannot_answer(fledger: Ledger) -> None:
+    """Whatever the driver path does not know goes the full way: unknown names are
+    NotFound, a deleted document's rows are gone at once, and new vectors are caught up
+    (after which the driver path answers again)."""
+    from docledger.errors import InvalidInput, NotFound  # noqa: PLC0415
+
+    segs, _documents = seeded(fledger)
+    q = queries(1)[0]
+    fledger.search.vector(q, k=10, space=SPACE)
+    with pytest.raises(NotFound, match="no embedding space"):
+        fledger.search.vector(q, k=10, space="no-such-space")
+    with pytest.raises(NotFound, match="no workspace"):
+        fledger.search.vector(q, k=10, space=SPACE, workspace="no-such-workspace")
+    with pytest.raises(InvalidInput):
+        fledger.search.vector(q[:5], k=10, space=SPACE)  # the wrong dimensions
+    top = fledger.search.vector(q, k=10, space=SPACE)
+    gone = top[0].document_id
+    fledger.documents.delete(gone)
+    after = fledger.search.vector(q, k=10, space=SPACE)
+    assert len(after) == 10
+    assert gone not in {h.document_id for h in after}
+    # a new vector nearer the query than any: caught up by the full path, then found
+    new = fledger.documents.create(b"late", external_key="late")
+    rec = fledger.extractions.record(new.version_id, "x", "1", {}, [{"kind": "chunk", "text": "z"}])
+    (late,) = fledger.segments.of_extraction(rec.extraction.id)
+    sent = statements_of(fledger)
+    fledger.embeddings.upsert(SPACE, {late.id: q})
+    sent.clear()
+    assert fledger.search.vector(q, k=1, space=SPACE)[0].segment_id == late.id
+    assert sent  # the files were behind: the full path caught them up
+    sent.clear()
+    assert fledger.search.vector(q, k=1, space=SPACE)[0].segment_id == late.id
+    assert sent == []
+    assert len(segs) == 3000

@@ -31,7 +31,7 @@ from docledger.repositories.embedding import to_vector
 from docledger.repositories.finding_kinds import check_unit
 from docledger.repositories.workspace import WorkspaceRef
 from docledger.schemas.embedding import SearchHit
-from docledger.services import ranking
+from docledger.services import ranking, search_driver
 from docledger.services.scope import service
 from docledger.services.search_scope import (
     build_hits,
@@ -122,13 +122,16 @@ class SearchService(SpaceService):
         check_limit(k, what="k")
         if ef_search < 1:
             raise InvalidInput("ef_search must be at least 1")
+        if any_kind and any_label:
+            filters = {"documents": documents, "kinds": kinds, "labels": labels, "pages": pages}
+            quick = search_driver.nearest(
+                self, query, k, space, workspace, filters, exact, ef_search, include_superseded
+            )
+            if quick is not None:
+                return quick
         with self._scope.session(readonly=True) as session:
             sp, workspace_id = space_and_workspace(session, space, workspace)
-            q = (
-                self.embedders.for_model(sp.model, sp.dimensions).embed([query])[0]
-                if isinstance(query, str)
-                else to_vector(query, sp.dimensions)
-            )
+            q = self._query_vector(sp, query)
             if not (any_kind and any_label):
                 return []  # the query and the names were checked: nothing can match
             excluded = excluded_extractions(session, workspace_id, include_superseded)
@@ -159,6 +162,12 @@ class SearchService(SpaceService):
             matrix = self._matrix(session, sp)
             selected = matrix.mask(workspace_id, documents, kinds, labels, pages, excluded)
             return self._hits(session, matrix.top(q, k, selected))
+
+    def _query_vector(self, sp: Any, query: str | Sequence[float]) -> Any:
+        """A text embedded by the space's model, or a vector checked against the space."""
+        if isinstance(query, str):
+            return self.embedders.for_model(sp.model, sp.dimensions).embed([query])[0]
+        return to_vector(query, sp.dimensions)
 
     @staticmethod
     def _from_files(

@@ -53,7 +53,7 @@ COMMON = 100
 
 
 @functools.cache
-def _details_statement() -> Any:
+def details_statement() -> Any:
     """Built once: composing this select cost more than running it."""
     seg, ver, doc = SEGMENTS.c, VERSIONS.c, DOCUMENTS.c
     return (
@@ -83,7 +83,7 @@ def _details_statement() -> Any:
 def hit_details(session: Any, ids: Sequence[Any]) -> dict[uuid.UUID, Any]:
     """What a hit shows, per segment id (the text and content hash among it)."""
     out: dict[uuid.UUID, Any] = {}
-    stmt = _details_statement()
+    stmt = details_statement()
     for part in range(0, len(ids), 500):
         wanted = [uuid_of(i) for i in ids[part : part + 500]]
         for row in session.connection().execute(stmt, {"ids": wanted}):
@@ -189,12 +189,12 @@ def excluded_extractions(
     ``include_superseded``, of versions that are no longer current, failed ones, and ones a
     newer successful run of the same extractor over the same version replaced. Usually few,
     so they are excluded by id rather than the current ones included."""
-    stmt = _excluded_statement(include_superseded)
+    stmt = excluded_statement(include_superseded)
     return [uuid_of(e) for e in session.execute(stmt, {"ws": workspace_id}).scalars()]
 
 
 @functools.cache
-def _excluded_statement(include_superseded: bool) -> Any:
+def excluded_statement(include_superseded: bool) -> Any:
     """Three short lists through partial indexes, so the cost follows what is left out, not
     the size of the workspace: extractions of deleted documents, extractions that did not
     succeed, and (unless ``include_superseded``) superseded ones, which triggers mark
@@ -254,24 +254,38 @@ def _space_statement(space_by_id: bool, workspace_by_id: bool) -> Any:
     )
 
 
-def space_and_workspace(
-    session: Any, space: str | uuid.UUID, workspace: WorkspaceRef | None
-) -> tuple[Space, uuid.UUID]:
-    """The space and the workspace id in one Core round trip (a query runs this first)."""
+def space_query(
+    space: str | uuid.UUID, workspace: WorkspaceRef | None
+) -> tuple[Any, dict[str, Any]]:
+    """The statement reading a space and a workspace id in one round trip, and its values."""
     space_key = as_uuid(space)
     ws_ref = DEFAULT_SLUG if workspace is None else workspace
     ws_key = as_uuid(ws_ref)
     stmt = _space_statement(space_key is not None, ws_key is not None)
-    params = {
+    return stmt, {
         "sp": space_key if space_key is not None else str(space),
         "ws": ws_key if ws_key is not None else str(ws_ref),
     }
+
+
+def space_of(row: Any) -> tuple[Space, uuid.UUID | None]:
+    """The space and the workspace id (None: no such workspace) of a ``space_query`` row."""
+    space = Space(uuid_of(row[0]), row[1], int(row[2]), row[3], int(row[4]), int(row[5]))
+    return space, None if row[6] is None else uuid_of(row[6])
+
+
+def space_and_workspace(
+    session: Any, space: str | uuid.UUID, workspace: WorkspaceRef | None
+) -> tuple[Space, uuid.UUID]:
+    """The space and the workspace id in one Core round trip (a query runs this first)."""
+    stmt, params = space_query(space, workspace)
     row = session.connection().execute(stmt, params).first()
     if row is None:
         raise NotFound(f"no embedding space {space}")
-    if row[6] is None:
-        raise NotFound(f"no workspace {ws_ref!s}")
-    return Space(row[0], row[1], int(row[2]), row[3], int(row[4]), int(row[5])), row[6]
+    found, workspace_id = space_of(row)
+    if workspace_id is None:
+        raise NotFound(f"no workspace {DEFAULT_SLUG if workspace is None else workspace!s}")
+    return found, workspace_id
 
 
 def space_only(session: Any, space: str | uuid.UUID) -> Space:

@@ -162,11 +162,27 @@ class SpaceService(Service):
                 root,
                 Path(str(conn.engine.url.database)),
             )
-        root, database = where
-        if root is None:
+        if where[0] is None:
             return None
+        files, folder, inode = self._known_files(where, space)
+        if files is not None:
+            return files
+        try:
+            return self._read_files(session, space, folder, inode)
+        except OSError as exc:  # a read-only or full disk must not take search down
+            log.warning("vector files of space %s unusable (%s): searching from the database",
+                        space.id, exc)  # fmt: skip
+            return None
+
+    def _known_files(
+        self, where: tuple[Path | None, Path], space: Any
+    ) -> tuple[VectorFiles | None, Path, int]:
+        """The files this process already opened, when they are still the space as this
+        snapshot sees it (else None, with the folder and database inode to read them by)."""
         from docledger.services import vector_files as vf  # noqa: PLC0415
 
+        root, database = where
+        assert root is not None
         folder = vf.folder_of(root, space.id)
         inode = vf.database_inode(database)
         signature = vf.meta_signature(folder)
@@ -184,13 +200,8 @@ class SpaceService(Service):
             if signature != seen:
                 with self._state.lock:
                     self._state.files[space.id] = (cached, signature)
-            return cached
-        try:
-            return self._read_files(session, space, folder, inode)
-        except OSError as exc:  # a read-only or full disk must not take search down
-            log.warning("vector files of space %s unusable (%s): searching from the database",
-                        space.id, exc)  # fmt: skip
-            return None
+            return cached, folder, inode
+        return None, folder, inode
 
     def _read_files(self, session: Any, space: Any, folder: Path, inode: int) -> VectorFiles | None:
         from docledger.services import vector_catchup as vc  # noqa: PLC0415
