@@ -20,6 +20,8 @@
 - Outlook messages: msg-parser's test .msg files (attachments, embedded messages, Chinese)
   and mail-parser's Outlook newsletter;
 - OpenDocument: odfpy's test documents and spreadsheets (ODT, ODS);
+- Office 97-2003 (``.doc``, ``.xls``, ``.ppt``): the samples of filetype, puremagic, olefile,
+  oletools (encrypted files, fields, embedded objects, macros), pyexcel-xls and xlrd 1.2.0;
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
   EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
 
@@ -38,7 +40,8 @@ import subprocess
 import sys
 import tarfile
 import uuid
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -56,6 +59,16 @@ XLSX_SDIST = "xlsx2csv==0.8.6"
 MAIL_SDIST = "mail-parser==4.8.0"
 SVG_SDIST = "svglib==2.3.2"
 MSG_SDIST = "msg-parser==1.2.0"
+#: Office 97-2003 files: file-type detectors' samples, olefile's, oletools' test files
+#: (encrypted, DDE fields, embedded objects, macros), pyexcel-xls's and xlrd 1.2.0's sheets
+LEGACY_OFFICE_SDISTS = (
+    "filetype==1.2.0",
+    "puremagic==1.30",
+    "olefile==0.47",
+    "oletools==0.60.2",
+    "pyexcel-xls==0.7.1",
+    "xlrd==1.2.0",
+)
 #: The user password of pdfminer.six's encrypted samples (its own tests use it).
 SAMPLE_PASSWORD = "foo"
 
@@ -74,7 +87,7 @@ def _unpacked(spec: str, kind: str, keep: object) -> Path:
         return target
     archives = root / "sdists" / spec.replace("==", "-")
     archives.mkdir(parents=True, exist_ok=True)
-    if not any(archives.glob("*.tar.gz")):
+    if not any(_archives(archives)):
         # into a folder of this process's own, then renamed: a worker never reads an archive
         # another is still writing
         fetching = archives / f".fetching-{uuid.uuid4().hex}"
@@ -84,24 +97,42 @@ def _unpacked(spec: str, kind: str, keep: object) -> Path:
             check=True,
             capture_output=True,
         )  # fmt: skip
-        for archive in fetching.glob("*.tar.gz"):
+        for archive in _archives(fetching):
             os.replace(archive, archives / archive.name)
         shutil.rmtree(fetching, ignore_errors=True)
-    (archive,) = sorted(archives.glob("*.tar.gz"))
+    (archive,) = _archives(archives)
     work = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
     work.mkdir(parents=True)
-    with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
-            if member.isfile() and keep(member.name):  # type: ignore[operator]
-                source = tar.extractfile(member)
-                assert source is not None
-                (work / member.name.replace("/", "__")).write_bytes(source.read())
+    for name, body in _members(archive):
+        if keep(name):  # type: ignore[operator]
+            (work / name.replace("/", "__")).write_bytes(body)
     (work / ".complete").write_text("ok\n")
     try:
         work.rename(target)
     except OSError:  # another worker put it there first
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _archives(folder: Path) -> list[Path]:
+    """The source distributions in a folder (most are .tar.gz; a few projects ship a .zip)."""
+    return sorted([*folder.glob("*.tar.gz"), *folder.glob("*.zip")])
+
+
+def _members(archive: Path) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of each file in a source distribution."""
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive) as opened:
+            for info in opened.infolist():
+                if not info.is_dir():
+                    yield info.filename, opened.read(info)
+        return
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                source = tar.extractfile(member)
+                assert source is not None
+                yield member.name, source.read()
 
 
 def real_pdfs() -> list[Path]:
@@ -183,6 +214,14 @@ def real_msg() -> list[Path]:
     without a suffix)."""
     own = _ending(MSG_SDIST, "msg", ".msg")
     return own + [p for p in real_mail() if p.name.endswith("outlook_1")]
+
+
+def real_legacy_office() -> list[Path]:
+    """Every Word, Excel and PowerPoint 97-2003 file of the legacy Office distributions."""
+    found: list[Path] = []
+    for spec in LEGACY_OFFICE_SDISTS:
+        found.extend(_ending(spec, "legacy-office", ".doc", ".xls", ".ppt"))
+    return found
 
 
 def fetched(load: Callable[[], T], what: str) -> T:

@@ -25,11 +25,13 @@ from docledger.extractors import (
     OdtExtractor,
     OutlookExtractor,
     SlidesExtractor,
+    Word97Extractor,
     XlsxExtractor,
 )
 from tests.corpus import (
     fetched,
     real_docx,
+    real_legacy_office,
     real_mail,
     real_msg,
     real_odf,
@@ -82,6 +84,12 @@ CORPORA: list[tuple[str, Callable[[], list[Path]], Any, bool]] = [
     ("ods", lambda: [p for p in real_odf() if p.suffix == ".ods"], OdsExtractor(), True),
     ("mail", real_mail, MailExtractor(), False),
     ("outlook", real_msg, OutlookExtractor(), False),
+    (
+        "doc",
+        lambda: [p for p in real_legacy_office() if p.suffix == ".doc"],
+        Word97Extractor(),
+        False,
+    ),
 ]
 
 

@@ -20,6 +20,7 @@ from docledger.extractors.slides import SlidesExtractor
 from docledger.extractors.svg import SvgExtractor
 from docledger.extractors.table import CsvExtractor
 from docledger.extractors.text import JsonExtractor, JsonLinesExtractor, TextExtractor
+from docledger.extractors.word97 import Word97Extractor
 from docledger.extractors.workbook import XlsxExtractor
 
 ENTRY_POINT_GROUP = "docledger.extractors"
@@ -41,6 +42,7 @@ __all__ = [
     "SlidesExtractor",
     "SvgExtractor",
     "TextExtractor",
+    "Word97Extractor",
     "XlsxExtractor",
     "available",
     "for_media_type",
@@ -57,6 +59,7 @@ def available() -> dict[str, Extractor]:
             HtmlExtractor(),
             CsvExtractor(),
             DocxExtractor(),
+            Word97Extractor(),
             SlidesExtractor(),
             OdtExtractor(),
             OdsExtractor(),

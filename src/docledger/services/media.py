@@ -5,6 +5,7 @@ No libmagic: the formats document pipelines meet are few, and their signatures a
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from codecs import BOM_UTF8
@@ -66,12 +67,43 @@ def _package(head: bytes) -> str | None:
     return None
 
 
-#: Office 97-2003 files are OLE compound files too (named here, not read).
+#: Office 97-2003 files are OLE compound files too.
 _OLE_BY_EXTENSION = {
     ".doc": "application/msword",
+    ".dot": "application/msword",
     ".xls": "application/vnd.ms-excel",
     ".ppt": "application/vnd.ms-powerpoint",
 }
+#: ... told apart by their main stream's name, when the compound file's directory lies within
+#: the bytes sniffed (small files; else the file name decides)
+_OLE_BY_STREAM = (
+    ("WordDocument", "application/msword"),
+    ("Workbook", "application/vnd.ms-excel"),
+    ("PowerPoint Document", "application/vnd.ms-powerpoint"),
+)
+
+
+def _ole_by_streams(head: bytes) -> str | None:
+    for stream, media_type in _OLE_BY_STREAM:
+        if stream.encode("utf-16-le") + b"\x00\x00" in head:
+            return media_type
+    return None
+
+
+def ole_kind(data: bytes) -> str | None:
+    """The Office 97-2003 type of a whole OLE compound file, from its directory (which the
+    bytes sniffed seldom reach); None when it is none of them or cannot be read."""
+    import olefile  # noqa: PLC0415 - only OLE files pay for the import
+
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            for stream, media_type in _OLE_BY_STREAM:
+                if ole.exists(stream):
+                    return media_type
+    except Exception:  # a broken compound file, whatever olefile raises: not recognised
+        return None
+    return None
+
 
 _TEXT_BY_EXTENSION = {
     ".md": "text/markdown",
@@ -111,7 +143,7 @@ def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
             ):
                 return "application/vnd.ms-outlook"  # an Outlook message's property streams
             if media_type == "application/x-ole-storage":
-                return _OLE_BY_EXTENSION.get(suffix, media_type)
+                return _OLE_BY_EXTENSION.get(suffix) or _ole_by_streams(head) or media_type
             return media_type
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"

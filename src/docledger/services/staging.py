@@ -13,7 +13,7 @@ from docledger.errors import InvalidInput
 from docledger.extractors.image import MEDIA_TYPES as IMAGE_TYPES
 from docledger.extractors.image import page_count as image_page_count
 from docledger.schemas import IngestResult
-from docledger.services.media import SNIFF_BYTES, pdf_page_count, sniff
+from docledger.services.media import SNIFF_BYTES, ole_kind, pdf_page_count, sniff
 from docledger.services.sources import (
     Source,
     normalize_key,
@@ -139,6 +139,8 @@ def stage(store: BlobStore, src: Source) -> Staged:
     # where the caller keeps the file, and its suffix tells a CSV from prose
     named = src.filename or (key.rsplit("/", 1)[-1] if key else None)
     media_type = sniff(head, named, complete=complete)
+    if media_type == "application/x-ole-storage" and data is not None:
+        media_type = ole_kind(data) or media_type  # its directory lies past the bytes sniffed
     warnings: list[str] = []
     if blob.size_bytes == 0:
         warnings.append("empty file: stored as it is, nothing to extract")
