@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 
 from docledger.errors import InvalidInput
 from docledger.extractors.package import opened, part, relations
-from docledger.extractors.text import TextExtractor, sectioned
+from docledger.extractors.text import TextExtractor, with_parts
 from docledger.schemas.extraction import SegmentIn
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -178,9 +178,6 @@ class DocxExtractor(TextExtractor):
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
         values = self.check(params)  # the text extractor's params: chunk size and overlap
         text, marks, body_end = document_text(data)
-        segments = sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], {})
-        kinds = {title: kind for kind, title in EXTRA_PARTS}
-        for segment in segments:
-            if segment.kind == "section" and segment.metadata.get("start", 0) >= body_end:
-                segment.metadata["part"] = kinds.get(segment.label or "", "body")
-        return segments
+        return with_parts(
+            text, marks, body_end, values, {title: kind for kind, title in EXTRA_PARTS}
+        )

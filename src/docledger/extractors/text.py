@@ -41,6 +41,23 @@ class TextExtractor:
         return sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], noted)
 
 
+def with_parts(
+    text: str,
+    marks: list[tuple[int, str]],
+    body_end: int,
+    values: Mapping[str, Any],
+    parts: Mapping[str, str],
+) -> list[SegmentIn]:
+    """``sectioned`` for a document whose body is followed by parts of other kinds (notes,
+    headers, comments): each section from ``body_end`` on names its part in
+    ``metadata.part`` (``parts``: its title to the part's name)."""
+    segments = sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], {})
+    for segment in segments:
+        if segment.kind == "section" and segment.metadata.get("start", 0) >= body_end:
+            segment.metadata["part"] = parts.get(segment.label or "", "body")
+    return segments
+
+
 def sectioned(
     text: str,
     marks: list[tuple[int, str]],

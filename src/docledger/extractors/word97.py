@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from docledger.errors import InvalidInput
-from docledger.extractors.text import TextExtractor, sectioned
+from docledger.extractors.text import TextExtractor, with_parts
 from docledger.schemas.extraction import SegmentIn
 
 MEDIA_TYPE = "application/msword"
@@ -244,11 +244,4 @@ class Word97Extractor(TextExtractor):
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
         values = self.check(params)  # the text extractor's params: chunk size and overlap
         text, marks, body_end = document_text(data)
-        if not text.strip():
-            return []
-        segments = sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], {})
-        for segment in segments:
-            if segment.kind == "section":
-                start = segment.metadata.get("start", 0)
-                segment.metadata["part"] = segment.label if start >= body_end else "body"
-        return segments
+        return with_parts(text, marks, body_end, values, {n: n for n in STORIES if n})
