@@ -26,6 +26,7 @@ from docledger.extractors import (
     OutlookExtractor,
     SlidesExtractor,
     Word97Extractor,
+    XlsExtractor,
     XlsxExtractor,
 )
 from tests.corpus import (
@@ -76,6 +77,10 @@ def _byte_variants(data: bytes, rng: random.Random) -> list[bytes]:
     return out
 
 
+def _legacy(suffix: str) -> list[Path]:
+    return [p for p in real_legacy_office() if p.suffix == suffix]
+
+
 CORPORA: list[tuple[str, Callable[[], list[Path]], Any, bool]] = [
     ("pptx", real_pptx, SlidesExtractor(), True),
     ("xlsx", real_xlsx, XlsxExtractor(), True),
@@ -84,12 +89,8 @@ CORPORA: list[tuple[str, Callable[[], list[Path]], Any, bool]] = [
     ("ods", lambda: [p for p in real_odf() if p.suffix == ".ods"], OdsExtractor(), True),
     ("mail", real_mail, MailExtractor(), False),
     ("outlook", real_msg, OutlookExtractor(), False),
-    (
-        "doc",
-        lambda: [p for p in real_legacy_office() if p.suffix == ".doc"],
-        Word97Extractor(),
-        False,
-    ),
+    ("doc", lambda: _legacy(".doc"), Word97Extractor(), False),
+    ("xls", lambda: _legacy(".xls"), XlsExtractor(), False),
 ]
 
 

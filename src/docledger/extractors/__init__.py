@@ -12,6 +12,7 @@ from docledger.extractors import ocr
 from docledger.extractors.base import Extractor, version_of
 from docledger.extractors.builtin import ImageExtractor, PdfExtractor
 from docledger.extractors.docx import DocxExtractor
+from docledger.extractors.excel97 import XlsExtractor
 from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.mail import MailExtractor
 from docledger.extractors.odf import OdsExtractor, OdtExtractor
@@ -43,6 +44,7 @@ __all__ = [
     "SvgExtractor",
     "TextExtractor",
     "Word97Extractor",
+    "XlsExtractor",
     "XlsxExtractor",
     "available",
     "for_media_type",
@@ -64,6 +66,7 @@ def available() -> dict[str, Extractor]:
             OdtExtractor(),
             OdsExtractor(),
             XlsxExtractor(),
+            XlsExtractor(),
             MailExtractor(),
             OutlookExtractor(),
             SvgExtractor(),

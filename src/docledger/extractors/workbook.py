@@ -61,7 +61,7 @@ def _first(element: ElementTree.Element, name: str) -> ElementTree.Element | Non
     return next(_children(element, name), None)
 
 
-def _kind_of_format(code: str) -> str | None:
+def kind_of_format(code: str) -> str | None:
     """'date', 'time', 'datetime' or 'percent' for a custom number format, else None."""
     bare = _LITERALS.sub("", code.split(";", 1)[0]).lower()
     if "%" in bare:
@@ -76,14 +76,14 @@ def _kind_of_format(code: str) -> str | None:
 
 
 def _styles(tree: ElementTree.Element | None) -> list[str | None]:
-    """Per cell style index: how its numbers are shown (see ``_kind_of_format``)."""
+    """Per cell style index: how its numbers are shown (see ``kind_of_format``)."""
     if tree is None:
         return []
     custom: dict[int, str | None] = {}
     formats = _first(tree, "numFmts")
     for fmt in [] if formats is None else _children(formats, "numFmt"):
         try:
-            custom[int(fmt.get("numFmtId", ""))] = _kind_of_format(fmt.get("formatCode", ""))
+            custom[int(fmt.get("numFmtId", ""))] = kind_of_format(fmt.get("formatCode", ""))
         except ValueError:
             continue
     out: list[str | None] = []
@@ -93,15 +93,26 @@ def _styles(tree: ElementTree.Element | None) -> list[str | None]:
             number = int(xf.get("numFmtId", "0"))
         except ValueError:
             number = 0
-        if number in custom:
-            out.append(custom[number])
-        elif number in _DATE_FORMATS:
-            out.append("datetime" if number == 22 else "date")
-        elif number in _TIME_FORMATS:
-            out.append("time")
-        else:
-            out.append("percent" if number in _PERCENT_FORMATS else None)
+        out.append(format_kind(number, custom))
     return out
+
+
+def epoch_of(is_1904: bool) -> datetime:
+    """Day 0 of the workbook's date system (Excel's day numbers are wall-clock dates: no
+    time zone to give them)."""
+    return datetime(1904, 1, 1) if is_1904 else datetime(1899, 12, 30)  # noqa: DTZ001
+
+
+def format_kind(number: int, custom: Mapping[int, str | None]) -> str | None:
+    """How a number format shows numbers: a workbook's own formats by their code, Excel's
+    built-in ones (the same numbers in XLSX and XLS) by their number."""
+    if number in custom:
+        return custom[number]
+    if number in _DATE_FORMATS:
+        return "datetime" if number == 22 else "date"
+    if number in _TIME_FORMATS:
+        return "time"
+    return "percent" if number in _PERCENT_FORMATS else None
 
 
 def _number(raw: str, shown: str | None, epoch: datetime) -> str:
@@ -109,6 +120,12 @@ def _number(raw: str, shown: str | None, epoch: datetime) -> str:
         value = float(raw)
     except ValueError:
         return raw
+    return shown_number(value, shown, epoch)
+
+
+def shown_number(value: float, shown: str | None, epoch: datetime) -> str:
+    """A number as Excel shows it: to 15 significant digits, or as the date, time or
+    percentage its format makes it."""
     if shown in {"date", "time", "datetime"} and 0 <= value < 2_958_466:  # up to 9999-12-31
         if epoch.year == 1899 and value < 60:
             value += 1  # Excel counts a 29 February 1900 that never was (as Lotus 1-2-3 did)
@@ -228,8 +245,7 @@ def sheets(data: bytes) -> Iterator[tuple[str, bool, list[tuple[int, int, list[s
         styles = _styles(part(archive, by_kind["styles"], _WHAT) if "styles" in by_kind else None)
         properties = _first(book, "workbookPr")
         is_1904 = properties is not None and properties.get("date1904") in {"1", "true"}
-        # Excel's day numbers are wall-clock dates: no time zone to give them
-        epoch = datetime(1904, 1, 1) if is_1904 else datetime(1899, 12, 30)  # noqa: DTZ001
+        epoch = epoch_of(is_1904)
         listed = _first(book, "sheets")
         cells = 0
         for sheet in [] if listed is None else _children(listed, "sheet"):
@@ -256,10 +272,15 @@ class XlsxExtractor(TextExtractor):
     version: str = "1"
     media_types: tuple[str, ...] = MEDIA_TYPES
 
+    @staticmethod
+    def sheets(data: bytes) -> Iterator[tuple[str, bool, list[tuple[int, int, list[str]]]]]:
+        """(name, hidden, rows) per worksheet (the format's own reading)."""
+        return sheets(data)
+
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
         self.check(params)  # the text extractor's params are accepted (and unused)
         out: list[SegmentIn] = []
-        for name, hidden, table in sheets(data):
+        for name, hidden, table in self.sheets(data):
             noted: dict[str, Any] = {"sheet": name, **({"hidden": True} if hidden else {})}
             out.extend(records(table, noted))
         return out
