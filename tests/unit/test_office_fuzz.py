@@ -24,6 +24,7 @@ from docledger.extractors import (
     OdsExtractor,
     OdtExtractor,
     OutlookExtractor,
+    PptExtractor,
     SlidesExtractor,
     Word97Extractor,
     XlsExtractor,
@@ -91,6 +92,7 @@ CORPORA: list[tuple[str, Callable[[], list[Path]], Any, bool]] = [
     ("outlook", real_msg, OutlookExtractor(), False),
     ("doc", lambda: _legacy(".doc"), Word97Extractor(), False),
     ("xls", lambda: _legacy(".xls"), XlsExtractor(), False),
+    ("ppt", lambda: _legacy(".ppt"), PptExtractor(), False),
 ]
 
 

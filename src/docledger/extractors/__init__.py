@@ -17,6 +17,7 @@ from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.mail import MailExtractor
 from docledger.extractors.odf import OdsExtractor, OdtExtractor
 from docledger.extractors.outlook import OutlookExtractor
+from docledger.extractors.powerpoint97 import PptExtractor
 from docledger.extractors.slides import SlidesExtractor
 from docledger.extractors.svg import SvgExtractor
 from docledger.extractors.table import CsvExtractor
@@ -40,6 +41,7 @@ __all__ = [
     "OdtExtractor",
     "OutlookExtractor",
     "PdfExtractor",
+    "PptExtractor",
     "SlidesExtractor",
     "SvgExtractor",
     "TextExtractor",
@@ -63,6 +65,7 @@ def available() -> dict[str, Extractor]:
             DocxExtractor(),
             Word97Extractor(),
             SlidesExtractor(),
+            PptExtractor(),
             OdtExtractor(),
             OdsExtractor(),
             XlsxExtractor(),

@@ -282,9 +282,14 @@ class SlidesExtractor(Chunking):
     media_types: tuple[str, ...] = (MEDIA_TYPE,)
     params = dict(CHUNK_PARAMS)
 
+    @staticmethod
+    def slides(data: bytes) -> tuple[tuple[float, float], list[Slide]]:
+        """The slide size and the slides (the format's own reading)."""
+        return slides(data)
+
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         values = self.check(params)
-        size, deck = slides(data)
+        size, deck = self.slides(data)
         page = Box(0, 0, *size)
         out: list[dict[str, Any]] = []
         for slide in deck:
