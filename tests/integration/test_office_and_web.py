@@ -20,6 +20,7 @@ from odf.text import H, P
 from PIL import Image
 
 from docledger import Ledger
+from tests.corpus import fetched, real_legacy_office
 
 
 def _folder(root: Path) -> Path:
@@ -139,3 +140,40 @@ def test_a_folder_of_everyday_files_extracts_each_by_its_kind(
     assert record.meta["sheet"] == "Pendências"
     (drawing,) = list(ledger.segments.of_version(by_key["desenhos.xlsx"].version_id))
     assert drawing.text == "desenho: A-101 planta térreo\nrevisado: 2026-11-30"
+
+
+def test_office_97_2003_files_extract_each_by_its_kind(ledger: Ledger, tmp_path: Path) -> None:
+    """The legacy Office corpus (other projects' .doc, .xls and .ppt files) in one batch,
+    named and unnamed alike: each goes to its extractor, the encrypted and pre-97 ones are
+    recorded failures saying what they are, and search finds what each file says."""
+    corpus = fetched(real_legacy_office, "legacy-Office")
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for path in corpus:
+        (folder / path.name.split("__")[-1]).write_bytes(path.read_bytes())
+    added = ledger.documents.create_from_paths([folder])
+    assert len(added) == len(corpus)
+    assert all(r.outcome == "added" for r in added), added
+    outcomes = ledger.extractions.run([r.document_id for r in added])
+    by_name = {Path(o.document).name: o for o in outcomes}
+    expected = {".doc": "doc", ".xls": "xls", ".ppt": "ppt"}
+    for name, outcome in by_name.items():
+        if "encrypt" in name:
+            assert outcome.error is not None
+            assert "is encrypted" in outcome.error, name
+        elif outcome.error is not None:  # Excel 2-5 files: said, not a traceback
+            assert "BIFF4" in outcome.error or "BIFF5" in outcome.error, name
+        else:
+            assert outcome.extractor == expected[Path(name).suffix], name
+    assert sum(o.error is not None for o in outcomes) == 7  # 5 encrypted, an Excel 4 and a 5
+    for query, name in (
+        ("neither macros nor dde links", "harmless-clean.doc"),
+        ("simple harmless ASCII", "embedded-simple-2007.ppt"),
+        ("Öcker 1988-05-03", "Formate.xls"),
+    ):
+        hits = ledger.search.text(query, k=3)
+        assert hits, query
+        assert Path(hits[0].external_key).name == name, (query, hits[0].external_key)
+    # a .doc given as bytes without a name is still a Word document
+    unnamed = ledger.documents.create((folder / "harmless-clean.doc").read_bytes())
+    assert unnamed.media_type == "application/msword"

@@ -43,6 +43,8 @@ LABELSST, LABEL, RSTRING, NUMBER, RK, MULRK = 0x00FD, 0x0204, 0x00D6, 0x0203, 0x
 BOOLERR, FORMULA, STRING = 0x0205, 0x0006, 0x0207
 ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?",
           0x24: "#NUM!", 0x2A: "#N/A"}  # fmt: skip
+#: the BOF records Excel 2, 3 and 4 files start with (no compound file around them)
+OLD_BOFS = {b"\x09\x00": 2, b"\x09\x02": 3, b"\x09\x04": 4}
 #: columns of a BIFF8 sheet (IV), rows (65,536)
 MOST_COLUMNS = 256
 
@@ -228,6 +230,8 @@ def _values(  # noqa: PLR0911 - one return per kind of cell record reads best
 def _workbook(data: bytes) -> Iterator[bytes]:
     import olefile  # noqa: PLC0415 - only Excel files pay for the import
 
+    if data[:2] in OLD_BOFS:
+        raise _refuse(f"it is an Excel 2-4 worksheet (BIFF{OLD_BOFS[data[:2]]}); save it as .xlsx")
     if not data.startswith(OLE_SIGNATURE):
         raise _refuse("it is not an OLE compound file")
     try:

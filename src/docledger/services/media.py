@@ -123,7 +123,7 @@ _TEXT_BY_EXTENSION = {
 }
 
 
-def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
+def sniff(  # noqa: PLR0911, PLR0912 - a test and a return per format reads best
     head: bytes, filename: str | None = None, *, complete: bool = False
 ) -> str:
     """The media type of content starting with ``head``.
@@ -145,6 +145,8 @@ def sniff(  # noqa: PLR0911 - one early return per recognised format reads best
             if media_type == "application/x-ole-storage":
                 return _OLE_BY_EXTENSION.get(suffix) or _ole_by_streams(head) or media_type
             return media_type
+    if suffix == ".xls" and head[:2] in (b"\x09\x00", b"\x09\x02", b"\x09\x04"):
+        return "application/vnd.ms-excel"  # an Excel 2-4 worksheet: a BOF record, no OLE file
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     if not looks_textual(head, complete):
