@@ -18,12 +18,11 @@ refused with an ``InvalidInput`` that says so.
 
 from __future__ import annotations
 
-import io
 import struct
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 from docledger.errors import InvalidInput
+from docledger.extractors import compound
 from docledger.extractors.workbook import (
     MOST_CELLS,
     XlsxExtractor,
@@ -34,7 +33,7 @@ from docledger.extractors.workbook import (
 )
 
 MEDIA_TYPE = "application/vnd.ms-excel"
-OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+WHAT = "Excel 97-2003 workbook"
 BIFF8 = 0x0600
 #: record types ([MS-XLS] 2.3)
 BOF, EOF, CONTINUE, FILEPASS, DATEMODE = 0x0809, 0x000A, 0x003C, 0x002F, 0x0022
@@ -50,7 +49,7 @@ MOST_COLUMNS = 256
 
 
 def _refuse(why: str) -> InvalidInput:
-    return InvalidInput(f"cannot read the Excel 97-2003 workbook: {why}")
+    return compound.refused(WHAT, why)
 
 
 def _records(stream: bytes, start: int) -> Iterator[tuple[int, bytes]]:
@@ -226,38 +225,15 @@ def _values(  # noqa: PLR0911 - one return per kind of cell record reads best
     return []
 
 
-@contextmanager
-def _workbook(data: bytes) -> Iterator[bytes]:
-    import olefile  # noqa: PLC0415 - only Excel files pay for the import
-
-    if data[:2] in OLD_BOFS:
-        raise _refuse(f"it is an Excel 2-4 worksheet (BIFF{OLD_BOFS[data[:2]]}); save it as .xlsx")
-    if not data.startswith(OLE_SIGNATURE):
-        raise _refuse("it is not an OLE compound file")
-    try:
-        with olefile.OleFileIO(io.BytesIO(data)) as ole:
-            if ole.exists("Workbook"):
-                stream = bytes(ole.openstream("Workbook").read())
-            elif ole.exists("Book"):
-                raise _refuse("it is an Excel 5/95 (BIFF5) workbook; save it as .xlsx")
-            else:
-                raise _refuse("it has no Workbook stream")
-    except InvalidInput:
-        raise
-    except (OSError, ValueError, IndexError, EOFError, struct.error) as exc:
-        raise _refuse(str(exc)) from exc
-    try:
-        yield stream
-    except InvalidInput:
-        raise
-    except (ValueError, IndexError, struct.error) as exc:  # a record shorter than it says
-        raise _refuse(str(exc)) from exc
-
-
 def sheets(data: bytes) -> Iterator[tuple[str, bool, list[tuple[int, int, list[str]]]]]:
     """(name, hidden, rows) per worksheet in tab order; rows as ``table.records`` takes them
     (numbered from 1, as Excel shows them)."""
-    with _workbook(data) as stream:
+    if data[:2] in OLD_BOFS:
+        raise _refuse(f"it is an Excel 2-4 worksheet (BIFF{OLD_BOFS[data[:2]]}); save it as .xlsx")
+    with compound.opened(data, WHAT) as ole:
+        if ole.exists("Book") and not ole.exists("Workbook"):
+            raise _refuse("it is an Excel 5/95 (BIFF5) workbook; save it as .xlsx")
+        stream = compound.stream(ole, "Workbook", WHAT)
         book = _Globals(stream)
         count = 0
         for name, hidden, offset in book.sheets:

@@ -13,12 +13,11 @@ attachments listed in the metadata.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from docledger.errors import InvalidInput
+from docledger.extractors import compound
 from docledger.extractors.encoding import decode
 from docledger.extractors.html import visible_text
 from docledger.extractors.mail import entry, mail_segments
@@ -26,8 +25,7 @@ from docledger.extractors.text import TextExtractor
 from docledger.schemas.extraction import SegmentIn
 
 MEDIA_TYPE = "application/vnd.ms-outlook"
-#: The signature every OLE compound file starts with.
-OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+WHAT = "Outlook message"
 #: MAPI property ids (MS-OXPROPS) of what a reader sees.
 SUBJECT, SENDER_NAME, SENDER_EMAIL, DISPLAY_TO, DISPLAY_CC = 0x0037, 0x0C1A, 0x0C1F, 0x0E04, 0x0E03
 BODY, HTML_BODY, HEADERS, CODEPAGE = 0x1000, 0x1013, 0x007D, 0x3FFD
@@ -140,24 +138,12 @@ def attachment_files(data: bytes) -> list[tuple[str | None, bytes]]:
 def _opened(data: bytes) -> Iterator[Any]:
     """The compound file, every way reading it can fail said as "cannot read the Outlook
     message"."""
-    import olefile  # noqa: PLC0415 - only Outlook files pay for the import
-
-    if not data.startswith(OLE_SIGNATURE):
-        raise InvalidInput("cannot read the Outlook message: it is not an OLE compound file")
-    try:
-        ole = olefile.OleFileIO(io.BytesIO(data))
-    except (OSError, ValueError, IndexError) as exc:  # olefile's errors for a broken file
-        raise InvalidInput(f"cannot read the Outlook message: {exc}") from exc
-    try:
+    with compound.opened(data, WHAT) as ole:
         if not ole.exists(f"__substg1.0_{SUBJECT:04X}001F") and not ole.exists(
             "__properties_version1.0"
         ):
-            raise InvalidInput("cannot read the Outlook message: it holds no message properties")
+            raise compound.refused(WHAT, "it holds no message properties")
         yield ole
-    except (OSError, ValueError, IndexError, EOFError) as exc:  # streams a broken file names
-        raise InvalidInput(f"cannot read the Outlook message: {exc}") from exc
-    finally:
-        ole.close()
 
 
 def messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:

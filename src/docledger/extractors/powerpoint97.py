@@ -18,18 +18,17 @@ presentations are refused with an ``InvalidInput`` that says so.
 
 from __future__ import annotations
 
-import io
 import struct
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from docledger.errors import InvalidInput
+from docledger.extractors import compound
 from docledger.extractors.layout import Box
 from docledger.extractors.slides import MOST_DEPTH, Slide, SlidesExtractor
 
 MEDIA_TYPE = "application/vnd.ms-powerpoint"
-OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+WHAT = "PowerPoint 97-2003 presentation"
 #: record types ([MS-PPT] 2.13.24, [MS-ODRAW] 2.2)
 DOCUMENT, DOCUMENT_ATOM, SLIDE, SLIDE_ATOM, NOTES = 0x03E8, 0x03E9, 0x03EE, 0x03EF, 0x03F0
 SLIDE_LIST, SLIDE_PERSIST, USER_EDIT, PERSIST_DIRECTORY = 0x0FF0, 0x03F3, 0x0FF5, 0x1772
@@ -47,7 +46,7 @@ MOST_EDITS, MOST_SLIDES = 10_000, 10_000
 
 
 def _refuse(why: str) -> InvalidInput:
-    return InvalidInput(f"cannot read the PowerPoint 97-2003 presentation: {why}")
+    return compound.refused(WHAT, why)
 
 
 class _Records:
@@ -225,41 +224,16 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\r") if line.strip()]
 
 
-@contextmanager
-def _stream(data: bytes) -> Iterator[tuple[bytes, int]]:
-    """The PowerPoint Document stream and the offset of its current edit."""
-    import olefile  # noqa: PLC0415 - only PowerPoint files pay for the import
-
-    if not data.startswith(OLE_SIGNATURE):
-        raise _refuse("it is not an OLE compound file")
-    try:
-        with olefile.OleFileIO(io.BytesIO(data)) as ole:
-            if not ole.exists("PowerPoint Document"):
-                raise _refuse("it has no PowerPoint Document stream")
-            if not ole.exists("Current User"):
-                raise _refuse("it has no Current User stream")
-            stream = bytes(ole.openstream("PowerPoint Document").read())
-            user = bytes(ole.openstream("Current User").read())
-    except InvalidInput:
-        raise
-    except (OSError, ValueError, IndexError, EOFError, struct.error) as exc:
-        raise _refuse(str(exc)) from exc
-    if len(user) < 20:
-        raise _refuse("its Current User stream is cut short")
-    token, current_edit = struct.unpack_from("<II", user, 12)
-    if token == ENCRYPTED_TOKEN:
-        raise _refuse("it is encrypted (save it without a password, or as .pptx)")
-    try:
-        yield stream, current_edit
-    except InvalidInput:
-        raise
-    except (ValueError, IndexError, struct.error, RecursionError) as exc:
-        raise _refuse(str(exc)) from exc
-
-
 def slides(data: bytes) -> tuple[tuple[float, float], list[Slide]]:
     """The slide size (points) and every slide, in the presentation's order."""
-    with _stream(data) as (stream, current_edit):
+    with compound.opened(data, WHAT) as ole:
+        stream = compound.stream(ole, "PowerPoint Document", WHAT)
+        user = compound.stream(ole, "Current User", WHAT)
+        if len(user) < 20:
+            raise _refuse("its Current User stream is cut short")
+        token, current_edit = struct.unpack_from("<II", user, 12)
+        if token == ENCRYPTED_TOKEN:
+            raise _refuse("it is encrypted (save it without a password, or as .pptx)")
         records = _Records(stream)
         directory, document_id = _persist(records, current_edit)
         kind, _, start, end = records.at(directory[document_id])

@@ -19,18 +19,17 @@ an ``InvalidInput`` that says so; so is anything the piece table does not add up
 
 from __future__ import annotations
 
-import io
 import struct
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from docledger.errors import InvalidInput
+from docledger.extractors import compound
 from docledger.extractors.text import TextExtractor, with_parts
 from docledger.schemas.extraction import SegmentIn
 
 MEDIA_TYPE = "application/msword"
-OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+WHAT = "Word 97-2003 document"
 #: FibBase.wIdent of a Word binary document
 WORD_IDENT = 0xA5EC
 #: the first nFib of Word 97; earlier versions lay the FIB out otherwise
@@ -57,33 +56,7 @@ _CELL = "\x07"
 
 
 def _refuse(why: str) -> InvalidInput:
-    return InvalidInput(f"cannot read the Word 97-2003 document: {why}")
-
-
-@contextmanager
-def _opened(data: bytes) -> Iterator[Any]:
-    import olefile  # noqa: PLC0415 - only Word files pay for the import
-
-    if not data.startswith(OLE_SIGNATURE):
-        raise _refuse("it is not an OLE compound file")
-    try:
-        ole = olefile.OleFileIO(io.BytesIO(data))
-    except (OSError, ValueError, IndexError) as exc:  # olefile's errors for a broken file
-        raise _refuse(str(exc)) from exc
-    try:
-        yield ole
-    except InvalidInput:
-        raise
-    except (OSError, ValueError, IndexError, EOFError, struct.error) as exc:
-        raise _refuse(str(exc)) from exc
-    finally:
-        ole.close()
-
-
-def _stream(ole: Any, name: str) -> bytes:
-    if not ole.exists(name):
-        raise _refuse(f"it has no {name} stream")
-    return bytes(ole.openstream(name).read())
+    return compound.refused(WHAT, why)
 
 
 def _u16(data: bytes, at: int) -> int:
@@ -206,13 +179,13 @@ def plain(story: str) -> str:
 def document_text(data: bytes) -> tuple[str, list[tuple[int, str]], int]:
     """The main text followed by each other story that has text (a section each); (offset,
     title) per story after the main one; where the main text ends."""
-    with _opened(data) as ole:
-        word = _stream(ole, "WordDocument")
+    with compound.opened(data, WHAT) as ole:
+        word = compound.stream(ole, "WordDocument", WHAT)
         fib = _Fib(word)
-        table = _stream(ole, fib.table)
-    pieces = _pieces(table, fib.clx, fib.clx_size)
-    total = fib.main + sum(fib.stories)
-    characters = _characters(word, pieces, total)
+        table = compound.stream(ole, fib.table, WHAT)
+        pieces = _pieces(table, fib.clx, fib.clx_size)
+        total = fib.main + sum(fib.stories)
+        characters = _characters(word, pieces, total)
     if len(characters) < fib.main:
         raise _refuse("its text is shorter than its header says")
     parts = [plain(characters[: fib.main])]
