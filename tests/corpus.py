@@ -224,6 +224,12 @@ def real_legacy_office() -> list[Path]:
     return found
 
 
+def real_rtf() -> list[Path]:
+    """The RTF files of oletools' test data (among them the RTF 1.7 specification itself,
+    2 MB of tables, fields, pictures and embedded objects)."""
+    return _ending("oletools==0.60.2", "rtf", ".rtf")
+
+
 def fetched(load: Callable[[], T], what: str) -> T:
     """``load()``, or a skipped test where the corpus cannot be fetched (no network, no
     cache), except under CI, where a missing corpus is a failure."""

@@ -18,6 +18,7 @@ from docledger.extractors.mail import MailExtractor
 from docledger.extractors.odf import OdsExtractor, OdtExtractor
 from docledger.extractors.outlook import OutlookExtractor
 from docledger.extractors.powerpoint97 import PptExtractor
+from docledger.extractors.rtf import RtfExtractor
 from docledger.extractors.slides import SlidesExtractor
 from docledger.extractors.svg import SvgExtractor
 from docledger.extractors.table import CsvExtractor
@@ -42,6 +43,7 @@ __all__ = [
     "OutlookExtractor",
     "PdfExtractor",
     "PptExtractor",
+    "RtfExtractor",
     "SlidesExtractor",
     "SvgExtractor",
     "TextExtractor",
@@ -64,6 +66,7 @@ def available() -> dict[str, Extractor]:
             CsvExtractor(),
             DocxExtractor(),
             Word97Extractor(),
+            RtfExtractor(),
             SlidesExtractor(),
             PptExtractor(),
             OdtExtractor(),

@@ -32,6 +32,7 @@ _SIGNATURES: list[tuple[bytes, int, str]] = [
     (b"\x1f\x8b", 0, "application/gzip"),
     (b"PK\x03\x04", 0, "application/zip"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, "application/x-ole-storage"),
+    (b"{\\rtf", 0, "application/rtf"),
 ]
 
 _ZIP_BY_EXTENSION = {
@@ -106,6 +107,7 @@ def ole_kind(data: bytes) -> str | None:
 
 
 _TEXT_BY_EXTENSION = {
+    ".rtf": "application/rtf",
     ".md": "text/markdown",
     ".markdown": "text/markdown",
     ".csv": "text/csv",
