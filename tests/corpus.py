@@ -224,6 +224,11 @@ def real_legacy_office() -> list[Path]:
     return found
 
 
+def real_odp() -> list[Path]:
+    """Every OpenDocument presentation of odfpy's and filetype's source distributions."""
+    return _ending(ODF_SDIST, "odp", ".odp") + _ending("filetype==1.2.0", "odp", ".odp")
+
+
 def real_rtf() -> list[Path]:
     """The RTF files of oletools' test data (among them the RTF 1.7 specification itself,
     2 MB of tables, fields, pictures and embedded objects)."""

@@ -16,6 +16,7 @@ from docledger.extractors.excel97 import XlsExtractor
 from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.mail import MailExtractor
 from docledger.extractors.odf import OdsExtractor, OdtExtractor
+from docledger.extractors.odp import OdpExtractor
 from docledger.extractors.outlook import OutlookExtractor
 from docledger.extractors.powerpoint97 import PptExtractor
 from docledger.extractors.rtf import RtfExtractor
@@ -38,6 +39,7 @@ __all__ = [
     "JsonExtractor",
     "JsonLinesExtractor",
     "MailExtractor",
+    "OdpExtractor",
     "OdsExtractor",
     "OdtExtractor",
     "OutlookExtractor",
@@ -71,6 +73,7 @@ def available() -> dict[str, Extractor]:
             PptExtractor(),
             OdtExtractor(),
             OdsExtractor(),
+            OdpExtractor(),
             XlsxExtractor(),
             XlsExtractor(),
             MailExtractor(),

@@ -76,7 +76,7 @@ def _inline(element: ElementTree.Element) -> Iterator[str | ElementTree.Element]
             yield child.tail
 
 
-def _blocks(container: ElementTree.Element, depth: int = 0) -> Iterator[tuple[str, bool]]:
+def blocks(container: ElementTree.Element, depth: int = 0) -> Iterator[tuple[str, bool]]:
     """(text, is a heading) per paragraph or table, in order."""
     if depth > 200:
         raise InvalidInput("cannot read the OpenDocument file: it is nested too deeply")
@@ -89,18 +89,18 @@ def _blocks(container: ElementTree.Element, depth: int = 0) -> Iterator[tuple[st
             if text:
                 yield text, tag == f"{TEXT}h" and "\n" not in text
             for frame in frames:
-                yield from _blocks(frame, depth + 1)
+                yield from blocks(frame, depth + 1)
         elif tag == f"{TABLE}table":
             lines = [" | ".join(c.replace("\n", " ") for c in cells) for cells in _rows(child)]
             kept = "\n".join(line for line in lines if line.strip(" |"))
             if kept:
                 yield kept, False
         elif tag in _CONTAINERS:
-            yield from _blocks(child, depth + 1)
+            yield from blocks(child, depth + 1)
 
 
 def _cell_text(cell: ElementTree.Element) -> str:
-    return "\n".join(text for text, _ in _blocks(cell)).strip()
+    return "\n".join(text for text, _ in blocks(cell)).strip()
 
 
 def _rows(table: ElementTree.Element) -> Iterator[list[str]]:
@@ -142,16 +142,16 @@ def _repeat(element: ElementTree.Element, name: str) -> int:
         return 1
 
 
-def _read(blocks: Iterator[Any]) -> list[Any]:
+def read_all(items: Iterator[Any]) -> list[Any]:
     """All of a generator's items, a hostile nesting (spans in spans, thousands deep) being
     the file's fault."""
     try:
-        return list(blocks)
+        return list(items)
     except RecursionError as exc:
         raise InvalidInput("cannot read the OpenDocument file: it is nested too deeply") from exc
 
 
-def _body(data: bytes, kind: str) -> ElementTree.Element:
+def body_of(data: bytes, kind: str) -> ElementTree.Element:
     with opened(data, "OpenDocument file") as archive:
         content = part(archive, "content.xml", "OpenDocument file")
     if content is None:
@@ -170,7 +170,7 @@ def _notes(body: ElementTree.Element) -> list[tuple[str, str]]:
         citation = note.find(f"{TEXT}note-citation")
         mark = "".join(citation.itertext()).strip() if citation is not None else ""
         inner = note.find(f"{TEXT}note-body")
-        text = " ".join(t for t, _ in _read(_blocks(inner))) if inner is not None else ""
+        text = " ".join(t for t, _ in read_all(blocks(inner))) if inner is not None else ""
         if text.strip():
             found[kind].append(f"[{mark or '?'}] {text}")
     return [(kind, "\n\n".join(texts)) for kind, texts in found.items() if texts]
@@ -183,11 +183,11 @@ NOTE_TITLES = {"footnotes": "Footnotes", "endnotes": "Endnotes"}
 def document_text(data: bytes) -> tuple[str, list[tuple[int, str]], int]:
     """The text document's text (blocks apart by a blank line) followed by its footnotes and
     endnotes (a section each); (offset, heading) marks; where the body ends."""
-    body = _body(data, "text")
+    body = body_of(data, "text")
     parts: list[str] = []
     marks: list[tuple[int, str]] = []
     offset = 0
-    for text, heading in _read(_blocks(body)):
+    for text, heading in read_all(blocks(body)):
         if heading:
             marks.append((offset, text))
         parts.append(text)
@@ -231,10 +231,10 @@ class OdsExtractor(TextExtractor):
         self.check(params)  # the text extractor's params are accepted (and unused)
         out: list[SegmentIn] = []
         cells = 0
-        for sheet in _body(data, "spreadsheet").findall(f"{TABLE}table"):
+        for sheet in body_of(data, "spreadsheet").findall(f"{TABLE}table"):
             name = sheet.get(f"{TABLE}name", "")
             table = []
-            for number, row in enumerate(_read(_rows(sheet)), 1):
+            for number, row in enumerate(read_all(_rows(sheet)), 1):
                 cells += len(row)
                 if cells > MOST_CELLS:
                     raise InvalidInput(f"cannot read the spreadsheet: over {MOST_CELLS} cells")
