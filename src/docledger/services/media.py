@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from codecs import BOM_UTF8
 from pathlib import PurePath
 from typing import BinaryIO
@@ -116,6 +117,8 @@ _TEXT_BY_EXTENSION = {
     ".htm": "text/html",
     ".xhtml": "application/xhtml+xml",
     ".xml": "application/xml",
+    ".nxml": "application/xml",
+    ".tei": "application/xml",
     ".svg": "image/svg+xml",
     ".json": "application/json",
     ".jsonl": "application/x-ndjson",
@@ -159,11 +162,29 @@ def sniff(  # noqa: PLR0911, PLR0912 - a test and a return per format reads best
         return "application/json"
     if suffix in _TEXT_BY_EXTENSION:
         return _TEXT_BY_EXTENSION[suffix]
-    if stripped[:5].lower() in {b"<!doc", b"<html", b"<head", b"<body"}:
+    if stripped[:5].lower() in {b"<?xml", b"<!doc"}:
+        return _markup_kind(stripped)
+    if stripped[:5].lower() in {b"<html", b"<head", b"<body"}:
         return "text/html"
     if suffix != ".txt" and looks_like_mail(head):  # a saved message with no .eml name
         return "message/rfc822"
     return "text/plain"
+
+
+_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_HTML_DOCTYPE = re.compile(rb"<!DOCTYPE\s+html\b", re.IGNORECASE)
+
+
+def _markup_kind(head: bytes) -> str:
+    """HTML, SVG or other XML, by the document's root element (after the XML declaration,
+    comments and the DOCTYPE)."""
+    rest = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", b"", head,
+                  flags=re.DOTALL | re.IGNORECASE)  # fmt: skip
+    root = _ROOT.search(rest)
+    name = root[1].rsplit(b":", 1)[-1].lower() if root else b""
+    if name == b"html" or _HTML_DOCTYPE.search(head):
+        return "text/html"
+    return "image/svg+xml" if name == b"svg" else "application/xml"
 
 
 def _parses_as_json(data: bytes) -> bool:
