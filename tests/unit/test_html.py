@@ -10,7 +10,7 @@ import pytest
 from lxml import html as lxml_html
 
 from docledger.extractors import HtmlExtractor, for_media_type
-from docledger.extractors.html import _decoded
+from docledger.extractors.html import decoded_page
 from docledger.services.media import sniff
 from tests.corpus import fetched, real_texts
 
@@ -106,7 +106,7 @@ def test_real_pages_give_the_words_lxml_reads(pages: list[tuple[str, bytes]]) ->
     assert len(pages) >= 25
     differing = []
     for name, data in pages:
-        text, _ = _decoded(data)
+        text, _ = decoded_page(data)
         root = lxml_html.document_fromstring(
             text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8")
         )

@@ -7,6 +7,8 @@ XML."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from lxml import etree
 
@@ -14,7 +16,8 @@ from docledger.errors import InvalidInput
 from docledger.extractors import XmlExtractor, for_media_type
 from docledger.extractors.xml_text import document_text
 from docledger.services.media import sniff
-from tests.corpus import fetched, real_xml
+from tests.corpus import fetched, real_texts, real_xml
+from tests.unit.test_real_texts import _truth
 
 
 def test_every_real_article_reads_every_character_lxml_reads_in_order() -> None:
@@ -25,7 +28,8 @@ def test_every_real_article_reads_every_character_lxml_reads_in_order() -> None:
         kind = sniff(data[:4096], None)
         assert kind == "application/xml", path.name  # by content: a DOCTYPE that is not HTML
         assert isinstance(for_media_type(kind), XmlExtractor)
-        text, _marks = document_text(data)
+        text, _marks, fallback = document_text(data)
+        assert fallback is None, path.name
         parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True,
                                  remove_comments=True, remove_pis=True)  # fmt: skip
         root = etree.fromstring(data, parser)
@@ -43,7 +47,7 @@ def test_an_article_is_sectioned_by_its_titles() -> None:
 
 
 def test_named_characters_and_hostile_entities() -> None:
-    text, marks = document_text(b"<doc><title>A&nbsp;B</title><p>x &mdash; y &amp; z</p></doc>")
+    text, marks, _ = document_text(b"<doc><title>A&nbsp;B</title><p>x &mdash; y &amp; z</p></doc>")
     assert text == "A B\n\nx \u2014 y & z"  # a no-break space is a space in the text
     assert marks == [(0, "A B")]
     laughs = b'<!DOCTYPE d [<!ENTITY a "x"><!ENTITY b "&a;&a;">]><d>&b;</d>'
@@ -52,8 +56,51 @@ def test_named_characters_and_hostile_entities() -> None:
     external = b'<!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><d>&e;</d>'
     with pytest.raises(InvalidInput, match="refers to other entities or to a file"):
         document_text(external)
-    with pytest.raises(InvalidInput, match="cannot read the XML document"):
-        document_text(b"<doc><unclosed></doc>")
+    dtd = (
+        b'<!DOCTYPE d [<!ENTITY % lat1 PUBLIC "-//W3C//ENTITIES x//EN" "x.ent">]><d>caf&eacute;</d>'
+    )
+    assert document_text(dtd)[0] == "caf\u00e9"  # a DTD named, never read: HTML's names
     deep = b"<a>" * 3000 + b"x" + b"</a>" * 3000
     with pytest.raises(InvalidInput, match="nested too deeply"):
         document_text(deep)
+
+
+def _letters(text: str) -> str:
+    """The letters beyond ASCII, in order: what a wrong decoding garbles, and what no markup
+    (ASCII, escaped once or twice in feeds) holds."""
+    text = html.unescape(html.unescape(text))
+    return "".join(c for c in text if ord(c) > 127 and c.isalnum())
+
+
+def test_feeds_in_any_encoding_and_cut_off_ones_are_read() -> None:
+    """chardet's XML feeds (EUC-KR, Big5, EUC-JP, Windows code pages; some cut off mid-way):
+    each is read, the letters of its longest line found in the file as decoded by the
+    encoding its folder names; one that does not parse is read as text with its tags cut,
+    saying so."""
+    feeds = [(p, enc) for p, enc in fetched(real_texts, "real-text") if p.suffix == ".xml"]
+    assert len(feeds) >= 10
+    cut = checked = 0
+    for path, encoding in feeds:
+        data = path.read_bytes()
+        segments = XmlExtractor().extract(data, {})  # RSS 0.91's external DTD entity too
+        text = "\n".join(s.text or "" for s in segments if s.kind == "section")
+        longest = max(text.split("\n"), key=len)
+        truth = _truth(data, encoding)
+        if truth is None:  # no codec of that name (a language-named folder Python lacks)
+            continue
+        letters = _letters(longest)
+        assert letters in _letters(truth), path.name
+        checked += len(letters) >= 20
+        cut += any("read_as_text" in s.metadata for s in segments)
+    assert 0 < cut < len(feeds)
+    assert checked >= len(feeds) // 2
+
+
+def test_what_does_not_parse_is_read_as_text_saying_why() -> None:
+    text, marks, why = document_text(b"<feed><title>Cut off</title><item>first <b>it&amp;em")
+    assert text == "Cut off\nfirst\nit&em"
+    assert marks == []
+    assert why is not None
+    assert why.startswith("not well-formed XML, read as text: ")
+    korean = '<?xml version="1.0" encoding="EUC-KR"?><doc><p>\ud55c\uad6d\uc5b4</p></doc>'
+    assert document_text(korean.encode("euc-kr"))[0] == "\ud55c\uad6d\uc5b4"

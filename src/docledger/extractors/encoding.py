@@ -177,3 +177,27 @@ def looks_textual(head: bytes, complete: bool = False) -> bool:
     incomplete one is tried again without its last bytes."""
     tries = [head] if complete else [head[: len(head) - n] for n in range(4)]
     return any(detect(part) is not None for part in tries if part)
+
+
+#: Labels pages and feeds declare that Python's codecs do not know, or know as a narrower
+#: encoding than browsers decode them with (the WHATWG Encoding Standard's label table).
+_LABELS = {
+    "x-sjis": "cp932", "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932",
+    "ms_kanji": "cp932", "csshiftjis": "cp932", "windows-31j": "cp932",
+    "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "korean": "cp949", "windows-949": "cp949",
+    "gb2312": "gbk", "x-gbk": "gbk", "csgb2312": "gbk", "chinese": "gbk",
+    "big5": "big5hkscs", "x-x-big5": "big5hkscs", "cn-big5": "big5hkscs",
+    "iso-8859-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252",
+    "x-euc-jp": "euc_jp", "x-mac-roman": "mac_roman", "tis-620": "cp874",
+}  # fmt: skip
+
+
+def codec_for_label(label: str) -> str | None:
+    """The codec a browser decodes a declared charset label with; None when unknown."""
+    name = label.strip().lower()
+    if name in _LABELS:
+        return _LABELS[name]
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None

@@ -12,13 +12,12 @@ mark, else its own ``<meta charset>``, else detection (``docledger.extractors.en
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
 
-from docledger.extractors.encoding import bom_encoding, decode
+from docledger.extractors.encoding import bom_encoding, codec_for_label, decode
 from docledger.extractors.text import TextExtractor, sectioned
 from docledger.schemas.extraction import SegmentIn
 
@@ -40,13 +39,17 @@ HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 #: Elements without an end tag (never on the stack).
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                   "param", "source", "track", "wbr"})  # fmt: skip
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)"""
+    rb"""|<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""",
+    re.I,
+)
 _SPACE = re.compile(r"[ \t\n\r\f\v]+")
 
 
 def page_text(data: bytes) -> tuple[str, str, list[tuple[int, str]], str]:
     """(the page's visible text, its title, (offset, heading) per heading, the encoding)."""
-    text, encoding = _decoded(data)
+    text, encoding = decoded_page(data)
     reader = _Reader()
     reader.feed(text)
     reader.close()
@@ -61,15 +64,14 @@ def visible_text(markup: str) -> str:
     return reader.text()
 
 
-def _decoded(data: bytes) -> tuple[str, str]:
-    """A byte-order mark first, then the page's own declaration, then detection."""
+def decoded_page(data: bytes) -> tuple[str, str]:
+    """A byte-order mark first, then the page's own declaration (an HTML meta charset, or an
+    XML declaration's encoding), then detection."""
     if bom_encoding(data) is None:
         declared = _META_CHARSET.search(data[:4096])
         if declared is not None:
-            try:
-                name = codecs.lookup(declared.group(1).decode("ascii")).name
-            except LookupError:
-                name = ""
+            label = declared.group(1) or declared.group(2)
+            name = codec_for_label(label.decode("ascii")) or ""
             # a page saying UTF-16 in ASCII bytes is not UTF-16 (HTML's own rule)
             if name and not name.startswith("utf-16") and not name.startswith("utf-32"):
                 return data.decode(name, errors="replace").replace("\x00", ""), name

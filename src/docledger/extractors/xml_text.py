@@ -14,6 +14,10 @@ character references (``&nbsp;``, ``&mdash;``), which JATS files use through the
 read as their characters; an internal subset declaring entities that refer to other
 entities or to files (entity expansion, external entities) is refused, as for SVG
 (``docledger.extractors.svg``).
+
+A file that is not well-formed XML (a feed cut off mid-way, an SGML file, a template with
+placeholders) is still read, as text with its tags cut out; its sections say so in
+``metadata.read_as_text`` with the parser's complaint.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 from docledger.errors import InvalidInput
+from docledger.extractors.encoding import codec_for_label, decode
+from docledger.extractors.html import decoded_page
 from docledger.extractors.svg import check_entities
 from docledger.extractors.text import TextExtractor, sectioned
 from docledger.schemas.extraction import SegmentIn
@@ -37,6 +43,10 @@ SKIPPED = {"script", "style"}
 MOST_DEPTH = 500
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
 _NAMED = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+_DECLARED = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"'][^>]*\?>")
+#: encodings the XML parser reads by itself
+_NATIVE = {b"utf-8", b"utf8", b"utf-16", b"utf-16le", b"utf-16be", b"us-ascii", b"ascii",
+           b"iso-8859-1", b"latin-1", b"latin1"}  # fmt: skip
 
 
 def _local(tag: Any) -> str:
@@ -56,17 +66,41 @@ def _named_references(data: bytes) -> bytes:
     return _NAMED.sub(numeric, data)
 
 
+class _Malformed(Exception):
+    """Not well-formed XML (a cut-off feed, an SGML file, a template): read as text."""
+
+
 def _parsed(data: bytes) -> ElementTree.Element:
-    check_entities(data, WHAT)
+    """The document's tree. The parser reads UTF-8, UTF-16 and 8-bit encodings itself; a
+    document declaring another (EUC-KR, Shift_JIS, Big5) is decoded here first."""
+    declared = _DECLARED.match(data)
+    source: bytes | str = data
+    if declared is not None and declared[1].lower().replace(b"_", b"-") not in _NATIVE:
+        codec = codec_for_label(declared[1].decode("ascii"))
+        rest = data[declared.end() :]
+        source = rest.decode(codec, errors="replace") if codec else decode(rest)[0]
     try:
-        return ElementTree.fromstring(data)  # noqa: S314 - entities checked above
-    except ElementTree.ParseError as exc:
+        return ElementTree.fromstring(source)  # noqa: S314 - entities checked first
+    except (ElementTree.ParseError, ValueError) as exc:  # ValueError: an encoding it lacks
         if "undefined entity" not in str(exc):
-            raise InvalidInput(f"cannot read the {WHAT}: {exc}") from exc
+            raise _Malformed(str(exc)) from exc
+    named = (_named_references(source) if isinstance(source, bytes)
+             else _named_references(source.encode("utf-8")).decode("utf-8"))  # fmt: skip
     try:
-        return ElementTree.fromstring(_named_references(data))  # noqa: S314 - checked above
-    except ElementTree.ParseError as exc:
-        raise InvalidInput(f"cannot read the {WHAT}: {exc}") from exc
+        return ElementTree.fromstring(named)  # noqa: S314 - entities checked first
+    except (ElementTree.ParseError, ValueError) as exc:
+        raise _Malformed(str(exc)) from exc
+
+
+def _tags_cut(data: bytes) -> str:
+    """The text of markup that does not parse: tags become line ends, references their
+    characters, CDATA its content."""
+    text = decoded_page(data)[0]
+    text = re.sub(r"<!--.*?(-->|$)|<\?.*?(\?>|$)", "\n", text, flags=re.DOTALL)
+    text = re.sub(r"<!\[CDATA\[(.*?)(\]\]>|$)", r"\1", text, flags=re.DOTALL)
+    text = html.unescape(re.sub(r"<[^>]*>?", "\n", text))
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _own_text(element: ElementTree.Element) -> bool:
@@ -100,9 +134,14 @@ def _blocks(element: ElementTree.Element, depth: int = 0) -> Iterator[tuple[str,
             yield from _blocks(child, depth + 1)
 
 
-def document_text(data: bytes) -> tuple[str, list[tuple[int, str]]]:
-    """The blocks apart by a blank line, and (offset, title) per heading."""
-    root = _parsed(data)
+def document_text(data: bytes) -> tuple[str, list[tuple[int, str]], str | None]:
+    """The blocks apart by a blank line, (offset, title) per heading, and why the document
+    was read as text instead (None when it parsed)."""
+    check_entities(data, WHAT)  # refused whatever else is wrong with the file
+    try:
+        root = _parsed(data)
+    except _Malformed as exc:
+        return _tags_cut(data), [], f"not well-formed XML, read as text: {exc}"
     parts: list[str] = []
     marks: list[tuple[int, str]] = []
     offset = 0
@@ -118,7 +157,7 @@ def document_text(data: bytes) -> tuple[str, list[tuple[int, str]]]:
             marks.append((offset, text[:200]))
         parts.append(text)
         offset += len(text) + 2
-    return "\n\n".join(parts), marks
+    return "\n\n".join(parts), marks, None
 
 
 class XmlExtractor(TextExtractor):
@@ -131,5 +170,6 @@ class XmlExtractor(TextExtractor):
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
         values = self.check(params)  # the text extractor's params: chunk size and overlap
-        text, marks = document_text(data)
-        return sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], {})
+        text, marks, fallback = document_text(data)
+        noted = {} if fallback is None else {"read_as_text": fallback}
+        return sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], noted)

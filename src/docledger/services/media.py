@@ -44,6 +44,7 @@ _ZIP_BY_EXTENSION = {
     ".odt": "application/vnd.oasis.opendocument.text",
     ".ods": "application/vnd.oasis.opendocument.spreadsheet",
     ".odp": "application/vnd.oasis.opendocument.presentation",
+    ".xlsb": "application/vnd.ms-excel.sheet.binary.macroEnabled.12",
 }
 
 #: Folders only one kind of OOXML package has (their names appear in the zip's first
@@ -63,6 +64,8 @@ def _package(head: bytes) -> str | None:
         if name.startswith(b"application/vnd.oasis.opendocument.") and name.isascii():
             return name.decode()
     if any(marker in head for marker in (b"[Content_Types].xml", b"_rels/.rels", b"docProps/")):
+        if b"xl/workbook.bin" in head:  # Excel's binary workbook: parts in BIFF12, not XML
+            return _ZIP_BY_EXTENSION[".xlsb"]
         for folder, media_type in _OOXML_FOLDERS:
             if b"\x00" + folder in head:  # a local header's name (after its length field)
                 return media_type
