@@ -23,7 +23,12 @@ from docledger.extractors.rtf import RtfExtractor
 from docledger.extractors.slides import SlidesExtractor
 from docledger.extractors.svg import SvgExtractor
 from docledger.extractors.table import CsvExtractor
-from docledger.extractors.text import JsonExtractor, JsonLinesExtractor, TextExtractor
+from docledger.extractors.text import (
+    ConfigTextExtractor,
+    JsonExtractor,
+    JsonLinesExtractor,
+    TextExtractor,
+)
 from docledger.extractors.word97 import Word97Extractor
 from docledger.extractors.workbook import XlsxExtractor
 from docledger.extractors.xml_text import XmlExtractor
@@ -32,6 +37,7 @@ ENTRY_POINT_GROUP = "docledger.extractors"
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "ConfigTextExtractor",
     "CsvExtractor",
     "DocxExtractor",
     "Extractor",
@@ -66,6 +72,7 @@ def available() -> dict[str, Extractor]:
         e.name: e
         for e in (
             TextExtractor(),
+            ConfigTextExtractor(),
             HtmlExtractor(),
             CsvExtractor(),
             DocxExtractor(),

@@ -37,8 +37,24 @@ class TextExtractor:
         values = self.check(params)
         text, encoding = decode(data)
         noted = {} if encoding == "utf-8" else {"encoding": encoding}
-        marks = headings(text)
+        marks = self.marks(text)
         return sectioned(text, marks, values["chunk_size"], values["chunk_overlap"], noted)
+
+    def marks(self, text: str) -> list[tuple[int, str]]:
+        """Where sections start: Markdown's headings."""
+        return headings(text)
+
+
+class ConfigTextExtractor(TextExtractor):
+    """YAML and TOML files: text in chunks, one section (their ``#`` lines are comments,
+    not headings)."""
+
+    name: str = "config"
+    version: str = "1"
+    media_types: tuple[str, ...] = ("application/yaml", "application/toml")
+
+    def marks(self, text: str) -> list[tuple[int, str]]:
+        return []
 
 
 def with_parts(

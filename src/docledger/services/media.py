@@ -128,6 +128,7 @@ _TEXT_BY_EXTENSION = {
     ".eml": "message/rfc822",
     ".yaml": "application/yaml",
     ".yml": "application/yaml",
+    ".toml": "application/toml",
 }
 
 
