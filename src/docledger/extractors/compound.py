@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from docledger.errors import InvalidInput
+from docledger.extractors.base import Param, check_params
 
 #: The signature every OLE compound file starts with.
 SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -53,3 +54,27 @@ def stream(ole: Any, name: str, what: str) -> bytes:
     if not ole.exists(name):
         raise refused(what, f"it has no {name} stream")
     return bytes(ole.openstream(name).read())
+
+
+ENCRYPTED_PACKAGE = "application/x-ms-encrypted-package"
+
+
+class EncryptedPackageExtractor:
+    """A password-protected Word, Excel or PowerPoint file (2007 or later): the package is
+    an ``EncryptedPackage`` stream inside a compound file, unreadable without the password.
+    Refused with a message saying so, where it would otherwise be skipped as an unknown
+    compound file."""
+
+    name: str = "encrypted-package"
+    version: str = "1"
+    media_types: tuple[str, ...] = (ENCRYPTED_PACKAGE,)
+    params: dict[str, Param] = {}
+
+    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return check_params(self.params, params, self.name)
+
+    def extract(self, data: bytes, params: Mapping[str, Any]) -> list[Any]:
+        raise InvalidInput(
+            "cannot read the Office file: it is encrypted with a password (save it without "
+            "one, then add it again)"
+        )

@@ -82,6 +82,7 @@ _OLE_BY_EXTENSION = {
 #: ... told apart by their main stream's name, when the compound file's directory lies within
 #: the bytes sniffed (small files; else the file name decides)
 _OLE_BY_STREAM = (
+    ("EncryptedPackage", "application/x-ms-encrypted-package"),  # a password-protected OOXML
     ("WordDocument", "application/msword"),
     ("Workbook", "application/vnd.ms-excel"),
     ("PowerPoint Document", "application/vnd.ms-powerpoint"),
