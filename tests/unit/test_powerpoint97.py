@@ -7,6 +7,7 @@ every box lies on its slide, and what the decks visibly say is read, titles as t
 from __future__ import annotations
 
 import re
+import struct
 
 import olefile
 import pytest
@@ -88,3 +89,17 @@ def test_what_is_not_a_ppt_is_refused_clearly() -> None:
     good = _decks()[0].read_bytes()
     with pytest.raises(InvalidInput):
         PptExtractor().extract(good[: len(good) // 2], {})
+
+
+def test_groups_nested_without_end_are_refused_clearly() -> None:
+    """A drawing whose groups nest 200 deep (each a group shape and a group): InvalidInput,
+    not a RecursionError."""
+    from docledger.extractors.powerpoint97 import _Drawing, _Records  # noqa: PLC0415
+
+    shape = struct.pack("<HHI", 0x000F, 0xF004, 0)
+    body = b""
+    for _ in range(200):
+        inner = shape + body
+        body = struct.pack("<HHI", 0x000F, 0xF003, len(inner)) + inner
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        _Drawing(_Records(body), []).read(0, len(body))

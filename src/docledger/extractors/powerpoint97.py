@@ -152,6 +152,8 @@ class _Drawing:
                 self.read(first, last, depth + 1, frame)
 
     def _group(self, start: int, end: int, depth: int, frame: Any) -> None:
+        if depth > MOST_DEPTH:
+            raise _refuse("its shapes are nested too deeply")
         shapes = list(self.records.children(start, end))
         if not shapes:
             return
