@@ -65,6 +65,11 @@ def test_what_the_files_say_is_read_exactly() -> None:
     clean = _text(by_name["harmless-clean.doc"].read_bytes())
     assert clean.startswith("Test\n\nThis is a harmless test document.\n\nIt contains neither")
     assert "ünicöde-ßtringß" in clean  # 8-bit and UTF-16 pieces alike
+    # its first paragraph is in the style Word calls "Überschrift 1" in German: a heading
+    sections = [s for s in Word97Extractor().extract(by_name["harmless-clean.doc"].read_bytes(),
+                                                     {}) if s.kind == "section"]  # fmt: skip
+    assert [s.label for s in sections] == ["Test"]
+    assert (sections[0].text or "").startswith("Test\n\nThis is a harmless test document.")
 
 
 def test_a_field_shows_its_result_not_its_instructions() -> None:

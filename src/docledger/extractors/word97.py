@@ -13,18 +13,23 @@ column break a line end; a table cell's end a tab and a row's end a line end; a 
 the result it shows (a hyperlink's words, a page number), not its instructions; pictures,
 drawn objects and note references, which are anchors without text, are dropped.
 
+Paragraphs in a heading or title style (by their built-in style, so in any language) start
+sections (``docledger.extractors.word97_styles``).
+
 Files that are encrypted or obfuscated, and Word 6/95 files (an older FIB), are refused with
 an ``InvalidInput`` that says so; so is anything the piece table does not add up for.
 """
 
 from __future__ import annotations
 
+import bisect
 import struct
 from collections.abc import Mapping
 from typing import Any
 
 from docledger.errors import InvalidInput
 from docledger.extractors import compound
+from docledger.extractors import word97_styles as styles
 from docledger.extractors.text import TextExtractor, with_parts
 from docledger.schemas.extraction import SegmentIn
 
@@ -98,6 +103,8 @@ class _Fib:
             raise _refuse("its File Information Block has no piece table")
         self.clx = _u32(word, pairs + 8 * CLX_PAIR)
         self.clx_size = _u32(word, pairs + 8 * CLX_PAIR + 4)
+        self.pairs = [(_u32(word, pairs + 8 * n), _u32(word, pairs + 8 * n + 4))
+                      for n in range(CLX_PAIR + 1)]  # fmt: skip
 
 
 def _pieces(table: bytes, at: int, size: int) -> list[tuple[int, int, int, bool]]:
@@ -176,9 +183,58 @@ def plain(story: str) -> str:
     return text.strip()
 
 
+def _position(pieces: list[tuple[int, int, int, bool]], firsts: list[int], cp: int) -> int:
+    """The stream position of character ``cp`` (where its bytes lie); ``firsts``: each
+    piece's first character, for a binary search."""
+    index = bisect.bisect_right(firsts, cp) - 1
+    if index < 0:
+        return -1
+    first, last, offset, compressed = pieces[index]
+    return offset + (cp - first) * (1 if compressed else 2) if cp < last else -1
+
+
+def _headings(word: bytes, table: bytes, fib: _Fib, pieces: Any, main: str) -> list[str]:
+    """The text of each heading paragraph of the main story, in order (none when the
+    styles do not add up: they only add sections)."""
+    try:
+        headings = styles.heading_styles(table, *fib.pairs[styles.STSHF_PAIR])
+        if not headings:
+            return []
+        runs = styles.paragraph_styles(word, table, *fib.pairs[styles.PLCF_BTE_PAPX_PAIR])
+    except (struct.error, IndexError, ValueError):
+        return []
+    out: list[str] = []
+    firsts = [piece[0] for piece in pieces]
+    start = 0
+    for end, char in enumerate(main):
+        if char != "\r":
+            continue
+        if styles.style_at(runs, _position(pieces, firsts, end)) in headings:
+            text = plain(main[start:end])
+            if text:
+                out.append(text)
+        start = end + 1
+    return out
+
+
+def _marked(body: str, headings: list[str]) -> list[tuple[int, str]]:
+    """Where each heading's line starts in the body's text, in order."""
+    marks: list[tuple[int, str]] = []
+    pos = 0
+    for heading in headings:
+        at = body.find(heading, pos)
+        while at > 0 and body[at - 1] != "\n":
+            at = body.find(heading, at + 1)
+        if at < 0:
+            continue
+        marks.append((at, heading[:200]))
+        pos = at + len(heading)
+    return marks
+
+
 def document_text(data: bytes) -> tuple[str, list[tuple[int, str]], int]:
     """The main text followed by each other story that has text (a section each); (offset,
-    title) per story after the main one; where the main text ends."""
+    title) per heading of the main text and per story after it; where the main text ends."""
     with compound.opened(data, WHAT) as ole:
         word = compound.stream(ole, "WordDocument", WHAT)
         fib = _Fib(word)
@@ -186,10 +242,11 @@ def document_text(data: bytes) -> tuple[str, list[tuple[int, str]], int]:
         pieces = _pieces(table, fib.clx, fib.clx_size)
         total = fib.main + sum(fib.stories)
         characters = _characters(word, pieces, total)
-    if len(characters) < fib.main:
-        raise _refuse("its text is shorter than its header says")
+        if len(characters) < fib.main:
+            raise _refuse("its text is shorter than its header says")
+        headings = _headings(word, table, fib, pieces, characters[: fib.main])
     parts = [plain(characters[: fib.main])]
-    marks: list[tuple[int, str]] = []
+    marks = _marked(parts[0], headings)
     offset = len(parts[0]) + 2
     body_end = offset
     start = fib.main
