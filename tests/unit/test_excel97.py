@@ -104,3 +104,11 @@ def test_what_is_not_an_xls_is_refused_clearly() -> None:
     good = _workbooks()[0].read_bytes()
     with pytest.raises(InvalidInput):
         XlsExtractor().extract(good[: len(good) // 2], {})
+
+
+def test_nuls_in_strings_are_not_text() -> None:
+    """Strings some writers end with NUL (C strings) lose it, 8- and 16-bit alike."""
+    from docledger.extractors.excel97 import _Pieces  # noqa: PLC0415
+
+    assert _Pieces([b"\x03\x00\x00a\x00b"]).string() == "ab"
+    assert _Pieces([b"\x02\x00\x01" + "x\x00".encode("utf-16-le")]).string() == "x"

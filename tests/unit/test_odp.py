@@ -101,3 +101,9 @@ def test_an_odp_becomes_pages_with_titles_boxes_and_chunks() -> None:
     blocks = [s for s in segments if s["kind"] == "block"]
     assert blocks[1]["text"].startswith("Eins\nTsvey\nDray")  # nested list items in order
     assert all(b["bbox"] is not None for b in blocks)
+
+
+def test_lengths_that_are_not_finite_give_no_box() -> None:
+    assert length("1e999cm") is None
+    assert length("2.54cm") == 72.0
+    assert length("12") is None  # ODF lengths carry their unit

@@ -103,3 +103,11 @@ def test_groups_nested_without_end_are_refused_clearly() -> None:
         body = struct.pack("<HHI", 0x000F, 0xF003, len(inner)) + inner
     with pytest.raises(InvalidInput, match="nested too deeply"):
         _Drawing(_Records(body), []).read(0, len(body))
+
+
+def test_nuls_in_text_atoms_are_not_text() -> None:
+    from docledger.extractors.powerpoint97 import TEXT_BYTES, TEXT_CHARS, _Records  # noqa: PLC0415
+
+    chars = "Ti\x00tle".encode("utf-16-le")
+    assert _Records(chars).text(TEXT_CHARS, 0, len(chars)) == "Title"
+    assert _Records(b"a\x00b").text(TEXT_BYTES, 0, 3) == "ab"

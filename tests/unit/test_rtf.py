@@ -104,3 +104,10 @@ def test_what_is_not_rtf_is_refused_clearly() -> None:
         RtfExtractor().extract(b"plain text named .rtf", {})
     with pytest.raises(InvalidInput, match="nested too deeply"):
         read(b"{\\rtf1 " + b"{" * 5000 + b"x" + b"}" * 5000 + b"}")
+
+
+def test_nuls_are_not_text() -> None:
+    """A NUL written as \\u0 or \\'00 is dropped (the database refuses NUL in text, which
+    would fail the whole document)."""
+    text, _, _ = read(rb"{\rtf1 a\u0?b\'00c}")  # '?': \u0's fallback, skipped
+    assert text == "abc"

@@ -115,7 +115,7 @@ class _Pieces:
             parts.append(chunk.decode("utf-16-le" if wide else "latin-1", errors="replace"))
             count -= len(chunk) // width
         self.take(4 * runs + extended)  # formatting runs and phonetic data: not text
-        return "".join(parts)
+        return "".join(parts).replace("\x00", "")  # C strings' ends: not text (as in decode)
 
 
 def _rk(value: int) -> float:

@@ -13,6 +13,7 @@ layout in ``styles.xml``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from xml.etree import ElementTree
@@ -43,7 +44,8 @@ def length(value: str | None) -> float | None:
     found = _LENGTH.fullmatch(value or "")
     if found is None or found[2] not in UNITS:
         return None
-    return float(found[1]) * UNITS[found[2]]
+    points = float(found[1]) * UNITS[found[2]]
+    return points if math.isfinite(points) else None  # "1e999cm": no box rather than inf
 
 
 def _slide_size(data: bytes, master: str | None) -> tuple[float, float]:

@@ -83,7 +83,7 @@ class _Records:
     def text(self, kind: int, start: int, end: int) -> str:
         raw = self.stream[start:end]
         text = raw.decode("utf-16-le" if kind == TEXT_CHARS else "latin-1", errors="replace")
-        return text.replace("\x0b", "\r")
+        return text.replace("\x0b", "\r").replace("\x00", "")  # NULs: not text
 
 
 def _persist(records: _Records, current_edit: int) -> tuple[dict[int, int], int]:

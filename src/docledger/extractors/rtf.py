@@ -266,7 +266,7 @@ def read(data: bytes) -> tuple[str, list[tuple[int, str]], int]:
 def _joined(pieces: list[str]) -> str:
     """Pieces as one text, characters beyond the BMP (written as two \\u surrogates) whole,
     and a surrogate without its pair replaced."""
-    text = "".join(pieces)
+    text = "".join(pieces).replace("\x00", "")  # \\u0 or \\'00: not text
     if any("\ud800" <= c <= "\udfff" for c in text):
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return text

@@ -82,7 +82,8 @@ def transform_of(text: str | None) -> Matrix:
     return out
 
 
-def _local(tag: Any) -> str:
+def local_name(tag: Any) -> str:
+    """An element's name without its namespace (comments and PIs have none)."""
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
@@ -147,7 +148,7 @@ def _pieces(
     if element.text and element.text.strip():
         yield element.text, at, size, anchor, x, y
     for child in element:
-        if _local(child.tag) in {"tspan", "textPath", "a"}:
+        if local_name(child.tag) in {"tspan", "textPath", "a"}:
             style = _style(child)
             if style.get("display") == "none":
                 continue
@@ -173,7 +174,7 @@ def _lines(root: ElementTree.Element, origin: tuple[float, float]) -> list[Line]
         if depth > MOST_DEPTH:
             raise InvalidInput("cannot read the SVG: it is nested too deeply")
         for child in reversed(list(element)):
-            name = _local(child.tag)
+            name = local_name(child.tag)
             style = _style(child)
             if name in _HIDDEN or style.get("display") == "none":
                 continue
@@ -246,12 +247,12 @@ def drawing(data: bytes) -> tuple[tuple[float, float], list[Line], dict[str, str
         raise InvalidInput(f"cannot read the SVG: broken XML ({exc})") from exc
     except (LookupError, ValueError) as exc:
         raise InvalidInput(f"cannot read the SVG: {exc}") from exc
-    if _local(root.tag) != "svg":
+    if local_name(root.tag) != "svg":
         raise InvalidInput("cannot read the SVG: its root element is not <svg>")
     min_x, min_y, width, height = _canvas(root)
     notes = {}
     for name in ("title", "desc"):
-        found = next((c for c in root if _local(c.tag) == name), None)
+        found = next((c for c in root if local_name(c.tag) == name), None)
         if found is not None and "".join(found.itertext()).strip():
             notes[name] = " ".join("".join(found.itertext()).split())[:500]
     try:

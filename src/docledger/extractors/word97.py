@@ -262,9 +262,9 @@ def document_text(data: bytes) -> tuple[str, list[tuple[int, str]], int]:
 
 
 class Word97Extractor(TextExtractor):
-    """Word 97-2003 ``.doc`` files: the main text as a ``section`` with sentence-aware
-    ``chunk``s, then footnotes, headers and footers, comments, endnotes and text boxes as
-    sections of their own (``metadata.part``), as the docx extractor does (see
+    """Word 97-2003 ``.doc`` files: a ``section`` per heading paragraph of the main text, with
+    sentence-aware ``chunk``s, then footnotes, headers and footers, comments, endnotes and
+    text boxes as sections of their own (``metadata.part``), as the docx extractor does (see
     ``docledger.extractors.word97``)."""
 
     name: str = "doc"

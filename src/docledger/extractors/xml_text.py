@@ -31,7 +31,7 @@ from xml.etree import ElementTree
 from docledger.errors import InvalidInput
 from docledger.extractors.encoding import codec_for_label, decode
 from docledger.extractors.html import decoded_page
-from docledger.extractors.svg import check_entities
+from docledger.extractors.svg import check_entities, local_name
 from docledger.extractors.text import TextExtractor, sectioned
 from docledger.schemas.extraction import SegmentIn
 
@@ -50,7 +50,7 @@ _NATIVE = {b"utf-8", b"utf8", b"utf-16", b"utf-16le", b"utf-16be", b"us-ascii", 
 
 
 def _local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
+    return local_name(tag).lower()
 
 
 def _named_references(data: bytes) -> bytes:
