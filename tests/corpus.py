@@ -1,7 +1,9 @@
 """Real-world files nobody on this project wrote, from other projects' source distributions:
 - PDFs: pikepdf's (qpdf's and its own: encrypted, broken, CJK, scanned, odd names), pdfminer.six
-  20191110's samples (forms, papers, encrypted with AES and RC4) and pypdf's resources
-  (encryption revisions 2 to 6, forms, CAD drawings, scanned pages, broken xrefs);
+  20191110's samples (forms, papers, encrypted with AES and RC4), pypdf's resources
+  (encryption revisions 2 to 6, forms, CAD drawings, scanned pages, broken xrefs), OCRmyPDF's
+  (scans turned, askew, at 2400 dpi, JBIG2 and CCITT, a 200-inch page, fonts without a Unicode
+  map), tabula-py's (government tables), pdftotext's (passwords, corrupt pages) and img2pdf's;
 - text: chardet's test files (web pages, feeds, subtitles and mail in 50 encodings, each in a
   folder named after its encoding);
 - Word documents: python-docx's feature-test files (tables, nested tables, hyperlinks,
@@ -48,7 +50,18 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-PDF_SDISTS = ("pikepdf==10.18.0", "pdfminer.six==20191110", "pypdf==7.1.1")
+#: pikepdf's, pdfminer.six's and pypdf's; OCRmyPDF's (scans: skewed, rotated, 2400 dpi, JBIG2,
+#: CCITT, a page of 200 inches, fonts without a Unicode map); tabula-py's (government tables);
+#: pdftotext's (passwords, corrupt pages); img2pdf's (images placed on pages)
+PDF_SDISTS = (
+    "pikepdf==10.18.0",
+    "pdfminer.six==20191110",
+    "pypdf==7.1.1",
+    "ocrmypdf==17.13.0",
+    "tabula-py==2.10.0",
+    "pdftotext==4.0.0",
+    "img2pdf==0.6.3",
+)
 IMAGE_SDIST = "pillow==11.3.0"
 TEXT_SDIST = "chardet==5.2.0"
 DOCX_SDIST = "python-docx==1.2.0"
@@ -249,6 +262,18 @@ def real_rtf() -> list[Path]:
     """The RTF files of oletools' test data (among them the RTF 1.7 specification itself,
     2 MB of tables, fields, pictures and embedded objects)."""
     return _ending("oletools==0.60.2", "rtf", ".rtf")
+
+
+def real_scans() -> Path:
+    """OCRmyPDF's test scans, flattened into one folder: one brochure page (``linn.png``) with
+    its text (``linn.txt``), and the same page scanned turned by 0, 90, 180 and 270 degrees
+    (``cardinal.pdf``), fed askew (``skew.pdf``), askew on a page with /Rotate 90
+    (``rotated_skew.pdf``)."""
+
+    def keep(name: str) -> bool:
+        return "/tests/resources/" in name and name.endswith((".pdf", ".txt"))
+
+    return _unpacked("ocrmypdf==17.13.0", "ocr-scans", keep)
 
 
 def fetched(load: Callable[[], T], what: str) -> T:

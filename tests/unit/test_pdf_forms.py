@@ -58,7 +58,7 @@ def test_a_filled_form_gives_its_answers_where_they_sit() -> None:
     assert zones["agree"]["text"] == "Yes"
     assert zones["channel"]["text"] == "phone"
     assert zones["channel"]["metadata"]["form_field"]["type"] == "radio"  # type: ignore[index]
-    assert PdfExtractor().version == "3"
+    assert PdfExtractor().version == "4"
 
 
 def test_page_images_draw_the_answers() -> None:

@@ -10,7 +10,6 @@ from docledger.extractors import ocr, pdf_forms
 from docledger.extractors.base import CHUNK_PARAMS, Chunking, Param
 from docledger.extractors.image import FRAME_MODES, MEDIA_TYPES
 from docledger.extractors.image import pages as image_pages
-from docledger.extractors.layout import blocks_of
 from docledger.extractors.pdf import layout_segments, page_layout, pages
 
 GRANULARITIES = ("pages", "blocks", "lines", "words")
@@ -25,8 +24,9 @@ class PdfExtractor(Chunking):
     A filled-in form's answers are ``zone`` segments (``docledger.extractors.pdf_forms``)."""
 
     name: str = "pdf"
-    #: 3: filled-in form fields' values as zones
-    version: str = "3"
+    #: 3: filled-in form fields' values as zones; 4: scanned pages read upright and straight
+    #: (turned by 90, 180 or 270 degrees, or fed askew), boxes on the page as it is
+    version: str = "4"
     media_types: tuple[str, ...] = ("application/pdf",)
     params = {
         **CHUNK_PARAMS,
@@ -65,9 +65,10 @@ class PdfExtractor(Chunking):
             if mode == "always" or (mode == "auto" and chars < values["ocr_min_chars"]):
                 dpi = values["ocr_dpi"]
                 image = page.render(scale=dpi / 72.0).to_pil()
-                found = blocks_of(ocr.read_lines(image, scale=dpi / 72.0))
+                found, turned = ocr.read_blocks(image, scale=dpi / 72.0)
                 if found or mode == "always":
-                    blocks, meta["ocr"] = found, {"dpi": dpi, "engine": ocr.engine_version()}
+                    engine = ocr.engine_version()
+                    blocks, meta["ocr"] = found, {"dpi": dpi, "engine": engine, **turned}
             first = len(out)
             out.extend(
                 layout_segments(
@@ -96,8 +97,9 @@ class ImageExtractor(Chunking):
 
     name: str = "image"
     #: 2: EXIF orientation applied, transparency on white, 16-bit levels stretched,
-    #: animations read by their first frame
-    version: str = "2"
+    #: animations read by their first frame; 3: pages read upright and straight (a scan turned
+    #: by 90, 180 or 270 degrees, or fed askew), boxes on the image as it is
+    version: str = "3"
     media_types: tuple[str, ...] = MEDIA_TYPES
     params = {
         **CHUNK_PARAMS,
@@ -114,7 +116,7 @@ class ImageExtractor(Chunking):
         out: list[dict[str, Any]] = []
         for number, page, notes in image_pages(data, values["frames"]):
             width, height = page.size
-            blocks = blocks_of(ocr.read_lines(page))
+            blocks, turned = ocr.read_blocks(page)
             out.extend(
                 layout_segments(
                     number,
@@ -124,7 +126,7 @@ class ImageExtractor(Chunking):
                     granularity=values["granularity"],
                     chunk_size=values["chunk_size"],
                     chunk_overlap=values["chunk_overlap"],
-                    page_meta={**notes, "ocr": {"engine": ocr.engine_version()}},
+                    page_meta={**notes, "ocr": {"engine": ocr.engine_version(), **turned}},
                     first_index=len(out),
                 )
             )
