@@ -276,6 +276,20 @@ def real_scans() -> Path:
     return _unpacked("ocrmypdf==17.13.0", "ocr-scans", keep)
 
 
+def real_ocr_output() -> list[Path]:
+    """OCR engines' own output: OCRmyPDF's hOCR files (Latin, Arabic, CJK, Devanagari, mixed
+    scripts) and kraken's ALTO and PAGE XML files (a Hebrew page of the Bavarian State
+    Library, Transkribus and eScriptorium exports, medieval abbreviations; two of them
+    documentation templates that are not well-formed) and its ABBYY FineReader XML."""
+
+    def keep(name: str) -> bool:
+        return "/tests/resources/" in name and name.endswith(".hocr")
+
+    hocr = _unpacked("ocrmypdf==17.13.0", "ocr-output", keep)
+    xml = _ending("kraken==5.2.9", "ocr-output", ".xml")
+    return sorted([*hocr.glob("*.hocr"), *xml])
+
+
 def fetched(load: Callable[[], T], what: str) -> T:
     """``load()``, or a skipped test where the corpus cannot be fetched (no network, no
     cache), except under CI, where a missing corpus is a failure."""

@@ -224,3 +224,33 @@ def test_import_unstructured_and_docling_elements(ledger: Ledger) -> None:
         ledger.extractions.import_elements("a.pdf", b'{"neither": 1}')
     with pytest.raises(InvalidInput):
         ledger.extractions.import_elements("a.pdf", b"not json")
+
+
+HOCR_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<html xmlns="http://www.w3.org/1999/xhtml"><head>
+<meta name='ocr-system' content='tesseract 5.3.0' /></head><body>
+<div class='ocr_page' title='image "scan.png"; bbox 0 0 1240 1754'>
+<p class='ocr_par'><span class='ocr_line' title='bbox 120 200 900 240'>
+<span class='ocrx_word' title='bbox 120 200 300 240; x_wconf 91'>Fire</span>
+<span class='ocrx_word' title='bbox 320 200 520 240; x_wconf 64'>door</span>
+<span class='ocrx_word' title='bbox 540 200 900 240; x_wconf 88'>D7</span></span></p>
+</div></body></html>"""
+
+
+def test_ocr_output_files_keep_their_boxes(ledger: Ledger) -> None:
+    """A Tesseract hOCR file added without a name is typed by its content and stored as the
+    lines and words it holds, with their boxes and confidences."""
+    added = ledger.documents.create(HOCR_PAGE)
+    assert ledger.documents.get(added.document_id).media_type == "text/vnd.hocr+html"
+    (outcome,) = ledger.extractions.run([added.document_id], params={"granularity": "words"})
+    assert (outcome.extractor, outcome.error) == ("hocr", None)
+    (line,) = ledger.segments.of_extraction(outcome.extraction_id, kind="line")
+    assert line.text == "Fire door D7"
+    assert line.bbox == {"x0": 120.0, "y0": 200.0, "x1": 900.0, "y1": 240.0, "unit": "px"}
+    assert line.confidence == pytest.approx(0.81)
+    words = ledger.segments.of_extraction(outcome.extraction_id, kind="word")
+    assert [(w.text, (w.bbox or {})["x0"]) for w in words] == [
+        ("Fire", 120.0),
+        ("door", 320.0),
+        ("D7", 540.0),
+    ]

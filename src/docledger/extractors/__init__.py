@@ -16,6 +16,7 @@ from docledger.extractors.docx import DocxExtractor
 from docledger.extractors.excel97 import XlsExtractor
 from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.mail import MailExtractor
+from docledger.extractors.ocr_output import AltoExtractor, HocrExtractor, PageXmlExtractor
 from docledger.extractors.odf import OdsExtractor, OdtExtractor
 from docledger.extractors.odp import OdpExtractor
 from docledger.extractors.outlook import OutlookExtractor
@@ -38,11 +39,13 @@ ENTRY_POINT_GROUP = "docledger.extractors"
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "AltoExtractor",
     "ConfigTextExtractor",
     "CsvExtractor",
     "DocxExtractor",
     "EncryptedPackageExtractor",
     "Extractor",
+    "HocrExtractor",
     "HtmlExtractor",
     "ImageExtractor",
     "JsonExtractor",
@@ -52,6 +55,7 @@ __all__ = [
     "OdsExtractor",
     "OdtExtractor",
     "OutlookExtractor",
+    "PageXmlExtractor",
     "PdfExtractor",
     "PptExtractor",
     "RtfExtractor",
@@ -91,6 +95,9 @@ def available() -> dict[str, Extractor]:
             OutlookExtractor(),
             EncryptedPackageExtractor(),
             SvgExtractor(),
+            HocrExtractor(),
+            AltoExtractor(),
+            PageXmlExtractor(),
             XmlExtractor(),
             JsonExtractor(),
             JsonLinesExtractor(),

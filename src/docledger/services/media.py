@@ -124,6 +124,7 @@ _TEXT_BY_EXTENSION = {
     ".nxml": "application/xml",
     ".tei": "application/xml",
     ".svg": "image/svg+xml",
+    ".hocr": "text/vnd.hocr+html",
     ".json": "application/json",
     ".jsonl": "application/x-ndjson",
     ".eml": "message/rfc822",
@@ -170,7 +171,9 @@ def sniff(  # noqa: PLR0911, PLR0912 - a test and a return per format reads best
     if stripped[:5].lower() in {b"<?xml", b"<!doc"}:
         return _markup_kind(stripped)
     if stripped[:5].lower() in {b"<html", b"<head", b"<body"}:
-        return "text/html"
+        return "text/vnd.hocr+html" if _HOCR.search(head) else "text/html"
+    if _ROOT_FIRST.match(stripped):  # XML without a declaration, by its root element
+        return _markup_kind(stripped)
     if suffix != ".txt" and looks_like_mail(head):  # a saved message with no .eml name
         return "message/rfc822"
     return "text/plain"
@@ -178,18 +181,30 @@ def sniff(  # noqa: PLR0911, PLR0912 - a test and a return per format reads best
 
 _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _HTML_DOCTYPE = re.compile(rb"<!DOCTYPE\s+html\b", re.IGNORECASE)
+#: a root element with a namespace, or one of the roots known below, opening the content
+_ROOT_FIRST = re.compile(rb"<(?:[\w.-]+:)?(?:svg|alto|PcGts)\b|<[A-Za-z_][\w.:-]*\s[^>]*\bxmlns\b")
+#: an hOCR file names its page elements (and usually its engine's capabilities) up front
+_HOCR = re.compile(rb"""ocr-capabilities|class\s*=\s*["'][^"']*\bocr_page\b""")
 
 
 def _markup_kind(head: bytes) -> str:
-    """HTML, SVG or other XML, by the document's root element (after the XML declaration,
-    comments and the DOCTYPE)."""
+    """HTML (hOCR among it), SVG, ALTO, PAGE or other XML, by the document's root element
+    (after the XML declaration, comments and the DOCTYPE)."""
     rest = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", b"", head,
                   flags=re.DOTALL | re.IGNORECASE)  # fmt: skip
     root = _ROOT.search(rest)
     name = root[1].rsplit(b":", 1)[-1].lower() if root else b""
     if name == b"html" or _HTML_DOCTYPE.search(head):
-        return "text/html"
-    return "image/svg+xml" if name == b"svg" else "application/xml"
+        return "text/vnd.hocr+html" if _HOCR.search(head) else "text/html"
+    return _XML_ROOTS.get(name, "application/xml")
+
+
+#: XML documents known by their root element: drawings and OCR engines' output (ALTO, PAGE)
+_XML_ROOTS = {
+    b"svg": "image/svg+xml",
+    b"alto": "application/alto+xml",
+    b"pcgts": "application/vnd.prima.page+xml",
+}
 
 
 def _parses_as_json(data: bytes) -> bool:

@@ -1,0 +1,427 @@
+"""What OCR engines write: hOCR (Tesseract, OCRmyPDF, Cuneiform), ALTO (libraries' digitised
+collections, ABBYY, eScriptorium, kraken) and PAGE XML (Transkribus, OCR-D, kraken).
+
+A team that already ran OCR keeps its results: the text, and where each line and word sits on
+the scan. Read as plain HTML or XML, those files lose every box. Here each page becomes a
+``page`` segment (the scan's size), its text blocks, lines (and words) with their boxes and
+the engine's confidence, in the file's own order, then retrieval chunks; the segments are the
+ones the PDF and image extractors write, so search, review and exports treat them alike.
+
+Boxes are the file's, in pixels of the scan it describes (``px``); ALTO files measured in
+tenths of a millimetre or 1/1200 inch are given in points. A PAGE XML polygon's box is the
+smallest upright box around it. Confidences are scaled to 0..1 (hOCR's ``x_wconf`` is a
+percentage); a line's is the mean of its words' where the line has none of its own.
+
+Order: hOCR and ALTO in document order (ALTO 4's reading-order groups are not followed);
+PAGE XML by its reading order, the regions it leaves out after, in document order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from xml.etree import ElementTree
+
+from docledger.errors import InvalidInput
+from docledger.extractors.base import CHUNK_PARAMS, Chunking, Param
+from docledger.extractors.encoding import decode
+from docledger.extractors.layout import Block, Box, Line, Word
+from docledger.extractors.pdf import layout_segments
+from docledger.extractors.svg import check_entities, local_name
+
+HOCR = "text/vnd.hocr+html"
+ALTO = "application/alto+xml"
+PAGE_XML = "application/vnd.prima.page+xml"
+GRANULARITIES = ("pages", "blocks", "lines", "words")
+PARAMS = {**CHUNK_PARAMS, "granularity": Param(str, "lines", choices=GRANULARITIES)}
+#: ALTO's units in points (pixels stay pixels)
+ALTO_UNITS = {"mm10": 72 / 254, "inch1200": 72 / 1200}
+#: hOCR classes of a line's container (a paragraph, a content area, a block)
+HOCR_BLOCKS = {"ocr_par", "ocr_carea", "ocrx_block", "ocr_block"}
+#: hOCR classes of a line of text
+HOCR_LINES = {"ocr_line", "ocrx_line", "ocr_header", "ocr_caption", "ocr_textfloat"}
+_VOID = {"meta", "link", "br", "img", "hr", "input", "area", "base", "col", "wbr", "source"}
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_BBOX = re.compile(rf"\bbbox\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})")
+_WCONF = re.compile(rf"\bx_wconf\s+({_NUMBER})")
+
+
+@dataclass
+class _Page:
+    width: float | None = None
+    height: float | None = None
+    blocks: list[Block] = field(default_factory=list)
+    unboxed: int = 0  # lines with text and no box anywhere (left out)
+
+
+def _ordered_box(x0: float, y0: float, x1: float, y1: float) -> Box:
+    return Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def _union(boxes: list[Box]) -> Box | None:
+    if not boxes:
+        return None
+    out = boxes[0]
+    for box in boxes[1:]:
+        out = out.union(box)
+    return out
+
+
+def _line(words: list[tuple[str, Box | None, float | None]], box: Box | None,
+          text: str, confidence: float | None) -> Line | None:  # fmt: skip
+    """A line from its words (text, box, confidence), or from its own text and box when it
+    has no words; None when it has no text or no box at all."""
+    kept = [(t, b, c) for t, b, c in words if t.strip()]
+    box = box or _union([b for _, b, _ in kept if b is not None])
+    if box is None:
+        return None
+    if kept:
+        found = [Word(" ".join(t.split()), b or box) for t, b, _ in kept]
+        scores = [c for _, _, c in kept if c is not None]
+        if confidence is None and scores:
+            confidence = sum(scores) / len(scores)
+    else:
+        plain = " ".join(text.split())
+        if not plain:
+            return None
+        found = [Word(plain, box)]
+    if confidence is not None:
+        confidence = min(max(confidence, 0.0), 1.0)
+    return Line(found, box, box.height, True, confidence)
+
+
+def _segments(pages: list[_Page], unit: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for number, page in enumerate(pages, start=1):
+        boxes = [b.box for b in page.blocks if b.box is not None]
+        extent = _union(boxes)
+        width = page.width if page.width else (extent.x1 if extent else 0.0)
+        height = page.height if page.height else (extent.y1 if extent else 0.0)
+        for block in page.blocks:
+            for line in block.lines:
+                line.box = _inside(line.box, width, height)
+                for word in line.words:
+                    word.box = _inside(word.box, width, height)
+            block.box = _union([line.box for line in block.lines])
+        meta: dict[str, Any] = {}
+        if page.unboxed:
+            meta["lines_without_box"] = page.unboxed
+        out.extend(
+            layout_segments(
+                number,
+                (width, height, 0),
+                [b for b in page.blocks if b.lines],
+                unit=unit,
+                granularity=values["granularity"],
+                chunk_size=values["chunk_size"],
+                chunk_overlap=values["chunk_overlap"],
+                page_meta=meta,
+                first_index=len(out),
+            )
+        )
+    return out
+
+
+def _inside(box: Box, width: float, height: float) -> Box:
+    """A box kept on its page (engines round outwards, and some pad past the edge)."""
+    x0, x1 = min(max(box.x0, 0.0), width), min(max(box.x1, 0.0), width)
+    y0, y1 = min(max(box.y0, 0.0), height), min(max(box.y1, 0.0), height)
+    return Box(x0, y0, x1, y1)
+
+
+# hOCR ----------------------------------------------------------------------------------------
+
+
+class _HocrReader(HTMLParser):
+    """Pages, blocks, lines and words by their hOCR classes; boxes from ``title`` bboxes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pages: list[_Page] = []
+        self.stack: list[tuple[str, str | None]] = []  # (tag, role) of open elements
+        self.block: Block | None = None
+        self.line: dict[str, Any] | None = None
+        self.word: dict[str, Any] | None = None
+
+    def _page(self) -> _Page:
+        if not self.pages:  # lines outside any ocr_page: one page holds them
+            self.pages.append(_Page())
+        return self.pages[-1]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        classes = set((found.get("class") or "").split())
+        title = found.get("title") or ""
+        role = None
+        if "ocr_page" in classes:
+            role = "page"
+            box = _title_box(title)
+            self.pages.append(_Page(box.x1 if box else None, box.y1 if box else None))
+            self.block = None
+        elif classes & HOCR_BLOCKS and self.line is None:
+            role = "block"
+            self.block = Block()
+            self._page().blocks.append(self.block)
+        elif classes & HOCR_LINES and self.line is None:
+            role = "line"
+            self.line = {"box": _title_box(title), "words": [], "text": []}
+        elif "ocrx_word" in classes and self.line is not None and self.word is None:
+            role = "word"
+            conf = _WCONF.search(title)
+            self.word = {"box": _title_box(title), "text": [],
+                         "conf": float(conf[1]) / 100 if conf else None}  # fmt: skip
+        if tag not in _VOID:
+            self.stack.append((tag, role))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _VOID:
+            self.handle_starttag(tag, attrs)
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not any(open_tag == tag for open_tag, _ in self.stack):
+            return  # a stray end tag
+        while self.stack:
+            open_tag, role = self.stack.pop()
+            self._close(role)
+            if open_tag == tag:
+                return
+
+    def _close(self, role: str | None) -> None:
+        if role == "word" and self.word is not None and self.line is not None:
+            self.line["words"].append(("".join(self.word["text"]), self.word["box"],
+                                       self.word["conf"]))  # fmt: skip
+            self.word = None
+        elif role == "line" and self.line is not None:
+            line = _line(self.line["words"], self.line["box"], "".join(self.line["text"]), None)
+            if line is not None:
+                if self.block is None:  # a line outside any block is a block of its own
+                    self._page().blocks.append(Block())
+                    self._page().blocks[-1].add(line)
+                else:
+                    self.block.add(line)
+            elif "".join(self.line["text"]).strip():
+                self._page().unboxed += 1
+            self.line = None
+        elif role == "block":
+            self.block = None
+
+    def handle_data(self, data: str) -> None:
+        if self.word is not None:
+            self.word["text"].append(data)
+        if self.line is not None:
+            self.line["text"].append(data)
+
+    def close(self) -> None:
+        super().close()
+        while self.stack:
+            self._close(self.stack.pop()[1])
+
+
+def _title_box(title: str) -> Box | None:
+    found = _BBOX.search(title)
+    if found is None:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in found.groups())
+    return _ordered_box(x0, y0, x1, y1)
+
+
+def hocr_pages(data: bytes) -> tuple[list[_Page], str]:
+    reader = _HocrReader()
+    reader.feed(decode(data)[0])
+    reader.close()
+    return reader.pages, "px"
+
+
+# ALTO and PAGE XML ---------------------------------------------------------------------------
+
+
+def _root(data: bytes, what: str) -> ElementTree.Element:
+    check_entities(data, what)
+    try:
+        return ElementTree.fromstring(data)  # noqa: S314 - entities checked first
+    except (ElementTree.ParseError, ValueError) as exc:
+        raise InvalidInput(f"cannot read the {what}: not well-formed XML ({exc})") from exc
+
+
+def _named(element: ElementTree.Element, name: str) -> Iterator[ElementTree.Element]:
+    """Descendants of that local name, in document order, whatever their namespace."""
+    return (e for e in element.iter() if isinstance(e.tag, str) and local_name(e.tag) == name)
+
+
+def _children(element: ElementTree.Element, name: str) -> list[ElementTree.Element]:
+    return [e for e in element if isinstance(e.tag, str) and local_name(e.tag) == name]
+
+
+def _number(element: ElementTree.Element, name: str) -> float | None:
+    try:
+        value = float(element.get(name, ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _alto_box(element: ElementTree.Element, scale: float) -> Box | None:
+    x, y = _number(element, "HPOS"), _number(element, "VPOS")
+    w, h = _number(element, "WIDTH"), _number(element, "HEIGHT")
+    if x is None or y is None or w is None or h is None:
+        return None
+    return _ordered_box(x * scale, y * scale, (x + w) * scale, (y + h) * scale)
+
+
+def alto_pages(data: bytes) -> tuple[list[_Page], str]:
+    """The pages and their unit (``px``, or ``pt`` for ALTO's physical units)."""
+    root = _root(data, "ALTO file")
+    unit_names = [(e.text or "").strip().lower() for e in _named(root, "MeasurementUnit")]
+    scale = ALTO_UNITS.get(unit_names[0], 1.0) if unit_names else 1.0
+    pages: list[_Page] = []
+    for element in _named(root, "Page"):
+        w, h = _number(element, "WIDTH"), _number(element, "HEIGHT")
+        page = _Page(w * scale if w else None, h * scale if h else None)
+        for text_block in _named(element, "TextBlock"):
+            block = Block()
+            for text_line in _children(text_block, "TextLine"):
+                words = []
+                for part in text_line:
+                    name = local_name(part.tag) if isinstance(part.tag, str) else ""
+                    if name == "String":
+                        wc = _number(part, "WC")
+                        words.append((part.get("CONTENT", ""), _alto_box(part, scale), wc))
+                    elif name == "HYP" and words:  # the hyphen a word was broken at
+                        text, box, wc = words[-1]
+                        words[-1] = (text + part.get("CONTENT", "-"), box, wc)
+                line = _line(words, _alto_box(text_line, scale), "", None)
+                if line is not None:
+                    block.add(line)
+                elif any(t.strip() for t, _, _ in words):
+                    page.unboxed += 1
+            page.blocks.append(block)
+        pages.append(page)
+    return pages, ("px" if scale == 1.0 else "pt")
+
+
+def _points_box(element: ElementTree.Element) -> Box | None:
+    """The box around a PAGE ``Coords`` polygon (``points="x,y x,y"`` or 2010's ``Point``s)."""
+    coords = _children(element, "Coords")
+    if not coords:
+        return None
+    xs: list[float] = []
+    ys: list[float] = []
+    for pair in (coords[0].get("points") or "").split():
+        x, _, y = pair.partition(",")
+        try:
+            xs.append(float(x))
+            ys.append(float(y))
+        except ValueError:
+            continue
+    for point in _children(coords[0], "Point"):
+        x_, y_ = _number(point, "x"), _number(point, "y")
+        if x_ is not None and y_ is not None:
+            xs.append(x_)
+            ys.append(y_)
+    finite = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(x + y)]
+    if not finite:
+        return None
+    return Box(min(x for x, _ in finite), min(y for _, y in finite),
+               max(x for x, _ in finite), max(y for _, y in finite))  # fmt: skip
+
+
+def _equiv(element: ElementTree.Element) -> tuple[str | None, float | None]:
+    """The text of an element's own ``TextEquiv`` (the first, or index 1 of several) and its
+    confidence; (None, None) without one."""
+    equivs = _children(element, "TextEquiv")
+    if not equivs:
+        return None, None
+    chosen = next((e for e in equivs if e.get("index") == "1"), equivs[0])
+    unicode = _children(chosen, "Unicode")
+    text = "".join(unicode[0].itertext()) if unicode else ""
+    return text, _number(chosen, "conf")
+
+
+def page_xml_pages(data: bytes) -> tuple[list[_Page], str]:
+    root = _root(data, "PAGE XML file")
+    pages: list[_Page] = []
+    for element in _named(root, "Page"):
+        page = _Page(_number(element, "imageWidth"), _number(element, "imageHeight"))
+        rank: dict[str, float] = {}
+        for n, ref in enumerate(_named(element, "RegionRefIndexed")):
+            rank.setdefault(ref.get("regionRef", ""), _number(ref, "index") or float(n))
+        for n, ref in enumerate(_named(element, "RegionRef")):
+            rank.setdefault(ref.get("regionRef", ""), float(n))
+        regions = list(_named(element, "TextRegion"))
+        later = len(rank) + 1.0
+        regions.sort(key=lambda r: rank.get(r.get("id", ""), later))  # stable: document order
+        for region in regions:
+            block = Block()
+            for text_line in _children(region, "TextLine"):
+                text, conf = _equiv(text_line)
+                words = []
+                for word in _children(text_line, "Word"):
+                    word_text, word_conf = _equiv(word)
+                    words.append((word_text or "", _points_box(word), word_conf))
+                own = " ".join((text or "").split())
+                # the words' boxes where they spell the line's own text (or it has none)
+                spelled = " ".join(" ".join(t.split()) for t, _, _ in words if t.strip())
+                use_words = bool(spelled) and (not own or spelled == own)
+                line = _line(words if use_words else [], _points_box(text_line), own, conf)
+                if line is not None:
+                    block.add(line)
+                elif own or spelled:
+                    page.unboxed += 1
+            page.blocks.append(block)
+        pages.append(page)
+    return pages, "px"
+
+
+# extractors ----------------------------------------------------------------------------------
+
+
+class _OcrOutput(Chunking):
+    """The three formats differ in how they are read, not in what they give."""
+
+    name: str
+    version: str = "1"
+    media_types: tuple[str, ...]
+    params = PARAMS
+
+    @staticmethod
+    def read(data: bytes) -> tuple[list[_Page], str]:
+        """The file's pages and their boxes' unit."""
+        raise NotImplementedError
+
+    def extract(self, data: bytes, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        values = self.check(params)
+        pages, unit = self.read(data)
+        return _segments(pages, unit, values)
+
+
+class HocrExtractor(_OcrOutput):
+    """hOCR files: per ``ocr_page`` a ``page``, its paragraphs as ``block``s, ``line``s (and
+    ``word``s with ``granularity="words"``) with their boxes and confidences, ``chunk``s
+    (see ``docledger.extractors.ocr_output``)."""
+
+    name: str = "hocr"
+    media_types: tuple[str, ...] = (HOCR,)
+    read = staticmethod(hocr_pages)
+
+
+class AltoExtractor(_OcrOutput):
+    """ALTO files: per ``Page`` a ``page``, its ``TextBlock``s, ``TextLine``s (and
+    ``String``s) with their boxes and word confidences, ``chunk``s."""
+
+    name: str = "alto"
+    media_types: tuple[str, ...] = (ALTO,)
+    read = staticmethod(alto_pages)
+
+
+class PageXmlExtractor(_OcrOutput):
+    """PAGE XML files: the ``Page`` as a ``page``, its ``TextRegion``s in reading order as
+    ``block``s, ``TextLine``s (and ``Word``s) with the boxes around their polygons, ``chunk``s."""
+
+    name: str = "page-xml"
+    media_types: tuple[str, ...] = (PAGE_XML,)
+    read = staticmethod(page_xml_pages)
