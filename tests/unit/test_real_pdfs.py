@@ -35,6 +35,11 @@ def _chars(text: str) -> Counter[str]:
     )
 
 
+def _swapped_back(char: str) -> str:
+    code = ord(char)
+    return chr(code >> 8) if code & 0xFF == 0 and 0x20 <= code >> 8 <= 0x7E else char
+
+
 def _engine_pages(data: bytes, password: str | None) -> list[str]:
     doc = pdfium.PdfDocument(data, password=password)
     try:
@@ -60,6 +65,8 @@ def _check(path: Path, segments: list[dict], password: str | None) -> None:
         assert 0 <= box["x0"] <= box["x1"] <= width + 1e-6, (path.name, s)
         assert 0 <= box["y0"] <= box["y1"] <= height + 1e-6, (path.name, s)
     for number, page in pages.items():
+        if page["metadata"].get("chars_byte_swapped"):  # read back as the extractor does
+            engine[number - 1] = "".join(_swapped_back(c) for c in engine[number - 1])
         lines = "".join(
             s["text"] for s in segments if s["kind"] == "line" and s["page_number"] == number
         )
@@ -96,6 +103,22 @@ def test_every_real_pdf_extracts_or_fails_clearly(corpus: list[Path]) -> None:
         )
         _check(path, segments, SAMPLE_PASSWORD)
         assert any(s["kind"] == "line" for s in segments)
+
+
+def test_text_with_byte_swapped_code_points_is_read_back(corpus: list[Path]) -> None:
+    """OCRmyPDF's cmyk.pdf maps its glyphs to byte-swapped UTF-16 ("M" as U+4D00): PDFium
+    reads CJK ideographs; the extractor reads the labels drawn. CJK text is left alone."""
+    (path,) = [p for p in corpus if p.name.endswith("ocrmypdf-17.13.0__tests__resources__cmyk.pdf")]
+    assert "\u4d00" in _engine_pages(path.read_bytes(), None)[0]  # what PDFium gives
+    segments = PdfExtractor().extract(path.read_bytes(), {"ocr": "never"})
+    (page,) = [s for s in segments if s["kind"] == "page"]
+    assert page["text"].split("\n")[:2] == ["MulticolorBlack", "PureBlack(K=100)"]
+    assert page["metadata"]["chars_byte_swapped"] == 60
+    cjk = [p for p in corpus if "cjk" in p.name.lower() or "chinese" in p.name.lower()]
+    assert cjk
+    for path in cjk:
+        for s in PdfExtractor().extract(path.read_bytes(), {"ocr": "never"}):
+            assert "chars_byte_swapped" not in s.get("metadata", {}), path.name
 
 
 def test_every_revision_of_pdf_encryption_reads_with_its_password(corpus: list[Path]) -> None:

@@ -25,7 +25,8 @@ class PdfExtractor(Chunking):
 
     name: str = "pdf"
     #: 3: filled-in form fields' values as zones; 4: scanned pages read upright and straight
-    #: (turned by 90, 180 or 270 degrees, or fed askew), boxes on the page as it is
+    #: (turned by 90, 180 or 270 degrees, or fed askew), boxes on the page as it is; text a
+    #: broken font map gives as byte-swapped code points read back (``chars_byte_swapped``)
     version: str = "4"
     media_types: tuple[str, ...] = ("application/pdf",)
     params = {
@@ -61,6 +62,8 @@ class PdfExtractor(Chunking):
             meta: dict[str, Any] = {"chars": chars}
             if layout.outside:
                 meta["chars_outside_page"] = layout.outside
+            if layout.swapped:
+                meta["chars_byte_swapped"] = layout.swapped
             blocks = layout.blocks
             if mode == "always" or (mode == "auto" and chars < values["ocr_min_chars"]):
                 dpi = values["ocr_dpi"]

@@ -98,6 +98,12 @@ class PageLayout:
     chars: int
     outside: int
     kept: int  # characters placed in words
+    swapped: int = 0  # characters read back from byte-swapped code points
+
+
+#: A page whose text is at least this share of byte-swapped code points (below) is read with
+#: their bytes swapped back.
+SWAPPED_SHARE = 0.3
 
 
 #: Code points that separate words (PDFium's generated spaces included) and that end lines.
@@ -130,6 +136,8 @@ def page_layout(pdfium: Any, page: Any, number: int) -> PageLayout:
             if code > 32 and code != 0xFFFE:
                 has_box[i] = get_box(tp, i, rects[i])
         code_arr = np.asarray(codes, dtype=np.int64)
+        has_text = np.frombuffer(bytes(has_box), dtype=np.uint8).astype(bool)
+        swapped = _swap_back(code_arr, has_text)  # before spaces: U+3000 may be a "0"
         breaks = np.isin(code_arr, _LINE_BREAKS)
         spaces = np.isin(code_arr, _SPACES)
         control = (
@@ -142,8 +150,7 @@ def page_layout(pdfium: Any, page: Any, number: int) -> PageLayout:
             & ~breaks
             & ~spaces
         )
-        text_mask = np.frombuffer(bytes(has_box), dtype=np.uint8).astype(bool)
-        text_mask &= ~control & ~spaces & ~breaks
+        text_mask = has_text & ~control & ~spaces & ~breaks
         ltrb = np.frombuffer(rects, dtype=np.float32, count=4 * count).reshape(count, 4)
         box = ltrb[:, [0, 3, 2, 1]].astype(np.float64)  # left, bottom, right, top
         x0, y0, x1, y1, inside = frame.place(box)
@@ -159,7 +166,25 @@ def page_layout(pdfium: Any, page: Any, number: int) -> PageLayout:
     for words, first in lines:
         horizontal = _horizontal(angle_of[first], frame.rotation)
         out.extend(split_line(words, size_of[first], horizontal))
-    return PageLayout(number, frame, blocks_of(out), count, outside, len(index))
+    return PageLayout(number, frame, blocks_of(out), count, outside, len(index), swapped)
+
+
+def _swap_back(codes: Any, text: Any) -> int:
+    """Repair, in place, text whose font maps each glyph to its UTF-16 code unit with the
+    bytes swapped ("M" read as U+4D00, "0" as U+3000): a broken ToUnicode map some producers
+    write (OCRmyPDF's ``cmyk.pdf``: "MulticolorBlack" came out as CJK ideographs). A code
+    point whose low byte is zero and whose high byte is printable ASCII is that pattern;
+    where such code points are at least ``SWAPPED_SHARE`` of the page's text (real CJK text
+    has them at a rate of about one in a hundred: U+4E00 is common), they are read as their
+    high byte. Runs before spaces are told apart (U+3000 is an ideographic space, or a "0").
+    Returns how many were read back."""
+    high = codes >> 8
+    pattern = text & ((codes & 0xFF) == 0) & (high >= 0x20) & (high <= 0x7E)
+    found = int(pattern.sum())
+    if found < 4 or found < SWAPPED_SHARE * int(text.sum()):
+        return 0
+    codes[pattern] = high[pattern]
+    return found
 
 
 def _segment(
