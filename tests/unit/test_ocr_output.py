@@ -242,3 +242,65 @@ def test_hocr_lines_without_words_and_markup_cut_off() -> None:
 )  # fmt: skip
 def test_sniffed_by_content(head: bytes, want: str) -> None:
     assert sniff(head) == want
+
+
+PAGE_2010 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2010-03-19">
+ <Page imageWidth="1000" imageHeight="1400">
+  <ReadingOrder><OrderedGroup id="g"><RegionRef regionRef="r2"/><RegionRef regionRef="r1"/>
+  </OrderedGroup></ReadingOrder>
+  <TextRegion id="r1" type="paragraph">
+   <Coords><Point x="100" y="300"/><Point x="900" y="300"/><Point x="900" y="400"/></Coords>
+   <TextLine id="l2"><Coords><Point x="100" y="300"/><Point x="880" y="340"/></Coords>
+    <Word><Coords><Point x="100" y="300"/><Point x="400" y="340"/></Coords>
+     <TextEquiv conf="0.5"><Unicode>Water</Unicode></TextEquiv></Word>
+    <Word><Coords><Point x="420" y="300"/><Point x="880" y="340"/></Coords>
+     <TextEquiv conf="0.7"><Unicode>damage</Unicode></TextEquiv></Word>
+   </TextLine>
+  </TextRegion>
+  <TextRegion id="r3" type="marginalia">
+   <TextLine id="l3"><Coords points="950,500 990,500 990,900"/>
+    <TextEquiv index="2"><Unicode>second reading</Unicode></TextEquiv>
+    <TextEquiv index="1" conf="0.9"><Unicode>first reading</Unicode></TextEquiv></TextLine>
+  </TextRegion>
+  <TextRegion id="r2" type="heading">
+   <TextLine id="l1"><Coords points="100,100 700,100 700,160 100,160"/>
+    <TextEquiv><Unicode>Inspection report</Unicode></TextEquiv></TextLine>
+  </TextRegion>
+ </Page>
+</PcGts>"""
+
+
+def test_page_xml_2010_points_reading_order_and_region_types() -> None:
+    segments = PageXmlExtractor().extract(PAGE_2010, {"granularity": "words"})
+    blocks = [s for s in segments if s["kind"] == "block"]
+    # the reading order first (r2, r1), then the region it leaves out (r3)
+    assert [(b["label"], b["text"]) for b in blocks] == [
+        ("heading", "Inspection report"),
+        ("paragraph", "Water damage"),
+        ("marginalia", "first reading"),
+    ]
+    lines = _lines(segments)
+    assert _box(lines[1]) == (100.0, 300.0, 880.0, 340.0)
+    assert lines[1]["confidence"] == pytest.approx(0.6)  # its words' mean: it has none
+    assert lines[2]["confidence"] == pytest.approx(0.9)
+    words = [s for s in segments if s["kind"] == "word"]
+    assert [(w["text"], _box(w)) for w in words] == [
+        ("Inspection report", (100.0, 100.0, 700.0, 160.0)),  # a line without words
+        ("Water", (100.0, 300.0, 400.0, 340.0)),
+        ("damage", (420.0, 300.0, 880.0, 340.0)),
+        ("first reading", (950.0, 500.0, 990.0, 900.0)),
+    ]
+
+
+def test_hocr_text_set_vertically_is_a_vertical_line() -> None:
+    data = (
+        b"<div class='ocr_page' title='bbox 0 0 100 100'>"
+        b"<span class='ocr_line' title='bbox 10 10 20 90; textangle 90'>down</span>"
+        b"<span class='ocr_line' title='bbox 30 10 90 20; textangle 180'>up</span></div>"
+    )
+    lines = _lines(HocrExtractor().extract(data, {}))
+    assert [(s["text"], bool(s["metadata"].get("vertical"))) for s in lines] == [
+        ("down", True),
+        ("up", False),
+    ]

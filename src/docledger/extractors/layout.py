@@ -83,6 +83,8 @@ class Line:
 class Block:
     lines: list[Line] = field(default_factory=list)
     box: Box | None = None
+    #: what the source calls the block (a PAGE XML region's type: heading, caption, ...)
+    label: str | None = None
 
     def add(self, line: Line) -> None:
         self.lines.append(line)

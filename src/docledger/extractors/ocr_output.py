@@ -13,7 +13,9 @@ smallest upright box around it. Confidences are scaled to 0..1 (hOCR's ``x_wconf
 percentage); a line's is the mean of its words' where the line has none of its own.
 
 Order: hOCR and ALTO in document order (ALTO 4's reading-order groups are not followed);
-PAGE XML by its reading order, the regions it leaves out after, in document order.
+PAGE XML by its reading order, the regions it leaves out after, in document order. A PAGE
+XML region's type (heading, caption, marginalia, ...) is its block's label; an hOCR line with
+a ``textangle`` of 90 or 270 is vertical.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ _VOID = {"meta", "link", "br", "img", "hr", "input", "area", "base", "col", "wbr
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _BBOX = re.compile(rf"\bbbox\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})")
 _WCONF = re.compile(rf"\bx_wconf\s+({_NUMBER})")
+_TEXTANGLE = re.compile(rf"\btextangle\s+({_NUMBER})")
 
 
 @dataclass
@@ -168,7 +171,9 @@ class _HocrReader(HTMLParser):
             self._page().blocks.append(self.block)
         elif classes & HOCR_LINES and self.line is None:
             role = "line"
-            self.line = {"box": _title_box(title), "words": [], "text": []}
+            angle = _TEXTANGLE.search(title)
+            upright = angle is None or round(float(angle[1])) % 180 == 0
+            self.line = {"box": _title_box(title), "words": [], "text": [], "upright": upright}
         elif "ocrx_word" in classes and self.line is not None and self.word is None:
             role = "word"
             conf = _WCONF.search(title)
@@ -199,6 +204,7 @@ class _HocrReader(HTMLParser):
         elif role == "line" and self.line is not None:
             line = _line(self.line["words"], self.line["box"], "".join(self.line["text"]), None)
             if line is not None:
+                line.horizontal = self.line["upright"]  # textangle 90: set vertically
                 if self.block is None:  # a line outside any block is a block of its own
                     self._page().blocks.append(Block())
                     self._page().blocks[-1].add(line)
@@ -356,7 +362,7 @@ def page_xml_pages(data: bytes) -> tuple[list[_Page], str]:
         later = len(rank) + 1.0
         regions.sort(key=lambda r: rank.get(r.get("id", ""), later))  # stable: document order
         for region in regions:
-            block = Block()
+            block = Block(label=region.get("type") or None)
             for text_line in _children(region, "TextLine"):
                 text, conf = _equiv(text_line)
                 words = []

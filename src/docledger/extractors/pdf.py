@@ -349,6 +349,7 @@ def layout_segments(
                     "text": block.text,
                     "bbox": block.box.as_dict(unit),
                     "parent": first_index,
+                    **({"label": block.label} if block.label else {}),
                 }
             )
         if not with_lines:
