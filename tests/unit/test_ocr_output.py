@@ -146,6 +146,7 @@ def test_page_xml_follows_its_reading_order(files: list[Path]) -> None:
     assert [s["text"] for s in _lines(segments)] == want
     blocks = [s for s in segments if s["kind"] == "block"]
     assert len(blocks) == len([r for r in regions if r.find("{*}TextLine") is not None])
+    assert segments[0]["metadata"]["image"] == "170025120000003,0074.jpg"
 
 
 def test_words_come_with_their_own_boxes_and_confidences(files: list[Path]) -> None:
@@ -156,6 +157,8 @@ def test_words_come_with_their_own_boxes_and_confidences(files: list[Path]) -> N
     assert _box(words[1]) == (650.0, 200.0, 1050.0, 400.0)
     (first, *_) = _lines(segments)
     assert first["confidence"] == pytest.approx(0.95)
+    (page,) = [s for s in segments if s["kind"] == "page"]
+    assert page["metadata"]["image"] == "test.png"  # the scan, as the file names it
     chunk = next(s for s in segments if s["kind"] == "chunk")
     assert "The quick brown fox jumps" in chunk["text"]
 

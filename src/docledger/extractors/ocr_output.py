@@ -7,7 +7,8 @@ the scan. Read as plain HTML or XML, those files lose every box. Here each page 
 the engine's confidence, in the file's own order, then retrieval chunks; the segments are the
 ones the PDF and image extractors write, so search, review and exports treat them alike.
 
-Boxes are the file's, in pixels of the scan it describes (``px``); ALTO files measured in
+Boxes are the file's, in pixels of the scan it describes (``px``; the page segment's
+``metadata.image`` names the scan as the file does); ALTO files measured in
 tenths of a millimetre or 1/1200 inch are given in points. A PAGE XML polygon's box is the
 smallest upright box around it. Confidences are scaled to 0..1 (hOCR's ``x_wconf`` is a
 percentage); a line's is the mean of its words' where the line has none of its own.
@@ -50,6 +51,7 @@ _VOID = {"meta", "link", "br", "img", "hr", "input", "area", "base", "col", "wbr
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _BBOX = re.compile(rf"\bbbox\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})")
 _WCONF = re.compile(rf"\bx_wconf\s+({_NUMBER})")
+_IMAGE = re.compile(r"""\bimage\s+(?:"([^"]*)"|'([^']*)'|(\S+?)(?:;|$))""")
 _TEXTANGLE = re.compile(rf"\btextangle\s+({_NUMBER})")
 
 
@@ -59,6 +61,7 @@ class _Page:
     height: float | None = None
     blocks: list[Block] = field(default_factory=list)
     unboxed: int = 0  # lines with text and no box anywhere (left out)
+    image: str | None = None  # the scan the file describes, as it names it
 
 
 def _ordered_box(x0: float, y0: float, x1: float, y1: float) -> Box:
@@ -111,6 +114,8 @@ def _segments(pages: list[_Page], unit: str, values: Mapping[str, Any]) -> list[
                     word.box = _inside(word.box, width, height)
             block.box = _union([line.box for line in block.lines])
         meta: dict[str, Any] = {}
+        if page.image:
+            meta["image"] = page.image
         if page.unboxed:
             meta["lines_without_box"] = page.unboxed
         out.extend(
@@ -163,7 +168,9 @@ class _HocrReader(HTMLParser):
         if "ocr_page" in classes:
             role = "page"
             box = _title_box(title)
-            self.pages.append(_Page(box.x1 if box else None, box.y1 if box else None))
+            image = _IMAGE.search(title)
+            named = next((g for g in image.groups() if g), None) if image else None
+            self.pages.append(_Page(box.x1 if box else None, box.y1 if box else None, image=named))
             self.block = None
         elif classes & HOCR_BLOCKS and self.line is None:
             role = "block"
@@ -284,10 +291,12 @@ def alto_pages(data: bytes) -> tuple[list[_Page], str]:
     root = _root(data, "ALTO file")
     unit_names = [(e.text or "").strip().lower() for e in _named(root, "MeasurementUnit")]
     scale = ALTO_UNITS.get(unit_names[0], 1.0) if unit_names else 1.0
+    names = [(e.text or "").strip() for e in _named(root, "fileName")]
+    source = names[0] if names and names[0] else None
     pages: list[_Page] = []
     for element in _named(root, "Page"):
         w, h = _number(element, "WIDTH"), _number(element, "HEIGHT")
-        page = _Page(w * scale if w else None, h * scale if h else None)
+        page = _Page(w * scale if w else None, h * scale if h else None, image=source)
         for text_block in _named(element, "TextBlock"):
             block = Block()
             for text_line in _children(text_block, "TextLine"):
@@ -352,7 +361,8 @@ def page_xml_pages(data: bytes) -> tuple[list[_Page], str]:
     root = _root(data, "PAGE XML file")
     pages: list[_Page] = []
     for element in _named(root, "Page"):
-        page = _Page(_number(element, "imageWidth"), _number(element, "imageHeight"))
+        page = _Page(_number(element, "imageWidth"), _number(element, "imageHeight"),
+                     image=element.get("imageFilename") or None)  # fmt: skip
         rank: dict[str, float] = {}
         for n, ref in enumerate(_named(element, "RegionRefIndexed")):
             rank.setdefault(ref.get("regionRef", ""), _number(ref, "index") or float(n))
