@@ -10,7 +10,8 @@ from docledger.extractors import ocr, pdf_forms
 from docledger.extractors.base import CHUNK_PARAMS, Chunking, Param
 from docledger.extractors.image import FRAME_MODES, MEDIA_TYPES
 from docledger.extractors.image import pages as image_pages
-from docledger.extractors.pdf import layout_segments, page_layout, pages
+from docledger.extractors.page_segments import layout_segments
+from docledger.extractors.pdf import page_layout, pages
 
 GRANULARITIES = ("pages", "blocks", "lines", "words")
 OCR_MODES = ("auto", "always", "never")

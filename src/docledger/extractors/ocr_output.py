@@ -22,18 +22,16 @@ a ``textangle`` of 90 or 270 is vertical.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 from xml.etree import ElementTree
 
 from docledger.errors import InvalidInput
 from docledger.extractors.base import CHUNK_PARAMS, Chunking, Param
-from docledger.extractors.encoding import decode
-from docledger.extractors.layout import Block, Box, Line, Word
-from docledger.extractors.pdf import layout_segments
+from docledger.extractors.hocr import hocr_pages
+from docledger.extractors.layout import Block, Box
+from docledger.extractors.ocr_pages import OcrPage, make_line, ordered_box, union_of
+from docledger.extractors.page_segments import layout_segments
 from docledger.extractors.svg import check_entities, local_name
 
 HOCR = "text/vnd.hocr+html"
@@ -43,68 +41,13 @@ GRANULARITIES = ("pages", "blocks", "lines", "words")
 PARAMS = {**CHUNK_PARAMS, "granularity": Param(str, "lines", choices=GRANULARITIES)}
 #: ALTO's units in points (pixels stay pixels)
 ALTO_UNITS = {"mm10": 72 / 254, "inch1200": 72 / 1200}
-#: hOCR classes of a line's container (a paragraph, a content area, a block)
-HOCR_BLOCKS = {"ocr_par", "ocr_carea", "ocrx_block", "ocr_block"}
-#: hOCR classes of a line of text
-HOCR_LINES = {"ocr_line", "ocrx_line", "ocr_header", "ocr_caption", "ocr_textfloat"}
-_VOID = {"meta", "link", "br", "img", "hr", "input", "area", "base", "col", "wbr", "source"}
-_NUMBER = r"-?\d+(?:\.\d+)?"
-_BBOX = re.compile(rf"\bbbox\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})")
-_WCONF = re.compile(rf"\bx_wconf\s+({_NUMBER})")
-_IMAGE = re.compile(r"""\bimage\s+(?:"([^"]*)"|'([^']*)'|(\S+?)(?:;|$))""")
-_TEXTANGLE = re.compile(rf"\btextangle\s+({_NUMBER})")
 
 
-@dataclass
-class _Page:
-    width: float | None = None
-    height: float | None = None
-    blocks: list[Block] = field(default_factory=list)
-    unboxed: int = 0  # lines with text and no box anywhere (left out)
-    image: str | None = None  # the scan the file describes, as it names it
-
-
-def _ordered_box(x0: float, y0: float, x1: float, y1: float) -> Box:
-    return Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-
-
-def _union(boxes: list[Box]) -> Box | None:
-    if not boxes:
-        return None
-    out = boxes[0]
-    for box in boxes[1:]:
-        out = out.union(box)
-    return out
-
-
-def _line(words: list[tuple[str, Box | None, float | None]], box: Box | None,
-          text: str, confidence: float | None) -> Line | None:  # fmt: skip
-    """A line from its words (text, box, confidence), or from its own text and box when it
-    has no words; None when it has no text or no box at all."""
-    kept = [(t, b, c) for t, b, c in words if t.strip()]
-    box = box or _union([b for _, b, _ in kept if b is not None])
-    if box is None:
-        return None
-    if kept:
-        found = [Word(" ".join(t.split()), b or box) for t, b, _ in kept]
-        scores = [c for _, _, c in kept if c is not None]
-        if confidence is None and scores:
-            confidence = sum(scores) / len(scores)
-    else:
-        plain = " ".join(text.split())
-        if not plain:
-            return None
-        found = [Word(plain, box)]
-    if confidence is not None:
-        confidence = min(max(confidence, 0.0), 1.0)
-    return Line(found, box, box.height, True, confidence)
-
-
-def _segments(pages: list[_Page], unit: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _segments(pages: list[OcrPage], unit: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for number, page in enumerate(pages, start=1):
         boxes = [b.box for b in page.blocks if b.box is not None]
-        extent = _union(boxes)
+        extent = union_of(boxes)
         width = page.width if page.width else (extent.x1 if extent else 0.0)
         height = page.height if page.height else (extent.y1 if extent else 0.0)
         for block in page.blocks:
@@ -112,7 +55,7 @@ def _segments(pages: list[_Page], unit: str, values: Mapping[str, Any]) -> list[
                 line.box = _inside(line.box, width, height)
                 for word in line.words:
                     word.box = _inside(word.box, width, height)
-            block.box = _union([line.box for line in block.lines])
+            block.box = union_of([line.box for line in block.lines])
         meta: dict[str, Any] = {}
         if page.image:
             meta["image"] = page.image
@@ -139,115 +82,6 @@ def _inside(box: Box, width: float, height: float) -> Box:
     x0, x1 = min(max(box.x0, 0.0), width), min(max(box.x1, 0.0), width)
     y0, y1 = min(max(box.y0, 0.0), height), min(max(box.y1, 0.0), height)
     return Box(x0, y0, x1, y1)
-
-
-# hOCR ----------------------------------------------------------------------------------------
-
-
-class _HocrReader(HTMLParser):
-    """Pages, blocks, lines and words by their hOCR classes; boxes from ``title`` bboxes."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.pages: list[_Page] = []
-        self.stack: list[tuple[str, str | None]] = []  # (tag, role) of open elements
-        self.block: Block | None = None
-        self.line: dict[str, Any] | None = None
-        self.word: dict[str, Any] | None = None
-
-    def _page(self) -> _Page:
-        if not self.pages:  # lines outside any ocr_page: one page holds them
-            self.pages.append(_Page())
-        return self.pages[-1]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        classes = set((found.get("class") or "").split())
-        title = found.get("title") or ""
-        role = None
-        if "ocr_page" in classes:
-            role = "page"
-            box = _title_box(title)
-            image = _IMAGE.search(title)
-            named = next((g for g in image.groups() if g), None) if image else None
-            self.pages.append(_Page(box.x1 if box else None, box.y1 if box else None, image=named))
-            self.block = None
-        elif classes & HOCR_BLOCKS and self.line is None:
-            role = "block"
-            self.block = Block()
-            self._page().blocks.append(self.block)
-        elif classes & HOCR_LINES and self.line is None:
-            role = "line"
-            angle = _TEXTANGLE.search(title)
-            upright = angle is None or round(float(angle[1])) % 180 == 0
-            self.line = {"box": _title_box(title), "words": [], "text": [], "upright": upright}
-        elif "ocrx_word" in classes and self.line is not None and self.word is None:
-            role = "word"
-            conf = _WCONF.search(title)
-            self.word = {"box": _title_box(title), "text": [],
-                         "conf": float(conf[1]) / 100 if conf else None}  # fmt: skip
-        if tag not in _VOID:
-            self.stack.append((tag, role))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _VOID:
-            self.handle_starttag(tag, attrs)
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not any(open_tag == tag for open_tag, _ in self.stack):
-            return  # a stray end tag
-        while self.stack:
-            open_tag, role = self.stack.pop()
-            self._close(role)
-            if open_tag == tag:
-                return
-
-    def _close(self, role: str | None) -> None:
-        if role == "word" and self.word is not None and self.line is not None:
-            self.line["words"].append(("".join(self.word["text"]), self.word["box"],
-                                       self.word["conf"]))  # fmt: skip
-            self.word = None
-        elif role == "line" and self.line is not None:
-            line = _line(self.line["words"], self.line["box"], "".join(self.line["text"]), None)
-            if line is not None:
-                line.horizontal = self.line["upright"]  # textangle 90: set vertically
-                if self.block is None:  # a line outside any block is a block of its own
-                    self._page().blocks.append(Block())
-                    self._page().blocks[-1].add(line)
-                else:
-                    self.block.add(line)
-            elif "".join(self.line["text"]).strip():
-                self._page().unboxed += 1
-            self.line = None
-        elif role == "block":
-            self.block = None
-
-    def handle_data(self, data: str) -> None:
-        if self.word is not None:
-            self.word["text"].append(data)
-        if self.line is not None:
-            self.line["text"].append(data)
-
-    def close(self) -> None:
-        super().close()
-        while self.stack:
-            self._close(self.stack.pop()[1])
-
-
-def _title_box(title: str) -> Box | None:
-    found = _BBOX.search(title)
-    if found is None:
-        return None
-    x0, y0, x1, y1 = (float(v) for v in found.groups())
-    return _ordered_box(x0, y0, x1, y1)
-
-
-def hocr_pages(data: bytes) -> tuple[list[_Page], str]:
-    reader = _HocrReader()
-    reader.feed(decode(data)[0])
-    reader.close()
-    return reader.pages, "px"
 
 
 # ALTO and PAGE XML ---------------------------------------------------------------------------
@@ -283,20 +117,20 @@ def _alto_box(element: ElementTree.Element, scale: float) -> Box | None:
     w, h = _number(element, "WIDTH"), _number(element, "HEIGHT")
     if x is None or y is None or w is None or h is None:
         return None
-    return _ordered_box(x * scale, y * scale, (x + w) * scale, (y + h) * scale)
+    return ordered_box(x * scale, y * scale, (x + w) * scale, (y + h) * scale)
 
 
-def alto_pages(data: bytes) -> tuple[list[_Page], str]:
+def alto_pages(data: bytes) -> tuple[list[OcrPage], str]:
     """The pages and their unit (``px``, or ``pt`` for ALTO's physical units)."""
     root = _root(data, "ALTO file")
     unit_names = [(e.text or "").strip().lower() for e in _named(root, "MeasurementUnit")]
     scale = ALTO_UNITS.get(unit_names[0], 1.0) if unit_names else 1.0
     names = [(e.text or "").strip() for e in _named(root, "fileName")]
     source = names[0] if names and names[0] else None
-    pages: list[_Page] = []
+    pages: list[OcrPage] = []
     for element in _named(root, "Page"):
         w, h = _number(element, "WIDTH"), _number(element, "HEIGHT")
-        page = _Page(w * scale if w else None, h * scale if h else None, image=source)
+        page = OcrPage(w * scale if w else None, h * scale if h else None, image=source)
         for text_block in _named(element, "TextBlock"):
             block = Block()
             for text_line in _children(text_block, "TextLine"):
@@ -309,7 +143,7 @@ def alto_pages(data: bytes) -> tuple[list[_Page], str]:
                     elif name == "HYP" and words:  # the hyphen a word was broken at
                         text, box, wc = words[-1]
                         words[-1] = (text + part.get("CONTENT", "-"), box, wc)
-                line = _line(words, _alto_box(text_line, scale), "", None)
+                line = make_line(words, _alto_box(text_line, scale), "", None)
                 if line is not None:
                     block.add(line)
                 elif any(t.strip() for t, _, _ in words):
@@ -357,11 +191,11 @@ def _equiv(element: ElementTree.Element) -> tuple[str | None, float | None]:
     return text, _number(chosen, "conf")
 
 
-def page_xml_pages(data: bytes) -> tuple[list[_Page], str]:
+def page_xml_pages(data: bytes) -> tuple[list[OcrPage], str]:
     root = _root(data, "PAGE XML file")
-    pages: list[_Page] = []
+    pages: list[OcrPage] = []
     for element in _named(root, "Page"):
-        page = _Page(_number(element, "imageWidth"), _number(element, "imageHeight"),
+        page = OcrPage(_number(element, "imageWidth"), _number(element, "imageHeight"),
                      image=element.get("imageFilename") or None)  # fmt: skip
         rank: dict[str, float] = {}
         for n, ref in enumerate(_named(element, "RegionRefIndexed")):
@@ -383,7 +217,7 @@ def page_xml_pages(data: bytes) -> tuple[list[_Page], str]:
                 # the words' boxes where they spell the line's own text (or it has none)
                 spelled = " ".join(" ".join(t.split()) for t, _, _ in words if t.strip())
                 use_words = bool(spelled) and (not own or spelled == own)
-                line = _line(words if use_words else [], _points_box(text_line), own, conf)
+                line = make_line(words if use_words else [], _points_box(text_line), own, conf)
                 if line is not None:
                     block.add(line)
                 elif own or spelled:
@@ -405,7 +239,7 @@ class _OcrOutput(Chunking):
     params = PARAMS
 
     @staticmethod
-    def read(data: bytes) -> tuple[list[_Page], str]:
+    def read(data: bytes) -> tuple[list[OcrPage], str]:
         """The file's pages and their boxes' unit."""
         raise NotImplementedError
 

@@ -28,7 +28,7 @@ from docledger.extractors.base import CHUNK_PARAMS, Chunking
 from docledger.extractors.chunking import spans
 from docledger.extractors.layout import Block, Box, Line, Word
 from docledger.extractors.package import opened, part, relations
-from docledger.extractors.pdf import layout_segments
+from docledger.extractors.page_segments import layout_segments
 
 P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"

@@ -27,7 +27,7 @@ from xml.etree import ElementTree
 from docledger.errors import InvalidInput
 from docledger.extractors.base import CHUNK_PARAMS, Chunking
 from docledger.extractors.layout import Box, Line, Word, blocks_of
-from docledger.extractors.pdf import layout_segments
+from docledger.extractors.page_segments import layout_segments
 
 MEDIA_TYPE = "image/svg+xml"
 SVG = "{http://www.w3.org/2000/svg}"
