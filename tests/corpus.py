@@ -276,6 +276,15 @@ def real_scans() -> Path:
     return _unpacked("ocrmypdf==17.13.0", "ocr-scans", keep)
 
 
+def real_screenshots() -> list[Path]:
+    """Screenshots, straight by nature: img2pdf's small one (its lines short enough that a
+    detector's boxes slope by a pixel) and OCRmyPDF's application window."""
+    found: list[Path] = []
+    for spec in ("img2pdf==0.6.3", "ocrmypdf==17.13.0"):
+        found.extend(_ending(spec, "screenshots", "screenshot.png"))
+    return found
+
+
 def real_ocr_output() -> list[Path]:
     """OCR engines' own output: OCRmyPDF's hOCR files (Latin, Arabic, CJK, Devanagari, mixed
     scripts) and kraken's ALTO and PAGE XML files (a Hebrew page of the Bavarian State

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from docledger.extractors import PdfExtractor, ocr
-from tests.corpus import fetched, real_scans
+from docledger.extractors import ImageExtractor, PdfExtractor, ocr
+from tests.corpus import fetched, real_scans, real_screenshots
 
 pytestmark = pytest.mark.skipif(
     not ocr.available() and os.environ.get("CI", "").lower() not in {"1", "true", "yes"},
@@ -63,3 +63,21 @@ def test_a_turned_or_askew_scan_reads_as_its_text(
             assert 1.0 <= abs(meta["ocr"]["skew"]) <= 3.0, meta["ocr"]
         else:
             assert "skew" not in meta["ocr"], meta["ocr"]
+
+
+@pytest.mark.parametrize("name", ["linn.pdf", "ccitt.pdf", "c03-29.pdf", "2400dpi.pdf"])
+def test_an_upright_scan_is_read_as_it_is(scans: dict[str, Path], name: str) -> None:
+    segments = PdfExtractor().extract(scans[name].read_bytes(), {})
+    for page in (s for s in segments if s["kind"] == "page"):
+        assert set(page["metadata"]["ocr"]) == {"dpi", "engine"}, (name, page["metadata"])
+
+
+def test_a_screenshot_is_not_straightened() -> None:
+    """Straight text in short lines: the detector's boxes slope by a pixel or so (0.7 degrees
+    on img2pdf's screenshot), which is no skew."""
+    shots = fetched(real_screenshots, "screenshot")
+    assert len(shots) == 2
+    for path in shots:
+        segments = ImageExtractor().extract(path.read_bytes(), {})
+        (page,) = [s for s in segments if s["kind"] == "page"]
+        assert set(page["metadata"]["ocr"]) == {"engine"}, (path.name, page["metadata"])

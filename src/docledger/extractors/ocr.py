@@ -161,6 +161,7 @@ def orientation(rgb: Any) -> tuple[int, float]:
     vertical = total = 0.0
     lengths: list[float] = []
     angles: list[float] = []
+    spans: list[float] = []
     for points in boxes:
         quad = np.asarray(points, dtype=float)
         first, second = quad[1] - quad[0], quad[2] - quad[1]
@@ -174,6 +175,7 @@ def orientation(rgb: Any) -> tuple[int, float]:
             vertical += length
         if length > 4 * across:  # a line, not a word or a mark: its slope is the page's
             angles.append((angle + 45.0) % 90.0 - 45.0)
+            spans.append(length)
     # RapidOCR turns a tall crop a quarter counter-clockwise before reading it: the
     # classifier then says whether that made the line upright (0) or upside down (180)
     _, votes, _ = engine.text_cls(engine.get_crop_img_list(bgr, list(boxes)))
@@ -189,7 +191,10 @@ def orientation(rgb: Any) -> tuple[int, float]:
     if len(angles) >= 5:
         middle = float(np.median(angles))
         agreeing = sum(1 for a in angles if abs(a - middle) <= 1.0)
-        if agreeing >= TURN_SHARE * len(angles) and SKEW_MIN <= abs(middle) <= SKEW_MAX:
+        # a slope a box's corners rounded to whole pixels could give is no skew: short lines
+        # on a small image (a screenshot) come out at 0.7 degrees with straight text
+        least = max(SKEW_MIN, math.degrees(math.atan(2.0 / float(np.median(spans)))))
+        if agreeing >= TURN_SHARE * len(angles) and least <= abs(middle) <= SKEW_MAX:
             skew = middle
     return turn, skew
 
