@@ -79,8 +79,8 @@ def _read(rgb: Any, factor: int) -> list[tuple[list[float], list[float], str, fl
 
     width, height = rgb.size
     big = rgb.resize((width * factor, height * factor)) if factor != 1 else rgb
-    # no direction classifier: on document pages it turned whole lines upside down (and
-    # lost them), while pages are rendered upright and scans come in their own orientation
+    # no direction classifier per line: on document pages it turned whole lines upside down
+    # (and lost them); a page is turned upright as a whole first (``read_blocks``)
     # the detector's settings again: any keyword argument makes RapidOCR reset them to its
     # defaults for this and every later call (an engine option held only until the first)
     result, _ = _load()(
