@@ -203,6 +203,7 @@ def test_alto_in_tenths_of_a_millimetre_is_given_in_points() -> None:
             b'<!DOCTYPE alto [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><alto>&b;</alto>',
             "entit",
         ),
+        (HocrExtractor(), b"<div>" * 1001 + b"</span>" * 1000, "nested too deeply"),
         (HocrExtractor(), b"", None),
         (HocrExtractor(), b"<html><body><p>no OCR classes at all</p></body></html>", None),
     ],
@@ -307,3 +308,17 @@ def test_hocr_text_set_vertically_is_a_vertical_line() -> None:
         ("down", True),
         ("up", False),
     ]
+
+
+def test_page_xml_reading_order_by_index_not_by_listing() -> None:
+    data = b"""<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15">
+ <Page imageWidth="100" imageHeight="100"><ReadingOrder><OrderedGroup id="g">
+  <RegionRefIndexed index="1" regionRef="a"/><RegionRefIndexed index="0" regionRef="b"/>
+ </OrderedGroup></ReadingOrder>
+ <TextRegion id="a"><TextLine id="l1"><Coords points="0,0 50,0 50,10 0,10"/>
+  <TextEquiv><Unicode>second</Unicode></TextEquiv></TextLine></TextRegion>
+ <TextRegion id="b"><TextLine id="l2"><Coords points="0,50 50,50 50,60 0,60"/>
+  <TextEquiv><Unicode>first</Unicode></TextEquiv></TextLine></TextRegion>
+</Page></PcGts>"""
+    lines = _lines(PageXmlExtractor().extract(data, {}))
+    assert [s["text"] for s in lines] == ["first", "second"]

@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+from docledger.errors import InvalidInput
 from docledger.extractors.encoding import decode
 from docledger.extractors.layout import Block, Box
 from docledger.extractors.ocr_pages import OcrPage, make_line, ordered_box
@@ -15,6 +16,8 @@ from docledger.extractors.ocr_pages import OcrPage, make_line, ordered_box
 HOCR_BLOCKS = {"ocr_par", "ocr_carea", "ocrx_block", "ocr_block"}
 #: hOCR classes of a line of text
 HOCR_LINES = {"ocr_line", "ocrx_line", "ocr_header", "ocr_caption", "ocr_textfloat"}
+#: Elements open at once beyond this are refused (each end tag is looked for among them).
+MOST_DEPTH = 1000
 _VOID = {"meta", "link", "br", "img", "hr", "input", "area", "base", "col", "wbr", "source"}
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _BBOX = re.compile(rf"\bbbox\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})")
@@ -68,6 +71,8 @@ class _HocrReader(HTMLParser):
             self.word = {"box": _title_box(title), "text": [],
                          "conf": float(conf[1]) / 100 if conf else None}  # fmt: skip
         if tag not in _VOID:
+            if len(self.stack) >= MOST_DEPTH:
+                raise InvalidInput("cannot read the hOCR file: it is nested too deeply")
             self.stack.append((tag, role))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:

@@ -199,7 +199,8 @@ def page_xml_pages(data: bytes) -> tuple[list[OcrPage], str]:
                      image=element.get("imageFilename") or None)  # fmt: skip
         rank: dict[str, float] = {}
         for n, ref in enumerate(_named(element, "RegionRefIndexed")):
-            rank.setdefault(ref.get("regionRef", ""), _number(ref, "index") or float(n))
+            index = _number(ref, "index")
+            rank.setdefault(ref.get("regionRef", ""), float(n) if index is None else index)
         for n, ref in enumerate(_named(element, "RegionRef")):
             rank.setdefault(ref.get("regionRef", ""), float(n))
         regions = list(_named(element, "TextRegion"))
