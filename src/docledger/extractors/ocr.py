@@ -102,6 +102,10 @@ PROBE_SIDE = 768
 #: Share of the lines' length that decides: vertical lines (a page scanned sideways), lines
 #: the classifier reads as upside down.
 TURN_SHARE = 0.6
+#: A detected box at least this many times as long as it is thick is a line (or a word) and
+#: votes; squarer ones are letters and marks, which tell no direction (a page of single
+#: letters or a chart's axis numbers was taken for sideways).
+LINE_SHAPE = 2.5
 #: A skew between these (degrees) that most long lines agree on is straightened before the
 #: read: under the lower one the read is as good, and text slanted by more than the upper one
 #: is a drawing's (a chart's labels), not a page fed askew.
@@ -159,6 +163,7 @@ def orientation(rgb: Any) -> tuple[int, float]:
     if boxes is None or len(boxes) < 3:
         return 0, 0.0
     vertical = total = 0.0
+    lines: list[Any] = []  # the boxes long enough to be lines: they vote
     lengths: list[float] = []
     angles: list[float] = []
     spans: list[float] = []
@@ -168,25 +173,30 @@ def orientation(rgb: Any) -> tuple[int, float]:
         along = first if np.linalg.norm(first) >= np.linalg.norm(second) else second
         length = float(np.linalg.norm(along))
         across = float(min(np.linalg.norm(first), np.linalg.norm(second)))
+        if length < LINE_SHAPE * across:
+            continue  # a letter or a mark ("a", "B", an axis' "0"): as tall as it is wide
         angle = (math.degrees(math.atan2(along[1], along[0])) + 90.0) % 180.0 - 90.0
+        lines.append(points)
         total += length
         lengths.append(length)
         if abs(angle) > 45.0:
             vertical += length
-        if length > 4 * across:  # a line, not a word or a mark: its slope is the page's
+        if length > 4 * across:  # a line, not a word: its slope is the page's
             angles.append((angle + 45.0) % 90.0 - 45.0)
             spans.append(length)
-    # RapidOCR turns a tall crop a quarter counter-clockwise before reading it: the
-    # classifier then says whether that made the line upright (0) or upside down (180)
-    _, votes, _ = engine.text_cls(engine.get_crop_img_list(bgr, list(boxes)))
-    sure = [(label, n) for (label, score), n in zip(votes, lengths, strict=True) if score > 0.9]
-    flipped = sum(n for label, n in sure if label == "180")
-    upright = sum(n for label, n in sure if label == "0")
     turn = 0
-    if vertical >= TURN_SHARE * total:
-        turn = 270 if flipped > upright else 90
-    elif flipped >= TURN_SHARE * total and flipped > 2 * upright:
-        turn = 180
+    if len(lines) >= 3:
+        # RapidOCR turns a tall crop a quarter counter-clockwise before reading it: the
+        # classifier then says whether that made the line upright (0) or upside down (180)
+        _, votes, _ = engine.text_cls(engine.get_crop_img_list(bgr, lines))
+        sure = [(label, n) for (label, score), n in zip(votes, lengths, strict=True)
+                if score > 0.9]  # fmt: skip
+        flipped = sum(n for label, n in sure if label == "180")
+        upright = sum(n for label, n in sure if label == "0")
+        if vertical >= TURN_SHARE * total:
+            turn = 270 if flipped > upright else 90
+        elif flipped >= TURN_SHARE * total and flipped > 2 * upright:
+            turn = 180
     skew = 0.0
     if len(angles) >= 5:
         middle = float(np.median(angles))
