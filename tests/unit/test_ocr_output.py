@@ -248,6 +248,21 @@ def test_sniffed_by_content(head: bytes, want: str) -> None:
     assert sniff(head) == want
 
 
+def test_named_as_html_or_xml_still_typed_by_content(files: list[Path]) -> None:
+    """OCR engines and pipelines save hOCR as .html and ALTO and PAGE XML as .xml."""
+    by_kind = {}
+    for path in files:
+        head = path.read_bytes()[:8192]
+        by_kind.setdefault(sniff(head), head)
+    hocr, alto, page = (by_kind[k] for k in ("text/vnd.hocr+html", "application/alto+xml",
+                                             "application/vnd.prima.page+xml"))  # fmt: skip
+    assert sniff(hocr, "scan_0001.html") == "text/vnd.hocr+html"
+    assert sniff(alto, "scan_0001.xml") == "application/alto+xml"
+    assert sniff(page, "scan_0001.xml") == "application/vnd.prima.page+xml"
+    assert sniff(b"<html><body><p>a page</p></body></html>", "a.html") == "text/html"
+    assert sniff(b"<?xml version='1.0'?><article/>", "a.xml") == "application/xml"
+
+
 PAGE_2010 = b"""<?xml version="1.0" encoding="UTF-8"?>
 <PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2010-03-19">
  <Page imageWidth="1000" imageHeight="1400">

@@ -167,7 +167,7 @@ def sniff(  # noqa: PLR0911, PLR0912 - a test and a return per format reads best
     if looks_json and (not complete or _parses_as_json(head)):
         return "application/json"
     if suffix in _TEXT_BY_EXTENSION:
-        return _TEXT_BY_EXTENSION[suffix]
+        return _named_markup(_TEXT_BY_EXTENSION[suffix], stripped)
     if stripped[:5].lower() in {b"<?xml", b"<!doc"}:
         return _markup_kind(stripped)
     if stripped[:5].lower() in {b"<html", b"<head", b"<body"}:
@@ -205,6 +205,18 @@ _XML_ROOTS = {
     b"alto": "application/alto+xml",
     b"pcgts": "application/vnd.prima.page+xml",
 }
+
+
+def _named_markup(by_name: str, stripped: bytes) -> str:
+    """The type a markup file's name gives, made specific by its content: OCR engines write
+    hOCR as ``.html`` and ALTO and PAGE XML as ``.xml``, which would read them without boxes."""
+    if by_name in {"text/html", "application/xhtml+xml"} and _HOCR.search(stripped):
+        return "text/vnd.hocr+html"
+    if by_name == "application/xml":
+        found = _markup_kind(stripped)
+        if found in {"application/alto+xml", "application/vnd.prima.page+xml"}:
+            return found
+    return by_name
 
 
 def _parses_as_json(data: bytes) -> bool:
