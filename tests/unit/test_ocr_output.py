@@ -227,6 +227,13 @@ def test_hocr_lines_without_words_and_markup_cut_off() -> None:
         ("Room & N-104", (5.0, 5.0, 60.0, 20.0)),
         ("never closed", (5.0, 25.0, 60.0, 50.0)),  # kept on its page
     ]
+    huge = b"<div class='ocr_page' title='bbox 0 0 9" + b"9" * 400 + b" 50'>"
+    huge += b"<span class='ocr_line' title='bbox 0 0 1" + b"0" * 400 + b" 9'>far</span>"
+    huge += b"<span class='ocr_line' title='bbox 1 1 9 9'>near</span></div>"
+    (page, *rest) = HocrExtractor().extract(huge, {})
+    assert page["metadata"] == {"width": 9.0, "height": 9.0, "rotation": 0,
+                                "lines_without_box": 1}  # fmt: skip
+    assert [s["text"] for s in _lines(rest)] == ["near"]
     assert lines[0]["confidence"] is None
 
 

@@ -3,6 +3,7 @@ classes, boxes from their ``title`` properties (see ``docledger.extractors.ocr_o
 
 from __future__ import annotations
 
+import math
 import re
 from html.parser import HTMLParser
 from typing import Any
@@ -126,6 +127,8 @@ def _title_box(title: str) -> Box | None:
     if found is None:
         return None
     x0, y0, x1, y1 = (float(v) for v in found.groups())
+    if not math.isfinite(x0 + y0 + x1 + y1):  # 400 digits read as infinity
+        return None
     return ordered_box(x0, y0, x1, y1)
 
 
