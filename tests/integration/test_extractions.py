@@ -230,6 +230,7 @@ HOCR_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <html xmlns="http://www.w3.org/1999/xhtml"><head>
 <meta name='ocr-system' content='tesseract 5.3.0' /></head><body>
 <div class='ocr_page' title='image "scan.png"; bbox 0 0 1240 1754'>
+<div class='ocr_photo' title='bbox 600 400 1100 900'></div>
 <p class='ocr_par'><span class='ocr_line' title='bbox 120 200 900 240'>
 <span class='ocrx_word' title='bbox 120 200 300 240; x_wconf 91'>Fire</span>
 <span class='ocrx_word' title='bbox 320 200 520 240; x_wconf 64'>door</span>
@@ -239,7 +240,7 @@ HOCR_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 def test_ocr_output_files_keep_their_boxes(ledger: Ledger) -> None:
     """A Tesseract hOCR file added without a name is typed by its content and stored as the
-    lines and words it holds, with their boxes and confidences."""
+    lines and words it holds, with their boxes and confidences, and its photo as a zone."""
     added = ledger.documents.create(HOCR_PAGE)
     assert ledger.documents.get(added.document_id).media_type == "text/vnd.hocr+html"
     (outcome,) = ledger.extractions.run([added.document_id], params={"granularity": "words"})
@@ -254,3 +255,6 @@ def test_ocr_output_files_keep_their_boxes(ledger: Ledger) -> None:
         ("door", 320.0),
         ("D7", 540.0),
     ]
+    (zone,) = ledger.segments.of_extraction(outcome.extraction_id, kind="zone")
+    assert (zone.label, zone.text, zone.page_number) == ("photo", None, 1)
+    assert zone.bbox == {"x0": 600.0, "y0": 400.0, "x1": 1100.0, "y1": 900.0, "unit": "px"}

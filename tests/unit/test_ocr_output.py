@@ -344,3 +344,53 @@ def test_page_xml_reading_order_by_index_not_by_listing() -> None:
 </Page></PcGts>"""
     lines = _lines(PageXmlExtractor().extract(data, {}))
     assert [s["text"] for s in lines] == ["first", "second"]
+
+
+def _polygon_box(element: Any) -> tuple[float, ...]:
+    points = element.xpath("./*[local-name()='Coords']/@points")[0].split()
+    xs = [float(p.split(",")[0]) for p in points]
+    ys = [float(p.split(",")[1]) for p in points]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def test_layout_without_text_is_kept_as_zones(files: list[Path]) -> None:
+    """kraken's cPAS-2000.xml is layout ground truth: regions and line polygons, no text. Each
+    text line becomes a ``textline`` zone, each region without text a zone of its kind."""
+    (path,) = [p for p in files if p.name.endswith("cPAS-2000.xml")]
+    root = lxml.etree.parse(str(path)).getroot()
+    segments = PageXmlExtractor().extract(path.read_bytes(), {})
+    zones = [s for s in segments if s["kind"] == "zone"]
+    want = sorted(
+        [("textline", _polygon_box(e)) for e in root.iter("{*}TextLine")]
+        + [("text", _polygon_box(e)) for e in root.iter("{*}TextRegion")]
+        + [("image", _polygon_box(e)) for e in root.iter("{*}ImageRegion")]
+    )
+    assert sorted((z["label"], _box(z)) for z in zones) == want
+    assert len(want) == 101
+    assert all(z["text"] is None and z["parent"] == 0 for z in zones)
+    assert {z["metadata"]["ocr_output"]["element"] for z in zones} == {
+        "TextLine",
+        "TextRegion",
+        "ImageRegion",
+    }
+    _on_pages(segments)
+
+
+def test_hocr_and_alto_areas_without_text_are_zones() -> None:
+    hocr = (
+        b"<div class='ocr_page' title='bbox 0 0 100 100'>"
+        b"<div class='ocr_photo' title='bbox 10 10 60 50'></div>"
+        b"<div class='ocr_separator' title='bbox 0 55 100 56'></div>"
+        b"<span class='ocr_line' title='bbox 10 60 90 70'>caption</span></div>"
+    )
+    segments = HocrExtractor().extract(hocr, {})
+    zones = [(s["label"], _box(s)) for s in segments if s["kind"] == "zone"]
+    assert zones == [("photo", (10.0, 10.0, 60.0, 50.0)), ("separator", (0.0, 55.0, 100.0, 56.0))]
+    assert [s["text"] for s in _lines(segments)] == ["caption"]
+    alto = ALTO_MM10.replace(
+        b"<PrintSpace>",
+        b'<PrintSpace><Illustration TYPE="map" HPOS="254" VPOS="508" WIDTH="254" HEIGHT="254"/>',
+    )
+    (zone,) = [s for s in AltoExtractor().extract(alto, {}) if s["kind"] == "zone"]
+    assert (zone["label"], _box(zone)) == ("illustration", (72.0, 144.0, 144.0, 216.0))
+    assert zone["metadata"]["ocr_output"] == {"element": "Illustration", "type": "map"}

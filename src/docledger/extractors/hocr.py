@@ -17,6 +17,10 @@ from docledger.extractors.ocr_pages import OcrPage, make_line, ordered_box
 HOCR_BLOCKS = {"ocr_par", "ocr_carea", "ocrx_block", "ocr_block"}
 #: hOCR classes of a line of text
 HOCR_LINES = {"ocr_line", "ocrx_line", "ocr_header", "ocr_caption", "ocr_textfloat"}
+#: hOCR classes of areas without text of their own, and their zones' labels
+HOCR_AREAS = {"ocr_photo": "photo", "ocr_image": "image", "ocr_linedrawing": "linedrawing",
+              "ocr_separator": "separator", "ocr_table": "table", "ocr_float": "float",
+              "ocr_math": "math", "ocr_chem": "chem"}  # fmt: skip
 #: Elements open at once beyond this are refused (each end tag is looked for among them).
 MOST_DEPTH = 1000
 _VOID = {"meta", "link", "br", "img", "hr", "input", "area", "base", "col", "wbr", "source"}
@@ -57,6 +61,11 @@ class _HocrReader(HTMLParser):
                 OcrPage(box.x1 if box else None, box.y1 if box else None, image=named)
             )
             self.block = None
+        elif classes & HOCR_AREAS.keys() and self.line is None:
+            area = sorted(classes & HOCR_AREAS.keys())[0]
+            box = _title_box(title)
+            if box is not None:
+                self._page().zones.append((HOCR_AREAS[area], box, {"class": area}))
         elif classes & HOCR_BLOCKS and self.line is None:
             role = "block"
             self.block = Block()

@@ -17,6 +17,12 @@ Order: hOCR and ALTO in document order (ALTO 4's reading-order groups are not fo
 PAGE XML by its reading order, the regions it leaves out after, in document order. A PAGE
 XML region's type (heading, caption, marginalia, ...) is its block's label; an hOCR line with
 a ``textangle`` of 90 or 270 is vertical.
+
+Areas the file marks without text are ``zone`` segments of their page, labelled by what they
+are: PAGE XML's image, table, graphic, separator ... regions, its text regions and lines that
+have no text (layout-only ground truth), ALTO's illustrations and graphical elements, hOCR's
+photos, images, separators, tables and formulas; ``metadata.ocr_output`` says what the file
+calls each.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ def _segments(pages: list[OcrPage], unit: str, values: Mapping[str, Any]) -> lis
                 for word in line.words:
                     word.box = _inside(word.box, width, height)
             block.box = union_of([line.box for line in block.lines])
+        first = len(out)
         meta: dict[str, Any] = {}
         if page.image:
             meta["image"] = page.image
@@ -71,8 +78,20 @@ def _segments(pages: list[OcrPage], unit: str, values: Mapping[str, Any]) -> lis
                 chunk_size=values["chunk_size"],
                 chunk_overlap=values["chunk_overlap"],
                 page_meta=meta,
-                first_index=len(out),
+                first_index=first,
             )
+        )
+        out.extend(
+            {
+                "kind": "zone",
+                "page_number": number,
+                "label": label,
+                "text": None,
+                "bbox": _inside(box, width, height).as_dict(unit),
+                "parent": first,
+                "metadata": {"ocr_output": names},
+            }
+            for label, box, names in page.zones
         )
     return out
 
@@ -120,6 +139,10 @@ def _alto_box(element: ElementTree.Element, scale: float) -> Box | None:
     return ordered_box(x * scale, y * scale, (x + w) * scale, (y + h) * scale)
 
 
+def _alto_type(element: ElementTree.Element) -> dict[str, str]:
+    return {"type": str(element.get("TYPE"))[:200]} if element.get("TYPE") else {}
+
+
 def alto_pages(data: bytes) -> tuple[list[OcrPage], str]:
     """The pages and their unit (``px``, or ``pt`` for ALTO's physical units)."""
     root = _root(data, "ALTO file")
@@ -131,6 +154,10 @@ def alto_pages(data: bytes) -> tuple[list[OcrPage], str]:
     for element in _named(root, "Page"):
         w, h = _number(element, "WIDTH"), _number(element, "HEIGHT")
         page = OcrPage(w * scale if w else None, h * scale if h else None, image=source)
+        for name, label in (("Illustration", "illustration"), ("GraphicalElement", "graphic")):
+            for area in _named(element, name):
+                if (box := _alto_box(area, scale)) is not None:
+                    page.zones.append((label, box, {"element": name, **_alto_type(area)}))
         for text_block in _named(element, "TextBlock"):
             block = Block()
             for text_line in _children(text_block, "TextLine"):
@@ -191,6 +218,14 @@ def _equiv(element: ElementTree.Element) -> tuple[str | None, float | None]:
     return text, _number(chosen, "conf")
 
 
+def _kind(element: ElementTree.Element, name: str) -> dict[str, str]:
+    """What the file calls an area: its element, and its ``type`` where it gives one."""
+    found = {"element": name}
+    if element.get("type"):
+        found["type"] = str(element.get("type"))[:200]
+    return found
+
+
 def page_xml_pages(data: bytes) -> tuple[list[OcrPage], str]:
     root = _root(data, "PAGE XML file")
     pages: list[OcrPage] = []
@@ -203,6 +238,11 @@ def page_xml_pages(data: bytes) -> tuple[list[OcrPage], str]:
             rank.setdefault(ref.get("regionRef", ""), float(n) if index is None else index)
         for n, ref in enumerate(_named(element, "RegionRef")):
             rank.setdefault(ref.get("regionRef", ""), float(n))
+        for other in element.iter():
+            name = local_name(other.tag) if isinstance(other.tag, str) else ""
+            box = _points_box(other) if name.endswith("Region") else None
+            if box is not None and name != "TextRegion":
+                page.zones.append((name[: -len("Region")].lower(), box, _kind(other, name)))
         regions = list(_named(element, "TextRegion"))
         later = len(rank) + 1.0
         regions.sort(key=lambda r: rank.get(r.get("id", ""), later))  # stable: document order
@@ -223,6 +263,10 @@ def page_xml_pages(data: bytes) -> tuple[list[OcrPage], str]:
                     block.add(line)
                 elif own or spelled:
                     page.unboxed += 1
+                elif (box := _points_box(text_line)) is not None:  # layout without text
+                    page.zones.append(("textline", box, _kind(text_line, "TextLine")))
+            if not block.lines and (box := _points_box(region)) is not None:
+                page.zones.append(("text", box, _kind(region, "TextRegion")))
             page.blocks.append(block)
         pages.append(page)
     return pages, "px"

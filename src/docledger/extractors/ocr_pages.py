@@ -17,6 +17,9 @@ class OcrPage:
     blocks: list[Block] = field(default_factory=list)
     unboxed: int = 0  # lines with text and no box anywhere (left out)
     image: str | None = None  # the scan the file describes, as it names it
+    #: areas without text the file marks (an image, a table, a separator, a line's place in
+    #: layout-only ground truth): (label, box, what the file calls it)
+    zones: list[tuple[str, Box, dict[str, str]]] = field(default_factory=list)
 
 
 def ordered_box(x0: float, y0: float, x1: float, y1: float) -> Box:
