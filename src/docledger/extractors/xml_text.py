@@ -30,7 +30,7 @@ from xml.etree import ElementTree
 
 from docledger.errors import InvalidInput
 from docledger.extractors.encoding import codec_for_label, decode
-from docledger.extractors.html import decoded_page
+from docledger.extractors.html import decoded_page, visible_text
 from docledger.extractors.svg import check_entities, local_name
 from docledger.extractors.text import TextExtractor, sectioned
 from docledger.schemas.extraction import SegmentIn
@@ -39,6 +39,10 @@ MEDIA_TYPES = ("application/xml", "text/xml")
 WHAT = "XML document"
 HEADINGS = {"title", "head", "heading", "article-title", "h1", "h2", "h3", "h4", "h5", "h6"}
 SKIPPED = {"script", "style"}
+#: elements feeds put escaped HTML in (RSS description, content:encoded, Atom content/summary)
+ESCAPED_HTML = {"description", "encoded", "content", "summary"}
+_HTML_TAG = re.compile(r"</?(?:p|br|div|span|a|img|b|i|em|strong|ul|ol|li|h[1-6]|table|tr|td|"
+                       r"blockquote|pre|code|font|hr)\b[^>]*>", re.IGNORECASE)  # fmt: skip
 #: Elements nested deeper than this are refused (the reader recurses).
 MOST_DEPTH = 500
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
@@ -119,6 +123,14 @@ def _inline(element: ElementTree.Element) -> str:
     return "".join(parts)
 
 
+def _shown(element: ElementTree.Element, text: str) -> str:
+    """A feed entry's HTML, escaped into the XML (RSS ``description``, ``content:encoded``,
+    Atom ``content type="html"``), as a browser shows it rather than with its tags."""
+    name = _local(element.tag)
+    escaped = name in ESCAPED_HTML or (element.get("type") or "").lower() in {"html", "xhtml"}
+    return visible_text(text) if escaped and _HTML_TAG.search(text) else text
+
+
 def _blocks(element: ElementTree.Element, depth: int = 0) -> Iterator[tuple[str, bool]]:
     """(text, is a heading) per block, in document order."""
     if depth > MOST_DEPTH:
@@ -127,7 +139,7 @@ def _blocks(element: ElementTree.Element, depth: int = 0) -> Iterator[tuple[str,
         if not isinstance(child.tag, str) or _local(child.tag) in SKIPPED:
             continue
         if _own_text(child):
-            text = " ".join(_inline(child).split())
+            text = " ".join(_shown(child, _inline(child)).split())
             if text:
                 yield text, _local(child.tag) in HEADINGS
         else:
@@ -165,7 +177,8 @@ class XmlExtractor(TextExtractor):
     sentence-aware ``chunk``s (see ``docledger.extractors.xml_text``)."""
 
     name: str = "xml"
-    version: str = "1"
+    #: 2: a feed entry's escaped HTML read as a browser shows it
+    version: str = "2"
     media_types: tuple[str, ...] = MEDIA_TYPES
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
