@@ -77,11 +77,8 @@ def _page_truth(path: Path) -> list[tuple[str, tuple[float, ...]]]:
     out = []
     for line in root.iter("{*}TextLine"):
         text = _page_text(line)
-        points = line.xpath("./*[local-name()='Coords']/@points")[0].split()
-        xs = [float(p.split(",")[0]) for p in points]
-        ys = [float(p.split(",")[1]) for p in points]
         if text:
-            out.append((text, (min(xs), min(ys), max(xs), max(ys))))
+            out.append((text, _polygon_box(line)))
     return out
 
 
@@ -317,6 +314,14 @@ def test_page_xml_2010_points_reading_order_and_region_types() -> None:
         ("damage", (420.0, 300.0, 880.0, 340.0)),
         ("first reading", (950.0, 500.0, 990.0, 900.0)),
     ]
+
+
+def test_a_page_size_of_nothing_or_less_is_what_the_contents_span() -> None:
+    data = b"""<PcGts><Page imageWidth="-5" imageHeight="0"><TextRegion id="r">
+ <TextLine id="l"><Coords points="1,1 20,1 20,9 1,9"/>
+ <TextEquiv><Unicode>line</Unicode></TextEquiv></TextLine></TextRegion></Page></PcGts>"""
+    (page, *_) = PageXmlExtractor().extract(data, {})
+    assert (page["metadata"]["width"], page["metadata"]["height"]) == (20.0, 9.0)
 
 
 def test_hocr_text_set_vertically_is_a_vertical_line() -> None:

@@ -54,8 +54,9 @@ def _segments(pages: list[OcrPage], unit: str, values: Mapping[str, Any]) -> lis
     for number, page in enumerate(pages, start=1):
         boxes = [b.box for b in page.blocks if b.box is not None]
         extent = union_of(boxes)
-        width = page.width if page.width else (extent.x1 if extent else 0.0)
-        height = page.height if page.height else (extent.y1 if extent else 0.0)
+        # a size the file leaves out, or gives as nothing or less: what its contents span
+        width = page.width if page.width and page.width > 0 else (extent.x1 if extent else 0.0)
+        height = page.height if page.height and page.height > 0 else (extent.y1 if extent else 0.0)
         for block in page.blocks:
             for line in block.lines:
                 line.box = _inside(line.box, width, height)
