@@ -497,3 +497,46 @@ def test_the_driver_path_steps_aside_for_what_it_cannot_answer(fledger: Ledger) 
     assert fledger.search.vector(q, k=1, space=SPACE)[0].segment_id == late.id
     assert sent == []
     assert len(segs) == 3000
+
+
+def driver_statements(ledger: Ledger) -> list[str]:
+    """Every statement the calling thread's pooled driver connection runs from now on."""
+    sent: list[str] = []
+    pooled = ledger.engine.raw_connection()
+    try:
+        pooled.driver_connection.set_trace_callback(sent.append)  # type: ignore[union-attr]
+    finally:
+        pooled.close()
+    return sent
+
+
+def test_a_search_reads_its_scope_again_only_after_a_commit(
+    fledger: Ledger, file_url: str, blob_root: Path
+) -> None:
+    """The space, workspace and extractions a search leaves out are read once per state of
+    the database: read again after another connection's commit (a document deleted there
+    is gone at once) and after this connection's own writes, not otherwise."""
+    seeded(fledger)
+    q = queries(1)[0]
+    fledger.search.vector(q, k=10, space=SPACE)
+    sent = driver_statements(fledger)
+
+    def scope_reads() -> int:
+        return sum("embedding_spaces" in s or "superseded" in s for s in sent)
+
+    top = fledger.search.vector(q, k=10, space=SPACE)
+    assert any("segments.id IN" in s for s in sent)
+    first = scope_reads()
+    assert fledger.search.vector(q, k=10, space=SPACE) == top
+    assert scope_reads() == first  # nothing committed: remembered
+    with Ledger.open(settings=load_settings(db_url=file_url, blob_root=str(blob_root))) as other:
+        other.documents.delete(top[0].document_id)
+    after = fledger.search.vector(q, k=10, space=SPACE)
+    assert scope_reads() > first  # another connection committed: read again
+    assert len(after) == 10
+    assert top[0].document_id not in {h.document_id for h in after}
+    again = scope_reads()
+    fledger.documents.delete(after[0].document_id)  # this connection's own write
+    last = fledger.search.vector(q, k=10, space=SPACE)
+    assert scope_reads() > again
+    assert after[0].document_id not in {h.document_id for h in last}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 import time
 import uuid
 
+import pytest
+
+from docledger import ids
 from docledger.ids import uuid7, uuid7_hex_many, uuid7_time_ms
 
 
@@ -44,3 +48,67 @@ def test_hex_bulk_ids_are_the_same_ids_spelled_as_stored() -> None:
     assert len(set(ids)) == len(ids)
     assert {(i.version, i.variant) for i in ids} == {(7, uuid.RFC_4122)}
     assert uuid7_hex_many(0) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        uuid.uuid4().hex,
+        uuid7().hex,
+        "0" * 32,
+        "f" * 32,
+        "F" * 32,
+        str(uuid.uuid4()),
+        "{" + str(uuid.uuid4()) + "}",
+        "urn:uuid:" + str(uuid.uuid4()),
+        "+" + "0" * 31,
+        " " + "1" * 31,
+        "-" + "0" * 31,
+        "-" * 32,
+        "g" * 32,
+        "_" * 32,
+        "0_" * 16,
+        "{" + "0" * 30 + "}",
+        "0" * 31,
+        "0" * 33,
+        "",
+        "\u0660" * 32,  # Arabic-Indic zeros: int() reads them, the constructor too
+    ],
+)
+def test_from_hex_equals_the_constructor_and_refuses_what_it_refuses(text: str) -> None:
+    try:
+        want: uuid.UUID | None = uuid.UUID(text)
+    except ValueError:
+        want = None
+    if want is None:
+        with pytest.raises(ValueError):  # noqa: PT011 - the constructor's own messages vary
+            ids.from_hex(text)
+        return
+    got = ids.from_hex(text)
+    assert got == want
+    assert hash(got) == hash(want)
+    assert str(got) == str(want)
+    assert got.version == want.version
+    assert got.is_safe == want.is_safe
+    assert pickle.loads(pickle.dumps(got)) == want  # noqa: S301 - our own bytes
+
+
+@pytest.mark.parametrize("raw", [uuid.uuid4().bytes, bytes(16), b"\xff" * 16, uuid7().bytes])
+def test_from_bytes_equals_the_constructor(raw: bytes) -> None:
+    got = ids.from_bytes(raw)
+    assert got == uuid.UUID(bytes=raw)
+    assert got.bytes == raw
+
+
+@pytest.mark.parametrize("raw", [b"", bytes(15), bytes(17)])
+def test_from_bytes_refuses_what_is_not_16_bytes(raw: bytes) -> None:
+    with pytest.raises(ValueError, match="16-char"):
+        uuid.UUID(bytes=raw)
+    with pytest.raises(ValueError, match="16 bytes"):
+        ids.from_bytes(raw)
+
+
+@pytest.mark.parametrize("value", [-1, 1 << 128])
+def test_from_int_refuses_what_is_not_128_bits(value: int) -> None:
+    with pytest.raises(ValueError, match="128-bit"):
+        ids.from_int(value)

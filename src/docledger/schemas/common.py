@@ -28,6 +28,38 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
+@functools.cache
+def _plain_fields(cls: type[BaseModel]) -> frozenset[str] | None:
+    """The field names of a model ``constructed`` may build directly: no aliases, extras,
+    private attributes or post-init hook, the things ``model_construct`` would handle."""
+    if (
+        cls.__pydantic_post_init__
+        or cls.__private_attributes__
+        or cls.__pydantic_root_model__
+        or cls.model_config.get("extra") == "allow"
+        or any(f.alias or f.validation_alias for f in cls.model_fields.values())
+    ):
+        return None
+    return frozenset(cls.model_fields)
+
+
+def constructed(cls: type[M], fields: dict[str, Any]) -> M:
+    """``cls.model_construct(**fields)`` for values already typed (rows the database just
+    returned), given every field: the same object, built in a third of the time, which a
+    search pays per hit (``bench/knn.py --ann``). Anything else goes through
+    ``model_construct`` itself."""
+    names = _plain_fields(cls)
+    if names is None or len(fields) != len(names) or not names.issuperset(fields):
+        return cls.model_construct(**fields)
+    made = cls.__new__(cls)
+    setter = object.__setattr__
+    setter(made, "__dict__", fields)
+    setter(made, "__pydantic_fields_set__", set(names))
+    setter(made, "__pydantic_extra__", None)
+    setter(made, "__pydantic_private__", None)
+    return made
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a listing, the shape every ``list`` returns: pass ``next_cursor`` back as
     ``cursor=`` for the next page; it is None on the last one. Pages are keyset-paginated on

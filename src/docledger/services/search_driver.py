@@ -59,19 +59,18 @@ def nearest(
     if where is None or where[0] is None:
         return None
     try:
-        with driver_reads.reading(engine) as driver:
-            known = _known(service, driver, where, space, workspace)
+        with driver_reads.reading(engine) as reads:
+            known = _known(service, reads, where, space, workspace)
             if known is None:
                 return None
             sp, workspace_id, files = known
             q = service._query_vector(sp, query)
             excluded = [
                 uuid_of(row[0])
-                for row in driver_reads.run(
-                    driver, engine.dialect, excluded_statement(include_superseded),
-                    {"ws": workspace_id},
+                for row in reads.remembered(
+                    excluded_statement(include_superseded), {"ws": workspace_id}
                 )
-            ]  # fmt: skip
+            ]
             found = service._from_files(
                 files, q, k, ef_search, exact,
                 {"workspace_id": workspace_id, **filters, "excluded": excluded},
@@ -79,7 +78,7 @@ def nearest(
             details: dict[uuid.UUID, Any] = {}
             for part in range(0, len(found), DETAILS_PER_READ):
                 ids = [sid for sid, _ in found[part : part + DETAILS_PER_READ]]
-                for row in driver_reads.run(driver, engine.dialect, details_statement(), {}, ids):
+                for row in reads.run(details_statement(), {}, ids):
                     details[uuid_of(row[0])] = row
             return build_hits(found, details)
     except driver_reads.DriverReadFailed:
@@ -88,7 +87,7 @@ def nearest(
 
 def _known(
     service: SearchService,
-    driver: Any,
+    reads: driver_reads.Reads,
     where: tuple[Any, Any],
     space: str,
     workspace: WorkspaceRef | None,
@@ -96,7 +95,7 @@ def _known(
     """The space, the workspace id and the space's files, when all three are known and the
     files are the space as this transaction sees it."""
     stmt, params = space_query(space, workspace)
-    rows = driver_reads.run(driver, service._scope.engine.dialect, stmt, params)
+    rows = reads.remembered(stmt, params)
     if not rows:
         return None
     sp, workspace_id = space_of(rows[0])

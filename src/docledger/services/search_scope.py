@@ -21,6 +21,7 @@ from sqlalchemy import (
 
 from docledger.db.dialect import full_text_candidates, full_text_postings
 from docledger.errors import NotFound
+from docledger.ids import from_hex
 from docledger.models import Document as DocumentRow
 from docledger.models import DocumentVersion as VersionRow
 from docledger.models import EmbeddingSpace as SpaceRow
@@ -31,7 +32,7 @@ from docledger.repositories.base import as_uuid
 from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import DEFAULT_SLUG, WorkspaceRef, WorkspaceRepository
-from docledger.schemas.common import from_json_text
+from docledger.schemas.common import constructed, from_json_text
 from docledger.schemas.embedding import SearchHit
 from docledger.services import ranking
 
@@ -121,20 +122,23 @@ def build_hits(
         if row is None:
             continue
         out.append(
-            SearchHit.model_construct(
-                segment_id=sid,
-                score=score,
-                document_id=uuid_of(row[1]),
-                external_key=row[2],
-                version_id=uuid_of(row[3]),
-                page_number=row[4],
-                kind=row[5],
-                label=row[6],
-                text=row[7],
-                bbox=from_json_text(row[8]),
-                sha256=row[9],
-                extraction_id=None if row[10] is None else uuid_of(row[10]),
-                meta={},
+            constructed(
+                SearchHit,
+                {
+                    "segment_id": sid,
+                    "score": score,
+                    "document_id": uuid_of(row[1]),
+                    "external_key": row[2],
+                    "version_id": uuid_of(row[3]),
+                    "page_number": row[4],
+                    "kind": row[5],
+                    "label": row[6],
+                    "text": row[7],
+                    "bbox": from_json_text(row[8]),
+                    "sha256": row[9],
+                    "extraction_id": None if row[10] is None else uuid_of(row[10]),
+                    "meta": {},
+                },
             )
         )
     return out
@@ -322,7 +326,7 @@ def matchable(values: Sequence[str]) -> tuple[list[str], bool]:
 
 def uuid_of(value: Any) -> uuid.UUID:
     """Raw SQL hands back ids as text on SQLite (32 hex digits) and as UUID on PostgreSQL."""
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    return value if isinstance(value, uuid.UUID) else from_hex(str(value))
 
 
 def ranked_text(

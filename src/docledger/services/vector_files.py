@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from docledger.ids import from_bytes
 from docledger.services.vector_matrix import GATHER_BELOW, Codes, VectorMatrix, isin
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class IdColumn:
         return len(self.raw)
 
     def __getitem__(self, row: int) -> uuid.UUID:
-        return uuid.UUID(bytes=bytes(self.raw[row]))
+        return from_bytes(bytes(self.raw[row]))
 
 
 @functools.cache
