@@ -26,7 +26,10 @@
 - Office 97-2003 (``.doc``, ``.xls``, ``.ppt``): the samples of filetype, puremagic, olefile,
   oletools (encrypted files, fields, embedded objects, macros), pyexcel-xls and xlrd 1.2.0;
 - images: Pillow's test images (every format and mode it reads, animations, multi-page TIFFs,
-  EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing).
+  EXIF-rotated photos, and the truncated, malformed and hostile files of its fuzzing);
+- books: the EPUB editions of Debian's Live Systems manual (ten languages, Japanese among
+  them) and of the Ubuntu packaging guide (English, German, Russian), from Debian's packages
+  (``apt-get download``, unpacked with ``dpkg-deb``), which no Python distribution ships.
 
 Each is downloaded once with pip (``pip download --no-binary :all: --no-deps``) into a cache
 folder (``DOCLEDGER_TEST_CORPUS`` or ``~/.cache/docledger/test-corpus``) and unpacked there;
@@ -125,6 +128,50 @@ def _unpacked(spec: str, kind: str, keep: object) -> Path:
     except OSError:  # another worker put it there first
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+#: Debian packages shipping EPUB books: Live Systems' manual (DocBook made, ten languages, its
+#: container listed first instead of a mimetype entry) and the Ubuntu packaging guide
+#: (Sphinx made) in three languages
+EPUB_DEBS = (
+    "live-manual-epub=2:20151217.2",
+    "ubuntu-packaging-guide-epub=1.0.4",
+    "ubuntu-packaging-guide-epub-de=1.0.4",
+    "ubuntu-packaging-guide-epub-ru=1.0.4",
+)
+
+
+def _debian(spec: str, kind: str, suffix: str) -> list[Path]:
+    """The files ending in ``suffix`` of one Debian package (``name=version``), fetched with
+    ``apt-get download`` (the package lists are refreshed once when it cannot find it) and
+    unpacked with ``dpkg-deb``, flattened as ``_unpacked`` does."""
+    root = corpus_dir()
+    target = root / kind / spec.replace("=", "-").replace(":", "_")
+    if not (target / ".complete").exists():
+        work = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
+        (work / "deb").mkdir(parents=True)
+        fetch = ["apt-get", "download", "-qq", spec]
+        if subprocess.run(fetch, cwd=work / "deb", capture_output=True, check=False).returncode:
+            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+            subprocess.run(fetch, cwd=work / "deb", check=True, capture_output=True)
+        (deb,) = (work / "deb").glob("*.deb")
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "tree")], check=True)
+        for path in sorted((work / "tree").rglob(f"*{suffix}")):
+            relative = path.relative_to(work / "tree").as_posix()
+            (work / relative.replace("/", "__")).write_bytes(path.read_bytes())
+        shutil.rmtree(work / "deb")
+        shutil.rmtree(work / "tree")
+        (work / ".complete").write_text("ok\n")
+        try:
+            work.rename(target)
+        except OSError:  # another worker put it there first
+            shutil.rmtree(work, ignore_errors=True)
+    return sorted(target.glob(f"*{suffix}"))
+
+
+def real_epubs() -> list[Path]:
+    """Every EPUB book of ``EPUB_DEBS``."""
+    return [path for spec in EPUB_DEBS for path in _debian(spec, "epubs", ".epub")]
 
 
 def _archives(folder: Path) -> list[Path]:

@@ -20,7 +20,7 @@ from odf.text import H, P
 from PIL import Image
 
 from docledger import Ledger
-from tests.corpus import fetched, real_legacy_office
+from tests.corpus import fetched, real_epubs, real_legacy_office
 
 
 def _folder(root: Path) -> Path:
@@ -177,3 +177,36 @@ def test_office_97_2003_files_extract_each_by_its_kind(ledger: Ledger, tmp_path:
     # a .doc given as bytes without a name is still a Word document
     unnamed = ledger.documents.create((folder / "harmless-clean.doc").read_bytes())
     assert unnamed.media_type == "application/msword"
+
+
+def test_epub_books_extract_in_reading_order_and_search_cites_the_chapter(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Debian's EPUB manuals (ten languages, two tools' output) in one batch with a broken
+    book: each is typed and read by the epub extractor, the broken one is a recorded
+    failure, and a search hit names the chapter file and its place in the reading order."""
+    corpus = fetched(real_epubs, "EPUB")
+    folder = tmp_path / "books"
+    folder.mkdir()
+    for path in corpus:
+        (folder / path.name.replace("__", "-")).write_bytes(path.read_bytes())
+    (folder / "broken.epub").write_bytes(b"PK\x03\x04 not a book")
+    added = ledger.documents.create_from_paths([folder])
+    assert len(added) == len(corpus) + 1
+    outcomes = ledger.extractions.run([r.document_id for r in added])
+    for outcome in outcomes:
+        if Path(outcome.document).name == "broken.epub":
+            assert outcome.error is not None
+            assert "cannot read the EPUB book" in outcome.error
+        else:
+            assert outcome.error is None, outcome
+            assert outcome.extractor == "epub"
+    # (some translations keep this English paragraph: any of them may come first)
+    hits = ledger.search.text("netboot image setup required on the server", k=5)
+    assert hits
+    assert "live-manual." in hits[0].external_key
+    assert "setup required on the server" in (hits[0].text or "")
+    assert hits[0].page_number is not None
+    assert hits[0].page_number > 1
+    segment = ledger.segments.get(hits[0].segment_id)
+    assert segment.meta["part"] == "OEBPS/the-basics.xhtml"

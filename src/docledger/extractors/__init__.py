@@ -13,6 +13,7 @@ from docledger.extractors.base import Extractor, version_of
 from docledger.extractors.builtin import ImageExtractor, PdfExtractor
 from docledger.extractors.compound import EncryptedPackageExtractor
 from docledger.extractors.docx import DocxExtractor
+from docledger.extractors.epub import EpubExtractor
 from docledger.extractors.excel97 import XlsExtractor
 from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.mail import MailExtractor
@@ -44,6 +45,7 @@ __all__ = [
     "CsvExtractor",
     "DocxExtractor",
     "EncryptedPackageExtractor",
+    "EpubExtractor",
     "Extractor",
     "HocrExtractor",
     "HtmlExtractor",
@@ -80,6 +82,7 @@ def available() -> dict[str, Extractor]:
             TextExtractor(),
             ConfigTextExtractor(),
             HtmlExtractor(),
+            EpubExtractor(),
             CsvExtractor(),
             DocxExtractor(),
             Word97Extractor(),

@@ -45,6 +45,7 @@ _ZIP_BY_EXTENSION = {
     ".ods": "application/vnd.oasis.opendocument.spreadsheet",
     ".odp": "application/vnd.oasis.opendocument.presentation",
     ".xlsb": "application/vnd.ms-excel.sheet.binary.macroEnabled.12",
+    ".epub": "application/epub+zip",
 }
 
 #: Folders only one kind of OOXML package has (their names appear in the zip's first
@@ -57,12 +58,18 @@ _OOXML_FOLDERS = (
 
 
 def _package(head: bytes) -> str | None:
-    """An office package's own type: OpenDocument stores it as its first entry, named
-    ``mimetype`` and uncompressed; OOXML names its parts' folders. None for other zips."""
+    """An office package's or a book's own type: OpenDocument and EPUB store it as their
+    first entry, named ``mimetype`` and uncompressed (some EPUB tools put their container,
+    which only EPUB has, first instead); OOXML names its parts' folders. None for other
+    zips."""
     if head[30:38] == b"mimetype":
         name = head[38:120].split(b"PK", 1)[0]
         if name.startswith(b"application/vnd.oasis.opendocument.") and name.isascii():
             return name.decode()
+        if name.startswith(b"application/epub+zip"):
+            return _ZIP_BY_EXTENSION[".epub"]
+    if b"\x00META-INF/container.xml" in head:  # an EPUB without its mimetype entry first
+        return _ZIP_BY_EXTENSION[".epub"]
     if any(marker in head for marker in (b"[Content_Types].xml", b"_rels/.rels", b"docProps/")):
         if b"xl/workbook.bin" in head:  # Excel's binary workbook: parts in BIFF12, not XML
             return _ZIP_BY_EXTENSION[".xlsb"]
