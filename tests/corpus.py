@@ -6,6 +6,7 @@
   map), tabula-py's (government tables), pdftotext's (passwords, corrupt pages) and img2pdf's;
 - text: chardet's test files (web pages, feeds, subtitles and mail in 50 encodings, each in a
   folder named after its encoding);
+- web pages: html2text's test pages and trafilatura's saved pages;
 - Word documents: python-docx's feature-test files (tables, nested tables, hyperlinks,
   sections, headers, comments, styles);
 - Markdown: Python-Markdown's own documentation (setext and ATX headings, fenced and
@@ -167,6 +168,20 @@ def _debian(spec: str, kind: str, suffix: str) -> list[Path]:
         except OSError:  # another worker put it there first
             shutil.rmtree(work, ignore_errors=True)
     return sorted(target.glob(f"*{suffix}"))
+
+
+#: HTML test pages: html2text's (Google Docs exports, tables without closed rows, entities
+#: outside text, direction marks, invalid Unicode and start tags) and trafilatura's (saved
+#: web pages: Mozilla's, Apache's, a scam page, exotic tags)
+HTML_SDISTS = ("html2text==2024.2.26", "trafilatura==2.3.1")
+
+
+def real_html() -> list[Path]:
+    """Every .html file of ``HTML_SDISTS``' test folders."""
+    found: list[Path] = []
+    for spec in HTML_SDISTS:
+        found.extend(_ending(spec, "html", ".html"))
+    return found
 
 
 def real_epubs() -> list[Path]:

@@ -257,6 +257,7 @@ TWO_PACKAGES = _book(
         (DTD_BOOK, "declares a DTD"),
         (TWO_PACKAGES, "2 .opf files"),
     ],
+    ids=["not-a-zip", "spine-names-a-missing-file", "empty-spine", "dtd", "two-packages"],
 )
 def test_broken_or_hostile_books_are_refused_saying_why(data: bytes, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
