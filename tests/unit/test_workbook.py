@@ -56,6 +56,10 @@ def _cells(path: Path) -> tuple[list[str], list[dict[tuple[int, int], str]]]:
     return [s.title for s in book.worksheets], out
 
 
+#: cells holding 0 in a date format (row, column)
+DAY_ZERO = {("pyexcel_xlsx-0.6.1__tests__fixtures__date_field.xlsx", (5, 0))}
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")  # openpyxl on extensions it drops
 def test_every_real_workbook_reads_as_openpyxl_reads_it() -> None:
     corpus = fetched(real_xlsx, "real-XLSX")
@@ -75,10 +79,15 @@ def test_every_real_workbook_reads_as_openpyxl_reads_it() -> None:
             have = {(n, i): v for n, _, cells in table for i, v in enumerate(cells) if v.strip()}
             assert set(have) == set(want), path.name
             for key, value in want.items():
+                if (path.name, key) in DAY_ZERO:
+                    # serial 0 as a date: Excel shows "0 January 1900", the day before its
+                    # first; openpyxl gives a time for any serial below 1
+                    assert (have[key], value) == ("1899-12-31", "00:00:00"), path.name
+                    continue
                 assert _same(have[key], value), (path.name, key, have[key], value)
                 compared += 1
-    # measured: 598 cells compared, every one the same
-    assert compared >= 590
+    # measured: 738 cells compared, every one the same but the day-zero cell
+    assert compared >= 730
 
 
 def _book() -> bytes:
