@@ -263,29 +263,32 @@ def full_text_candidates(
     *,
     scope: Mapping[str, Any],
     limit: int,
-) -> list[Any]:
-    """Ids of the best ``limit`` segments matching any term within the scope, by the
-    dialect's own ranker (FTS5 bm25 / ts_rank): the fallback when every term is common."""
+) -> list[tuple[Any, str | None, str | None]]:
+    """(id, text, content hash) of the best ``limit`` segments matching any term within the
+    scope, by the dialect's own ranker (FTS5 bm25 / ts_rank): the fallback when every term
+    is common. The text comes with the id: ranking needs it, and a second read of the same
+    rows by id was an eighth of a text search (``bench/server.py``)."""
     words = [(t, p) for t, p in query_terms if t and _TOKEN.fullmatch(t)]
     if not words:
         return []
     where, binds = _scope_sql(session, **scope)
     source, match, query = _match(session, words)
     dialect = dialect_of(session)
+    columns = "s.id, s.text, s.content_hash"
     # the index's best few first, then the scope: the same rows as the full query whenever
     # ``limit`` of those lie in the scope (a scope holding few of the matches falls back)
     best, order = dialect.best_matches()
     stmt = text(
-        f"SELECT s.id FROM {best} WHERE {where} ORDER BY {order}, s.id LIMIT :n"
+        f"SELECT {columns} FROM {best} WHERE {where} ORDER BY {order}, s.id LIMIT :n"
     ).bindparams(*binds, q=query, n=limit, over=limit * BEST_OVERFETCH)
-    found = [row[0] for row in session.execute(stmt)]
+    found = [(row[0], row[1], row[2]) for row in session.execute(stmt)]
     if len(found) == limit:
         return found
     stmt = text(
-        f"SELECT s.id FROM {source} WHERE {match} AND {where} "
+        f"SELECT {columns} FROM {source} WHERE {match} AND {where} "
         f"ORDER BY {dialect.rank()}, s.id LIMIT :n"
     ).bindparams(*binds, q=query, n=limit)
-    return [row[0] for row in session.execute(stmt)]
+    return [(row[0], row[1], row[2]) for row in session.execute(stmt)]
 
 
 def full_text_defer(session: Session, extraction_ids: Any) -> None:

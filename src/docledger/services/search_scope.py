@@ -348,12 +348,14 @@ def ranked_text(
     }
     postings = full_text_postings(session, wanted, scope=scope, limit=COMMON + 1)
     rare = [rows for rows in postings if len(rows) <= COMMON]
+    # rank on the candidates' text alone; the joined details are read for the k shown
     if any(rare):
         chosen = by_rare_terms(rare)
+        texts = candidate_texts(session, chosen)
     else:  # only common words: the dialect's own ranker picks the candidates
-        chosen = full_text_candidates(session, wanted, scope=scope, limit=max(k * 10, TEXT_DEPTH))
-    # rank on the candidates' text alone; the joined details are read for the k shown
-    texts = candidate_texts(session, chosen)
+        found = full_text_candidates(session, wanted, scope=scope, limit=max(k * 10, TEXT_DEPTH))
+        chosen = [sid for sid, _, _ in found]
+        texts = {uuid_of(sid): (body or "", digest or "") for sid, body, digest in found}
     order = [key for key in (uuid_of(i) for i in chosen) if key in texts]
     scores = ranking.bm25(
         wanted, [texts[key][0] for key in order], df=[len(rows) for rows in postings]
