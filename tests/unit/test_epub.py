@@ -282,3 +282,43 @@ def test_entities_a_content_document_declares_are_not_expanded() -> None:
     text = " ".join(t for _, _, t in _parts(EpubExtractor().extract(data, {})))
     assert "hahaha" not in text
     assert "after" in text
+
+
+def test_package_documents_and_hrefs_as_tools_really_write_them() -> None:
+    """A package document without its namespace, hrefs with backslashes and in another
+    letter case than the files, a container naming a file the book lacks, and an OEB 1
+    content type: read as reading systems read them."""
+    opf = (
+        '<?xml version="1.0"?><package version="2.0"><metadata><title>Plain</title>'
+        "<language>pt</language></metadata><manifest>"
+        '<item id="a" href="Text\\One.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="b" href="text/TWO.XHTML" media-type="text/x-oeb1-document"/>'
+        '</manifest><spine><itemref idref="a"/><itemref idref="b"/></spine></package>'
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr(
+            "META-INF/container.xml",
+            '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+            '<rootfile full-path="OPS/gone.opf" media-type="application/oebps-package+xml"/>'
+            "</rootfiles></container>",
+        )
+        z.writestr("OEBPS/book.opf", opf)
+        z.writestr("OEBPS/Text/One.xhtml", _page("1", "<p>primeiro</p>"))
+        z.writestr("OEBPS/Text/two.xhtml", _page("2", "<p>segundo</p>"))
+    segments = EpubExtractor().extract(out.getvalue(), {})
+    assert _parts(segments) == [
+        (1, "OEBPS/Text/One.xhtml", "primeiro"),
+        (2, "OEBPS/Text/two.xhtml", "segundo"),
+    ]
+    assert segments[0].metadata["title"] == "Plain"
+    assert segments[0].metadata["language"] == "pt"
+
+
+def test_of_two_files_differing_in_case_the_one_named_exactly_is_read() -> None:
+    data = _book(
+        [("a", "ch.xhtml", "yes")],
+        {"CH.xhtml": _page("upper", "<p>wrong</p>"), "ch.xhtml": _page("lower", "<p>right</p>")},
+    )
+    assert _parts(EpubExtractor().extract(data, {})) == [(1, "OEBPS/ch.xhtml", "right")]

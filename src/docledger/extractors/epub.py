@@ -15,7 +15,10 @@ declares) and becomes sections at its headings, then chunks.
   spine puts them, with ``metadata.linear`` false.
 - The book's title, authors and language (Dublin Core in the package document) are in each
   section's metadata.
-- A package without ``container.xml`` (some tools leave it out) is read by its one ``.opf``.
+- A package without ``container.xml`` (some tools leave it out), or whose container names a
+  file it lacks, is read by its one ``.opf``; a package document without its namespace (as
+  some EPUB 2 tools write it) is read all the same, and hrefs are matched as reading
+  systems match them (percent-encoded, with backslashes, in another letter case).
 - Content documents encrypted with DRM (``META-INF/encryption.xml``) cannot be read: a book
   whose every document is encrypted is refused saying so; fonts obfuscated as EPUB allows
   are no text anyway. Documents the spine names but the package lacks are skipped and
@@ -35,16 +38,15 @@ from xml.etree import ElementTree
 from docledger.errors import InvalidInput
 from docledger.extractors.html import page_text
 from docledger.extractors.package import MOST_BYTES, opened, part
+from docledger.extractors.svg import local_name
 from docledger.extractors.text import TextExtractor, sectioned
 from docledger.schemas.extraction import SegmentIn
 
-CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
-OPF = "{http://www.idpf.org/2007/opf}"
-DC = "{http://purl.org/dc/elements/1.1/}"
 ENC = "{http://www.w3.org/2001/04/xmlenc#}"
 WHAT = "EPUB book"
 #: Content documents' media types (EPUB 2 allowed HTML's too; both are read the same way).
-CONTENT_TYPES = frozenset({"application/xhtml+xml", "text/html", "application/html"})
+CONTENT_TYPES = frozenset({"application/xhtml+xml", "text/html", "application/html",
+                           "text/x-oeb1-document"})  # fmt: skip
 #: Font obfuscation algorithms EPUB defines (IDPF's, Adobe's): they hide fonts, not text.
 FONT_ALGORITHMS = frozenset(
     {"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"}
@@ -61,33 +63,46 @@ class Item:
     linear: bool
 
 
-def _package_document(archive: zipfile.ZipFile) -> str:
-    """The package document's name: the container's first rootfile, else the one .opf."""
+def _named(root: ElementTree.Element, name: str) -> list[ElementTree.Element]:
+    """Elements of this local name, in any namespace or none: tools that write EPUB 2 leave
+    the package document's namespace out, or prefix it."""
+    return [e for e in root.iter() if local_name(e.tag) == name]
+
+
+def _package_document(archive: zipfile.ZipFile, names: dict[str, str]) -> str:
+    """The package document's name: the container's first rootfile the book holds, else its
+    one .opf."""
     container = part(archive, "META-INF/container.xml", WHAT)
-    if container is not None:
-        for rootfile in container.iter(f"{CONTAINER}rootfile"):
-            path = rootfile.get("full-path", "")
-            kind = rootfile.get("media-type", "application/oebps-package+xml").strip().lower()
-            if path and kind == "application/oebps-package+xml":
-                return unquote(path).lstrip("/")
-    found = [n for n in archive.namelist() if n.lower().endswith(".opf")]
-    if len(found) == 1:
-        return found[0]
-    raise InvalidInput(
-        f"cannot read the {WHAT}: META-INF/container.xml names no package document"
-        + ("" if container is not None else " (it has none)")
-        + (f" and it holds {len(found)} .opf files" if found else "")
+    for rootfile in [] if container is None else _named(container, "rootfile"):
+        path = rootfile.get("full-path", "")
+        kind = rootfile.get("media-type", "application/oebps-package+xml").strip().lower()
+        found = _member(names, "", path) if path else None
+        if found is not None and kind == "application/oebps-package+xml":
+            return found
+    packages = sorted({n for n in names.values() if n.lower().endswith(".opf")})
+    if len(packages) == 1:
+        return packages[0]
+    said = (
+        "it has no META-INF/container.xml"
+        if container is None
+        else "its META-INF/container.xml names no package document it holds"
     )
+    held = f", and it holds {len(packages)} .opf files" if packages else ""
+    raise InvalidInput(f"cannot read the {WHAT}: {said}{held}")
 
 
-def _member(names: set[str], folder: str, href: str) -> str | None:
+def _member(names: dict[str, str], folder: str, href: str) -> str | None:
     """The zip member an href relative to the package document names (hrefs are URLs:
-    percent-encoded, perhaps with a fragment), or None when the package lacks it."""
+    percent-encoded, perhaps with a fragment; some tools write backslashes, or another
+    letter case than the file's), or None when the package lacks it. ``names``: every
+    member's name by itself and by its name in lower case."""
     href = href.split("#", 1)[0]
     for candidate in (unquote(href), href):
-        name = posixpath.normpath(posixpath.join(folder, candidate)).lstrip("/")
-        if name in names:
-            return name
+        slashed = candidate.replace("\\", "/")
+        name = posixpath.normpath(posixpath.join(folder, slashed)).lstrip("/")
+        found = names.get(name) or names.get(name.lower())
+        if found is not None:
+            return found
     return None
 
 
@@ -95,7 +110,7 @@ def _encrypted(archive: zipfile.ZipFile) -> set[str]:
     """Members encrypted other than by font obfuscation (DRM)."""
     root = part(archive, "META-INF/encryption.xml", WHAT)
     hidden: set[str] = set()
-    for data in [] if root is None else root.iter(f"{ENC}EncryptedData"):
+    for data in [] if root is None else _named(root, "EncryptedData"):
         method = data.find(f"{ENC}EncryptionMethod")
         reference = data.find(f"{ENC}CipherData/{ENC}CipherReference")
         if reference is None or (
@@ -108,12 +123,9 @@ def _encrypted(archive: zipfile.ZipFile) -> set[str]:
 
 def _book(package: ElementTree.Element) -> dict[str, Any]:
     """Title, authors and language from the package document's Dublin Core."""
-    metadata = package.find(f"{OPF}metadata")
-    if metadata is None:
-        return {}
 
     def texts(tag: str) -> list[str]:
-        return [" ".join(e.itertext()).strip() for e in metadata.iter(f"{DC}{tag}")]
+        return [" ".join("".join(e.itertext()).split()) for e in _named(package, tag)]
 
     book: dict[str, Any] = {}
     titles = [t for t in texts("title") if t]
@@ -129,21 +141,20 @@ def _book(package: ElementTree.Element) -> dict[str, Any]:
 
 
 def _spine(
-    archive: zipfile.ZipFile, package: ElementTree.Element, folder: str
+    package: ElementTree.Element, names: dict[str, str], folder: str
 ) -> tuple[list[Item], int]:
     """The content documents in reading order, and how many the package lacks."""
     manifest = {
         item.get("id", ""): (item.get("href", ""), item.get("media-type", "").lower())
-        for item in package.iter(f"{OPF}item")
+        for item in _named(package, "item")
     }
-    spine = package.find(f"{OPF}spine")
-    if spine is None:
+    spines = _named(package, "spine")
+    if not spines:
         raise InvalidInput(f"cannot read the {WHAT}: its package document has no spine")
     items: list[Item] = []
     missing = 0
     seen: set[str] = set()
-    names = set(archive.namelist())
-    for ref in spine.iter(f"{OPF}itemref"):
+    for ref in _named(spines[0], "itemref"):
         href, kind = manifest.get(ref.get("idref", ""), ("", ""))
         if kind.split(";")[0].strip() not in CONTENT_TYPES:
             continue  # an image or SVG page: no text to read
@@ -169,11 +180,13 @@ class EpubExtractor(TextExtractor):
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
         values = self.check(params)
         with opened(data, WHAT) as archive:
-            opf = _package_document(archive)
+            listed = archive.namelist()
+            # by name, else by name in lower case (the first of those that differ in case)
+            names = {**{n.lower(): n for n in reversed(listed)}, **{n: n for n in listed}}
+            opf = _package_document(archive, names)
             package = part(archive, opf, WHAT)
-            if package is None:
-                raise InvalidInput(f"cannot read the {WHAT}: it lacks its package document {opf}")
-            items, missing = _spine(archive, package, posixpath.dirname(opf))
+            assert package is not None, "a name the package holds"
+            items, missing = _spine(package, names, posixpath.dirname(opf))
             hidden = _encrypted(archive)
             readable = [item for item in items if item.name not in hidden]
             if items and not readable:
