@@ -22,6 +22,7 @@
   HTML only, Outlook, malformed headers and MIME);
 - drawings: svglib's test SVGs (maps with hundreds of labels, transforms, units, embedded
   images, nested SVG);
+- mailboxes: perceval's test mbox files (mailing-list archives);
 - Outlook messages: msg-parser's test .msg files (attachments, embedded messages, Chinese)
   and mail-parser's Outlook newsletter;
 - OpenDocument: odfpy's, ezodf's and pyexcel-ods3's test documents and spreadsheets (ODT,
@@ -185,6 +186,12 @@ def real_html() -> list[Path]:
     for spec in HTML_SDISTS:
         found.extend(_ending(spec, "html", ".html"))
     return found
+
+
+def real_mailboxes() -> list[Path]:
+    """Perceval's test mailboxes: Pipermail and HyperKitty archives of real mailing lists,
+    multipart messages, Latin-1 and unknown charsets, messages without the usual headers."""
+    return _ending("perceval==1.6.1", "mbox", ".mbox")
 
 
 def real_epubs() -> list[Path]:

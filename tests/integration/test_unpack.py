@@ -122,3 +122,42 @@ def test_hostile_attachment_names_are_kept_inside_their_mail(ledger: Ledger) -> 
     assert all(r.outcome == "added" for r in results)
     with pytest.raises(InvalidInput, match="without NUL"):
         ledger.documents.create(b"x", external_key="k", filename="a\x00b")
+
+
+def test_a_mailbox_is_read_message_by_message_and_unpacked(ledger: Ledger) -> None:
+    """A mailbox of two mails (an mbox, as Thunderbird and mail exports keep them): a section
+    per message, numbered in the mailbox, found by search; unpacking adds the attachments of
+    every message."""
+    second = EmailMessage()
+    second["From"] = "site@example.com"
+    second["Subject"] = "Crack report N-104"
+    second.set_content("Hairline crack above door N-104.\n")
+    second.add_attachment(b"zone,width\nN-104,0.3mm\n", maintype="text", subtype="csv",
+                          filename="cracks.csv")  # fmt: skip
+    box = (
+        b"From billing@example.com Mon Jan  5 09:00:00 2026\n" + _mail("1,250.00") + b"\n"
+        b"From site@example.com Tue Jan  6 10:00:00 2026\n" + second.as_bytes() + b"\n"
+    )
+    added = ledger.documents.create(box, external_key="archive/inbox.mbox")
+    assert added.media_type == "application/mbox"
+    (outcome,) = ledger.extractions.run([added.document_id])
+    assert outcome.extractor == "mail"
+    assert outcome.error is None
+    hit = ledger.search.text("hairline crack door", k=1)[0]
+    assert hit.external_key == "archive/inbox.mbox"
+    assert ledger.segments.get(hit.segment_id).meta["message"] == 2
+    sections = [
+        s for s in ledger.segments.of_extraction(outcome.extraction_id) if s.kind == "section"
+    ]
+    assert [(s.label, s.meta["message"]) for s in sections] == [
+        ("Invoice 2026-118", 1),
+        ("Original quote", 1),
+        ("Crack report N-104", 2),
+    ]
+    results = ledger.documents.unpack(added.document_id)
+    assert [Path(r.external_key or "").name for r in results] == [
+        "01-invoice 2026_118.pdf",
+        "02-items.csv",
+        "03-attachment",
+        "04-cracks.csv",
+    ]

@@ -6,10 +6,15 @@ charset and a forwarded message."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import mailbox
 import re
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,8 +22,9 @@ from docledger.errors import InvalidInput
 from docledger.extractors import MailExtractor, TextExtractor, for_media_type
 from docledger.extractors.mail import looks_like_mail
 from docledger.services.media import sniff
-from tests.corpus import fetched, real_mail
+from tests.corpus import fetched, real_mail, real_mailboxes
 
+WORDS = re.compile(r"\w+")
 PLUMBING = (
     re.compile(r"^Content-Transfer-Encoding:", re.M | re.I),
     re.compile(r"^--(?=[-=_.]*[A-Za-z0-9])[-=_A-Za-z0-9.]{12,}$", re.M),  # a MIME boundary
@@ -156,3 +162,77 @@ def test_parts_nested_thousands_deep_are_refused_clearly() -> None:
         MailExtractor().extract(data, {})
     shallow = head + opening[:2_000] + b"Content-Type: text/plain\n\nhello\n"
     assert MailExtractor().extract(shallow, {})  # a few levels are read
+
+
+def _mailbox_truth(path: Path) -> list[tuple[str, str, list[str]]]:
+    """(subject, sender, first words of the plain-text body) per message, as the standard
+    library's ``mailbox`` reads the file (its body when its charset decodes)."""
+    box = mailbox.mbox(
+        str(path),
+        factory=lambda fp: email.message_from_binary_file(fp, policy=email.policy.default),
+        create=False,
+    )
+    out = []
+    try:
+        for message in box:
+            subject = " ".join(str(message.get("Subject") or "").split())
+            sender = " ".join(str(message.get("From") or "").split())
+            try:
+                body = message.get_body(preferencelist=("plain",))
+                words = WORDS.findall(body.get_content())[:30] if body is not None else []
+            except (LookupError, KeyError):  # a charset Python does not know: detected here
+                words = []
+            out.append((subject, sender, words))
+    finally:
+        box.close()
+    return out
+
+
+def test_every_real_mailbox_reads_message_by_message() -> None:
+    """Perceval's mailing-list archives: typed as mailboxes by name, as mail by content, and
+    read message by message as ``mailbox`` reads them: the same messages in the same order,
+    each a section labelled with its subject, From as the file says, its body's words."""
+    corpus = fetched(real_mailboxes, "mbox")
+    assert len(corpus) >= 13
+    messages_read = 0
+    for path in corpus:
+        data = path.read_bytes()
+        assert sniff(data, path.name) == "application/mbox", path.name
+        assert sniff(data[:4096], None) == "message/rfc822", path.name
+        for media_type in ("application/mbox", "message/rfc822"):
+            extractor = for_media_type(media_type)
+            assert isinstance(extractor, MailExtractor)
+            segments = extractor.extract(data, {})
+            assert "messages_skipped" not in segments[0].metadata, path.name
+            first: dict[int, Any] = {}
+            for segment in segments:
+                if segment.kind == "section":
+                    first.setdefault(segment.metadata["message"], segment)
+            truth = _mailbox_truth(path)
+            assert sorted(first) == list(range(1, len(truth) + 1)), path.name
+            for number, (subject, sender, words) in enumerate(truth, start=1):
+                section = first[number]
+                assert section.label == (subject or "(no subject)"), (path.name, number)
+                assert section.metadata.get("from", "") == sender, (path.name, number)
+                text = section.text or ""
+                assert not text.startswith("From "), path.name  # the separator is no header
+                assert " ".join(words) in " ".join(WORDS.findall(text)), (path.name, number)
+                messages_read += 1
+    # measured: 27 messages, twice (by name and by content)
+    assert messages_read >= 54
+
+
+def test_a_mailbox_message_without_headers_is_skipped_and_counted() -> None:
+    data = (
+        b"From a@example.org Mon Jan  1 00:00:00 2024\nFrom: a@example.org\nSubject: one\n\n"
+        b"first body\n\nFrom nobody Mon Jan  1 00:00:00 2024\njust text, no headers\n\n"
+        b"From c@example.org Mon Jan  1 00:00:00 2024\nFrom: c@example.org\nSubject: three\n"
+        b"\n>From the archive: quoted\n"
+    )
+    segments = MailExtractor().extract(data, {})
+    sections = [s for s in segments if s.kind == "section"]
+    assert [(s.label, s.metadata["message"]) for s in sections] == [("one", 1), ("three", 3)]
+    assert sections[0].metadata["messages_skipped"] == 1
+    assert ">From the archive" in (sections[1].text or "")
+    with pytest.raises(InvalidInput, match="none of its 2 messages"):
+        MailExtractor().extract(b"From x\nno headers\n\nFrom y\nnone here\n", {})

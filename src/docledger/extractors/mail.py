@@ -27,10 +27,12 @@ from typing import Any
 from docledger.errors import InvalidInput
 from docledger.extractors.encoding import decode
 from docledger.extractors.html import visible_text
+from docledger.extractors.mbox import SEPARATOR, split
 from docledger.extractors.text import TextExtractor, sectioned
 from docledger.schemas.extraction import SegmentIn
 
 MEDIA_TYPE = "message/rfc822"
+MAILBOX = "application/mbox"
 SHOWN = ("From", "To", "Cc", "Date", "Subject")
 #: Forwarded messages followed inside one another at most this deep.
 MOST_DEPTH = 10
@@ -180,30 +182,38 @@ def _messages(data: bytes) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def attachment_files(data: bytes) -> list[tuple[str | None, bytes]]:
-    """(file name, bytes) of the message's attachments, in order; an attached message is its
-    ``.eml`` bytes. For ``documents.unpack``: what is listed is what can be added."""
-    try:
-        top = email.message_from_bytes(data, policy=email.policy.default)
-        out: list[tuple[str | None, bytes]] = []
-        for part in top.walk():
-            if part is top or not _is_attachment(part):
-                continue
-            name = part.get_filename() or None
-            if part.is_multipart():
-                inner: Any = part.get_payload()
-                attached = part.get_content_type() == "message/rfc822" and isinstance(inner, list)
-                message = inner[0] if attached else part
-                if isinstance(message, Message):
-                    out.append((name, message.as_bytes()))
-                continue
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                out.append((name, payload))
-            if len(out) >= MOST_LISTED:
-                break
-        return out
-    except RecursionError as exc:
-        raise InvalidInput("cannot read the e-mail: its parts are nested too deeply") from exc
+    """(file name, bytes) of the message's attachments, in order (of every message of a
+    mailbox, message by message); an attached message is its ``.eml`` bytes. For
+    ``documents.unpack``: what is listed is what can be added."""
+    out: list[tuple[str | None, bytes]] = []
+    for message in split(data)[0]:
+        try:
+            top = email.message_from_bytes(message, policy=email.policy.default)
+            out.extend(_attached(top, MOST_LISTED))
+        except RecursionError as exc:
+            raise InvalidInput("cannot read the e-mail: its parts are nested too deeply") from exc
+    return out
+
+
+def _attached(top: Message, most: int) -> list[tuple[str | None, bytes]]:
+    out: list[tuple[str | None, bytes]] = []
+    for part in top.walk():
+        if len(out) >= most:
+            break
+        if part is top or not _is_attachment(part):
+            continue
+        name = part.get_filename() or None
+        if part.is_multipart():
+            inner: Any = part.get_payload()
+            attached = part.get_content_type() == "message/rfc822" and isinstance(inner, list)
+            message = inner[0] if attached else part
+            if isinstance(message, Message):
+                out.append((name, message.as_bytes()))
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            out.append((name, payload))
+    return out
 
 
 def entry(
@@ -239,16 +249,54 @@ def iso_date(value: str) -> str | None:
 
 
 class MailExtractor(TextExtractor):
-    """E-mail (``.eml``): a ``section`` per message (forwarded ones too), its reader's
-    headers then its body, sentence-aware ``chunk``s; sender, recipients, ISO date and
-    attachments in the metadata (see ``docledger.extractors.mail``)."""
+    """E-mail (``.eml``) and mailboxes (``.mbox``): a ``section`` per message (forwarded
+    ones too), its reader's headers then its body, sentence-aware ``chunk``s; sender,
+    recipients, ISO date and attachments in the metadata (see ``docledger.extractors.mail``);
+    a mailbox's messages in order, each numbered in ``metadata.message``
+    (``docledger.extractors.mbox``)."""
 
     name: str = "mail"
-    version: str = "1"
-    media_types: tuple[str, ...] = (MEDIA_TYPE,)
+    #: 2: a file of many messages (an mbox) is read message by message
+    version: str = "2"
+    media_types: tuple[str, ...] = (MEDIA_TYPE, MAILBOX)
 
     def extract(self, data: bytes, params: Mapping[str, Any]) -> list[SegmentIn]:
-        return mail_segments(messages(data), self.check(params))
+        values = self.check(params)
+        if not data.startswith(SEPARATOR):
+            return mail_segments(messages(data), values)
+        return mailbox_segments(data, values)  # one message or many, each after a From line
+
+
+def mailbox_segments(data: bytes, values: Mapping[str, Any]) -> list[SegmentIn]:
+    """Every message of an mbox as ``mail_segments`` gives one, ``metadata.message`` its
+    place in the mailbox; a message without any of the headers a reader looks at is skipped
+    and counted (``messages_skipped`` of the first section), not the mailbox's failure."""
+    raw, left_out = split(data)
+    found: list[tuple[str, str, dict[str, Any]]] = []
+    skipped = 0
+    for number, message in enumerate(raw, start=1):
+        try:
+            read = messages(message)
+        except InvalidInput:
+            skipped += 1
+            continue
+        for _subject, _text, meta in read:
+            meta["message"] = number
+        found.extend(read)
+    if not found:
+        raise InvalidInput(
+            f"cannot read the mailbox: none of its {len(raw)} messages has From, To, Date "
+            "or Subject"
+        )
+    segments = mail_segments(found, values)
+    for segment in segments:  # a search hit (a chunk) names its message too
+        if segment.parent is not None:
+            segment.metadata["message"] = segments[segment.parent].metadata["message"]
+    if skipped:
+        segments[0].metadata["messages_skipped"] = skipped
+    if left_out:
+        segments[0].metadata["messages_left_out"] = left_out
+    return segments
 
 
 def mail_segments(

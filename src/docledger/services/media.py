@@ -135,6 +135,8 @@ _TEXT_BY_EXTENSION = {
     ".json": "application/json",
     ".jsonl": "application/x-ndjson",
     ".eml": "message/rfc822",
+    ".mbox": "application/mbox",
+    ".mbx": "application/mbox",
     ".yaml": "application/yaml",
     ".yml": "application/yaml",
     ".toml": "application/toml",

@@ -28,6 +28,7 @@ from docledger.services.sources import Source, make_source
 #: What can be unpacked, and how its attached files are read.
 READERS = {
     mail.MEDIA_TYPE: mail.attachment_files,
+    mail.MAILBOX: mail.attachment_files,
     outlook.MEDIA_TYPE: outlook.attachment_files,
 }
 #: A file name's characters that cannot be part of one key segment.
