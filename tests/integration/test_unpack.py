@@ -6,7 +6,9 @@ else refused without a write."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -14,8 +16,9 @@ import pytest
 from reportlab.pdfgen import canvas
 
 from docledger import Ledger
-from docledger.errors import InvalidInput
-from tests.corpus import fetched, real_msg
+from docledger.errors import InvalidInput, NotFound
+from docledger.services import archive_members
+from tests.corpus import fetched, real_msg, real_zip_archives
 
 
 def _pdf(text: str) -> bytes:
@@ -161,3 +164,89 @@ def test_a_mailbox_is_read_message_by_message_and_unpacked(ledger: Ledger) -> No
         "03-attachment",
         "04-cracks.csv",
     ]
+
+
+def test_zip_archives_other_tools_made_unpack_file_for_file(ledger: Ledger) -> None:
+    """Real archives (two projects' source distributions with their folders and Office test
+    files, sample zips, a mail export): every file becomes a document keyed under the
+    archive by its path, with the bytes zipfile reads, typed by its own content; lineage from
+    the archive; a re-run adds nothing; the files extract by their own extractors."""
+    for path in fetched(real_zip_archives, "zip"):
+        key = f"inbox/{path.name}"
+        added = ledger.documents.create(path.read_bytes(), external_key=key)
+        assert added.media_type == "application/zip", path.name
+        results = ledger.documents.unpack(added.document_id)
+        with zipfile.ZipFile(path) as archive:
+            want = {
+                f"{key}/{info.filename}": hashlib.sha256(archive.read(info)).hexdigest()
+                for info in archive.infolist()
+                if not info.is_dir()
+            }
+        assert {r.external_key: r.sha256 for r in results} == want, path.name
+        assert all(r.outcome == "added" for r in results), path.name
+        document = ledger.documents.get(results[0].document_id)
+        assert document.meta["unpacked_from"] == str(added.document_id)
+        below = {(n.entity_type, n.entity_id) for n in ledger.lineage.downstream(
+            ("version", added.version_id))}  # fmt: skip
+        assert {("version", str(r.version_id)) for r in results} <= below
+        again = ledger.documents.unpack(key)
+        assert {r.outcome for r in again} == {"unchanged"}, path.name
+    doc = ledger.documents.get("inbox/oletools-0.60.2.zip/oletools-0.60.2/tests/test-data/"
+                               "msodde/harmless-clean.doc")  # fmt: skip
+    (outcome,) = ledger.extractions.run([doc.id])
+    assert outcome.extractor == "doc"
+    assert outcome.error is None
+
+
+def _hostile_zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("../../etc/passwd", b"root:x:0:0\n")
+        z.writestr("/abs/report.txt", b"absolute path\n")
+        z.writestr("dir\\win.txt", b"windows separators\n")
+        z.writestr("__MACOSX/._report.txt", b"resource fork")
+        z.writestr("photos/.DS_Store", b"finder")
+        z.writestr("bad.txt", b"this member will fail its checksum " * 20)
+        z.writestr("zeros.bin", bytes(3_000_000))
+        z.writestr("locked.pdf", b"%PDF-1.4 secret")
+        z.writestr("ok.txt", b"kept\n")
+    data = bytearray(out.getvalue())
+    # marked encrypted, as a password-protected zip marks it (zipfile cannot write one): the
+    # flag bit in the local header (name at +30, flags at +6) and the central one (+46, +8)
+    local = data.index(b"locked.pdf")
+    central = data.index(b"locked.pdf", local + 1)
+    data[local - 30 + 6] |= 0x1
+    data[central - 46 + 8] |= 0x1
+    at = data.index(b"bad.txt") + len(b"bad.txt")  # the member's compressed bytes follow
+    data[at + 5] ^= 0xFF
+    return bytes(data)
+
+
+def test_hostile_and_broken_members_fail_alone_and_paths_stay_inside_the_archive(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(archive_members, "BOMB_FLOOR", 1_000_000)
+    monkeypatch.setattr(archive_members, "BOMB_RATIO", 100)
+    added = ledger.documents.create(_hostile_zip(), external_key="up/x.zip")
+    results = {r.external_key: r for r in ledger.documents.unpack(added.document_id)}
+    assert set(results) == {
+        "up/x.zip/etc/passwd",
+        "up/x.zip/abs/report.txt",
+        "up/x.zip/dir/win.txt",
+        "up/x.zip/bad.txt",
+        "up/x.zip/zeros.bin",
+        "up/x.zip/locked.pdf",
+        "up/x.zip/ok.txt",
+    }
+    assert results["up/x.zip/ok.txt"].outcome == "added"
+    assert results["up/x.zip/etc/passwd"].outcome == "added"
+    failed = {k: r.error for k, r in results.items() if r.outcome == "failed"}
+    assert set(failed) == {"up/x.zip/bad.txt", "up/x.zip/zeros.bin", "up/x.zip/locked.pdf"}
+    assert "cannot read bad.txt from the archive" in (failed["up/x.zip/bad.txt"] or "")
+    assert "zip bomb" in (failed["up/x.zip/zeros.bin"] or "")
+    assert "encrypted" in (failed["up/x.zip/locked.pdf"] or "")
+    with pytest.raises(NotFound):
+        ledger.documents.get("up/x.zip/bad.txt")  # a failed member writes nothing
+    not_zip = ledger.documents.create(b"PK\x03\x04 not a zip", external_key="up/y.zip")
+    with pytest.raises(InvalidInput, match=r"cannot read the archive up/y\.zip"):
+        ledger.documents.unpack(not_zip.document_id)

@@ -1,4 +1,5 @@
-"""``docledger unpack``: a mail's attachments as documents of their own."""
+"""``docledger unpack``: a mail's attachments, or a zip archive's files, as documents of
+their own."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from docledger.cli.context import console, state
 
 
 def unpack(
-    documents: Annotated[list[str], typer.Argument(help="Mail documents: ids or external keys")],
+    documents: Annotated[
+        list[str], typer.Argument(help="Mail or zip documents: ids or external keys")
+    ],
     workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
 ) -> None:
-    """Add the files attached to mail documents (.eml, Outlook .msg) as documents of their
-    own, keyed under the mail, with lineage from it (a re-run adds nothing)."""
-    table = Table("mail", "attachment", "outcome", "type", "bytes")
+    """Add the files attached to mail documents (.eml, .mbox, Outlook .msg), or the files of
+    zip archives, as documents of their own, keyed under the mail or archive, with lineage
+    from it (a re-run adds nothing; a file that cannot be read is a failed row)."""
+    table = Table("document", "file", "outcome", "type", "bytes")
     with state.ledger() as ledger:
         for document in documents:
             for result in ledger.documents.unpack(document, workspace=workspace):

@@ -1,4 +1,5 @@
-"""A mail's attachments as documents of their own (``documents.unpack``).
+"""A mail's attachments, and a zip archive's files, as documents of their own
+(``documents.unpack``; archives: ``docledger.services.archive_members``).
 
 Invoices, drawings and reports reach a pipeline attached to mail. The mail extractors list
 the attachments; unpacking ingests each attached file as a document keyed under its mail
@@ -22,6 +23,7 @@ from docledger.repositories.lineage import LineageRepository
 from docledger.repositories.run import RunRepository
 from docledger.repositories.workspace import WorkspaceRef
 from docledger.schemas import IngestResult
+from docledger.services import archive_members
 from docledger.services.scope import Scope
 from docledger.services.sources import Source, make_source
 
@@ -50,19 +52,23 @@ def attachment_sources(scope: Scope, document: DocumentRef,
         doc = repo.get(document, workspace=workspace)
         version = repo.version(doc.id, workspace=workspace)
     reader = READERS.get(version.media_type or "")
-    if reader is None:
+    if reader is None and version.media_type != archive_members.MEDIA_TYPE:
         raise InvalidInput(
             f"document {doc.external_key} is {version.media_type}: only mail "
-            f"({', '.join(sorted(READERS))}) has attachments to unpack"
+            f"({', '.join(sorted(READERS))}) has attachments to unpack, and only a zip "
+            "archive files"
         )
     with scope.blobs.open(version.sha256) as handle:
         data = handle.read()
+    if reader is None:
+        unpacked = {"unpacked_from": str(doc.id), "from_version": str(version.id)}
+        return version, list(archive_members.member_sources(data, doc.external_key, unpacked))
     sources = []
     for n, (raw_name, body) in enumerate(reader(data), 1):
         filename = _CONTROL.sub("", raw_name or "").strip() or None
         key = f"{doc.external_key}/attachments/{_name(n, filename)}"
-        meta = {"attached_to": str(doc.id), "from_version": str(version.id),
-                "attachment": filename}  # fmt: skip
+        meta: dict[str, Any] = {"attached_to": str(doc.id), "from_version": str(version.id),
+                                "attachment": filename}  # fmt: skip
         sources.append(make_source(body, external_key=key, filename=filename, metadata=meta))
     return version, sources
 
