@@ -151,6 +151,70 @@ def real_zip_archives() -> list[Path]:
     return found
 
 
+#: Debian packages shipping EPUB books: Live Systems' manual (DocBook made, ten languages, its
+#: container listed first instead of a mimetype entry) and the Ubuntu packaging guide
+#: (Sphinx made) in three languages
+EPUB_DEBS = (
+    "live-manual-epub=2:20151217.2",
+    "ubuntu-packaging-guide-epub=1.0.4",
+    "ubuntu-packaging-guide-epub-de=1.0.4",
+    "ubuntu-packaging-guide-epub-ru=1.0.4",
+)
+
+
+def _debian(spec: str, kind: str, suffix: str) -> list[Path]:
+    """The files ending in ``suffix`` of one Debian package (``name=version``), fetched with
+    ``apt-get download`` (the package lists are refreshed once when it cannot find it) and
+    unpacked with ``dpkg-deb``, flattened as ``_unpacked`` does."""
+    root = corpus_dir()
+    target = root / kind / spec.replace("=", "-").replace(":", "_")
+    if not (target / ".complete").exists():
+        work = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
+        (work / "deb").mkdir(parents=True)
+        fetch = ["apt-get", "download", "-qq", spec]
+        if subprocess.run(fetch, cwd=work / "deb", capture_output=True, check=False).returncode:
+            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+            subprocess.run(fetch, cwd=work / "deb", check=True, capture_output=True)
+        (deb,) = (work / "deb").glob("*.deb")
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "tree")], check=True)
+        for path in sorted((work / "tree").rglob(f"*{suffix}")):
+            relative = path.relative_to(work / "tree").as_posix()
+            (work / relative.replace("/", "__")).write_bytes(path.read_bytes())
+        shutil.rmtree(work / "deb")
+        shutil.rmtree(work / "tree")
+        (work / ".complete").write_text("ok\n")
+        try:
+            work.rename(target)
+        except OSError:  # another worker put it there first
+            shutil.rmtree(work, ignore_errors=True)
+    return sorted(target.glob(f"*{suffix}"))
+
+
+#: HTML test pages: html2text's (Google Docs exports, tables without closed rows, entities
+#: outside text, direction marks, invalid Unicode and start tags) and trafilatura's (saved
+#: web pages: Mozilla's, Apache's, a scam page, exotic tags)
+HTML_SDISTS = ("html2text==2024.2.26", "trafilatura==2.3.1")
+
+
+def real_html() -> list[Path]:
+    """Every .html file of ``HTML_SDISTS``' test folders."""
+    found: list[Path] = []
+    for spec in HTML_SDISTS:
+        found.extend(_ending(spec, "html", ".html"))
+    return found
+
+
+def real_mailboxes() -> list[Path]:
+    """Perceval's test mailboxes: Pipermail and HyperKitty archives of real mailing lists,
+    multipart messages, Latin-1 and unknown charsets, messages without the usual headers."""
+    return _ending("perceval==1.6.1", "mbox", ".mbox")
+
+
+def real_epubs() -> list[Path]:
+    """Every EPUB book of ``EPUB_DEBS``."""
+    return [path for spec in EPUB_DEBS for path in _debian(spec, "epubs", ".epub")]
+
+
 def _archives(folder: Path) -> list[Path]:
     """The source distributions in a folder (most are .tar.gz; a few projects ship a .zip)."""
     return sorted([*folder.glob("*.tar.gz"), *folder.glob("*.zip")])
