@@ -140,6 +140,13 @@ def sdist_folder(spec: str) -> Path:
     return archives
 
 
+def real_tar_archives() -> list[Path]:
+    """Compressed tars other tools made: the source distributions of pdftotext (PDFs with
+    passwords) and pyexcel-xlsx (workbooks), as setuptools wrote them."""
+    return [path for spec in ("pdftotext==4.0.0", "pyexcel-xlsx==0.6.1")
+            for path in _archives(sdist_folder(spec))]  # fmt: skip
+
+
 def real_zip_archives() -> list[Path]:
     """Zip archives other tools made: the source distributions of olefile and oletools
     (folders, hundreds of files, Office test files among them), filetype's and puremagic's

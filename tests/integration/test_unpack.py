@@ -6,8 +6,10 @@ else refused without a write."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
+import tarfile
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,7 +20,7 @@ from reportlab.pdfgen import canvas
 from docledger import Ledger
 from docledger.errors import InvalidInput, NotFound
 from docledger.services import archive_members
-from tests.corpus import fetched, real_msg, real_zip_archives
+from tests.corpus import fetched, real_msg, real_tar_archives, real_zip_archives
 
 
 def _pdf(text: str) -> bytes:
@@ -250,3 +252,61 @@ def test_hostile_and_broken_members_fail_alone_and_paths_stay_inside_the_archive
     not_zip = ledger.documents.create(b"PK\x03\x04 not a zip", external_key="up/y.zip")
     with pytest.raises(InvalidInput, match=r"cannot read the archive up/y\.zip"):
         ledger.documents.unpack(not_zip.document_id)
+
+
+def test_tar_archives_and_compressed_files_unpack_too(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real .tar.gz source distributions unpack file for file as tarfile reads them; a tar
+    made here, plain, in xz and in bzip2 (each typed by its content), keeps only its regular
+    files (not its link, folder or pipe,
+    "./" prefixes dropped); a gzipped PDF is one file named without ".gz"; a compressed file
+    that inflates a hundred times past the floor fails as a zip bomb."""
+    for path in fetched(real_tar_archives, "tar"):
+        key = f"src/{path.name}"
+        added = ledger.documents.create(path.read_bytes(), external_key=key)
+        assert added.media_type == "application/gzip", path.name
+        results = ledger.documents.unpack(added.document_id)
+        with tarfile.open(path) as tar:
+            want = {
+                f"{key}/{info.name}": hashlib.sha256(tar.extractfile(info).read()).hexdigest()  # type: ignore[union-attr]
+                for info in tar.getmembers()
+                if info.isreg()
+            }
+        assert {r.external_key: r.sha256 for r in results} == want, path.name
+        assert {r.outcome for r in results} == {"added"}
+    pdf = _pdf("gzipped report")
+    for mode, suffix, media_type in (("w:xz", "tar.xz", "application/x-xz"),
+                                     ("w:bz2", "tar.bz2", "application/x-bzip2"),
+                                     ("w", "tar", "application/x-tar")):  # fmt: skip
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode=mode) as tar:
+            for name, body in (("./docs/report.pdf", pdf), ("./notes.txt", b"tar notes\n")):
+                info = tarfile.TarInfo(name)
+                info.size = len(body)
+                tar.addfile(info, io.BytesIO(body))
+            for name, kind in (("./docs", tarfile.DIRTYPE), ("./link", tarfile.SYMTYPE),
+                               ("./pipe", tarfile.FIFOTYPE)):  # fmt: skip
+                info = tarfile.TarInfo(name)
+                info.type, info.linkname = kind, "notes.txt"
+                tar.addfile(info)
+        added = ledger.documents.create(out.getvalue(), external_key=f"t.{suffix}")
+        assert added.media_type == media_type
+        results = ledger.documents.unpack(added.document_id)
+        assert [(r.external_key, r.media_type) for r in results] == [
+            (f"t.{suffix}/docs/report.pdf", "application/pdf"),
+            (f"t.{suffix}/notes.txt", "text/plain"),
+        ]
+    single = ledger.documents.create(gzip.compress(pdf), external_key="mail/report.pdf.gz")
+    (result,) = ledger.documents.unpack(single.document_id)
+    assert (result.external_key, result.media_type) == ("mail/report.pdf.gz/report.pdf",
+                                                         "application/pdf")  # fmt: skip
+    assert result.sha256 == hashlib.sha256(pdf).hexdigest()
+    monkeypatch.setattr(archive_members, "BOMB_FLOOR", 1_000_000)
+    monkeypatch.setattr(archive_members, "BOMB_RATIO", 100)
+    bomb = ledger.documents.create(gzip.compress(bytes(3_000_000)), external_key="z.bin.gz")
+    (result,) = ledger.documents.unpack(bomb.document_id)
+    assert result.outcome == "failed"
+    assert "zip bomb" in (result.error or "")
+    with pytest.raises(NotFound):
+        ledger.documents.get("z.bin.gz/z.bin")

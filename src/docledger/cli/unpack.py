@@ -1,5 +1,5 @@
-"""``docledger unpack``: a mail's attachments, or a zip archive's files, as documents of
-their own."""
+"""``docledger unpack``: a mail's attachments, or an archive's files, as documents of their
+own."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from docledger.cli.context import console, state
 
 def unpack(
     documents: Annotated[
-        list[str], typer.Argument(help="Mail or zip documents: ids or external keys")
+        list[str], typer.Argument(help="Mail or archive documents: ids or external keys")
     ],
     workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
 ) -> None:
     """Add the files attached to mail documents (.eml, .mbox, Outlook .msg), or the files of
-    zip archives, as documents of their own, keyed under the mail or archive, with lineage
-    from it (a re-run adds nothing; a file that cannot be read is a failed row)."""
+    archives (.zip, .tar, .tar.gz/.bz2/.xz, a .gz file), as documents of their own, keyed
+    under the mail or archive, with lineage from it (a re-run adds nothing; a file that
+    cannot be read is a failed row)."""
     table = Table("document", "file", "outcome", "type", "bytes")
     with state.ledger() as ledger:
         for document in documents:

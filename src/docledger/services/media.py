@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 SNIFF_BYTES = 4096
 
 _SIGNATURES: list[tuple[bytes, int, str]] = [
+    # first: a tar's first bytes are a member's name, which may be anything ("BM..." too)
+    (b"ustar", 257, "application/x-tar"),
     (b"%PDF-", 0, "application/pdf"),
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
     (b"\xff\xd8\xff", 0, "image/jpeg"),
@@ -31,6 +33,8 @@ _SIGNATURES: list[tuple[bytes, int, str]] = [
     (b"MM\x00*", 0, "image/tiff"),
     (b"BM", 0, "image/bmp"),
     (b"\x1f\x8b", 0, "application/gzip"),
+    (b"\xfd7zXZ\x00", 0, "application/x-xz"),
+    (b"1AY&SY", 4, "application/x-bzip2"),  # after "BZh" and the block size
     (b"PK\x03\x04", 0, "application/zip"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, "application/x-ole-storage"),
     (b"{\\rtf", 0, "application/rtf"),

@@ -52,17 +52,21 @@ def attachment_sources(scope: Scope, document: DocumentRef,
         doc = repo.get(document, workspace=workspace)
         version = repo.version(doc.id, workspace=workspace)
     reader = READERS.get(version.media_type or "")
-    if reader is None and version.media_type != archive_members.MEDIA_TYPE:
+    if reader is None and version.media_type not in archive_members.MEDIA_TYPES:
         raise InvalidInput(
             f"document {doc.external_key} is {version.media_type}: only mail "
-            f"({', '.join(sorted(READERS))}) has attachments to unpack, and only a zip "
-            "archive files"
+            f"({', '.join(sorted(READERS))}) has attachments to unpack, and only an archive "
+            "(zip, tar, gzip, bzip2, xz) files"
         )
     with scope.blobs.open(version.sha256) as handle:
         data = handle.read()
     if reader is None:
         unpacked = {"unpacked_from": str(doc.id), "from_version": str(version.id)}
-        return version, list(archive_members.member_sources(data, doc.external_key, unpacked))
+        return version, list(
+            archive_members.member_sources(
+                data, doc.external_key, unpacked, version.media_type or ""
+            )
+        )
     sources = []
     for n, (raw_name, body) in enumerate(reader(data), 1):
         filename = _CONTROL.sub("", raw_name or "").strip() or None

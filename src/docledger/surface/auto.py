@@ -545,10 +545,11 @@ class Documents(AutoSurface):
     ) -> builtins.list[IngestResult]:
         """A mail's (``.eml``, ``.mbox``, Outlook ``.msg``) attached files as documents of
         their own, keyed ``<mail key>/attachments/<n>-<file name>``, with ``attached_to``
-        in their metadata, or a zip archive's files, keyed ``<archive key>/<path>``, with
-        ``unpacked_from``; lineage from the unpacked version (``docledger.services.unpack``,
-        ``docledger.services.archive_members``). A member that cannot be read is a failed
-        result saying why. Idempotent; any other document is InvalidInput.
+        in their metadata, or an archive's files (zip, tar, gzip, bzip2, xz), keyed
+        ``<archive key>/<path>``, with ``unpacked_from``; lineage from the unpacked
+        version (``docledger.services.unpack``, ``docledger.services.archive_members``).
+        A member that cannot be read is a failed result saying why. Idempotent; any other
+        document is InvalidInput.
         """
         return self._run("unpack", document, workspace=workspace)
 
