@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tarfile
+import zipfile
 from pathlib import Path
 
 from .test_cli import ROOT, run
@@ -286,3 +289,38 @@ def test_bad_calls_are_one_line_errors_and_write_nothing(db_url: str, tmp_path: 
     assert result.returncode == 1
     assert "does not exist" in result.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_unpack_all_opens_archives_within_archives(db_url: str, tmp_path: Path) -> None:
+    """``add`` a folder with a zip holding a tar.gz, a broken zip and a note; ``unpack --all``
+    adds the zip's files, then the tar's, says the broken one failed and goes on; ``extract
+    --all`` then reads the innermost file; naming nothing is a one-line error."""
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as tar:
+        body = b"# Survey\n\nCrack width at grid C4 is 0.4 mm.\n"
+        info = tarfile.TarInfo("survey/c4.md")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "delivery.zip", "w") as z:
+        z.writestr("readme.txt", "delivery of 2026-12-06\n")
+        z.writestr("nested/survey.tar.gz", inner.getvalue())
+    (folder / "broken.zip").write_bytes(b"PK\x03\x04 broken")
+    (folder / "note.txt").write_text("not an archive\n")
+    args = ("--db", db_url)
+    assert run(*args, "add", str(folder), cwd=tmp_path).returncode == 0
+    done = run(*args, "unpack", "--all", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "failed" in done.stdout  # the broken zip, said in its row
+    for key in ("delivery.zip/readme.txt", "delivery.zip/nested/survey.tar.gz",
+                "delivery.zip/nested/survey.tar.gz/survey/c4.md"):  # fmt: skip
+        assert run(*args, "show", key, cwd=tmp_path).returncode == 0, key
+    assert run(*args, "extract", "--all", cwd=tmp_path).returncode == 0
+    found = run(*args, "search", "crack width grid", "--mode", "text", cwd=tmp_path)
+    assert "c4.md" in found.stdout
+    again = run(*args, "unpack", "--all", cwd=tmp_path)
+    assert "added" not in again.stdout
+    nothing = run(*args, "unpack", cwd=tmp_path)
+    assert nothing.returncode == 1
+    assert "pass --all" in nothing.stderr
