@@ -20,7 +20,15 @@ from reportlab.pdfgen import canvas
 from docledger import Ledger
 from docledger.errors import InvalidInput, NotFound
 from docledger.services import archive_members
-from tests.corpus import fetched, real_msg, real_tar_archives, real_zip_archives
+from tests.corpus import (
+    fetched,
+    real_docx,
+    real_msg,
+    real_odf,
+    real_pptx,
+    real_tar_archives,
+    real_zip_archives,
+)
 
 
 def _pdf(text: str) -> bytes:
@@ -310,3 +318,34 @@ def test_tar_archives_and_compressed_files_unpack_too(
     assert "zip bomb" in (result.error or "")
     with pytest.raises(NotFound):
         ledger.documents.get("z.bin.gz/z.bin")
+
+
+def test_office_documents_unpack_their_pictures_and_embedded_files(ledger: Ledger) -> None:
+    """Word, PowerPoint and OpenDocument files of python-docx, python-pptx and odfpy: their
+    pictures and embedded files (a chart's workbook) become documents keyed by their place
+    in the package, the bytes zipfile reads, and a chart's workbook extracts as records."""
+    wanted = {
+        "having-images.docx": fetched(real_docx, "DOCX"),
+        "cht-chart-type.pptx": fetched(real_pptx, "PPTX"),
+        "images.odt": fetched(real_odf, "OpenDocument"),
+    }
+    for ending, corpus in wanted.items():
+        (path,) = [p for p in corpus if p.name.endswith("__" + ending)]
+        added = ledger.documents.create(path.read_bytes(), external_key=f"office/{ending}")
+        results = ledger.documents.unpack(added.document_id)
+        with zipfile.ZipFile(path) as package:
+            want = {
+                f"office/{ending}/{n}": hashlib.sha256(package.read(n)).hexdigest()
+                for n in package.namelist()
+                if n.startswith(("word/media/", "ppt/media/", "ppt/embeddings/", "Pictures/"))
+            }
+        assert want, ending
+        assert {r.external_key: r.sha256 for r in results} == want, ending
+    pictures = ledger.documents.unpack("office/having-images.docx")
+    assert {r.media_type for r in pictures} <= {"image/png", "image/jpeg", "image/gif"}
+    workbook = ledger.documents.get(
+        "office/cht-chart-type.pptx/ppt/embeddings/Microsoft_Excel_Sheet1.xlsx"
+    )
+    (outcome,) = ledger.extractions.run([workbook.id])
+    assert outcome.extractor == "xlsx"
+    assert outcome.segments > 0

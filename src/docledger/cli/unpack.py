@@ -49,7 +49,7 @@ def _unpack_one(
 
 def unpack(
     documents: Annotated[
-        list[str] | None, typer.Argument(help="Mail or archive documents: ids or external keys")
+        list[str] | None, typer.Argument(help="Mail, archive or office documents: ids or keys")
     ] = None,
     all_documents: Annotated[
         bool, typer.Option("--all", help="Every mail and archive, and those they hold")
@@ -57,10 +57,12 @@ def unpack(
     workspace: Annotated[str | None, typer.Option("--workspace", "-w")] = None,
 ) -> None:
     """Add the files attached to mail documents (.eml, .mbox, Outlook .msg), or the files of
-    archives (.zip, .tar, .tar.gz/.bz2/.xz, a .gz file), as documents of their own, keyed
-    under the mail or archive, with lineage from it (a re-run adds nothing; a file that
-    cannot be read is a failed row). ``--all``: every mail and archive of the workspace,
-    then those they held, up to five levels deep."""
+    archives (.zip, .tar, .tar.gz/.bz2/.xz, a .gz file), or the pictures and embedded files
+    of office documents (Word, PowerPoint, Excel, OpenDocument), as documents of their own,
+    keyed under the document they came from, with lineage from it (a re-run adds nothing; a
+    file that cannot be read is a failed row). ``--all``: every mail and archive of the
+    workspace (not office documents: name those), then those they held, up to five levels
+    deep."""
     if not documents and not all_documents:
         raise InvalidInput("name mail or archive documents to unpack, or pass --all")
     table = Table("document", "file", "outcome", "type", "bytes", "problem")

@@ -124,11 +124,17 @@ def _most(packed: int) -> int:
 
 
 def member_sources(
-    data: bytes, key: str, metadata: dict[str, Any], media_type: str = MEDIA_TYPE
+    data: bytes,
+    key: str,
+    metadata: dict[str, Any],
+    media_type: str = MEDIA_TYPE,
+    within: tuple[str, ...] = (),
 ) -> Iterator[Source]:
-    """A source per file of the archive, in the archive's order (see the module)."""
-    if media_type == MEDIA_TYPE:
-        return _zip_sources(data, key, metadata)
+    """A source per file of the archive, in the archive's order (see the module); of a zip
+    whose paths start with one of ``within`` only, when given (an office document's
+    pictures and embedded files)."""
+    if media_type == MEDIA_TYPE or within:
+        return _zip_sources(data, key, metadata, within)
     try:
         # open while its members stream out, one by one, during the ingest
         tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")  # noqa: SIM115
@@ -191,13 +197,19 @@ def _tar_sources(
         yield make_source(stream, external_key=f"{key}/{path}", filename=name, metadata=meta)
 
 
-def _zip_sources(data: bytes, key: str, metadata: dict[str, Any]) -> Iterator[Source]:
+def _zip_sources(
+    data: bytes, key: str, metadata: dict[str, Any], within: tuple[str, ...]
+) -> Iterator[Source]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         listed = archive.infolist()
     except _READ_ERRORS as exc:
         raise InvalidInput(f"cannot read the archive {key}: {exc}") from exc
-    files = ((i, i.filename) for i in listed if not (i.is_dir() or _is_link(i)))
+    files = (
+        (i, i.filename)
+        for i in listed
+        if not (i.is_dir() or _is_link(i)) and (not within or i.filename.startswith(within))
+    )
     for info, path in _taken(files):
         meta = {**metadata, "member": info.filename}
         name = posixpath.basename(path)

@@ -371,7 +371,8 @@ class DocumentService(Service, DocumentRepository):
         """A mail's (``.eml``, ``.mbox``, Outlook ``.msg``) attached files as documents of
         their own, keyed ``<mail key>/attachments/<n>-<file name>``, with ``attached_to``
         in their metadata, or an archive's files (zip, tar, gzip, bzip2, xz), keyed
-        ``<archive key>/<path>``, with ``unpacked_from``; lineage from the unpacked
+        ``<archive key>/<path>``, with ``unpacked_from``, or an office document's pictures
+        and embedded files (``<key>/word/media/image1.png``); lineage from the unpacked
         version (``docledger.services.unpack``, ``docledger.services.archive_members``).
         A member that cannot be read is a failed result saying why. Idempotent; any other
         document is InvalidInput."""

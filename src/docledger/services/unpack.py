@@ -33,6 +33,20 @@ READERS = {
     mail.MAILBOX: mail.attachment_files,
     outlook.MEDIA_TYPE: outlook.attachment_files,
 }
+#: Office documents whose pictures and embedded files (a chart's workbook, an attached
+#: object) unpack, by the package folders that hold them.
+OFFICE_PARTS: dict[str, tuple[str, ...]] = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (
+        "word/media/", "word/embeddings/"),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (
+        "ppt/media/", "ppt/embeddings/"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (
+        "xl/media/", "xl/embeddings/"),
+    "application/vnd.ms-excel.sheet.macroEnabled.12": ("xl/media/", "xl/embeddings/"),
+    "application/vnd.oasis.opendocument.text": ("Pictures/",),
+    "application/vnd.oasis.opendocument.spreadsheet": ("Pictures/",),
+    "application/vnd.oasis.opendocument.presentation": ("Pictures/",),
+}  # fmt: skip
 #: A file name's characters that cannot be part of one key segment.
 _UNSAFE = re.compile(r"[/\\\x00-\x1f]+")
 #: Characters a mail's attachment name may carry that no stored name keeps.
@@ -46,27 +60,29 @@ def _name(index: int, filename: str | None) -> str:
 
 def attachment_sources(scope: Scope, document: DocumentRef,
                        workspace: WorkspaceRef | None) -> tuple[Any, list[Source]]:  # fmt: skip
-    """The mail's current version, and a source per attached file."""
+    """The document's current version, and a source per file it holds (a mail's attached
+    files, an archive's files, an office document's pictures and embedded files)."""
     with scope.session(readonly=True) as session:
         repo = DocumentRepository(session)
         doc = repo.get(document, workspace=workspace)
         version = repo.version(doc.id, workspace=workspace)
-    reader = READERS.get(version.media_type or "")
-    if reader is None and version.media_type not in archive_members.MEDIA_TYPES:
+    kind = version.media_type or ""
+    reader = READERS.get(kind)
+    if reader is None and kind not in archive_members.MEDIA_TYPES and kind not in OFFICE_PARTS:
         raise InvalidInput(
             f"document {doc.external_key} is {version.media_type}: only mail "
-            f"({', '.join(sorted(READERS))}) has attachments to unpack, and only an archive "
-            "(zip, tar, gzip, bzip2, xz) files"
+            f"({', '.join(sorted(READERS))}) has attachments to unpack, only an archive "
+            "(zip, tar, gzip, bzip2, xz) files, and only an office document (Word, "
+            "PowerPoint, Excel, OpenDocument) pictures and embedded files"
         )
     with scope.blobs.open(version.sha256) as handle:
         data = handle.read()
     if reader is None:
         unpacked = {"unpacked_from": str(doc.id), "from_version": str(version.id)}
-        return version, list(
-            archive_members.member_sources(
-                data, doc.external_key, unpacked, version.media_type or ""
-            )
+        found = archive_members.member_sources(
+            data, doc.external_key, unpacked, kind, OFFICE_PARTS.get(kind, ())
         )
+        return version, list(found)
     sources = []
     for n, (raw_name, body) in enumerate(reader(data), 1):
         filename = _CONTROL.sub("", raw_name or "").strip() or None
