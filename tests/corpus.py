@@ -23,6 +23,7 @@
 - drawings: svglib's test SVGs (maps with hundreds of labels, transforms, units, embedded
   images, nested SVG);
 - mailboxes: perceval's test mbox files (mailing-list archives);
+- notebooks: nbformat's and nbconvert's test notebooks (formats 2 to 4.5);
 - Outlook messages: msg-parser's test .msg files (attachments, embedded messages, Chinese)
   and mail-parser's Outlook newsletter;
 - OpenDocument: odfpy's, ezodf's and pyexcel-ods3's test documents and spreadsheets (ODT,
@@ -215,6 +216,14 @@ def real_mailboxes() -> list[Path]:
     """Perceval's test mailboxes: Pipermail and HyperKitty archives of real mailing lists,
     multipart messages, Latin-1 and unknown charsets, messages without the usual headers."""
     return _ending("perceval==1.6.1", "mbox", ".mbox")
+
+
+def real_notebooks() -> list[Path]:
+    """nbformat's and nbconvert's test notebooks: formats 2 to 4.5, invalid ones, widgets,
+    errors with tracebacks, raw cells, attachments, embedded images, Julia."""
+    return _ending("nbformat==5.11.1", "notebooks", ".ipynb") + _ending(
+        "nbconvert==7.17.2", "notebooks", ".ipynb"
+    )
 
 
 def real_epubs() -> list[Path]:

@@ -17,6 +17,7 @@ from docledger.extractors.epub import EpubExtractor
 from docledger.extractors.excel97 import XlsExtractor
 from docledger.extractors.html import HtmlExtractor
 from docledger.extractors.mail import MailExtractor
+from docledger.extractors.notebook import NotebookExtractor
 from docledger.extractors.ocr_output import AltoExtractor, HocrExtractor, PageXmlExtractor
 from docledger.extractors.odf import OdsExtractor, OdtExtractor
 from docledger.extractors.odp import OdpExtractor
@@ -53,6 +54,7 @@ __all__ = [
     "JsonExtractor",
     "JsonLinesExtractor",
     "MailExtractor",
+    "NotebookExtractor",
     "OdpExtractor",
     "OdsExtractor",
     "OdtExtractor",
@@ -102,6 +104,7 @@ def available() -> dict[str, Extractor]:
             AltoExtractor(),
             PageXmlExtractor(),
             XmlExtractor(),
+            NotebookExtractor(),
             JsonExtractor(),
             JsonLinesExtractor(),
             PdfExtractor(),

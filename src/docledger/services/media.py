@@ -137,6 +137,7 @@ _TEXT_BY_EXTENSION = {
     ".svg": "image/svg+xml",
     ".hocr": "text/vnd.hocr+html",
     ".json": "application/json",
+    ".ipynb": "application/x-ipynb+json",
     ".jsonl": "application/x-ndjson",
     ".eml": "message/rfc822",
     ".mbox": "application/mbox",
@@ -178,7 +179,9 @@ def sniff(  # noqa: PLR0911, PLR0912 - a test and a return per format reads best
     stripped = head.removeprefix(BOM_UTF8).lstrip()
     looks_json = suffix in {".json", ""} and stripped[:1] in {b"{", b"["}
     if looks_json and (not complete or _parses_as_json(head)):
-        return "application/json"
+        # a notebook's cells (format 4) or worksheets (3) come first, and name their types
+        notebook = b'"cell_type"' in head and (b'"cells"' in head or b'"worksheets"' in head)
+        return "application/x-ipynb+json" if notebook else "application/json"
     if suffix in _TEXT_BY_EXTENSION:
         return _named_markup(_TEXT_BY_EXTENSION[suffix], stripped)
     if stripped[:5].lower() in {b"<?xml", b"<!doc"}:
