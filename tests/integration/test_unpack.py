@@ -349,3 +349,23 @@ def test_office_documents_unpack_their_pictures_and_embedded_files(ledger: Ledge
     (outcome,) = ledger.extractions.run([workbook.id])
     assert outcome.extractor == "xlsx"
     assert outcome.segments > 0
+
+
+def test_an_archive_of_too_many_files_says_where_it_stopped(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(archive_members, "MOST_MEMBERS", 2)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for n in range(4):
+            z.writestr(f"f{n}.txt", f"file {n}\n")
+    added = ledger.documents.create(out.getvalue(), external_key="many.zip")
+    results = ledger.documents.unpack(added.document_id)
+    assert [(r.external_key, r.outcome) for r in results] == [
+        ("many.zip/f0.txt", "added"),
+        ("many.zip/f1.txt", "added"),
+        ("many.zip/f2.txt", "failed"),
+    ]
+    assert "holds more than 2 files: f2.txt and those after it were left" in (
+        results[2].error or ""
+    )

@@ -164,8 +164,8 @@ def _single(data: bytes, key: str, metadata: dict[str, Any], media_type: str) ->
 
 
 def _taken(names: Iterator[tuple[Any, str]]) -> Iterator[tuple[Any, str]]:
-    """(entry, key part) of the members kept: clutter, repeats and those past
-    ``MOST_MEMBERS`` left out."""
+    """(entry, key part) of the members kept, clutter and repeats left out; past
+    ``MOST_MEMBERS``, one (None, key part) for the first left out, then nothing."""
     seen: set[str] = set()
     for entry, raw in names:
         path = member_key(raw)
@@ -173,8 +173,16 @@ def _taken(names: Iterator[tuple[Any, str]]) -> Iterator[tuple[Any, str]]:
             continue
         seen.add(path)
         if len(seen) > MOST_MEMBERS:
+            yield None, path
             return
         yield entry, path
+
+
+def _too_many(key: str, path: str, metadata: dict[str, Any]) -> Source:
+    """The failed row that says an archive was unpacked only up to ``MOST_MEMBERS``."""
+    said = f"{key} holds more than {MOST_MEMBERS} files: {path} and those after it were left"
+    return Source(f"{key}/{path}", f"{key}/{path}", posixpath.basename(path),
+                  metadata=dict(metadata), error=said)  # fmt: skip
 
 
 def _tar_sources(
@@ -187,6 +195,9 @@ def _tar_sources(
     listed = [(info, info.name) for info in members if info.isreg()]
     most = _most(packed)
     for info, path in _taken(iter(listed)):
+        if info is None:
+            yield _too_many(key, path, metadata)
+            return
         meta = {**metadata, "member": info.name}
         name = posixpath.basename(path)
         if info.size > most:
@@ -211,6 +222,9 @@ def _zip_sources(
         if not (i.is_dir() or _is_link(i)) and (not within or i.filename.startswith(within))
     )
     for info, path in _taken(files):
+        if info is None:
+            yield _too_many(key, path, metadata)
+            return
         meta = {**metadata, "member": info.filename}
         name = posixpath.basename(path)
         refused = _refusal(info)
