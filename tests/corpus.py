@@ -24,6 +24,7 @@
   images, nested SVG);
 - mailboxes: perceval's test mbox files (mailing-list archives);
 - notebooks: nbformat's and nbconvert's test notebooks (formats 2 to 4.5);
+- calendars: icalendar's test .ics files;
 - Outlook messages: msg-parser's test .msg files (attachments, embedded messages, Chinese)
   and mail-parser's Outlook newsletter;
 - OpenDocument: odfpy's, ezodf's and pyexcel-ods3's test documents and spreadsheets (ODT,
@@ -224,6 +225,12 @@ def real_notebooks() -> list[Path]:
     return _ending("nbformat==5.11.1", "notebooks", ".ipynb") + _ending(
         "nbconvert==7.17.2", "notebooks", ".ipynb"
     )
+
+
+def real_calendars() -> list[Path]:
+    """icalendar's test calendars: RFC 5545's examples, time zones, alarms, folded and
+    escaped lines, Outlook's and Google's exports, broken files."""
+    return _ending("icalendar==7.3.2", "calendars", ".ics")
 
 
 def real_epubs() -> list[Path]:

@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from docledger.extractors import ocr
 from docledger.extractors.base import Extractor, version_of
 from docledger.extractors.builtin import ImageExtractor, PdfExtractor
+from docledger.extractors.calendar import CalendarExtractor
 from docledger.extractors.compound import EncryptedPackageExtractor
 from docledger.extractors.docx import DocxExtractor
 from docledger.extractors.epub import EpubExtractor
@@ -42,6 +43,7 @@ ENTRY_POINT_GROUP = "docledger.extractors"
 __all__ = [
     "ENTRY_POINT_GROUP",
     "AltoExtractor",
+    "CalendarExtractor",
     "ConfigTextExtractor",
     "CsvExtractor",
     "DocxExtractor",
@@ -105,6 +107,7 @@ def available() -> dict[str, Extractor]:
             PageXmlExtractor(),
             XmlExtractor(),
             NotebookExtractor(),
+            CalendarExtractor(),
             JsonExtractor(),
             JsonLinesExtractor(),
             PdfExtractor(),

@@ -28,7 +28,7 @@ from docledger.errors import InvalidInput
 from docledger.extractors.encoding import decode
 from docledger.extractors.html import visible_text
 from docledger.extractors.mbox import SEPARATOR, split
-from docledger.extractors.text import TextExtractor, sectioned
+from docledger.extractors.text import TextExtractor, titled
 from docledger.schemas.extraction import SegmentIn
 
 MEDIA_TYPE = "message/rfc822"
@@ -304,12 +304,4 @@ def mail_segments(
 ) -> list[SegmentIn]:
     """A section per (subject, text, metadata) message, labelled with its subject, and its
     chunks (Outlook's ``.msg`` files come out the same way)."""
-    out: list[SegmentIn] = []
-    for subject, text, meta in found:
-        part = sectioned(text, [(0, subject or "(no subject)")], values["chunk_size"],
-                         values["chunk_overlap"], meta)  # fmt: skip
-        for segment in part:
-            if segment.parent is not None:
-                segment.parent += len(out)
-        out.extend(part)
-    return out
+    return titled(found, values, "(no subject)")

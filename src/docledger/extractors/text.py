@@ -57,6 +57,22 @@ class ConfigTextExtractor(TextExtractor):
         return []
 
 
+def titled(
+    found: list[tuple[str, str, dict[str, Any]]], values: Mapping[str, Any], untitled: str
+) -> list[SegmentIn]:
+    """A section per (title, text, metadata) item, labelled with its title (``untitled``
+    when it has none), and its chunks: messages of a mailbox, events of a calendar."""
+    out: list[SegmentIn] = []
+    for title, text, meta in found:
+        part = sectioned(text, [(0, title or untitled)], values["chunk_size"],
+                         values["chunk_overlap"], meta)  # fmt: skip
+        for segment in part:
+            if segment.parent is not None:
+                segment.parent += len(out)
+        out.extend(part)
+    return out
+
+
 def with_parts(
     text: str,
     marks: list[tuple[int, str]],

@@ -138,6 +138,8 @@ _TEXT_BY_EXTENSION = {
     ".hocr": "text/vnd.hocr+html",
     ".json": "application/json",
     ".ipynb": "application/x-ipynb+json",
+    ".ics": "text/calendar",
+    ".ifb": "text/calendar",
     ".jsonl": "application/x-ndjson",
     ".eml": "message/rfc822",
     ".mbox": "application/mbox",
@@ -190,6 +192,8 @@ def sniff(  # noqa: PLR0911, PLR0912 - a test and a return per format reads best
         return "text/vnd.hocr+html" if _HOCR.search(head) else "text/html"
     if _ROOT_FIRST.match(stripped):  # XML without a declaration, by its root element
         return _markup_kind(stripped)
+    if stripped[:15].upper() == b"BEGIN:VCALENDAR":
+        return "text/calendar"
     if suffix != ".txt" and looks_like_mail(head):  # a saved message with no .eml name
         return "message/rfc822"
     return "text/plain"
