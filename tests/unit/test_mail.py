@@ -236,3 +236,15 @@ def test_a_mailbox_message_without_headers_is_skipped_and_counted() -> None:
     assert ">From the archive" in (sections[1].text or "")
     with pytest.raises(InvalidInput, match="none of its 2 messages"):
         MailExtractor().extract(b"From x\nno headers\n\nFrom y\nnone here\n", {})
+
+
+def test_a_nul_in_an_encoded_header_is_dropped_in_every_message_of_a_mailbox() -> None:
+    message = (
+        b"From: a@example.org\nSubject: =?utf-8?q?st=00uck?=\nContent-Type: text/plain\n"
+        b"Content-Transfer-Encoding: quoted-printable\n\nbo=00dy\n"
+    )
+    for data in (message, b"From x\n" + message + b"\nFrom y\n" + message):
+        segments = MailExtractor().extract(data, {})
+        assert segments
+        assert all("\x00" not in (s.text or "") + (s.label or "") for s in segments)
+        assert {s.label for s in segments if s.kind == "section"} == {"stuck"}

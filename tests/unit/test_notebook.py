@@ -127,3 +127,16 @@ def test_plain_json_stays_json(tmp_path: Path) -> None:
     data = b'{"cells": "a spreadsheet export", "rows": 3}'
     assert sniff(data, "export.json") == "application/json"
     assert isinstance(for_media_type(sniff(data, None)), JsonExtractor)
+
+
+def test_nuls_json_escapes_are_dropped_not_a_failure() -> None:
+    notebook = {"nbformat": 4, "cells": [
+        {"cell_type": "markdown", "source": "# Ti\u0000tle\n\nbo\u0000dy"},
+        {"cell_type": "code", "source": "x = 1",
+         "outputs": [{"output_type": "stream", "text": "a\u0000b"}]},
+    ]}  # fmt: skip
+    segments = NotebookExtractor().extract(json.dumps(notebook).encode(), {})
+    assert [s.label for s in segments if s.kind == "section"] == ["Title"]
+    assert all("\x00" not in (s.text or "") for s in segments)
+    assert "body" in (segments[0].text or "")
+    assert "ab" in (segments[0].text or "")

@@ -68,13 +68,14 @@ def looks_like_mail(head: bytes) -> bool:
 
 
 def _header(message: Message, name: str) -> str:
-    """A header's value as text; a header too broken to parse is read raw."""
+    """A header's value as text, without NULs (an encoded word can hold one; no column
+    does); a header too broken to parse is read raw."""
     try:
         value = message.get(name)
     except (ValueError, TypeError, IndexError, AttributeError):  # the policy's parsers
         raw = message.get_all(name, failobj=[]) if hasattr(message, "get_all") else []
         value = str(raw[0]) if raw else None
-    return " ".join(str(value).split()) if value is not None else ""
+    return " ".join(str(value).replace("\x00", "").split()) if value is not None else ""
 
 
 def _part_text(part: Message) -> str:

@@ -32,10 +32,11 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 def _text(value: Any, joint: str = "") -> str:
     """A notebook string: one string, or a list of lines (which keep their line ends since
-    format 3; format 2 stored them without, to be joined by ``joint``)."""
+    format 3; format 2 stored them without, to be joined by ``joint``); without NULs, which
+    JSON can escape and no column holds."""
     if isinstance(value, list):
-        return joint.join(v for v in value if isinstance(v, str))
-    return value if isinstance(value, str) else ""
+        value = joint.join(v for v in value if isinstance(v, str))
+    return value.replace("\x00", "") if isinstance(value, str) else ""
 
 
 def _fenced(body: str, info: str) -> str:
