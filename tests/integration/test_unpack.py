@@ -13,6 +13,7 @@ import tarfile
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from reportlab.pdfgen import canvas
@@ -176,6 +177,14 @@ def test_a_mailbox_is_read_message_by_message_and_unpacked(ledger: Ledger) -> No
     ]
 
 
+def _unpacked(ledger: Ledger, path: Path, key: str, media_type: str) -> tuple[Any, list[Any]]:
+    """A real archive added under ``key`` (typed ``media_type`` by its content), unpacked:
+    (what adding it gave, the unpack's results)."""
+    added = ledger.documents.create(path.read_bytes(), external_key=key)
+    assert added.media_type == media_type, path.name
+    return added, ledger.documents.unpack(added.document_id)
+
+
 def test_zip_archives_other_tools_made_unpack_file_for_file(ledger: Ledger) -> None:
     """Real archives (two projects' source distributions with their folders and Office test
     files, sample zips, a mail export): every file becomes a document keyed under the
@@ -183,9 +192,7 @@ def test_zip_archives_other_tools_made_unpack_file_for_file(ledger: Ledger) -> N
     the archive; a re-run adds nothing; the files extract by their own extractors."""
     for path in fetched(real_zip_archives, "zip"):
         key = f"inbox/{path.name}"
-        added = ledger.documents.create(path.read_bytes(), external_key=key)
-        assert added.media_type == "application/zip", path.name
-        results = ledger.documents.unpack(added.document_id)
+        added, results = _unpacked(ledger, path, key, "application/zip")
         with zipfile.ZipFile(path) as archive:
             want = {
                 f"{key}/{info.filename}": hashlib.sha256(archive.read(info)).hexdigest()
@@ -267,14 +274,12 @@ def test_tar_archives_and_compressed_files_unpack_too(
 ) -> None:
     """Real .tar.gz source distributions unpack file for file as tarfile reads them; a tar
     made here, plain, in xz and in bzip2 (each typed by its content), keeps only its regular
-    files (not its link, folder or pipe,
-    "./" prefixes dropped); a gzipped PDF is one file named without ".gz"; a compressed file
-    that inflates a hundred times past the floor fails as a zip bomb."""
+    files (not its link, folder or pipe; "./" prefixes dropped); a gzipped PDF is one file
+    named without ".gz"; a compressed file that inflates a hundred times past the floor
+    fails as a zip bomb."""
     for path in fetched(real_tar_archives, "tar"):
         key = f"src/{path.name}"
-        added = ledger.documents.create(path.read_bytes(), external_key=key)
-        assert added.media_type == "application/gzip", path.name
-        results = ledger.documents.unpack(added.document_id)
+        _added, results = _unpacked(ledger, path, key, "application/gzip")
         with tarfile.open(path) as tar:
             want = {
                 f"{key}/{info.name}": hashlib.sha256(tar.extractfile(info).read()).hexdigest()  # type: ignore[union-attr]
@@ -342,6 +347,7 @@ def test_office_documents_unpack_their_pictures_and_embedded_files(ledger: Ledge
         assert want, ending
         assert {r.external_key: r.sha256 for r in results} == want, ending
     pictures = ledger.documents.unpack("office/having-images.docx")
+    assert len(pictures) == 3
     assert {r.media_type for r in pictures} <= {"image/png", "image/jpeg", "image/gif"}
     workbook = ledger.documents.get(
         "office/cht-chart-type.pptx/ppt/embeddings/Microsoft_Excel_Sheet1.xlsx"

@@ -140,10 +140,6 @@ def _alto_box(element: ElementTree.Element, scale: float) -> Box | None:
     return ordered_box(x * scale, y * scale, (x + w) * scale, (y + h) * scale)
 
 
-def _alto_type(element: ElementTree.Element) -> dict[str, str]:
-    return {"type": str(element.get("TYPE"))[:200]} if element.get("TYPE") else {}
-
-
 def alto_pages(data: bytes) -> tuple[list[OcrPage], str]:
     """The pages and their unit (``px``, or ``pt`` for ALTO's physical units)."""
     root = _root(data, "ALTO file")
@@ -158,7 +154,7 @@ def alto_pages(data: bytes) -> tuple[list[OcrPage], str]:
         for name, label in (("Illustration", "illustration"), ("GraphicalElement", "graphic")):
             for area in _named(element, name):
                 if (box := _alto_box(area, scale)) is not None:
-                    page.zones.append((label, box, {"element": name, **_alto_type(area)}))
+                    page.zones.append((label, box, _kind(area, name, "TYPE")))
         for text_block in _named(element, "TextBlock"):
             block = Block()
             for text_line in _children(text_block, "TextLine"):
@@ -219,11 +215,12 @@ def _equiv(element: ElementTree.Element) -> tuple[str | None, float | None]:
     return text, _number(chosen, "conf")
 
 
-def _kind(element: ElementTree.Element, name: str) -> dict[str, str]:
-    """What the file calls an area: its element, and its ``type`` where it gives one."""
+def _kind(element: ElementTree.Element, name: str, attribute: str = "type") -> dict[str, str]:
+    """What the file calls an area: its element, and its type where it gives one (PAGE
+    XML's ``type``, ALTO's ``TYPE``)."""
     found = {"element": name}
-    if element.get("type"):
-        found["type"] = str(element.get("type"))[:200]
+    if element.get(attribute):
+        found["type"] = str(element.get(attribute))[:200]
     return found
 
 
